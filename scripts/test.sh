@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Command 2: the definition of done. Installs what is missing, then runs every
+# check in order and stops at the first failure:
+#   1. cargo fmt --check
+#   2. clippy -D warnings, native and wasm32
+#   3. native tests
+#   4. browser tests (wasm-bindgen-test in headless Chromium)
+#   5. trunk build --release --offline, then the bundle-size report and budget
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"
+cd "$ROOT"
+
+LOG_DIR="$ROOT/target/test-logs"
+mkdir -p "$LOG_DIR"
+
+step() { echo; echo "==> $*"; }
+
+step "toolchain"
+t0=$SECONDS
+ensure_rust_components
+ensure_apt
+ensure_web_tools
+echo "toolchain ready in $((SECONDS - t0)) s"
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "clippy (native)"
+cargo clippy --all-targets --locked -- -D warnings
+
+step "clippy (wasm32)"
+cargo clippy --all-targets --locked --target wasm32-unknown-unknown -- -D warnings
+
+step "native tests"
+cargo test --locked 2>&1 | tee "$LOG_DIR/native.log"
+
+step "browser tests (headless Chromium)"
+export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+cargo test --locked --target wasm32-unknown-unknown 2>&1 | tee "$LOG_DIR/browser.log"
+
+step "trunk build --release --offline"
+trunk build --release --offline
+bash "$ROOT/scripts/bundle-size.sh" "$ROOT/dist"
+
+# Sum the per-binary "test result:" lines into one closing count.
+count() { awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^(passed|failed)/) { k = $(i+1); sub(/[;,]$/, "", k); n[k] += $i } }
+               END { printf "%d %d", n["passed"], n["failed"] }' "$1"; }
+read -r native_pass native_fail < <(count "$LOG_DIR/native.log")
+read -r web_pass web_fail < <(count "$LOG_DIR/browser.log")
+echo
+echo "native tests: $native_pass passed, $native_fail failed"
+echo "browser tests: $web_pass passed, $web_fail failed"
+echo "total: $((native_pass + web_pass)) passed, $((native_fail + web_fail)) failed"

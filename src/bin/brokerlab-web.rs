@@ -1,0 +1,10 @@
+//! The web app's entry point. Trunk builds this binary to wasm (`data-bin` in
+//! index.html); natively it is an empty program so `cargo build` stays simple.
+
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    brokerlab::ui::start();
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {}

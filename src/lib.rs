@@ -1,0 +1,35 @@
+//! # brokerlab
+//!
+//! A message-broker playground. The same Rust core runs natively (tests, the
+//! `brokerlab` command-line runner) and in the browser (a Yew app compiled to
+//! WebAssembly), so what a learner sees in the page is exactly what the tests check.
+//!
+//! ## Layout
+//!
+//! The crate is split along one hard line: the **core** is sans-IO and
+//! deterministic, the **shell** talks to the outside world.
+//!
+//! Core (compiles everywhere, never reads a clock, never touches `web-sys`,
+//! never draws OS randomness):
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`version`] | the product name and one-line pitch, shared by the UI and the CLI |
+//!
+//! Shell (browser only, `target_arch = "wasm32"`):
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | `ui` | the Yew app: for now the shell (header and playground area) |
+//!
+//! Binaries:
+//!
+//! - `src/bin/brokerlab.rs`: the native CLI (`brokerlab run`, `brokerlab sweep`).
+//! - `src/bin/brokerlab-web.rs`: the entry point Trunk builds into the page.
+//!
+//! Read the README's "concept → file" table to find where each broker idea lives.
+
+pub mod version;
+
+#[cfg(target_arch = "wasm32")]
+pub mod ui;

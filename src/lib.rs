@@ -15,6 +15,13 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`version`] | the product name and one-line pitch, shared by the UI and the CLI |
+//! | [`sim`] | the deterministic simulation: seeded PRNG (`sim::rng`), links (`sim::net`), random faults (`sim::faults`), the world with its virtual clock and event queue (`sim::world`) |
+//! | [`broker`] | brokers as sans-IO state machines; [`broker::queue`] is the in-memory RabbitMQ/SQS queue broker |
+//! | [`client`] | simulated producers (confirms, retries) and consumers (prefetch, ack modes, effects) |
+//! | [`history`] | the Jepsen-style history (invoke/ok/fail/info + broker events), JSONL and its hash |
+//! | [`check`] | the queue-model checker: lost, duplicated, unexpected, recovered, out-of-order, count reconciliation |
+//! | [`scenario`] | the JSON scenario format and its validation (errors name the field) |
+//! | [`bench`] | the throughput workload shared by the native and the browser benchmark |
 //!
 //! Shell (browser only, `target_arch = "wasm32"`):
 //!
@@ -29,6 +36,13 @@
 //!
 //! Read the README's "concept → file" table to find where each broker idea lives.
 
+pub mod bench;
+pub mod broker;
+pub mod check;
+pub mod client;
+pub mod history;
+pub mod scenario;
+pub mod sim;
 pub mod version;
 
 #[cfg(target_arch = "wasm32")]

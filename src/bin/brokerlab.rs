@@ -1,4 +1,203 @@
-//! The native command-line runner. Scenario files and seed sweeps arrive with the
-//! simulation core; on wasm32 this is an empty program.
+//! `brokerlab`: the native command-line runner.
+//!
+//! ```text
+//! brokerlab run SCENARIO.json [--seed N] [--history FILE.jsonl] [--random-faults]
+//! brokerlab sweep SCENARIO.json --seeds N [--first-seed S]
+//! brokerlab bench [--messages N]
+//! ```
+//!
+//! `run` prints a one-line JSON summary (counts and findings). `sweep` runs N
+//! seeds, each with extra faults drawn from the scenario's `fault_options`, and
+//! stops at the first seed that breaks an invariant or an expectation, printing
+//! the command that replays it. Exit codes: 0 fine, 1 a check failed, 2 bad
+//! input (the message names the field and the reason).
+//!
+//! On wasm32 this binary is an empty `main`: the browser runs `brokerlab-web`.
 
+#[cfg(target_arch = "wasm32")]
 fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    std::process::exit(native::main());
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native {
+    use brokerlab::scenario::Scenario;
+    use brokerlab::sim::faults::with_random_faults;
+    use brokerlab::sim::world::World;
+    use lexopt::prelude::*;
+    use std::time::Instant;
+
+    const USAGE: &str = "usage:
+  brokerlab run SCENARIO.json [--seed N] [--history FILE.jsonl] [--random-faults]
+  brokerlab sweep SCENARIO.json --seeds N [--first-seed S]
+  brokerlab bench [--messages N]";
+
+    /// Bad input: printed as `brokerlab: <message>`, exit code 2.
+    struct Usage(String);
+
+    impl From<lexopt::Error> for Usage {
+        fn from(e: lexopt::Error) -> Usage {
+            Usage(e.to_string())
+        }
+    }
+
+    pub fn main() -> i32 {
+        match dispatch() {
+            Ok(code) => code,
+            Err(Usage(msg)) => {
+                eprintln!("brokerlab: {msg}\n{USAGE}");
+                2
+            }
+        }
+    }
+
+    fn dispatch() -> Result<i32, Usage> {
+        let mut parser = lexopt::Parser::from_env();
+        let command = match parser.next()? {
+            Some(Value(v)) => v.string()?,
+            Some(Long("version")) => {
+                println!(
+                    "{} {}",
+                    brokerlab::version::PRODUCT_NAME,
+                    brokerlab::version::VERSION
+                );
+                return Ok(0);
+            }
+            Some(Long("help") | Short('h')) => {
+                println!("{USAGE}");
+                return Ok(0);
+            }
+            Some(other) => return Err(other.unexpected().into()),
+            None => return Err(Usage("missing command".into())),
+        };
+        match command.as_str() {
+            "run" => run(parser),
+            "sweep" => sweep(parser),
+            "bench" => bench(parser),
+            other => Err(Usage(format!("unknown command `{other}`"))),
+        }
+    }
+
+    fn load(path: &str) -> Result<Scenario, Usage> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Usage(format!("cannot read {path}: {e}")))?;
+        Scenario::from_json(&text).map_err(|e| Usage(format!("{path}: {e}")))
+    }
+
+    fn number(parser: &mut lexopt::Parser, flag: &str) -> Result<u64, Usage> {
+        let v = parser.value()?.string()?;
+        v.parse()
+            .map_err(|_| Usage(format!("{flag}: `{v}` is not a non-negative integer")))
+    }
+
+    fn run(mut parser: lexopt::Parser) -> Result<i32, Usage> {
+        let (mut path, mut seed, mut history, mut random) = (None, None, None, false);
+        while let Some(arg) = parser.next()? {
+            match arg {
+                Long("seed") => seed = Some(number(&mut parser, "--seed")?),
+                Long("history") => history = Some(parser.value()?.string()?),
+                Long("random-faults") => random = true,
+                Value(v) if path.is_none() => path = Some(v.string()?),
+                other => return Err(other.unexpected().into()),
+            }
+        }
+        let path = path.ok_or_else(|| Usage("run: missing SCENARIO.json".into()))?;
+        let mut scenario = load(&path)?;
+        let seed = seed.unwrap_or(scenario.seed);
+        scenario.seed = seed;
+        if random {
+            scenario = with_random_faults(&scenario, seed);
+        }
+        let mut world = World::new(&scenario);
+        let outcome = world.run();
+        if let Some(file) = &history {
+            std::fs::write(file, world.history().to_jsonl(world.names()))
+                .map_err(|e| Usage(format!("cannot write {file}: {e}")))?;
+        }
+        let summary = world.summary();
+        println!(
+            "{}",
+            serde_json::to_string(&summary).expect("summaries serialize")
+        );
+        let repro = format!(
+            "brokerlab run {path} --seed {seed}{}",
+            if random { " --random-faults" } else { "" }
+        );
+        if let Err(e) = outcome {
+            eprintln!("brokerlab: {e} (seed {seed}); reproduce with: {repro}");
+            return Ok(1);
+        }
+        if !summary.ok {
+            eprintln!(
+                "brokerlab: check failed (seed {seed}): {}",
+                summary.violations.join("; ")
+            );
+            eprintln!("reproduce with: {repro}");
+            return Ok(1);
+        }
+        Ok(0)
+    }
+
+    fn sweep(mut parser: lexopt::Parser) -> Result<i32, Usage> {
+        let (mut path, mut seeds, mut first) = (None, None, None);
+        while let Some(arg) = parser.next()? {
+            match arg {
+                Long("seeds") => seeds = Some(number(&mut parser, "--seeds")?),
+                Long("first-seed") => first = Some(number(&mut parser, "--first-seed")?),
+                Value(v) if path.is_none() => path = Some(v.string()?),
+                other => return Err(other.unexpected().into()),
+            }
+        }
+        let path = path.ok_or_else(|| Usage("sweep: missing SCENARIO.json".into()))?;
+        let seeds = seeds.ok_or_else(|| Usage("sweep: missing --seeds N".into()))?;
+        if seeds == 0 {
+            return Err(Usage("--seeds: must be positive".into()));
+        }
+        let scenario = load(&path)?;
+        let first = first.unwrap_or(scenario.seed);
+        for i in 0..seeds {
+            let seed = first.wrapping_add(i);
+            let mut world = World::new(&with_random_faults(&scenario, seed));
+            let outcome = world.run();
+            let summary = world.summary();
+            let problem = match outcome {
+                Err(e) => Some(e.to_string()),
+                Ok(()) if !summary.ok => Some(summary.violations.join("; ")),
+                Ok(()) => None,
+            };
+            if let Some(problem) = problem {
+                println!(
+                    "{}",
+                    serde_json::to_string(&summary).expect("summaries serialize")
+                );
+                eprintln!(
+                    "sweep: seed {seed} failed after {} passing seeds: {problem}",
+                    i
+                );
+                eprintln!("reproduce with: brokerlab run {path} --seed {seed} --random-faults");
+                return Ok(1);
+            }
+        }
+        println!("{{\"sweep\":\"{path}\",\"seeds\":{seeds},\"first_seed\":{first},\"ok\":true}}");
+        Ok(0)
+    }
+
+    fn bench(mut parser: lexopt::Parser) -> Result<i32, Usage> {
+        let mut messages = 1_000_000;
+        while let Some(arg) = parser.next()? {
+            match arg {
+                Long("messages") => messages = number(&mut parser, "--messages")?.max(1),
+                other => return Err(other.unexpected().into()),
+            }
+        }
+        let start = Instant::now();
+        let processed = brokerlab::bench::run(messages);
+        let secs = start.elapsed().as_secs_f64();
+        let rate = processed as f64 / secs;
+        println!("{{\"bench\":\"native\",\"messages\":{processed},\"seconds\":{secs:.3},\"msgs_per_s\":{rate:.0}}}");
+        Ok(0)
+    }
+}

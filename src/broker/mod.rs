@@ -1,0 +1,275 @@
+//! Brokers as pure state machines (sans-IO).
+//!
+//! A broker never sleeps, never reads a clock and never touches a socket. The
+//! world hands it one [`Request`] at a time together with the virtual time, and
+//! the broker answers by pushing [`Output`]s into a buffer the caller owns:
+//! deliveries and confirms to send back over the network, a wake-up time for its
+//! timers (the SQS `visibility timeout`), and [`Note`]s for the history.
+//! Because of that shape the same broker runs in a test, in the CLI and in the
+//! browser, and a run can be replayed exactly from its seed.
+//!
+//! [`Broker`] is an enum so that the log broker (issue 4) can join as a second
+//! variant without the world caring which one it drives.
+
+pub mod queue;
+
+use crate::scenario::BrokerSpec;
+use queue::QueueBroker;
+
+/// Index of a client (producer or consumer) in the scenario's `clients` list.
+pub type ClientId = u32;
+/// A logical message. A producer's retry re-sends the same id, which is how the
+/// checker recognises a duplicate.
+pub type MsgId = u64;
+/// Index into the world's key table (message keys and binding keys).
+pub type KeyId = u32;
+/// Index of a queue in the broker's `queues` list.
+pub type QueueId = u32;
+
+/// What travels from producer to consumer. The payload itself is not modelled,
+/// only its size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub id: MsgId,
+    pub producer: ClientId,
+    /// The producer's own counter, 0, 1, 2...: the order it meant to publish in.
+    pub seq: u64,
+    pub key: Option<KeyId>,
+    pub payload_bytes: u32,
+}
+
+/// AMQP's `delivery_tag`, widened with the broker incarnation so that an ack
+/// meant for a broker that has since crashed cannot delete anything in its
+/// restarted successor. (SQS calls the same idea a `ReceiptHandle`.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DeliveryTag {
+    pub incarnation: u32,
+    pub n: u64,
+}
+
+/// One message handed to one consumer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub tag: DeliveryTag,
+    pub queue: QueueId,
+    pub msg: Message,
+    /// AMQP's `redelivered` flag: this message was delivered before.
+    pub redelivered: bool,
+    /// How many times it has now been delivered (`x-delivery-count` + 1 on quorum
+    /// queues, `ApproximateReceiveCount` on SQS).
+    pub delivery_count: u32,
+}
+
+/// Where a publish goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The default exchange `""`: straight to the queue named by the routing key.
+    Queue(QueueId),
+    /// A declared exchange, by index.
+    Exchange(u32),
+}
+
+/// Client to broker. The sender's [`ClientId`] travels beside it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// `basic.publish`. `confirm` is true when the channel is in confirm mode.
+    Publish {
+        target: Target,
+        msg: Message,
+        confirm: bool,
+    },
+    /// `basic.qos(prefetch)` + `basic.consume(queue, no_ack, exclusive)`.
+    Consume {
+        queue: QueueId,
+        prefetch: u32,
+        auto_ack: bool,
+        exclusive: bool,
+    },
+    /// `basic.ack` (SQS: `DeleteMessage`).
+    Ack { tag: DeliveryTag },
+    /// `basic.nack` / `basic.reject`.
+    Nack { tag: DeliveryTag, requeue: bool },
+    /// An auto-ack consumer started processing one message and has room for
+    /// another. Real brokers get this back-pressure from TCP; we make it explicit
+    /// so that `prefetch` bounds the consumer's buffer in every ack mode.
+    Credit,
+    /// The consumer's connection is gone (crash, TCP reset, heartbeat timeout).
+    ChannelClosed,
+}
+
+/// Broker to world.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    Deliver {
+        to: ClientId,
+        delivery: Delivery,
+    },
+    /// Publisher confirm: `basic.ack` (`ok`) or `basic.nack` (refused).
+    Confirm {
+        to: ClientId,
+        msg: MsgId,
+        ok: bool,
+    },
+    /// Call `tick` at this virtual time (visibility timeouts).
+    WakeAt {
+        at_ms: u64,
+    },
+    Note(Note),
+}
+
+/// Why a delivered message went back to its queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReturnReason {
+    /// `basic.nack(requeue=true)` / `basic.reject(requeue=true)`.
+    Nack,
+    /// The consumer's channel closed with the message unacked.
+    ChannelClosed(ClientId),
+    /// SQS: nobody called `DeleteMessage` before the `visibility timeout`.
+    VisibilityTimeout,
+}
+
+/// Why a message was dead-lettered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeadLetterReason {
+    /// `basic.reject(requeue=false)` / `basic.nack(requeue=false)`.
+    Rejected,
+    /// It came back after `x-delivery-limit` / `maxReceiveCount` deliveries.
+    DeliveryLimit,
+}
+
+/// Things the broker did that a learner (and the checker) should see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Note {
+    Enqueued {
+        msg: MsgId,
+        queue: QueueId,
+    },
+    /// Gone for good after an ack, a `DeleteMessage` or an auto-ack send.
+    Deleted {
+        msg: MsgId,
+        queue: QueueId,
+    },
+    Requeued {
+        msg: MsgId,
+        queue: QueueId,
+        reason: ReturnReason,
+    },
+    /// `to: None` means there was no dead-letter queue, so it was dropped.
+    DeadLettered {
+        msg: MsgId,
+        from: QueueId,
+        to: Option<QueueId>,
+        reason: DeadLetterReason,
+    },
+    /// `x-max-length` reached with `overflow = reject-publish`.
+    RejectedPublish {
+        msg: MsgId,
+        queue: QueueId,
+    },
+    /// No binding matched; without `mandatory` the message is dropped.
+    Unroutable {
+        msg: MsgId,
+    },
+    /// The broker crashed while holding this message (ready or unacked).
+    LostInCrash {
+        msg: MsgId,
+        queue: QueueId,
+    },
+    /// An ack or nack for a tag the broker does not hold: already deleted,
+    /// expired (SQS), or from before a broker restart. Ignored.
+    StaleAck {
+        tag: DeliveryTag,
+    },
+    /// `basic.consume` refused: the queue has an exclusive consumer.
+    ConsumeRefused {
+        consumer: ClientId,
+        queue: QueueId,
+    },
+}
+
+/// A queue's state, for the UI and the checker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueView {
+    pub name: String,
+    /// Ready messages in delivery order.
+    pub ready: Vec<MsgId>,
+    /// Delivered, not yet acked (or in flight in SQS terms).
+    pub unacked: Vec<MsgId>,
+    pub consumers: Vec<ClientId>,
+}
+
+/// Every broker kind the world can drive.
+#[derive(Clone, Debug)]
+pub enum Broker {
+    Queue(QueueBroker),
+}
+
+impl Broker {
+    /// Builds a broker from a validated scenario. `key_hashes[k]` is the hash of
+    /// key `k`, for the `x-consistent-hash` exchange; `resolve_key` maps a binding
+    /// key to its [`KeyId`].
+    pub fn new(
+        spec: &BrokerSpec,
+        key_of: &dyn Fn(&str) -> Option<KeyId>,
+        key_hashes: Vec<u64>,
+        queue_depth_max: u64,
+    ) -> Broker {
+        match spec {
+            BrokerSpec::Queue(q) => Broker::Queue(QueueBroker::from_spec(
+                q,
+                key_of,
+                key_hashes,
+                queue_depth_max,
+            )),
+        }
+    }
+
+    pub fn is_up(&self) -> bool {
+        match self {
+            Broker::Queue(b) => b.is_up(),
+        }
+    }
+
+    pub fn handle(&mut self, now_ms: u64, from: ClientId, req: Request, out: &mut Vec<Output>) {
+        match self {
+            Broker::Queue(b) => b.handle(now_ms, from, req, out),
+        }
+    }
+
+    pub fn tick(&mut self, now_ms: u64, out: &mut Vec<Output>) {
+        match self {
+            Broker::Queue(b) => b.tick(now_ms, out),
+        }
+    }
+
+    pub fn crash(&mut self, out: &mut Vec<Output>) {
+        match self {
+            Broker::Queue(b) => b.crash(out),
+        }
+    }
+
+    pub fn restart(&mut self) {
+        match self {
+            Broker::Queue(b) => b.restart(),
+        }
+    }
+
+    /// Message copies the broker holds: (queue, message), ready then unacked.
+    pub fn held(&self) -> Vec<(QueueId, MsgId)> {
+        match self {
+            Broker::Queue(b) => b.held(),
+        }
+    }
+
+    pub fn queue_views(&self) -> Vec<QueueView> {
+        match self {
+            Broker::Queue(b) => b.queue_views(),
+        }
+    }
+
+    pub fn queue_names(&self) -> Vec<String> {
+        match self {
+            Broker::Queue(b) => b.queue_names(),
+        }
+    }
+}

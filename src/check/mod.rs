@@ -1,0 +1,590 @@
+//! The queue-model checker: reads a history and says what went wrong.
+//!
+//! It judges *processed effects* (a consumer's `ok process`), not deliveries:
+//! a message delivered to a consumer that crashed before applying it is not
+//! processed. The names follow Jepsen's `total-queue` model:
+//!
+//! - **lost**: the broker confirmed the publish (`ok`), yet the message was
+//!   never processed and is nowhere any more;
+//! - **unexpected**: processed, but never published;
+//! - **duplicated**: processed more than once;
+//! - **recovered**: a publish with unknown outcome (`info`) that was processed
+//!   anyway. Allowed: `info` means "may have happened".
+//!
+//! Plus **out-of-order**: a producer's message processed after a later message
+//! of the same producer (and the stricter per-key variant), each with the cause
+//! when the history names one.
+//!
+//! ## Count reconciliation
+//!
+//! Every published message id ends in exactly one of these, checked in order:
+//!
+//! ```text
+//! published = processed            (at least one ok process)
+//!           + dead_lettered        (sitting in a dead-letter queue at the end)
+//!           + pending              (still in the broker, on a link or in a consumer)
+//!           + discarded            (dropped on purpose: reject without DLQ,
+//!                                   x-max-length, unroutable)
+//!           + lost                 (publish ok, gone: the anomaly)
+//!           + unconfirmed_missing  (publish info/fail, gone: allowed)
+//! ```
+//!
+//! A second identity checks the broker's own bookkeeping from its notes:
+//! `enqueued copies = deleted + dead_lettered + lost_in_crash + held at the end`.
+//! A third checks the consumers' effect store: `sum of effects = ok process events`.
+
+use crate::broker::{ClientId, Delivery, MsgId, Note, ReturnReason};
+use crate::history::{msg_name, return_reason, Entry, History, Names, OpType, Proc};
+use crate::scenario::Expectations;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// At most this many findings of one kind are listed; counts are always complete.
+pub const FINDINGS_PER_KIND_MAX: usize = 20;
+
+/// Where unfinished messages are at the end of the run (from the world).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Messages still in the broker, on a link, or in a consumer's hands.
+    pub pending: BTreeSet<MsgId>,
+    /// Copies the broker holds (ready + unacked), for the broker identity.
+    pub broker_held: u64,
+}
+
+/// One thing the checker found, naming messages and times.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// `lost`, `duplicated`, `unexpected`, `recovered`, `out_of_order`.
+    pub kind: &'static str,
+    pub msgs: Vec<String>,
+    pub times_ms: Vec<u64>,
+    /// A sentence for people.
+    pub explanation: String,
+}
+
+/// Every count the checker reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub published: u64,
+    /// Publish outcomes: `ok` (confirmed), `info` (unknown), `fail` (refused).
+    pub confirmed: u64,
+    pub unconfirmed: u64,
+    pub refused: u64,
+    pub processed: u64,
+    /// `ok process` events, counting repeats.
+    pub processed_total: u64,
+    pub dead_lettered: u64,
+    pub pending: u64,
+    pub discarded: u64,
+    pub lost: u64,
+    pub unconfirmed_missing: u64,
+    pub duplicated: u64,
+    pub unexpected: u64,
+    pub recovered: u64,
+    pub out_of_order: u64,
+    pub out_of_order_per_key: u64,
+    pub deliveries: u64,
+    pub redeliveries: u64,
+    pub publish_retries: u64,
+    /// Virtual time of the last `ok process`: how long the work took.
+    pub last_processed_ms: u64,
+}
+
+/// The one-line result of a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub seed: u64,
+    pub time_ms: u64,
+    pub events: u64,
+    pub counts: Counts,
+    /// The reconciliation identity with numbers filled in.
+    pub identity: String,
+    /// The broker's conservation identity with numbers filled in.
+    pub broker_identity: String,
+    pub effects_total: u64,
+    /// Virtual ms each consumer spent processing (the parallelism it delivered).
+    pub consumer_busy_ms: BTreeMap<String, u64>,
+    /// True when no invariant and no scenario expectation is violated.
+    pub ok: bool,
+    pub violations: Vec<String>,
+    pub findings: Vec<Finding>,
+}
+
+/// What the checker learns about one message id.
+#[derive(Clone, Debug, Default)]
+struct MsgInfo {
+    producer: Option<ClientId>,
+    published_at_ms: u64,
+    outcome: Option<OpType>,
+    retries: u32,
+    /// (time, consumer) of each `ok process`.
+    processed: Vec<(u64, ClientId, Delivery)>,
+    /// The last thing the broker did with it that decides its fate.
+    fate: Option<(u64, Note)>,
+    /// The last time it went back to its queue, and why.
+    last_return: Option<(u64, ReturnReason)>,
+    /// The last delivery: (time, consumer).
+    last_delivery: Option<(u64, ClientId)>,
+}
+
+/// Reads the history once and builds per-message facts.
+struct Facts {
+    msgs: BTreeMap<MsgId, MsgInfo>,
+    /// Every `ok process` in history order: (time, consumer, delivery).
+    process_order: Vec<(u64, ClientId, Delivery)>,
+    crashes: BTreeMap<ClientId, Vec<u64>>,
+    broker_crashes: Vec<u64>,
+    counts: Counts,
+    notes: BrokerTally,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct BrokerTally {
+    enqueued: u64,
+    deleted: u64,
+    dead_lettered: u64,
+    lost_in_crash: u64,
+}
+
+fn gather(history: &History) -> Facts {
+    let mut f = Facts {
+        msgs: BTreeMap::new(),
+        process_order: Vec::new(),
+        crashes: BTreeMap::new(),
+        broker_crashes: Vec::new(),
+        counts: Counts::default(),
+        notes: BrokerTally::default(),
+    };
+    for ev in history.events() {
+        let t = ev.time_ms;
+        match (ev.process, ev.entry) {
+            (Proc::Client(p), Entry::Publish { ty, msg, .. }) => {
+                let info = f.msgs.entry(msg).or_default();
+                if ty == OpType::Invoke {
+                    info.producer = Some(p);
+                    info.published_at_ms = t;
+                } else {
+                    info.outcome = Some(ty);
+                }
+            }
+            (_, Entry::Retry { msg, .. }) => {
+                f.counts.publish_retries += 1;
+                f.msgs.entry(msg).or_default().retries += 1;
+            }
+            (
+                Proc::Client(c),
+                Entry::Process {
+                    ty: OpType::Ok,
+                    delivery,
+                },
+            ) => {
+                f.msgs
+                    .entry(delivery.msg.id)
+                    .or_default()
+                    .processed
+                    .push((t, c, delivery));
+                f.process_order.push((t, c, delivery));
+                f.counts.last_processed_ms = t;
+            }
+            (_, Entry::Deliver { to, delivery }) => {
+                f.counts.deliveries += 1;
+                f.counts.redeliveries += u64::from(delivery.redelivered);
+                f.msgs.entry(delivery.msg.id).or_default().last_delivery = Some((t, to));
+            }
+            (Proc::Client(c), Entry::Crash) => f.crashes.entry(c).or_default().push(t),
+            (Proc::Broker, Entry::Crash) => f.broker_crashes.push(t),
+            (_, Entry::Broker(note)) => gather_note(&mut f, t, note),
+            _ => {}
+        }
+    }
+    f
+}
+
+fn gather_note(f: &mut Facts, t: u64, note: Note) {
+    let msg = match note {
+        Note::Enqueued { msg, .. } => {
+            f.notes.enqueued += 1;
+            msg
+        }
+        Note::Deleted { .. } => {
+            f.notes.deleted += 1;
+            return;
+        }
+        Note::Requeued { msg, reason, .. } => {
+            f.msgs.entry(msg).or_default().last_return = Some((t, reason));
+            return;
+        }
+        Note::DeadLettered { msg, .. } => {
+            f.notes.dead_lettered += 1;
+            msg
+        }
+        Note::LostInCrash { msg, .. } => {
+            f.notes.lost_in_crash += 1;
+            msg
+        }
+        Note::RejectedPublish { msg, .. } | Note::Unroutable { msg } => msg,
+        Note::StaleAck { .. } | Note::ConsumeRefused { .. } => return,
+    };
+    let info = f.msgs.entry(msg).or_default();
+    // An Enqueued after a dead-letter is the copy arriving in the DLQ: keep the
+    // dead-letter as the fate.
+    let into_dlq = matches!(note, Note::Enqueued { .. })
+        && matches!(info.fate, Some((ft, Note::DeadLettered { to: Some(_), .. })) if ft == t);
+    if !into_dlq {
+        info.fate = Some((t, note));
+    }
+}
+
+/// Runs the checker. The world adds run metadata afterwards.
+pub fn check(history: &History, snap: &Snapshot, names: &Names, expect: &Expectations) -> Summary {
+    let mut f = gather(history);
+    let mut findings = Vec::new();
+    classify(&mut f, snap, names, &mut findings);
+    order(&mut f, names, &mut findings);
+    let c = f.counts;
+    let identity = format!(
+        "published {} = processed {} + dead_lettered {} + pending {} + discarded {} + lost {} + unconfirmed_missing {}",
+        c.published, c.processed, c.dead_lettered, c.pending, c.discarded, c.lost, c.unconfirmed_missing
+    );
+    let n = f.notes;
+    let broker_identity = format!(
+        "enqueued {} = deleted {} + dead_lettered {} + lost_in_crash {} + held {}",
+        n.enqueued, n.deleted, n.dead_lettered, n.lost_in_crash, snap.broker_held
+    );
+    let mut violations = Vec::new();
+    let sum =
+        c.processed + c.dead_lettered + c.pending + c.discarded + c.lost + c.unconfirmed_missing;
+    if sum != c.published {
+        violations.push(format!("counts do not reconcile: {identity}"));
+    }
+    if n.enqueued != n.deleted + n.dead_lettered + n.lost_in_crash + snap.broker_held {
+        violations.push(format!(
+            "broker bookkeeping does not reconcile: {broker_identity}"
+        ));
+    }
+    if c.unexpected > 0 {
+        violations.push(format!(
+            "{} unexpected messages were processed",
+            c.unexpected
+        ));
+    }
+    expectation_violations(&c, expect, &mut violations);
+    Summary {
+        counts: c,
+        identity,
+        broker_identity,
+        ok: violations.is_empty(),
+        violations,
+        findings,
+        ..Summary::default()
+    }
+}
+
+fn expectation_violations(c: &Counts, expect: &Expectations, violations: &mut Vec<String>) {
+    let rules = [
+        (expect.no_lost, c.lost, "expect.no_lost: lost"),
+        (
+            expect.no_duplicated,
+            c.duplicated,
+            "expect.no_duplicated: duplicated",
+        ),
+        (
+            expect.no_out_of_order,
+            c.out_of_order,
+            "expect.no_out_of_order: out_of_order",
+        ),
+        (
+            expect.no_out_of_order_per_key,
+            c.out_of_order_per_key,
+            "expect.no_out_of_order_per_key: out_of_order_per_key",
+        ),
+    ];
+    for (on, count, what) in rules {
+        if on && count > 0 {
+            violations.push(format!("{what} = {count}"));
+        }
+    }
+}
+
+/// Cross-checks the consumers' effect store against the history.
+pub fn add_effect_invariant(summary: &mut Summary) {
+    if summary.effects_total != summary.counts.processed_total {
+        summary.violations.push(format!(
+            "effects do not match history: effects sum {} != ok process events {}",
+            summary.effects_total, summary.counts.processed_total
+        ));
+        summary.ok = false;
+    }
+}
+
+/// A finding about one message at one time.
+fn one_msg(kind: &'static str, id: MsgId, time_ms: u64, explanation: String) -> Finding {
+    Finding {
+        kind,
+        msgs: vec![msg_name(id)],
+        times_ms: vec![time_ms],
+        explanation,
+    }
+}
+
+fn push(findings: &mut Vec<Finding>, finding: Finding) {
+    if findings.iter().filter(|x| x.kind == finding.kind).count() < FINDINGS_PER_KIND_MAX {
+        findings.push(finding);
+    }
+}
+
+/// Puts every message in exactly one reconciliation bucket.
+fn classify(f: &mut Facts, snap: &Snapshot, names: &Names, findings: &mut Vec<Finding>) {
+    let c = &mut f.counts;
+    for (&id, m) in &f.msgs {
+        c.processed_total += m.processed.len() as u64;
+        if m.producer.is_none() {
+            if !m.processed.is_empty() {
+                c.unexpected += 1;
+                let (t, who, _) = m.processed[0];
+                let explanation = format!(
+                    "{} was processed by {} at t={t} but never published",
+                    msg_name(id),
+                    names.client(who)
+                );
+                push(findings, one_msg("unexpected", id, t, explanation));
+            }
+            continue;
+        }
+        c.published += 1;
+        match m.outcome {
+            Some(OpType::Ok) => c.confirmed += 1,
+            Some(OpType::Fail) => c.refused += 1,
+            _ => c.unconfirmed += 1,
+        }
+        if !m.processed.is_empty() {
+            c.processed += 1;
+            processed_findings(c, id, m, names, findings);
+            continue;
+        }
+        let dead_lettered = matches!(m.fate, Some((_, Note::DeadLettered { to: Some(_), .. })));
+        let discarded = matches!(
+            m.fate,
+            Some((
+                _,
+                Note::DeadLettered { to: None, .. }
+                    | Note::RejectedPublish { .. }
+                    | Note::Unroutable { .. }
+            ))
+        );
+        if snap.pending.contains(&id) {
+            if dead_lettered {
+                c.dead_lettered += 1;
+            } else {
+                c.pending += 1;
+            }
+        } else if discarded {
+            c.discarded += 1;
+        } else if m.outcome == Some(OpType::Ok) {
+            c.lost += 1;
+            let explanation = explain_lost(id, m, &f.crashes, names);
+            push(
+                findings,
+                one_msg("lost", id, m.published_at_ms, explanation),
+            );
+        } else {
+            c.unconfirmed_missing += 1;
+        }
+    }
+}
+
+fn processed_findings(
+    c: &mut Counts,
+    id: MsgId,
+    m: &MsgInfo,
+    names: &Names,
+    findings: &mut Vec<Finding>,
+) {
+    if m.outcome != Some(OpType::Ok) {
+        c.recovered += 1;
+        let (t, who, _) = m.processed[0];
+        let explanation = format!(
+            "{} had an unknown publish outcome but was processed by {} at t={t} (allowed)",
+            msg_name(id),
+            names.client(who)
+        );
+        push(findings, one_msg("recovered", id, t, explanation));
+    }
+    // A fanout exchange legitimately puts one copy in each bound queue, so a
+    // duplicate is a second processing of the same message from the same queue.
+    let mut per_queue: BTreeMap<u32, u32> = BTreeMap::new();
+    for p in &m.processed {
+        *per_queue.entry(p.2.queue).or_insert(0) += 1;
+    }
+    if per_queue.values().any(|&n| n > 1) {
+        c.duplicated += 1;
+        let times_ms: Vec<u64> = m.processed.iter().map(|p| p.0).collect();
+        let by: Vec<String> = m
+            .processed
+            .iter()
+            .map(|(t, who, _)| format!("{} at t={t}", names.client(*who)))
+            .collect();
+        let cause = duplicate_cause(m, names);
+        let explanation = format!(
+            "{} was processed {} times ({}): {cause}",
+            msg_name(id),
+            m.processed.len(),
+            by.join(", ")
+        );
+        push(
+            findings,
+            Finding {
+                kind: "duplicated",
+                msgs: vec![msg_name(id)],
+                times_ms,
+                explanation,
+            },
+        );
+    }
+}
+
+fn duplicate_cause(m: &MsgInfo, names: &Names) -> String {
+    if let Some(&(_, _, d)) = m.processed.iter().skip(1).find(|p| p.2.redelivered) {
+        return match m.last_return {
+            Some((t, r)) => format!(
+                "redelivered (delivery {}) after {} at t={t}",
+                d.delivery_count,
+                return_reason(r, names)
+            ),
+            None => format!("redelivered (delivery {})", d.delivery_count),
+        };
+    }
+    if m.retries > 0 {
+        return format!(
+            "the producer re-published it {} time(s) after confirm timeouts",
+            m.retries
+        );
+    }
+    "the same delivery arrived twice (network duplicate)".to_string()
+}
+
+fn explain_lost(
+    id: MsgId,
+    m: &MsgInfo,
+    crashes: &BTreeMap<ClientId, Vec<u64>>,
+    names: &Names,
+) -> String {
+    let name = msg_name(id);
+    if let Some((t, Note::LostInCrash { queue, .. })) = m.fate {
+        return format!(
+            "{name} was confirmed, then lost from queue {} when the broker crashed at t={t}",
+            names.queue(queue)
+        );
+    }
+    if let Some((t, c)) = m.last_delivery {
+        let crash = crashes
+            .get(&c)
+            .and_then(|ts| ts.iter().find(|&&ct| ct >= t));
+        if let Some(ct) = crash {
+            return format!(
+                "{name} was delivered to {} at t={t} and removed from the queue, and {} crashed at t={ct} before applying it",
+                names.client(c),
+                names.client(c)
+            );
+        }
+        return format!(
+            "{name} was delivered to {} at t={t} and never processed",
+            names.client(c)
+        );
+    }
+    format!("{name} was confirmed at publish but never reached a consumer")
+}
+
+/// Out-of-order processing per producer and per (producer, key).
+fn order(f: &mut Facts, names: &Names, findings: &mut Vec<Finding>) {
+    // The latest-published message processed so far: (id, time, consumer).
+    let mut max_by_producer: BTreeMap<ClientId, (MsgId, u64, ClientId)> = BTreeMap::new();
+    let mut max_by_key: BTreeMap<(ClientId, Option<u32>), MsgId> = BTreeMap::new();
+    let mut seen: BTreeSet<MsgId> = BTreeSet::new();
+    for &(t, c, d) in &f.process_order {
+        if !seen.insert(d.msg.id) {
+            continue; // a repeat is a duplicate, not a reorder
+        }
+        let p = d.msg.producer;
+        let key_slot = max_by_key.entry((p, d.msg.key)).or_insert(d.msg.id);
+        if d.msg.id < *key_slot {
+            f.counts.out_of_order_per_key += 1;
+        } else {
+            *key_slot = d.msg.id;
+        }
+        match max_by_producer.get(&p).copied() {
+            Some((later, lt, lc)) if d.msg.id < later => {
+                f.counts.out_of_order += 1;
+                let cause = reorder_cause(f, (d.msg.id, t, c, d), (later, lt, lc), names);
+                push(
+                    findings,
+                    Finding {
+                        kind: "out_of_order",
+                        msgs: vec![msg_name(d.msg.id), msg_name(later)],
+                        times_ms: vec![t, lt],
+                        explanation: cause,
+                    },
+                );
+            }
+            _ => {
+                max_by_producer.insert(p, (d.msg.id, t, c));
+            }
+        }
+    }
+}
+
+fn reorder_cause(
+    f: &Facts,
+    early: (MsgId, u64, ClientId, Delivery),
+    later: (MsgId, u64, ClientId),
+    names: &Names,
+) -> String {
+    let (id, t, c, d) = early;
+    let (lid, lt, lc) = later;
+    let (m, l) = (msg_name(id), msg_name(lid));
+    let info = &f.msgs[&id];
+    let tail = format!(
+        "{l} had already been processed by {} at t={lt}",
+        names.client(lc)
+    );
+    if d.redelivered {
+        if let Some((rt, reason)) = info.last_return {
+            let crash = match reason {
+                ReturnReason::ChannelClosed(cc) => f
+                    .crashes
+                    .get(&cc)
+                    .and_then(|ts| ts.iter().rev().find(|&&x| x <= rt))
+                    .map(|ct| format!(" ({} crashed at t={ct})", names.client(cc))),
+                _ => None,
+            };
+            return format!(
+                "{m} was redelivered (delivery {}) after {} at t={rt}{}; {tail}",
+                d.delivery_count,
+                return_reason(reason, names),
+                crash.unwrap_or_default()
+            );
+        }
+        return format!(
+            "{m} was redelivered (delivery {}); {tail}",
+            d.delivery_count
+        );
+    }
+    if info.retries > 0 {
+        return format!(
+            "{m} was re-published after a confirm timeout, so its copy queued behind {l}; {tail}"
+        );
+    }
+    if c != lc {
+        return format!(
+            "round-robin gave {m} to {} and {l} to {}; {} finished {m} at t={t}, after {tail}",
+            names.client(c),
+            names.client(lc),
+            names.client(c)
+        );
+    }
+    format!(
+        "{m} reached {} after {l} (it was re-enqueued later); {tail}",
+        names.client(c)
+    )
+}

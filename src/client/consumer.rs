@@ -1,0 +1,229 @@
+//! A consumer: subscribes to one queue and processes deliveries one at a time.
+//!
+//! Processing takes virtual time (fixed, or uniform from the seeded client
+//! stream, so "a slow consumer" is one setting). When it finishes, the consumer
+//! applies the message's *effect*: it adds one to a per-key counter that the
+//! world keeps, like a row in a downstream database. The checker judges those
+//! effects, because a message that was delivered but whose effect was never
+//! applied is as good as lost to the business.
+//!
+//! The ack mode decides which failures lose or duplicate work:
+//! - `auto` (`no_ack`): the broker forgets the message when it sends it; a crash
+//!   before the effect loses it (at-most-once);
+//! - `before_processing`: ack when processing starts; same loss window;
+//! - `after_processing`: ack after the effect; a crash after the effect but
+//!   before the ack reaches the broker gets the message redelivered and
+//!   processed again (at-least-once).
+
+use super::{ClientOutput, ClientTimer};
+use crate::broker::{ClientId, Delivery, KeyId, MsgId, QueueId, Request};
+use crate::history::{Entry, OpType};
+use crate::scenario::{AckMode, OnFailure, ProcessingSpec};
+use crate::sim::rng::{Probability, SimRng};
+use std::collections::{BTreeSet, VecDeque};
+
+/// Resolved settings of one consumer.
+#[derive(Clone, Debug)]
+pub struct ConsumerConfig {
+    pub queue: QueueId,
+    pub prefetch: u32,
+    pub ack_mode: AckMode,
+    pub processing: ProcessingSpec,
+    pub exclusive: bool,
+    pub fail_keys: BTreeSet<KeyId>,
+    pub fail_probability: Probability,
+    pub on_failure: OnFailure,
+    /// SQS mode: a failure is "do not DeleteMessage" rather than a nack.
+    pub sqs: bool,
+}
+
+/// What the consumer is working on.
+#[derive(Clone, Copy, Debug)]
+struct Current {
+    delivery: Delivery,
+    /// Decided when processing starts (a seeded draw), applied when it ends.
+    fails: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Consumer {
+    pub id: ClientId,
+    cfg: ConsumerConfig,
+    pub alive: bool,
+    /// Deliveries received, not started. Bound: [`Consumer::buffer_max`].
+    buffer: VecDeque<Delivery>,
+    current: Option<Current>,
+    /// Virtual ms spent processing, to show how busy each consumer was.
+    pub busy_ms: u64,
+    /// Messages whose effect this consumer applied.
+    pub processed: u64,
+}
+
+impl Consumer {
+    pub fn new(id: ClientId, cfg: ConsumerConfig) -> Consumer {
+        assert!(cfg.prefetch > 0, "validated: prefetch is positive");
+        Consumer {
+            id,
+            cfg,
+            alive: true,
+            buffer: VecDeque::new(),
+            current: None,
+            busy_ms: 0,
+            processed: 0,
+        }
+    }
+
+    /// Prefetch bounds unacked deliveries; network duplicates and SQS
+    /// redeliveries of still-buffered messages can add to that, so the buffer
+    /// holds up to twice prefetch before it turns deliveries away.
+    pub fn buffer_max(&self) -> usize {
+        2 * self.cfg.prefetch as usize
+    }
+
+    /// `basic.qos` + `basic.consume`, sent at start, after a restart and after
+    /// the broker comes back.
+    pub fn subscribe(&self, out: &mut Vec<ClientOutput>) {
+        out.push(ClientOutput::Send(Request::Consume {
+            queue: self.cfg.queue,
+            prefetch: self.cfg.prefetch,
+            auto_ack: self.cfg.ack_mode == AckMode::Auto,
+            exclusive: self.cfg.exclusive,
+        }));
+    }
+
+    pub fn on_deliver(
+        &mut self,
+        now_ms: u64,
+        d: Delivery,
+        rng: &mut SimRng,
+        out: &mut Vec<ClientOutput>,
+    ) {
+        assert!(self.alive, "the world drops deliveries to dead consumers");
+        if self.buffer.len() >= self.buffer_max() {
+            let why = "consumer buffer full";
+            out.push(ClientOutput::Record(Entry::NetDrop {
+                msg: Some(d.msg.id),
+                what: "deliver",
+                why,
+            }));
+            return;
+        }
+        self.buffer.push_back(d);
+        if self.current.is_none() {
+            self.start_next(now_ms, rng, out);
+        }
+    }
+
+    fn start_next(&mut self, now_ms: u64, rng: &mut SimRng, out: &mut Vec<ClientOutput>) {
+        let Some(d) = self.buffer.pop_front() else {
+            return;
+        };
+        out.push(ClientOutput::Record(Entry::Process {
+            ty: OpType::Invoke,
+            delivery: d,
+        }));
+        match self.cfg.ack_mode {
+            AckMode::Auto => out.push(ClientOutput::Send(Request::Credit)),
+            AckMode::BeforeProcessing => self.send_ack(d, out),
+            AckMode::AfterProcessing => {}
+        }
+        let poison = d.msg.key.is_some_and(|k| self.cfg.fail_keys.contains(&k));
+        let fails = poison || rng.chance(self.cfg.fail_probability);
+        let took_ms = match self.cfg.processing {
+            ProcessingSpec::FixedMs(ms) => ms,
+            ProcessingSpec::UniformMs { min, max } => rng.range_inclusive(min, max),
+        };
+        self.busy_ms += took_ms;
+        self.current = Some(Current { delivery: d, fails });
+        out.push(ClientOutput::Timer {
+            at_ms: now_ms + took_ms,
+            timer: ClientTimer::ProcessDone,
+        });
+    }
+
+    fn send_ack(&self, d: Delivery, out: &mut Vec<ClientOutput>) {
+        out.push(ClientOutput::Record(Entry::AckSent {
+            msg: d.msg.id,
+            tag: d.tag,
+        }));
+        out.push(ClientOutput::Send(Request::Ack { tag: d.tag }));
+    }
+
+    pub fn on_process_done(&mut self, now_ms: u64, rng: &mut SimRng, out: &mut Vec<ClientOutput>) {
+        let cur = self
+            .current
+            .take()
+            .expect("ProcessDone only while processing");
+        let d = cur.delivery;
+        let manual_after = self.cfg.ack_mode == AckMode::AfterProcessing;
+        if cur.fails {
+            out.push(ClientOutput::Record(Entry::Process {
+                ty: OpType::Fail,
+                delivery: d,
+            }));
+            if manual_after && !self.cfg.sqs {
+                let requeue = self.cfg.on_failure == OnFailure::Requeue;
+                out.push(ClientOutput::Record(Entry::NackSent {
+                    msg: d.msg.id,
+                    tag: d.tag,
+                    requeue,
+                }));
+                out.push(ClientOutput::Send(Request::Nack {
+                    tag: d.tag,
+                    requeue,
+                }));
+            }
+        } else {
+            out.push(ClientOutput::Effect { key: d.msg.key });
+            self.processed += 1;
+            out.push(ClientOutput::Record(Entry::Process {
+                ty: OpType::Ok,
+                delivery: d,
+            }));
+            if manual_after {
+                self.send_ack(d, out);
+            }
+        }
+        self.start_next(now_ms, rng, out);
+    }
+
+    /// The process dies: the message in progress never gets its effect and
+    /// the buffered deliveries vanish with the process's memory.
+    pub fn crash(&mut self, out: &mut Vec<ClientOutput>) {
+        assert!(self.alive);
+        self.alive = false;
+        if let Some(cur) = self.current.take() {
+            out.push(ClientOutput::Record(Entry::Process {
+                ty: OpType::Fail,
+                delivery: cur.delivery,
+            }));
+        }
+        self.buffer.clear();
+    }
+
+    pub fn restart(&mut self, out: &mut Vec<ClientOutput>) {
+        assert!(!self.alive);
+        self.alive = true;
+        self.subscribe(out);
+    }
+
+    /// The broker connection died: deliveries not yet started belonged to the
+    /// dead channel and are discarded; the one in progress still finishes
+    /// (its ack will be stale).
+    pub fn connection_lost(&mut self) {
+        self.buffer.clear();
+    }
+
+    /// Messages this consumer holds and has not finished.
+    pub fn holding(&self) -> impl Iterator<Item = MsgId> + '_ {
+        self.current
+            .iter()
+            .map(|c| c.delivery.msg.id)
+            .chain(self.buffer.iter().map(|d| d.msg.id))
+    }
+
+    /// Deliveries received but unfinished (buffer + current).
+    pub fn in_hand(&self) -> usize {
+        self.buffer.len() + usize::from(self.current.is_some())
+    }
+}

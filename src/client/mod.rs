@@ -1,0 +1,40 @@
+//! Simulated clients: producers and consumers.
+//!
+//! Clients are sans-IO like the broker. Each handler gets the virtual time and
+//! pushes [`ClientOutput`]s: requests to send over the client's link, timers to
+//! set, history entries, and effects. The world turns those into scheduled
+//! events. Client kinds are an enum in the world, so an idempotent or
+//! transactional producer (issue 5) or a log consumer (issue 4) is a new module
+//! plus a new variant.
+
+pub mod consumer;
+pub mod producer;
+
+use crate::broker::{KeyId, MsgId, Request};
+use crate::history::Entry;
+
+/// A timer a client asks for. The world stamps it with the client's incarnation
+/// and drops it if the client crashed in between.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientTimer {
+    /// A producer's next publish slot.
+    Publish,
+    /// No confirm for `msg`'s attempt `attempt` yet.
+    ConfirmTimeout { msg: MsgId, attempt: u32 },
+    /// The consumer finishes the message it is processing.
+    ProcessDone,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientOutput {
+    Send(Request),
+    Timer {
+        at_ms: u64,
+        timer: ClientTimer,
+    },
+    Record(Entry),
+    /// The consumer applied one message's effect: count one for its key.
+    Effect {
+        key: Option<KeyId>,
+    },
+}

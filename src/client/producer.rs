@@ -1,0 +1,270 @@
+//! A producer: publishes `count` messages on a fixed schedule.
+//!
+//! With publisher confirms (`confirm.select`) it tracks every unconfirmed
+//! message. When a confirm does not come within `timeout_ms` it re-publishes the
+//! *same* message id, up to `max_retries` times. That is the at-least-once
+//! producer's bargain: the first copy may have reached the broker and only the
+//! confirm got lost, so a retry can create a duplicate. With retries used up
+//! the outcome is `info` (unknown). Without confirms every publish is `info`:
+//! fire-and-forget never learns whether it worked.
+
+use super::{ClientOutput, ClientTimer};
+use crate::broker::{ClientId, KeyId, Message, MsgId, Request, Target};
+use crate::history::{Entry, OpType};
+use crate::scenario::ConfirmSpec;
+use std::collections::BTreeMap;
+
+/// A published message waiting for its confirm.
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    msg: Message,
+    attempt: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Producer {
+    pub id: ClientId,
+    target: Target,
+    /// Keys used in turn; empty means messages have no key.
+    keys: Vec<KeyId>,
+    /// Message `k` is due at `start_ms + k * period_num / period_den` (integer
+    /// maths, so 3 messages per second land at 0, 333, 666 ms exactly).
+    period_num: u64,
+    period_den: u64,
+    start_ms: u64,
+    count: u64,
+    payload_bytes: u32,
+    confirms: Option<ConfirmSpec>,
+    pub alive: bool,
+    /// Messages published so far (the next one's `seq`).
+    next_seq: u64,
+    /// Bound: `confirms.window`.
+    pending: BTreeMap<MsgId, Pending>,
+    /// The window was full at a publish slot; publish again when it frees up.
+    blocked: bool,
+}
+
+/// How a producer is set up, resolved from its scenario entry.
+#[derive(Clone, Debug)]
+pub struct ProducerConfig {
+    pub target: Target,
+    pub keys: Vec<KeyId>,
+    pub period_num: u64,
+    pub period_den: u64,
+    pub start_ms: u64,
+    pub count: u64,
+    pub payload_bytes: u32,
+    pub confirms: Option<ConfirmSpec>,
+}
+
+impl Producer {
+    pub fn new(id: ClientId, cfg: ProducerConfig) -> Producer {
+        assert!(
+            cfg.period_den > 0 && cfg.period_num > 0,
+            "validated: positive rate"
+        );
+        Producer {
+            id,
+            target: cfg.target,
+            keys: cfg.keys,
+            period_num: cfg.period_num,
+            period_den: cfg.period_den,
+            start_ms: cfg.start_ms,
+            count: cfg.count,
+            payload_bytes: cfg.payload_bytes,
+            confirms: cfg.confirms,
+            alive: true,
+            next_seq: 0,
+            pending: BTreeMap::new(),
+            blocked: false,
+        }
+    }
+
+    /// When message `seq` is due.
+    fn due_ms(&self, seq: u64) -> u64 {
+        let offset = u128::from(seq) * u128::from(self.period_num) / u128::from(self.period_den);
+        self.start_ms
+            .saturating_add(u64::try_from(offset).unwrap_or(u64::MAX))
+    }
+
+    /// The first timer, set when the world starts.
+    pub fn start(&self, out: &mut Vec<ClientOutput>) {
+        out.push(ClientOutput::Timer {
+            at_ms: self.due_ms(0),
+            timer: ClientTimer::Publish,
+        });
+    }
+
+    pub fn published(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// A publish slot: publish one message (or block if the window is full).
+    pub fn on_publish_slot(
+        &mut self,
+        now_ms: u64,
+        next_msg_id: &mut MsgId,
+        out: &mut Vec<ClientOutput>,
+    ) {
+        if self.next_seq >= self.count {
+            return;
+        }
+        if let Some(c) = self.confirms {
+            if self.pending.len() as u64 >= u64::from(c.window) {
+                self.blocked = true;
+                return;
+            }
+        }
+        let key = if self.keys.is_empty() {
+            None
+        } else {
+            Some(self.keys[(self.next_seq % self.keys.len() as u64) as usize])
+        };
+        let msg = Message {
+            id: *next_msg_id,
+            producer: self.id,
+            seq: self.next_seq,
+            key,
+            payload_bytes: self.payload_bytes,
+        };
+        *next_msg_id += 1;
+        self.next_seq += 1;
+        out.push(ClientOutput::Record(Entry::Publish {
+            ty: OpType::Invoke,
+            msg: msg.id,
+            key,
+        }));
+        out.push(ClientOutput::Send(Request::Publish {
+            target: self.target,
+            msg,
+            confirm: self.confirms.is_some(),
+        }));
+        match self.confirms {
+            Some(c) => {
+                self.pending.insert(msg.id, Pending { msg, attempt: 0 });
+                let timer = ClientTimer::ConfirmTimeout {
+                    msg: msg.id,
+                    attempt: 0,
+                };
+                out.push(ClientOutput::Timer {
+                    at_ms: now_ms + c.timeout_ms,
+                    timer,
+                });
+            }
+            None => out.push(ClientOutput::Record(Entry::Publish {
+                ty: OpType::Info,
+                msg: msg.id,
+                key,
+            })),
+        }
+        if self.next_seq < self.count {
+            let at_ms = self.due_ms(self.next_seq).max(now_ms);
+            out.push(ClientOutput::Timer {
+                at_ms,
+                timer: ClientTimer::Publish,
+            });
+        }
+    }
+
+    /// `basic.ack` (ok) or `basic.nack` (refused) from the broker.
+    pub fn on_confirm(&mut self, now_ms: u64, msg: MsgId, ok: bool, out: &mut Vec<ClientOutput>) {
+        // A confirm for a message already settled (a retry's second confirm) is ignored.
+        let Some(p) = self.pending.remove(&msg) else {
+            return;
+        };
+        let ty = if ok { OpType::Ok } else { OpType::Fail };
+        out.push(ClientOutput::Record(Entry::Publish {
+            ty,
+            msg,
+            key: p.msg.key,
+        }));
+        self.unblock(now_ms, out);
+    }
+
+    pub fn on_confirm_timeout(
+        &mut self,
+        now_ms: u64,
+        msg: MsgId,
+        attempt: u32,
+        out: &mut Vec<ClientOutput>,
+    ) {
+        let c = self.confirms.expect("timeouts only exist with confirms");
+        let Some(p) = self.pending.get_mut(&msg) else {
+            return;
+        };
+        if p.attempt != attempt {
+            return; // a newer attempt owns the timer now
+        }
+        if attempt >= c.max_retries {
+            let key = p.msg.key;
+            self.pending.remove(&msg);
+            out.push(ClientOutput::Record(Entry::Publish {
+                ty: OpType::Info,
+                msg,
+                key,
+            }));
+            self.unblock(now_ms, out);
+            return;
+        }
+        p.attempt += 1;
+        out.push(ClientOutput::Record(Entry::Retry {
+            msg,
+            attempt: p.attempt,
+        }));
+        out.push(ClientOutput::Send(Request::Publish {
+            target: self.target,
+            msg: p.msg,
+            confirm: true,
+        }));
+        let timer = ClientTimer::ConfirmTimeout {
+            msg,
+            attempt: p.attempt,
+        };
+        out.push(ClientOutput::Timer {
+            at_ms: now_ms + c.timeout_ms,
+            timer,
+        });
+    }
+
+    fn unblock(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
+        if self.blocked {
+            self.blocked = false;
+            out.push(ClientOutput::Timer {
+                at_ms: now_ms,
+                timer: ClientTimer::Publish,
+            });
+        }
+    }
+
+    /// The process dies: every unconfirmed publish has an unknown outcome.
+    pub fn crash(&mut self, out: &mut Vec<ClientOutput>) {
+        assert!(self.alive);
+        self.alive = false;
+        self.blocked = false;
+        for (msg, p) in std::mem::take(&mut self.pending) {
+            out.push(ClientOutput::Record(Entry::Publish {
+                ty: OpType::Info,
+                msg,
+                key: p.msg.key,
+            }));
+        }
+    }
+
+    /// Back up: carries on with the next message, from now.
+    pub fn restart(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
+        assert!(!self.alive);
+        self.alive = true;
+        if self.next_seq < self.count {
+            let at_ms = self.due_ms(self.next_seq).max(now_ms);
+            out.push(ClientOutput::Timer {
+                at_ms,
+                timer: ClientTimer::Publish,
+            });
+        }
+    }
+
+    /// Ids of messages this producer has sent and not settled.
+    pub fn unconfirmed(&self) -> impl Iterator<Item = MsgId> + '_ {
+        self.pending.keys().copied()
+    }
+}

@@ -1,0 +1,430 @@
+//! The history: everything that happened in a run, in order.
+//!
+//! It follows Jepsen's shape. A client operation is an `invoke` event followed
+//! by one completion:
+//!
+//! - `ok`: it happened (a publish the broker confirmed, a message processed);
+//! - `fail`: it certainly did not happen (a publish the broker refused with
+//!   `basic.nack`, processing that failed before the effect);
+//! - `info`: unknown, it may or may not have happened (no confirm before the
+//!   timeout and no retries left, fire-and-forget publishes, a producer crash).
+//!
+//! Broker and world events (deliver, redeliver, requeue, dead-letter, crash,
+//! restart, network drops) are `event` lines between them. The checker reads
+//! only this history plus a final snapshot of where unprocessed messages sit.
+//!
+//! [`History::to_jsonl`] writes one JSON object per line. For the same scenario
+//! and seed it is byte-identical on every platform; [`History::hash`] is the
+//! xxh3-64 of those bytes, which the determinism tests compare.
+
+use crate::broker::{
+    ClientId, DeadLetterReason, Delivery, DeliveryTag, KeyId, MsgId, Note, QueueId, ReturnReason,
+};
+use serde::Serialize;
+use xxhash_rust::xxh3::Xxh3;
+
+/// Who did it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proc {
+    Broker,
+    Client(ClientId),
+}
+
+/// Jepsen's operation types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpType {
+    Invoke,
+    Ok,
+    Fail,
+    Info,
+}
+
+/// What happened. Client operations carry an [`OpType`]; the rest are events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entry {
+    /// A producer publishing one message (`attempt` 0 is the first send).
+    Publish {
+        ty: OpType,
+        msg: MsgId,
+        key: Option<KeyId>,
+    },
+    /// A producer re-sending a message after a confirm timeout.
+    Retry {
+        msg: MsgId,
+        attempt: u32,
+    },
+    /// A consumer processing one delivery: `invoke` when it starts, `ok` when
+    /// the effect is applied, `fail` when processing failed or the consumer died.
+    Process {
+        ty: OpType,
+        delivery: Delivery,
+    },
+    /// A consumer sent `basic.ack` (SQS: `DeleteMessage`).
+    AckSent {
+        msg: MsgId,
+        tag: DeliveryTag,
+    },
+    /// A consumer sent `basic.nack`.
+    NackSent {
+        msg: MsgId,
+        tag: DeliveryTag,
+        requeue: bool,
+    },
+    /// The broker handed a message to a consumer (a redelivery if flagged).
+    Deliver {
+        to: ClientId,
+        delivery: Delivery,
+    },
+    Broker(Note),
+    Crash,
+    Restart,
+    /// The `drop_acks` fault starts on this client's link.
+    DropAcks {
+        until_ms: u64,
+    },
+    /// A message vanished on the way: link loss, dropped ack, or a dead receiver.
+    NetDrop {
+        msg: Option<MsgId>,
+        what: &'static str,
+        why: &'static str,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HistoryEvent {
+    pub time_ms: u64,
+    pub process: Proc,
+    pub entry: Entry,
+}
+
+/// Display names for the numeric ids inside events.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Names {
+    pub clients: Vec<String>,
+    pub keys: Vec<String>,
+    pub queues: Vec<String>,
+}
+
+impl Names {
+    pub fn client(&self, c: ClientId) -> &str {
+        &self.clients[c as usize]
+    }
+    pub fn key(&self, k: KeyId) -> &str {
+        &self.keys[k as usize]
+    }
+    pub fn queue(&self, q: QueueId) -> &str {
+        &self.queues[q as usize]
+    }
+}
+
+/// How a message id prints everywhere: `m17`.
+pub fn msg_name(id: MsgId) -> String {
+    format!("m{id}")
+}
+
+/// The recorded run. Bound: the world stops with an error before the number of
+/// events exceeds its `events_max` run bound times a small constant.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    events: Vec<HistoryEvent>,
+}
+
+/// One JSONL line. Field order is fixed by this struct, absent fields are skipped.
+#[derive(Serialize, Default)]
+struct Line<'a> {
+    time_ms: u64,
+    process: &'a str,
+    #[serde(rename = "type")]
+    ty: &'static str,
+    f: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    msg: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    consumer: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queue: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to_queue: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tag: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redelivered: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivery_count: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempt: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    requeue: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    until_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    what: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+}
+
+fn op_name(ty: OpType) -> &'static str {
+    match ty {
+        OpType::Invoke => "invoke",
+        OpType::Ok => "ok",
+        OpType::Fail => "fail",
+        OpType::Info => "info",
+    }
+}
+
+fn tag_name(tag: DeliveryTag) -> String {
+    format!("{}.{}", tag.incarnation, tag.n)
+}
+
+impl History {
+    pub fn new() -> History {
+        History::default()
+    }
+
+    pub fn push(&mut self, time_ms: u64, process: Proc, entry: Entry) {
+        if let Some(last) = self.events.last() {
+            assert!(last.time_ms <= time_ms, "history goes back in time");
+        }
+        self.events.push(HistoryEvent {
+            time_ms,
+            process,
+            entry,
+        });
+    }
+
+    pub fn events(&self) -> &[HistoryEvent] {
+        &self.events
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// One event as a JSON line (without the newline).
+    pub fn line(&self, ev: &HistoryEvent, names: &Names) -> String {
+        let process = match ev.process {
+            Proc::Broker => "broker",
+            Proc::Client(c) => names.client(c),
+        };
+        let line = describe(
+            ev.entry,
+            names,
+            Line {
+                time_ms: ev.time_ms,
+                process,
+                ..Line::default()
+            },
+        );
+        serde_json::to_string(&line).expect("a history line always serializes")
+    }
+
+    /// The whole history as JSON Lines.
+    pub fn to_jsonl(&self, names: &Names) -> String {
+        let mut out = String::new();
+        for ev in &self.events {
+            out.push_str(&self.line(ev, names));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// xxh3-64 of [`History::to_jsonl`], computed without building the string.
+    pub fn hash(&self, names: &Names) -> u64 {
+        let mut hasher = Xxh3::new();
+        for ev in &self.events {
+            hasher.update(self.line(ev, names).as_bytes());
+            hasher.update(b"\n");
+        }
+        hasher.digest()
+    }
+}
+
+fn describe<'a>(entry: Entry, names: &'a Names, base: Line<'a>) -> Line<'a> {
+    let key = |k: Option<KeyId>| k.map(|k| names.key(k));
+    match entry {
+        Entry::Publish { ty, msg, key: k } => Line {
+            ty: op_name(ty),
+            f: "publish",
+            msg: Some(msg_name(msg)),
+            key: key(k),
+            ..base
+        },
+        Entry::Retry { msg, attempt } => Line {
+            ty: "event",
+            f: "retry",
+            msg: Some(msg_name(msg)),
+            attempt: Some(attempt),
+            ..base
+        },
+        Entry::Process { ty, delivery: d } => Line {
+            ty: op_name(ty),
+            f: "process",
+            ..delivery_fields(d, names, base)
+        },
+        Entry::AckSent { msg, tag } => Line {
+            ty: "event",
+            f: "ack",
+            msg: Some(msg_name(msg)),
+            tag: Some(tag_name(tag)),
+            ..base
+        },
+        Entry::NackSent { msg, tag, requeue } => Line {
+            ty: "event",
+            f: "nack",
+            msg: Some(msg_name(msg)),
+            tag: Some(tag_name(tag)),
+            requeue: Some(requeue),
+            ..base
+        },
+        Entry::Deliver { to, delivery: d } => Line {
+            ty: "event",
+            f: if d.redelivered {
+                "redeliver"
+            } else {
+                "deliver"
+            },
+            consumer: Some(names.client(to)),
+            ..delivery_fields(d, names, base)
+        },
+        Entry::Broker(note) => describe_note(note, names, base),
+        Entry::Crash => Line {
+            ty: "event",
+            f: "crash",
+            ..base
+        },
+        Entry::Restart => Line {
+            ty: "event",
+            f: "restart",
+            ..base
+        },
+        Entry::DropAcks { until_ms } => Line {
+            ty: "event",
+            f: "drop_acks",
+            until_ms: Some(until_ms),
+            ..base
+        },
+        Entry::NetDrop { msg, what, why } => Line {
+            ty: "event",
+            f: "net_drop",
+            msg: msg.map(msg_name),
+            what: Some(what),
+            reason: Some(why),
+            ..base
+        },
+    }
+}
+
+fn delivery_fields<'a>(d: Delivery, names: &'a Names, base: Line<'a>) -> Line<'a> {
+    Line {
+        msg: Some(msg_name(d.msg.id)),
+        key: d.msg.key.map(|k| names.key(k)),
+        queue: Some(names.queue(d.queue)),
+        tag: Some(tag_name(d.tag)),
+        redelivered: Some(d.redelivered),
+        delivery_count: Some(d.delivery_count),
+        ..base
+    }
+}
+
+/// A short phrase for why a message returned to its queue.
+pub fn return_reason(reason: ReturnReason, names: &Names) -> String {
+    match reason {
+        ReturnReason::Nack => "basic.nack(requeue=true)".to_string(),
+        ReturnReason::ChannelClosed(c) => format!("channel of {} closed", names.client(c)),
+        ReturnReason::VisibilityTimeout => "visibility timeout expired".to_string(),
+    }
+}
+
+fn describe_note<'a>(note: Note, names: &'a Names, base: Line<'a>) -> Line<'a> {
+    let ev = Line {
+        ty: "event",
+        ..base
+    };
+    let m = |id| Some(msg_name(id));
+    let q = |q| Some(names.queue(q));
+    match note {
+        Note::Enqueued { msg, queue } => Line {
+            f: "enqueue",
+            msg: m(msg),
+            queue: q(queue),
+            ..ev
+        },
+        Note::Deleted { msg, queue } => Line {
+            f: "delete",
+            msg: m(msg),
+            queue: q(queue),
+            ..ev
+        },
+        Note::Requeued { msg, queue, reason } => {
+            let why = match reason {
+                ReturnReason::Nack => "nack",
+                ReturnReason::ChannelClosed(_) => "channel_closed",
+                ReturnReason::VisibilityTimeout => "visibility_timeout",
+            };
+            let consumer = match reason {
+                ReturnReason::ChannelClosed(c) => Some(names.client(c)),
+                _ => None,
+            };
+            Line {
+                f: "requeue",
+                msg: m(msg),
+                queue: q(queue),
+                consumer,
+                reason: Some(why),
+                ..ev
+            }
+        }
+        Note::DeadLettered {
+            msg,
+            from,
+            to,
+            reason,
+        } => Line {
+            f: if to.is_some() { "dead_letter" } else { "drop" },
+            msg: m(msg),
+            queue: q(from),
+            to_queue: to.map(|t| names.queue(t)),
+            reason: Some(match reason {
+                DeadLetterReason::Rejected => "rejected",
+                DeadLetterReason::DeliveryLimit => "delivery_limit",
+            }),
+            ..ev
+        },
+        Note::RejectedPublish { msg, queue } => Line {
+            f: "reject_publish",
+            msg: m(msg),
+            queue: q(queue),
+            reason: Some("x-max-length"),
+            ..ev
+        },
+        Note::Unroutable { msg } => Line {
+            f: "unroutable",
+            msg: m(msg),
+            ..ev
+        },
+        Note::LostInCrash { msg, queue } => Line {
+            f: "lost_in_crash",
+            msg: m(msg),
+            queue: q(queue),
+            ..ev
+        },
+        Note::StaleAck { tag } => Line {
+            f: "stale_ack",
+            tag: Some(tag_name(tag)),
+            ..ev
+        },
+        Note::ConsumeRefused { consumer, queue } => Line {
+            f: "consume_refused",
+            consumer: Some(names.client(consumer)),
+            queue: q(queue),
+            reason: Some("exclusive"),
+            ..ev
+        },
+    }
+}

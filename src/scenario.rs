@@ -1,0 +1,828 @@
+//! The scenario file: everything a run depends on besides the code.
+//!
+//! A scenario is JSON (see `scenarios/*.json` for one per behaviour). Parsing is
+//! strict: every struct denies unknown fields, so a typo such as `"prefech"` is an
+//! error instead of a silently ignored setting. After parsing, [`Scenario::validate`]
+//! checks what types cannot: positive rates, probabilities in `[0, 1]`, faults
+//! inside the run, client ids that exist. Every error names the field path
+//! (`clients[2].prefetch`) and the reason, and nothing here panics on bad input.
+//!
+//! ```json
+//! {
+//!   "name": "round-robin-reorder",
+//!   "seed": 1,
+//!   "duration_ms": 2000,
+//!   "broker": { "kind": "queue", "mode": "rabbitmq",
+//!               "queues": [ { "name": "work" } ] },
+//!   "network": { "latency_ms_min": 1, "latency_ms_max": 3 },
+//!   "clients": [
+//!     { "kind": "producer", "id": "p1", "routing_key": "work", "interval_ms": 10,
+//!       "count": 50, "confirms": { "timeout_ms": 100, "max_retries": 2 } },
+//!     { "kind": "consumer", "id": "c1", "queue": "work", "prefetch": 1,
+//!       "processing": { "fixed_ms": 5 } }
+//!   ],
+//!   "faults": [ { "at_ms": 500, "action": "crash", "target": "c1" } ]
+//! }
+//! ```
+//!
+//! Room to grow: `broker.kind` is a tag, so the log broker (issue 4) becomes a new
+//! variant of [`BrokerSpec`]; `clients[].kind` is a tag too, so new client kinds
+//! (an idempotent or transactional producer, issue 5) are new variants; and the
+//! `expect` block is where a delivery-guarantee setting will plug in.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// Upper bounds that keep one run finite and its memory bounded.
+pub mod bounds {
+    /// Messages one producer may publish (`count`).
+    pub const MESSAGES_PER_PRODUCER_MAX: u64 = 10_000_000;
+    /// Clients (producers + consumers) in one scenario.
+    pub const CLIENTS_MAX: usize = 64;
+    /// Queues and exchanges declared on one broker.
+    pub const QUEUES_MAX: usize = 64;
+    /// Entries in the fault schedule.
+    pub const FAULTS_MAX: usize = 256;
+    /// Prefetch (`basic.qos`): unacked deliveries one consumer may hold.
+    pub const PREFETCH_MAX: u32 = 10_000;
+    /// Virtual time a run may cover: 30 days in ms.
+    pub const DURATION_MS_MAX: u64 = 30 * 24 * 3600 * 1000;
+    /// Default cap on simulation events processed in one run.
+    pub const EVENTS_MAX_DEFAULT: u64 = 20_000_000;
+    /// Default cap on messages held by one queue (ready + unacked).
+    pub const QUEUE_DEPTH_MAX_DEFAULT: u64 = 1_000_000;
+}
+
+/// One whole scenario: the broker, the clients, the network, the faults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// A short name, shown in summaries.
+    #[serde(default)]
+    pub name: String,
+    /// What the scenario demonstrates, for people reading the file.
+    #[serde(default)]
+    pub description: String,
+    /// The PRNG seed; `brokerlab run --seed N` overrides it.
+    pub seed: u64,
+    /// The run stops at this virtual time. Producers stop publishing at it too.
+    pub duration_ms: u64,
+    pub broker: BrokerSpec,
+    /// Default link settings for every client; a client may override them.
+    #[serde(default)]
+    pub network: NetworkSpec,
+    pub clients: Vec<ClientSpec>,
+    /// Faults at fixed times.
+    #[serde(default)]
+    pub faults: Vec<FaultSpec>,
+    /// Which faults `brokerlab sweep` may draw at random.
+    #[serde(default)]
+    pub fault_options: FaultOptions,
+    /// Which anomalies count as a failure for this scenario (`sweep` stops on one).
+    #[serde(default)]
+    pub expect: Expectations,
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// The broker under test. Tagged by `kind` so more brokers can join.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BrokerSpec {
+    /// An in-memory queue broker: RabbitMQ (AMQP 0-9-1) or SQS semantics.
+    Queue(QueueBrokerSpec),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueBrokerSpec {
+    /// `rabbitmq`: unacked deliveries return when the channel closes.
+    /// `sqs`: they return when the `visibility timeout` expires.
+    #[serde(default)]
+    pub mode: QueueMode,
+    pub queues: Vec<QueueSpec>,
+    #[serde(default)]
+    pub exchanges: Vec<ExchangeSpec>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueMode {
+    #[default]
+    Rabbitmq,
+    Sqs,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSpec {
+    pub name: String,
+    /// SQS `VisibilityTimeout`: how long a received message stays hidden.
+    /// Required in `sqs` mode, not allowed in `rabbitmq` mode.
+    #[serde(default)]
+    pub visibility_timeout_ms: Option<u64>,
+    /// `x-delivery-limit` (RabbitMQ) / `maxReceiveCount` (SQS): a message is
+    /// delivered at most this many times; when it comes back once more it is
+    /// dead-lettered (or dropped if there is no dead-letter queue).
+    #[serde(default)]
+    pub delivery_limit: Option<u32>,
+    /// Where dead-lettered messages go (`x-dead-letter-exchange` routed to one
+    /// queue, or the SQS redrive target). Must name another declared queue.
+    #[serde(default)]
+    pub dead_letter_queue: Option<String>,
+    /// `x-max-length` with `overflow = reject-publish`: past it, a publish is
+    /// refused with a negative confirm. Defaults to `limits.queue_depth_max`.
+    #[serde(default)]
+    pub max_length: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeSpec {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: ExchangeKind,
+    pub bindings: Vec<BindingSpec>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExchangeKind {
+    /// A copy to every bound queue.
+    #[serde(rename = "fanout")]
+    Fanout,
+    /// To the queues whose binding key equals the message's routing key.
+    #[serde(rename = "direct")]
+    Direct,
+    /// RabbitMQ's `x-consistent-hash` exchange: exactly one bound queue, chosen by
+    /// a hash of the routing key. This is how the seed's "fan-out into partitions"
+    /// is built: one queue per partition, one exclusive consumer per queue.
+    #[serde(rename = "x-consistent-hash")]
+    ConsistentHash,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BindingSpec {
+    pub queue: String,
+    /// Only for `direct` exchanges.
+    #[serde(default)]
+    pub routing_key: Option<String>,
+}
+
+/// A client-to-broker link. Both directions use the same settings.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    #[serde(default = "one")]
+    pub latency_ms_min: u64,
+    #[serde(default = "one")]
+    pub latency_ms_max: u64,
+    /// Chance that one message on the link vanishes.
+    #[serde(default)]
+    pub loss_probability: f64,
+    /// Chance that one message on the link arrives twice.
+    #[serde(default)]
+    pub duplicate_probability: f64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+impl Default for NetworkSpec {
+    fn default() -> NetworkSpec {
+        NetworkSpec {
+            latency_ms_min: 1,
+            latency_ms_max: 1,
+            loss_probability: 0.0,
+            duplicate_probability: 0.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ClientSpec {
+    Producer(ProducerSpec),
+    Consumer(ConsumerSpec),
+}
+
+impl ClientSpec {
+    pub fn id(&self) -> &str {
+        match self {
+            ClientSpec::Producer(p) => &p.id,
+            ClientSpec::Consumer(c) => &c.id,
+        }
+    }
+
+    pub fn network(&self) -> Option<NetworkSpec> {
+        match self {
+            ClientSpec::Producer(p) => p.network,
+            ClientSpec::Consumer(c) => c.network,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProducerSpec {
+    pub id: String,
+    /// The exchange to publish to; `""` is the default exchange, which routes
+    /// to the queue named by `routing_key`.
+    #[serde(default)]
+    pub exchange: String,
+    /// For the default exchange: the queue name. Otherwise unused; messages
+    /// carry their `key` as the routing key.
+    #[serde(default)]
+    pub routing_key: String,
+    /// Message keys, used in turn (message n gets `keys[n % len]`). A key is the
+    /// routing key for `direct`/`x-consistent-hash` exchanges and the effect's key.
+    #[serde(default)]
+    pub keys: Vec<String>,
+    /// Exactly one of `rate_per_s` and `interval_ms`.
+    #[serde(default)]
+    pub rate_per_s: Option<u64>,
+    #[serde(default)]
+    pub interval_ms: Option<u64>,
+    /// How many messages to publish (the run may end first).
+    pub count: u64,
+    #[serde(default)]
+    pub start_ms: u64,
+    #[serde(default)]
+    pub payload_bytes: u32,
+    /// Publisher confirms (`confirm.select`); absent means fire-and-forget.
+    #[serde(default)]
+    pub confirms: Option<ConfirmSpec>,
+    #[serde(default)]
+    pub network: Option<NetworkSpec>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmSpec {
+    /// How long to wait for the broker's confirm before giving up on an attempt.
+    pub timeout_ms: u64,
+    /// Re-publish the same message this many times after a timeout. Each retry
+    /// may duplicate the message: the first copy may have arrived after all.
+    #[serde(default)]
+    pub max_retries: u32,
+    /// Unconfirmed messages the producer may have out at once; when full it
+    /// waits (publisher flow control).
+    #[serde(default = "default_window")]
+    pub window: u32,
+}
+
+fn default_window() -> u32 {
+    1000
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerSpec {
+    pub id: String,
+    pub queue: String,
+    /// `basic.qos(prefetch_count)`: unacked deliveries this consumer may hold.
+    pub prefetch: u32,
+    #[serde(default)]
+    pub ack_mode: AckMode,
+    pub processing: ProcessingSpec,
+    /// `basic.consume(exclusive=true)`: the only consumer allowed on the queue.
+    #[serde(default)]
+    pub exclusive: bool,
+    /// Messages with these keys always fail processing ("poison messages").
+    #[serde(default)]
+    pub fail_keys: Vec<String>,
+    /// Chance that processing any other message fails.
+    #[serde(default)]
+    pub fail_probability: f64,
+    /// What a failed message gets: `basic.nack(requeue=true)` or
+    /// `basic.reject(requeue=false)`. In `sqs` mode a failure just does not
+    /// `DeleteMessage`, so the message returns after the visibility timeout.
+    #[serde(default)]
+    pub on_failure: OnFailure,
+    #[serde(default)]
+    pub network: Option<NetworkSpec>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AckMode {
+    /// `no_ack`: the broker forgets the message as it sends it (at-most-once).
+    Auto,
+    /// Manual `basic.ack` after the effect is applied (at-least-once).
+    #[default]
+    AfterProcessing,
+    /// Manual `basic.ack` when processing starts (at-most-once).
+    BeforeProcessing,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFailure {
+    #[default]
+    Requeue,
+    Reject,
+}
+
+/// How long one message takes to process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ProcessingSpec {
+    FixedMs(u64),
+    /// Uniform in `[min, max]`, drawn from the seeded client stream.
+    UniformMs {
+        min: u64,
+        max: u64,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    pub at_ms: u64,
+    pub action: FaultAction,
+    /// `"broker"` or a client id.
+    pub target: String,
+    /// For `drop_acks`: when the link starts delivering acks again.
+    #[serde(default)]
+    pub until_ms: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultAction {
+    Crash,
+    Restart,
+    /// Drop consumer acks (to the broker) or publisher confirms (to the
+    /// producer) on the target's link until `until_ms`.
+    DropAcks,
+}
+
+/// The one place that says which faults a randomised run may inject.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultOptions {
+    #[serde(default)]
+    pub broker_crash: bool,
+    #[serde(default)]
+    pub consumer_crash: bool,
+    #[serde(default)]
+    pub producer_crash: bool,
+    #[serde(default)]
+    pub drop_acks: bool,
+    /// How many faults one randomised run draws at most.
+    #[serde(default = "default_max_faults")]
+    pub max_faults: u32,
+    /// How long a crashed node stays down (uniform in `[min, max]`).
+    #[serde(default = "default_downtime_min")]
+    pub downtime_ms_min: u64,
+    #[serde(default = "default_downtime_max")]
+    pub downtime_ms_max: u64,
+}
+
+fn default_max_faults() -> u32 {
+    3
+}
+fn default_downtime_min() -> u64 {
+    50
+}
+fn default_downtime_max() -> u64 {
+    500
+}
+
+impl Default for FaultOptions {
+    fn default() -> FaultOptions {
+        FaultOptions {
+            broker_crash: false,
+            consumer_crash: false,
+            producer_crash: false,
+            drop_acks: false,
+            max_faults: default_max_faults(),
+            downtime_ms_min: default_downtime_min(),
+            downtime_ms_max: default_downtime_max(),
+        }
+    }
+}
+
+/// Anomalies this scenario forbids. The checker always reports everything; these
+/// only decide pass/fail (and so where `brokerlab sweep` stops).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectations {
+    #[serde(default)]
+    pub no_lost: bool,
+    #[serde(default)]
+    pub no_duplicated: bool,
+    /// No out-of-order processing among one producer's messages.
+    #[serde(default)]
+    pub no_out_of_order: bool,
+    /// No out-of-order processing among one producer's messages with one key.
+    #[serde(default)]
+    pub no_out_of_order_per_key: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Simulation events one run may process before it stops with an error.
+    #[serde(default = "default_events_max")]
+    pub events_max: u64,
+    /// Default `max_length` for queues that do not set one.
+    #[serde(default = "default_depth_max")]
+    pub queue_depth_max: u64,
+}
+
+fn default_events_max() -> u64 {
+    bounds::EVENTS_MAX_DEFAULT
+}
+fn default_depth_max() -> u64 {
+    bounds::QUEUE_DEPTH_MAX_DEFAULT
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            events_max: default_events_max(),
+            queue_depth_max: default_depth_max(),
+        }
+    }
+}
+
+/// A bad scenario: which field, and why. Printed as `field: reason`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// A path such as `clients[2].prefetch`, or `.` for the whole document.
+    pub path: String,
+    pub reason: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.reason)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+fn err<T>(path: impl Into<String>, reason: impl Into<String>) -> Result<T, ScenarioError> {
+    Err(ScenarioError {
+        path: path.into(),
+        reason: reason.into(),
+    })
+}
+
+impl Scenario {
+    /// Parses and validates. Malformed JSON, unknown fields and bad values all
+    /// come back as a [`ScenarioError`] naming the field.
+    pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let scenario: Scenario = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            ScenarioError {
+                path: if path.is_empty() { ".".into() } else { path },
+                reason: e.into_inner().to_string(),
+            }
+        })?;
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a scenario always serializes")
+    }
+
+    /// Checks every rule the types cannot express.
+    pub fn validate(&self) -> Result<(), ScenarioError> {
+        if self.duration_ms == 0 || self.duration_ms > bounds::DURATION_MS_MAX {
+            return err(
+                "duration_ms",
+                format!("must be in 1..={}", bounds::DURATION_MS_MAX),
+            );
+        }
+        validate_network("network", &self.network)?;
+        let BrokerSpec::Queue(broker) = &self.broker;
+        validate_broker(broker, &self.limits)?;
+        let queues: BTreeSet<&str> = broker.queues.iter().map(|q| q.name.as_str()).collect();
+        let exchanges: BTreeSet<&str> = broker.exchanges.iter().map(|x| x.name.as_str()).collect();
+        validate_clients(&self.clients, &queues, &exchanges)?;
+        let ids: BTreeSet<&str> = self.clients.iter().map(|c| c.id()).collect();
+        validate_faults(&self.faults, &ids, self.duration_ms)?;
+        validate_fault_options(&self.fault_options)?;
+        if self.limits.events_max == 0 {
+            return err("limits.events_max", "must be positive");
+        }
+        if self.limits.queue_depth_max == 0 {
+            return err("limits.queue_depth_max", "must be positive");
+        }
+        Ok(())
+    }
+}
+
+fn validate_probability(path: String, p: f64) -> Result<(), ScenarioError> {
+    if !(0.0..=1.0).contains(&p) {
+        return err(path, format!("probability {p} is outside [0, 1]"));
+    }
+    Ok(())
+}
+
+fn validate_network(path: &str, net: &NetworkSpec) -> Result<(), ScenarioError> {
+    if net.latency_ms_min > net.latency_ms_max {
+        return err(
+            format!("{path}.latency_ms_min"),
+            format!(
+                "{} is greater than latency_ms_max {}",
+                net.latency_ms_min, net.latency_ms_max
+            ),
+        );
+    }
+    if net.latency_ms_max > 60_000 {
+        return err(format!("{path}.latency_ms_max"), "must be at most 60000");
+    }
+    validate_probability(format!("{path}.loss_probability"), net.loss_probability)?;
+    validate_probability(
+        format!("{path}.duplicate_probability"),
+        net.duplicate_probability,
+    )
+}
+
+fn validate_broker(broker: &QueueBrokerSpec, limits: &Limits) -> Result<(), ScenarioError> {
+    if broker.queues.is_empty() || broker.queues.len() > bounds::QUEUES_MAX {
+        return err(
+            "broker.queues",
+            format!("declare 1..={} queues", bounds::QUEUES_MAX),
+        );
+    }
+    let mut names = BTreeSet::new();
+    for (i, q) in broker.queues.iter().enumerate() {
+        let path = format!("broker.queues[{i}]");
+        if q.name.is_empty() || !names.insert(q.name.as_str()) {
+            return err(format!("{path}.name"), "must be non-empty and unique");
+        }
+        validate_queue(&path, q, broker.mode, limits)?;
+    }
+    for (i, q) in broker.queues.iter().enumerate() {
+        if let Some(dlq) = &q.dead_letter_queue {
+            if !names.contains(dlq.as_str()) || dlq == &q.name {
+                return err(
+                    format!("broker.queues[{i}].dead_letter_queue"),
+                    format!("`{dlq}` is not another declared queue"),
+                );
+            }
+        }
+    }
+    validate_exchanges(&broker.exchanges, &names)
+}
+
+fn validate_queue(
+    path: &str,
+    q: &QueueSpec,
+    mode: QueueMode,
+    limits: &Limits,
+) -> Result<(), ScenarioError> {
+    match (mode, q.visibility_timeout_ms) {
+        (QueueMode::Sqs, None) => {
+            return err(
+                format!("{path}.visibility_timeout_ms"),
+                "required in sqs mode",
+            )
+        }
+        (QueueMode::Sqs, Some(0)) => {
+            return err(format!("{path}.visibility_timeout_ms"), "must be positive")
+        }
+        (QueueMode::Rabbitmq, Some(_)) => return err(
+            format!("{path}.visibility_timeout_ms"),
+            "only sqs mode has a visibility timeout (rabbitmq requeues when the channel closes)",
+        ),
+        _ => {}
+    }
+    if q.delivery_limit == Some(0) {
+        return err(format!("{path}.delivery_limit"), "must be positive");
+    }
+    if let Some(max) = q.max_length {
+        if max == 0 || max > limits.queue_depth_max {
+            return err(
+                format!("{path}.max_length"),
+                format!(
+                    "must be in 1..={} (limits.queue_depth_max)",
+                    limits.queue_depth_max
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn validate_exchanges(
+    exchanges: &[ExchangeSpec],
+    queues: &BTreeSet<&str>,
+) -> Result<(), ScenarioError> {
+    if exchanges.len() > bounds::QUEUES_MAX {
+        return err(
+            "broker.exchanges",
+            format!("at most {}", bounds::QUEUES_MAX),
+        );
+    }
+    let mut names = BTreeSet::new();
+    for (i, x) in exchanges.iter().enumerate() {
+        let path = format!("broker.exchanges[{i}]");
+        if x.name.is_empty() || !names.insert(x.name.as_str()) {
+            return err(
+                format!("{path}.name"),
+                "must be non-empty and unique (\"\" is the default exchange)",
+            );
+        }
+        if x.bindings.is_empty() {
+            return err(format!("{path}.bindings"), "bind at least one queue");
+        }
+        for (j, b) in x.bindings.iter().enumerate() {
+            let bpath = format!("{path}.bindings[{j}]");
+            if !queues.contains(b.queue.as_str()) {
+                return err(
+                    format!("{bpath}.queue"),
+                    format!("unknown queue `{}`", b.queue),
+                );
+            }
+            if (x.kind == ExchangeKind::Direct) != b.routing_key.is_some() {
+                return err(
+                    format!("{bpath}.routing_key"),
+                    "required for direct exchanges and not allowed for others",
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn validate_clients(
+    clients: &[ClientSpec],
+    queues: &BTreeSet<&str>,
+    exchanges: &BTreeSet<&str>,
+) -> Result<(), ScenarioError> {
+    if clients.is_empty() || clients.len() > bounds::CLIENTS_MAX {
+        return err(
+            "clients",
+            format!("declare 1..={} clients", bounds::CLIENTS_MAX),
+        );
+    }
+    let mut ids = BTreeSet::new();
+    for (i, c) in clients.iter().enumerate() {
+        let path = format!("clients[{i}]");
+        if c.id().is_empty() || c.id() == "broker" || !ids.insert(c.id()) {
+            return err(
+                format!("{path}.id"),
+                "must be non-empty, unique and not `broker`",
+            );
+        }
+        if let Some(net) = c.network() {
+            validate_network(&format!("{path}.network"), &net)?;
+        }
+        match c {
+            ClientSpec::Producer(p) => validate_producer(&path, p, queues, exchanges)?,
+            ClientSpec::Consumer(k) => validate_consumer(&path, k, queues)?,
+        }
+    }
+    Ok(())
+}
+
+fn validate_producer(
+    path: &str,
+    p: &ProducerSpec,
+    queues: &BTreeSet<&str>,
+    exchanges: &BTreeSet<&str>,
+) -> Result<(), ScenarioError> {
+    match (p.rate_per_s, p.interval_ms) {
+        (Some(0), _) => return err(format!("{path}.rate_per_s"), "must be positive"),
+        (_, Some(0)) => return err(format!("{path}.interval_ms"), "must be positive"),
+        (Some(_), Some(_)) | (None, None) => {
+            return err(
+                format!("{path}.rate_per_s"),
+                "set exactly one of rate_per_s and interval_ms",
+            )
+        }
+        _ => {}
+    }
+    if p.count == 0 || p.count > bounds::MESSAGES_PER_PRODUCER_MAX {
+        return err(
+            format!("{path}.count"),
+            format!("must be in 1..={}", bounds::MESSAGES_PER_PRODUCER_MAX),
+        );
+    }
+    if p.exchange.is_empty() {
+        if !queues.contains(p.routing_key.as_str()) {
+            return err(
+                format!("{path}.routing_key"),
+                format!(
+                    "the default exchange needs a declared queue name, got `{}`",
+                    p.routing_key
+                ),
+            );
+        }
+    } else if !exchanges.contains(p.exchange.as_str()) {
+        return err(
+            format!("{path}.exchange"),
+            format!("unknown exchange `{}`", p.exchange),
+        );
+    }
+    if let Some(c) = p.confirms {
+        if c.timeout_ms == 0 {
+            return err(format!("{path}.confirms.timeout_ms"), "must be positive");
+        }
+        if c.window == 0 || c.window > 100_000 {
+            return err(format!("{path}.confirms.window"), "must be in 1..=100000");
+        }
+    }
+    Ok(())
+}
+
+fn validate_consumer(
+    path: &str,
+    c: &ConsumerSpec,
+    queues: &BTreeSet<&str>,
+) -> Result<(), ScenarioError> {
+    if !queues.contains(c.queue.as_str()) {
+        return err(
+            format!("{path}.queue"),
+            format!("unknown queue `{}`", c.queue),
+        );
+    }
+    if c.prefetch == 0 || c.prefetch > bounds::PREFETCH_MAX {
+        return err(
+            format!("{path}.prefetch"),
+            format!(
+                "must be in 1..={} (unlimited prefetch is not modelled)",
+                bounds::PREFETCH_MAX
+            ),
+        );
+    }
+    if let ProcessingSpec::UniformMs { min, max } = c.processing {
+        if min > max {
+            return err(
+                format!("{path}.processing.uniform_ms.min"),
+                "greater than max",
+            );
+        }
+    }
+    validate_probability(format!("{path}.fail_probability"), c.fail_probability)
+}
+
+fn validate_faults(
+    faults: &[FaultSpec],
+    ids: &BTreeSet<&str>,
+    duration_ms: u64,
+) -> Result<(), ScenarioError> {
+    if faults.len() > bounds::FAULTS_MAX {
+        return err("faults", format!("at most {} faults", bounds::FAULTS_MAX));
+    }
+    for (i, f) in faults.iter().enumerate() {
+        let path = format!("faults[{i}]");
+        if f.at_ms >= duration_ms {
+            return err(
+                format!("{path}.at_ms"),
+                format!(
+                    "{} is at or after the end of the run (duration_ms {duration_ms})",
+                    f.at_ms
+                ),
+            );
+        }
+        if f.target != "broker" && !ids.contains(f.target.as_str()) {
+            return err(
+                format!("{path}.target"),
+                format!("unknown client id `{}`", f.target),
+            );
+        }
+        match (f.action, f.until_ms) {
+            (FaultAction::DropAcks, Some(u)) if u > f.at_ms => {}
+            (FaultAction::DropAcks, _) => {
+                return err(
+                    format!("{path}.until_ms"),
+                    "drop_acks needs until_ms after at_ms",
+                )
+            }
+            (_, Some(_)) => {
+                return err(format!("{path}.until_ms"), "only drop_acks takes until_ms")
+            }
+            (_, None) => {}
+        }
+        if f.action == FaultAction::DropAcks && f.target == "broker" {
+            return err(
+                format!("{path}.target"),
+                "drop_acks targets a client's link",
+            );
+        }
+    }
+    Ok(())
+}
+
+fn validate_fault_options(o: &FaultOptions) -> Result<(), ScenarioError> {
+    if o.downtime_ms_min > o.downtime_ms_max {
+        return err(
+            "fault_options.downtime_ms_min",
+            "greater than downtime_ms_max",
+        );
+    }
+    if o.max_faults > 64 {
+        return err("fault_options.max_faults", "at most 64");
+    }
+    Ok(())
+}

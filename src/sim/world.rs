@@ -1,0 +1,922 @@
+//! The simulation world: one broker, its clients, the links between them, a
+//! virtual clock and an event queue.
+//!
+//! Everything that happens is an event at a virtual time (ms, `u64`). Events
+//! are ordered by `(time, sequence)`: the sequence number is the order in which
+//! they were scheduled, so two events at the same millisecond always run in the
+//! same order. Together with the seeded PRNG that makes a run a pure function of
+//! (scenario, seed): the history is byte-identical natively and in the browser.
+//!
+//! ```no_run
+//! use brokerlab::scenario::Scenario;
+//! use brokerlab::sim::world::World;
+//! let scenario = Scenario::from_json(&std::fs::read_to_string("scenarios/prefetch.json").unwrap()).unwrap();
+//! let mut world = World::new(&scenario);
+//! world.run_until(500).unwrap();      // partial run, e.g. one UI frame
+//! world.run().unwrap();               // to the end (duration_ms)
+//! let summary = world.summary();      // counts + checker findings
+//! ```
+
+use super::net::{Direction, Link, Transit};
+use super::rng::{Probability, SimRng};
+use crate::broker::{Broker, ClientId, Delivery, KeyId, MsgId, Output, Request, Target};
+use crate::check::{self, Snapshot, Summary};
+use crate::client::consumer::{Consumer, ConsumerConfig};
+use crate::client::producer::{Producer, ProducerConfig};
+use crate::client::{ClientOutput, ClientTimer};
+use crate::history::{Entry, History, Names, Proc};
+use crate::scenario::{BrokerSpec, ClientSpec, FaultAction, FaultSpec, QueueMode, Scenario};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::fmt;
+
+/// Bound on events waiting in the queue at once. Structurally the queue holds a
+/// few timers per client plus messages in flight on links (bounded by prefetch
+/// and confirm windows), far below this; crossing it means a bug.
+pub const PENDING_EVENTS_MAX: usize = 4_000_000;
+
+/// PRNG stream names (see [`SimRng::stream`]).
+const NET_STREAM: u64 = 1;
+const CLIENT_STREAM: u64 = 2;
+
+/// Why a run stopped early.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunError {
+    /// More than `limits.events_max` events: raise the limit or shorten the run.
+    EventLimit { events_max: u64, time_ms: u64 },
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::EventLimit { events_max, time_ms } => write!(
+                f,
+                "run bound exceeded: more than limits.events_max = {events_max} events by t={time_ms} ms"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// A message on its way from the broker to a client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Downlink {
+    Deliver(Delivery),
+    Confirm { msg: MsgId, ok: bool },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ev {
+    /// A request reaches the broker.
+    ToBroker {
+        from: ClientId,
+        req: Request,
+    },
+    /// A reply reaches a client; `conn` is the client connection it was sent on.
+    ToClient {
+        to: ClientId,
+        conn: u32,
+        msg: Downlink,
+    },
+    Timer {
+        client: ClientId,
+        incarnation: u32,
+        timer: ClientTimer,
+    },
+    /// The broker asked to be woken (visibility timeouts).
+    BrokerWake,
+    /// The consumer learns its broker connection died.
+    ConnectionLost {
+        client: ClientId,
+        conn: u32,
+    },
+    Fault(u32),
+}
+
+/// One entry of the event queue. Ordered by (time, sequence), earliest first.
+#[derive(Clone, Copy, Debug)]
+struct Scheduled {
+    at_ms: u64,
+    seq: u64,
+    ev: Ev,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at_ms, self.seq) == (other.at_ms, other.seq)
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scheduled {
+    /// Reversed, so `BinaryHeap` (a max-heap) pops the earliest event.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.at_ms, other.seq).cmp(&(self.at_ms, self.seq))
+    }
+}
+
+#[derive(Clone, Debug)]
+enum ClientKind {
+    Producer(Producer),
+    Consumer(Consumer),
+}
+
+#[derive(Clone, Debug)]
+struct Client {
+    kind: ClientKind,
+    /// Bumped on every restart: timers of an older incarnation belong to a
+    /// dead process and are dropped.
+    incarnation: u32,
+    /// Bumped on every restart and connection reset: replies sent on an older
+    /// connection are dropped on arrival.
+    conn: u32,
+}
+
+impl Client {
+    fn alive(&self) -> bool {
+        match &self.kind {
+            ClientKind::Producer(p) => p.alive,
+            ClientKind::Consumer(c) => c.alive,
+        }
+    }
+}
+
+/// What one step did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// An event ran at this time.
+    Ran { time_ms: u64 },
+    /// Nothing left before the end of the run.
+    Finished,
+}
+
+/// A client's state for the UI.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientView {
+    pub id: String,
+    pub is_producer: bool,
+    pub alive: bool,
+    /// Producer: messages published. Consumer: messages processed.
+    pub count: u64,
+    /// Consumer: deliveries received and not finished.
+    pub in_hand: u64,
+    pub busy_ms: u64,
+}
+
+pub struct World {
+    scenario: Scenario,
+    now_ms: u64,
+    end_ms: u64,
+    queue: BinaryHeap<Scheduled>,
+    next_seq: u64,
+    events_run: u64,
+    rng_net: SimRng,
+    rng_clients: SimRng,
+    /// One link per client, same index as `clients`.
+    links: Vec<Link>,
+    broker: Broker,
+    clients: Vec<Client>,
+    history: History,
+    /// The consumers' visible effect: processed messages per key (`None` = no key).
+    effects: BTreeMap<Option<KeyId>, u64>,
+    names: Names,
+    next_msg_id: MsgId,
+    /// Reused output buffers (no allocation per event).
+    broker_out: Vec<Output>,
+    client_out: Vec<ClientOutput>,
+}
+
+impl World {
+    /// Builds the world for a *validated* scenario (see [`Scenario::from_json`]).
+    pub fn new(scenario: &Scenario) -> World {
+        scenario
+            .validate()
+            .expect("World::new needs a validated scenario");
+        let names = build_names(scenario);
+        let key_of = |k: &str| names.keys.iter().position(|n| n == k).map(|i| i as KeyId);
+        let hashes = names
+            .keys
+            .iter()
+            .map(|k| xxhash_rust::xxh3::xxh3_64(k.as_bytes()))
+            .collect();
+        let broker = Broker::new(
+            &scenario.broker,
+            &key_of,
+            hashes,
+            scenario.limits.queue_depth_max,
+        );
+        let links = scenario
+            .clients
+            .iter()
+            .map(|c| Link::new(&c.network().unwrap_or(scenario.network)))
+            .collect();
+        let clients = build_clients(scenario, &names);
+        let mut world = World {
+            scenario: scenario.clone(),
+            now_ms: 0,
+            end_ms: scenario.duration_ms,
+            queue: BinaryHeap::new(),
+            next_seq: 0,
+            events_run: 0,
+            rng_net: SimRng::stream(scenario.seed, NET_STREAM),
+            rng_clients: SimRng::stream(scenario.seed, CLIENT_STREAM),
+            links,
+            broker,
+            clients,
+            history: History::new(),
+            effects: BTreeMap::new(),
+            names,
+            next_msg_id: 1,
+            broker_out: Vec::new(),
+            client_out: Vec::new(),
+        };
+        world.start();
+        world
+    }
+
+    /// Parses, validates and builds in one go.
+    pub fn from_json(text: &str) -> Result<World, crate::scenario::ScenarioError> {
+        Scenario::from_json(text).map(|s| World::new(&s))
+    }
+
+    fn start(&mut self) {
+        let times: Vec<u64> = self.scenario.faults.iter().map(|f| f.at_ms).collect();
+        for (i, at_ms) in times.into_iter().enumerate() {
+            self.schedule(at_ms, Ev::Fault(i as u32));
+        }
+        for c in 0..self.clients.len() as ClientId {
+            let mut out = std::mem::take(&mut self.client_out);
+            match &self.clients[c as usize].kind {
+                ClientKind::Producer(p) => p.start(&mut out),
+                ClientKind::Consumer(k) => k.subscribe(&mut out),
+            }
+            self.apply_client_outputs(c, &mut out);
+            self.client_out = out;
+        }
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    pub fn end_ms(&self) -> u64 {
+        self.end_ms
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    pub fn names(&self) -> &Names {
+        &self.names
+    }
+
+    /// Processed messages per key name (`"(none)"` for keyless messages).
+    pub fn effects(&self) -> BTreeMap<String, u64> {
+        self.effects
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.map_or_else(|| "(none)".to_string(), |k| self.names.key(k).to_string()),
+                    *v,
+                )
+            })
+            .collect()
+    }
+
+    pub fn events_run(&self) -> u64 {
+        self.events_run
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.queue.peek().is_none_or(|s| s.at_ms > self.end_ms)
+    }
+
+    pub fn broker(&self) -> &Broker {
+        &self.broker
+    }
+
+    pub fn clients(&self) -> Vec<ClientView> {
+        self.clients
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let id = self.names.clients[i].clone();
+                match &c.kind {
+                    ClientKind::Producer(p) => ClientView {
+                        id,
+                        is_producer: true,
+                        alive: p.alive,
+                        count: p.published(),
+                        in_hand: 0,
+                        busy_ms: 0,
+                    },
+                    ClientKind::Consumer(k) => ClientView {
+                        id,
+                        is_producer: false,
+                        alive: k.alive,
+                        count: k.processed,
+                        in_hand: k.in_hand() as u64,
+                        busy_ms: k.busy_ms,
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// Runs the next event, if it is due before the end of the run.
+    pub fn step(&mut self) -> Result<Step, RunError> {
+        let Some(next) = self.queue.peek().copied() else {
+            return Ok(Step::Finished);
+        };
+        if next.at_ms > self.end_ms {
+            return Ok(Step::Finished);
+        }
+        if self.events_run >= self.scenario.limits.events_max {
+            return Err(RunError::EventLimit {
+                events_max: self.scenario.limits.events_max,
+                time_ms: self.now_ms,
+            });
+        }
+        self.queue.pop();
+        assert!(next.at_ms >= self.now_ms, "the clock never goes back");
+        self.now_ms = next.at_ms;
+        self.events_run += 1;
+        self.dispatch(next.ev);
+        Ok(Step::Ran {
+            time_ms: self.now_ms,
+        })
+    }
+
+    /// Runs every event due at or before `t_ms` (capped at the end of the run)
+    /// and moves the clock to that time.
+    pub fn run_until(&mut self, t_ms: u64) -> Result<(), RunError> {
+        let until = t_ms.min(self.end_ms);
+        while self.queue.peek().is_some_and(|s| s.at_ms <= until) {
+            self.step()?;
+        }
+        self.now_ms = self.now_ms.max(until);
+        Ok(())
+    }
+
+    /// Runs to `duration_ms`.
+    pub fn run(&mut self) -> Result<(), RunError> {
+        self.run_until(self.end_ms)
+    }
+
+    fn schedule(&mut self, at_ms: u64, ev: Ev) {
+        assert!(at_ms >= self.now_ms, "cannot schedule in the past");
+        assert!(
+            self.queue.len() < PENDING_EVENTS_MAX,
+            "event queue over its bound"
+        );
+        self.queue.push(Scheduled {
+            at_ms,
+            seq: self.next_seq,
+            ev,
+        });
+        self.next_seq += 1;
+    }
+
+    fn record(&mut self, process: Proc, entry: Entry) {
+        self.history.push(self.now_ms, process, entry);
+    }
+
+    fn dispatch(&mut self, ev: Ev) {
+        match ev {
+            Ev::ToBroker { from, req } => self.arrive_at_broker(from, req),
+            Ev::ToClient { to, conn, msg } => self.arrive_at_client(to, conn, msg),
+            Ev::Timer {
+                client,
+                incarnation,
+                timer,
+            } => self.client_timer(client, incarnation, timer),
+            Ev::BrokerWake => {
+                let mut out = std::mem::take(&mut self.broker_out);
+                self.broker.tick(self.now_ms, &mut out);
+                self.apply_broker_outputs(&mut out);
+                self.broker_out = out;
+            }
+            Ev::ConnectionLost { client, conn } => {
+                let c = &mut self.clients[client as usize];
+                if c.conn == conn {
+                    c.conn += 1;
+                    if let ClientKind::Consumer(k) = &mut c.kind {
+                        k.connection_lost();
+                    }
+                }
+            }
+            Ev::Fault(i) => {
+                let fault = self.scenario.faults[i as usize].clone();
+                self.apply_fault(&fault);
+            }
+        }
+    }
+
+    fn arrive_at_broker(&mut self, from: ClientId, req: Request) {
+        if !self.broker.is_up() {
+            self.record(
+                Proc::Broker,
+                Entry::NetDrop {
+                    msg: request_msg(req),
+                    what: request_name(req),
+                    why: "broker down",
+                },
+            );
+            return;
+        }
+        let mut out = std::mem::take(&mut self.broker_out);
+        self.broker.handle(self.now_ms, from, req, &mut out);
+        self.apply_broker_outputs(&mut out);
+        self.broker_out = out;
+    }
+
+    fn apply_broker_outputs(&mut self, out: &mut Vec<Output>) {
+        for o in out.drain(..) {
+            match o {
+                Output::Deliver { to, delivery } => {
+                    self.record(Proc::Broker, Entry::Deliver { to, delivery });
+                    self.send_down(to, Downlink::Deliver(delivery));
+                }
+                Output::Confirm { to, msg, ok } => {
+                    self.send_down(to, Downlink::Confirm { msg, ok })
+                }
+                Output::WakeAt { at_ms } => self.schedule(at_ms.max(self.now_ms), Ev::BrokerWake),
+                Output::Note(note) => self.record(Proc::Broker, Entry::Broker(note)),
+            }
+        }
+    }
+
+    fn send_down(&mut self, to: ClientId, msg: Downlink) {
+        let link = &mut self.links[to as usize];
+        if matches!(msg, Downlink::Confirm { .. }) && link.drops_acks(self.now_ms) {
+            let Downlink::Confirm { msg: id, .. } = msg else {
+                unreachable!()
+            };
+            self.record(
+                Proc::Broker,
+                Entry::NetDrop {
+                    msg: Some(id),
+                    what: "confirm",
+                    why: "drop_acks fault",
+                },
+            );
+            return;
+        }
+        let transit = link.send(self.now_ms, Direction::Down, true, &mut self.rng_net);
+        let conn = self.clients[to as usize].conn;
+        match transit {
+            Transit::Lost => {
+                let (id, what) = downlink_msg(msg);
+                self.record(
+                    Proc::Broker,
+                    Entry::NetDrop {
+                        msg: Some(id),
+                        what,
+                        why: "link loss",
+                    },
+                );
+                self.reset_consumer_connection(to);
+            }
+            Transit::Arrives {
+                at_ms,
+                duplicate_at_ms,
+            } => {
+                self.schedule(at_ms, Ev::ToClient { to, conn, msg });
+                if let Some(dup) = duplicate_at_ms {
+                    self.schedule(dup, Ev::ToClient { to, conn, msg });
+                }
+            }
+        }
+    }
+
+    fn send_up(&mut self, from: ClientId, req: Request) {
+        let link = &mut self.links[from as usize];
+        if matches!(req, Request::Ack { .. } | Request::Nack { .. }) && link.drops_acks(self.now_ms)
+        {
+            let entry = Entry::NetDrop {
+                msg: None,
+                what: request_name(req),
+                why: "drop_acks fault",
+            };
+            self.record(Proc::Client(from), entry);
+            return;
+        }
+        // Subscribing and channel close are connection-level: not subject to loss.
+        let lossy = !matches!(req, Request::Consume { .. } | Request::ChannelClosed);
+        match link.send(self.now_ms, Direction::Up, lossy, &mut self.rng_net) {
+            Transit::Lost => {
+                let entry = Entry::NetDrop {
+                    msg: request_msg(req),
+                    what: request_name(req),
+                    why: "link loss",
+                };
+                self.record(Proc::Client(from), entry);
+                self.reset_consumer_connection(from);
+            }
+            Transit::Arrives {
+                at_ms,
+                duplicate_at_ms,
+            } => {
+                self.schedule(at_ms, Ev::ToBroker { from, req });
+                if let Some(dup) = duplicate_at_ms {
+                    self.schedule(dup, Ev::ToBroker { from, req });
+                }
+            }
+        }
+    }
+
+    /// A message lost on a consumer's link. Real AMQP runs over TCP, which does
+    /// not lose single messages: a loss shows up as a broken connection. So the
+    /// broker sees the channel close (and requeues the unacked deliveries), the
+    /// consumer drops deliveries of the dead channel, and reconnects at once.
+    /// Producers need no such step: their recovery is the confirm timeout.
+    fn reset_consumer_connection(&mut self, c: ClientId) {
+        let client = &mut self.clients[c as usize];
+        let ClientKind::Consumer(k) = &mut client.kind else {
+            return;
+        };
+        if !k.alive {
+            return;
+        }
+        client.conn += 1;
+        k.connection_lost();
+        self.send_up(c, Request::ChannelClosed);
+        let mut out = std::mem::take(&mut self.client_out);
+        if let ClientKind::Consumer(k) = &self.clients[c as usize].kind {
+            k.subscribe(&mut out);
+        }
+        self.apply_client_outputs(c, &mut out);
+        self.client_out = out;
+    }
+
+    fn arrive_at_client(&mut self, to: ClientId, conn: u32, msg: Downlink) {
+        let client = &self.clients[to as usize];
+        if !client.alive() || client.conn != conn {
+            let (id, what) = downlink_msg(msg);
+            self.record(
+                Proc::Client(to),
+                Entry::NetDrop {
+                    msg: Some(id),
+                    what,
+                    why: "receiver gone",
+                },
+            );
+            return;
+        }
+        let mut out = std::mem::take(&mut self.client_out);
+        match (&mut self.clients[to as usize].kind, msg) {
+            (ClientKind::Consumer(k), Downlink::Deliver(d)) => {
+                k.on_deliver(self.now_ms, d, &mut self.rng_clients, &mut out)
+            }
+            (ClientKind::Producer(p), Downlink::Confirm { msg, ok }) => {
+                p.on_confirm(self.now_ms, msg, ok, &mut out)
+            }
+            _ => unreachable!("deliveries go to consumers, confirms to producers"),
+        }
+        self.apply_client_outputs(to, &mut out);
+        self.client_out = out;
+    }
+
+    fn client_timer(&mut self, client: ClientId, incarnation: u32, timer: ClientTimer) {
+        let c = &mut self.clients[client as usize];
+        if c.incarnation != incarnation || !c.alive() {
+            return; // a timer of a process that has since died
+        }
+        let mut out = std::mem::take(&mut self.client_out);
+        let now = self.now_ms;
+        match (&mut c.kind, timer) {
+            (ClientKind::Producer(p), ClientTimer::Publish) => {
+                p.on_publish_slot(now, &mut self.next_msg_id, &mut out)
+            }
+            (ClientKind::Producer(p), ClientTimer::ConfirmTimeout { msg, attempt }) => {
+                p.on_confirm_timeout(now, msg, attempt, &mut out)
+            }
+            (ClientKind::Consumer(k), ClientTimer::ProcessDone) => {
+                k.on_process_done(now, &mut self.rng_clients, &mut out)
+            }
+            _ => unreachable!("timers go to the client kind that set them"),
+        }
+        self.apply_client_outputs(client, &mut out);
+        self.client_out = out;
+    }
+
+    fn apply_client_outputs(&mut self, client: ClientId, out: &mut Vec<ClientOutput>) {
+        let incarnation = self.clients[client as usize].incarnation;
+        for o in out.drain(..) {
+            match o {
+                ClientOutput::Send(req) => self.send_up(client, req),
+                ClientOutput::Timer { at_ms, timer } => self.schedule(
+                    at_ms,
+                    Ev::Timer {
+                        client,
+                        incarnation,
+                        timer,
+                    },
+                ),
+                ClientOutput::Record(entry) => self.record(Proc::Client(client), entry),
+                ClientOutput::Effect { key } => *self.effects.entry(key).or_insert(0) += 1,
+            }
+        }
+    }
+
+    fn apply_fault(&mut self, fault: &FaultSpec) {
+        if fault.target == "broker" {
+            match fault.action {
+                FaultAction::Crash => self.crash_broker(),
+                FaultAction::Restart => self.restart_broker(),
+                FaultAction::DropAcks => unreachable!("validated: drop_acks targets a client"),
+            }
+            return;
+        }
+        let c = self
+            .names
+            .clients
+            .iter()
+            .position(|n| *n == fault.target)
+            .expect("validated client id") as ClientId;
+        match fault.action {
+            FaultAction::Crash => self.crash_client(c),
+            FaultAction::Restart => self.restart_client(c),
+            FaultAction::DropAcks => {
+                let until_ms = fault.until_ms.expect("validated: drop_acks has until_ms");
+                self.links[c as usize].drop_acks_until_ms = until_ms;
+                self.record(Proc::Client(c), Entry::DropAcks { until_ms });
+            }
+        }
+    }
+
+    fn crash_broker(&mut self) {
+        if !self.broker.is_up() {
+            return;
+        }
+        self.record(Proc::Broker, Entry::Crash);
+        let mut out = std::mem::take(&mut self.broker_out);
+        self.broker.crash(&mut out);
+        self.apply_broker_outputs(&mut out);
+        self.broker_out = out;
+        // Every consumer's TCP connection breaks; it notices after one link delay.
+        for c in 0..self.clients.len() as ClientId {
+            let client = &self.clients[c as usize];
+            if client.alive() && matches!(client.kind, ClientKind::Consumer(_)) {
+                let conn = client.conn;
+                let at_ms = match self.links[c as usize].send(
+                    self.now_ms,
+                    Direction::Down,
+                    false,
+                    &mut self.rng_net,
+                ) {
+                    Transit::Arrives { at_ms, .. } => at_ms,
+                    Transit::Lost => unreachable!("non-lossy sends arrive"),
+                };
+                self.schedule(at_ms, Ev::ConnectionLost { client: c, conn });
+            }
+        }
+    }
+
+    fn restart_broker(&mut self) {
+        if self.broker.is_up() {
+            return;
+        }
+        self.broker.restart();
+        self.record(Proc::Broker, Entry::Restart);
+        // Clients with automatic connection recovery re-subscribe.
+        for c in 0..self.clients.len() as ClientId {
+            let client = &mut self.clients[c as usize];
+            if let (true, ClientKind::Consumer(k)) = (client.alive(), &mut client.kind) {
+                // The old connection is certainly dead, even if the consumer has
+                // not noticed yet: start a fresh one.
+                client.conn += 1;
+                k.connection_lost();
+                let mut out = std::mem::take(&mut self.client_out);
+                k.subscribe(&mut out);
+                self.apply_client_outputs(c, &mut out);
+                self.client_out = out;
+            }
+        }
+    }
+
+    fn crash_client(&mut self, c: ClientId) {
+        if !self.clients[c as usize].alive() {
+            return;
+        }
+        self.record(Proc::Client(c), Entry::Crash);
+        let mut out = std::mem::take(&mut self.client_out);
+        let client = &mut self.clients[c as usize];
+        client.incarnation += 1;
+        client.conn += 1;
+        let is_consumer = matches!(client.kind, ClientKind::Consumer(_));
+        match &mut client.kind {
+            ClientKind::Producer(p) => p.crash(&mut out),
+            ClientKind::Consumer(k) => k.crash(&mut out),
+        }
+        self.apply_client_outputs(c, &mut out);
+        self.client_out = out;
+        if is_consumer {
+            // The broker notices the dead TCP connection (heartbeat) one link delay later.
+            self.send_up(c, Request::ChannelClosed);
+        }
+    }
+
+    fn restart_client(&mut self, c: ClientId) {
+        if self.clients[c as usize].alive() {
+            return;
+        }
+        self.record(Proc::Client(c), Entry::Restart);
+        let mut out = std::mem::take(&mut self.client_out);
+        let now = self.now_ms;
+        match &mut self.clients[c as usize].kind {
+            ClientKind::Producer(p) => p.restart(now, &mut out),
+            ClientKind::Consumer(k) => k.restart(&mut out),
+        }
+        self.apply_client_outputs(c, &mut out);
+        self.client_out = out;
+    }
+
+    /// Where every unfinished message is right now: in the broker, on a link,
+    /// or in a consumer's hands. The checker needs this to tell "still queued"
+    /// from "lost".
+    pub fn snapshot(&self) -> Snapshot {
+        let copies = self.broker.held();
+        let broker_held = copies.len() as u64;
+        let mut held: BTreeSet<MsgId> = copies.into_iter().map(|(_, m)| m).collect();
+        for s in self.queue.iter() {
+            match s.ev {
+                Ev::ToBroker {
+                    req: Request::Publish { msg, .. },
+                    ..
+                } => {
+                    held.insert(msg.id);
+                }
+                Ev::ToClient {
+                    msg: Downlink::Deliver(d),
+                    ..
+                } => {
+                    held.insert(d.msg.id);
+                }
+                _ => {}
+            }
+        }
+        for c in &self.clients {
+            if let ClientKind::Consumer(k) = &c.kind {
+                held.extend(k.holding());
+            }
+        }
+        Snapshot {
+            pending: held,
+            broker_held,
+        }
+    }
+
+    /// Counts, reconciliation and checker findings for the run so far.
+    pub fn summary(&self) -> Summary {
+        let mut summary = check::check(
+            &self.history,
+            &self.snapshot(),
+            &self.names,
+            &self.scenario.expect,
+        );
+        summary.seed = self.scenario.seed;
+        summary.scenario = self.scenario.name.clone();
+        summary.time_ms = self.now_ms;
+        summary.events = self.events_run;
+        summary.effects_total = self.effects.values().sum();
+        summary.consumer_busy_ms = self
+            .clients
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| match &c.kind {
+                ClientKind::Consumer(k) => Some((self.names.clients[i].clone(), k.busy_ms)),
+                ClientKind::Producer(_) => None,
+            })
+            .collect();
+        check::add_effect_invariant(&mut summary);
+        summary
+    }
+}
+
+fn request_name(req: Request) -> &'static str {
+    match req {
+        Request::Publish { .. } => "publish",
+        Request::Consume { .. } => "consume",
+        Request::Ack { .. } => "ack",
+        Request::Nack { .. } => "nack",
+        Request::Credit => "credit",
+        Request::ChannelClosed => "channel_closed",
+    }
+}
+
+fn request_msg(req: Request) -> Option<MsgId> {
+    match req {
+        Request::Publish { msg, .. } => Some(msg.id),
+        _ => None,
+    }
+}
+
+fn downlink_msg(msg: Downlink) -> (MsgId, &'static str) {
+    match msg {
+        Downlink::Deliver(d) => (d.msg.id, "deliver"),
+        Downlink::Confirm { msg, .. } => (msg, "confirm"),
+    }
+}
+
+/// Interns client ids, keys (message keys and binding keys) and queue names.
+fn build_names(s: &Scenario) -> Names {
+    let BrokerSpec::Queue(b) = &s.broker;
+    let mut keys: Vec<String> = Vec::new();
+    let mut add = |k: &str| {
+        if !keys.iter().any(|x| x == k) {
+            keys.push(k.to_string());
+        }
+    };
+    for c in &s.clients {
+        match c {
+            ClientSpec::Producer(p) => p.keys.iter().for_each(|k| add(k)),
+            ClientSpec::Consumer(k) => k.fail_keys.iter().for_each(|k| add(k)),
+        }
+    }
+    for x in &b.exchanges {
+        x.bindings
+            .iter()
+            .filter_map(|b| b.routing_key.as_deref())
+            .for_each(&mut add);
+    }
+    Names {
+        clients: s.clients.iter().map(|c| c.id().to_string()).collect(),
+        keys,
+        queues: b.queues.iter().map(|q| q.name.clone()).collect(),
+    }
+}
+
+fn build_clients(s: &Scenario, names: &Names) -> Vec<Client> {
+    let BrokerSpec::Queue(b) = &s.broker;
+    let key = |k: &str| names.keys.iter().position(|n| n == k).expect("interned") as KeyId;
+    let queue = |q: &str| names.queues.iter().position(|n| n == q).expect("validated") as u32;
+    s.clients
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let id = i as ClientId;
+            let kind = match c {
+                ClientSpec::Producer(p) => {
+                    let target = if p.exchange.is_empty() {
+                        Target::Queue(queue(&p.routing_key))
+                    } else {
+                        Target::Exchange(
+                            b.exchanges
+                                .iter()
+                                .position(|x| x.name == p.exchange)
+                                .expect("validated") as u32,
+                        )
+                    };
+                    let (period_num, period_den) = match (p.interval_ms, p.rate_per_s) {
+                        (Some(ms), _) => (ms, 1),
+                        (None, Some(rate)) => (1000, rate),
+                        (None, None) => unreachable!("validated: a rate or an interval"),
+                    };
+                    ClientKind::Producer(Producer::new(
+                        id,
+                        ProducerConfig {
+                            target,
+                            keys: p.keys.iter().map(|k| key(k)).collect(),
+                            period_num,
+                            period_den,
+                            start_ms: p.start_ms,
+                            count: p.count,
+                            payload_bytes: p.payload_bytes,
+                            confirms: p.confirms,
+                        },
+                    ))
+                }
+                ClientSpec::Consumer(k) => ClientKind::Consumer(Consumer::new(
+                    id,
+                    ConsumerConfig {
+                        queue: queue(&k.queue),
+                        prefetch: k.prefetch,
+                        ack_mode: k.ack_mode,
+                        processing: k.processing,
+                        exclusive: k.exclusive,
+                        fail_keys: k.fail_keys.iter().map(|f| key(f)).collect(),
+                        fail_probability: Probability::new(k.fail_probability),
+                        on_failure: k.on_failure,
+                        sqs: b.mode == QueueMode::Sqs,
+                    },
+                )),
+            };
+            Client {
+                kind,
+                incarnation: 0,
+                conn: 0,
+            }
+        })
+        .collect()
+}

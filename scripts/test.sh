@@ -44,7 +44,7 @@ bash "$ROOT/scripts/bundle-size.sh" "$ROOT/dist"
 
 # Sum the per-binary "test result:" lines into one closing count.
 count() { awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^(passed|failed)/) { k = $(i+1); sub(/[;,]$/, "", k); n[k] += $i } }
-               END { printf "%d %d", n["passed"], n["failed"] }' "$1"; }
+               END { printf "%d %d\n", n["passed"], n["failed"] }' "$1"; }
 read -r native_pass native_fail < <(count "$LOG_DIR/native.log")
 read -r web_pass web_fail < <(count "$LOG_DIR/browser.log")
 echo

@@ -10,7 +10,7 @@
 pub mod consumer;
 pub mod producer;
 
-use crate::broker::{KeyId, MsgId, Request};
+use crate::broker::{KeyId, Request};
 use crate::history::Entry;
 
 /// A timer a client asks for. The world stamps it with the client's incarnation
@@ -19,8 +19,8 @@ use crate::history::Entry;
 pub enum ClientTimer {
     /// A producer's next publish slot.
     Publish,
-    /// No confirm for `msg`'s attempt `attempt` yet.
-    ConfirmTimeout { msg: MsgId, attempt: u32 },
+    /// The producer's earliest confirm deadline is due.
+    ConfirmDeadline,
     /// The consumer finishes the message it is processing.
     ProcessDone,
 }

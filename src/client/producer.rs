@@ -12,7 +12,7 @@ use super::{ClientOutput, ClientTimer};
 use crate::broker::{ClientId, KeyId, Message, MsgId, Request, Target};
 use crate::history::{Entry, OpType};
 use crate::scenario::ConfirmSpec;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 /// A published message waiting for its confirm.
 #[derive(Clone, Copy, Debug)]
@@ -42,6 +42,14 @@ pub struct Producer {
     pending: BTreeMap<MsgId, Pending>,
     /// The window was full at a publish slot; publish again when it frees up.
     blocked: bool,
+    /// Confirm deadlines in time order: (at_ms, msg, attempt). Every attempt
+    /// gets `now + timeout_ms`, so appending keeps the order. One timer covers
+    /// the earliest entry instead of one timer per message, which keeps the
+    /// world's event queue small. Entries of confirmed messages are skipped when
+    /// they come due. Bound: messages published within one `timeout_ms`.
+    deadlines: VecDeque<(u64, MsgId, u32)>,
+    /// When the pending deadline timer fires, if one is set.
+    timer_at_ms: Option<u64>,
 }
 
 /// How a producer is set up, resolved from its scenario entry.
@@ -77,6 +85,8 @@ impl Producer {
             next_seq: 0,
             pending: BTreeMap::new(),
             blocked: false,
+            deadlines: VecDeque::new(),
+            timer_at_ms: None,
         }
     }
 
@@ -142,14 +152,7 @@ impl Producer {
         match self.confirms {
             Some(c) => {
                 self.pending.insert(msg.id, Pending { msg, attempt: 0 });
-                let timer = ClientTimer::ConfirmTimeout {
-                    msg: msg.id,
-                    attempt: 0,
-                };
-                out.push(ClientOutput::Timer {
-                    at_ms: now_ms + c.timeout_ms,
-                    timer,
-                });
+                self.add_deadline(now_ms + c.timeout_ms, msg.id, 0, out);
             }
             None => out.push(ClientOutput::Record(Entry::Publish {
                 ty: OpType::Info,
@@ -181,7 +184,41 @@ impl Producer {
         self.unblock(now_ms, out);
     }
 
-    pub fn on_confirm_timeout(
+    fn add_deadline(&mut self, at_ms: u64, msg: MsgId, attempt: u32, out: &mut Vec<ClientOutput>) {
+        assert!(
+            self.deadlines.back().is_none_or(|last| last.0 <= at_ms),
+            "deadlines stay sorted"
+        );
+        self.deadlines.push_back((at_ms, msg, attempt));
+        if self.timer_at_ms.is_none() {
+            self.timer_at_ms = Some(at_ms);
+            out.push(ClientOutput::Timer {
+                at_ms,
+                timer: ClientTimer::ConfirmDeadline,
+            });
+        }
+    }
+
+    /// The deadline timer: handle every attempt whose confirm is overdue.
+    pub fn on_confirm_deadline(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
+        self.timer_at_ms = None;
+        while let Some(&(at_ms, msg, attempt)) = self.deadlines.front() {
+            if at_ms > now_ms {
+                break;
+            }
+            self.deadlines.pop_front();
+            self.on_confirm_timeout(now_ms, msg, attempt, out);
+        }
+        if let Some(&(at_ms, _, _)) = self.deadlines.front() {
+            self.timer_at_ms = Some(at_ms);
+            out.push(ClientOutput::Timer {
+                at_ms,
+                timer: ClientTimer::ConfirmDeadline,
+            });
+        }
+    }
+
+    fn on_confirm_timeout(
         &mut self,
         now_ms: u64,
         msg: MsgId,
@@ -193,7 +230,7 @@ impl Producer {
             return;
         };
         if p.attempt != attempt {
-            return; // a newer attempt owns the timer now
+            return; // a newer attempt owns the deadline now
         }
         if attempt >= c.max_retries {
             let key = p.msg.key;
@@ -207,23 +244,14 @@ impl Producer {
             return;
         }
         p.attempt += 1;
-        out.push(ClientOutput::Record(Entry::Retry {
-            msg,
-            attempt: p.attempt,
-        }));
+        let (resend, attempt) = (p.msg, p.attempt);
+        out.push(ClientOutput::Record(Entry::Retry { msg, attempt }));
         out.push(ClientOutput::Send(Request::Publish {
             target: self.target,
-            msg: p.msg,
+            msg: resend,
             confirm: true,
         }));
-        let timer = ClientTimer::ConfirmTimeout {
-            msg,
-            attempt: p.attempt,
-        };
-        out.push(ClientOutput::Timer {
-            at_ms: now_ms + c.timeout_ms,
-            timer,
-        });
+        self.add_deadline(now_ms + c.timeout_ms, msg, attempt, out);
     }
 
     fn unblock(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
@@ -241,6 +269,8 @@ impl Producer {
         assert!(self.alive);
         self.alive = false;
         self.blocked = false;
+        self.deadlines.clear();
+        self.timer_at_ms = None;
         for (msg, p) in std::mem::take(&mut self.pending) {
             out.push(ClientOutput::Record(Entry::Publish {
                 ty: OpType::Info,

@@ -598,8 +598,8 @@ impl World {
             (ClientKind::Producer(p), ClientTimer::Publish) => {
                 p.on_publish_slot(now, &mut self.next_msg_id, &mut out)
             }
-            (ClientKind::Producer(p), ClientTimer::ConfirmTimeout { msg, attempt }) => {
-                p.on_confirm_timeout(now, msg, attempt, &mut out)
+            (ClientKind::Producer(p), ClientTimer::ConfirmDeadline) => {
+                p.on_confirm_deadline(now, &mut out)
             }
             (ClientKind::Consumer(k), ClientTimer::ProcessDone) => {
                 k.on_process_done(now, &mut self.rng_clients, &mut out)

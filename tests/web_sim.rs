@@ -1,0 +1,48 @@
+//! The simulation core in the browser: the same scenario and seed give the
+//! same history bytes as natively (the golden hash in `tests/golden` is checked
+//! by `tests/determinism.rs` too), and the throughput benchmark prints msgs/s.
+#![cfg(target_arch = "wasm32")]
+
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+mod golden;
+
+use brokerlab::scenario::Scenario;
+use brokerlab::sim::world::World;
+use wasm_bindgen_test::{console_log, wasm_bindgen_test};
+
+#[wasm_bindgen_test]
+fn the_browser_history_hash_equals_the_native_one() {
+    let scenario = Scenario::from_json(golden::SCENARIO_JSON).unwrap();
+    let mut first = World::new(&scenario);
+    first.run().unwrap();
+    let mut second = World::new(&scenario);
+    second.run().unwrap();
+    let hash = first.history().hash(first.names());
+    assert_eq!(hash, second.history().hash(second.names()));
+    assert!(first.history().len() > 500);
+    assert_eq!(
+        hash,
+        golden::HISTORY_HASH,
+        "wasm history differs from native: {hash:#018x}"
+    );
+}
+
+#[wasm_bindgen_test]
+fn bench_prints_messages_per_second() {
+    // Debug builds (the regular test run) get a short workload; the release
+    // run from scripts/bench.sh gets the same size as the native bench.
+    let messages = if cfg!(debug_assertions) {
+        20_000
+    } else {
+        200_000
+    };
+    let start = js_sys::Date::now();
+    let processed = brokerlab::bench::run(messages);
+    let secs = ((js_sys::Date::now() - start) / 1000.0).max(0.001);
+    assert_eq!(processed, messages);
+    console_log!(
+        "{{\"bench\":\"wasm\",\"messages\":{processed},\"seconds\":{secs:.3},\"msgs_per_s\":{:.0}}}",
+        processed as f64 / secs
+    );
+}

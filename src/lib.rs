@@ -22,6 +22,7 @@
 //! | [`check`] | the queue-model checker: lost, duplicated, unexpected, recovered, out-of-order, count reconciliation |
 //! | [`scenario`] | the JSON scenario format and its validation (errors name the field) |
 //! | [`bench`] | the throughput workload shared by the native and the browser benchmark |
+//! | [`storage`] | durable storage: CRC-32C record batches, the `Storage` trait (append, group-commit flush, crash, recovery) and the memory store that models a disk |
 //!
 //! Shell (browser only, `target_arch = "wasm32"`):
 //!
@@ -43,6 +44,7 @@ pub mod client;
 pub mod history;
 pub mod scenario;
 pub mod sim;
+pub mod storage;
 pub mod version;
 
 #[cfg(target_arch = "wasm32")]

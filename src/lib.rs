@@ -29,6 +29,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | `ui` | the Yew app: for now the shell (header and playground area) |
+//! | `storage::idb` | the IndexedDB store behind the `Storage` trait: group commit, `durability`, quota and `versionchange` handling |
 //!
 //! Binaries:
 //!

@@ -34,18 +34,6 @@ fn append_batches(store: &mut MemoryStore, stream: StreamId, from_offset: u64, c
     from_offset + count * 10
 }
 
-fn offsets(recovery: &brokerlab::storage::Recovery, stream: StreamId) -> Vec<u64> {
-    let batches = recovery
-        .streams
-        .get(&stream)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    batches
-        .iter()
-        .flat_map(|batch| batch.records.iter().map(|record| record.offset))
-        .collect()
-}
-
 #[test]
 fn flush_becomes_durable_at_its_virtual_completion_time() {
     let mut store = store();
@@ -96,7 +84,7 @@ fn crash_before_the_flush_completes_loses_exactly_the_undurable_writes() {
         FlushState::Failed(StorageError::LostInCrash)
     );
     let recovery = store.recover();
-    assert_eq!(offsets(&recovery, P0), (0..20).collect::<Vec<_>>());
+    assert_eq!(recovery.offsets(P0), (0..20).collect::<Vec<_>>());
     assert_eq!(recovery.report.dropped_batches(), 0);
     assert_eq!(recovery.log_ends().get(&P0), Some(&20));
 }
@@ -117,8 +105,8 @@ fn crash_after_durable_loses_nothing() {
     );
     assert_eq!(report.torn, None, "nothing in flight, nothing to tear");
     let recovery = store.recover();
-    assert_eq!(offsets(&recovery, P0), (0..30).collect::<Vec<_>>());
-    assert_eq!(offsets(&recovery, StreamId::Producers), vec![0, 1]);
+    assert_eq!(recovery.offsets(P0), (0..30).collect::<Vec<_>>());
+    assert_eq!(recovery.offsets(StreamId::Producers), vec![0, 1]);
     assert_eq!(recovery.record_count(), 32);
 }
 
@@ -137,8 +125,8 @@ fn torn_last_batch_is_truncated_and_earlier_batches_survive() {
     assert_eq!((torn.stream, torn.kept_bytes), (P0, 30));
     let recovery = store.recover();
     // Batches before the torn one in the same flush reached the disk whole.
-    assert_eq!(offsets(&recovery, P0), (0..30).collect::<Vec<_>>());
-    assert_eq!(offsets(&recovery, P1), (0..10).collect::<Vec<_>>());
+    assert_eq!(recovery.offsets(P0), (0..30).collect::<Vec<_>>());
+    assert_eq!(recovery.offsets(P1), (0..10).collect::<Vec<_>>());
     let cut = recovery.report.streams[&P0]
         .truncated
         .clone()
@@ -162,7 +150,7 @@ fn torn_last_batch_is_truncated_and_earlier_batches_survive() {
     let ticket = store.begin_flush(20).unwrap();
     store.crash(ticket.completes_at_ms, Tear::None);
     let again = store.recover();
-    assert_eq!(offsets(&again, P0), (0..40).collect::<Vec<_>>());
+    assert_eq!(again.offsets(P0), (0..40).collect::<Vec<_>>());
     assert_eq!(again.report.dropped_batches(), 0);
 }
 
@@ -180,7 +168,7 @@ fn tear_keep_bytes_is_clamped_below_the_batch_length() {
     let torn = report.torn.unwrap();
     assert_eq!(torn.kept_bytes, torn.batch_len - 1);
     let recovery = store.recover();
-    assert_eq!(offsets(&recovery, P0), Vec::<u64>::new());
+    assert_eq!(recovery.offsets(P0), Vec::<u64>::new());
     assert_eq!(
         recovery.report.streams[&P0]
             .truncated
@@ -200,8 +188,8 @@ fn corrupt_middle_batch_truncates_the_rest_of_that_stream_only() {
     store.crash(ticket.completes_at_ms, Tear::None);
     store.durable_mut()[1].bytes[40] ^= 0xff; // P0's second batch rots
     let recovery = store.recover();
-    assert_eq!(offsets(&recovery, P0), (0..10).collect::<Vec<_>>());
-    assert_eq!(offsets(&recovery, P1), (0..20).collect::<Vec<_>>());
+    assert_eq!(recovery.offsets(P0), (0..10).collect::<Vec<_>>());
+    assert_eq!(recovery.offsets(P1), (0..20).collect::<Vec<_>>());
     let cut = recovery.report.streams[&P0].truncated.clone().unwrap();
     assert_eq!((cut.batch_index, cut.dropped_batches), (1, 3));
     assert!(matches!(
@@ -319,7 +307,7 @@ fn quota_exceeded_stops_durable_writes_and_keeps_what_was_durable() {
     assert!(stopped.to_string().contains("quota exceeded"));
     store.crash(20, Tear::None);
     let recovery = store.recover();
-    assert_eq!(offsets(&recovery, P0), (0..10).collect::<Vec<_>>());
+    assert_eq!(recovery.offsets(P0), (0..10).collect::<Vec<_>>());
 }
 
 #[test]
@@ -437,7 +425,7 @@ proptest! {
                     store.crash(now, tear);
                     let recovery = store.recover();
                     for (i, stream) in streams.iter().enumerate() {
-                        let got = offsets(&recovery, *stream);
+                        let got = recovery.offsets(*stream);
                         prop_assert_eq!(&got, &(0..got.len() as u64).collect::<Vec<_>>());
                         prop_assert!(got.len() as u64 >= acked[i]);
                         next[i] = got.len() as u64;
@@ -453,4 +441,31 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn crash_repair_deletes_every_lost_batch_unless_torn() {
+    use brokerlab::storage::Journal;
+    // What the IndexedDB writer is told to do: the browser may already have
+    // committed an in-flight flush, so every lost batch must be deleted.
+    let mut journal = Journal::new(Limits::default(), FSYNC_MS);
+    journal.append(P0, &sample_batch(0, 1, 1)).unwrap();
+    journal.append(P1, &sample_batch(0, 1, 1)).unwrap();
+    journal.begin_flush(0).unwrap();
+    journal.append(P0, &sample_batch(1, 1, 1)).unwrap();
+    journal.begin_flush(1).unwrap();
+    let (_, repair) = journal.crash(2, Tear::None);
+    assert_eq!(repair.delete, vec![0, 1, 2]);
+    assert!(repair.put.is_empty());
+    journal.recover();
+    journal.append(P0, &sample_batch(0, 1, 1)).unwrap();
+    journal.append(P1, &sample_batch(0, 1, 1)).unwrap();
+    journal.begin_flush(10).unwrap();
+    journal.append(P0, &sample_batch(1, 1, 1)).unwrap();
+    journal.begin_flush(11).unwrap();
+    let (report, repair) = journal.crash(12, Tear::LastBatch { keep_bytes: 5 });
+    assert_eq!(report.torn.unwrap().stream, P1);
+    let put: Vec<(u64, usize)> = repair.put.iter().map(|e| (e.seq, e.bytes.len())).collect();
+    assert_eq!(put, vec![(3, sample_batch(0, 1, 1).encoded_len()), (4, 5)]);
+    assert_eq!(repair.delete, vec![5]);
 }

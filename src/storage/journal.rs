@@ -164,13 +164,15 @@ impl Journal {
         self.durable.iter().map(|entry| entry.bytes.len()).sum()
     }
 
-    /// Bytes sealed into flushes that are not durable yet.
-    pub fn in_flight_bytes(&self) -> usize {
-        let flushes = self.in_flight.iter();
-        flushes
+    /// Bytes the disk holds once flush `id` and every older one are written:
+    /// what a quota is checked against (the same way by both stores).
+    pub fn bytes_through(&self, id: FlushId) -> usize {
+        let flushes = self.in_flight.iter().take_while(|flush| flush.id <= id);
+        let in_flight: usize = flushes
             .flat_map(|flush| &flush.entries)
-            .map(|entry| entry.bytes.len())
-            .sum()
+            .map(|e| e.bytes.len())
+            .sum();
+        self.durable_bytes() + in_flight
     }
 
     pub fn pending_bytes(&self) -> usize {
@@ -365,7 +367,12 @@ impl Journal {
         let mut repair = Repair::default();
         let mut flushes = lost.into_iter().filter(|flush| !flush.entries.is_empty());
         let mut torn = None;
-        if let (Tear::LastBatch { keep_bytes }, Some(oldest)) = (tear, flushes.next()) {
+        // (Only a tear takes the oldest flush out of the list to delete.)
+        let oldest = match tear {
+            Tear::LastBatch { keep_bytes } => flushes.next().map(|flush| (keep_bytes, flush)),
+            Tear::None => None,
+        };
+        if let Some((keep_bytes, oldest)) = oldest {
             let mut entries = oldest.entries;
             let mut last = entries.pop().expect("non-empty flush");
             let batch_len = last.bytes.len();

@@ -65,7 +65,7 @@ impl Storage for MemoryStore {
         let ticket = self.journal.begin_flush(now_ms)?;
         // The simulated write itself is instant; only the virtual fsync
         // latency delays durability.
-        let used_bytes = self.journal.durable_bytes() + self.journal.in_flight_bytes();
+        let used_bytes = self.journal.bytes_through(ticket.id);
         let result = match self.capacity_bytes {
             Some(capacity) if used_bytes > capacity => Err(StorageError::QuotaExceeded {
                 detail: format!("simulated disk of {capacity} bytes would hold {used_bytes}"),

@@ -73,6 +73,9 @@ pub mod journal;
 pub mod memory;
 pub mod recovery;
 
+#[cfg(target_arch = "wasm32")]
+pub mod idb;
+
 pub use batch::{DecodeError, EncodeError, Record, RecordBatch};
 pub use journal::{Journal, Limits};
 pub use memory::MemoryStore;

@@ -112,6 +112,17 @@ impl Recovery {
             .collect()
     }
 
+    /// Offsets of every recovered record of `stream`, in order.
+    pub fn offsets(&self, stream: StreamId) -> Vec<u64> {
+        let batches = self
+            .streams
+            .get(&stream)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let records = batches.iter().flat_map(|batch| &batch.records);
+        records.map(|record| record.offset).collect()
+    }
+
     /// Total records recovered over all streams.
     pub fn record_count(&self) -> u64 {
         self.report

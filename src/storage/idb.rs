@@ -1,0 +1,644 @@
+//! The IndexedDB store: the browser tab's real disk (wasm32 only).
+//!
+//! It is a [`Journal`] (the same bookkeeping as the memory store) plus a
+//! *writer* that carries the journal's decisions out in IndexedDB:
+//!
+//! - **One object store, [`STORE_NAME`]**, keyed by the batch's global
+//!   sequence number (a JavaScript number). Each value is a `Uint8Array`
+//!   *frame*: the 8-byte little-endian [`StreamId::code`] followed by the
+//!   encoded record batch. Keys sort numerically, so one `getAll` (plus one
+//!   `getAllKeys` in the same transaction) reads the whole log back in write
+//!   order.
+//! - **Group commit.** `begin_flush` seals every pending batch into one flush;
+//!   the writer puts them all in *one* readwrite transaction. Its `complete`
+//!   event is the `fsync`: only then does the flush count as committed.
+//! - **One transaction at a time.** The writer runs flushes strictly in order
+//!   and starts the next only after the previous finished. If one fails
+//!   (quota), later flushes are never written, so the log cannot get a hole.
+//! - **No await inside a transaction** except on its own requests: the writer
+//!   builds every `put` synchronously and then awaits only the transaction's
+//!   end. Awaiting anything else (a timer, a channel, a fetch) would let the
+//!   browser auto-commit the transaction half way: the auto-commit trap.
+//! - **Durability.** Each transaction sets `durability` explicitly. The
+//!   default here is [`Durability::Strict`]: `complete` fires only after the
+//!   data is flushed to the disk, so an ack really means "survives a power
+//!   cut", which is the lesson the playground teaches. Chromium's own default
+//!   has been `relaxed` since version 121 (`complete` once the OS has the data,
+//!   which survives a tab or browser crash but not a power cut), so leaving it
+//!   unset would quietly weaken `acks=all`. `Relaxed` is there for speed (see
+//!   the storage benchmark).
+//!
+//! `open` reads the whole durable image into the journal, so that `recover`
+//! is then synchronous, like every other [`Storage`] call. How the simulation
+//! waits for a flush's transaction without losing determinism is explained in
+//! the parent module ([`super`]): it pauses at the flush's virtual completion
+//! time and awaits [`IdbStore::wait_durable`].
+//!
+//! Failure modes, each with its own [`StorageError`]:
+//! - IndexedDB missing or refusing to open → `Unavailable`: run on the memory
+//!   store and show a banner.
+//! - Quota exhausted (Chromium: `AbortError` on the transaction, its `error`
+//!   a `QuotaExceededError`) → the flush fails with `QuotaExceeded`, writes
+//!   stop, durable data stays.
+//! - Another tab upgrades or deletes the database (`versionchange`) → the
+//!   connection is closed and every later call answers `VersionChange`.
+//! - Damaged values → recovery truncates them with a report, never panics.
+//!
+//! [`FaultInjection`] fakes the first two so tests can take those paths.
+
+use super::journal::{Entry, Journal, Limits, Repair};
+use super::recovery::Recovery;
+use super::{CrashReport, FlushId, FlushState, FlushTicket, RecordBatch, Storage};
+use super::{StorageError, StreamId, Tear};
+use indexed_db_futures::database::Database;
+use indexed_db_futures::error::{DomException, Error as IdbError, OpenDbError};
+use indexed_db_futures::object_store::ObjectStore;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::{
+    Transaction, TransactionDurability, TransactionMode, TransactionOptions,
+};
+use indexed_db_futures::KeyRange;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+use wasm_bindgen::{JsCast, JsValue};
+
+/// The one object store holding every batch frame.
+pub const STORE_NAME: &str = "batches";
+/// Schema version; bump it (with an upgrade path) if the frame layout changes.
+const DB_VERSION: u32 = 1;
+/// Bytes before the batch in a frame: the stream code.
+pub const FRAME_HEADER_LEN: usize = 8;
+
+/// The IndexedDB transaction `durability` hint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// `complete` after the OS has the data; lost on power failure.
+    Relaxed,
+    /// `complete` after the data is on disk (fsync). The default: see the
+    /// module docs.
+    #[default]
+    Strict,
+}
+
+/// Test seam: makes the store take a failure path without a real failure.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FaultInjection {
+    /// `open` fails as if IndexedDB were missing (private mode, disabled).
+    pub unavailable: bool,
+    /// A flush that would make the durable image larger than this fails the
+    /// way a full quota does: the writer aborts the real transaction (so
+    /// nothing of it lands) and reports the error Chromium reports, an
+    /// `AbortError` caused by a `QuotaExceededError`.
+    pub quota_bytes: Option<usize>,
+}
+
+/// Everything `open` needs.
+#[derive(Clone, Debug)]
+pub struct IdbConfig {
+    /// One database per log; tests use a fresh name each.
+    pub db_name: String,
+    pub durability: Durability,
+    /// Virtual time a flush takes (the simulation's fsync latency).
+    pub fsync_latency_ms: u64,
+    pub limits: Limits,
+    pub faults: FaultInjection,
+}
+
+impl IdbConfig {
+    pub fn new(db_name: &str) -> IdbConfig {
+        IdbConfig {
+            db_name: db_name.to_string(),
+            durability: Durability::default(),
+            fsync_latency_ms: 0,
+            limits: Limits::default(),
+            faults: FaultInjection::default(),
+        }
+    }
+}
+
+/// A write the writer task must carry out, in order.
+#[derive(Debug)]
+enum DiskOp {
+    /// Put every batch of this flush in one transaction.
+    Flush(FlushId),
+    /// Make the disk match the journal after a crash or a truncation.
+    Repair(Repair),
+    /// Delete keys of values that could not be read at open.
+    DeleteKeys(Vec<JsValue>),
+    /// Delete everything (start fresh).
+    Clear,
+}
+
+/// A stored value `open` could not make sense of (recovery deletes it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnreadableValue {
+    pub key: String,
+    pub reason: String,
+}
+
+/// State shared between the store handle and its writer task. Only touched
+/// between awaits (wasm is single-threaded), so a `RefCell` suffices.
+#[derive(Debug)]
+struct Shared {
+    journal: Journal,
+    /// Oldest first. Bounded by the journal's in-flight limit plus one repair
+    /// per crash or recovery.
+    queue: VecDeque<DiskOp>,
+    writer_running: bool,
+    /// Set once the connection is gone (`versionchange`): every call fails.
+    closed: Option<StorageError>,
+    /// Tasks awaiting writer progress; woken after every operation.
+    waiters: Vec<Waker>,
+    /// Found by `open`, reported and deleted by the next `recover`.
+    unreadable: Vec<(JsValue, UnreadableValue)>,
+    faults: FaultInjection,
+    durability: Durability,
+    /// The last failure of a repair, clear or delete (they do not stop
+    /// writes, but a caller may want to show them).
+    last_repair_error: Option<StorageError>,
+}
+
+/// The IndexedDB-backed [`Storage`].
+#[derive(Debug)]
+pub struct IdbStore {
+    db: Database,
+    shared: Rc<RefCell<Shared>>,
+}
+
+impl IdbStore {
+    /// Opens (creating if needed) the database and loads its durable image.
+    /// Call [`Storage::recover`] next, before writing.
+    pub async fn open(config: IdbConfig) -> Result<IdbStore, StorageError> {
+        if config.faults.unavailable {
+            let reason = "injected fault: IndexedDB treated as unavailable".to_string();
+            return Err(StorageError::Unavailable { reason });
+        }
+        let db = open_db(&config.db_name).await?;
+        let (entries, unreadable) = load_image(&db).await?;
+        let journal = Journal::from_image(config.limits, config.fsync_latency_ms, entries);
+        let shared = Shared {
+            journal,
+            queue: VecDeque::new(),
+            writer_running: false,
+            closed: None,
+            waiters: Vec::new(),
+            unreadable,
+            faults: config.faults,
+            durability: config.durability,
+            last_repair_error: None,
+        };
+        let store = IdbStore {
+            db,
+            shared: Rc::new(RefCell::new(shared)),
+        };
+        store.watch_version_change()?;
+        Ok(store)
+    }
+
+    /// Deletes a database by name (tests start from nothing with this).
+    pub async fn delete_database(db_name: &str) -> Result<(), StorageError> {
+        let request = Database::delete_by_name(db_name).map_err(open_error)?;
+        request.await.map_err(|error| dom_error(&error, None))
+    }
+
+    /// Resolves once flush `id`'s transaction has finished (committed or
+    /// failed), or at once if it has. The browser driver awaits this when the
+    /// world pauses on an `InProgress` flush; then `flush_state` is final.
+    pub async fn wait_durable(&self, id: FlushId) {
+        self.wait_until(|shared| !shared.journal.io_pending(id))
+            .await;
+    }
+
+    /// Resolves once every queued write, repair and clear has finished.
+    pub async fn wait_idle(&self) {
+        self.wait_until(|shared| shared.queue.is_empty() && !shared.writer_running)
+            .await;
+    }
+
+    /// Waits for pending I/O, then closes the connection (like a tab closing
+    /// after its last write).
+    pub async fn close(self) {
+        self.wait_idle().await;
+        self.db.close();
+    }
+
+    /// Values `open` could not read (recovery deletes them).
+    pub fn unreadable(&self) -> Vec<UnreadableValue> {
+        let shared = self.shared.borrow();
+        shared
+            .unreadable
+            .iter()
+            .map(|(_, value)| value.clone())
+            .collect()
+    }
+
+    /// Why the connection is closed, if it is.
+    pub fn closed(&self) -> Option<StorageError> {
+        self.shared.borrow().closed.clone()
+    }
+
+    /// The error that stopped durable writes, if one did.
+    pub fn stopped(&self) -> Option<StorageError> {
+        self.shared.borrow().journal.stopped().cloned()
+    }
+
+    /// The last failed repair or clear, if any.
+    pub fn last_repair_error(&self) -> Option<StorageError> {
+        self.shared.borrow().last_repair_error.clone()
+    }
+
+    /// The durable image as the journal sees it (what a reload would read,
+    /// once [`wait_idle`](Self::wait_idle) has resolved).
+    pub fn durable(&self) -> Vec<Entry> {
+        self.shared.borrow().journal.durable().to_vec()
+    }
+
+    async fn wait_until(&self, ready: impl Fn(&Shared) -> bool) {
+        std::future::poll_fn(|cx| {
+            let mut shared = self.shared.borrow_mut();
+            if ready(&shared) {
+                return Poll::Ready(());
+            }
+            // Bounded by the number of tasks awaiting this store (one driver,
+            // in practice); drained on every wake.
+            shared.waiters.push(cx.waker().clone());
+            Poll::Pending
+        })
+        .await;
+    }
+
+    fn check_open(&self) -> Result<(), StorageError> {
+        match &self.shared.borrow().closed {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn enqueue(&self, op: DiskOp) {
+        let start = {
+            let mut shared = self.shared.borrow_mut();
+            shared.queue.push_back(op);
+            !std::mem::replace(&mut shared.writer_running, true)
+        };
+        if start {
+            let (db, shared) = (self.db.clone(), Rc::clone(&self.shared));
+            wasm_bindgen_futures::spawn_local(run_writer(db, shared));
+        }
+    }
+
+    /// Another tab asking for a new version (or deleting the database) gets
+    /// this connection closed at once, so that tab is not blocked.
+    fn watch_version_change(&self) -> Result<(), StorageError> {
+        let mut listener = self
+            .db
+            .version_changes()
+            .map_err(|error| dom_error(&error, None))?;
+        let (db, shared) = (self.db.clone(), Rc::clone(&self.shared));
+        wasm_bindgen_futures::spawn_local(async move {
+            if listener.recv().await.is_some() {
+                let mut state = shared.borrow_mut();
+                state.closed = Some(StorageError::VersionChange);
+                wake_all(&mut state);
+                drop(state);
+                db.close();
+            }
+        });
+        Ok(())
+    }
+}
+
+impl Storage for IdbStore {
+    fn append(&mut self, stream: StreamId, batch: &RecordBatch) -> Result<(), StorageError> {
+        self.check_open()?;
+        self.shared.borrow_mut().journal.append(stream, batch)
+    }
+
+    fn begin_flush(&mut self, now_ms: u64) -> Result<FlushTicket, StorageError> {
+        self.check_open()?;
+        let ticket = self.shared.borrow_mut().journal.begin_flush(now_ms)?;
+        if ticket.batch_count > 0 {
+            self.enqueue(DiskOp::Flush(ticket.id));
+        }
+        Ok(ticket)
+    }
+
+    fn flush_state(&mut self, id: FlushId, now_ms: u64) -> FlushState {
+        self.shared.borrow_mut().journal.flush_state(id, now_ms)
+    }
+
+    fn crash(&mut self, now_ms: u64, tear: Tear) -> CrashReport {
+        let (report, repair) = self.shared.borrow_mut().journal.crash(now_ms, tear);
+        if !repair.is_empty() {
+            self.enqueue(DiskOp::Repair(repair));
+        }
+        report
+    }
+
+    fn recover(&mut self) -> Recovery {
+        let (recovery, repair, unreadable) = {
+            let mut shared = self.shared.borrow_mut();
+            let (recovery, repair) = shared.journal.recover();
+            (recovery, repair, std::mem::take(&mut shared.unreadable))
+        };
+        if !repair.is_empty() {
+            self.enqueue(DiskOp::Repair(repair));
+        }
+        if !unreadable.is_empty() {
+            self.enqueue(DiskOp::DeleteKeys(
+                unreadable.into_iter().map(|(key, _)| key).collect(),
+            ));
+        }
+        recovery
+    }
+
+    fn start_fresh(&mut self) {
+        let mut shared = self.shared.borrow_mut();
+        shared.journal.start_fresh();
+        shared.unreadable.clear();
+        drop(shared);
+        self.enqueue(DiskOp::Clear);
+    }
+}
+
+/// The writer task: runs queued operations one transaction at a time until
+/// the queue is empty. At most one runs per store (`writer_running`).
+async fn run_writer(db: Database, shared: Rc<RefCell<Shared>>) {
+    loop {
+        let op = {
+            let mut state = shared.borrow_mut();
+            match state.queue.pop_front() {
+                Some(op) => op,
+                None => {
+                    state.writer_running = false;
+                    wake_all(&mut state);
+                    return;
+                }
+            }
+        };
+        let result = run_op(&db, &shared, &op).await;
+        let mut state = shared.borrow_mut();
+        match op {
+            DiskOp::Flush(id) => state.journal.io_done(id, result),
+            _ => {
+                if let Err(error) = result {
+                    state.last_repair_error = Some(error);
+                }
+            }
+        }
+        wake_all(&mut state);
+    }
+}
+
+fn wake_all(shared: &mut Shared) {
+    for waker in shared.waiters.drain(..) {
+        waker.wake();
+    }
+}
+
+async fn run_op(
+    db: &Database,
+    shared: &Rc<RefCell<Shared>>,
+    op: &DiskOp,
+) -> Result<(), StorageError> {
+    let durability = {
+        let state = shared.borrow();
+        if let Some(error) = &state.closed {
+            return Err(error.clone());
+        }
+        state.durability
+    };
+    if let DiskOp::Flush(id) = op {
+        if shared.borrow().journal.flush_entries(*id).is_none() {
+            return Ok(()); // lost in a crash or after a failure: never written
+        }
+    }
+    let tx = readwrite(db, durability)?;
+    let store = tx
+        .object_store(STORE_NAME)
+        .map_err(|error| dom_error(&error, None))?;
+    // Every request is issued synchronously, before the first await.
+    let inject_quota = match op {
+        DiskOp::Flush(id) => {
+            let state = shared.borrow();
+            let entries = state.journal.flush_entries(*id).expect("checked above");
+            put_entries(&store, entries)?;
+            let limit = state.faults.quota_bytes;
+            limit.is_some_and(|limit| state.journal.bytes_through(*id) > limit)
+        }
+        DiskOp::Repair(repair) => {
+            put_entries(&store, &repair.put)?;
+            let keys = repair
+                .delete
+                .iter()
+                .map(|&seq| JsValue::from_f64(seq as f64));
+            delete_keys(&store, keys)?;
+            false
+        }
+        DiskOp::DeleteKeys(keys) => {
+            delete_keys(&store, keys.iter().cloned())?;
+            false
+        }
+        DiskOp::Clear => {
+            store.clear().map_err(|error| dom_error(&error, None))?;
+            false
+        }
+    };
+    drop(store);
+    if inject_quota {
+        // Roll the real transaction back, then report what Chromium reports.
+        let _ = tx.abort().await;
+        let message = "injected fault: the flush exceeds FaultInjection::quota_bytes";
+        return Err(StorageError::from_dom(
+            "AbortError",
+            message,
+            Some("QuotaExceededError"),
+        ));
+    }
+    finish(tx).await
+}
+
+fn readwrite(db: &Database, durability: Durability) -> Result<Transaction<'_>, StorageError> {
+    let hint = match durability {
+        Durability::Relaxed => TransactionDurability::Relaxed,
+        Durability::Strict => TransactionDurability::Strict,
+    };
+    let mut options = TransactionOptions::new();
+    options.set_durability(hint);
+    let builder = db
+        .transaction(STORE_NAME)
+        .with_mode(TransactionMode::Readwrite);
+    builder
+        .with_options(options)
+        .build()
+        .map_err(|error| dom_error(&error, None))
+}
+
+/// Waits for the transaction's end and names the failure precisely: the
+/// transaction's own `error` says *why* it aborted (e.g. the quota).
+async fn finish(tx: Transaction<'_>) -> Result<(), StorageError> {
+    let done = tx.on_done().map_err(|error| dom_error(&error, None))?;
+    if done.await.is_ok() {
+        return Ok(());
+    }
+    let cause = tx.error();
+    let inner = cause.as_ref().map(dom_name);
+    let message = cause
+        .as_ref()
+        .map_or_else(|| "transaction aborted".to_string(), |e| e.to_string());
+    Err(StorageError::from_dom(
+        "AbortError",
+        &message,
+        inner.as_deref(),
+    ))
+}
+
+fn put_entries(store: &ObjectStore<'_>, entries: &[Entry]) -> Result<(), StorageError> {
+    for entry in entries {
+        let key = entry.seq as f64;
+        let value: JsValue = frame(entry.stream, &entry.bytes).into();
+        // The request future is dropped: requests go out when built, and a
+        // failing one aborts the transaction, which `finish` reports.
+        store
+            .put(value)
+            .with_key(key)
+            .primitive()
+            .map_err(|error| dom_error(&error, None))?;
+    }
+    Ok(())
+}
+
+fn delete_keys(
+    store: &ObjectStore<'_>,
+    keys: impl Iterator<Item = JsValue>,
+) -> Result<(), StorageError> {
+    for key in keys {
+        store
+            .delete::<JsValue, _>(KeyRange::Only(key))
+            .primitive()
+            .map_err(|error| dom_error(&error, None))?;
+    }
+    Ok(())
+}
+
+/// The stored value for one batch: stream code, then the batch bytes.
+pub fn frame(stream: StreamId, bytes: &[u8]) -> js_sys::Uint8Array {
+    let len = (FRAME_HEADER_LEN + bytes.len()) as u32;
+    let array = js_sys::Uint8Array::new_with_length(len);
+    array
+        .subarray(0, FRAME_HEADER_LEN as u32)
+        .copy_from(&stream.code().to_le_bytes());
+    array
+        .subarray(FRAME_HEADER_LEN as u32, len)
+        .copy_from(bytes);
+    array
+}
+
+async fn open_db(name: &str) -> Result<Database, StorageError> {
+    let request = Database::open(name)
+        .with_version(DB_VERSION)
+        .with_on_upgrade_needed(|_event, db| {
+            // Version 0 → 1: the only schema so far.
+            if !db.object_store_names().any(|store| store == STORE_NAME) {
+                db.create_object_store(STORE_NAME).build()?;
+            }
+            Ok(())
+        });
+    request.await.map_err(open_error)
+}
+
+/// Any failure to open means "no IndexedDB here": the app falls back.
+fn open_error(error: OpenDbError) -> StorageError {
+    let reason = match &error {
+        OpenDbError::Base(IdbError::DomException(dom)) => {
+            format!("{}: {}", dom_name_of(dom), dom.message())
+        }
+        other => other.to_string(),
+    };
+    StorageError::Unavailable { reason }
+}
+
+/// Reads every frame, in key order, in one readonly transaction.
+async fn load_image(
+    db: &Database,
+) -> Result<(Vec<Entry>, Vec<(JsValue, UnreadableValue)>), StorageError> {
+    let tx = db
+        .transaction(STORE_NAME)
+        .build()
+        .map_err(|error| dom_error(&error, None))?;
+    let store = tx
+        .object_store(STORE_NAME)
+        .map_err(|error| dom_error(&error, None))?;
+    let keys = store
+        .get_all_keys::<JsValue>()
+        .primitive()
+        .map_err(|e| dom_error(&e, None))?;
+    let values = store
+        .get_all::<JsValue>()
+        .primitive()
+        .map_err(|e| dom_error(&e, None))?;
+    let keys = keys.await.map_err(|error| dom_error(&error, None))?;
+    let values = values.await.map_err(|error| dom_error(&error, None))?;
+    let mut entries = Vec::new();
+    let mut unreadable = Vec::new();
+    for (key, value) in keys.zip(values) {
+        let (key, value) = (
+            key.map_err(|e| dom_error(&e, None))?,
+            value.map_err(|e| dom_error(&e, None))?,
+        );
+        match parse_frame(&key, value) {
+            Ok(entry) => entries.push(entry),
+            Err(reason) => {
+                let shown = UnreadableValue {
+                    key: format!("{key:?}"),
+                    reason,
+                };
+                unreadable.push((key, shown));
+            }
+        }
+    }
+    Ok((entries, unreadable))
+}
+
+fn parse_frame(key: &JsValue, value: JsValue) -> Result<Entry, String> {
+    let seq = key
+        .as_f64()
+        .filter(|k| k.fract() == 0.0 && (0.0..9.0e15).contains(k))
+        .ok_or("key is not a batch sequence number")? as u64;
+    let array = value
+        .dyn_into::<js_sys::Uint8Array>()
+        .map_err(|_| "value is not a Uint8Array")?;
+    let bytes = array.to_vec();
+    if bytes.len() < FRAME_HEADER_LEN {
+        return Err(format!(
+            "frame of {} bytes has no stream header",
+            bytes.len()
+        ));
+    }
+    let mut code = [0; FRAME_HEADER_LEN];
+    code.copy_from_slice(&bytes[..FRAME_HEADER_LEN]);
+    let code = u64::from_le_bytes(code);
+    let stream = StreamId::from_code(code).ok_or(format!("unknown stream code {code:#x}"))?;
+    Ok(Entry {
+        seq,
+        stream,
+        bytes: bytes[FRAME_HEADER_LEN..].to_vec(),
+    })
+}
+
+fn dom_name_of(dom: &DomException) -> String {
+    let js: &JsValue = dom.as_ref();
+    js.unchecked_ref::<web_sys::DomException>().name()
+}
+
+fn dom_name(error: &IdbError) -> String {
+    match error {
+        IdbError::DomException(dom) => dom_name_of(dom),
+        _ => "Error".to_string(),
+    }
+}
+
+fn dom_error(error: &IdbError, inner: Option<&str>) -> StorageError {
+    StorageError::from_dom(&dom_name(error), &error.to_string(), inner)
+}

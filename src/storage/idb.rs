@@ -609,22 +609,20 @@ fn parse_frame(key: &JsValue, value: JsValue) -> Result<Entry, String> {
     let array = value
         .dyn_into::<js_sys::Uint8Array>()
         .map_err(|_| "value is not a Uint8Array")?;
-    let bytes = array.to_vec();
-    if bytes.len() < FRAME_HEADER_LEN {
-        return Err(format!(
-            "frame of {} bytes has no stream header",
-            bytes.len()
-        ));
+    let len = array.length();
+    if (len as usize) < FRAME_HEADER_LEN {
+        return Err(format!("frame of {len} bytes has no stream header"));
     }
+    // Copy the header and the batch out of JS memory separately: one copy of
+    // the batch bytes, not two (copying is most of what a reload costs).
     let mut code = [0; FRAME_HEADER_LEN];
-    code.copy_from_slice(&bytes[..FRAME_HEADER_LEN]);
+    array
+        .subarray(0, FRAME_HEADER_LEN as u32)
+        .copy_to(&mut code);
     let code = u64::from_le_bytes(code);
     let stream = StreamId::from_code(code).ok_or(format!("unknown stream code {code:#x}"))?;
-    Ok(Entry {
-        seq,
-        stream,
-        bytes: bytes[FRAME_HEADER_LEN..].to_vec(),
-    })
+    let bytes = array.subarray(FRAME_HEADER_LEN as u32, len).to_vec();
+    Ok(Entry { seq, stream, bytes })
 }
 
 fn dom_name_of(dom: &DomException) -> String {

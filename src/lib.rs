@@ -20,6 +20,7 @@
 //! | [`client`] | simulated producers (confirms, retries) and consumers (prefetch, ack modes, effects) |
 //! | [`history`] | the Jepsen-style history (invoke/ok/fail/info + broker events), JSONL and its hash |
 //! | [`check`] | the queue-model checker: lost, duplicated, unexpected, recovered, out-of-order, count reconciliation |
+//! | [`playground`] | the page's settings (broker, delivery guarantee, partitions, clients) turned into a scenario, and the verdict for the claimed guarantee |
 //! | [`scenario`] | the JSON scenario format and its validation (errors name the field) |
 //! | [`bench`] | the throughput workload shared by the native and the browser benchmark |
 //! | [`storage`] | durable storage: CRC-32C record batches, the `Storage` trait (append, group-commit flush, crash, recovery) and the memory store that models a disk |
@@ -43,6 +44,7 @@ pub mod broker;
 pub mod check;
 pub mod client;
 pub mod history;
+pub mod playground;
 pub mod scenario;
 pub mod sim;
 pub mod storage;

@@ -1,0 +1,172 @@
+//! The page's settings become valid scenarios, the guarantee configures both
+//! ends, and the verdict judges processed effects against the guarantee.
+#![cfg(not(target_arch = "wasm32"))]
+
+use brokerlab::playground::{verdict, BrokerKind, Delivery, Setup};
+use brokerlab::scenario::{AckMode, BrokerSpec, ClientSpec, FaultAction, FaultSpec};
+use brokerlab::sim::world::World;
+
+fn consumers(s: &brokerlab::scenario::Scenario) -> Vec<&brokerlab::scenario::ConsumerSpec> {
+    s.clients
+        .iter()
+        .filter_map(|c| match c {
+            ClientSpec::Consumer(k) => Some(k),
+            ClientSpec::Producer(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn default_setup_is_a_valid_round_robin_system() {
+    let scenario = Setup::default()
+        .to_scenario()
+        .expect("the default setup runs");
+    assert_eq!(scenario.clients.len(), 3);
+    let BrokerSpec::Queue(b) = &scenario.broker;
+    assert_eq!(b.queues.len(), 1);
+    assert!(consumers(&scenario).iter().all(|c| c.queue == "work"));
+}
+
+#[test]
+fn guarantee_configures_both_ends() {
+    let mut setup = Setup {
+        delivery: Delivery::AtMostOnce,
+        ..Setup::default()
+    };
+    let s = setup.to_scenario().unwrap();
+    assert!(consumers(&s).iter().all(|c| c.ack_mode == AckMode::Auto));
+    assert!(s.clients.iter().all(|c| match c {
+        ClientSpec::Producer(p) => p.confirms.is_none(),
+        ClientSpec::Consumer(_) => true,
+    }));
+    assert!(s.expect.no_duplicated && !s.expect.no_lost);
+
+    setup.delivery = Delivery::AtLeastOnce;
+    let s = setup.to_scenario().unwrap();
+    assert!(consumers(&s)
+        .iter()
+        .all(|c| c.ack_mode == AckMode::AfterProcessing));
+    assert!(s.clients.iter().all(|c| match c {
+        ClientSpec::Producer(p) => p.confirms.is_some_and(|c| c.max_retries > 0),
+        ClientSpec::Consumer(_) => true,
+    }));
+    assert!(s.expect.no_lost && !s.expect.no_duplicated);
+}
+
+#[test]
+fn partitions_fan_out_by_key_hash_to_one_queue_each() {
+    let setup = Setup {
+        partitions: 3,
+        consumers: vec![Default::default(); 3],
+        ..Setup::default()
+    };
+    let s = setup.to_scenario().unwrap();
+    let BrokerSpec::Queue(b) = &s.broker;
+    let names: Vec<&str> = b.queues.iter().map(|q| q.name.as_str()).collect();
+    assert_eq!(names, ["q0", "q1", "q2"]);
+    assert_eq!(b.exchanges.len(), 1);
+    let queues: Vec<&str> = consumers(&s).iter().map(|c| c.queue.as_str()).collect();
+    assert_eq!(queues, ["q0", "q1", "q2"]);
+}
+
+#[test]
+fn impossible_or_unbuilt_settings_name_their_control() {
+    let bad = |setup: Setup| setup.to_scenario().unwrap_err().field;
+    assert_eq!(
+        bad(Setup {
+            partitions: 0,
+            ..Setup::default()
+        }),
+        "Partitions"
+    );
+    assert_eq!(
+        bad(Setup {
+            partitions: 17,
+            ..Setup::default()
+        }),
+        "Partitions"
+    );
+    assert_eq!(
+        bad(Setup {
+            broker: BrokerKind::Log,
+            ..Setup::default()
+        }),
+        "Broker"
+    );
+    let mut setup = Setup {
+        delivery: Delivery::ExactlyOnceIdempotent,
+        ..Setup::default()
+    };
+    assert_eq!(bad(setup.clone()), "Delivery");
+    setup.delivery = Delivery::AtLeastOnce;
+    setup.consumers[0].prefetch = 0;
+    assert_eq!(bad(setup.clone()), "Prefetch");
+    setup.consumers[0].prefetch = 5;
+    setup.producers[0].rate_per_s = 0;
+    assert_eq!(bad(setup), "Rate");
+}
+
+/// Runs a setup for 4 s with the broker crashing at 1 s and restarting at 1.2 s.
+fn run_with_broker_crash(delivery: Delivery) -> brokerlab::check::Summary {
+    // Consumers slower than the producer (2 × 10/s < 50/s), so a backlog builds.
+    let slow = brokerlab::playground::ConsumerSettings {
+        processing_ms: 100,
+        prefetch: 5,
+    };
+    let mut scenario = Setup {
+        delivery,
+        consumers: vec![slow; 2],
+        ..Setup::default()
+    }
+    .to_scenario()
+    .unwrap();
+    scenario.duration_ms = 4_000;
+    for (at_ms, action) in [(1_000, FaultAction::Crash), (1_200, FaultAction::Restart)] {
+        scenario.faults.push(FaultSpec {
+            at_ms,
+            action,
+            target: "broker".into(),
+            until_ms: None,
+        });
+    }
+    let mut world = World::new(&scenario);
+    world.run().unwrap();
+    world.summary()
+}
+
+#[test]
+fn verdict_judges_the_claimed_guarantee() {
+    // An in-memory broker crash loses confirmed messages it still held.
+    let run = run_with_broker_crash(Delivery::AtLeastOnce);
+    assert!(
+        run.counts.lost > 0,
+        "the crash lost messages: {:?}",
+        run.counts
+    );
+    assert_eq!(run.counts.duplicated, 0, "{:?}", run.counts);
+
+    // That loss breaks at least once, and the verdict says how much and what.
+    let v = verdict(Delivery::AtLeastOnce, &run);
+    assert!(!v.holds);
+    assert_eq!(v.violations, run.counts.lost);
+    assert!(
+        v.text.starts_with("At least once: violated: "),
+        "{}",
+        v.text
+    );
+    assert!(v.text.ends_with("(lost)"), "{}", v.text);
+
+    // At most once tolerates loss; with no duplicates the same run holds.
+    let v = verdict(Delivery::AtMostOnce, &run);
+    assert!(v.holds, "{}", v.text);
+    assert_eq!(v.text, "At most once: holds");
+}
+
+#[test]
+fn fire_and_forget_loss_is_not_jepsen_lost() {
+    // Without confirms nothing was acknowledged, so vanished messages are
+    // "unconfirmed and missing", not "lost" in Jepsen's sense.
+    let run = run_with_broker_crash(Delivery::AtMostOnce);
+    assert_eq!(run.counts.lost, 0, "{:?}", run.counts);
+    assert!(run.counts.unconfirmed_missing > 0, "{:?}", run.counts);
+}

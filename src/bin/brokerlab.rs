@@ -28,7 +28,14 @@ mod native {
     use brokerlab::sim::faults::with_random_faults;
     use brokerlab::sim::world::World;
     use lexopt::prelude::*;
+    use std::io::Write;
     use std::time::Instant;
+
+    /// Prints one line to stdout. A closed pipe (`brokerlab run ... | head`) is
+    /// not an error worth a panic.
+    fn emit(line: &str) {
+        let _ = writeln!(std::io::stdout(), "{line}");
+    }
 
     const USAGE: &str = "usage:
   brokerlab run SCENARIO.json [--seed N] [--history FILE.jsonl] [--random-faults]
@@ -118,10 +125,7 @@ mod native {
                 .map_err(|e| Usage(format!("cannot write {file}: {e}")))?;
         }
         let summary = world.summary();
-        println!(
-            "{}",
-            serde_json::to_string(&summary).expect("summaries serialize")
-        );
+        emit(&serde_json::to_string(&summary).expect("summaries serialize"));
         let repro = format!(
             "brokerlab run {path} --seed {seed}{}",
             if random { " --random-faults" } else { "" }
@@ -169,10 +173,7 @@ mod native {
                 Ok(()) => None,
             };
             if let Some(problem) = problem {
-                println!(
-                    "{}",
-                    serde_json::to_string(&summary).expect("summaries serialize")
-                );
+                emit(&serde_json::to_string(&summary).expect("summaries serialize"));
                 eprintln!(
                     "sweep: seed {seed} failed after {} passing seeds: {problem}",
                     i
@@ -181,12 +182,14 @@ mod native {
                 return Ok(1);
             }
         }
-        println!("{{\"sweep\":\"{path}\",\"seeds\":{seeds},\"first_seed\":{first},\"ok\":true}}");
+        emit(&format!(
+            "{{\"sweep\":\"{path}\",\"seeds\":{seeds},\"first_seed\":{first},\"ok\":true}}"
+        ));
         Ok(0)
     }
 
     fn bench(mut parser: lexopt::Parser) -> Result<i32, Usage> {
-        let mut messages = 1_000_000;
+        let mut messages = 200_000;
         while let Some(arg) = parser.next()? {
             match arg {
                 Long("messages") => messages = number(&mut parser, "--messages")?.max(1),
@@ -197,7 +200,7 @@ mod native {
         let processed = brokerlab::bench::run(messages);
         let secs = start.elapsed().as_secs_f64();
         let rate = processed as f64 / secs;
-        println!("{{\"bench\":\"native\",\"messages\":{processed},\"seconds\":{secs:.3},\"msgs_per_s\":{rate:.0}}}");
+        emit(&format!("{{\"bench\":\"native\",\"messages\":{processed},\"seconds\":{secs:.3},\"msgs_per_s\":{rate:.0}}}"));
         Ok(0)
     }
 }

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Throughput benchmark: the same workload (src/bench.rs) natively and in
+# headless Chromium, both from release builds, then the wasm/native time ratio.
+# Goals from issue 3: >= 2M msgs/s in the browser, ratio <= 1.3. Printed, not asserted.
+#
+#   bash scripts/bench.sh [MESSAGES]     (default 200000; the wasm test uses 200000 in release)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"
+cd "$ROOT"
+ensure_web_tools
+MESSAGES="${1:-200000}"
+export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+
+native_json="$(cargo run --quiet --release --bin brokerlab -- bench --messages "$MESSAGES")"
+echo "$native_json"
+# Not --quiet: in quiet mode the test runner does not echo the console_log! line.
+wasm_log="$(cargo test --release --target wasm32-unknown-unknown --test web_sim bench -- --nocapture 2>&1)" ||
+  { echo "$wasm_log" >&2; exit 1; }
+wasm_json="$(grep -o '{"bench":"wasm"[^}]*}' <<<"$wasm_log")" ||
+  { echo "$wasm_log" >&2; echo "bench.sh: the wasm bench printed no result" >&2; exit 1; }
+echo "$wasm_json"
+
+rate() { sed -E 's/.*"msgs_per_s":([0-9]+).*/\1/' <<<"$1"; }
+native="$(rate "$native_json")"
+wasm="$(rate "$wasm_json")"
+awk -v n="$native" -v w="$wasm" 'BEGIN {
+  printf "{\"native_msgs_per_s\":%d,\"wasm_msgs_per_s\":%d,\"wasm_over_native_time\":%.2f,\"goal_browser_msgs_per_s\":2000000,\"goal_ratio\":1.3}\n", n, w, n / w }'

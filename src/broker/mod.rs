@@ -224,6 +224,14 @@ impl Broker {
         }
     }
 
+    /// A key interned after the start (a client added mid-run): its hash, at
+    /// index = its [`KeyId`].
+    pub fn add_key_hash(&mut self, hash: u64) {
+        match self {
+            Broker::Queue(b) => b.add_key_hash(hash),
+        }
+    }
+
     pub fn is_up(&self) -> bool {
         match self {
             Broker::Queue(b) => b.is_up(),

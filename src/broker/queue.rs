@@ -140,6 +140,11 @@ pub struct QueueBroker {
 }
 
 impl QueueBroker {
+    /// The hash of a key interned mid-run; keys only ever grow at the end.
+    pub fn add_key_hash(&mut self, hash: u64) {
+        self.key_hashes.push(hash);
+    }
+
     pub fn from_spec(
         spec: &QueueBrokerSpec,
         key_of: &dyn Fn(&str) -> Option<KeyId>,

@@ -214,6 +214,12 @@ impl Consumer {
         self.buffer.clear();
     }
 
+    /// Processing time from the next message on (the message in progress
+    /// keeps the time it drew).
+    pub fn set_processing(&mut self, processing: ProcessingSpec) {
+        self.cfg.processing = processing;
+    }
+
     /// Messages this consumer holds and has not finished.
     pub fn holding(&self) -> impl Iterator<Item = MsgId> + '_ {
         self.current

@@ -24,8 +24,11 @@ use crate::check::{self, Snapshot, Summary};
 use crate::client::consumer::{Consumer, ConsumerConfig};
 use crate::client::producer::{Producer, ProducerConfig};
 use crate::client::{ClientOutput, ClientTimer};
-use crate::history::{Entry, History, Names, Proc};
-use crate::scenario::{BrokerSpec, ClientSpec, FaultAction, FaultSpec, QueueMode, Scenario};
+use crate::history::{msg_name, Entry, History, Names, Proc};
+use crate::scenario::{
+    BrokerSpec, ClientSpec, FaultAction, FaultSpec, ProcessingSpec, QueueMode, Scenario,
+    ScenarioError,
+};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::fmt;
@@ -68,15 +71,18 @@ enum Downlink {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Ev {
-    /// A request reaches the broker.
+    /// A request reaches the broker. `sent_ms` is when it left the client
+    /// (only [`World::in_flight`] reads it).
     ToBroker {
         from: ClientId,
+        sent_ms: u64,
         req: Request,
     },
     /// A reply reaches a client; `conn` is the client connection it was sent on.
     ToClient {
         to: ClientId,
         conn: u32,
+        sent_ms: u64,
         msg: Downlink,
     },
     Timer {
@@ -146,6 +152,19 @@ impl Client {
     }
 }
 
+/// One message travelling on a link, for drawing it on its way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InFlight {
+    /// The client at the far end of the link.
+    pub client: String,
+    /// Client → broker (publish) or broker → client (delivery, confirm).
+    pub to_broker: bool,
+    /// The message, as `m17`.
+    pub msg: String,
+    pub sent_ms: u64,
+    pub arrives_ms: u64,
+}
+
 /// What one step did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
@@ -199,11 +218,7 @@ impl World {
             .expect("World::new needs a validated scenario");
         let names = build_names(scenario);
         let key_of = |k: &str| names.keys.iter().position(|n| n == k).map(|i| i as KeyId);
-        let hashes = names
-            .keys
-            .iter()
-            .map(|k| xxhash_rust::xxh3::xxh3_64(k.as_bytes()))
-            .collect();
+        let hashes = names.keys.iter().map(|k| key_hash(k)).collect();
         let broker = Broker::new(
             &scenario.broker,
             &key_of,
@@ -250,14 +265,134 @@ impl World {
             self.schedule(at_ms, Ev::Fault(i as u32));
         }
         for c in 0..self.clients.len() as ClientId {
-            let mut out = std::mem::take(&mut self.client_out);
-            match &self.clients[c as usize].kind {
-                ClientKind::Producer(p) => p.start(&mut out),
-                ClientKind::Consumer(k) => k.subscribe(&mut out),
-            }
-            self.apply_client_outputs(c, &mut out);
-            self.client_out = out;
+            self.start_client(c);
         }
+    }
+
+    /// A producer sets its first publish timer; a consumer subscribes.
+    fn start_client(&mut self, c: ClientId) {
+        let mut out = std::mem::take(&mut self.client_out);
+        match &self.clients[c as usize].kind {
+            ClientKind::Producer(p) => p.start(&mut out),
+            ClientKind::Consumer(k) => k.subscribe(&mut out),
+        }
+        self.apply_client_outputs(c, &mut out);
+        self.client_out = out;
+    }
+
+    /// Virtual time of the next pending event, if any. The page's frame loop
+    /// uses it to jump over idle time instead of stepping through it.
+    pub fn next_event_ms(&self) -> Option<u64> {
+        self.queue.peek().map(|s| s.at_ms)
+    }
+
+    /// Applies a fault right now, as the page's buttons do. `fault.at_ms` is
+    /// replaced by [`World::now_ms`]; the target and action follow the same
+    /// rules as a scenario's `faults` (an error names `faults[N].field`). The
+    /// fault is appended to the world's scenario, so exporting
+    /// [`World::scenario`] shows what was done and when.
+    pub fn inject(&mut self, mut fault: FaultSpec) -> Result<(), ScenarioError> {
+        fault.at_ms = self.now_ms;
+        let mut candidate = self.scenario.clone();
+        candidate.faults.push(fault.clone());
+        candidate.validate()?;
+        self.scenario = candidate;
+        self.apply_fault(&fault);
+        Ok(())
+    }
+
+    /// Adds a producer or consumer mid-run, validated like a scenario client
+    /// (an error names `clients[N].field`). A producer starts publishing at
+    /// `max(spec.start_ms, now)`; its keys are interned and hashed like the
+    /// scenario's own. The client is appended to the world's scenario.
+    pub fn add_client(&mut self, mut spec: ClientSpec) -> Result<(), ScenarioError> {
+        if let ClientSpec::Producer(p) = &mut spec {
+            p.start_ms = p.start_ms.max(self.now_ms);
+        }
+        let mut candidate = self.scenario.clone();
+        candidate.clients.push(spec.clone());
+        candidate.validate()?;
+        self.scenario = candidate;
+        let keys_before = self.names.keys.len();
+        intern_client(&mut self.names, &spec);
+        for k in keys_before..self.names.keys.len() {
+            self.broker.add_key_hash(key_hash(&self.names.keys[k]));
+        }
+        let id = self.clients.len() as ClientId;
+        let net = spec.network().unwrap_or(self.scenario.network);
+        self.links.push(Link::new(&net));
+        let client = build_client(&self.scenario, &self.names, id, &spec);
+        self.clients.push(client);
+        assert_eq!(self.clients.len(), self.names.clients.len());
+        assert_eq!(self.clients.len(), self.links.len());
+        self.start_client(id);
+        Ok(())
+    }
+
+    /// Changes a consumer's processing time from the next message on (the
+    /// page's "Slow" toggle). The scenario keeps the original setting.
+    pub fn set_processing(
+        &mut self,
+        client_id: &str,
+        processing: ProcessingSpec,
+    ) -> Result<(), ScenarioError> {
+        let Some(i) = self.names.clients.iter().position(|n| n == client_id) else {
+            return Err(ScenarioError {
+                path: "client".into(),
+                reason: format!("unknown client id `{client_id}`"),
+            });
+        };
+        if let ProcessingSpec::UniformMs { min, max } = processing {
+            if min > max {
+                return Err(ScenarioError {
+                    path: "processing.uniform_ms.min".into(),
+                    reason: "greater than max".into(),
+                });
+            }
+        }
+        match &mut self.clients[i].kind {
+            ClientKind::Consumer(k) => {
+                k.set_processing(processing);
+                Ok(())
+            }
+            ClientKind::Producer(_) => Err(ScenarioError {
+                path: "client".into(),
+                reason: format!("`{client_id}` is a producer; only consumers process"),
+            }),
+        }
+    }
+
+    /// Messages on the wire right now (sent at or before now, arriving after
+    /// it), earliest arrival first, at most `limit`: publishes and acks on
+    /// the way up, deliveries and confirms on the way down. Acks name no
+    /// message on the wire, so they are not listed. Costs one pass over the
+    /// event queue.
+    pub fn in_flight(&self, limit: usize) -> Vec<InFlight> {
+        let mut found: Vec<(u64, u64, InFlight)> = Vec::new();
+        for s in self.queue.iter().filter(|s| s.at_ms > self.now_ms) {
+            let (client, to_broker, msg, sent_ms) = match s.ev {
+                Ev::ToBroker {
+                    from,
+                    sent_ms,
+                    req: Request::Publish { msg, .. },
+                } => (from, true, msg.id, sent_ms),
+                Ev::ToClient {
+                    to, sent_ms, msg, ..
+                } => (to, false, downlink_msg(msg).0, sent_ms),
+                _ => continue,
+            };
+            let flight = InFlight {
+                client: self.names.clients[client as usize].clone(),
+                to_broker,
+                msg: msg_name(msg),
+                sent_ms,
+                arrives_ms: s.at_ms,
+            };
+            found.push((s.at_ms, s.seq, flight));
+        }
+        found.sort_unstable_by_key(|(at, seq, _)| (*at, *seq));
+        found.truncate(limit);
+        found.into_iter().map(|(_, _, f)| f).collect()
     }
 
     pub fn now_ms(&self) -> u64 {
@@ -393,8 +528,8 @@ impl World {
 
     fn dispatch(&mut self, ev: Ev) {
         match ev {
-            Ev::ToBroker { from, req } => self.arrive_at_broker(from, req),
-            Ev::ToClient { to, conn, msg } => self.arrive_at_client(to, conn, msg),
+            Ev::ToBroker { from, req, .. } => self.arrive_at_broker(from, req),
+            Ev::ToClient { to, conn, msg, .. } => self.arrive_at_client(to, conn, msg),
             Ev::Timer {
                 client,
                 incarnation,
@@ -491,9 +626,16 @@ impl World {
                 at_ms,
                 duplicate_at_ms,
             } => {
-                self.schedule(at_ms, Ev::ToClient { to, conn, msg });
+                let sent_ms = self.now_ms;
+                let ev = Ev::ToClient {
+                    to,
+                    conn,
+                    sent_ms,
+                    msg,
+                };
+                self.schedule(at_ms, ev);
                 if let Some(dup) = duplicate_at_ms {
-                    self.schedule(dup, Ev::ToClient { to, conn, msg });
+                    self.schedule(dup, ev);
                 }
             }
         }
@@ -527,9 +669,11 @@ impl World {
                 at_ms,
                 duplicate_at_ms,
             } => {
-                self.schedule(at_ms, Ev::ToBroker { from, req });
+                let sent_ms = self.now_ms;
+                let ev = Ev::ToBroker { from, sent_ms, req };
+                self.schedule(at_ms, ev);
                 if let Some(dup) = duplicate_at_ms {
-                    self.schedule(dup, Ev::ToBroker { from, req });
+                    self.schedule(dup, ev);
                 }
             }
         }
@@ -832,91 +976,107 @@ fn downlink_msg(msg: Downlink) -> (MsgId, &'static str) {
 /// Interns client ids, keys (message keys and binding keys) and queue names.
 fn build_names(s: &Scenario) -> Names {
     let BrokerSpec::Queue(b) = &s.broker;
-    let mut keys: Vec<String> = Vec::new();
-    let mut add = |k: &str| {
-        if !keys.iter().any(|x| x == k) {
-            keys.push(k.to_string());
-        }
+    let mut names = Names {
+        clients: Vec::new(),
+        keys: Vec::new(),
+        queues: b.queues.iter().map(|q| q.name.clone()).collect(),
     };
     for c in &s.clients {
-        match c {
-            ClientSpec::Producer(p) => p.keys.iter().for_each(|k| add(k)),
-            ClientSpec::Consumer(k) => k.fail_keys.iter().for_each(|k| add(k)),
-        }
+        intern_client(&mut names, c);
     }
     for x in &b.exchanges {
         x.bindings
             .iter()
             .filter_map(|b| b.routing_key.as_deref())
-            .for_each(&mut add);
+            .for_each(|k| intern_key(&mut names, k));
     }
-    Names {
-        clients: s.clients.iter().map(|c| c.id().to_string()).collect(),
-        keys,
-        queues: b.queues.iter().map(|q| q.name.clone()).collect(),
+    names
+}
+
+/// Adds a key to the table unless it is there.
+/// Bound: the keys named in the scenario (validated clients × their keys).
+fn intern_key(names: &mut Names, key: &str) {
+    if !names.keys.iter().any(|x| x == key) {
+        names.keys.push(key.to_string());
     }
 }
 
+/// Interns a client's id and the keys it names.
+fn intern_client(names: &mut Names, c: &ClientSpec) {
+    names.clients.push(c.id().to_string());
+    match c {
+        ClientSpec::Producer(p) => p.keys.iter().for_each(|k| intern_key(names, k)),
+        ClientSpec::Consumer(k) => k.fail_keys.iter().for_each(|f| intern_key(names, f)),
+    }
+}
+
+/// The hash the broker routes a key by (`x-consistent-hash`).
+fn key_hash(key: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(key.as_bytes())
+}
+
 fn build_clients(s: &Scenario, names: &Names) -> Vec<Client> {
-    let BrokerSpec::Queue(b) = &s.broker;
-    let key = |k: &str| names.keys.iter().position(|n| n == k).expect("interned") as KeyId;
-    let queue = |q: &str| names.queues.iter().position(|n| n == q).expect("validated") as u32;
     s.clients
         .iter()
         .enumerate()
-        .map(|(i, c)| {
-            let id = i as ClientId;
-            let kind = match c {
-                ClientSpec::Producer(p) => {
-                    let target = if p.exchange.is_empty() {
-                        Target::Queue(queue(&p.routing_key))
-                    } else {
-                        Target::Exchange(
-                            b.exchanges
-                                .iter()
-                                .position(|x| x.name == p.exchange)
-                                .expect("validated") as u32,
-                        )
-                    };
-                    let (period_num, period_den) = match (p.interval_ms, p.rate_per_s) {
-                        (Some(ms), _) => (ms, 1),
-                        (None, Some(rate)) => (1000, rate),
-                        (None, None) => unreachable!("validated: a rate or an interval"),
-                    };
-                    ClientKind::Producer(Producer::new(
-                        id,
-                        ProducerConfig {
-                            target,
-                            keys: p.keys.iter().map(|k| key(k)).collect(),
-                            period_num,
-                            period_den,
-                            start_ms: p.start_ms,
-                            count: p.count,
-                            payload_bytes: p.payload_bytes,
-                            confirms: p.confirms,
-                        },
-                    ))
-                }
-                ClientSpec::Consumer(k) => ClientKind::Consumer(Consumer::new(
-                    id,
-                    ConsumerConfig {
-                        queue: queue(&k.queue),
-                        prefetch: k.prefetch,
-                        ack_mode: k.ack_mode,
-                        processing: k.processing,
-                        exclusive: k.exclusive,
-                        fail_keys: k.fail_keys.iter().map(|f| key(f)).collect(),
-                        fail_probability: Probability::new(k.fail_probability),
-                        on_failure: k.on_failure,
-                        sqs: b.mode == QueueMode::Sqs,
-                    },
-                )),
-            };
-            Client {
-                kind,
-                incarnation: 0,
-                conn: 0,
-            }
-        })
+        .map(|(i, c)| build_client(s, names, i as ClientId, c))
         .collect()
+}
+
+/// One client's state machine from its (validated, interned) scenario entry.
+fn build_client(s: &Scenario, names: &Names, id: ClientId, c: &ClientSpec) -> Client {
+    let BrokerSpec::Queue(b) = &s.broker;
+    let key = |k: &str| names.keys.iter().position(|n| n == k).expect("interned") as KeyId;
+    let queue = |q: &str| names.queues.iter().position(|n| n == q).expect("validated") as u32;
+    let kind = match c {
+        ClientSpec::Producer(p) => {
+            let target = if p.exchange.is_empty() {
+                Target::Queue(queue(&p.routing_key))
+            } else {
+                Target::Exchange(
+                    b.exchanges
+                        .iter()
+                        .position(|x| x.name == p.exchange)
+                        .expect("validated") as u32,
+                )
+            };
+            let (period_num, period_den) = match (p.interval_ms, p.rate_per_s) {
+                (Some(ms), _) => (ms, 1),
+                (None, Some(rate)) => (1000, rate),
+                (None, None) => unreachable!("validated: a rate or an interval"),
+            };
+            ClientKind::Producer(Producer::new(
+                id,
+                ProducerConfig {
+                    target,
+                    keys: p.keys.iter().map(|k| key(k)).collect(),
+                    period_num,
+                    period_den,
+                    start_ms: p.start_ms,
+                    count: p.count,
+                    payload_bytes: p.payload_bytes,
+                    confirms: p.confirms,
+                },
+            ))
+        }
+        ClientSpec::Consumer(k) => ClientKind::Consumer(Consumer::new(
+            id,
+            ConsumerConfig {
+                queue: queue(&k.queue),
+                prefetch: k.prefetch,
+                ack_mode: k.ack_mode,
+                processing: k.processing,
+                exclusive: k.exclusive,
+                fail_keys: k.fail_keys.iter().map(|f| key(f)).collect(),
+                fail_probability: Probability::new(k.fail_probability),
+                on_failure: k.on_failure,
+                sqs: b.mode == QueueMode::Sqs,
+            },
+        )),
+    };
+    Client {
+        kind,
+        incarnation: 0,
+        conn: 0,
+    }
 }

@@ -21,6 +21,7 @@
 //! | [`history`] | the Jepsen-style history (invoke/ok/fail/info + broker events), JSONL and its hash |
 //! | [`check`] | the queue-model checker: lost, duplicated, unexpected, recovered, out-of-order, count reconciliation |
 //! | [`playground`] | the page's settings (broker, delivery guarantee, partitions, clients) turned into a scenario, and the verdict for the claimed guarantee |
+//! | [`session`] | one live run as the page drives it: advance under a frame budget, faults and clients added live, and the `View` the components draw |
 //! | [`scenario`] | the JSON scenario format and its validation (errors name the field) |
 //! | [`bench`] | the throughput workload shared by the native and the browser benchmark |
 //! | [`storage`] | durable storage: CRC-32C record batches, the `Storage` trait (append, group-commit flush, crash, recovery) and the memory store that models a disk |
@@ -29,7 +30,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | `ui` | the Yew app: for now the shell (header and playground area) |
+//! | `ui` | the Yew app: a `Reducible` state with an `Action` enum, the simulation handle in a context, components that only render (see `src/ui/mod.rs`) |
 //! | `storage::idb` | the IndexedDB store behind the `Storage` trait: group commit, `durability`, quota and `versionchange` handling |
 //!
 //! Binaries:
@@ -46,6 +47,7 @@ pub mod client;
 pub mod history;
 pub mod playground;
 pub mod scenario;
+pub mod session;
 pub mod sim;
 pub mod storage;
 pub mod version;

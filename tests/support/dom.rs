@@ -44,6 +44,8 @@ fn role_selector(role: &str) -> String {
         "banner" => "header",
         "main" => "main",
         "status" => "output",
+        "region" => "section[aria-label]",
+        "alert" => "",
         _ => "",
     };
     let explicit = format!("[role=\"{role}\"]");
@@ -83,4 +85,88 @@ pub fn get_by_role(root: &Element, role: &str, name: &str) -> Element {
         "more than one {role} named {name:?}"
     );
     first.0
+}
+
+/// The form control (`input` or `select`) inside the `<label>` whose caption
+/// (its first `<span>`) reads `label`: how a person finds "Broker" or "Seed".
+#[allow(dead_code)]
+pub fn get_by_label(root: &Element, label: &str) -> Element {
+    let labels = root.query_selector_all("label").expect("label selector");
+    let mut seen = Vec::new();
+    for i in 0..labels.length() {
+        let Some(el) = labels.item(i).and_then(|n| n.dyn_into::<Element>().ok()) else {
+            continue;
+        };
+        let caption = el
+            .query_selector("span")
+            .ok()
+            .flatten()
+            .and_then(|s| s.text_content())
+            .unwrap_or_default();
+        if caption.trim() == label {
+            return el
+                .query_selector("input, select")
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| panic!("label {label:?} has no control"));
+        }
+        seen.push(caption);
+    }
+    panic!("no control labelled {label:?}; saw {seen:?}")
+}
+
+/// The value shown for the term `name` in a `<dl>` of live counters.
+#[allow(dead_code)]
+pub fn counter(root: &Element, name: &str) -> u64 {
+    let terms = root.query_selector_all("dt").expect("dt selector");
+    for i in 0..terms.length() {
+        let Some(dt) = terms.item(i).and_then(|n| n.dyn_into::<Element>().ok()) else {
+            continue;
+        };
+        if dt.text_content().unwrap_or_default().trim() == name {
+            let dd = dt.next_element_sibling().expect("a dd follows its dt");
+            let text = dd.text_content().unwrap_or_default();
+            return text
+                .trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("counter {name} shows {text:?}"));
+        }
+    }
+    panic!("no counter named {name:?}")
+}
+
+/// Clicks the button named `name`.
+#[allow(dead_code)]
+pub fn click(root: &Element, name: &str) {
+    get_by_role(root, "button", name)
+        .dyn_into::<HtmlElement>()
+        .expect("a button is an HtmlElement")
+        .click();
+}
+
+/// Sets a text field or select to `value` and fires `change`, as a person would.
+#[allow(dead_code)]
+pub fn change(control: &Element, value: &str) {
+    if let Some(input) = control.dyn_ref::<web_sys::HtmlInputElement>() {
+        input.set_value(value);
+    } else if let Some(select) = control.dyn_ref::<web_sys::HtmlSelectElement>() {
+        select.set_value(value);
+    } else {
+        panic!("not a form control: {}", control.tag_name());
+    }
+    let event = web_sys::Event::new_with_event_init_dict("change", &{
+        let init = web_sys::EventInit::new();
+        init.set_bubbles(true);
+        init
+    })
+    .expect("create change event");
+    control.dispatch_event(&event).expect("dispatch change");
+}
+
+/// The text of the single element with `role`.
+#[allow(dead_code)]
+pub fn text_of_role(root: &Element, role: &str) -> String {
+    let found = all_by_role(root, role);
+    assert_eq!(found.len(), 1, "exactly one {role}");
+    found[0].0.text_content().unwrap_or_default()
 }

@@ -1,0 +1,542 @@
+//! The page's handle on one simulation run.
+//!
+//! A [`Session`] owns a [`World`] and the little bookkeeping the page needs
+//! around it: which consumers are toggled slow, a throttled checker summary,
+//! and samples for the chart. It advances the world under a time budget (the
+//! caller says when the budget is spent) and derives a [`View`]: plain data,
+//! already cut down to what fits on screen, that components render without
+//! knowing anything about brokers.
+
+use crate::check::{Counts, Summary};
+use crate::history::HistoryEvent;
+use crate::playground::{self, Delivery, Setup, SetupError, Verdict};
+use crate::scenario::{
+    ClientSpec, FaultAction, FaultSpec, ProcessingSpec, Scenario, ScenarioError,
+};
+use crate::sim::world::{InFlight, RunError, Step, World};
+use std::collections::{BTreeSet, VecDeque};
+use std::rc::Rc;
+
+/// Chart samples kept (one per [`SAMPLE_EVERY_MS`] of virtual time).
+pub const SAMPLES_MAX: usize = 240;
+/// Virtual ms between chart samples.
+pub const SAMPLE_EVERY_MS: u64 = 100;
+/// Message boxes drawn per queue row; the rest are a "+N" label.
+pub const BOXES_PER_QUEUE_MAX: usize = 24;
+/// Messages drawn moving on links at once.
+pub const IN_FLIGHT_DRAWN_MAX: usize = 48;
+/// Rows of the event log.
+pub const EVENT_ROWS_MAX: usize = 120;
+/// Events shown in a finding's cause chain.
+pub const CHAIN_ROWS_MAX: usize = 60;
+/// Findings listed (the counts are always complete).
+pub const FINDINGS_SHOWN_MAX: usize = 50;
+/// How much slower a consumer gets when its Slow toggle is on.
+pub const SLOW_FACTOR: u64 = 10;
+/// Events run between two looks at the frame budget: small enough to stop
+/// close to the budget, large enough that looking costs nothing.
+const STEPS_PER_BUDGET_CHECK: u32 = 256;
+/// How long "Drop acks" drops them for, in virtual ms.
+pub const DROP_ACKS_MS: u64 = 2_000;
+
+/// Where the running scenario came from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// Built from the page's controls.
+    Playground(Setup),
+    /// A bundled example or a file the user picked.
+    File { name: String },
+}
+
+/// One chart point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sample {
+    pub time_ms: u64,
+    /// Messages processed so far (counting repeats): the slope is throughput.
+    pub processed_total: u64,
+    /// Messages held by the broker (ready + unacked): the backlog, or "lag".
+    pub backlog: u64,
+}
+
+/// A queue as drawn: the first few message ids and how many more there are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueRow {
+    pub name: String,
+    pub ready: Vec<String>,
+    pub ready_total: usize,
+    pub unacked: Vec<String>,
+    pub unacked_total: usize,
+    pub consumers: Vec<String>,
+}
+
+/// A client as drawn and listed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientRow {
+    pub id: String,
+    pub is_producer: bool,
+    pub alive: bool,
+    pub slow: bool,
+    /// Producer: published. Consumer: processed.
+    pub count: u64,
+    /// Consumer: deliveries in hand.
+    pub in_hand: u64,
+}
+
+/// One line of the event log or of a cause chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventRow {
+    /// Position in the history, a stable key for list rendering.
+    pub index: usize,
+    pub time_ms: u64,
+    pub process: String,
+    pub text: String,
+}
+
+/// One checker finding, as listed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FindingRow {
+    pub kind: &'static str,
+    pub msgs: Vec<String>,
+    pub time_ms: u64,
+    pub explanation: String,
+}
+
+/// Everything the page draws, derived from the session in one go.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct View {
+    pub source_name: String,
+    pub now_ms: u64,
+    pub end_ms: u64,
+    pub finished: bool,
+    pub broker_up: bool,
+    pub counts: Counts,
+    pub verdict: Option<Verdict>,
+    pub findings: Vec<FindingRow>,
+    pub queues: Vec<QueueRow>,
+    pub producers: Vec<ClientRow>,
+    pub consumers: Vec<ClientRow>,
+    pub in_flight: Vec<InFlight>,
+    pub events: Vec<EventRow>,
+    pub samples: Vec<Sample>,
+    /// The message whose story is shown (a finding was clicked), and its events.
+    pub focus_msg: Option<String>,
+    pub chain: Vec<EventRow>,
+}
+
+pub struct Session {
+    pub source: Source,
+    /// The guarantee the verdict judges against (`None` for files, which carry
+    /// their own `expect` block instead).
+    pub delivery: Option<Delivery>,
+    world: World,
+    slow: BTreeSet<String>,
+    summary: Summary,
+    samples: VecDeque<Sample>,
+    next_sample_ms: u64,
+    /// Set when the run stopped on a bound; shown instead of running on.
+    pub run_error: Option<String>,
+}
+
+impl Session {
+    pub fn from_setup(setup: &Setup) -> Result<Session, SetupError> {
+        let scenario = setup.to_scenario()?;
+        Ok(Session::new(
+            Source::Playground(setup.clone()),
+            Some(setup.delivery),
+            &scenario,
+        ))
+    }
+
+    /// `text` is a scenario file; errors name the field and the reason.
+    pub fn from_json(name: &str, text: &str) -> Result<Session, ScenarioError> {
+        let scenario = Scenario::from_json(text)?;
+        Ok(Session::new(
+            Source::File {
+                name: name.to_string(),
+            },
+            None,
+            &scenario,
+        ))
+    }
+
+    fn new(source: Source, delivery: Option<Delivery>, scenario: &Scenario) -> Session {
+        let world = World::new(scenario);
+        let summary = world.summary();
+        Session {
+            source,
+            delivery,
+            world,
+            slow: BTreeSet::new(),
+            summary,
+            samples: VecDeque::new(),
+            next_sample_ms: 0,
+            run_error: None,
+        }
+    }
+
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// The scenario as run so far (with faults and clients added live), as JSON.
+    pub fn export_json(&self) -> String {
+        self.world.scenario().to_json_pretty()
+    }
+
+    /// Advances virtual time by up to `virtual_ms`, stopping early when
+    /// `over_budget` says the frame's time is spent. Returns the virtual ms
+    /// actually covered.
+    pub fn advance(&mut self, virtual_ms: u64, over_budget: &mut dyn FnMut() -> bool) -> u64 {
+        let start_ms = self.world.now_ms();
+        let target_ms = start_ms.saturating_add(virtual_ms).min(self.world.end_ms());
+        while self.run_error.is_none() {
+            match self.world.next_event_ms() {
+                Some(next_ms) if next_ms <= target_ms => {}
+                // Nothing happens before the target: jump the clock there.
+                _ => {
+                    self.guard(|w| w.run_until(target_ms));
+                    break;
+                }
+            }
+            for _ in 0..STEPS_PER_BUDGET_CHECK {
+                if self.world.next_event_ms().is_none_or(|t| t > target_ms) {
+                    break;
+                }
+                self.guard(|w| w.step().map(|_| ()));
+            }
+            self.take_samples();
+            if over_budget() {
+                break;
+            }
+        }
+        self.take_samples();
+        assert!(
+            self.world.now_ms() >= start_ms,
+            "virtual time never goes back"
+        );
+        self.world.now_ms() - start_ms
+    }
+
+    /// Runs exactly one event (the Step button).
+    pub fn step_once(&mut self) {
+        if self.run_error.is_some() {
+            return;
+        }
+        match self.world.step() {
+            Ok(Step::Ran { .. }) | Ok(Step::Finished) => {}
+            Err(e) => self.run_error = Some(run_error_text(&e)),
+        }
+        self.take_samples();
+    }
+
+    fn guard(&mut self, f: impl FnOnce(&mut World) -> Result<(), RunError>) {
+        if let Err(e) = f(&mut self.world) {
+            self.run_error = Some(run_error_text(&e));
+        }
+    }
+
+    fn take_samples(&mut self) {
+        while self.next_sample_ms <= self.world.now_ms() {
+            let backlog = self.world.broker().held().len() as u64;
+            let processed_total = self
+                .world
+                .clients()
+                .iter()
+                .filter(|c| !c.is_producer)
+                .map(|c| c.count)
+                .sum();
+            if self.samples.len() == SAMPLES_MAX {
+                self.samples.pop_front();
+            }
+            self.samples.push_back(Sample {
+                time_ms: self.next_sample_ms,
+                processed_total,
+                backlog,
+            });
+            self.next_sample_ms += SAMPLE_EVERY_MS;
+        }
+    }
+
+    /// Re-runs the checker over the history so far. It costs a pass over the
+    /// whole history, so the page calls it a few times a second, not per frame.
+    pub fn refresh_summary(&mut self) {
+        self.summary = self.world.summary();
+    }
+
+    pub fn crash_broker(&mut self) -> Result<(), ScenarioError> {
+        self.inject(FaultAction::Crash, "broker", None)
+    }
+
+    pub fn restart_broker(&mut self) -> Result<(), ScenarioError> {
+        self.inject(FaultAction::Restart, "broker", None)
+    }
+
+    pub fn crash_client(&mut self, id: &str) -> Result<(), ScenarioError> {
+        self.inject(FaultAction::Crash, id, None)
+    }
+
+    pub fn restart_client(&mut self, id: &str) -> Result<(), ScenarioError> {
+        self.inject(FaultAction::Restart, id, None)
+    }
+
+    /// Drops publisher confirms (broker → producer) on every live producer's
+    /// link for [`DROP_ACKS_MS`]: the producers time out and re-publish, which
+    /// is how at-least-once turns a lost ack into a duplicate.
+    ///
+    /// Consumer acks are left alone here: the queue broker does not model
+    /// RabbitMQ's `consumer_timeout`, so a consumer whose acks vanish keeps its
+    /// prefetch window full forever and the page would simply stall.
+    pub fn drop_acks(&mut self) -> Result<(), ScenarioError> {
+        let until_ms = self.world.now_ms() + DROP_ACKS_MS;
+        let ids: Vec<String> = self
+            .world
+            .clients()
+            .into_iter()
+            .filter(|c| c.alive && c.is_producer)
+            .map(|c| c.id)
+            .collect();
+        for id in ids {
+            self.inject(FaultAction::DropAcks, &id, Some(until_ms))?;
+        }
+        Ok(())
+    }
+
+    fn inject(
+        &mut self,
+        action: FaultAction,
+        target: &str,
+        until_ms: Option<u64>,
+    ) -> Result<(), ScenarioError> {
+        self.world.inject(FaultSpec {
+            at_ms: self.world.now_ms(),
+            action,
+            target: target.to_string(),
+            until_ms,
+        })?;
+        self.refresh_summary();
+        Ok(())
+    }
+
+    /// Adds the next producer of a playground setup while the run goes on.
+    pub fn add_producer(&mut self, settings: playground::ProducerSettings) -> Result<(), String> {
+        let Source::Playground(setup) = &mut self.source else {
+            return Err(
+                "Clients can be added to playground runs only, not to a loaded file.".into(),
+            );
+        };
+        setup.producers.push(settings);
+        let mut spec = setup.producer_spec(setup.producers.len() - 1);
+        spec.start_ms = self.world.now_ms();
+        self.add(ClientSpec::Producer(spec))
+    }
+
+    /// Adds the next consumer of a playground setup while the run goes on.
+    pub fn add_consumer(&mut self, settings: playground::ConsumerSettings) -> Result<(), String> {
+        let Source::Playground(setup) = &mut self.source else {
+            return Err(
+                "Clients can be added to playground runs only, not to a loaded file.".into(),
+            );
+        };
+        setup.consumers.push(settings);
+        let spec = setup.consumer_spec(setup.consumers.len() - 1);
+        self.add(ClientSpec::Consumer(spec))
+    }
+
+    fn add(&mut self, spec: ClientSpec) -> Result<(), String> {
+        self.world.add_client(spec).map_err(|e| e.to_string())?;
+        self.refresh_summary();
+        Ok(())
+    }
+
+    /// The Slow toggle: processing takes [`SLOW_FACTOR`] times longer.
+    pub fn toggle_slow(&mut self, id: &str) -> Result<(), ScenarioError> {
+        let base = self.base_processing(id)?;
+        let slow = !self.slow.contains(id);
+        let processing = if slow { scale(base, SLOW_FACTOR) } else { base };
+        self.world.set_processing(id, processing)?;
+        if slow {
+            self.slow.insert(id.to_string());
+        } else {
+            self.slow.remove(id);
+        }
+        Ok(())
+    }
+
+    fn base_processing(&self, id: &str) -> Result<ProcessingSpec, ScenarioError> {
+        self.world
+            .scenario()
+            .clients
+            .iter()
+            .find_map(|c| match c {
+                ClientSpec::Consumer(k) if k.id == id => Some(k.processing),
+                _ => None,
+            })
+            .ok_or_else(|| ScenarioError {
+                path: "Slow".into(),
+                reason: format!("{id} is not a consumer"),
+            })
+    }
+
+    /// Derives what the page draws. `focus` is the message whose story to show.
+    pub fn view(&self, focus: Option<&str>) -> View {
+        let world = &self.world;
+        let (producers, consumers) = self.client_rows();
+        View {
+            source_name: match &self.source {
+                Source::Playground(_) => "playground".into(),
+                Source::File { name } => name.clone(),
+            },
+            now_ms: world.now_ms(),
+            end_ms: world.end_ms(),
+            finished: world.is_finished(),
+            broker_up: world.broker().is_up(),
+            counts: self.summary.counts,
+            verdict: self.delivery.map(|d| playground::verdict(d, &self.summary)),
+            findings: self.finding_rows(),
+            queues: self.queue_rows(),
+            producers,
+            consumers,
+            in_flight: world.in_flight(IN_FLIGHT_DRAWN_MAX),
+            events: self.recent_events(),
+            samples: self.samples.iter().copied().collect(),
+            focus_msg: focus.map(str::to_string),
+            chain: focus.map(|m| self.chain(m)).unwrap_or_default(),
+        }
+    }
+
+    fn client_rows(&self) -> (Vec<ClientRow>, Vec<ClientRow>) {
+        self.world
+            .clients()
+            .into_iter()
+            .map(|c| ClientRow {
+                slow: self.slow.contains(&c.id),
+                id: c.id,
+                is_producer: c.is_producer,
+                alive: c.alive,
+                count: c.count,
+                in_hand: c.in_hand,
+            })
+            .partition(|c| c.is_producer)
+    }
+
+    fn queue_rows(&self) -> Vec<QueueRow> {
+        let names = self.world.names();
+        let name_of = |c: &u32| names.client(*c).to_string();
+        self.world
+            .broker()
+            .queue_views()
+            .into_iter()
+            .map(|q| QueueRow {
+                ready: q
+                    .ready
+                    .iter()
+                    .take(BOXES_PER_QUEUE_MAX)
+                    .map(|m| crate::history::msg_name(*m))
+                    .collect(),
+                ready_total: q.ready.len(),
+                unacked: q
+                    .unacked
+                    .iter()
+                    .take(BOXES_PER_QUEUE_MAX)
+                    .map(|m| crate::history::msg_name(*m))
+                    .collect(),
+                unacked_total: q.unacked.len(),
+                consumers: q.consumers.iter().map(name_of).collect(),
+                name: q.name,
+            })
+            .collect()
+    }
+
+    fn finding_rows(&self) -> Vec<FindingRow> {
+        self.summary
+            .findings
+            .iter()
+            .take(FINDINGS_SHOWN_MAX)
+            .map(|f| FindingRow {
+                kind: f.kind,
+                msgs: f.msgs.clone(),
+                time_ms: f.times_ms.first().copied().unwrap_or(0),
+                explanation: f.explanation.clone(),
+            })
+            .collect()
+    }
+
+    fn row(&self, index: usize, ev: &HistoryEvent) -> EventRow {
+        let line = self.world.history().line(ev, self.world.names());
+        let (process, text) = describe_line(&line);
+        EventRow {
+            index,
+            time_ms: ev.time_ms,
+            process,
+            text,
+        }
+    }
+
+    fn recent_events(&self) -> Vec<EventRow> {
+        let events = self.world.history().events();
+        let from = events.len().saturating_sub(EVENT_ROWS_MAX);
+        events[from..]
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, ev)| self.row(from + i, ev))
+            .collect()
+    }
+
+    /// Every event that mentions message `msg`, in order: its story from
+    /// publish through deliveries, crashes and requeues to its fate.
+    fn chain(&self, msg: &str) -> Vec<EventRow> {
+        let needle = format!("\"msg\":\"{msg}\"");
+        let names = self.world.names();
+        let history = self.world.history();
+        history
+            .events()
+            .iter()
+            .enumerate()
+            .filter(|(_, ev)| history.line(ev, names).contains(&needle))
+            .take(CHAIN_ROWS_MAX)
+            .map(|(i, ev)| self.row(i, ev))
+            .collect()
+    }
+}
+
+fn scale(p: ProcessingSpec, factor: u64) -> ProcessingSpec {
+    match p {
+        ProcessingSpec::FixedMs(ms) => ProcessingSpec::FixedMs(ms.saturating_mul(factor)),
+        ProcessingSpec::UniformMs { min, max } => ProcessingSpec::UniformMs {
+            min: min.saturating_mul(factor),
+            max: max.saturating_mul(factor),
+        },
+    }
+}
+
+fn run_error_text(e: &RunError) -> String {
+    format!("The run stopped: {e}. Reset to start again.")
+}
+
+/// Turns one JSON history line into (process, "ok process m5 key=k1 …").
+fn describe_line(line: &str) -> (String, String) {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_str::<serde_json::Value>(line)
+    else {
+        return (String::new(), line.to_string());
+    };
+    let text_of = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let process = fields.get("process").map(text_of).unwrap_or_default();
+    let mut words: Vec<String> = ["type", "f", "msg"]
+        .iter()
+        .filter_map(|k| fields.get(*k).map(text_of))
+        .filter(|w| w != "event")
+        .collect();
+    for (k, v) in &fields {
+        if !matches!(k.as_str(), "time_ms" | "process" | "type" | "f" | "msg") {
+            words.push(format!("{k}={}", text_of(v)));
+        }
+    }
+    (process, words.join(" "))
+}
+
+/// The session behind an `Rc`, for the context.
+pub type SharedSession = Rc<std::cell::RefCell<Session>>;

@@ -1,0 +1,296 @@
+//! The toolbar: what system to build, how to run it, how to break it, and
+//! which scenario to load or export.
+
+use super::state::{Action, SPEEDS};
+use super::SimHandle;
+use crate::playground::{BrokerKind, Delivery, Setup};
+use std::collections::BTreeMap;
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct ControlsProps {
+    pub setup: Setup,
+    pub playing: bool,
+    pub speed_index: usize,
+    pub broker_up: bool,
+    pub input_errors: BTreeMap<&'static str, String>,
+    pub dispatch: Callback<Action>,
+}
+
+#[function_component(Controls)]
+pub fn controls(p: &ControlsProps) -> Html {
+    let send = |a: Action| {
+        let d = p.dispatch.clone();
+        Callback::from(move |_| d.emit(a.clone()))
+    };
+    html! {
+        <div class="toolbar">
+            <fieldset class="group" aria-label="System">
+                { broker_select(p) }
+                { delivery_select(p) }
+                <NumberField label="Partitions" value={p.setup.partitions.to_string()}
+                    error={p.input_errors.get("Partitions").cloned()}
+                    onchange={p.dispatch.reform(Action::SetPartitions)} />
+                <NumberField label="Seed" value={p.setup.seed.to_string()}
+                    error={p.input_errors.get("Seed").cloned()}
+                    onchange={p.dispatch.reform(Action::SetSeed)} />
+            </fieldset>
+            <fieldset class="group" aria-label="Run">
+                if p.playing {
+                    <button class="primary" onclick={send(Action::Pause)}>{ "Pause" }</button>
+                } else {
+                    <button class="primary" onclick={send(Action::Play)}>{ "Play" }</button>
+                }
+                <button onclick={send(Action::Step)}>{ "Step" }</button>
+                <button onclick={send(Action::FastForward)}>{ "Fast-forward" }</button>
+                <button onclick={send(Action::Reset)}>{ "Reset" }</button>
+                { speed_select(p) }
+            </fieldset>
+            <fieldset class="group" aria-label="Faults">
+                <button class="danger" disabled={!p.broker_up} onclick={send(Action::CrashBroker)}>{ "Crash broker" }</button>
+                <button disabled={p.broker_up} onclick={send(Action::RestartBroker)}>{ "Restart broker" }</button>
+                <button onclick={send(Action::DropAcks)}
+                    title="Drop every publisher confirm for 2 s of virtual time: producers time out and publish again">{ "Drop acks" }</button>
+            </fieldset>
+            <ScenarioMenu dispatch={p.dispatch.clone()} />
+        </div>
+    }
+}
+
+fn broker_select(p: &ControlsProps) -> Html {
+    let choice = Choice {
+        label: "Broker",
+        all: &BrokerKind::ALL,
+        name: BrokerKind::label,
+        unavailable: BrokerKind::unavailable_reason,
+        action: Action::SetBroker,
+    };
+    choice.render(p.setup.broker, p)
+}
+
+fn delivery_select(p: &ControlsProps) -> Html {
+    let choice = Choice {
+        label: "Delivery",
+        all: &Delivery::ALL,
+        name: Delivery::label,
+        unavailable: Delivery::unavailable_reason,
+        action: Action::SetDelivery,
+    };
+    choice.render(p.setup.delivery, p)
+}
+
+/// A setting picked from a fixed list (Broker, Delivery).
+struct Choice<T: 'static> {
+    label: &'static str,
+    all: &'static [T],
+    name: fn(T) -> &'static str,
+    unavailable: fn(T) -> Option<&'static str>,
+    action: fn(T) -> Action,
+}
+
+impl<T: Copy + PartialEq + 'static> Choice<T> {
+    fn render(self, current: T, p: &ControlsProps) -> Html {
+        let options = self
+            .all
+            .iter()
+            .map(|t| ((self.name)(*t), (self.unavailable)(*t), *t == current))
+            .collect();
+        let dispatch = p.dispatch.clone();
+        let Choice {
+            all, name, action, ..
+        } = self;
+        let onchange = Callback::from(move |picked: String| {
+            if let Some(t) = all.iter().find(|t| name(**t) == picked) {
+                dispatch.emit(action(*t));
+            }
+        });
+        labelled_select(
+            self.label,
+            options,
+            onchange,
+            p.input_errors.get(self.label),
+        )
+    }
+}
+
+fn speed_select(p: &ControlsProps) -> Html {
+    let dispatch = p.dispatch.clone();
+    let onchange = Callback::from(move |e: Event| {
+        if let Some(i) = target_value(&e).and_then(|v| v.parse::<usize>().ok()) {
+            dispatch.emit(Action::SetSpeed(i));
+        }
+    });
+    html! {
+        <label class="field">
+            <span>{ "Speed" }</span>
+            <select {onchange}>
+                { for SPEEDS.iter().enumerate().map(|(i, s)| html! {
+                    <option value={i.to_string()} selected={i == p.speed_index}>{ format!("{s}×") }</option>
+                }) }
+            </select>
+        </label>
+    }
+}
+
+/// A `<select>` named by its visible label. Options that cannot run yet stay
+/// listed (so people see what is coming) but are disabled, with the reason.
+fn labelled_select(
+    label: &'static str,
+    options: Vec<(&'static str, Option<&'static str>, bool)>,
+    onchange: Callback<String>,
+    error: Option<&String>,
+) -> Html {
+    let onchange = Callback::from(move |e: Event| {
+        if let Some(v) = target_value(&e) {
+            onchange.emit(v);
+        }
+    });
+    html! {
+        <label class="field">
+            <span>{ label }</span>
+            <select {onchange}>
+                { for options.into_iter().map(|(name, unavailable, selected)| html! {
+                    <option value={name} {selected} disabled={unavailable.is_some()}
+                        title={unavailable.unwrap_or_default()}>
+                        { name }
+                        if unavailable.is_some() { { " (not built yet)" } }
+                    </option>
+                }) }
+            </select>
+            if let Some(e) = error { <span class="error" role="alert">{ e.clone() }</span> }
+        </label>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct NumberFieldProps {
+    pub label: &'static str,
+    pub value: String,
+    pub error: Option<String>,
+    /// Gets the raw text; the reducer checks it and keeps the last good value.
+    pub onchange: Callback<String>,
+}
+
+/// A labelled text field for a whole number, with its error shown inline.
+#[function_component(NumberField)]
+pub fn number_field(p: &NumberFieldProps) -> Html {
+    let onchange = {
+        let cb = p.onchange.clone();
+        Callback::from(move |e: Event| {
+            if let Some(v) = target_value(&e) {
+                cb.emit(v);
+            }
+        })
+    };
+    html! {
+        <label class="field">
+            <span>{ p.label }</span>
+            <input type="text" inputmode="numeric" value={p.value.clone()} {onchange}
+                aria-invalid={p.error.is_some().to_string()} size="6" />
+            if let Some(e) = &p.error { <span class="error" role="alert">{ e.clone() }</span> }
+        </label>
+    }
+}
+
+/// The value of the `<input>` or `<select>` an event came from.
+pub fn target_value(e: &Event) -> Option<String> {
+    let target = e.target()?;
+    if let Some(input) = target.dyn_ref::<web_sys::HtmlInputElement>() {
+        return Some(input.value());
+    }
+    target
+        .dyn_ref::<web_sys::HtmlSelectElement>()
+        .map(|s| s.value())
+}
+
+#[derive(Properties, PartialEq)]
+struct ScenarioMenuProps {
+    dispatch: Callback<Action>,
+}
+
+/// Load a bundled example or a file, and export the current run as a file.
+#[function_component(ScenarioMenu)]
+fn scenario_menu(p: &ScenarioMenuProps) -> Html {
+    let sim = use_context::<SimHandle>().expect("App provides the simulation handle");
+    let on_pick = {
+        let d = p.dispatch.clone();
+        Callback::from(move |e: Event| {
+            let Some(name) = target_value(&e) else { return };
+            if let Some((_, text)) = super::bundled::BUNDLED.iter().find(|(n, _)| *n == name) {
+                d.emit(Action::LoadScenario {
+                    name: format!("{name}.json"),
+                    text: text.to_string(),
+                });
+            }
+        })
+    };
+    let on_file = {
+        let d = p.dispatch.clone();
+        Callback::from(move |e: Event| read_picked_file(&e, d.clone()))
+    };
+    let on_export = Callback::from(move |_| {
+        let json = sim.0.borrow().export_json();
+        if let Err(e) = download("brokerlab-scenario.json", &json) {
+            web_sys::console::error_1(&e);
+        }
+    });
+    html! {
+        <fieldset class="group" aria-label="Scenarios">
+            <label class="field">
+                <span>{ "Scenario" }</span>
+                <select onchange={on_pick}>
+                    <option value="" selected=true>{ "Choose an example…" }</option>
+                    { for super::bundled::BUNDLED.iter().map(|(name, _)| html! {
+                        <option value={*name}>{ name.replace('_', " ") }</option>
+                    }) }
+                </select>
+            </label>
+            <label class="field file">
+                <span>{ "Open file" }</span>
+                <input type="file" accept=".json,application/json" onchange={on_file} />
+            </label>
+            <button onclick={on_export}>{ "Export scenario" }</button>
+        </fieldset>
+    }
+}
+
+/// Reads the picked file's text and loads it; a read failure becomes a notice.
+fn read_picked_file(e: &Event, dispatch: Callback<Action>) {
+    let Some(input) = e
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+    else {
+        return;
+    };
+    let Some(file) = input.files().and_then(|f| f.get(0)) else {
+        return;
+    };
+    let name = file.name();
+    wasm_bindgen_futures::spawn_local(async move {
+        match wasm_bindgen_futures::JsFuture::from(file.text()).await {
+            Ok(text) => dispatch.emit(Action::LoadScenario {
+                name,
+                text: text.as_string().unwrap_or_default(),
+            }),
+            Err(_) => dispatch.emit(Action::Notice(format!("{name} could not be read."))),
+        }
+    });
+}
+
+/// Offers `text` as a file download.
+fn download(file_name: &str, text: &str) -> Result<(), wasm_bindgen::JsValue> {
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/json");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let a: web_sys::HtmlAnchorElement = document.create_element("a")?.dyn_into()?;
+    a.set_href(&url);
+    a.set_download(file_name);
+    a.click();
+    web_sys::Url::revoke_object_url(&url)
+}

@@ -1,0 +1,141 @@
+//! The live counters, the checker's verdict for the chosen guarantee, the
+//! findings, and the story of one message when a finding is clicked.
+
+use super::state::Action;
+use super::topology::format_ms;
+use crate::session::{EventRow, View};
+use std::rc::Rc;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct FiguresProps {
+    pub view: Rc<View>,
+    pub dispatch: Callback<Action>,
+}
+
+#[function_component(Figures)]
+pub fn figures(p: &FiguresProps) -> Html {
+    let v = &p.view;
+    let c = &v.counts;
+    // (label, value, what it means): the labels are the page's contract with tests.
+    let counters: [(&str, u64, &str); 9] = [
+        ("Published", c.published, "distinct messages producers sent"),
+        ("Confirmed", c.confirmed, "publishes the broker confirmed"),
+        (
+            "Delivered",
+            c.deliveries,
+            "deliveries to consumers, redeliveries included",
+        ),
+        (
+            "Processed",
+            c.processed,
+            "distinct messages whose effect was applied",
+        ),
+        (
+            "Lost",
+            c.lost,
+            "confirmed, yet gone for good: never processed and nowhere to be found",
+        ),
+        (
+            "Duplicated",
+            c.duplicated,
+            "messages whose effect was applied more than once",
+        ),
+        (
+            "Out of order",
+            c.out_of_order,
+            "processed before an earlier message of the same producer",
+        ),
+        (
+            "Redelivered",
+            c.redeliveries,
+            "deliveries flagged redelivered",
+        ),
+        (
+            "In flight",
+            c.pending,
+            "in the broker, on the wire or in a consumer's hands",
+        ),
+    ];
+    let verdict_class = match &v.verdict {
+        Some(verdict) if verdict.holds => "verdict holds",
+        Some(_) => "verdict violated",
+        None => "verdict",
+    };
+    let verdict_text = v.verdict.as_ref().map_or_else(
+        || {
+            format!(
+                "{}: the scenario's own expectations are checked",
+                v.source_name
+            )
+        },
+        |verdict| verdict.text.clone(),
+    );
+    html! {
+        <div class="figures">
+            <p class={verdict_class} role="status" aria-live="polite">{ verdict_text }</p>
+            <dl class="counters">
+                { for counters.iter().map(|(label, value, meaning)| html! {
+                    <div class="counter" title={*meaning}>
+                        <dt>{ *label }</dt>
+                        <dd>{ value }</dd>
+                    </div>
+                }) }
+            </dl>
+            { findings(v, &p.dispatch) }
+            if let Some(msg) = &v.focus_msg {
+                { chain(msg, &v.chain, &p.dispatch) }
+            }
+        </div>
+    }
+}
+
+fn findings(v: &View, dispatch: &Callback<Action>) -> Html {
+    if v.findings.is_empty() {
+        return html! { <p class="quiet">{ "No findings yet." }</p> };
+    }
+    html! {
+        <section class="findings" aria-label="Findings">
+            <h2>{ "Findings" }</h2>
+            <ul>
+                { for v.findings.iter().map(|f| {
+                    let msg = f.msgs.first().cloned();
+                    let onclick = dispatch.reform(move |_| Action::Focus(msg.clone()));
+                    html! {
+                        <li>
+                            <button class={classes!("finding", f.kind)} {onclick}
+                                aria-label={format!("{} {} at {}", f.kind, f.msgs.join(", "), format_ms(f.time_ms))}
+                                aria-pressed={(v.focus_msg.as_ref() == f.msgs.first()).to_string()}>
+                                <span class="kind">{ f.kind }</span>
+                                <span class="ids">{ f.msgs.join(", ") }</span>
+                                <span class="time">{ format_ms(f.time_ms) }</span>
+                            </button>
+                            <p class="explain">{ &f.explanation }</p>
+                        </li>
+                    }
+                }) }
+            </ul>
+        </section>
+    }
+}
+
+fn chain(msg: &str, rows: &[EventRow], dispatch: &Callback<Action>) -> Html {
+    html! {
+        <section class="chain" aria-label={format!("Story of {msg}")}>
+            <h2>{ format!("Story of {msg}") }</h2>
+            <button onclick={dispatch.reform(|_| Action::Focus(None))}>{ "Close story" }</button>
+            <ol>{ for rows.iter().map(event_row) }</ol>
+        </section>
+    }
+}
+
+/// One event as a list item: time, who, what. Used by the log as well.
+pub fn event_row(r: &EventRow) -> Html {
+    html! {
+        <li key={r.index}>
+            <span class="t">{ format_ms(r.time_ms) }</span>
+            <span class="who">{ &r.process }</span>
+            <span class="what">{ &r.text }</span>
+        </li>
+    }
+}

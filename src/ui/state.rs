@@ -1,0 +1,366 @@
+//! The page's state as a Yew `Reducible`, changed only through [`Action`].
+//!
+//! Every interaction is one named action, so keyboard shortcuts, buttons and
+//! tests all go through the same door. The reducer talks to the [`Session`]
+//! (the simulation handle, shared through a context); components only render
+//! the derived [`View`] and send actions back.
+
+use crate::playground::{BrokerKind, ConsumerSettings, Delivery, ProducerSettings, Setup};
+use crate::session::{Session, SharedSession, View};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use yew::Reducible;
+
+/// Speeds offered: virtual ms per wall ms.
+pub const SPEEDS: [f64; 8] = [0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 100.0];
+const SPEED_DEFAULT_INDEX: usize = 2;
+/// Simulation work allowed per animation frame, in wall ms: half a 60 fps
+/// frame, leaving the rest for rendering.
+pub const FRAME_BUDGET_MS: f64 = 8.0;
+/// A frame after a long pause (a background tab) advances at most this much
+/// wall time, so the page never tries to catch up minutes at once.
+const FRAME_GAP_MS_MAX: f64 = 100.0;
+/// How often (wall ms) the checker re-runs while playing.
+const SUMMARY_EVERY_MS: f64 = 250.0;
+/// Virtual ms one "Fast-forward" click covers.
+pub const FAST_FORWARD_MS: u64 = 5_000;
+/// Wall ms one fast-forward may spend.
+const FAST_FORWARD_BUDGET_MS: f64 = 250.0;
+
+/// A monotonic wall clock in ms (`performance.now()` in the page). Passed in
+/// so the reducer itself never reads a clock and tests can drive it.
+pub type Clock = Rc<dyn Fn() -> f64>;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// An animation frame at this wall time.
+    Frame {
+        wall_ms: f64,
+    },
+    Play,
+    Pause,
+    TogglePlay,
+    Step,
+    Reset,
+    FastForward,
+    SetSpeed(usize),
+    SetBroker(BrokerKind),
+    SetDelivery(Delivery),
+    /// Raw text from the Partitions field; checked before it is used.
+    SetPartitions(String),
+    /// Raw text from the Seed field.
+    SetSeed(String),
+    /// Raw text of a new-client setting (`Rate`, `Processing time`, `Prefetch`).
+    SetNewClient {
+        field: &'static str,
+        text: String,
+    },
+    AddProducer,
+    AddConsumer,
+    CrashClient(String),
+    RestartClient(String),
+    ToggleSlow(String),
+    CrashBroker,
+    RestartBroker,
+    DropAcks,
+    /// Show the cause chain of a message (a finding was clicked), or close it.
+    Focus(Option<String>),
+    LoadScenario {
+        name: String,
+        text: String,
+    },
+    /// An error from outside the reducer (e.g. a file could not be read).
+    Notice(String),
+}
+
+pub struct AppState {
+    pub session: SharedSession,
+    pub view: Rc<View>,
+    /// The controls' last good values; a new run starts from these.
+    pub setup: Setup,
+    pub new_producer: ProducerSettings,
+    pub new_consumer: ConsumerSettings,
+    pub playing: bool,
+    pub speed_index: usize,
+    pub focus: Option<String>,
+    /// Inline messages per control label, e.g. "Seed" → "must be a whole number".
+    pub input_errors: BTreeMap<&'static str, String>,
+    /// A message for the whole page (a failed load, an unbuilt option).
+    pub notice: Option<String>,
+    clock: Clock,
+    last_frame_ms: Option<f64>,
+    last_summary_ms: f64,
+}
+
+impl PartialEq for AppState {
+    /// The session is shared and mutated in place; the view is what changes.
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.view, &other.view)
+            && self.setup == other.setup
+            && self.playing == other.playing
+            && self.speed_index == other.speed_index
+            && self.focus == other.focus
+            && self.input_errors == other.input_errors
+            && self.notice == other.notice
+            && self.new_producer == other.new_producer
+            && self.new_consumer == other.new_consumer
+    }
+}
+
+impl AppState {
+    pub fn new(clock: Clock) -> AppState {
+        let setup = Setup::default();
+        let session = Session::from_setup(&setup).expect("the default setup is valid");
+        let view = Rc::new(session.view(None));
+        AppState {
+            session: Rc::new(RefCell::new(session)),
+            view,
+            setup,
+            new_producer: ProducerSettings::default(),
+            new_consumer: ConsumerSettings::default(),
+            playing: false,
+            speed_index: SPEED_DEFAULT_INDEX,
+            focus: None,
+            input_errors: BTreeMap::new(),
+            notice: None,
+            clock,
+            last_frame_ms: None,
+            last_summary_ms: 0.0,
+        }
+    }
+
+    pub fn speed(&self) -> f64 {
+        SPEEDS[self.speed_index]
+    }
+
+    fn next(&self) -> AppState {
+        AppState {
+            session: self.session.clone(),
+            view: self.view.clone(),
+            setup: self.setup.clone(),
+            new_producer: self.new_producer,
+            new_consumer: self.new_consumer,
+            playing: self.playing,
+            speed_index: self.speed_index,
+            focus: self.focus.clone(),
+            input_errors: self.input_errors.clone(),
+            notice: self.notice.clone(),
+            clock: self.clock.clone(),
+            last_frame_ms: self.last_frame_ms,
+            last_summary_ms: self.last_summary_ms,
+        }
+    }
+
+    fn refresh_view(&mut self) {
+        self.view = Rc::new(self.session.borrow().view(self.focus.as_deref()));
+    }
+
+    /// Runs the checker now and redraws.
+    fn settle(&mut self) {
+        self.session.borrow_mut().refresh_summary();
+        self.last_summary_ms = (self.clock)();
+        self.refresh_view();
+    }
+
+    /// Starts a new run from `setup`. If it cannot run, the message shows next
+    /// to its control and the last good setup (and its run) stay.
+    fn try_setup(&mut self, setup: Setup) {
+        match Session::from_setup(&setup) {
+            Ok(session) => {
+                *self.session.borrow_mut() = session;
+                self.setup = setup;
+                self.notice = None;
+            }
+            Err(e) => {
+                self.input_errors.insert(e.field, e.reason);
+                self.playing = false;
+            }
+        }
+        self.focus = None;
+        self.last_frame_ms = None;
+        self.settle();
+    }
+
+    fn frame(&mut self, wall_ms: f64) {
+        if !self.playing {
+            self.last_frame_ms = None;
+            return;
+        }
+        let gap_ms = self
+            .last_frame_ms
+            .map_or(0.0, |last| (wall_ms - last).clamp(0.0, FRAME_GAP_MS_MAX));
+        self.last_frame_ms = Some(wall_ms);
+        let virtual_ms = (gap_ms * self.speed()).round() as u64;
+        self.run_for(virtual_ms, FRAME_BUDGET_MS);
+        let now = (self.clock)();
+        if now - self.last_summary_ms >= SUMMARY_EVERY_MS {
+            self.session.borrow_mut().refresh_summary();
+            self.last_summary_ms = now;
+        }
+        let session = self.session.borrow();
+        if session.world().is_finished() || session.run_error.is_some() {
+            self.playing = false;
+        }
+        drop(session);
+        self.refresh_view();
+    }
+
+    /// Advances `virtual_ms` of simulation within `budget_ms` of wall time.
+    fn run_for(&mut self, virtual_ms: u64, budget_ms: f64) {
+        let clock = self.clock.clone();
+        let deadline_ms = clock() + budget_ms;
+        let mut over_budget = move || clock() >= deadline_ms;
+        self.session
+            .borrow_mut()
+            .advance(virtual_ms, &mut over_budget);
+    }
+
+    /// Applies a live change to the session and reports its error inline.
+    fn live(&mut self, f: impl FnOnce(&mut Session) -> Result<(), String>) {
+        let result = f(&mut self.session.borrow_mut());
+        self.notice = result.err();
+        self.settle();
+    }
+
+    fn set_number(&mut self, field: &'static str, text: &str, min: u64, max: u64) -> Option<u64> {
+        match text.trim().parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => {
+                self.input_errors.remove(field);
+                Some(n)
+            }
+            _ => {
+                self.input_errors
+                    .insert(field, format!("must be a whole number from {min} to {max}"));
+                None
+            }
+        }
+    }
+}
+
+impl Reducible for AppState {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut s = self.next();
+        match action {
+            Action::Frame { wall_ms } => s.frame(wall_ms),
+            Action::Play => s.playing = s.session.borrow().run_error.is_none(),
+            Action::Pause => {
+                s.playing = false;
+                s.settle();
+            }
+            Action::TogglePlay => {
+                let play = !s.playing;
+                return Rc::new(s).reduce(if play { Action::Play } else { Action::Pause });
+            }
+            Action::Step => {
+                s.playing = false;
+                s.session.borrow_mut().step_once();
+                s.settle();
+            }
+            Action::Reset => {
+                s.playing = false;
+                s.try_setup(s.setup.clone());
+            }
+            Action::FastForward => {
+                s.run_for(FAST_FORWARD_MS, FAST_FORWARD_BUDGET_MS);
+                s.settle();
+            }
+            Action::SetSpeed(i) => s.speed_index = i.min(SPEEDS.len() - 1),
+            Action::SetBroker(broker) => {
+                s.input_errors.remove("Broker");
+                s.try_setup(Setup {
+                    broker,
+                    ..s.setup.clone()
+                });
+            }
+            Action::SetDelivery(delivery) => {
+                s.input_errors.remove("Delivery");
+                s.try_setup(Setup {
+                    delivery,
+                    ..s.setup.clone()
+                });
+            }
+            Action::SetPartitions(text) => {
+                let max = u64::from(crate::playground::bounds::PARTITIONS_MAX);
+                if let Some(n) = s.set_number("Partitions", &text, 1, max) {
+                    s.try_setup(Setup {
+                        partitions: n as u32,
+                        ..s.setup.clone()
+                    });
+                }
+            }
+            Action::SetSeed(text) => {
+                if let Some(seed) = s.set_number("Seed", &text, 0, u64::MAX) {
+                    s.try_setup(Setup {
+                        seed,
+                        ..s.setup.clone()
+                    });
+                }
+            }
+            Action::SetNewClient { field, text } => s.set_new_client(field, &text),
+            Action::AddProducer => {
+                let p = s.new_producer;
+                s.live(|session| session.add_producer(p));
+            }
+            Action::AddConsumer => {
+                let c = s.new_consumer;
+                s.live(|session| session.add_consumer(c));
+            }
+            Action::CrashClient(id) => s.live(|x| x.crash_client(&id).map_err(|e| e.to_string())),
+            Action::RestartClient(id) => {
+                s.live(|x| x.restart_client(&id).map_err(|e| e.to_string()))
+            }
+            Action::ToggleSlow(id) => s.live(|x| x.toggle_slow(&id).map_err(|e| e.to_string())),
+            Action::CrashBroker => s.live(|x| x.crash_broker().map_err(|e| e.to_string())),
+            Action::RestartBroker => s.live(|x| x.restart_broker().map_err(|e| e.to_string())),
+            Action::DropAcks => s.live(|x| x.drop_acks().map_err(|e| e.to_string())),
+            Action::Focus(msg) => {
+                s.focus = msg;
+                s.refresh_view();
+            }
+            Action::LoadScenario { name, text } => s.load(&name, &text),
+            Action::Notice(text) => s.notice = Some(text),
+        }
+        Rc::new(s)
+    }
+}
+
+impl AppState {
+    fn set_new_client(&mut self, field: &'static str, text: &str) {
+        use crate::playground::bounds as b;
+        match field {
+            "Rate" => {
+                if let Some(n) = self.set_number(field, text, 1, b::RATE_PER_S_MAX) {
+                    self.new_producer.rate_per_s = n;
+                }
+            }
+            "Processing time" => {
+                if let Some(n) = self.set_number(field, text, 1, b::PROCESSING_MS_MAX) {
+                    self.new_consumer.processing_ms = n;
+                }
+            }
+            "Prefetch" => {
+                if let Some(n) = self.set_number(field, text, 1, 1000) {
+                    self.new_consumer.prefetch = n as u32;
+                }
+            }
+            other => self.notice = Some(format!("unknown setting {other}")),
+        }
+    }
+
+    fn load(&mut self, name: &str, text: &str) {
+        self.playing = false;
+        match Session::from_json(name, text) {
+            Ok(session) => {
+                *self.session.borrow_mut() = session;
+                self.notice = None;
+                self.focus = None;
+                self.last_frame_ms = None;
+            }
+            Err(e) => self.notice = Some(format!("{name} was not loaded: {e}")),
+        }
+        self.settle();
+    }
+}

@@ -1,0 +1,152 @@
+//! The page's session, natively: budgeted advancing, live faults and clients,
+//! and a view that stays bounded however much is going on.
+#![cfg(not(target_arch = "wasm32"))]
+
+use brokerlab::playground::{ConsumerSettings, ProducerSettings, Setup};
+use brokerlab::session::{Session, BOXES_PER_QUEUE_MAX, EVENT_ROWS_MAX};
+
+fn session() -> Session {
+    Session::from_setup(&Setup::default()).expect("default setup")
+}
+
+fn never() -> impl FnMut() -> bool {
+    || false
+}
+
+#[test]
+fn advance_covers_the_requested_virtual_time_unless_the_budget_runs_out() {
+    let mut s = session();
+    assert_eq!(s.advance(1_000, &mut never()), 1_000);
+    assert_eq!(s.world().now_ms(), 1_000);
+    // A budget spent at the first look stops after one batch of events.
+    let mut spent = || true;
+    let covered = s.advance(60_000, &mut spent);
+    assert!(covered < 60_000, "stopped early, covered {covered} ms");
+    assert!(s.world().now_ms() > 1_000, "but made progress");
+}
+
+#[test]
+fn a_producer_added_mid_run_publishes_and_a_consumer_receives() {
+    let mut s = session();
+    s.advance(1_000, &mut never());
+    s.add_producer(ProducerSettings {
+        rate_per_s: 100,
+        keys: 2,
+    })
+    .unwrap();
+    s.add_consumer(ConsumerSettings {
+        processing_ms: 5,
+        prefetch: 3,
+    })
+    .unwrap();
+    s.advance(2_000, &mut never());
+    let view = s.view(None);
+    let p2 = view
+        .producers
+        .iter()
+        .find(|p| p.id == "p2")
+        .expect("p2 listed");
+    assert!(p2.count >= 150, "p2 published {} in 2 s at 100/s", p2.count);
+    let c3 = view
+        .consumers
+        .iter()
+        .find(|c| c.id == "c3")
+        .expect("c3 listed");
+    assert!(c3.count > 0, "the new consumer got work");
+    assert!(
+        s.export_json().contains("\"p2\""),
+        "the export includes live additions"
+    );
+}
+
+#[test]
+fn slow_toggle_makes_a_consumer_do_less_and_toggles_back() {
+    let mut fast = session();
+    let mut slow = session();
+    slow.toggle_slow("c1").unwrap();
+    fast.advance(3_000, &mut never());
+    slow.advance(3_000, &mut never());
+    let count = |s: &Session| s.view(None).consumers[0].count;
+    assert!(count(&slow) * 3 < count(&fast), "slow c1 did far less");
+    assert!(slow.view(None).consumers[0].slow);
+    slow.toggle_slow("c1").unwrap();
+    assert!(!slow.view(None).consumers[0].slow);
+    assert!(
+        slow.toggle_slow("p1").is_err(),
+        "only consumers can be slowed"
+    );
+}
+
+#[test]
+fn dropped_confirms_make_producers_retry_into_duplicates() {
+    let mut s = session();
+    s.advance(500, &mut never());
+    s.drop_acks().unwrap();
+    s.advance(5_000, &mut never());
+    s.refresh_summary();
+    let c = s.view(None).counts;
+    assert!(c.publish_retries > 0, "{c:?}");
+    assert!(c.duplicated > 0, "at least once duplicates: {c:?}");
+    assert_eq!(c.lost, 0, "{c:?}");
+}
+
+#[test]
+fn crash_and_restart_live_then_the_story_of_a_lost_message() {
+    let mut s = session();
+    s.toggle_slow("c1").unwrap();
+    s.toggle_slow("c2").unwrap();
+    s.advance(3_000, &mut never());
+    s.crash_broker().unwrap();
+    assert!(!s.view(None).broker_up);
+    assert!(
+        s.crash_broker().is_ok(),
+        "crashing a dead broker is a no-op"
+    );
+    s.restart_broker().unwrap();
+    s.advance(1_000, &mut never());
+    s.refresh_summary();
+    let view = s.view(None);
+    assert!(view.counts.lost > 0, "{:?}", view.counts);
+    let lost = view
+        .findings
+        .iter()
+        .find(|f| f.kind == "lost")
+        .expect("a lost finding");
+    let msg = lost.msgs[0].clone();
+    let story = s.view(Some(&msg)).chain;
+    let texts: Vec<&str> = story.iter().map(|r| r.text.as_str()).collect();
+    assert!(texts[0].contains("publish"), "{texts:?}");
+    assert!(
+        texts.iter().any(|t| t.contains("lost_in_crash")),
+        "{texts:?}"
+    );
+    assert!(s.crash_client("c9").is_err(), "unknown clients are refused");
+}
+
+#[test]
+fn the_view_stays_bounded() {
+    let mut s = session();
+    s.toggle_slow("c1").unwrap();
+    s.toggle_slow("c2").unwrap();
+    s.advance(20_000, &mut never());
+    let view = s.view(None);
+    let q = &view.queues[0];
+    assert!(
+        q.ready_total > BOXES_PER_QUEUE_MAX,
+        "a real backlog: {}",
+        q.ready_total
+    );
+    assert!(q.ready.len() <= BOXES_PER_QUEUE_MAX);
+    assert_eq!(view.events.len(), EVENT_ROWS_MAX);
+    assert!(view.events[0].index > view.events[1].index, "newest first");
+}
+
+#[test]
+fn a_bad_scenario_file_names_the_field() {
+    let err = Session::from_json("bad.json", r#"{"seed": 1, "duration_ms": 0}"#)
+        .err()
+        .unwrap();
+    assert!(err.reason.contains("missing field `broker`"), "{err}");
+    let err = Session::from_json("bad.json", "{").err().unwrap();
+    assert!(err.to_string().contains("EOF"), "{err}");
+}

@@ -1,0 +1,259 @@
+//! Browser tests of the playground page, driven the way a person uses it:
+//! controls are found by their accessible names, changes are made with clicks,
+//! `change` events and key presses, and every wait is `yew::scheduler::flush()`.
+//! Virtual time moves with "Fast-forward" or "Step", never with sleeps.
+#![cfg(target_arch = "wasm32")]
+
+#[path = "support/dom.rs"]
+mod dom;
+
+use brokerlab::ui::App;
+use std::cell::Cell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::Element;
+use yew::AppHandle;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+async fn mount() -> (Element, AppHandle<App>) {
+    let root = dom::fresh_root();
+    let app = yew::Renderer::<App>::with_root(root.clone()).render();
+    yew::scheduler::flush().await;
+    (root, app)
+}
+
+async fn click(root: &Element, name: &str) {
+    dom::click(root, name);
+    yew::scheduler::flush().await;
+}
+
+async fn change(root: &Element, label: &str, value: &str) {
+    dom::change(&dom::get_by_label(root, label), value);
+    yew::scheduler::flush().await;
+}
+
+fn select_value(root: &Element, label: &str) -> String {
+    dom::get_by_label(root, label)
+        .dyn_into::<web_sys::HtmlSelectElement>()
+        .expect("a select")
+        .value()
+}
+
+fn event_log_rows(root: &Element) -> u32 {
+    let log = dom::get_by_role(root, "region", "Event log");
+    log.query_selector_all("li").expect("li selector").length()
+}
+
+#[wasm_bindgen_test]
+async fn in_memory_queue_crash_loses_confirmed_messages() {
+    let (root, app) = mount().await;
+    assert_eq!(select_value(&root, "Broker"), "In-memory queue");
+    assert_eq!(select_value(&root, "Delivery"), "At least once");
+    // Slow both consumers so the broker holds a backlog when it dies.
+    click(&root, "Slow c1").await;
+    click(&root, "Slow c2").await;
+    click(&root, "Play").await;
+    click(&root, "Fast-forward").await;
+    assert!(dom::counter(&root, "Published") > 100);
+    assert_eq!(
+        dom::counter(&root, "Lost"),
+        0,
+        "nothing lost before the crash"
+    );
+    assert_eq!(dom::text_of_role(&root, "status"), "At least once: holds");
+
+    click(&root, "Crash broker").await;
+    click(&root, "Restart broker").await;
+    click(&root, "Fast-forward").await;
+    click(&root, "Pause").await;
+    let lost = dom::counter(&root, "Lost");
+    assert!(lost > 0, "an in-memory broker crash loses its queue");
+    assert_eq!(
+        dom::text_of_role(&root, "status"),
+        format!("At least once: violated: {lost} findings (lost)")
+    );
+    app.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn clicking_a_finding_tells_the_story_of_its_message() {
+    let (root, app) = mount().await;
+    click(&root, "Slow c1").await;
+    click(&root, "Slow c2").await;
+    click(&root, "Fast-forward").await;
+    click(&root, "Crash broker").await;
+    click(&root, "Fast-forward").await;
+    let (finding, name) = dom::all_by_role(&root, "button")
+        .into_iter()
+        .find(|(_, name)| name.starts_with("lost"))
+        .expect("a lost finding is listed");
+    finding.dyn_into::<web_sys::HtmlElement>().unwrap().click();
+    yew::scheduler::flush().await;
+    // Named like "lost m40 at 16.160 s".
+    let msg = name
+        .split_whitespace()
+        .nth(1)
+        .expect("the finding names its message");
+    let story = dom::get_by_role(&root, "region", &format!("Story of {msg}"));
+    let text = story.text_content().unwrap_or_default();
+    assert!(
+        text.contains("publish"),
+        "the story starts at the publish: {text}"
+    );
+    assert!(
+        text.contains("lost_in_crash"),
+        "and ends in the crash: {text}"
+    );
+    app.destroy();
+}
+
+fn press(key: &str) {
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key(key);
+    init.set_bubbles(true);
+    let event =
+        web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    dom::document().dispatch_event(&event).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn space_plays_and_pauses_and_s_steps() {
+    let (root, app) = mount().await;
+    press(" ");
+    yew::scheduler::flush().await;
+    dom::get_by_role(&root, "button", "Pause");
+    press(" ");
+    yew::scheduler::flush().await;
+    dom::get_by_role(&root, "button", "Play");
+
+    let before = event_log_rows(&root);
+    press("s");
+    yew::scheduler::flush().await;
+    press("S");
+    yew::scheduler::flush().await;
+    assert!(event_log_rows(&root) > before, "each S runs one event");
+    app.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn bad_numbers_are_rejected_inline_and_the_last_good_value_stays() {
+    let (root, app) = mount().await;
+    change(&root, "Partitions", "3").await;
+    let queues = || {
+        let svg = root.query_selector(".topology svg").unwrap().unwrap();
+        svg.query_selector_all(".queue").unwrap().length()
+    };
+    assert_eq!(queues(), 3, "three partitions: three queues");
+    assert!(dom::all_by_role(&root, "alert").is_empty());
+
+    change(&root, "Partitions", "0").await;
+    let alerts: Vec<String> = dom::all_by_role(&root, "alert")
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
+    assert_eq!(alerts, ["must be a whole number from 1 to 16"]);
+    assert_eq!(queues(), 3, "the last good value stays");
+
+    change(&root, "Seed", "twelve").await;
+    assert_eq!(dom::all_by_role(&root, "alert").len(), 2);
+    change(&root, "Partitions", "2").await;
+    change(&root, "Seed", "12").await;
+    assert!(
+        dom::all_by_role(&root, "alert").is_empty(),
+        "fixing a field clears its message"
+    );
+    assert_eq!(queues(), 2);
+    app.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn unbuilt_choices_are_listed_but_disabled() {
+    let (root, app) = mount().await;
+    let select: web_sys::HtmlSelectElement =
+        dom::get_by_label(&root, "Delivery").dyn_into().unwrap();
+    let disabled: Vec<String> = (0..select.length())
+        .filter_map(|i| select.item(i))
+        .filter_map(|o| o.dyn_into::<web_sys::HtmlOptionElement>().ok())
+        .filter(|o| o.disabled())
+        .map(|o| o.value())
+        .collect();
+    assert_eq!(
+        disabled,
+        ["Exactly once (idempotent)", "Exactly once (transactional)"]
+    );
+    app.destroy();
+}
+
+/// Counts `console.error` calls while it lives; restores the original on drop.
+struct ConsoleErrors {
+    count: Rc<Cell<u32>>,
+    original: JsValue,
+    _hook: Closure<dyn Fn()>,
+}
+
+impl ConsoleErrors {
+    fn install() -> ConsoleErrors {
+        let console = js_sys::Reflect::get(&js_sys::global(), &"console".into()).unwrap();
+        let original = js_sys::Reflect::get(&console, &"error".into()).unwrap();
+        let count = Rc::new(Cell::new(0));
+        let seen = count.clone();
+        let hook = Closure::<dyn Fn()>::new(move || seen.set(seen.get() + 1));
+        js_sys::Reflect::set(&console, &"error".into(), hook.as_ref()).unwrap();
+        ConsoleErrors {
+            count,
+            original,
+            _hook: hook,
+        }
+    }
+}
+
+impl Drop for ConsoleErrors {
+    fn drop(&mut self) {
+        let console = js_sys::Reflect::get(&js_sys::global(), &"console".into()).unwrap();
+        js_sys::Reflect::set(&console, &"error".into(), &self.original).unwrap();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn two_hundred_random_clicks_cause_no_panic_and_no_console_error() {
+    let errors = ConsoleErrors::install();
+    let (root, app) = mount().await;
+    // A fixed-seed LCG (Knuth's MMIX constants) picks the next control.
+    let mut state: u64 = 0x5eed;
+    let mut next = move |n: usize| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) % n as u64) as usize
+    };
+    for _ in 0..200 {
+        let buttons: Vec<Element> = dom::all_by_role(&root, "button")
+            .into_iter()
+            .filter(|(_, name)| name != "Export scenario")
+            .map(|(el, _)| el)
+            .filter(|el| !el.has_attribute("disabled"))
+            .collect();
+        let pick = next(buttons.len() + 2);
+        if pick < buttons.len() {
+            buttons[pick]
+                .clone()
+                .dyn_into::<web_sys::HtmlElement>()
+                .unwrap()
+                .click();
+        } else if pick == buttons.len() {
+            dom::change(&dom::get_by_label(&root, "Speed"), &next(8).to_string());
+        } else {
+            dom::change(
+                &dom::get_by_label(&root, "Partitions"),
+                &(1 + next(4)).to_string(),
+            );
+        }
+        yew::scheduler::flush().await;
+    }
+    assert!(dom::text_of_role(&root, "status").contains("At least once"));
+    assert_eq!(errors.count.get(), 0, "console.error was called");
+    app.destroy();
+}

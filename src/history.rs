@@ -17,6 +17,9 @@
 //! and seed it is byte-identical on every platform; [`History::hash`] is the
 //! xxh3-64 of those bytes, which the determinism tests compare.
 
+use crate::broker::log::{
+    partitions_of, GroupId, LogNote, PartitionId, PartitionSet, Seek, TopicId,
+};
 use crate::broker::{
     ClientId, DeadLetterReason, Delivery, DeliveryTag, KeyId, MsgId, Note, QueueId, ReturnReason,
 };
@@ -88,6 +91,63 @@ pub enum Entry {
         what: &'static str,
         why: &'static str,
     },
+    /// A log client's operation (the log broker's own events are [`Note::Log`]).
+    Log(LogEntry),
+}
+
+/// What a log producer or consumer did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogEntry {
+    /// The produce response arrived: the record is at `offset` of `partition`.
+    /// Recorded just before the `ok publish` it explains.
+    Produced {
+        msg: MsgId,
+        partition: PartitionId,
+        offset: u64,
+    },
+    /// The consumer sent `JoinGroup`.
+    Join {
+        group: GroupId,
+    },
+    /// The consumer applied a new assignment (at its next `poll()`).
+    Assigned {
+        generation: u32,
+        partitions: PartitionSet,
+    },
+    /// `poll()` was called (Jepsen's poll invoke).
+    Poll {
+        poll: u64,
+    },
+    /// One record the poll returned.
+    Read {
+        poll: u64,
+        partition: PartitionId,
+        offset: u64,
+        msg: MsgId,
+        key: Option<KeyId>,
+    },
+    /// Processing one record: `invoke`, then `ok` (effect applied) or `fail`
+    /// (the consumer died first).
+    Process {
+        ty: OpType,
+        partition: PartitionId,
+        offset: u64,
+        msg: MsgId,
+        key: Option<KeyId>,
+    },
+    /// A commit was sent: `offset` is the next record to read.
+    Commit {
+        partition: PartitionId,
+        offset: u64,
+    },
+    Seek {
+        partition: PartitionId,
+        to: Seek,
+    },
+    /// `close()`: the consumer left its group.
+    Leave {
+        group: GroupId,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,6 +163,9 @@ pub struct Names {
     pub clients: Vec<String>,
     pub keys: Vec<String>,
     pub queues: Vec<String>,
+    /// Log broker: topic names and consumer group ids (`group.id`).
+    pub topics: Vec<String>,
+    pub groups: Vec<String>,
 }
 
 impl Names {
@@ -114,6 +177,12 @@ impl Names {
     }
     pub fn queue(&self, q: QueueId) -> &str {
         &self.queues[q as usize]
+    }
+    pub fn topic(&self, t: TopicId) -> &str {
+        &self.topics[t as usize]
+    }
+    pub fn group(&self, g: GroupId) -> &str {
+        &self.groups[g as usize]
     }
 }
 
@@ -130,7 +199,7 @@ pub struct History {
 }
 
 /// One JSONL line. Field order is fixed by this struct, absent fields are skipped.
-#[derive(Serialize, Default)]
+#[derive(Serialize, Default, Clone)]
 struct Line<'a> {
     time_ms: u64,
     process: &'a str,
@@ -163,6 +232,22 @@ struct Line<'a> {
     what: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    topic: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partition: Option<PartitionId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offset: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to_offset: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    generation: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partitions: Option<Vec<PartitionId>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    poll: Option<u64>,
 }
 
 fn op_name(ty: OpType) -> &'static str {
@@ -317,6 +402,211 @@ fn describe<'a>(entry: Entry, names: &'a Names, base: Line<'a>) -> Line<'a> {
             reason: Some(why),
             ..base
         },
+        Entry::Log(e) => describe_log(e, names, base),
+    }
+}
+
+fn describe_log<'a>(entry: LogEntry, names: &'a Names, base: Line<'a>) -> Line<'a> {
+    let ev = Line {
+        ty: "event",
+        ..base
+    };
+    let m = |id| Some(msg_name(id));
+    match entry {
+        LogEntry::Produced {
+            msg,
+            partition,
+            offset,
+        } => Line {
+            f: "produced",
+            msg: m(msg),
+            partition: Some(partition),
+            offset: Some(offset),
+            ..ev
+        },
+        LogEntry::Join { group } => Line {
+            f: "join_group",
+            group: Some(names.group(group)),
+            ..ev
+        },
+        LogEntry::Assigned {
+            generation,
+            partitions,
+        } => Line {
+            f: "assigned",
+            generation: Some(generation),
+            partitions: Some(partitions_of(partitions).collect()),
+            ..ev
+        },
+        LogEntry::Poll { poll } => Line {
+            ty: "invoke",
+            f: "poll",
+            poll: Some(poll),
+            ..ev
+        },
+        LogEntry::Read {
+            poll,
+            partition,
+            offset,
+            msg,
+            key,
+        } => Line {
+            f: "read",
+            poll: Some(poll),
+            partition: Some(partition),
+            offset: Some(offset),
+            msg: m(msg),
+            key: key.map(|k| names.key(k)),
+            ..ev
+        },
+        LogEntry::Process {
+            ty,
+            partition,
+            offset,
+            msg,
+            key,
+        } => Line {
+            ty: op_name(ty),
+            f: "process",
+            partition: Some(partition),
+            offset: Some(offset),
+            msg: m(msg),
+            key: key.map(|k| names.key(k)),
+            ..ev
+        },
+        LogEntry::Commit { partition, offset } => Line {
+            f: "commit",
+            partition: Some(partition),
+            offset: Some(offset),
+            ..ev
+        },
+        LogEntry::Seek { partition, to } => {
+            let (what, offset) = match to {
+                Seek::Earliest => ("TRIM_HORIZON", None),
+                Seek::Latest => ("LATEST", None),
+                Seek::Offset(o) => ("AT_SEQUENCE_NUMBER", Some(o)),
+                Seek::Timestamp(t) => ("AT_TIMESTAMP", Some(t)),
+            };
+            Line {
+                f: "seek",
+                partition: Some(partition),
+                what: Some(what),
+                offset,
+                ..ev
+            }
+        }
+        LogEntry::Leave { group } => Line {
+            f: "leave_group",
+            group: Some(names.group(group)),
+            ..ev
+        },
+    }
+}
+
+fn describe_log_note<'a>(note: LogNote, names: &'a Names, ev: Line<'a>) -> Line<'a> {
+    let m = |id| Some(msg_name(id));
+    let range = |f: &'static str, t: TopicId, p, from: Option<u64>, to| Line {
+        f,
+        topic: Some(names.topic(t)),
+        partition: Some(p),
+        offset: from,
+        to_offset: Some(to),
+        ..ev.clone()
+    };
+    match note {
+        LogNote::Appended {
+            msg,
+            topic,
+            partition,
+            offset,
+        } => Line {
+            f: "append",
+            msg: m(msg),
+            topic: Some(names.topic(topic)),
+            partition: Some(partition),
+            offset: Some(offset),
+            ..ev
+        },
+        LogNote::Durable {
+            topic,
+            partition,
+            to,
+        } => range("durable", topic, partition, None, to),
+        LogNote::RetentionDeleted {
+            topic,
+            partition,
+            from,
+            to,
+        } => range("retention_delete", topic, partition, Some(from), to),
+        LogNote::LostInCrash {
+            topic,
+            partition,
+            from,
+            to,
+        } => range("lost_in_crash", topic, partition, Some(from), to),
+        LogNote::Recovered {
+            topic,
+            partition,
+            to,
+        } => range("recovered", topic, partition, None, to),
+        LogNote::Assigned {
+            group,
+            generation,
+            member,
+            partitions,
+        } => Line {
+            f: if partitions == 0 { "idle" } else { "assign" },
+            group: Some(names.group(group)),
+            generation: Some(generation),
+            consumer: Some(names.client(member)),
+            partitions: Some(partitions_of(partitions).collect()),
+            ..ev
+        },
+        LogNote::SessionExpired { group, member } => Line {
+            f: "session_expired",
+            group: Some(names.group(group)),
+            consumer: Some(names.client(member)),
+            reason: Some("session.timeout.ms"),
+            ..ev
+        },
+        LogNote::Committed {
+            group,
+            partition,
+            offset,
+        } => Line {
+            f: "committed",
+            group: Some(names.group(group)),
+            partition: Some(partition),
+            offset: Some(offset),
+            ..ev
+        },
+        LogNote::CommitRejected {
+            group,
+            member,
+            partition,
+            offset,
+        } => Line {
+            f: "commit_rejected",
+            group: Some(names.group(group)),
+            consumer: Some(names.client(member)),
+            partition: Some(partition),
+            offset: Some(offset),
+            reason: Some("not a member"),
+            ..ev
+        },
+        LogNote::Position {
+            group,
+            member,
+            partition,
+            offset,
+        } => Line {
+            f: "position",
+            group: Some(names.group(group)),
+            consumer: Some(names.client(member)),
+            partition: Some(partition),
+            offset: Some(offset),
+            ..ev
+        },
     }
 }
 
@@ -426,5 +716,6 @@ fn describe_note<'a>(note: Note, names: &'a Names, base: Line<'a>) -> Line<'a> {
             reason: Some("exclusive"),
             ..ev
         },
+        Note::Log(n) => describe_log_note(n, names, ev),
     }
 }

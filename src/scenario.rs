@@ -36,6 +36,14 @@ use std::fmt;
 
 /// Upper bounds that keep one run finite and its memory bounded.
 pub mod bounds {
+    /// Topics on one log broker.
+    pub const TOPICS_MAX: usize = 16;
+    /// Partitions in one topic (an assignment is a 64-bit mask).
+    pub const PARTITIONS_MAX: u32 = 64;
+    /// Seeks in one consumer's schedule.
+    pub const SEEKS_MAX: usize = 64;
+    /// `max.poll.records` upper bound.
+    pub const MAX_POLL_RECORDS_MAX: u32 = 10_000;
     /// Messages one producer may publish (`count`).
     pub const MESSAGES_PER_PRODUCER_MAX: u64 = 10_000_000;
     /// Clients (producers + consumers) in one scenario.
@@ -92,6 +100,217 @@ pub struct Scenario {
 pub enum BrokerSpec {
     /// An in-memory queue broker: RabbitMQ (AMQP 0-9-1) or SQS semantics.
     Queue(QueueBrokerSpec),
+    /// A partitioned append-only log: Kafka / Kinesis semantics.
+    Log(LogBrokerSpec),
+}
+
+/// The log broker: topics of partitions kept in a log on a simulated disk.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogBrokerSpec {
+    pub topics: Vec<TopicSpec>,
+    /// Virtual ms one `fsync` (one group commit) of the broker's disk takes.
+    /// `acks=all` is answered only once the record's flush completed.
+    #[serde(default = "default_fsync_latency_ms")]
+    pub fsync_latency_ms: u64,
+}
+
+fn default_fsync_latency_ms() -> u64 {
+    5
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicSpec {
+    pub name: String,
+    /// Partitions (Kinesis: shards), each an append-only log with dense offsets.
+    pub partitions: u32,
+    /// Kafka's `retention.ms`: records older than this (by timestamp) are deleted.
+    #[serde(default, rename = "retention.ms")]
+    pub retention_ms: Option<u64>,
+    /// Keep at most this many records per partition (a count stand-in for
+    /// Kafka's `retention.bytes`); older ones are deleted.
+    #[serde(default, rename = "retention.records")]
+    pub retention_records: Option<u64>,
+}
+
+/// Kafka's producer `acks`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Acks {
+    /// Fire and forget: no response at all.
+    #[serde(rename = "0")]
+    Zero,
+    /// Answered once the broker appended the record (in memory).
+    #[serde(rename = "1")]
+    One,
+    /// Answered once the record is durable (its flush completed).
+    #[default]
+    #[serde(rename = "all", alias = "-1")]
+    All,
+}
+
+/// How a producer places records without a key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Partitioner {
+    /// Kafka's sticky partitioner: one partition for a whole batch (here
+    /// `STICKY_BATCH_RECORDS` records), then the next partition.
+    #[default]
+    Sticky,
+    /// One record per partition in turn.
+    RoundRobin,
+}
+
+/// A producer writing to a topic of the log broker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogProducerSpec {
+    pub id: String,
+    pub topic: String,
+    /// Record keys, used in turn; a key picks its partition by murmur2 hash.
+    /// Empty: keyless records placed by `partitioner`.
+    #[serde(default)]
+    pub keys: Vec<String>,
+    #[serde(default)]
+    pub rate_per_s: Option<u64>,
+    #[serde(default)]
+    pub interval_ms: Option<u64>,
+    pub count: u64,
+    #[serde(default)]
+    pub start_ms: u64,
+    #[serde(default)]
+    pub payload_bytes: u32,
+    #[serde(default)]
+    pub acks: Acks,
+    /// Re-sends after `request.timeout.ms` without a response. A retry is a new
+    /// append: if the first one landed, the record is now at two offsets.
+    #[serde(default)]
+    pub retries: u32,
+    #[serde(default = "default_request_timeout_ms", rename = "request.timeout.ms")]
+    pub request_timeout_ms: u64,
+    /// Unanswered produce requests allowed at once (flow control).
+    #[serde(default = "default_window", rename = "max.in.flight.requests")]
+    pub max_in_flight: u32,
+    #[serde(default)]
+    pub partitioner: Partitioner,
+    #[serde(default)]
+    pub network: Option<NetworkSpec>,
+}
+
+fn default_request_timeout_ms() -> u64 {
+    1000
+}
+
+/// When a consumer commits its offsets when `enable.auto.commit` is off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommitMode {
+    /// `commitSync` after each record's effect: at-least-once.
+    AfterProcessing,
+    /// `commitSync` before processing: at-most-once.
+    BeforeProcessing,
+}
+
+/// Kafka's `auto.offset.reset`: where a group starts without a committed offset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OffsetReset {
+    Earliest,
+    #[default]
+    Latest,
+}
+
+/// `partition.assignment.strategy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Assignor {
+    /// `RangeAssignor`: members get contiguous ranges of partitions.
+    #[default]
+    #[serde(rename = "range")]
+    Range,
+    /// `RoundRobinAssignor`: partitions dealt out one at a time.
+    #[serde(rename = "roundrobin")]
+    RoundRobin,
+}
+
+/// Where a seek moves a consumer. Kafka's `seekToBeginning` / `seekToEnd` /
+/// `seek(offset)` / `offsetsForTimes`, with the Kinesis iterator names as aliases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SeekPosition {
+    #[serde(rename = "earliest", alias = "TRIM_HORIZON")]
+    Earliest,
+    #[serde(rename = "latest", alias = "LATEST")]
+    Latest,
+    #[serde(rename = "offset", alias = "AT_SEQUENCE_NUMBER")]
+    AtOffset,
+    #[serde(rename = "after_offset", alias = "AFTER_SEQUENCE_NUMBER")]
+    AfterOffset,
+    #[serde(rename = "timestamp", alias = "AT_TIMESTAMP")]
+    AtTimestamp,
+}
+
+/// A seek at a fixed time, applied to every partition the consumer owns then.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeekSpec {
+    pub at_ms: u64,
+    pub position: SeekPosition,
+    /// For `offset` / `after_offset`.
+    #[serde(default)]
+    pub offset: Option<u64>,
+    /// For `timestamp`: the first record at or after this time.
+    #[serde(default)]
+    pub timestamp_ms: Option<u64>,
+}
+
+/// A consumer in a consumer group of the log broker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConsumerSpec {
+    pub id: String,
+    pub topic: String,
+    #[serde(rename = "group.id")]
+    pub group_id: String,
+    pub processing: ProcessingSpec,
+    #[serde(default = "yes", rename = "enable.auto.commit")]
+    pub enable_auto_commit: bool,
+    #[serde(default = "default_auto_commit_ms", rename = "auto.commit.interval.ms")]
+    pub auto_commit_interval_ms: u64,
+    /// Required when `enable.auto.commit` is false, not allowed otherwise.
+    #[serde(default)]
+    pub commit: Option<CommitMode>,
+    #[serde(default, rename = "auto.offset.reset")]
+    pub auto_offset_reset: OffsetReset,
+    #[serde(default = "default_session_timeout_ms", rename = "session.timeout.ms")]
+    pub session_timeout_ms: u64,
+    #[serde(default = "default_heartbeat_ms", rename = "heartbeat.interval.ms")]
+    pub heartbeat_interval_ms: u64,
+    #[serde(default, rename = "partition.assignment.strategy")]
+    pub assignment: Assignor,
+    #[serde(default = "default_max_poll_records", rename = "max.poll.records")]
+    pub max_poll_records: u32,
+    #[serde(default)]
+    pub seeks: Vec<SeekSpec>,
+    /// Leaves the group (`close()`: commit, then `LeaveGroup`) at this time.
+    #[serde(default)]
+    pub leave_at_ms: Option<u64>,
+    #[serde(default)]
+    pub network: Option<NetworkSpec>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_auto_commit_ms() -> u64 {
+    5000
+}
+fn default_session_timeout_ms() -> u64 {
+    45_000
+}
+fn default_heartbeat_ms() -> u64 {
+    3000
+}
+fn default_max_poll_records() -> u32 {
+    500
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -206,6 +425,8 @@ impl Default for NetworkSpec {
 pub enum ClientSpec {
     Producer(ProducerSpec),
     Consumer(ConsumerSpec),
+    LogProducer(LogProducerSpec),
+    LogConsumer(LogConsumerSpec),
 }
 
 impl ClientSpec {
@@ -213,6 +434,8 @@ impl ClientSpec {
         match self {
             ClientSpec::Producer(p) => &p.id,
             ClientSpec::Consumer(c) => &c.id,
+            ClientSpec::LogProducer(p) => &p.id,
+            ClientSpec::LogConsumer(c) => &c.id,
         }
     }
 
@@ -220,6 +443,18 @@ impl ClientSpec {
         match self {
             ClientSpec::Producer(p) => p.network,
             ClientSpec::Consumer(c) => c.network,
+            ClientSpec::LogProducer(p) => p.network,
+            ClientSpec::LogConsumer(c) => c.network,
+        }
+    }
+
+    /// Message keys this client names (to intern).
+    pub fn keys(&self) -> &[String] {
+        match self {
+            ClientSpec::Producer(p) => &p.keys,
+            ClientSpec::Consumer(c) => &c.fail_keys,
+            ClientSpec::LogProducer(p) => &p.keys,
+            ClientSpec::LogConsumer(_) => &[],
         }
     }
 }
@@ -431,6 +666,15 @@ pub struct Limits {
     /// Default `max_length` for queues that do not set one.
     #[serde(default = "default_depth_max")]
     pub queue_depth_max: u64,
+    /// Log broker: how long the final drain runs after `duration_ms` (see
+    /// `World::finish`), so the groups can read what is left before the
+    /// checker calls an unread write `unseen`.
+    #[serde(default = "default_drain_ms")]
+    pub drain_ms: u64,
+}
+
+fn default_drain_ms() -> u64 {
+    10_000
 }
 
 fn default_events_max() -> u64 {
@@ -445,6 +689,7 @@ impl Default for Limits {
         Limits {
             events_max: default_events_max(),
             queue_depth_max: default_depth_max(),
+            drain_ms: default_drain_ms(),
         }
     }
 }
@@ -501,11 +746,25 @@ impl Scenario {
             );
         }
         validate_network("network", &self.network)?;
-        let BrokerSpec::Queue(broker) = &self.broker;
-        validate_broker(broker, &self.limits)?;
-        let queues: BTreeSet<&str> = broker.queues.iter().map(|q| q.name.as_str()).collect();
-        let exchanges: BTreeSet<&str> = broker.exchanges.iter().map(|x| x.name.as_str()).collect();
-        validate_clients(&self.clients, &queues, &exchanges)?;
+        let names = match &self.broker {
+            BrokerSpec::Queue(broker) => {
+                validate_broker(broker, &self.limits)?;
+                BrokerNames {
+                    queues: broker.queues.iter().map(|q| q.name.as_str()).collect(),
+                    exchanges: broker.exchanges.iter().map(|x| x.name.as_str()).collect(),
+                    topics: BTreeSet::new(),
+                }
+            }
+            BrokerSpec::Log(broker) => {
+                validate_log_broker(broker)?;
+                BrokerNames {
+                    queues: BTreeSet::new(),
+                    exchanges: BTreeSet::new(),
+                    topics: broker.topics.iter().map(|t| t.name.as_str()).collect(),
+                }
+            }
+        };
+        validate_clients(&self.clients, &names, self.duration_ms)?;
         let ids: BTreeSet<&str> = self.clients.iter().map(|c| c.id()).collect();
         validate_faults(&self.faults, &ids, self.duration_ms)?;
         validate_fault_options(&self.fault_options)?;
@@ -654,11 +913,57 @@ fn validate_exchanges(
     Ok(())
 }
 
+/// What clients may refer to.
+struct BrokerNames<'a> {
+    queues: BTreeSet<&'a str>,
+    exchanges: BTreeSet<&'a str>,
+    topics: BTreeSet<&'a str>,
+}
+
+fn validate_log_broker(b: &LogBrokerSpec) -> Result<(), ScenarioError> {
+    if b.topics.is_empty() || b.topics.len() > bounds::TOPICS_MAX {
+        return err(
+            "broker.topics",
+            format!("declare 1..={} topics", bounds::TOPICS_MAX),
+        );
+    }
+    if b.fsync_latency_ms > 60_000 {
+        return err("broker.fsync_latency_ms", "must be at most 60000");
+    }
+    let mut names = BTreeSet::new();
+    for (i, t) in b.topics.iter().enumerate() {
+        let path = format!("broker.topics[{i}]");
+        if t.name.is_empty() || !names.insert(t.name.as_str()) {
+            return err(format!("{path}.name"), "must be non-empty and unique");
+        }
+        if t.partitions == 0 || t.partitions > bounds::PARTITIONS_MAX {
+            return err(
+                format!("{path}.partitions"),
+                format!("must be in 1..={}", bounds::PARTITIONS_MAX),
+            );
+        }
+        if t.retention_ms == Some(0) {
+            return err(format!("{path}.retention.ms"), "must be positive");
+        }
+        if t.retention_records == Some(0) {
+            return err(format!("{path}.retention.records"), "must be positive");
+        }
+    }
+    Ok(())
+}
+
+/// Which broker kind a client kind needs.
+fn client_fits(c: &ClientSpec, names: &BrokerNames) -> bool {
+    let log = !names.topics.is_empty();
+    matches!(c, ClientSpec::LogProducer(_) | ClientSpec::LogConsumer(_)) == log
+}
+
 fn validate_clients(
     clients: &[ClientSpec],
-    queues: &BTreeSet<&str>,
-    exchanges: &BTreeSet<&str>,
+    names: &BrokerNames,
+    duration_ms: u64,
 ) -> Result<(), ScenarioError> {
+    let (queues, exchanges) = (&names.queues, &names.exchanges);
     if clients.is_empty() || clients.len() > bounds::CLIENTS_MAX {
         return err(
             "clients",
@@ -677,9 +982,189 @@ fn validate_clients(
         if let Some(net) = c.network() {
             validate_network(&format!("{path}.network"), &net)?;
         }
+        if !client_fits(c, names) {
+            return err(
+                format!("{path}.kind"),
+                "queue clients (producer, consumer) need a queue broker; log clients (log_producer, log_consumer) need a log broker",
+            );
+        }
         match c {
             ClientSpec::Producer(p) => validate_producer(&path, p, queues, exchanges)?,
             ClientSpec::Consumer(k) => validate_consumer(&path, k, queues)?,
+            ClientSpec::LogProducer(p) => validate_log_producer(&path, p, &names.topics)?,
+            ClientSpec::LogConsumer(k) => validate_log_consumer(&path, k, names, duration_ms)?,
+        }
+    }
+    validate_groups(clients)
+}
+
+/// Members of one `group.id` must agree on the topic and the assignor, as
+/// Kafka requires one common protocol per group.
+fn validate_groups(clients: &[ClientSpec]) -> Result<(), ScenarioError> {
+    let mut first: std::collections::BTreeMap<&str, (&str, Assignor)> = Default::default();
+    for (i, c) in clients.iter().enumerate() {
+        let ClientSpec::LogConsumer(k) = c else {
+            continue;
+        };
+        let (topic, assignor) = *first
+            .entry(k.group_id.as_str())
+            .or_insert((k.topic.as_str(), k.assignment));
+        if topic != k.topic || assignor != k.assignment {
+            return err(
+                format!("clients[{i}].group.id"),
+                format!(
+                    "every member of group `{}` must read topic `{topic}` with the same partition.assignment.strategy",
+                    k.group_id
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The rate fields both producer kinds share.
+fn validate_rate(
+    path: &str,
+    rate_per_s: Option<u64>,
+    interval_ms: Option<u64>,
+    count: u64,
+) -> Result<(), ScenarioError> {
+    match (rate_per_s, interval_ms) {
+        (Some(0), _) => return err(format!("{path}.rate_per_s"), "must be positive"),
+        (_, Some(0)) => return err(format!("{path}.interval_ms"), "must be positive"),
+        (Some(_), Some(_)) | (None, None) => {
+            return err(
+                format!("{path}.rate_per_s"),
+                "set exactly one of rate_per_s and interval_ms",
+            )
+        }
+        _ => {}
+    }
+    if count == 0 || count > bounds::MESSAGES_PER_PRODUCER_MAX {
+        return err(
+            format!("{path}.count"),
+            format!("must be in 1..={}", bounds::MESSAGES_PER_PRODUCER_MAX),
+        );
+    }
+    Ok(())
+}
+
+fn validate_processing(path: &str, processing: ProcessingSpec) -> Result<(), ScenarioError> {
+    if let ProcessingSpec::UniformMs { min, max } = processing {
+        if min > max {
+            return err(
+                format!("{path}.processing.uniform_ms.min"),
+                "greater than max",
+            );
+        }
+    }
+    Ok(())
+}
+
+fn validate_log_producer(
+    path: &str,
+    p: &LogProducerSpec,
+    topics: &BTreeSet<&str>,
+) -> Result<(), ScenarioError> {
+    validate_rate(path, p.rate_per_s, p.interval_ms, p.count)?;
+    if !topics.contains(p.topic.as_str()) {
+        return err(
+            format!("{path}.topic"),
+            format!("unknown topic `{}`", p.topic),
+        );
+    }
+    if p.request_timeout_ms == 0 {
+        return err(format!("{path}.request.timeout.ms"), "must be positive");
+    }
+    if p.max_in_flight == 0 || p.max_in_flight > 100_000 {
+        return err(
+            format!("{path}.max.in.flight.requests"),
+            "must be in 1..=100000",
+        );
+    }
+    Ok(())
+}
+
+fn validate_log_consumer(
+    path: &str,
+    c: &LogConsumerSpec,
+    names: &BrokerNames,
+    duration_ms: u64,
+) -> Result<(), ScenarioError> {
+    if !names.topics.contains(c.topic.as_str()) {
+        return err(
+            format!("{path}.topic"),
+            format!("unknown topic `{}`", c.topic),
+        );
+    }
+    if c.group_id.is_empty() {
+        return err(format!("{path}.group.id"), "must be non-empty");
+    }
+    validate_processing(path, c.processing)?;
+    match (c.enable_auto_commit, c.commit) {
+        (true, Some(_)) => {
+            return err(
+                format!("{path}.commit"),
+                "not allowed with enable.auto.commit = true (the consumer commits on its own)",
+            )
+        }
+        (false, None) => {
+            return err(
+                format!("{path}.commit"),
+                "required with enable.auto.commit = false: after_processing or before_processing",
+            )
+        }
+        _ => {}
+    }
+    if c.enable_auto_commit && c.auto_commit_interval_ms == 0 {
+        return err(
+            format!("{path}.auto.commit.interval.ms"),
+            "must be positive",
+        );
+    }
+    if c.heartbeat_interval_ms == 0 || c.heartbeat_interval_ms >= c.session_timeout_ms {
+        return err(
+            format!("{path}.heartbeat.interval.ms"),
+            "must be positive and below session.timeout.ms",
+        );
+    }
+    if c.max_poll_records == 0 || c.max_poll_records > bounds::MAX_POLL_RECORDS_MAX {
+        return err(
+            format!("{path}.max.poll.records"),
+            format!("must be in 1..={}", bounds::MAX_POLL_RECORDS_MAX),
+        );
+    }
+    validate_seeks(path, &c.seeks, duration_ms)
+}
+
+fn validate_seeks(path: &str, seeks: &[SeekSpec], duration_ms: u64) -> Result<(), ScenarioError> {
+    if seeks.len() > bounds::SEEKS_MAX {
+        return err(
+            format!("{path}.seeks"),
+            format!("at most {}", bounds::SEEKS_MAX),
+        );
+    }
+    for (i, s) in seeks.iter().enumerate() {
+        let spath = format!("{path}.seeks[{i}]");
+        if s.at_ms >= duration_ms {
+            return err(format!("{spath}.at_ms"), "at or after the end of the run");
+        }
+        let needs_offset = matches!(
+            s.position,
+            SeekPosition::AtOffset | SeekPosition::AfterOffset
+        );
+        if needs_offset != s.offset.is_some() {
+            return err(
+                format!("{spath}.offset"),
+                "required for offset / AT_SEQUENCE_NUMBER / AFTER_SEQUENCE_NUMBER, not allowed otherwise",
+            );
+        }
+        let needs_time = s.position == SeekPosition::AtTimestamp;
+        if needs_time != s.timestamp_ms.is_some() {
+            return err(
+                format!("{spath}.timestamp_ms"),
+                "required for timestamp / AT_TIMESTAMP, not allowed otherwise",
+            );
         }
     }
     Ok(())
@@ -691,23 +1176,7 @@ fn validate_producer(
     queues: &BTreeSet<&str>,
     exchanges: &BTreeSet<&str>,
 ) -> Result<(), ScenarioError> {
-    match (p.rate_per_s, p.interval_ms) {
-        (Some(0), _) => return err(format!("{path}.rate_per_s"), "must be positive"),
-        (_, Some(0)) => return err(format!("{path}.interval_ms"), "must be positive"),
-        (Some(_), Some(_)) | (None, None) => {
-            return err(
-                format!("{path}.rate_per_s"),
-                "set exactly one of rate_per_s and interval_ms",
-            )
-        }
-        _ => {}
-    }
-    if p.count == 0 || p.count > bounds::MESSAGES_PER_PRODUCER_MAX {
-        return err(
-            format!("{path}.count"),
-            format!("must be in 1..={}", bounds::MESSAGES_PER_PRODUCER_MAX),
-        );
-    }
+    validate_rate(path, p.rate_per_s, p.interval_ms, p.count)?;
     if p.exchange.is_empty() {
         if !queues.contains(p.routing_key.as_str()) {
             return err(
@@ -755,14 +1224,7 @@ fn validate_consumer(
             ),
         );
     }
-    if let ProcessingSpec::UniformMs { min, max } = c.processing {
-        if min > max {
-            return err(
-                format!("{path}.processing.uniform_ms.min"),
-                "greater than max",
-            );
-        }
-    }
+    validate_processing(path, c.processing)?;
     validate_probability(format!("{path}.fail_probability"), c.fail_probability)
 }
 

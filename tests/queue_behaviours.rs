@@ -162,7 +162,9 @@ fn an_ack_deletes_the_message_and_nothing_else_does() {
 /// A bare broker with one queue, for state-machine tests.
 fn bare_broker() -> QueueBroker {
     let s = scenario("ack_deletes.json");
-    let BrokerSpec::Queue(spec) = &s.broker;
+    let BrokerSpec::Queue(spec) = &s.broker else {
+        panic!("a queue broker")
+    };
     QueueBroker::from_spec(spec, &|_| None, Vec::new(), 1000)
 }
 

@@ -119,7 +119,7 @@ mod native {
             scenario = with_random_faults(&scenario, seed);
         }
         let mut world = World::new(&scenario);
-        let outcome = world.run();
+        let outcome = world.finish();
         if let Some(file) = &history {
             std::fs::write(file, world.history().to_jsonl(world.names()))
                 .map_err(|e| Usage(format!("cannot write {file}: {e}")))?;
@@ -165,7 +165,7 @@ mod native {
         for i in 0..seeds {
             let seed = first.wrapping_add(i);
             let mut world = World::new(&with_random_faults(&scenario, seed));
-            let outcome = world.run();
+            let outcome = world.finish();
             let summary = world.summary();
             let problem = match outcome {
                 Err(e) => Some(e.to_string()),

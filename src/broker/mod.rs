@@ -11,9 +11,12 @@
 //! [`Broker`] is an enum so that the log broker (issue 4) can join as a second
 //! variant without the world caring which one it drives.
 
+pub mod log;
 pub mod queue;
 
 use crate::scenario::BrokerSpec;
+use crate::storage::{FlushId, FlushState, Storage};
+use log::{LogBroker, LogNote, LogReply, LogRequest};
 use queue::QueueBroker;
 
 /// Index of a client (producer or consumer) in the scenario's `clients` list.
@@ -95,6 +98,8 @@ pub enum Request {
     Credit,
     /// The consumer's connection is gone (crash, TCP reset, heartbeat timeout).
     ChannelClosed,
+    /// A request to the log broker.
+    Log(LogRequest),
 }
 
 /// Broker to world.
@@ -115,6 +120,17 @@ pub enum Output {
         at_ms: u64,
     },
     Note(Note),
+    /// A log-broker reply to one client.
+    Log {
+        to: ClientId,
+        reply: LogReply,
+    },
+    /// A group commit began: ask storage about flush `id` at `at_ms` and
+    /// report with [`Broker::flush_done`].
+    FlushAt {
+        id: FlushId,
+        at_ms: u64,
+    },
 }
 
 /// Why a delivered message went back to its queue.
@@ -185,6 +201,8 @@ pub enum Note {
         consumer: ClientId,
         queue: QueueId,
     },
+    /// Something the log broker did.
+    Log(LogNote),
 }
 
 /// A queue's state, for the UI and the checker.
@@ -202,82 +220,126 @@ pub struct QueueView {
 #[derive(Clone, Debug)]
 pub enum Broker {
     Queue(QueueBroker),
+    Log(LogBroker),
 }
 
 impl Broker {
-    /// Builds a broker from a validated scenario. `key_hashes[k]` is the hash of
-    /// key `k`, for the `x-consistent-hash` exchange; `resolve_key` maps a binding
-    /// key to its [`KeyId`].
+    /// Builds a broker from a validated scenario. `key_names[k]` is the name
+    /// of key `k` (the queue broker hashes it for `x-consistent-hash`, the log
+    /// broker writes it into records); `key_of` maps a binding key to its
+    /// [`KeyId`]; `groups` is the number of consumer groups (`group.id`s).
     pub fn new(
         spec: &BrokerSpec,
         key_of: &dyn Fn(&str) -> Option<KeyId>,
-        key_hashes: Vec<u64>,
+        key_names: &[String],
+        groups: usize,
         queue_depth_max: u64,
     ) -> Broker {
         match spec {
-            BrokerSpec::Queue(q) => Broker::Queue(QueueBroker::from_spec(
-                q,
-                key_of,
-                key_hashes,
-                queue_depth_max,
-            )),
+            BrokerSpec::Queue(q) => {
+                let hashes = key_names.iter().map(|k| queue::key_hash(k)).collect();
+                Broker::Queue(QueueBroker::from_spec(q, key_of, hashes, queue_depth_max))
+            }
+            BrokerSpec::Log(l) => Broker::Log(LogBroker::from_spec(l, key_names.to_vec(), groups)),
         }
     }
 
-    /// A key interned after the start (a client added mid-run): its hash, at
-    /// index = its [`KeyId`].
-    pub fn add_key_hash(&mut self, hash: u64) {
+    /// A key interned after the start (a client added mid-run); keys only
+    /// grow at the end, so its index is its [`KeyId`].
+    pub fn add_key(&mut self, name: &str) {
         match self {
-            Broker::Queue(b) => b.add_key_hash(hash),
+            Broker::Queue(b) => b.add_key_hash(queue::key_hash(name)),
+            Broker::Log(b) => b.add_key(name),
         }
     }
 
     pub fn is_up(&self) -> bool {
         match self {
             Broker::Queue(b) => b.is_up(),
+            Broker::Log(b) => b.is_up(),
         }
     }
 
-    pub fn handle(&mut self, now_ms: u64, from: ClientId, req: Request, out: &mut Vec<Output>) {
-        match self {
-            Broker::Queue(b) => b.handle(now_ms, from, req, out),
+    pub fn handle(
+        &mut self,
+        now_ms: u64,
+        from: ClientId,
+        req: Request,
+        storage: &mut dyn Storage,
+        out: &mut Vec<Output>,
+    ) {
+        match (self, req) {
+            (Broker::Log(b), Request::Log(r)) => b.handle(now_ms, from, r, storage, out),
+            (Broker::Log(_), _) => unreachable!("log clients send log requests"),
+            (Broker::Queue(b), req) => b.handle(now_ms, from, req, out),
         }
     }
 
-    pub fn tick(&mut self, now_ms: u64, out: &mut Vec<Output>) {
+    pub fn tick(&mut self, now_ms: u64, storage: &mut dyn Storage, out: &mut Vec<Output>) {
         match self {
             Broker::Queue(b) => b.tick(now_ms, out),
+            Broker::Log(b) => b.tick(now_ms, storage, out),
         }
     }
 
-    pub fn crash(&mut self, out: &mut Vec<Output>) {
+    /// The flush the broker began (see [`Output::FlushAt`]) reached its
+    /// completion time and storage says `state`.
+    pub fn flush_done(
+        &mut self,
+        now_ms: u64,
+        id: FlushId,
+        state: FlushState,
+        storage: &mut dyn Storage,
+        out: &mut Vec<Output>,
+    ) {
+        match self {
+            Broker::Queue(_) => unreachable!("the queue broker keeps no disk"),
+            Broker::Log(b) => b.flush_done(now_ms, id, state, storage, out),
+        }
+    }
+
+    pub fn crash(&mut self, now_ms: u64, storage: &mut dyn Storage, out: &mut Vec<Output>) {
         match self {
             Broker::Queue(b) => b.crash(out),
+            Broker::Log(b) => b.crash(now_ms, storage, out),
         }
     }
 
-    pub fn restart(&mut self) {
+    pub fn restart(&mut self, now_ms: u64, storage: &mut dyn Storage, out: &mut Vec<Output>) {
         match self {
             Broker::Queue(b) => b.restart(),
+            Broker::Log(b) => b.restart(now_ms, storage, out),
         }
     }
 
     /// Message copies the broker holds: (queue, message), ready then unacked.
+    /// For the log broker: (partition index over all topics, message).
     pub fn held(&self) -> Vec<(QueueId, MsgId)> {
         match self {
             Broker::Queue(b) => b.held(),
+            Broker::Log(b) => b.held().into_iter().map(|m| (0, m)).collect(),
         }
     }
 
     pub fn queue_views(&self) -> Vec<QueueView> {
         match self {
             Broker::Queue(b) => b.queue_views(),
+            Broker::Log(_) => Vec::new(),
         }
     }
 
     pub fn queue_names(&self) -> Vec<String> {
         match self {
             Broker::Queue(b) => b.queue_names(),
+            Broker::Log(_) => Vec::new(),
+        }
+    }
+
+    /// The log broker, if this is one.
+    pub fn as_log(&self) -> Option<&LogBroker> {
+        match self {
+            Broker::Log(b) => Some(b),
+            Broker::Queue(_) => None,
         }
     }
 }

@@ -139,6 +139,11 @@ pub struct QueueBroker {
     pub stats: QueueBrokerStats,
 }
 
+/// The hash the `x-consistent-hash` exchange routes a key by.
+pub fn key_hash(key: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(key.as_bytes())
+}
+
 impl QueueBroker {
     /// The hash of a key interned mid-run; keys only ever grow at the end.
     pub fn add_key_hash(&mut self, hash: u64) {
@@ -226,6 +231,7 @@ impl QueueBroker {
             Request::Nack { tag, requeue } => self.nack(now_ms, from, tag, requeue, out),
             Request::Credit => self.credit(now_ms, from, out),
             Request::ChannelClosed => self.channel_closed(now_ms, from, out),
+            Request::Log(_) => unreachable!("queue clients send queue requests"),
         }
         self.assert_invariants();
     }

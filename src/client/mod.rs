@@ -8,6 +8,7 @@
 //! plus a new variant.
 
 pub mod consumer;
+pub mod log_consumer;
 pub mod producer;
 
 use crate::broker::{KeyId, Request};
@@ -23,6 +24,12 @@ pub enum ClientTimer {
     ConfirmDeadline,
     /// The consumer finishes the message it is processing.
     ProcessDone,
+    /// A log consumer's next heartbeat (`heartbeat.interval.ms`).
+    Heartbeat,
+    /// A log consumer's scheduled seek, by index into its `seeks`.
+    Seek(u32),
+    /// A log consumer's `close()` (`leave_at_ms`).
+    Leave,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

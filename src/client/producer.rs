@@ -9,9 +9,30 @@
 //! fire-and-forget never learns whether it worked.
 
 use super::{ClientOutput, ClientTimer};
+use crate::broker::log::{LogRequest, PartitionId, TopicId};
 use crate::broker::{ClientId, KeyId, Message, MsgId, Request, Target};
-use crate::history::{Entry, OpType};
-use crate::scenario::ConfirmSpec;
+use crate::history::{Entry, LogEntry, OpType};
+use crate::scenario::{Acks, ConfirmSpec, Partitioner};
+
+/// Keyless records the sticky partitioner sends to one partition before it
+/// moves to the next (standing in for one full `batch.size`).
+pub const STICKY_BATCH_RECORDS: u64 = 16;
+
+/// Where a producer's messages go.
+#[derive(Clone, Debug)]
+pub enum Route {
+    /// An exchange or queue of the queue broker.
+    Queue(Target),
+    /// A topic of the log broker. `key_partitions[i]` is the partition of
+    /// `keys[i]` (murmur2, computed once); keyless records follow `partitioner`.
+    Log {
+        topic: TopicId,
+        partitions: u32,
+        key_partitions: Vec<PartitionId>,
+        partitioner: Partitioner,
+        acks: Acks,
+    },
+}
 use std::collections::{BTreeMap, VecDeque};
 
 /// A published message waiting for its confirm.
@@ -24,7 +45,7 @@ struct Pending {
 #[derive(Clone, Debug)]
 pub struct Producer {
     pub id: ClientId,
-    target: Target,
+    route: Route,
     /// Keys used in turn; empty means messages have no key.
     keys: Vec<KeyId>,
     /// Message `k` is due at `start_ms + k * period_num / period_den` (integer
@@ -55,7 +76,7 @@ pub struct Producer {
 /// How a producer is set up, resolved from its scenario entry.
 #[derive(Clone, Debug)]
 pub struct ProducerConfig {
-    pub target: Target,
+    pub route: Route,
     pub keys: Vec<KeyId>,
     pub period_num: u64,
     pub period_den: u64,
@@ -73,7 +94,7 @@ impl Producer {
         );
         Producer {
             id,
-            target: cfg.target,
+            route: cfg.route,
             keys: cfg.keys,
             period_num: cfg.period_num,
             period_den: cfg.period_den,
@@ -144,11 +165,7 @@ impl Producer {
             msg: msg.id,
             key,
         }));
-        out.push(ClientOutput::Send(Request::Publish {
-            target: self.target,
-            msg,
-            confirm: self.confirms.is_some(),
-        }));
+        out.push(ClientOutput::Send(self.request(msg)));
         match self.confirms {
             Some(c) => {
                 self.pending.insert(msg.id, Pending { msg, attempt: 0 });
@@ -167,6 +184,56 @@ impl Producer {
                 timer: ClientTimer::Publish,
             });
         }
+    }
+
+    /// The request that carries `msg`. A retry builds the same request, so a
+    /// log record goes to the same partition again (at a new offset).
+    fn request(&self, msg: Message) -> Request {
+        match &self.route {
+            Route::Queue(target) => Request::Publish {
+                target: *target,
+                msg,
+                confirm: self.confirms.is_some(),
+            },
+            Route::Log {
+                topic,
+                partitions,
+                key_partitions,
+                partitioner,
+                acks,
+            } => {
+                let partition = match msg.key {
+                    Some(_) => key_partitions[(msg.seq % self.keys.len() as u64) as usize],
+                    None => keyless_partition(*partitioner, msg.seq, *partitions),
+                };
+                Request::Log(LogRequest::Produce {
+                    topic: *topic,
+                    partition,
+                    msg,
+                    acks: *acks,
+                })
+            }
+        }
+    }
+
+    /// A log broker's produce response: records where the record landed,
+    /// then settles it like a confirm.
+    pub fn on_produce_ack(
+        &mut self,
+        now_ms: u64,
+        msg: MsgId,
+        partition: PartitionId,
+        offset: u64,
+        out: &mut Vec<ClientOutput>,
+    ) {
+        if self.pending.contains_key(&msg) {
+            out.push(ClientOutput::Record(Entry::Log(LogEntry::Produced {
+                msg,
+                partition,
+                offset,
+            })));
+        }
+        self.on_confirm(now_ms, msg, true, out);
     }
 
     /// `basic.ack` (ok) or `basic.nack` (refused) from the broker.
@@ -246,11 +313,7 @@ impl Producer {
         p.attempt += 1;
         let (resend, attempt) = (p.msg, p.attempt);
         out.push(ClientOutput::Record(Entry::Retry { msg, attempt }));
-        out.push(ClientOutput::Send(Request::Publish {
-            target: self.target,
-            msg: resend,
-            confirm: true,
-        }));
+        out.push(ClientOutput::Send(self.request(resend)));
         self.add_deadline(now_ms + c.timeout_ms, msg, attempt, out);
     }
 
@@ -297,4 +360,14 @@ impl Producer {
     pub fn unconfirmed(&self) -> impl Iterator<Item = MsgId> + '_ {
         self.pending.keys().copied()
     }
+}
+
+/// The partition of keyless record `seq`.
+fn keyless_partition(partitioner: Partitioner, seq: u64, partitions: u32) -> PartitionId {
+    let n = u64::from(partitions);
+    let slot = match partitioner {
+        Partitioner::RoundRobin => seq,
+        Partitioner::Sticky => seq / STICKY_BATCH_RECORDS,
+    };
+    (slot % n) as PartitionId
 }

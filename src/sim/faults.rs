@@ -23,8 +23,12 @@ enum Kind {
 pub fn random_faults(scenario: &Scenario, seed: u64) -> Vec<FaultSpec> {
     let opts = scenario.fault_options;
     let mut kinds = Vec::new();
-    let consumers = ids(scenario, |c| matches!(c, ClientSpec::Consumer(_)));
-    let producers = ids(scenario, |c| matches!(c, ClientSpec::Producer(_)));
+    let consumers = ids(scenario, |c| {
+        matches!(c, ClientSpec::Consumer(_) | ClientSpec::LogConsumer(_))
+    });
+    let producers = ids(scenario, |c| {
+        matches!(c, ClientSpec::Producer(_) | ClientSpec::LogProducer(_))
+    });
     if opts.broker_crash {
         kinds.push(Kind::BrokerCrash);
     }

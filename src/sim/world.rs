@@ -19,16 +19,20 @@
 
 use super::net::{Direction, Link, Transit};
 use super::rng::{Probability, SimRng};
+use crate::broker::log;
+use crate::broker::log::{LogReply, LogRequest};
 use crate::broker::{Broker, ClientId, Delivery, KeyId, MsgId, Output, Request, Target};
 use crate::check::{self, Snapshot, Summary};
 use crate::client::consumer::{Consumer, ConsumerConfig};
-use crate::client::producer::{Producer, ProducerConfig};
+use crate::client::log_consumer::{LogConsumer, LogConsumerConfig};
+use crate::client::producer::{Producer, ProducerConfig, Route};
 use crate::client::{ClientOutput, ClientTimer};
 use crate::history::{msg_name, Entry, History, Names, Proc};
 use crate::scenario::{
-    BrokerSpec, ClientSpec, FaultAction, FaultSpec, ProcessingSpec, QueueMode, Scenario,
-    ScenarioError,
+    Acks, BrokerSpec, ClientSpec, ConfirmSpec, FaultAction, FaultSpec, ProcessingSpec, QueueMode,
+    Scenario, ScenarioError,
 };
+use crate::storage::{FlushId, FlushState, MemoryStore, Storage};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::fmt;
@@ -47,6 +51,10 @@ const CLIENT_STREAM: u64 = 2;
 pub enum RunError {
     /// More than `limits.events_max` events: raise the limit or shorten the run.
     EventLimit { events_max: u64, time_ms: u64 },
+    /// Not a failure: a flush reached its virtual completion time but the
+    /// store (IndexedDB) has not committed it yet. Await the store, then call
+    /// `step` again; the event is still first in the queue.
+    WaitingForStorage { flush: FlushId, time_ms: u64 },
 }
 
 impl fmt::Display for RunError {
@@ -55,6 +63,11 @@ impl fmt::Display for RunError {
             RunError::EventLimit { events_max, time_ms } => write!(
                 f,
                 "run bound exceeded: more than limits.events_max = {events_max} events by t={time_ms} ms"
+            ),
+            RunError::WaitingForStorage { flush, time_ms } => write!(
+                f,
+                "waiting for storage: flush {} is due at t={time_ms} ms and not yet on disk",
+                flush.0
             ),
         }
     }
@@ -67,6 +80,7 @@ impl std::error::Error for RunError {}
 enum Downlink {
     Deliver(Delivery),
     Confirm { msg: MsgId, ok: bool },
+    Log(LogReply),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,6 +112,8 @@ enum Ev {
         conn: u32,
     },
     Fault(u32),
+    /// A group commit of the broker's storage reaches its completion time.
+    FlushDone(FlushId),
 }
 
 /// One entry of the event queue. Ordered by (time, sequence), earliest first.
@@ -130,6 +146,7 @@ impl Ord for Scheduled {
 enum ClientKind {
     Producer(Producer),
     Consumer(Consumer),
+    LogConsumer(LogConsumer),
 }
 
 #[derive(Clone, Debug)]
@@ -148,6 +165,7 @@ impl Client {
         match &self.kind {
             ClientKind::Producer(p) => p.alive,
             ClientKind::Consumer(c) => c.alive,
+            ClientKind::LogConsumer(c) => c.alive,
         }
     }
 }
@@ -199,6 +217,12 @@ pub struct World {
     /// One link per client, same index as `clients`.
     links: Vec<Link>,
     broker: Broker,
+    /// The broker's disk. The log broker writes through it; the queue broker
+    /// keeps no disk. Swappable for the IndexedDB store (see
+    /// [`World::with_storage`]).
+    storage: Box<dyn Storage>,
+    /// Set after [`World::drain`]: the checker may call unread records unseen.
+    drained: bool,
     clients: Vec<Client>,
     history: History,
     /// The consumers' visible effect: processed messages per key (`None` = no key).
@@ -218,13 +242,19 @@ impl World {
             .expect("World::new needs a validated scenario");
         let names = build_names(scenario);
         let key_of = |k: &str| names.keys.iter().position(|n| n == k).map(|i| i as KeyId);
-        let hashes = names.keys.iter().map(|k| key_hash(k)).collect();
         let broker = Broker::new(
             &scenario.broker,
             &key_of,
-            hashes,
+            &names.keys,
+            names.groups.len(),
             scenario.limits.queue_depth_max,
         );
+        let fsync_latency_ms = match &scenario.broker {
+            BrokerSpec::Log(l) => l.fsync_latency_ms,
+            BrokerSpec::Queue(_) => 0,
+        };
+        let mut storage = MemoryStore::new(Default::default(), fsync_latency_ms);
+        storage.recover(); // a fresh disk: nothing to recover, ready to write
         let links = scenario
             .clients
             .iter()
@@ -242,6 +272,8 @@ impl World {
             rng_clients: SimRng::stream(scenario.seed, CLIENT_STREAM),
             links,
             broker,
+            storage: Box::new(storage),
+            drained: false,
             clients,
             history: History::new(),
             effects: BTreeMap::new(),
@@ -252,6 +284,20 @@ impl World {
         };
         world.start();
         world
+    }
+
+    /// Builds the world on another store (the browser passes its IndexedDB
+    /// store here). The store must be empty and recovered (ready to write).
+    pub fn with_storage(scenario: &Scenario, storage: Box<dyn Storage>) -> World {
+        let mut world = World::new(scenario);
+        world.storage = storage;
+        world
+    }
+
+    /// The broker's store, for a driver that must await it (see
+    /// [`RunError::WaitingForStorage`]).
+    pub fn storage_mut(&mut self) -> &mut dyn Storage {
+        &mut *self.storage
     }
 
     /// Parses, validates and builds in one go.
@@ -272,9 +318,11 @@ impl World {
     /// A producer sets its first publish timer; a consumer subscribes.
     fn start_client(&mut self, c: ClientId) {
         let mut out = std::mem::take(&mut self.client_out);
-        match &self.clients[c as usize].kind {
+        let now = self.now_ms;
+        match &mut self.clients[c as usize].kind {
             ClientKind::Producer(p) => p.start(&mut out),
             ClientKind::Consumer(k) => k.subscribe(&mut out),
+            ClientKind::LogConsumer(k) => k.start(now, &mut out),
         }
         self.apply_client_outputs(c, &mut out);
         self.client_out = out;
@@ -313,10 +361,15 @@ impl World {
         candidate.clients.push(spec.clone());
         candidate.validate()?;
         self.scenario = candidate;
-        let keys_before = self.names.keys.len();
+        let (keys_before, groups_before) = (self.names.keys.len(), self.names.groups.len());
         intern_client(&mut self.names, &spec);
         for k in keys_before..self.names.keys.len() {
-            self.broker.add_key_hash(key_hash(&self.names.keys[k]));
+            self.broker.add_key(&self.names.keys[k]);
+        }
+        for _ in groups_before..self.names.groups.len() {
+            if let Broker::Log(b) = &mut self.broker {
+                b.add_group();
+            }
         }
         let id = self.clients.len() as ClientId;
         let net = spec.network().unwrap_or(self.scenario.network);
@@ -355,6 +408,10 @@ impl World {
                 k.set_processing(processing);
                 Ok(())
             }
+            ClientKind::LogConsumer(k) => {
+                k.set_processing(processing);
+                Ok(())
+            }
             ClientKind::Producer(_) => Err(ScenarioError {
                 path: "client".into(),
                 reason: format!("`{client_id}` is a producer; only consumers process"),
@@ -371,14 +428,16 @@ impl World {
         let mut found: Vec<(u64, u64, InFlight)> = Vec::new();
         for s in self.queue.iter().filter(|s| s.at_ms > self.now_ms) {
             let (client, to_broker, msg, sent_ms) = match s.ev {
-                Ev::ToBroker {
-                    from,
-                    sent_ms,
-                    req: Request::Publish { msg, .. },
-                } => (from, true, msg.id, sent_ms),
+                Ev::ToBroker { from, sent_ms, req } => match request_msg(req) {
+                    Some(msg) => (from, true, msg, sent_ms),
+                    None => continue,
+                },
                 Ev::ToClient {
                     to, sent_ms, msg, ..
-                } => (to, false, downlink_msg(msg).0, sent_ms),
+                } => match downlink_msg(msg).0 {
+                    Some(id) => (to, false, id, sent_ms),
+                    None => continue,
+                },
                 _ => continue,
             };
             let flight = InFlight {
@@ -463,6 +522,14 @@ impl World {
                         in_hand: k.in_hand() as u64,
                         busy_ms: k.busy_ms,
                     },
+                    ClientKind::LogConsumer(k) => ClientView {
+                        id,
+                        is_producer: false,
+                        alive: k.alive && !k.left,
+                        count: k.processed,
+                        in_hand: k.in_hand() as u64,
+                        busy_ms: k.busy_ms,
+                    },
                 }
             })
             .collect()
@@ -481,6 +548,15 @@ impl World {
                 events_max: self.scenario.limits.events_max,
                 time_ms: self.now_ms,
             });
+        }
+        if let Ev::FlushDone(flush) = next.ev {
+            // Ask before popping: an IndexedDB flush may not be committed yet.
+            if self.storage.flush_state(flush, next.at_ms) == FlushState::InProgress {
+                return Err(RunError::WaitingForStorage {
+                    flush,
+                    time_ms: next.at_ms,
+                });
+            }
         }
         self.queue.pop();
         assert!(next.at_ms >= self.now_ms, "the clock never goes back");
@@ -537,7 +613,20 @@ impl World {
             } => self.client_timer(client, incarnation, timer),
             Ev::BrokerWake => {
                 let mut out = std::mem::take(&mut self.broker_out);
-                self.broker.tick(self.now_ms, &mut out);
+                self.broker.tick(self.now_ms, &mut *self.storage, &mut out);
+                self.apply_broker_outputs(&mut out);
+                self.broker_out = out;
+            }
+            Ev::FlushDone(id) => {
+                if !self.broker.is_up() {
+                    return; // the crash already failed it
+                }
+                let state = self.storage.flush_state(id, self.now_ms);
+                assert!(state != FlushState::InProgress, "step waits for the store");
+                let mut out = std::mem::take(&mut self.broker_out);
+                let storage = &mut *self.storage;
+                self.broker
+                    .flush_done(self.now_ms, id, state, storage, &mut out);
                 self.apply_broker_outputs(&mut out);
                 self.broker_out = out;
             }
@@ -545,8 +634,15 @@ impl World {
                 let c = &mut self.clients[client as usize];
                 if c.conn == conn {
                     c.conn += 1;
-                    if let ClientKind::Consumer(k) = &mut c.kind {
-                        k.connection_lost();
+                    match &mut c.kind {
+                        ClientKind::Consumer(k) => k.connection_lost(),
+                        ClientKind::LogConsumer(k) => {
+                            let mut out = std::mem::take(&mut self.client_out);
+                            k.rejoin(&mut out);
+                            self.apply_client_outputs(client, &mut out);
+                            self.client_out = out;
+                        }
+                        ClientKind::Producer(_) => {}
                     }
                 }
             }
@@ -570,7 +666,9 @@ impl World {
             return;
         }
         let mut out = std::mem::take(&mut self.broker_out);
-        self.broker.handle(self.now_ms, from, req, &mut out);
+        let storage = &mut *self.storage;
+        self.broker
+            .handle(self.now_ms, from, req, storage, &mut out);
         self.apply_broker_outputs(&mut out);
         self.broker_out = out;
     }
@@ -587,24 +685,22 @@ impl World {
                 }
                 Output::WakeAt { at_ms } => self.schedule(at_ms.max(self.now_ms), Ev::BrokerWake),
                 Output::Note(note) => self.record(Proc::Broker, Entry::Broker(note)),
+                Output::Log { to, reply } => self.send_down(to, Downlink::Log(reply)),
+                Output::FlushAt { id, at_ms } => self.schedule(at_ms, Ev::FlushDone(id)),
             }
         }
     }
 
     fn send_down(&mut self, to: ClientId, msg: Downlink) {
         let link = &mut self.links[to as usize];
-        if matches!(msg, Downlink::Confirm { .. }) && link.drops_acks(self.now_ms) {
-            let Downlink::Confirm { msg: id, .. } = msg else {
-                unreachable!()
-            };
-            self.record(
-                Proc::Broker,
-                Entry::NetDrop {
-                    msg: Some(id),
-                    what: "confirm",
-                    why: "drop_acks fault",
-                },
-            );
+        let is_confirm = matches!(
+            msg,
+            Downlink::Confirm { .. } | Downlink::Log(LogReply::ProduceAck { .. })
+        );
+        if is_confirm && link.drops_acks(self.now_ms) {
+            let (id, what) = downlink_msg(msg);
+            let why = "drop_acks fault";
+            self.record(Proc::Broker, Entry::NetDrop { msg: id, what, why });
             return;
         }
         let transit = link.send(self.now_ms, Direction::Down, true, &mut self.rng_net);
@@ -615,7 +711,7 @@ impl World {
                 self.record(
                     Proc::Broker,
                     Entry::NetDrop {
-                        msg: Some(id),
+                        msg: id,
                         what,
                         why: "link loss",
                     },
@@ -643,8 +739,11 @@ impl World {
 
     fn send_up(&mut self, from: ClientId, req: Request) {
         let link = &mut self.links[from as usize];
-        if matches!(req, Request::Ack { .. } | Request::Nack { .. }) && link.drops_acks(self.now_ms)
-        {
+        let is_ack = matches!(
+            req,
+            Request::Ack { .. } | Request::Nack { .. } | Request::Log(LogRequest::Commit { .. })
+        );
+        if is_ack && link.drops_acks(self.now_ms) {
             let entry = Entry::NetDrop {
                 msg: None,
                 what: request_name(req),
@@ -654,7 +753,16 @@ impl World {
             return;
         }
         // Subscribing and channel close are connection-level: not subject to loss.
-        let lossy = !matches!(req, Request::Consume { .. } | Request::ChannelClosed);
+        let lossy = !matches!(
+            req,
+            Request::Consume { .. }
+                | Request::ChannelClosed
+                | Request::Log(
+                    LogRequest::JoinGroup { .. }
+                        | LogRequest::LeaveGroup { .. }
+                        | LogRequest::Heartbeat { .. }
+                )
+        );
         match link.send(self.now_ms, Direction::Up, lossy, &mut self.rng_net) {
             Transit::Lost => {
                 let entry = Entry::NetDrop {
@@ -686,6 +794,16 @@ impl World {
     /// Producers need no such step: their recovery is the confirm timeout.
     fn reset_consumer_connection(&mut self, c: ClientId) {
         let client = &mut self.clients[c as usize];
+        if let ClientKind::LogConsumer(k) = &mut client.kind {
+            if k.alive {
+                client.conn += 1;
+                let mut out = std::mem::take(&mut self.client_out);
+                k.rejoin(&mut out);
+                self.apply_client_outputs(c, &mut out);
+                self.client_out = out;
+            }
+            return;
+        }
         let ClientKind::Consumer(k) = &mut client.kind else {
             return;
         };
@@ -710,7 +828,7 @@ impl World {
             self.record(
                 Proc::Client(to),
                 Entry::NetDrop {
-                    msg: Some(id),
+                    msg: id,
                     what,
                     why: "receiver gone",
                 },
@@ -724,6 +842,17 @@ impl World {
             }
             (ClientKind::Producer(p), Downlink::Confirm { msg, ok }) => {
                 p.on_confirm(self.now_ms, msg, ok, &mut out)
+            }
+            (
+                ClientKind::Producer(p),
+                Downlink::Log(LogReply::ProduceAck {
+                    msg,
+                    partition,
+                    offset,
+                }),
+            ) => p.on_produce_ack(self.now_ms, msg, partition, offset, &mut out),
+            (ClientKind::LogConsumer(k), Downlink::Log(reply)) => {
+                k.on_reply(self.now_ms, reply, &mut self.rng_clients, &mut out)
             }
             _ => unreachable!("deliveries go to consumers, confirms to producers"),
         }
@@ -748,6 +877,14 @@ impl World {
             (ClientKind::Consumer(k), ClientTimer::ProcessDone) => {
                 k.on_process_done(now, &mut self.rng_clients, &mut out)
             }
+            (ClientKind::LogConsumer(k), ClientTimer::ProcessDone) => {
+                k.on_process_done(now, &mut self.rng_clients, &mut out)
+            }
+            (ClientKind::LogConsumer(k), ClientTimer::Heartbeat) => {
+                k.on_heartbeat_timer(now, &mut out)
+            }
+            (ClientKind::LogConsumer(k), ClientTimer::Seek(i)) => k.on_seek_timer(i, &mut out),
+            (ClientKind::LogConsumer(k), ClientTimer::Leave) => k.on_leave_timer(now, &mut out),
             _ => unreachable!("timers go to the client kind that set them"),
         }
         self.apply_client_outputs(client, &mut out);
@@ -805,13 +942,17 @@ impl World {
         }
         self.record(Proc::Broker, Entry::Crash);
         let mut out = std::mem::take(&mut self.broker_out);
-        self.broker.crash(&mut out);
+        self.broker.crash(self.now_ms, &mut *self.storage, &mut out);
         self.apply_broker_outputs(&mut out);
         self.broker_out = out;
         // Every consumer's TCP connection breaks; it notices after one link delay.
         for c in 0..self.clients.len() as ClientId {
             let client = &self.clients[c as usize];
-            if client.alive() && matches!(client.kind, ClientKind::Consumer(_)) {
+            let consumer = matches!(
+                client.kind,
+                ClientKind::Consumer(_) | ClientKind::LogConsumer(_)
+            );
+            if client.alive() && consumer {
                 let conn = client.conn;
                 let at_ms = match self.links[c as usize].send(
                     self.now_ms,
@@ -831,21 +972,35 @@ impl World {
         if self.broker.is_up() {
             return;
         }
-        self.broker.restart();
         self.record(Proc::Broker, Entry::Restart);
+        let mut out = std::mem::take(&mut self.broker_out);
+        self.broker
+            .restart(self.now_ms, &mut *self.storage, &mut out);
+        self.apply_broker_outputs(&mut out);
+        self.broker_out = out;
         // Clients with automatic connection recovery re-subscribe.
         for c in 0..self.clients.len() as ClientId {
             let client = &mut self.clients[c as usize];
-            if let (true, ClientKind::Consumer(k)) = (client.alive(), &mut client.kind) {
-                // The old connection is certainly dead, even if the consumer has
-                // not noticed yet: start a fresh one.
-                client.conn += 1;
-                k.connection_lost();
-                let mut out = std::mem::take(&mut self.client_out);
-                k.subscribe(&mut out);
-                self.apply_client_outputs(c, &mut out);
-                self.client_out = out;
+            if !client.alive() {
+                continue;
             }
+            // The old connection is certainly dead, even if the consumer has
+            // not noticed yet: start a fresh one.
+            let mut out = std::mem::take(&mut self.client_out);
+            match &mut client.kind {
+                ClientKind::Consumer(k) => {
+                    client.conn += 1;
+                    k.connection_lost();
+                    k.subscribe(&mut out);
+                }
+                ClientKind::LogConsumer(k) => {
+                    client.conn += 1;
+                    k.rejoin(&mut out);
+                }
+                ClientKind::Producer(_) => {}
+            }
+            self.apply_client_outputs(c, &mut out);
+            self.client_out = out;
         }
     }
 
@@ -862,6 +1017,8 @@ impl World {
         match &mut client.kind {
             ClientKind::Producer(p) => p.crash(&mut out),
             ClientKind::Consumer(k) => k.crash(&mut out),
+            // Kafka notices a dead member by its missing heartbeats.
+            ClientKind::LogConsumer(k) => k.crash(&mut out),
         }
         self.apply_client_outputs(c, &mut out);
         self.client_out = out;
@@ -881,6 +1038,7 @@ impl World {
         match &mut self.clients[c as usize].kind {
             ClientKind::Producer(p) => p.restart(now, &mut out),
             ClientKind::Consumer(k) => k.restart(&mut out),
+            ClientKind::LogConsumer(k) => k.restart(now, &mut out),
         }
         self.apply_client_outputs(c, &mut out);
         self.client_out = out;
@@ -911,8 +1069,10 @@ impl World {
             }
         }
         for c in &self.clients {
-            if let ClientKind::Consumer(k) = &c.kind {
-                held.extend(k.holding());
+            match &c.kind {
+                ClientKind::Consumer(k) => held.extend(k.holding()),
+                ClientKind::LogConsumer(k) => held.extend(k.holding()),
+                ClientKind::Producer(_) => {}
             }
         }
         Snapshot {
@@ -921,14 +1081,53 @@ impl World {
         }
     }
 
+    /// Runs to the end; a log run then drains for `limits.drain_ms` (see
+    /// [`World::drain`]). What `brokerlab run` and `sweep` judge.
+    pub fn finish(&mut self) -> Result<(), RunError> {
+        match self.scenario.broker {
+            BrokerSpec::Queue(_) => self.run(),
+            BrokerSpec::Log(_) => self.drain(self.scenario.limits.drain_ms),
+        }
+    }
+
+    /// The final drain of a log run: the broker and every crashed consumer
+    /// come back, and the run goes on `drain_ms` longer so the groups can
+    /// read what is left. Only after it does the checker report `unseen`.
+    pub fn drain(&mut self, drain_ms: u64) -> Result<(), RunError> {
+        self.run()?;
+        self.restart_broker();
+        for c in 0..self.clients.len() as ClientId {
+            let consumer = matches!(
+                self.clients[c as usize].kind,
+                ClientKind::Consumer(_) | ClientKind::LogConsumer(_)
+            );
+            if consumer {
+                self.restart_client(c);
+            }
+        }
+        self.end_ms = self.end_ms.saturating_add(drain_ms);
+        self.run()?;
+        self.drained = true;
+        Ok(())
+    }
+
     /// Counts, reconciliation and checker findings for the run so far.
     pub fn summary(&self) -> Summary {
-        let mut summary = check::check(
-            &self.history,
-            &self.snapshot(),
-            &self.names,
-            &self.scenario.expect,
-        );
+        let mut summary = match &self.scenario.broker {
+            BrokerSpec::Queue(_) => check::check(
+                &self.history,
+                &self.snapshot(),
+                &self.names,
+                &self.scenario.expect,
+            ),
+            BrokerSpec::Log(_) => check::log::check(
+                &self.history,
+                &self.snapshot(),
+                &self.names,
+                &self.scenario.expect,
+                self.drained,
+            ),
+        };
         summary.seed = self.scenario.seed;
         summary.scenario = self.scenario.name.clone();
         summary.time_ms = self.now_ms;
@@ -940,6 +1139,7 @@ impl World {
             .enumerate()
             .filter_map(|(i, c)| match &c.kind {
                 ClientKind::Consumer(k) => Some((self.names.clients[i].clone(), k.busy_ms)),
+                ClientKind::LogConsumer(k) => Some((self.names.clients[i].clone(), k.busy_ms)),
                 ClientKind::Producer(_) => None,
             })
             .collect();
@@ -950,6 +1150,13 @@ impl World {
 
 fn request_name(req: Request) -> &'static str {
     match req {
+        Request::Log(LogRequest::Produce { .. }) => "produce",
+        Request::Log(LogRequest::JoinGroup { .. }) => "join_group",
+        Request::Log(LogRequest::Heartbeat { .. }) => "heartbeat",
+        Request::Log(LogRequest::LeaveGroup { .. }) => "leave_group",
+        Request::Log(LogRequest::Poll { .. }) => "poll",
+        Request::Log(LogRequest::Commit { .. }) => "commit",
+        Request::Log(LogRequest::Seek { .. }) => "seek",
         Request::Publish { .. } => "publish",
         Request::Consume { .. } => "consume",
         Request::Ack { .. } => "ack",
@@ -962,57 +1169,63 @@ fn request_name(req: Request) -> &'static str {
 fn request_msg(req: Request) -> Option<MsgId> {
     match req {
         Request::Publish { msg, .. } => Some(msg.id),
+        Request::Log(LogRequest::Produce { msg, .. }) => Some(msg.id),
         _ => None,
     }
 }
 
-fn downlink_msg(msg: Downlink) -> (MsgId, &'static str) {
+fn downlink_msg(msg: Downlink) -> (Option<MsgId>, &'static str) {
     match msg {
-        Downlink::Deliver(d) => (d.msg.id, "deliver"),
-        Downlink::Confirm { msg, .. } => (msg, "confirm"),
+        Downlink::Deliver(d) => (Some(d.msg.id), "deliver"),
+        Downlink::Confirm { msg, .. } => (Some(msg), "confirm"),
+        Downlink::Log(LogReply::ProduceAck { msg, .. }) => (Some(msg), "produce_ack"),
+        Downlink::Log(LogReply::Record { record, .. }) => (Some(record.msg.id), "record"),
+        Downlink::Log(LogReply::Assignment { .. }) => (None, "assignment"),
+        Downlink::Log(LogReply::PollEnd { .. }) => (None, "poll_end"),
     }
 }
 
-/// Interns client ids, keys (message keys and binding keys) and queue names.
+/// Interns client ids, keys (message keys and binding keys), queue names,
+/// topic names and consumer group ids.
 fn build_names(s: &Scenario) -> Names {
-    let BrokerSpec::Queue(b) = &s.broker;
-    let mut names = Names {
-        clients: Vec::new(),
-        keys: Vec::new(),
-        queues: b.queues.iter().map(|q| q.name.clone()).collect(),
-    };
+    let mut names = Names::default();
+    match &s.broker {
+        BrokerSpec::Queue(b) => names.queues = b.queues.iter().map(|q| q.name.clone()).collect(),
+        BrokerSpec::Log(b) => names.topics = b.topics.iter().map(|t| t.name.clone()).collect(),
+    }
     for c in &s.clients {
         intern_client(&mut names, c);
     }
-    for x in &b.exchanges {
-        x.bindings
-            .iter()
-            .filter_map(|b| b.routing_key.as_deref())
-            .for_each(|k| intern_key(&mut names, k));
+    if let BrokerSpec::Queue(b) = &s.broker {
+        for x in &b.exchanges {
+            x.bindings
+                .iter()
+                .filter_map(|b| b.routing_key.as_deref())
+                .for_each(|k| intern_key(&mut names, k));
+        }
     }
     names
 }
 
-/// Adds a key to the table unless it is there.
-/// Bound: the keys named in the scenario (validated clients × their keys).
-fn intern_key(names: &mut Names, key: &str) {
-    if !names.keys.iter().any(|x| x == key) {
-        names.keys.push(key.to_string());
+/// Adds a name to a table unless it is there.
+/// Bound: the names in the scenario (validated clients × their keys).
+fn intern(table: &mut Vec<String>, name: &str) {
+    if !table.iter().any(|x| x == name) {
+        table.push(name.to_string());
     }
 }
 
-/// Interns a client's id and the keys it names.
+fn intern_key(names: &mut Names, key: &str) {
+    intern(&mut names.keys, key);
+}
+
+/// Interns a client's id, the keys it names and its consumer group.
 fn intern_client(names: &mut Names, c: &ClientSpec) {
     names.clients.push(c.id().to_string());
-    match c {
-        ClientSpec::Producer(p) => p.keys.iter().for_each(|k| intern_key(names, k)),
-        ClientSpec::Consumer(k) => k.fail_keys.iter().for_each(|f| intern_key(names, f)),
+    c.keys().iter().for_each(|k| intern_key(names, k));
+    if let ClientSpec::LogConsumer(k) = c {
+        intern(&mut names.groups, &k.group_id);
     }
-}
-
-/// The hash the broker routes a key by (`x-consistent-hash`).
-fn key_hash(key: &str) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(key.as_bytes())
 }
 
 fn build_clients(s: &Scenario, names: &Names) -> Vec<Client> {
@@ -1023,13 +1236,40 @@ fn build_clients(s: &Scenario, names: &Names) -> Vec<Client> {
         .collect()
 }
 
+/// A producer's settings both producer kinds share. `schedule` is
+/// (interval_ms, rate_per_s, start_ms, count); message `k` is due at
+/// `start_ms + k * num / den` ms. The caller adds the confirm settings.
+fn producer_config(
+    route: Route,
+    keys: Vec<KeyId>,
+    schedule: (Option<u64>, Option<u64>, u64, u64),
+    payload_bytes: u32,
+) -> impl FnOnce(Option<ConfirmSpec>) -> ProducerConfig {
+    let (interval_ms, rate_per_s, start_ms, count) = schedule;
+    let (period_num, period_den) = match (interval_ms, rate_per_s) {
+        (Some(ms), _) => (ms, 1),
+        (None, Some(rate)) => (1000, rate),
+        (None, None) => unreachable!("validated: a rate or an interval"),
+    };
+    move |confirms| ProducerConfig {
+        route,
+        keys,
+        period_num,
+        period_den,
+        start_ms,
+        count,
+        payload_bytes,
+        confirms,
+    }
+}
+
 /// One client's state machine from its (validated, interned) scenario entry.
 fn build_client(s: &Scenario, names: &Names, id: ClientId, c: &ClientSpec) -> Client {
-    let BrokerSpec::Queue(b) = &s.broker;
     let key = |k: &str| names.keys.iter().position(|n| n == k).expect("interned") as KeyId;
     let queue = |q: &str| names.queues.iter().position(|n| n == q).expect("validated") as u32;
-    let kind = match c {
-        ClientSpec::Producer(p) => {
+    let topic = |t: &str| names.topics.iter().position(|n| n == t).expect("validated") as u16;
+    let kind = match (c, &s.broker) {
+        (ClientSpec::Producer(p), BrokerSpec::Queue(b)) => {
             let target = if p.exchange.is_empty() {
                 Target::Queue(queue(&p.routing_key))
             } else {
@@ -1040,26 +1280,12 @@ fn build_client(s: &Scenario, names: &Names, id: ClientId, c: &ClientSpec) -> Cl
                         .expect("validated") as u32,
                 )
             };
-            let (period_num, period_den) = match (p.interval_ms, p.rate_per_s) {
-                (Some(ms), _) => (ms, 1),
-                (None, Some(rate)) => (1000, rate),
-                (None, None) => unreachable!("validated: a rate or an interval"),
-            };
-            ClientKind::Producer(Producer::new(
-                id,
-                ProducerConfig {
-                    target,
-                    keys: p.keys.iter().map(|k| key(k)).collect(),
-                    period_num,
-                    period_den,
-                    start_ms: p.start_ms,
-                    count: p.count,
-                    payload_bytes: p.payload_bytes,
-                    confirms: p.confirms,
-                },
-            ))
+            let schedule = (p.interval_ms, p.rate_per_s, p.start_ms, p.count);
+            let keys = p.keys.iter().map(|k| key(k)).collect();
+            let cfg = producer_config(Route::Queue(target), keys, schedule, p.payload_bytes);
+            ClientKind::Producer(Producer::new(id, cfg(p.confirms)))
         }
-        ClientSpec::Consumer(k) => ClientKind::Consumer(Consumer::new(
+        (ClientSpec::Consumer(k), BrokerSpec::Queue(b)) => ClientKind::Consumer(Consumer::new(
             id,
             ConsumerConfig {
                 queue: queue(&k.queue),
@@ -1073,6 +1299,54 @@ fn build_client(s: &Scenario, names: &Names, id: ClientId, c: &ClientSpec) -> Cl
                 sqs: b.mode == QueueMode::Sqs,
             },
         )),
+        (ClientSpec::LogProducer(p), BrokerSpec::Log(b)) => {
+            let t = topic(&p.topic);
+            let partitions = b.topics[t as usize].partitions;
+            let confirms = (p.acks != Acks::Zero).then_some(ConfirmSpec {
+                timeout_ms: p.request_timeout_ms,
+                max_retries: p.retries,
+                window: p.max_in_flight,
+            });
+            let key_partitions = p
+                .keys
+                .iter()
+                .map(|k| log::partition_for_key(k.as_bytes(), partitions))
+                .collect();
+            let route = Route::Log {
+                topic: t,
+                partitions,
+                key_partitions,
+                partitioner: p.partitioner,
+                acks: p.acks,
+            };
+            let schedule = (p.interval_ms, p.rate_per_s, p.start_ms, p.count);
+            let keys = p.keys.iter().map(|k| key(k)).collect();
+            let cfg = producer_config(route, keys, schedule, p.payload_bytes);
+            ClientKind::Producer(Producer::new(id, cfg(confirms)))
+        }
+        (ClientSpec::LogConsumer(k), BrokerSpec::Log(_)) => {
+            let group = names.groups.iter().position(|g| *g == k.group_id);
+            ClientKind::LogConsumer(LogConsumer::new(
+                id,
+                LogConsumerConfig {
+                    group: group.expect("interned") as u16,
+                    topic: topic(&k.topic),
+                    processing: k.processing,
+                    auto_commit_interval_ms: k
+                        .enable_auto_commit
+                        .then_some(k.auto_commit_interval_ms),
+                    commit: k.commit,
+                    reset: k.auto_offset_reset,
+                    session_timeout_ms: k.session_timeout_ms,
+                    heartbeat_interval_ms: k.heartbeat_interval_ms,
+                    assignor: k.assignment,
+                    max_poll_records: k.max_poll_records,
+                    seeks: k.seeks.clone(),
+                    leave_at_ms: k.leave_at_ms,
+                },
+            ))
+        }
+        _ => unreachable!("validated: client kinds fit the broker kind"),
     };
     Client {
         kind,

@@ -1,0 +1,1336 @@
+//! The log broker: Kafka / Kinesis semantics on a simulated disk.
+//!
+//! What it models, and why each piece matters for a learner:
+//!
+//! - **Topics of partitions.** Each partition is an append-only log with dense
+//!   offsets 0, 1, 2... A producer picks the partition (see
+//!   [`crate::client::producer`]): by the murmur2 hash of the key, exactly as
+//!   Kafka's default partitioner does, so one key always lands in one
+//!   partition and keeps its order.
+//! - **Consuming never deletes.** A consumer group only moves its *committed
+//!   offset*; the records stay until retention (`retention.ms`, or
+//!   `retention.records` as a count stand-in for `retention.bytes`) removes the
+//!   oldest, and a [`LogNote::RetentionDeleted`] says which.
+//! - **Durability goes through [`Storage`].** Appends and offset commits are
+//!   buffered and written as record batches; one group commit (`begin_flush`)
+//!   is in flight at a time and the next one takes everything that piled up
+//!   meanwhile. `acks=1` is answered at the append, `acks=all` only once the
+//!   record's flush is durable. A crash loses what was not durable; a restart
+//!   rebuilds logs and committed offsets from [`Storage::recover`].
+//! - **Consumer groups.** Members join (`JoinGroup`), heartbeat, and leave
+//!   (`LeaveGroup`) or are expired after `session.timeout.ms` without a
+//!   heartbeat. Every change is a rebalance with a new generation: partitions
+//!   are re-dealt by the group's assignor (range or round-robin), one owner
+//!   per partition, extra members idle.
+//! - **Fetch positions.** The broker keeps each member's next fetch offset per
+//!   partition (Kafka's fetch sessions). After a rebalance, a member's first
+//!   poll of the new generation starts each partition at the committed offset,
+//!   or per `auto.offset.reset` when there is none. A poll with nothing to read
+//!   waits at the broker (long polling) until a record arrives or the group
+//!   rebalances.
+//!
+//! Simplifications (said here and in the UI): one broker, no replication, so
+//! the high watermark is the log end and `acks=1` and `acks=all` differ only
+//! by the `fsync`; record timestamps are the broker's append time
+//! (`LogAppendTime`); commits are accepted from any current member of the
+//! group (no `ILLEGAL_GENERATION` fencing); group membership is not persisted,
+//! so members rejoin after a broker restart (committed offsets are persisted).
+
+use super::{ClientId, KeyId, Message, MsgId, Output};
+use crate::scenario::{Acks, Assignor, LogBrokerSpec, OffsetReset};
+use crate::storage::{FlushId, FlushState, Record, RecordBatch, Storage, StreamId, Tear};
+use std::collections::{BTreeMap, VecDeque};
+
+pub type TopicId = u16;
+pub type PartitionId = u16;
+pub type GroupId = u16;
+/// Bit `p` set = partition `p` assigned. Partitions per topic are bounded by 64.
+pub type PartitionSet = u64;
+
+/// Where a seek moves a fetch position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seek {
+    /// `seekToBeginning` / `TRIM_HORIZON`: the log start offset.
+    Earliest,
+    /// `seekToEnd` / `LATEST`: the log end offset.
+    Latest,
+    /// `seek(offset)` / `AT_SEQUENCE_NUMBER` (the consumer turns
+    /// `AFTER_SEQUENCE_NUMBER n` into `Offset(n + 1)`).
+    Offset(u64),
+    /// `offsetsForTimes` / `AT_TIMESTAMP`: the first record at or after it.
+    Timestamp(u64),
+}
+
+/// Client to log broker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogRequest {
+    Produce {
+        topic: TopicId,
+        partition: PartitionId,
+        msg: Message,
+        acks: Acks,
+    },
+    JoinGroup {
+        group: GroupId,
+        topic: TopicId,
+        assignor: Assignor,
+        session_timeout_ms: u64,
+        reset: OffsetReset,
+    },
+    Heartbeat {
+        group: GroupId,
+    },
+    LeaveGroup {
+        group: GroupId,
+    },
+    /// `poll()`: up to `max_records` records from the member's partitions.
+    Poll {
+        group: GroupId,
+        generation: u32,
+        poll: u64,
+        max_records: u32,
+    },
+    /// `commitSync` / auto-commit of one partition: `offset` is the next
+    /// record to read (Kafka commits "position", not "last read").
+    Commit {
+        group: GroupId,
+        partition: PartitionId,
+        offset: u64,
+    },
+    Seek {
+        group: GroupId,
+        generation: u32,
+        partition: PartitionId,
+        to: Seek,
+    },
+}
+
+/// One record as a consumer receives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogRecord {
+    pub topic: TopicId,
+    pub partition: PartitionId,
+    pub offset: u64,
+    pub timestamp_ms: u64,
+    pub msg: Message,
+}
+
+/// Log broker to one client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogReply {
+    /// The produce response: where the record landed.
+    ProduceAck {
+        msg: MsgId,
+        partition: PartitionId,
+        offset: u64,
+    },
+    /// The member's partitions after a rebalance (0 = idle).
+    Assignment {
+        generation: u32,
+        partitions: PartitionSet,
+    },
+    Record {
+        poll: u64,
+        record: LogRecord,
+    },
+    /// The poll's response is complete (possibly empty: woken by a rebalance).
+    PollEnd {
+        poll: u64,
+    },
+}
+
+/// Things the log broker did that a learner (and the checker) should see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogNote {
+    Appended {
+        msg: MsgId,
+        topic: TopicId,
+        partition: PartitionId,
+        offset: u64,
+    },
+    /// Records `[from, to)` reached the disk.
+    Durable {
+        topic: TopicId,
+        partition: PartitionId,
+        to: u64,
+    },
+    /// Retention deleted records `[from, to)`.
+    RetentionDeleted {
+        topic: TopicId,
+        partition: PartitionId,
+        from: u64,
+        to: u64,
+    },
+    /// A crash lost records `[from, to)` that were not durable yet.
+    LostInCrash {
+        topic: TopicId,
+        partition: PartitionId,
+        from: u64,
+        to: u64,
+    },
+    /// After a restart the partition's log ends here (what the disk kept).
+    Recovered {
+        topic: TopicId,
+        partition: PartitionId,
+        to: u64,
+    },
+    /// A rebalance gave `member` these partitions in `generation` (0 = idle).
+    Assigned {
+        group: GroupId,
+        generation: u32,
+        member: ClientId,
+        partitions: PartitionSet,
+    },
+    /// No heartbeat within `session.timeout.ms`: removed from the group.
+    SessionExpired { group: GroupId, member: ClientId },
+    Committed {
+        group: GroupId,
+        partition: PartitionId,
+        offset: u64,
+    },
+    /// A commit from a client that is not a member (any more).
+    CommitRejected {
+        group: GroupId,
+        member: ClientId,
+        partition: PartitionId,
+        offset: u64,
+    },
+    /// A member's fetch position was set: from a commit, `auto.offset.reset`,
+    /// a seek, or because retention deleted the records it pointed at.
+    Position {
+        group: GroupId,
+        member: ClientId,
+        partition: PartitionId,
+        offset: u64,
+    },
+}
+
+/// Records a consumer may receive per poll: bounded by `max.poll.records`.
+/// Members parked in a poll per group: bounded by the clients in the scenario.
+#[derive(Clone, Copy, Debug)]
+struct StoredRecord {
+    offset: u64,
+    timestamp_ms: u64,
+    msg: Message,
+}
+
+#[derive(Clone, Debug, Default)]
+struct PartitionLog {
+    /// Records from the log start offset on. Bound: retention, else the
+    /// producers' `count` in the scenario.
+    records: VecDeque<StoredRecord>,
+    /// Offset of `records[0]` (the log start offset).
+    start: u64,
+    /// Records before this offset were handed to storage (`append`).
+    stored_end: u64,
+    /// Records before this offset are durable.
+    durable_end: u64,
+    /// `acks=all` produce responses waiting for durability, by offset.
+    /// Bound: records not yet durable.
+    waiting: VecDeque<(u64, ClientId, MsgId)>,
+}
+
+impl PartitionLog {
+    fn end(&self) -> u64 {
+        self.start + self.records.len() as u64
+    }
+
+    fn get(&self, offset: u64) -> Option<&StoredRecord> {
+        let i = offset.checked_sub(self.start)?;
+        self.records.get(usize::try_from(i).ok()?)
+    }
+}
+
+#[derive(Clone, Debug)]
+struct TopicState {
+    name: String,
+    retention_ms: Option<u64>,
+    retention_records: Option<u64>,
+    partitions: Vec<PartitionLog>,
+}
+
+#[derive(Clone, Debug)]
+struct Member {
+    session_timeout_ms: u64,
+    last_heartbeat_ms: u64,
+    reset: OffsetReset,
+    partitions: PartitionSet,
+    /// The generation the fetch positions were resolved for.
+    positions_generation: Option<u32>,
+    /// Next fetch offset per owned partition. Bound: partitions per topic.
+    positions: BTreeMap<PartitionId, u64>,
+    /// A poll waiting for records: (poll id, max records).
+    parked: Option<(u64, u32)>,
+    /// Which partition the next poll starts at (fairness across partitions).
+    cursor: u16,
+}
+
+#[derive(Clone, Debug)]
+struct GroupState {
+    topic: TopicId,
+    assignor: Assignor,
+    generation: u32,
+    /// Bound: clients in the scenario.
+    members: BTreeMap<ClientId, Member>,
+    /// Committed offsets, per partition: the next record to read.
+    committed: BTreeMap<PartitionId, u64>,
+}
+
+/// Counters for the summary and the tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LogBrokerStats {
+    pub appended: u64,
+    pub retention_deleted: u64,
+    pub lost_in_crash: u64,
+    pub flushes: u64,
+    pub rebalances: u64,
+}
+
+/// What a flush carries, to settle when it completes.
+#[derive(Clone, Debug)]
+struct InFlightFlush {
+    id: FlushId,
+    /// (topic, partition, stored_end at the flush).
+    ends: Vec<(TopicId, PartitionId, u64)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct LogBroker {
+    topics: Vec<TopicState>,
+    /// Groups by index; names live in the world's `Names`.
+    groups: Vec<Option<GroupState>>,
+    /// Key names, to write a record's key bytes (index = `KeyId`).
+    key_names: Vec<String>,
+    up: bool,
+    /// Commits not yet handed to storage: ((group, partition), offset).
+    /// Bound: groups × partitions (a later commit replaces an earlier one).
+    offsets_pending: BTreeMap<(GroupId, PartitionId), u64>,
+    /// Next offset in the `Offsets` stream.
+    offsets_stream_end: u64,
+    flush: Option<InFlightFlush>,
+    /// Earliest `WakeAt` requested and not yet run.
+    wake_armed_ms: Option<u64>,
+    pub stats: LogBrokerStats,
+}
+
+/// Per-partition view for the UI: log range, durability and each group's lag.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionView {
+    pub topic: String,
+    pub partition: PartitionId,
+    /// Log start offset (retention moved it) and log end offset.
+    pub start: u64,
+    pub end: u64,
+    pub durable_end: u64,
+    /// (group index, owner, committed offset, lag = end - committed).
+    pub groups: Vec<(GroupId, Option<ClientId>, u64, u64)>,
+    /// Message ids from the log start on (the first `limit` records).
+    pub msgs: Vec<MsgId>,
+}
+
+impl LogBroker {
+    pub fn from_spec(spec: &LogBrokerSpec, key_names: Vec<String>, groups: usize) -> LogBroker {
+        let topics = spec
+            .topics
+            .iter()
+            .map(|t| TopicState {
+                name: t.name.clone(),
+                retention_ms: t.retention_ms,
+                retention_records: t.retention_records,
+                partitions: vec![PartitionLog::default(); t.partitions as usize],
+            })
+            .collect();
+        LogBroker {
+            topics,
+            groups: vec![None; groups],
+            key_names,
+            up: true,
+            offsets_pending: BTreeMap::new(),
+            offsets_stream_end: 0,
+            flush: None,
+            wake_armed_ms: None,
+            stats: LogBrokerStats::default(),
+        }
+    }
+
+    pub fn add_key(&mut self, name: &str) {
+        self.key_names.push(name.to_string());
+    }
+
+    /// A group interned after the start (a consumer added mid-run).
+    pub fn add_group(&mut self) {
+        self.groups.push(None);
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.up
+    }
+
+    pub fn handle(
+        &mut self,
+        now_ms: u64,
+        from: ClientId,
+        req: LogRequest,
+        storage: &mut dyn Storage,
+        out: &mut Vec<Output>,
+    ) {
+        assert!(self.up, "the world drops requests to a crashed broker");
+        match req {
+            LogRequest::Produce {
+                topic,
+                partition,
+                msg,
+                acks,
+            } => self.produce(now_ms, from, topic, partition, msg, acks, out),
+            LogRequest::JoinGroup {
+                group,
+                topic,
+                assignor,
+                session_timeout_ms,
+                reset,
+            } => {
+                let member = Member {
+                    session_timeout_ms,
+                    last_heartbeat_ms: now_ms,
+                    reset,
+                    partitions: 0,
+                    positions_generation: None,
+                    positions: BTreeMap::new(),
+                    parked: None,
+                    cursor: 0,
+                };
+                let g = self.groups[group as usize].get_or_insert_with(|| GroupState {
+                    topic,
+                    assignor,
+                    generation: 0,
+                    members: BTreeMap::new(),
+                    committed: BTreeMap::new(),
+                });
+                if g.members.is_empty() {
+                    // After a restart only the committed offsets were recovered.
+                    (g.topic, g.assignor) = (topic, assignor);
+                }
+                g.members.insert(from, member);
+                self.rebalance(group, out);
+            }
+            LogRequest::Heartbeat { group } => {
+                if let Some(m) = self.member_mut(group, from) {
+                    m.last_heartbeat_ms = now_ms;
+                }
+            }
+            LogRequest::LeaveGroup { group } => {
+                if let Some(g) = &mut self.groups[group as usize] {
+                    if g.members.remove(&from).is_some() {
+                        self.rebalance(group, out);
+                    }
+                }
+            }
+            LogRequest::Poll {
+                group,
+                generation,
+                poll,
+                max_records,
+            } => self.poll(group, from, generation, poll, max_records, out),
+            LogRequest::Commit {
+                group,
+                partition,
+                offset,
+            } => self.commit(group, from, partition, offset, out),
+            LogRequest::Seek {
+                group,
+                generation,
+                partition,
+                to,
+            } => self.seek(group, from, generation, partition, to, out),
+        }
+        self.maybe_flush(now_ms, storage, out);
+        self.arm_wake(now_ms, out);
+    }
+
+    fn member_mut(&mut self, group: GroupId, member: ClientId) -> Option<&mut Member> {
+        self.groups[group as usize]
+            .as_mut()?
+            .members
+            .get_mut(&member)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn produce(
+        &mut self,
+        now_ms: u64,
+        from: ClientId,
+        topic: TopicId,
+        partition: PartitionId,
+        msg: Message,
+        acks: Acks,
+        out: &mut Vec<Output>,
+    ) {
+        let log = &mut self.topics[topic as usize].partitions[partition as usize];
+        let offset = log.end();
+        log.records.push_back(StoredRecord {
+            offset,
+            timestamp_ms: now_ms,
+            msg,
+        });
+        self.stats.appended += 1;
+        out.push(note(LogNote::Appended {
+            msg: msg.id,
+            topic,
+            partition,
+            offset,
+        }));
+        match acks {
+            Acks::Zero => {}
+            Acks::One => out.push(Output::Log {
+                to: from,
+                reply: LogReply::ProduceAck {
+                    msg: msg.id,
+                    partition,
+                    offset,
+                },
+            }),
+            Acks::All => log.waiting.push_back((offset, from, msg.id)),
+        }
+        self.apply_retention_count(topic, partition, out);
+        self.serve_parked(topic, partition, out);
+    }
+
+    /// Every group member parked in a poll that owns this partition gets served.
+    fn serve_parked(&mut self, topic: TopicId, partition: PartitionId, out: &mut Vec<Output>) {
+        for gi in 0..self.groups.len() {
+            let owner = self.groups[gi].as_ref().and_then(|g| {
+                (g.topic == topic)
+                    .then(|| {
+                        g.members
+                            .iter()
+                            .find(|(_, m)| m.partitions & (1 << partition) != 0)
+                    })
+                    .flatten()
+                    .filter(|(_, m)| m.parked.is_some())
+                    .map(|(c, _)| *c)
+            });
+            if let Some(member) = owner {
+                self.serve(gi as GroupId, member, out);
+            }
+        }
+    }
+
+    fn poll(
+        &mut self,
+        group: GroupId,
+        from: ClientId,
+        generation: u32,
+        poll: u64,
+        max_records: u32,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(g) = &self.groups[group as usize] else {
+            return out.push(poll_end(from, poll));
+        };
+        if !g.members.contains_key(&from) || g.generation != generation {
+            // Not a member, or a poll from before the last rebalance: answer
+            // empty so the consumer picks up its new assignment.
+            return out.push(poll_end(from, poll));
+        }
+        self.resolve_positions(group, from, out);
+        let m = self.member_mut(group, from).expect("checked above");
+        m.parked = Some((poll, max_records));
+        self.serve(group, from, out);
+    }
+
+    /// First poll of a generation: every owned partition starts at the
+    /// committed offset, or per `auto.offset.reset`.
+    fn resolve_positions(&mut self, group: GroupId, member: ClientId, out: &mut Vec<Output>) {
+        let g = self.groups[group as usize].as_mut().expect("a group");
+        let topic = &self.topics[g.topic as usize];
+        let m = g.members.get_mut(&member).expect("a member");
+        if m.positions_generation == Some(g.generation) {
+            return;
+        }
+        m.positions_generation = Some(g.generation);
+        m.positions.clear();
+        for p in partitions_of(m.partitions) {
+            let log = &topic.partitions[p as usize];
+            let offset = match (g.committed.get(&p), m.reset) {
+                (Some(&c), _) => c,
+                (None, OffsetReset::Earliest) => log.start,
+                (None, OffsetReset::Latest) => log.end(),
+            };
+            m.positions.insert(p, offset);
+            out.push(note(LogNote::Position {
+                group,
+                member,
+                partition: p,
+                offset,
+            }));
+        }
+    }
+
+    /// Answers a parked poll if any owned partition has records past the
+    /// member's position. Partitions are visited round-robin from the
+    /// member's cursor so one busy partition cannot starve the others.
+    fn serve(&mut self, group: GroupId, member: ClientId, out: &mut Vec<Output>) {
+        let g = self.groups[group as usize].as_mut().expect("a group");
+        let topic_id = g.topic;
+        let topic = &self.topics[topic_id as usize];
+        let m = g.members.get_mut(&member).expect("a member");
+        let Some((poll, max_records)) = m.parked else {
+            return;
+        };
+        let owned: Vec<PartitionId> = partitions_of(m.partitions).collect();
+        if owned.is_empty() {
+            return;
+        }
+        let mut sent = 0u32;
+        let start = m.cursor as usize % owned.len();
+        for k in 0..owned.len() {
+            let p = owned[(start + k) % owned.len()];
+            let log = &topic.partitions[p as usize];
+            let pos = m.positions.entry(p).or_insert(log.start);
+            if *pos < log.start {
+                // Retention deleted what this member pointed at.
+                *pos = log.start;
+                out.push(note(LogNote::Position {
+                    group,
+                    member,
+                    partition: p,
+                    offset: *pos,
+                }));
+            }
+            while sent < max_records {
+                let Some(r) = log.get(*pos) else { break };
+                out.push(Output::Log {
+                    to: member,
+                    reply: LogReply::Record {
+                        poll,
+                        record: LogRecord {
+                            topic: topic_id,
+                            partition: p,
+                            offset: r.offset,
+                            timestamp_ms: r.timestamp_ms,
+                            msg: r.msg,
+                        },
+                    },
+                });
+                *pos += 1;
+                sent += 1;
+            }
+        }
+        if sent > 0 {
+            m.cursor = m.cursor.wrapping_add(1);
+            m.parked = None;
+            out.push(poll_end(member, poll));
+        }
+    }
+
+    fn commit(
+        &mut self,
+        group: GroupId,
+        from: ClientId,
+        partition: PartitionId,
+        offset: u64,
+        out: &mut Vec<Output>,
+    ) {
+        let member = self.groups[group as usize]
+            .as_mut()
+            .filter(|g| g.members.contains_key(&from));
+        let Some(g) = member else {
+            out.push(note(LogNote::CommitRejected {
+                group,
+                member: from,
+                partition,
+                offset,
+            }));
+            return;
+        };
+        g.committed.insert(partition, offset);
+        self.offsets_pending.insert((group, partition), offset);
+        out.push(note(LogNote::Committed {
+            group,
+            partition,
+            offset,
+        }));
+    }
+
+    fn seek(
+        &mut self,
+        group: GroupId,
+        from: ClientId,
+        generation: u32,
+        partition: PartitionId,
+        to: Seek,
+        out: &mut Vec<Output>,
+    ) {
+        let current = self.groups[group as usize]
+            .as_ref()
+            .is_some_and(|g| g.generation == generation && g.members.contains_key(&from));
+        if !current {
+            return; // a seek from before a rebalance: the new owner starts afresh
+        }
+        self.resolve_positions(group, from, out);
+        let g = self.groups[group as usize].as_mut().expect("checked");
+        let log = &self.topics[g.topic as usize].partitions[partition as usize];
+        let offset = match to {
+            Seek::Earliest => log.start,
+            Seek::Latest => log.end(),
+            Seek::Offset(o) => o.clamp(log.start, log.end()),
+            Seek::Timestamp(t) => log
+                .records
+                .iter()
+                .find(|r| r.timestamp_ms >= t)
+                .map_or(log.end(), |r| r.offset),
+        };
+        let m = g.members.get_mut(&from).expect("checked");
+        if m.partitions & (1 << partition) == 0 {
+            return;
+        }
+        m.positions.insert(partition, offset);
+        out.push(note(LogNote::Position {
+            group,
+            member: from,
+            partition,
+            offset,
+        }));
+        self.serve(group, from, out);
+    }
+
+    /// A new generation: deal the partitions out again and tell every member.
+    /// Parked polls are answered empty so members apply the new assignment.
+    fn rebalance(&mut self, group: GroupId, out: &mut Vec<Output>) {
+        let g = self.groups[group as usize].as_mut().expect("a group");
+        g.generation += 1;
+        self.stats.rebalances += 1;
+        let partitions = self.topics[g.topic as usize].partitions.len();
+        let members: Vec<ClientId> = g.members.keys().copied().collect();
+        let sets = assign(g.assignor, partitions, members.len());
+        for (member, set) in members.iter().zip(sets) {
+            let m = g.members.get_mut(member).expect("listed");
+            m.partitions = set;
+            if let Some((poll, _)) = m.parked.take() {
+                out.push(poll_end(*member, poll));
+            }
+            out.push(note(LogNote::Assigned {
+                group,
+                generation: g.generation,
+                member: *member,
+                partitions: set,
+            }));
+            out.push(Output::Log {
+                to: *member,
+                reply: LogReply::Assignment {
+                    generation: g.generation,
+                    partitions: set,
+                },
+            });
+        }
+    }
+
+    /// Session timeouts and `retention.ms`.
+    pub fn tick(&mut self, now_ms: u64, storage: &mut dyn Storage, out: &mut Vec<Output>) {
+        self.wake_armed_ms = None;
+        if !self.up {
+            return;
+        }
+        for gi in 0..self.groups.len() {
+            let Some(g) = &mut self.groups[gi] else {
+                continue;
+            };
+            let expired: Vec<ClientId> = g
+                .members
+                .iter()
+                .filter(|(_, m)| m.last_heartbeat_ms + m.session_timeout_ms <= now_ms)
+                .map(|(c, _)| *c)
+                .collect();
+            for member in &expired {
+                g.members.remove(member);
+                let group = gi as GroupId;
+                out.push(note(LogNote::SessionExpired {
+                    group,
+                    member: *member,
+                }));
+            }
+            if !expired.is_empty() {
+                self.rebalance(gi as GroupId, out);
+            }
+        }
+        self.apply_retention_age(now_ms, out);
+        self.maybe_flush(now_ms, storage, out);
+        self.arm_wake(now_ms, out);
+    }
+
+    /// Asks to be woken at the next session deadline or retention expiry.
+    fn arm_wake(&mut self, now_ms: u64, out: &mut Vec<Output>) {
+        let sessions = self
+            .groups
+            .iter()
+            .flatten()
+            .flat_map(|g| g.members.values())
+            .map(|m| m.last_heartbeat_ms + m.session_timeout_ms);
+        let retention = self.topics.iter().flat_map(|t| {
+            let ms = t.retention_ms;
+            t.partitions
+                .iter()
+                .filter_map(move |p| Some(p.records.front()?.timestamp_ms + ms?))
+        });
+        let Some(next) = sessions.chain(retention).min() else {
+            return;
+        };
+        let next = next.max(now_ms + 1);
+        if self.wake_armed_ms.is_none_or(|armed| next < armed) {
+            self.wake_armed_ms = Some(next);
+            out.push(Output::WakeAt { at_ms: next });
+        }
+    }
+
+    fn apply_retention_count(&mut self, t: TopicId, p: PartitionId, out: &mut Vec<Output>) {
+        let topic = &mut self.topics[t as usize];
+        let Some(max) = topic.retention_records else {
+            return;
+        };
+        let log = &mut topic.partitions[p as usize];
+        let excess = (log.records.len() as u64).saturating_sub(max);
+        if excess > 0 {
+            delete_head(log, t, p, excess, &mut self.stats, out);
+        }
+    }
+
+    fn apply_retention_age(&mut self, now_ms: u64, out: &mut Vec<Output>) {
+        for (t, topic) in self.topics.iter_mut().enumerate() {
+            let Some(ms) = topic.retention_ms else {
+                continue;
+            };
+            for (p, log) in topic.partitions.iter_mut().enumerate() {
+                let old = log
+                    .records
+                    .iter()
+                    .take_while(|r| r.timestamp_ms + ms <= now_ms)
+                    .count() as u64;
+                if old > 0 {
+                    delete_head(
+                        log,
+                        t as TopicId,
+                        p as PartitionId,
+                        old,
+                        &mut self.stats,
+                        out,
+                    );
+                }
+            }
+        }
+    }
+
+    /// Group commit: if no flush is in flight and anything is unwritten,
+    /// append it to storage as one batch per partition (plus one for the
+    /// offsets) and begin one flush for all of it.
+    fn maybe_flush(&mut self, now_ms: u64, storage: &mut dyn Storage, out: &mut Vec<Output>) {
+        if self.flush.is_some() {
+            return;
+        }
+        let mut ends = Vec::new();
+        for (t, topic) in self.topics.iter_mut().enumerate() {
+            for (p, log) in topic.partitions.iter_mut().enumerate() {
+                let (t, p) = (t as TopicId, p as PartitionId);
+                if let Some(batch) = unstored_batch(log, &self.key_names) {
+                    let stream = StreamId::Partition {
+                        topic: t,
+                        partition: p,
+                    };
+                    storage
+                        .append(stream, &batch)
+                        .expect("within the store's pending bounds: one flush at a time");
+                    log.stored_end = log.end();
+                    ends.push((t, p, log.stored_end));
+                }
+            }
+        }
+        let offsets = self.offsets_batch();
+        if ends.is_empty() && offsets.is_none() {
+            return;
+        }
+        if let Some(batch) = offsets {
+            self.offsets_stream_end = batch.next_offset();
+            storage
+                .append(StreamId::Offsets, &batch)
+                .expect("within the store's pending bounds");
+        }
+        let ticket = storage
+            .begin_flush(now_ms)
+            .expect("one flush in flight at a time");
+        self.stats.flushes += 1;
+        self.flush = Some(InFlightFlush {
+            id: ticket.id,
+            ends,
+        });
+        out.push(Output::FlushAt {
+            id: ticket.id,
+            at_ms: ticket.completes_at_ms,
+        });
+    }
+
+    fn offsets_batch(&mut self) -> Option<RecordBatch> {
+        if self.offsets_pending.is_empty() {
+            return None;
+        }
+        let base = self.offsets_stream_end;
+        let pending = std::mem::take(&mut self.offsets_pending);
+        let records = pending
+            .into_iter()
+            .enumerate()
+            .map(|(i, ((group, partition), offset))| Record {
+                offset: base + i as u64,
+                timestamp_ms: 0,
+                producer_id: 0,
+                key: Some(offsets_key(group, partition).to_vec()),
+                value: offset.to_le_bytes().to_vec(),
+            })
+            .collect();
+        Some(RecordBatch {
+            base_offset: base,
+            records,
+        })
+    }
+
+    /// The world asks storage at the flush's completion time and reports here.
+    /// `Durable` releases the `acks=all` responses it covers.
+    pub fn flush_done(
+        &mut self,
+        now_ms: u64,
+        id: FlushId,
+        state: FlushState,
+        storage: &mut dyn Storage,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(flush) = self.flush.take_if(|f| f.id == id) else {
+            return; // a flush from before a crash
+        };
+        assert!(self.up, "a crash forgets the flush in flight");
+        if state == FlushState::Durable {
+            for (t, p, end) in flush.ends {
+                let log = &mut self.topics[t as usize].partitions[p as usize];
+                assert!(end >= log.durable_end, "durability only grows");
+                log.durable_end = end;
+                while log.waiting.front().is_some_and(|w| w.0 < end) {
+                    let (offset, to, msg) = log.waiting.pop_front().expect("checked");
+                    let reply = LogReply::ProduceAck {
+                        msg,
+                        partition: p,
+                        offset,
+                    };
+                    out.push(Output::Log { to, reply });
+                }
+                out.push(note(LogNote::Durable {
+                    topic: t,
+                    partition: p,
+                    to: end,
+                }));
+            }
+        }
+        self.maybe_flush(now_ms, storage, out);
+    }
+
+    /// The process dies: memory is gone, the disk keeps what was durable.
+    pub fn crash(&mut self, now_ms: u64, storage: &mut dyn Storage, out: &mut Vec<Output>) {
+        assert!(self.up);
+        self.up = false;
+        storage.crash(now_ms, Tear::None);
+        for (t, topic) in self.topics.iter_mut().enumerate() {
+            for (p, log) in topic.partitions.iter_mut().enumerate() {
+                let (from, to) = (log.durable_end.max(log.start), log.end());
+                if to > from {
+                    self.stats.lost_in_crash += to - from;
+                    out.push(note(LogNote::LostInCrash {
+                        topic: t as TopicId,
+                        partition: p as PartitionId,
+                        from,
+                        to,
+                    }));
+                }
+                *log = PartitionLog::default();
+            }
+        }
+        self.groups.iter_mut().for_each(|g| *g = None);
+        self.offsets_pending.clear();
+        self.flush = None;
+        self.wake_armed_ms = None;
+    }
+
+    /// Back up: logs and committed offsets come back from the durable image
+    /// (Kafka's log recovery: CRC-checked, truncated at the first bad batch).
+    pub fn restart(&mut self, now_ms: u64, storage: &mut dyn Storage, out: &mut Vec<Output>) {
+        assert!(!self.up);
+        self.up = true;
+        let recovery = storage.recover();
+        let mut committed: BTreeMap<(GroupId, PartitionId), u64> = BTreeMap::new();
+        for (stream, batches) in &recovery.streams {
+            match *stream {
+                StreamId::Partition { topic, partition } => {
+                    self.restore_partition(topic, partition, batches)
+                }
+                StreamId::Offsets => {
+                    for r in batches.iter().flat_map(|b| &b.records) {
+                        if let Some(k) = parse_offsets_record(r) {
+                            committed.insert(k.0, k.1);
+                        }
+                        self.offsets_stream_end = r.offset + 1;
+                    }
+                }
+                StreamId::Producers | StreamId::Txn => {}
+            }
+        }
+        for ((group, partition), offset) in committed {
+            let g = &mut self.groups[group as usize];
+            // Group membership is not persisted; the offsets are. Members
+            // rejoin and the group takes its topic from the first JoinGroup.
+            let g = g.get_or_insert_with(|| GroupState {
+                topic: 0,
+                assignor: Assignor::Range,
+                generation: 0,
+                members: BTreeMap::new(),
+                committed: BTreeMap::new(),
+            });
+            g.committed.insert(partition, offset);
+        }
+        for (t, topic) in self.topics.iter().enumerate() {
+            for (p, log) in topic.partitions.iter().enumerate() {
+                out.push(note(LogNote::Recovered {
+                    topic: t as TopicId,
+                    partition: p as PartitionId,
+                    to: log.end(),
+                }));
+            }
+        }
+        for t in 0..self.topics.len() {
+            for p in 0..self.topics[t].partitions.len() {
+                self.apply_retention_count(t as TopicId, p as PartitionId, out);
+            }
+        }
+        self.apply_retention_age(now_ms, out);
+        self.arm_wake(now_ms, out);
+    }
+
+    fn restore_partition(
+        &mut self,
+        topic: TopicId,
+        partition: PartitionId,
+        batches: &[RecordBatch],
+    ) {
+        let log = &mut self.topics[topic as usize].partitions[partition as usize];
+        let key_of = |k: &[u8]| {
+            self.key_names
+                .iter()
+                .position(|n| n.as_bytes() == k)
+                .map(|i| i as KeyId)
+        };
+        for r in batches.iter().flat_map(|b| &b.records) {
+            if log.records.is_empty() {
+                log.start = r.offset;
+            }
+            assert_eq!(r.offset, log.end(), "recovery yields dense offsets");
+            let msg = decode_msg(r, &key_of);
+            log.records.push_back(StoredRecord {
+                offset: r.offset,
+                timestamp_ms: r.timestamp_ms,
+                msg,
+            });
+        }
+        log.stored_end = log.end();
+        log.durable_end = log.end();
+    }
+
+    /// Resolves a group's topic once a member joins after a restart.
+    pub fn group_topic(&self, group: GroupId) -> Option<TopicId> {
+        self.groups.get(group as usize)?.as_ref().map(|g| g.topic)
+    }
+
+    /// Messages the broker holds (every record in every log).
+    pub fn held(&self) -> Vec<MsgId> {
+        let logs = self.topics.iter().flat_map(|t| &t.partitions);
+        logs.flat_map(|l| l.records.iter().map(|r| r.msg.id))
+            .collect()
+    }
+
+    pub fn record_count(&self) -> u64 {
+        let logs = self.topics.iter().flat_map(|t| &t.partitions);
+        logs.map(|l| l.records.len() as u64).sum()
+    }
+
+    /// Each partition's range, durability, owners and lag; at most `limit`
+    /// message ids per partition.
+    pub fn partition_views(&self, limit: usize) -> Vec<PartitionView> {
+        let mut views = Vec::new();
+        for (t, topic) in self.topics.iter().enumerate() {
+            for (p, log) in topic.partitions.iter().enumerate() {
+                let p = p as PartitionId;
+                let groups = self
+                    .groups
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(gi, g)| Some((gi as GroupId, g.as_ref()?)))
+                    .filter(|(_, g)| g.topic as usize == t)
+                    .map(|(gi, g)| {
+                        let owner = g
+                            .members
+                            .iter()
+                            .find(|(_, m)| m.partitions & (1 << p) != 0)
+                            .map(|(c, _)| *c);
+                        let committed = g.committed.get(&p).copied().unwrap_or(log.start);
+                        (gi, owner, committed, log.end().saturating_sub(committed))
+                    })
+                    .collect();
+                views.push(PartitionView {
+                    topic: topic.name.clone(),
+                    partition: p,
+                    start: log.start,
+                    end: log.end(),
+                    durable_end: log.durable_end,
+                    groups,
+                    msgs: log.records.iter().take(limit).map(|r| r.msg.id).collect(),
+                });
+            }
+        }
+        views
+    }
+
+    /// A group's committed offset for a partition.
+    pub fn committed(&self, group: GroupId, partition: PartitionId) -> Option<u64> {
+        self.groups
+            .get(group as usize)?
+            .as_ref()?
+            .committed
+            .get(&partition)
+            .copied()
+    }
+
+    /// A group's members, their partitions (0 = idle) and the generation.
+    pub fn members(&self, group: GroupId) -> (u32, Vec<(ClientId, PartitionSet)>) {
+        match self.groups.get(group as usize).and_then(|g| g.as_ref()) {
+            Some(g) => (
+                g.generation,
+                g.members.iter().map(|(c, m)| (*c, m.partitions)).collect(),
+            ),
+            None => (0, Vec::new()),
+        }
+    }
+}
+
+fn note(n: LogNote) -> Output {
+    Output::Note(super::Note::Log(n))
+}
+
+fn poll_end(to: ClientId, poll: u64) -> Output {
+    Output::Log {
+        to,
+        reply: LogReply::PollEnd { poll },
+    }
+}
+
+/// The partitions in a set, lowest first.
+pub fn partitions_of(set: PartitionSet) -> impl Iterator<Item = PartitionId> {
+    (0..64u16).filter(move |p| set & (1 << p) != 0)
+}
+
+fn delete_head(
+    log: &mut PartitionLog,
+    t: TopicId,
+    p: PartitionId,
+    n: u64,
+    stats: &mut LogBrokerStats,
+    out: &mut Vec<Output>,
+) {
+    let from = log.start;
+    for _ in 0..n {
+        log.records.pop_front();
+    }
+    log.start += n;
+    stats.retention_deleted += n;
+    out.push(note(LogNote::RetentionDeleted {
+        topic: t,
+        partition: p,
+        from,
+        to: log.start,
+    }));
+}
+
+/// Deals `partitions` out to `members` (in member-id order).
+///
+/// - `range` (Kafka's `RangeAssignor`): each member gets a contiguous range;
+///   the first `partitions % members` members get one extra.
+/// - `roundrobin` (`RoundRobinAssignor`): partition `p` goes to member
+///   `p % members`.
+///
+/// Members past the partition count get nothing: they are idle.
+pub fn assign(assignor: Assignor, partitions: usize, members: usize) -> Vec<PartitionSet> {
+    assert!(partitions <= 64, "validated: at most 64 partitions");
+    let mut sets = vec![0u64; members];
+    if members == 0 {
+        return sets;
+    }
+    match assignor {
+        Assignor::Range => {
+            let (per, extra) = (partitions / members, partitions % members);
+            let mut next = 0;
+            for (i, set) in sets.iter_mut().enumerate() {
+                let n = per + usize::from(i < extra);
+                for p in next..next + n {
+                    *set |= 1 << p;
+                }
+                next += n;
+            }
+            assert_eq!(next, partitions, "every partition assigned once");
+        }
+        Assignor::RoundRobin => {
+            for p in 0..partitions {
+                sets[p % members] |= 1 << p;
+            }
+        }
+    }
+    sets
+}
+
+/// The records appended since the last flush, as one batch.
+fn unstored_batch(log: &PartitionLog, key_names: &[String]) -> Option<RecordBatch> {
+    let from = log.stored_end.max(log.start);
+    if from >= log.end() {
+        return None;
+    }
+    let records = (from..log.end())
+        .map(|o| {
+            let r = log.get(o).expect("in range");
+            encode_msg(r, key_names)
+        })
+        .collect();
+    Some(RecordBatch {
+        base_offset: from,
+        records,
+    })
+}
+
+/// A record's value: message id, producer sequence and payload size
+/// (little-endian), so a restart can rebuild the message exactly.
+fn encode_msg(r: &StoredRecord, key_names: &[String]) -> Record {
+    let mut value = Vec::with_capacity(20);
+    value.extend_from_slice(&r.msg.id.to_le_bytes());
+    value.extend_from_slice(&r.msg.seq.to_le_bytes());
+    value.extend_from_slice(&r.msg.payload_bytes.to_le_bytes());
+    Record {
+        offset: r.offset,
+        timestamp_ms: r.timestamp_ms,
+        producer_id: u64::from(r.msg.producer),
+        key: r.msg.key.map(|k| key_names[k as usize].as_bytes().to_vec()),
+        value,
+    }
+}
+
+fn decode_msg(r: &Record, key_of: &dyn Fn(&[u8]) -> Option<KeyId>) -> Message {
+    assert_eq!(r.value.len(), 20, "the broker wrote this record");
+    let u64_at = |i: usize| u64::from_le_bytes(r.value[i..i + 8].try_into().expect("8 bytes"));
+    Message {
+        id: u64_at(0),
+        producer: r.producer_id as ClientId,
+        seq: u64_at(8),
+        key: r.key.as_deref().and_then(key_of),
+        payload_bytes: u32::from_le_bytes(r.value[16..20].try_into().expect("4 bytes")),
+    }
+}
+
+fn offsets_key(group: GroupId, partition: PartitionId) -> [u8; 4] {
+    let [g0, g1] = group.to_le_bytes();
+    let [p0, p1] = partition.to_le_bytes();
+    [g0, g1, p0, p1]
+}
+
+fn parse_offsets_record(r: &Record) -> Option<((GroupId, PartitionId), u64)> {
+    let k = r.key.as_deref()?;
+    let v: [u8; 8] = r.value.as_slice().try_into().ok()?;
+    if k.len() != 4 {
+        return None;
+    }
+    let group = u16::from_le_bytes([k[0], k[1]]);
+    let partition = u16::from_le_bytes([k[2], k[3]]);
+    Some(((group, partition), u64::from_le_bytes(v)))
+}
+
+/// Kafka's murmur2 (`org.apache.kafka.common.utils.Utils.murmur2`), seed
+/// `0x9747b28c`, and `toPositive(hash) % partitions` as the default
+/// partitioner computes it, so a key lands in the same partition as in Kafka.
+pub fn murmur2(data: &[u8]) -> u32 {
+    const SEED: u32 = 0x9747_b28c;
+    const M: u32 = 0x5bd1_e995;
+    const R: u32 = 24;
+    let len = data.len();
+    let mut h = SEED ^ len as u32;
+    let chunks = data.chunks_exact(4);
+    let tail = chunks.remainder();
+    for c in chunks {
+        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        k = k.wrapping_mul(M);
+        k ^= k >> R;
+        k = k.wrapping_mul(M);
+        h = h.wrapping_mul(M);
+        h ^= k;
+    }
+    if tail.len() >= 3 {
+        h ^= u32::from(tail[2]) << 16;
+    }
+    if tail.len() >= 2 {
+        h ^= u32::from(tail[1]) << 8;
+    }
+    if !tail.is_empty() {
+        h ^= u32::from(tail[0]);
+        h = h.wrapping_mul(M);
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(M);
+    h ^= h >> 15;
+    h
+}
+
+/// The partition Kafka's default partitioner picks for a key.
+pub fn partition_for_key(key: &[u8], partitions: u32) -> PartitionId {
+    assert!(partitions > 0 && partitions <= 64);
+    ((murmur2(key) & 0x7fff_ffff) % partitions) as PartitionId
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn murmur2_matches_kafka() {
+        // Values from Kafka's UtilsTest.testMurmur2.
+        let cases: [(&[u8], i32); 4] = [
+            (b"21", -973932308),
+            (b"foobar", -790332482),
+            (b"a-little-bit-long-string", -985981536),
+            (b"a-little-bit-longer-string", -1486304829),
+        ];
+        for (data, want) in cases {
+            assert_eq!(
+                murmur2(data) as i32,
+                want,
+                "{:?}",
+                std::str::from_utf8(data)
+            );
+        }
+    }
+
+    #[test]
+    fn range_and_round_robin_give_each_partition_one_owner() {
+        for assignor in [Assignor::Range, Assignor::RoundRobin] {
+            for parts in 1..=8 {
+                for members in 1..=10 {
+                    let sets = assign(assignor, parts, members);
+                    let union = sets.iter().fold(0u64, |a, s| {
+                        assert_eq!(a & s, 0, "one owner per partition");
+                        a | s
+                    });
+                    assert_eq!(union, (1u64 << parts) - 1);
+                    let idle = sets.iter().filter(|s| **s == 0).count();
+                    assert_eq!(idle, members.saturating_sub(parts));
+                }
+            }
+        }
+        assert_eq!(assign(Assignor::Range, 5, 2), vec![0b00111, 0b11000]);
+        assert_eq!(assign(Assignor::RoundRobin, 5, 2), vec![0b10101, 0b01010]);
+    }
+}

@@ -1,0 +1,453 @@
+//! The log-model checker: Jepsen's Kafka anomalies, read from the history.
+//!
+//! It sees what the producers were told (`produced`: partition and offset of
+//! an acknowledged write), what the broker appended (`append` notes), what
+//! each consumer's polls returned (`read`) and what each consumer processed
+//! (`ok process`). As in the queue checker, a write counts as *seen* once a
+//! consumer applied its effect, not merely received it: a record read by a
+//! consumer that died before processing it is not seen.
+//!
+//! | name | what it means here |
+//! |---|---|
+//! | `lost-write` | an acknowledged write never processed, although some consumer processed a higher offset of its partition |
+//! | `unseen` | an acknowledged write never processed by the end of the run, *after the final drain* ([`crate::sim::world::World::drain`]); before a drain it counts as pending |
+//! | `duplicate` | one message at more than one offset (a retried produce whose first try landed) |
+//! | `inconsistent-offsets` | one offset of one partition held different messages (a crash lost it and the offset was used again) |
+//! | `poll-skip` | a consumer's successive reads of a partition jump over offsets |
+//! | `nonmonotonic-poll` | a consumer's next read of a partition is at or before the previous one |
+//! | `nonmonotonic-send` | a producer's later send to a key landed at an equal or lower offset |
+//!
+//! Poll tracking restarts whenever the consumer's position legitimately
+//! moves back: a new assignment, a seek, a crash or a rejoin. So a
+//! `nonmonotonic-poll` is never the ordinary replay after a rebalance.
+//!
+//! The verdict counts use the same fields as the queue model: `lost` is
+//! lost-write + unseen, `duplicated` is "processed more than once" (the
+//! at-least-once cost, judged on effects).
+
+use super::{expectation_violations, Counts, Finding, Snapshot, Summary, FINDINGS_PER_KIND_MAX};
+use crate::broker::log::{LogNote, PartitionId, TopicId};
+use crate::broker::{ClientId, KeyId, MsgId, Note};
+use crate::history::{msg_name, Entry, History, LogEntry, Names, OpType, Proc};
+use crate::scenario::Expectations;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Counts of the log model, next to the shared [`Counts`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LogCounts {
+    pub lost_write: u64,
+    pub unseen: u64,
+    pub duplicate: u64,
+    pub inconsistent_offsets: u64,
+    pub poll_skip: u64,
+    pub nonmonotonic_poll: u64,
+    pub nonmonotonic_send: u64,
+    pub appended: u64,
+    pub retention_deleted: u64,
+    pub lost_in_crash: u64,
+    pub rebalances: u64,
+}
+
+/// (topic, partition).
+type Part = (TopicId, PartitionId);
+
+#[derive(Clone, Debug, Default)]
+struct Msg {
+    producer: Option<ClientId>,
+    key: Option<KeyId>,
+    invoked_ms: u64,
+    outcome: Option<OpType>,
+    /// Where the producer was told it landed, and when.
+    acked_at: Option<(PartitionId, u64, u64)>,
+    /// Every offset the broker appended it at: (time, part, offset).
+    appended: Vec<(u64, Part, u64)>,
+    /// Times of each `ok process`.
+    processed: Vec<u64>,
+    reads: u64,
+}
+
+#[derive(Default)]
+struct Facts {
+    /// Bound: messages published in the run.
+    msgs: BTreeMap<MsgId, Msg>,
+    /// Every message each offset held: ((part, offset), {(msg, first time)}).
+    offsets: BTreeMap<(Part, u64), BTreeMap<MsgId, u64>>,
+    /// Highest offset processed per part, and when.
+    processed_max: BTreeMap<Part, (u64, u64)>,
+    /// Per consumer and partition: (poll, offset) of the last read since the
+    /// last reset.
+    last_read: BTreeMap<(ClientId, PartitionId), (u64, u64)>,
+    /// Producer send order per (producer, key): message ids.
+    sends: BTreeMap<(ClientId, Option<KeyId>), Vec<MsgId>>,
+    /// First-time processing order, for per-key order: (producer, key) → seqs.
+    process_order: BTreeMap<(ClientId, Option<KeyId>), Vec<MsgId>>,
+    counts: Counts,
+    log: LogCounts,
+    findings: Vec<Finding>,
+}
+
+impl Facts {
+    fn find(&mut self, kind: &'static str, msgs: Vec<MsgId>, times_ms: Vec<u64>, text: String) {
+        let listed = self.findings.iter().filter(|f| f.kind == kind).count();
+        if listed < FINDINGS_PER_KIND_MAX {
+            self.findings.push(Finding {
+                kind,
+                msgs: msgs.into_iter().map(msg_name).collect(),
+                times_ms,
+                explanation: text,
+            });
+        }
+    }
+
+    fn topic_of(&self, msg: MsgId) -> TopicId {
+        let m = self.msgs.get(&msg);
+        m.and_then(|m| m.appended.first()).map_or(0, |a| a.1 .0)
+    }
+}
+
+/// Runs the log checker. `drained` says the run ended with
+/// [`crate::sim::world::World::drain`], so unread writes are `unseen`.
+pub fn check(
+    history: &History,
+    snap: &Snapshot,
+    names: &Names,
+    expect: &Expectations,
+    drained: bool,
+) -> Summary {
+    let mut f = Facts::default();
+    for ev in history.events() {
+        gather(&mut f, ev.time_ms, ev.process, ev.entry, names);
+    }
+    judge_writes(&mut f, snap, drained);
+    judge_offsets(&mut f);
+    judge_sends(&mut f);
+    judge_order(&mut f);
+    summarize(f, expect)
+}
+
+fn gather(f: &mut Facts, t: u64, process: Proc, entry: Entry, names: &Names) {
+    match (process, entry) {
+        (Proc::Client(p), Entry::Publish { ty, msg, key }) => {
+            let m = f.msgs.entry(msg).or_default();
+            if ty == OpType::Invoke {
+                (m.producer, m.key, m.invoked_ms) = (Some(p), key, t);
+                f.counts.published += 1;
+                f.sends.entry((p, key)).or_default().push(msg);
+            } else {
+                m.outcome = Some(ty);
+            }
+        }
+        (_, Entry::Retry { .. }) => f.counts.publish_retries += 1,
+        (Proc::Client(c), Entry::Log(e)) => gather_client(f, t, c, e, names),
+        (Proc::Client(c), Entry::Crash | Entry::Restart) => reset_reads(f, c),
+        (Proc::Broker, Entry::Broker(Note::Log(n))) => gather_note(f, t, n),
+        _ => {}
+    }
+}
+
+fn reset_reads(f: &mut Facts, c: ClientId) {
+    f.last_read.retain(|(consumer, _), _| *consumer != c);
+}
+
+fn gather_client(f: &mut Facts, t: u64, c: ClientId, e: LogEntry, names: &Names) {
+    match e {
+        LogEntry::Produced {
+            msg,
+            partition,
+            offset,
+        } => f.msgs.entry(msg).or_default().acked_at = Some((partition, offset, t)),
+        LogEntry::Assigned { .. } | LogEntry::Seek { .. } | LogEntry::Join { .. } => {
+            reset_reads(f, c)
+        }
+        LogEntry::Read {
+            poll,
+            partition,
+            offset,
+            msg,
+            ..
+        } => read(f, t, c, poll, partition, offset, msg, names),
+        LogEntry::Process {
+            ty: OpType::Ok,
+            partition,
+            offset,
+            msg,
+            ..
+        } => {
+            let part = (f.topic_of(msg), partition);
+            let m = f.msgs.entry(msg).or_default();
+            m.processed.push(t);
+            f.counts.processed_total += 1;
+            f.counts.last_processed_ms = t;
+            if m.processed.len() == 1 {
+                if let Some(p) = m.producer {
+                    f.process_order.entry((p, m.key)).or_default().push(msg);
+                }
+            }
+            let max = f.processed_max.entry(part).or_insert((offset, t));
+            if offset >= max.0 {
+                *max = (offset, t);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read(
+    f: &mut Facts,
+    t: u64,
+    c: ClientId,
+    poll: u64,
+    partition: PartitionId,
+    offset: u64,
+    msg: MsgId,
+    names: &Names,
+) {
+    f.counts.deliveries += 1;
+    let m = f.msgs.entry(msg).or_default();
+    m.reads += 1;
+    if m.reads > 1 {
+        f.counts.redeliveries += 1;
+    }
+    let part = (f.topic_of(msg), partition);
+    f.offsets
+        .entry((part, offset))
+        .or_default()
+        .entry(msg)
+        .or_insert(t);
+    let who = names.client(c);
+    if let Some((last_poll, last)) = f.last_read.insert((c, partition), (poll, offset)) {
+        if offset <= last {
+            f.log.nonmonotonic_poll += 1;
+            let text = format!(
+                "{who} read partition {partition} offset {offset} in poll {poll} after offset {last} in poll {last_poll}, with no rebalance, seek or restart in between"
+            );
+            f.find("nonmonotonic-poll", vec![msg], vec![t], text);
+        } else if offset > last + 1 {
+            f.log.poll_skip += 1;
+            let text = format!(
+                "{who} read partition {partition} offset {offset} right after offset {last}: offsets {}..{} were skipped",
+                last + 1,
+                offset
+            );
+            f.find("poll-skip", vec![msg], vec![t], text);
+        }
+    }
+}
+
+fn gather_note(f: &mut Facts, t: u64, n: LogNote) {
+    match n {
+        LogNote::Appended {
+            msg,
+            topic,
+            partition,
+            offset,
+        } => {
+            f.log.appended += 1;
+            let part = (topic, partition);
+            f.msgs
+                .entry(msg)
+                .or_default()
+                .appended
+                .push((t, part, offset));
+            f.offsets
+                .entry((part, offset))
+                .or_default()
+                .entry(msg)
+                .or_insert(t);
+        }
+        LogNote::RetentionDeleted { from, to, .. } => f.log.retention_deleted += to - from,
+        LogNote::LostInCrash { from, to, .. } => f.log.lost_in_crash += to - from,
+        _ => {}
+    }
+    if let LogNote::Assigned { generation, .. } = n {
+        f.log.rebalances = f.log.rebalances.max(u64::from(generation));
+    }
+}
+
+/// Every acknowledged write: processed, lost-write, unseen or pending.
+fn judge_writes(f: &mut Facts, snap: &Snapshot, drained: bool) {
+    let ids: Vec<MsgId> = f.msgs.keys().copied().collect();
+    for id in ids {
+        let m = f.msgs[&id].clone();
+        let acked = m.outcome == Some(OpType::Ok);
+        let processed = !m.processed.is_empty();
+        let published = m.producer.is_some();
+        match (published, processed) {
+            (false, true) => f.counts.unexpected += 1,
+            (false, false) => {}
+            (true, true) => {
+                f.counts.processed += 1;
+                if m.processed.len() > 1 {
+                    f.counts.duplicated += 1;
+                    let times = m.processed.clone();
+                    let text = format!(
+                        "{} was processed {} times: the consumer group re-read it from a committed offset before it",
+                        msg_name(id),
+                        times.len()
+                    );
+                    f.find("duplicated", vec![id], times, text);
+                }
+                if m.outcome == Some(OpType::Info) {
+                    f.counts.recovered += 1;
+                }
+            }
+            (true, false) if acked => unread_ack(f, id, snap, drained),
+            (true, false) => {
+                if snap.pending.contains(&id) && !drained {
+                    f.counts.pending += 1;
+                } else {
+                    f.counts.unconfirmed_missing += 1;
+                }
+            }
+        }
+        match f.msgs[&id].outcome {
+            Some(OpType::Ok) => f.counts.confirmed += 1,
+            Some(OpType::Info) | None if published => f.counts.unconfirmed += 1,
+            Some(OpType::Fail) => f.counts.refused += 1,
+            _ => {}
+        }
+    }
+}
+
+/// An acknowledged write nobody processed.
+fn unread_ack(f: &mut Facts, id: MsgId, snap: &Snapshot, drained: bool) {
+    let m = &f.msgs[&id];
+    let (partition, offset, acked_ms) = m.acked_at.unwrap_or((0, 0, m.invoked_ms));
+    let part = (f.topic_of(id), partition);
+    let passed = f.processed_max.get(&part).filter(|(o, _)| *o > offset);
+    if let Some(&(past, at_ms)) = passed {
+        f.counts.lost += 1;
+        f.log.lost_write += 1;
+        let text = format!(
+            "{} was acknowledged at partition {partition} offset {offset} (t={acked_ms} ms) but never processed, although offset {past} of that partition was processed at t={at_ms} ms",
+            msg_name(id)
+        );
+        f.find("lost-write", vec![id], vec![acked_ms, at_ms], text);
+    } else if drained {
+        f.counts.lost += 1;
+        f.log.unseen += 1;
+        let still = if snap.pending.contains(&id) {
+            "it is still in the log, but no consumer got to it"
+        } else {
+            "it is no longer in the log"
+        };
+        let text = format!(
+            "{} was acknowledged at partition {partition} offset {offset} (t={acked_ms} ms) and never processed by the end of the drain: {still}",
+            msg_name(id)
+        );
+        f.find("unseen", vec![id], vec![acked_ms], text);
+    } else {
+        f.counts.pending += 1;
+    }
+}
+
+/// `duplicate` and `inconsistent-offsets`, from where the broker put things.
+fn judge_offsets(f: &mut Facts) {
+    let mut dups = Vec::new();
+    for (id, m) in &f.msgs {
+        let at: BTreeSet<(Part, u64)> = m.appended.iter().map(|a| (a.1, a.2)).collect();
+        if at.len() > 1 {
+            let list: Vec<String> = at
+                .iter()
+                .map(|((_, p), o)| format!("partition {p} offset {o}"))
+                .collect();
+            let times = m.appended.iter().map(|a| a.0).collect();
+            let text = format!(
+                "{} is in the log {} times ({}): a retried produce whose earlier attempt had landed",
+                msg_name(*id),
+                at.len(),
+                list.join(", ")
+            );
+            dups.push((*id, times, text));
+        }
+    }
+    f.log.duplicate = dups.len() as u64;
+    for (id, times, text) in dups {
+        f.find("duplicate", vec![id], times, text);
+    }
+    let mut clashes = Vec::new();
+    for (((_, p), o), held) in &f.offsets {
+        if held.len() > 1 {
+            let ids: Vec<MsgId> = held.keys().copied().collect();
+            let times = held.values().copied().collect();
+            let text = format!(
+                "partition {p} offset {o} held {} different messages ({}): the record there was lost (not yet durable at a crash) and the offset was reused",
+                ids.len(),
+                ids.iter().map(|i| msg_name(*i)).collect::<Vec<_>>().join(", ")
+            );
+            clashes.push((ids, times, text));
+        }
+    }
+    f.log.inconsistent_offsets = clashes.len() as u64;
+    for (ids, times, text) in clashes {
+        f.find("inconsistent-offsets", ids, times, text);
+    }
+}
+
+/// `nonmonotonic-send`: per producer and key, acknowledged offsets in send order.
+fn judge_sends(f: &mut Facts) {
+    let mut found = Vec::new();
+    for ids in f.sends.values() {
+        let mut last: Option<(MsgId, PartitionId, u64)> = None;
+        for id in ids {
+            let Some((p, o, t)) = f.msgs[id].acked_at else {
+                continue;
+            };
+            if let Some((prev, pp, po)) = last.filter(|l| l.1 == p && o <= l.2) {
+                let text = format!(
+                    "{} was sent after {} with the same key but landed at partition {p} offset {o}, not after offset {po} of partition {pp}: a retry overtook it",
+                    msg_name(*id),
+                    msg_name(prev)
+                );
+                found.push((vec![prev, *id], vec![t], text));
+            }
+            last = Some((*id, p, o));
+        }
+    }
+    f.log.nonmonotonic_send = found.len() as u64;
+    for (ids, times, text) in found {
+        f.find("nonmonotonic-send", ids, times, text);
+    }
+}
+
+/// Order of first processing against send order, per producer and per key.
+fn judge_order(f: &mut Facts) {
+    let mut per_key = 0;
+    for ((_, key), ids) in &f.process_order {
+        let seqs: Vec<u64> = ids.iter().map(|i| f.msgs[i].invoked_ms).collect();
+        if key.is_some() {
+            per_key += seqs.windows(2).filter(|w| w[1] < w[0]).count() as u64;
+        }
+    }
+    f.counts.out_of_order_per_key = per_key;
+}
+
+fn summarize(f: Facts, expect: &Expectations) -> Summary {
+    let c = f.counts;
+    let l = f.log;
+    let identity = format!(
+        "published {} = processed {} + pending {} + lost {} (lost-write {} + unseen {}) + unconfirmed_missing {}",
+        c.published, c.processed, c.pending, c.lost, l.lost_write, l.unseen, c.unconfirmed_missing
+    );
+    let broker_identity = format!(
+        "appended {} (retention deleted {}, lost in crash {}); duplicate {}, inconsistent-offsets {}, poll-skip {}, nonmonotonic-poll {}, nonmonotonic-send {}",
+        l.appended, l.retention_deleted, l.lost_in_crash, l.duplicate, l.inconsistent_offsets, l.poll_skip, l.nonmonotonic_poll, l.nonmonotonic_send
+    );
+    let mut violations = Vec::new();
+    if c.processed + c.pending + c.lost + c.unconfirmed_missing != c.published {
+        violations.push(format!("counts do not reconcile: {identity}"));
+    }
+    expectation_violations(&c, expect, &mut violations);
+    Summary {
+        counts: c,
+        log: Some(l),
+        identity,
+        broker_identity,
+        ok: violations.is_empty(),
+        violations,
+        findings: f.findings,
+        ..Summary::default()
+    }
+}

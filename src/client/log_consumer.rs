@@ -1,0 +1,436 @@
+//! A Kafka consumer in a consumer group: the `poll()` loop.
+//!
+//! The loop is the one every Kafka application runs:
+//!
+//! ```text
+//! loop {
+//!     records = consumer.poll()      // may auto-commit, may apply a rebalance
+//!     for r in records { process(r) } // one at a time, taking virtual time
+//! }
+//! ```
+//!
+//! Where the offsets get committed decides the delivery guarantee:
+//!
+//! - `enable.auto.commit`: *inside* `poll()`, once `auto.commit.interval.ms`
+//!   has passed, the consumer commits its positions, i.e. the end of what the
+//!   *previous* polls returned. With processing done synchronously in the
+//!   loop those records are processed, so a crash replays the current batch:
+//!   at-least-once with duplicates. (Auto-commit loses records only when the
+//!   application hands records to another thread and polls on; this loop
+//!   does not.) A rebalance also commits, before the new assignment applies.
+//! - `commit: after_processing`: commit `offset + 1` after each effect: a
+//!   crash between the effect and the commit replays one record
+//!   (at-least-once).
+//! - `commit: before_processing`: commit `offset + 1` before processing: a
+//!   crash during processing skips the record for good (at-most-once).
+//!
+//! A rebalance is applied at the next `poll()`, as in Kafka: the consumer
+//! finishes the records it holds first. Liveness is a separate heartbeat
+//! timer (`heartbeat.interval.ms`); a dead consumer stops heartbeating and the
+//! broker expires it after `session.timeout.ms`.
+
+use super::{ClientOutput, ClientTimer};
+use crate::broker::log::{
+    partitions_of, GroupId, LogRecord, LogReply, LogRequest, PartitionId, PartitionSet, Seek,
+    TopicId,
+};
+use crate::broker::{ClientId, MsgId, Request};
+use crate::history::{Entry, LogEntry, OpType};
+use crate::scenario::{Assignor, CommitMode, OffsetReset, ProcessingSpec, SeekPosition, SeekSpec};
+use crate::sim::rng::SimRng;
+use std::collections::{BTreeMap, VecDeque};
+
+/// Resolved settings of one log consumer.
+#[derive(Clone, Debug)]
+pub struct LogConsumerConfig {
+    pub group: GroupId,
+    pub topic: TopicId,
+    pub processing: ProcessingSpec,
+    /// `Some(auto.commit.interval.ms)` when `enable.auto.commit` is on.
+    pub auto_commit_interval_ms: Option<u64>,
+    /// Manual commits (only without auto-commit).
+    pub commit: Option<CommitMode>,
+    pub reset: OffsetReset,
+    pub session_timeout_ms: u64,
+    pub heartbeat_interval_ms: u64,
+    pub assignor: Assignor,
+    pub max_poll_records: u32,
+    pub seeks: Vec<SeekSpec>,
+    pub leave_at_ms: Option<u64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct LogConsumer {
+    pub id: ClientId,
+    cfg: LogConsumerConfig,
+    pub alive: bool,
+    /// Left the group with `close()` (stays out until restarted).
+    pub left: bool,
+    pub generation: u32,
+    pub partitions: PartitionSet,
+    /// An assignment that arrived and waits for the next `poll()`.
+    pending_assignment: Option<(u32, PartitionSet)>,
+    /// The poll waiting for its response.
+    polling: Option<u64>,
+    next_poll: u64,
+    /// Records returned, not yet processed. Bound: `max.poll.records` (one
+    /// poll's response; the next poll is sent only when this is empty).
+    buffer: VecDeque<LogRecord>,
+    current: Option<LogRecord>,
+    /// Next offset to read per owned partition (Kafka's "position").
+    positions: BTreeMap<PartitionId, u64>,
+    last_commit_ms: u64,
+    pub busy_ms: u64,
+    pub processed: u64,
+}
+
+impl LogConsumer {
+    pub fn new(id: ClientId, cfg: LogConsumerConfig) -> LogConsumer {
+        assert!(cfg.heartbeat_interval_ms > 0 && cfg.max_poll_records > 0);
+        LogConsumer {
+            id,
+            cfg,
+            alive: true,
+            left: false,
+            generation: 0,
+            partitions: 0,
+            pending_assignment: None,
+            polling: None,
+            next_poll: 0,
+            buffer: VecDeque::new(),
+            current: None,
+            positions: BTreeMap::new(),
+            last_commit_ms: 0,
+            busy_ms: 0,
+            processed: 0,
+        }
+    }
+
+    pub fn group(&self) -> GroupId {
+        self.cfg.group
+    }
+
+    /// Joins the group and sets the heartbeat, seek and leave timers that are
+    /// still ahead.
+    pub fn start(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
+        self.last_commit_ms = now_ms;
+        self.join(out);
+        out.push(ClientOutput::Timer {
+            at_ms: now_ms + self.cfg.heartbeat_interval_ms,
+            timer: ClientTimer::Heartbeat,
+        });
+        for (i, s) in self.cfg.seeks.iter().enumerate() {
+            if s.at_ms >= now_ms {
+                out.push(ClientOutput::Timer {
+                    at_ms: s.at_ms,
+                    timer: ClientTimer::Seek(i as u32),
+                });
+            }
+        }
+        if let Some(at_ms) = self.cfg.leave_at_ms.filter(|t| *t >= now_ms) {
+            out.push(ClientOutput::Timer {
+                at_ms,
+                timer: ClientTimer::Leave,
+            });
+        }
+    }
+
+    fn join(&mut self, out: &mut Vec<ClientOutput>) {
+        let group = self.cfg.group;
+        out.push(ClientOutput::Record(Entry::Log(LogEntry::Join { group })));
+        out.push(send(LogRequest::JoinGroup {
+            group,
+            topic: self.cfg.topic,
+            assignor: self.cfg.assignor,
+            session_timeout_ms: self.cfg.session_timeout_ms,
+            reset: self.cfg.reset,
+        }));
+    }
+
+    /// The connection to the broker is gone (broker crash or restart, link
+    /// loss): what the dead connection carried is dropped, and the consumer
+    /// joins again, keeping its positions only through committed offsets.
+    pub fn rejoin(&mut self, out: &mut Vec<ClientOutput>) {
+        if !self.alive || self.left {
+            return;
+        }
+        self.buffer.clear();
+        self.polling = None;
+        self.pending_assignment = None;
+        self.partitions = 0;
+        self.positions.clear();
+        self.join(out);
+    }
+
+    pub fn on_heartbeat_timer(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
+        if self.left {
+            return;
+        }
+        out.push(send(LogRequest::Heartbeat {
+            group: self.cfg.group,
+        }));
+        out.push(ClientOutput::Timer {
+            at_ms: now_ms + self.cfg.heartbeat_interval_ms,
+            timer: ClientTimer::Heartbeat,
+        });
+    }
+
+    pub fn on_reply(
+        &mut self,
+        now_ms: u64,
+        reply: LogReply,
+        rng: &mut SimRng,
+        out: &mut Vec<ClientOutput>,
+    ) {
+        assert!(self.alive, "the world drops replies to dead consumers");
+        match reply {
+            LogReply::Assignment {
+                generation,
+                partitions,
+            } => {
+                self.pending_assignment = Some((generation, partitions));
+                self.poll_if_idle(now_ms, out);
+            }
+            LogReply::Record { poll, record } => self.on_record(now_ms, poll, record, rng, out),
+            LogReply::PollEnd { poll } => {
+                if self.polling == Some(poll) {
+                    self.polling = None;
+                    self.poll_if_idle(now_ms, out);
+                }
+            }
+            LogReply::ProduceAck { .. } => unreachable!("produce responses go to producers"),
+        }
+    }
+
+    fn on_record(
+        &mut self,
+        now_ms: u64,
+        poll: u64,
+        r: LogRecord,
+        rng: &mut SimRng,
+        out: &mut Vec<ClientOutput>,
+    ) {
+        let owned = self.partitions & (1 << r.partition) != 0;
+        let stale = self
+            .positions
+            .get(&r.partition)
+            .is_some_and(|p| r.offset < *p);
+        if self.polling != Some(poll) || !owned || stale {
+            return; // from an older poll or assignment, or a network duplicate
+        }
+        assert!(
+            self.buffer.len() < self.cfg.max_poll_records as usize,
+            "one poll returns at most max.poll.records"
+        );
+        self.positions.insert(r.partition, r.offset + 1);
+        out.push(ClientOutput::Record(Entry::Log(LogEntry::Read {
+            poll,
+            partition: r.partition,
+            offset: r.offset,
+            msg: r.msg.id,
+            key: r.msg.key,
+        })));
+        self.buffer.push_back(r);
+        if self.current.is_none() {
+            self.start_next(now_ms, rng, out);
+        }
+    }
+
+    fn idle(&self) -> bool {
+        self.alive && !self.left && self.polling.is_none() && self.current.is_none()
+    }
+
+    fn poll_if_idle(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
+        if self.idle() && self.buffer.is_empty() {
+            self.poll(now_ms, out);
+        }
+    }
+
+    /// `poll()`: apply a pending rebalance, auto-commit when due, then fetch.
+    fn poll(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
+        if let Some((generation, partitions)) = self.pending_assignment.take() {
+            if self.cfg.auto_commit_interval_ms.is_some() {
+                self.commit_positions(now_ms, out); // onPartitionsRevoked
+            }
+            self.generation = generation;
+            self.partitions = partitions;
+            self.positions.clear();
+            out.push(ClientOutput::Record(Entry::Log(LogEntry::Assigned {
+                generation,
+                partitions,
+            })));
+        } else if let Some(interval) = self.cfg.auto_commit_interval_ms {
+            if now_ms >= self.last_commit_ms + interval {
+                self.commit_positions(now_ms, out);
+            }
+        }
+        if self.partitions == 0 {
+            return; // idle member: nothing to fetch until the next rebalance
+        }
+        let poll = self.next_poll;
+        self.next_poll += 1;
+        self.polling = Some(poll);
+        out.push(ClientOutput::Record(Entry::Log(LogEntry::Poll { poll })));
+        out.push(send(LogRequest::Poll {
+            group: self.cfg.group,
+            generation: self.generation,
+            poll,
+            max_records: self.cfg.max_poll_records,
+        }));
+    }
+
+    /// Commits the position of every owned partition: everything returned
+    /// by the polls so far.
+    fn commit_positions(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
+        self.last_commit_ms = now_ms;
+        let owned = self.partitions;
+        let positions: Vec<(PartitionId, u64)> = self
+            .positions
+            .iter()
+            .filter(|(p, _)| owned & (1 << **p) != 0)
+            .map(|(p, o)| (*p, *o))
+            .collect();
+        for (partition, offset) in positions {
+            self.commit(partition, offset, out);
+        }
+    }
+
+    fn commit(&self, partition: PartitionId, offset: u64, out: &mut Vec<ClientOutput>) {
+        out.push(ClientOutput::Record(Entry::Log(LogEntry::Commit {
+            partition,
+            offset,
+        })));
+        out.push(send(LogRequest::Commit {
+            group: self.cfg.group,
+            partition,
+            offset,
+        }));
+    }
+
+    fn start_next(&mut self, now_ms: u64, rng: &mut SimRng, out: &mut Vec<ClientOutput>) {
+        let Some(r) = self.buffer.pop_front() else {
+            self.poll_if_idle(now_ms, out);
+            return;
+        };
+        out.push(process_entry(OpType::Invoke, &r));
+        if self.cfg.commit == Some(CommitMode::BeforeProcessing) {
+            self.commit(r.partition, r.offset + 1, out);
+        }
+        let took_ms = match self.cfg.processing {
+            ProcessingSpec::FixedMs(ms) => ms,
+            ProcessingSpec::UniformMs { min, max } => rng.range_inclusive(min, max),
+        };
+        self.busy_ms += took_ms;
+        self.current = Some(r);
+        out.push(ClientOutput::Timer {
+            at_ms: now_ms + took_ms,
+            timer: ClientTimer::ProcessDone,
+        });
+    }
+
+    pub fn on_process_done(&mut self, now_ms: u64, rng: &mut SimRng, out: &mut Vec<ClientOutput>) {
+        let r = self
+            .current
+            .take()
+            .expect("ProcessDone only while processing");
+        out.push(ClientOutput::Effect { key: r.msg.key });
+        self.processed += 1;
+        out.push(process_entry(OpType::Ok, &r));
+        if self.cfg.commit == Some(CommitMode::AfterProcessing) {
+            self.commit(r.partition, r.offset + 1, out);
+        }
+        self.start_next(now_ms, rng, out);
+    }
+
+    /// A scheduled seek: every owned partition moves; what is buffered for
+    /// it is dropped and re-fetched from the new position.
+    pub fn on_seek_timer(&mut self, index: u32, out: &mut Vec<ClientOutput>) {
+        let spec = self.cfg.seeks[index as usize];
+        let to = match spec.position {
+            SeekPosition::Earliest => Seek::Earliest,
+            SeekPosition::Latest => Seek::Latest,
+            SeekPosition::AtOffset => Seek::Offset(spec.offset.expect("validated")),
+            SeekPosition::AfterOffset => Seek::Offset(spec.offset.expect("validated") + 1),
+            SeekPosition::AtTimestamp => Seek::Timestamp(spec.timestamp_ms.expect("validated")),
+        };
+        for partition in partitions_of(self.partitions) {
+            self.buffer.retain(|r| r.partition != partition);
+            self.positions.remove(&partition);
+            out.push(ClientOutput::Record(Entry::Log(LogEntry::Seek {
+                partition,
+                to,
+            })));
+            out.push(send(LogRequest::Seek {
+                group: self.cfg.group,
+                generation: self.generation,
+                partition,
+                to,
+            }));
+        }
+    }
+
+    /// `close()`: auto-commit if on, then `LeaveGroup`; the group rebalances
+    /// at once instead of waiting for `session.timeout.ms`.
+    pub fn on_leave_timer(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
+        if self.cfg.auto_commit_interval_ms.is_some() {
+            self.commit_positions(now_ms, out);
+        }
+        let group = self.cfg.group;
+        out.push(ClientOutput::Record(Entry::Log(LogEntry::Leave { group })));
+        out.push(send(LogRequest::LeaveGroup { group }));
+        self.left = true;
+        self.buffer.clear();
+        self.polling = None;
+        self.partitions = 0;
+    }
+
+    /// The process dies: the record in progress never gets its effect, and
+    /// everything in memory (positions, buffer) is gone.
+    pub fn crash(&mut self, out: &mut Vec<ClientOutput>) {
+        assert!(self.alive);
+        self.alive = false;
+        if let Some(r) = self.current.take() {
+            out.push(process_entry(OpType::Fail, &r));
+        }
+        self.buffer.clear();
+        self.polling = None;
+        self.pending_assignment = None;
+        self.partitions = 0;
+        self.positions.clear();
+    }
+
+    pub fn restart(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
+        assert!(!self.alive);
+        self.alive = true;
+        self.left = false;
+        self.start(now_ms, out);
+    }
+
+    pub fn set_processing(&mut self, processing: ProcessingSpec) {
+        self.cfg.processing = processing;
+    }
+
+    /// Messages this consumer holds and has not finished.
+    pub fn holding(&self) -> impl Iterator<Item = MsgId> + '_ {
+        let current = self.current.iter().map(|r| r.msg.id);
+        current.chain(self.buffer.iter().map(|r| r.msg.id))
+    }
+
+    pub fn in_hand(&self) -> usize {
+        self.buffer.len() + usize::from(self.current.is_some())
+    }
+}
+
+fn send(req: LogRequest) -> ClientOutput {
+    ClientOutput::Send(Request::Log(req))
+}
+
+fn process_entry(ty: OpType, r: &LogRecord) -> ClientOutput {
+    ClientOutput::Record(Entry::Log(LogEntry::Process {
+        ty,
+        partition: r.partition,
+        offset: r.offset,
+        msg: r.msg.id,
+        key: r.msg.key,
+    }))
+}

@@ -21,8 +21,12 @@ pub const FRAME_BUDGET_MS: f64 = 8.0;
 /// A frame after a long pause (a background tab) advances at most this much
 /// wall time, so the page never tries to catch up minutes at once.
 const FRAME_GAP_MS_MAX: f64 = 100.0;
-/// How often (wall ms) the checker re-runs while playing.
+/// How often (wall ms) the checker re-runs while playing, at the most.
 const SUMMARY_EVERY_MS: f64 = 250.0;
+/// The checker re-reads the whole history, so its cost grows with the run.
+/// It waits at least this many times its last cost before running again,
+/// which keeps it under a tenth of the page's time however long the run.
+const SUMMARY_COST_FACTOR: f64 = 10.0;
 /// Virtual ms one "Fast-forward" click covers.
 pub const FAST_FORWARD_MS: u64 = 5_000;
 /// Wall ms one fast-forward may spend.
@@ -91,6 +95,8 @@ pub struct AppState {
     clock: Clock,
     last_frame_ms: Option<f64>,
     last_summary_ms: f64,
+    /// Wall ms the last checker run took.
+    summary_cost_ms: f64,
 }
 
 impl PartialEq for AppState {
@@ -127,6 +133,7 @@ impl AppState {
             clock,
             last_frame_ms: None,
             last_summary_ms: 0.0,
+            summary_cost_ms: 0.0,
         }
     }
 
@@ -149,6 +156,7 @@ impl AppState {
             clock: self.clock.clone(),
             last_frame_ms: self.last_frame_ms,
             last_summary_ms: self.last_summary_ms,
+            summary_cost_ms: self.summary_cost_ms,
         }
     }
 
@@ -158,9 +166,15 @@ impl AppState {
 
     /// Runs the checker now and redraws.
     fn settle(&mut self) {
+        self.check_now();
+        self.refresh_view();
+    }
+
+    fn check_now(&mut self) {
+        let start_ms = (self.clock)();
         self.session.borrow_mut().refresh_summary();
         self.last_summary_ms = (self.clock)();
-        self.refresh_view();
+        self.summary_cost_ms = self.last_summary_ms - start_ms;
     }
 
     /// Starts a new run from `setup`. If it cannot run, the message shows next
@@ -193,10 +207,9 @@ impl AppState {
         self.last_frame_ms = Some(wall_ms);
         let virtual_ms = (gap_ms * self.speed()).round() as u64;
         self.run_for(virtual_ms, FRAME_BUDGET_MS);
-        let now = (self.clock)();
-        if now - self.last_summary_ms >= SUMMARY_EVERY_MS {
-            self.session.borrow_mut().refresh_summary();
-            self.last_summary_ms = now;
+        let wait_ms = SUMMARY_EVERY_MS.max(self.summary_cost_ms * SUMMARY_COST_FACTOR);
+        if (self.clock)() - self.last_summary_ms >= wait_ms {
+            self.check_now();
         }
         let session = self.session.borrow();
         if session.world().is_finished() || session.run_error.is_some() {

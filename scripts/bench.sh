@@ -27,6 +27,19 @@ wasm="$(rate "$wasm_json")"
 awk -v n="$native" -v w="$wasm" 'BEGIN {
   printf "{\"native_msgs_per_s\":%d,\"wasm_msgs_per_s\":%d,\"wasm_over_native_time\":%.2f,\"goal_browser_msgs_per_s\":2000000,\"goal_ratio\":1.3}\n", n, w, n / w }'
 
+# The log broker (issue 4): produce (acks=all) → poll → process → commit with
+# 1, 4 and 16 partitions; the same web_sim run printed the wasm lines.
+native_log="$(cargo run --quiet --release --bin brokerlab -- bench --log --messages "$MESSAGES")"
+echo "$native_log"
+grep -o '{"bench":"wasm-log"[^}]*}' <<<"$wasm_log" ||
+  { echo "bench.sh: the wasm log bench printed no result" >&2; exit 1; }
+for p in 1 4 16; do
+  n="$(grep "\"partitions\":$p," <<<"$native_log" | sed -E 's/.*"msgs_per_s":([0-9]+).*/\1/')"
+  w="$(grep -o "{\"bench\":\"wasm-log\",\"partitions\":$p,[^}]*}" <<<"$wasm_log" | sed -E 's/.*"msgs_per_s":([0-9]+).*/\1/')"
+  awk -v p="$p" -v n="$n" -v w="$w" 'BEGIN {
+    printf "{\"log_partitions\":%d,\"native_msgs_per_s\":%d,\"wasm_msgs_per_s\":%d,\"wasm_over_native_time\":%.2f}\n", p, n, w, n / w }'
+done
+
 # The live page: frame-time percentiles under the issue's target load.
 ui_log="$(cargo test --release --target wasm32-unknown-unknown --test web_ui_bench -- --include-ignored --nocapture 2>&1)" ||
   { echo "$ui_log" >&2; exit 1; }

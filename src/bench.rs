@@ -48,3 +48,52 @@ pub fn run(messages: u64) -> u64 {
     assert_eq!(processed, messages, "every bench message is processed once");
     processed
 }
+
+/// Partition counts the log benchmark runs (one consumer per partition).
+pub const LOG_PARTITIONS: [u32; 3] = [1, 4, 16];
+
+/// The log workload: produce (`acks=all`, so every record waits for its
+/// group-commit `fsync`) → poll → process → commit after processing, with
+/// `partitions` partitions and as many consumers in one group.
+pub fn log_scenario(messages: u64, partitions: u32) -> Scenario {
+    assert!(messages > 0 && partitions > 0);
+    let consumers: Vec<String> = (0..partitions)
+        .map(|i| {
+            format!(
+                r#"{{ "kind": "log_consumer", "id": "c{i}", "topic": "t", "group.id": "bench",
+                   "processing": {{ "fixed_ms": 0 }}, "enable.auto.commit": false, "commit": "after_processing",
+                   "auto.offset.reset": "earliest", "max.poll.records": 500 }}"#
+            )
+        })
+        .collect();
+    let json = format!(
+        r#"{{ "name": "bench-log", "seed": 42, "duration_ms": {duration},
+        "broker": {{ "kind": "log", "topics": [ {{ "name": "t", "partitions": {partitions} }} ], "fsync_latency_ms": 2 }},
+        "network": {{ "latency_ms_min": 1, "latency_ms_max": 2 }},
+        "clients": [
+          {{ "kind": "log_producer", "id": "p1", "topic": "t", "keys": ["a", "b", "c", "d", "e", "f", "g", "h"],
+             "rate_per_s": 100000, "count": {messages}, "acks": "all", "max.in.flight.requests": 10000 }},
+          {consumers}
+        ],
+        "limits": {{ "events_max": {events}, "drain_ms": 1000 }}
+      }}"#,
+        duration = messages / 100 + 10_000,
+        consumers = consumers.join(","),
+        events = messages * 20 + 1_000_000,
+    );
+    Scenario::from_json(&json).expect("the log bench scenario is valid")
+}
+
+/// Runs the log workload; returns the number of records processed.
+pub fn run_log(messages: u64, partitions: u32) -> u64 {
+    let mut world = World::new(&log_scenario(messages, partitions));
+    world.run().expect("the bench stays within its bounds");
+    let processed = world
+        .clients()
+        .iter()
+        .filter(|c| !c.is_producer)
+        .map(|c| c.count)
+        .sum();
+    assert_eq!(processed, messages, "every bench record is processed once");
+    processed
+}

@@ -13,15 +13,24 @@
 //! | at most once | fire and forget (no publisher confirms) | `no_ack` (auto-ack) |
 //! | at least once | confirms, retry on timeout | manual `basic.ack` after processing |
 //!
-//! The exactly-once rows and the log broker need pieces that are not built
-//! yet; asking for them gives a [`SetupError`] that says so, which the page
-//! shows next to the control instead of pretending.
+//! On the log broker (Kafka semantics: a topic of `partitions` partitions,
+//! every consumer in one consumer group):
+//!
+//! | guarantee | producer | consumer |
+//! |---|---|---|
+//! | at most once | `acks=0` | commit before processing |
+//! | at least once | `acks=all`, `retries` | commit after processing |
+//!
+//! The exactly-once rows need pieces that are not built yet; asking for them
+//! gives a [`SetupError`] that says so, which the page shows next to the
+//! control instead of pretending.
 
 use crate::check::Summary;
 use crate::scenario::{
-    AckMode, BindingSpec, BrokerSpec, ClientSpec, ConfirmSpec, ConsumerSpec, ExchangeKind,
-    ExchangeSpec, Expectations, FaultOptions, Limits, NetworkSpec, ProcessingSpec, ProducerSpec,
-    QueueBrokerSpec, QueueMode, QueueSpec, Scenario,
+    AckMode, Acks, Assignor, BindingSpec, BrokerSpec, ClientSpec, CommitMode, ConfirmSpec,
+    ConsumerSpec, ExchangeKind, ExchangeSpec, Expectations, FaultOptions, Limits, LogBrokerSpec,
+    LogConsumerSpec, LogProducerSpec, NetworkSpec, OffsetReset, Partitioner, ProcessingSpec,
+    ProducerSpec, QueueBrokerSpec, QueueMode, QueueSpec, Scenario, TopicSpec,
 };
 use std::fmt;
 
@@ -63,7 +72,7 @@ impl BrokerKind {
     pub fn unavailable_reason(self) -> Option<&'static str> {
         match self {
             BrokerKind::Queue => None,
-            BrokerKind::Log => Some("the log broker is not built yet"),
+            BrokerKind::Log => None,
         }
     }
 }
@@ -213,6 +222,10 @@ fn setup_err<T>(field: &'static str, reason: impl Into<String>) -> Result<T, Set
     })
 }
 
+/// The log broker's topic and consumer group on the page.
+pub const LOG_TOPIC: &str = "orders";
+pub const LOG_GROUP: &str = "playground";
+
 /// Producer ids are `p1, p2, …`, consumer ids `c1, c2, …`, in page order.
 pub fn producer_id(index: usize) -> String {
     format!("p{}", index + 1)
@@ -300,6 +313,17 @@ impl Setup {
     }
 
     fn broker_spec(&self) -> BrokerSpec {
+        if self.broker == BrokerKind::Log {
+            return BrokerSpec::Log(LogBrokerSpec {
+                topics: vec![TopicSpec {
+                    name: LOG_TOPIC.to_string(),
+                    partitions: self.partitions,
+                    retention_ms: None,
+                    retention_records: None,
+                }],
+                fsync_latency_ms: 5,
+            });
+        }
         let n = self.partitions;
         let queues = (0..n)
             .map(|i| QueueSpec {
@@ -332,11 +356,76 @@ impl Setup {
     }
 
     fn client_specs(&self) -> Vec<ClientSpec> {
-        let producers =
-            (0..self.producers.len()).map(|i| ClientSpec::Producer(self.producer_spec(i)));
-        let consumers =
-            (0..self.consumers.len()).map(|i| ClientSpec::Consumer(self.consumer_spec(i)));
+        let producers = (0..self.producers.len()).map(|i| self.producer_client(i));
+        let consumers = (0..self.consumers.len()).map(|i| self.consumer_client(i));
         producers.chain(consumers).collect()
+    }
+
+    /// Producer `index` as a scenario client of whichever broker is chosen
+    /// (use this, not [`Setup::producer_spec`], to add one mid-run).
+    pub fn producer_client(&self, index: usize) -> ClientSpec {
+        match self.broker {
+            BrokerKind::Queue => ClientSpec::Producer(self.producer_spec(index)),
+            BrokerKind::Log => ClientSpec::LogProducer(self.log_producer_spec(index)),
+        }
+    }
+
+    /// Consumer `index` as a scenario client of whichever broker is chosen.
+    pub fn consumer_client(&self, index: usize) -> ClientSpec {
+        match self.broker {
+            BrokerKind::Queue => ClientSpec::Consumer(self.consumer_spec(index)),
+            BrokerKind::Log => ClientSpec::LogConsumer(self.log_consumer_spec(index)),
+        }
+    }
+
+    /// The log producer for producer `index`: at most once is `acks=0`; at
+    /// least once is `acks=all` with retries (duplicates at new offsets).
+    pub fn log_producer_spec(&self, index: usize) -> LogProducerSpec {
+        let p = self.producers[index];
+        let at_most_once = self.delivery == Delivery::AtMostOnce;
+        LogProducerSpec {
+            id: producer_id(index),
+            topic: LOG_TOPIC.to_string(),
+            keys: (0..p.keys).map(|k| format!("k{k}")).collect(),
+            rate_per_s: Some(p.rate_per_s),
+            interval_ms: None,
+            count: p.rate_per_s * (bounds::DURATION_MS / 1000),
+            start_ms: 0,
+            payload_bytes: 64,
+            acks: if at_most_once { Acks::Zero } else { Acks::All },
+            retries: if at_most_once { 0 } else { 10 },
+            request_timeout_ms: 200,
+            max_in_flight: 1000,
+            partitioner: Partitioner::Sticky,
+            network: None,
+        }
+    }
+
+    /// The log consumer for consumer `index`: every consumer is a member of
+    /// one group; at most once commits before processing, at least once after.
+    pub fn log_consumer_spec(&self, index: usize) -> LogConsumerSpec {
+        let c = self.consumers[index];
+        let commit = match self.delivery {
+            Delivery::AtMostOnce => CommitMode::BeforeProcessing,
+            _ => CommitMode::AfterProcessing,
+        };
+        LogConsumerSpec {
+            id: consumer_id(index),
+            topic: LOG_TOPIC.to_string(),
+            group_id: LOG_GROUP.to_string(),
+            processing: ProcessingSpec::FixedMs(c.processing_ms),
+            enable_auto_commit: false,
+            auto_commit_interval_ms: 5000,
+            commit: Some(commit),
+            auto_offset_reset: OffsetReset::Earliest,
+            session_timeout_ms: 1000,
+            heartbeat_interval_ms: 300,
+            assignment: Assignor::Range,
+            max_poll_records: c.prefetch,
+            seeks: Vec::new(),
+            leave_at_ms: None,
+            network: None,
+        }
     }
 
     /// The spec for producer `index` (also used when one is added mid-run).

@@ -90,13 +90,6 @@ fn impossible_or_unbuilt_settings_name_their_control() {
         }),
         "Partitions"
     );
-    assert_eq!(
-        bad(Setup {
-            broker: BrokerKind::Log,
-            ..Setup::default()
-        }),
-        "Broker"
-    );
     let mut setup = Setup {
         delivery: Delivery::ExactlyOnceIdempotent,
         ..Setup::default()
@@ -173,4 +166,72 @@ fn fire_and_forget_loss_is_not_jepsen_lost() {
     let run = run_with_broker_crash(Delivery::AtMostOnce);
     assert_eq!(run.counts.lost, 0, "{:?}", run.counts);
     assert!(run.counts.unconfirmed_missing > 0, "{:?}", run.counts);
+}
+
+/// The log broker on the page: partitions become a topic, consumers one group.
+fn log_setup(delivery: Delivery) -> Setup {
+    Setup {
+        broker: BrokerKind::Log,
+        delivery,
+        partitions: 4,
+        ..Setup::default()
+    }
+}
+
+#[test]
+fn the_log_broker_maps_partitions_consumers_and_delivery_to_kafka_settings() {
+    use brokerlab::scenario::{Acks, CommitMode};
+    let s = log_setup(Delivery::AtMostOnce).to_scenario().unwrap();
+    let BrokerSpec::Log(b) = &s.broker else {
+        panic!("a log broker")
+    };
+    assert_eq!(b.topics[0].partitions, 4);
+    for c in &s.clients {
+        match c {
+            ClientSpec::LogProducer(p) => assert_eq!((p.acks, p.retries), (Acks::Zero, 0)),
+            ClientSpec::LogConsumer(k) => {
+                assert_eq!(k.commit, Some(CommitMode::BeforeProcessing));
+                assert!(!k.enable_auto_commit);
+                assert_eq!(k.group_id, brokerlab::playground::LOG_GROUP);
+            }
+            other => panic!("a queue client in a log setup: {other:?}"),
+        }
+    }
+    let s = log_setup(Delivery::AtLeastOnce).to_scenario().unwrap();
+    for c in &s.clients {
+        match c {
+            ClientSpec::LogProducer(p) => {
+                assert_eq!(p.acks, Acks::All);
+                assert!(p.retries > 0);
+            }
+            ClientSpec::LogConsumer(k) => assert_eq!(k.commit, Some(CommitMode::AfterProcessing)),
+            other => panic!("a queue client in a log setup: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn at_least_once_on_the_log_survives_a_broker_crash_and_at_most_once_does_not_duplicate() {
+    let run = |delivery: Delivery| {
+        let mut scenario = log_setup(delivery).to_scenario().unwrap();
+        scenario.duration_ms = 4_000;
+        for (at_ms, action) in [(1_000, FaultAction::Crash), (1_200, FaultAction::Restart)] {
+            scenario.faults.push(FaultSpec {
+                at_ms,
+                action,
+                target: "broker".into(),
+                until_ms: None,
+            });
+        }
+        let mut world = brokerlab::sim::world::World::new(&scenario);
+        world.finish().unwrap();
+        world.summary()
+    };
+    let least = run(Delivery::AtLeastOnce);
+    assert_eq!(least.counts.lost, 0, "{:?}", least.findings);
+    assert!(least.counts.processed > 100);
+    assert!(brokerlab::playground::verdict(Delivery::AtLeastOnce, &least).holds);
+    let most = run(Delivery::AtMostOnce);
+    assert_eq!(most.counts.duplicated, 0, "{:?}", most.findings);
+    assert!(brokerlab::playground::verdict(Delivery::AtMostOnce, &most).holds);
 }

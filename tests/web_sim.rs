@@ -29,6 +29,19 @@ fn the_browser_history_hash_equals_the_native_one() {
 }
 
 #[wasm_bindgen_test]
+fn the_browser_log_history_hash_equals_the_native_one() {
+    let scenario = Scenario::from_json(golden::LOG_SCENARIO_JSON).unwrap();
+    let mut world = World::new(&scenario);
+    world.finish().unwrap();
+    let hash = world.history().hash(world.names());
+    assert_eq!(
+        hash,
+        golden::LOG_HISTORY_HASH,
+        "wasm log history differs from native: {hash:#018x}"
+    );
+}
+
+#[wasm_bindgen_test]
 fn bench_prints_messages_per_second() {
     // Debug builds (the regular test run) get a short workload; the release
     // run from scripts/bench.sh gets the same size as the native bench.
@@ -45,4 +58,23 @@ fn bench_prints_messages_per_second() {
         "{{\"bench\":\"wasm\",\"messages\":{processed},\"seconds\":{secs:.3},\"msgs_per_s\":{:.0}}}",
         processed as f64 / secs
     );
+}
+
+#[wasm_bindgen_test]
+fn log_bench_prints_messages_per_second_per_partition_count() {
+    let messages = if cfg!(debug_assertions) {
+        5_000
+    } else {
+        200_000
+    };
+    for partitions in brokerlab::bench::LOG_PARTITIONS {
+        let start = js_sys::Date::now();
+        let processed = brokerlab::bench::run_log(messages, partitions);
+        let secs = ((js_sys::Date::now() - start) / 1000.0).max(0.001);
+        assert_eq!(processed, messages);
+        console_log!(
+            "{{\"bench\":\"wasm-log\",\"partitions\":{partitions},\"messages\":{processed},\"seconds\":{secs:.3},\"msgs_per_s\":{:.0}}}",
+            processed as f64 / secs
+        );
+    }
 }

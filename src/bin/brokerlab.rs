@@ -3,7 +3,7 @@
 //! ```text
 //! brokerlab run SCENARIO.json [--seed N] [--history FILE.jsonl] [--random-faults]
 //! brokerlab sweep SCENARIO.json --seeds N [--first-seed S]
-//! brokerlab bench [--messages N]
+//! brokerlab bench [--messages N] [--log]
 //! ```
 //!
 //! `run` prints a one-line JSON summary (counts and findings). `sweep` runs N
@@ -40,7 +40,7 @@ mod native {
     const USAGE: &str = "usage:
   brokerlab run SCENARIO.json [--seed N] [--history FILE.jsonl] [--random-faults]
   brokerlab sweep SCENARIO.json --seeds N [--first-seed S]
-  brokerlab bench [--messages N]";
+  brokerlab bench [--messages N] [--log]";
 
     /// Bad input: printed as `brokerlab: <message>`, exit code 2.
     struct Usage(String);
@@ -189,12 +189,24 @@ mod native {
     }
 
     fn bench(mut parser: lexopt::Parser) -> Result<i32, Usage> {
-        let mut messages = 200_000;
+        let (mut messages, mut log) = (200_000, false);
         while let Some(arg) = parser.next()? {
             match arg {
                 Long("messages") => messages = number(&mut parser, "--messages")?.max(1),
+                Long("log") => log = true,
                 other => return Err(other.unexpected().into()),
             }
+        }
+        if log {
+            // One line per partition count: produce → consume → commit.
+            for partitions in brokerlab::bench::LOG_PARTITIONS {
+                let start = Instant::now();
+                let processed = brokerlab::bench::run_log(messages, partitions);
+                let secs = start.elapsed().as_secs_f64();
+                let rate = processed as f64 / secs;
+                emit(&format!("{{\"bench\":\"native-log\",\"partitions\":{partitions},\"messages\":{processed},\"seconds\":{secs:.3},\"msgs_per_s\":{rate:.0}}}"));
+            }
+            return Ok(0);
         }
         let start = Instant::now();
         let processed = brokerlab::bench::run(messages);

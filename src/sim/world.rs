@@ -868,6 +868,8 @@ impl World {
         let mut out = std::mem::take(&mut self.client_out);
         let now = self.now_ms;
         match (&mut c.kind, timer) {
+            // Producers stop at `duration_ms`, also when a drain runs on.
+            (ClientKind::Producer(_), ClientTimer::Publish) if now > self.scenario.duration_ms => {}
             (ClientKind::Producer(p), ClientTimer::Publish) => {
                 p.on_publish_slot(now, &mut self.next_msg_id, &mut out)
             }

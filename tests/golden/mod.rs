@@ -6,3 +6,9 @@ pub const SCENARIO_JSON: &str = include_str!("../../scenarios/consumer_crash_red
 
 /// xxh3-64 of its JSONL history with its own seed.
 pub const HISTORY_HASH: u64 = 0xd00b82e079adcdd2;
+
+/// The log-broker scenario whose history (after its final drain) is pinned.
+pub const LOG_SCENARIO_JSON: &str = include_str!("../../scenarios/log_at_least_once.json");
+
+/// xxh3-64 of its JSONL history with its own seed, after `World::finish`.
+pub const LOG_HISTORY_HASH: u64 = 0x8a6cbbeada316b65;

@@ -32,6 +32,7 @@
 //! |---|---|
 //! | `ui` | the Yew app: a `Reducible` state with an `Action` enum, the simulation handle in a context, components that only render (see `src/ui/mod.rs`) |
 //! | `storage::idb` | the IndexedDB store behind the `Storage` trait: group commit, `durability`, quota and `versionchange` handling |
+//! | `storage::locks` | the owner lease through the Web Locks API (`ifAvailable`, `steal`); the fencing epoch beside it is core, `storage::ownership` |
 //!
 //! Binaries:
 //!

@@ -8,7 +8,7 @@
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use brokerlab::storage::batch::{sample_batch, DecodeError};
-use brokerlab::storage::idb::{frame, FaultInjection, IdbConfig, IdbStore, STORE_NAME};
+use brokerlab::storage::idb::{frame, FaultInjection, IdbConfig, IdbStore, DB_VERSION, STORE_NAME};
 use brokerlab::storage::recovery::TruncationReason;
 use brokerlab::storage::{
     FlushId, FlushState, Limits, MemoryStore, Recovery, Storage, StorageError, StreamId, Tear,
@@ -197,7 +197,7 @@ async fn torn_last_batch_is_truncated_and_earlier_batches_survive() {
 /// Overwrites the stored value at `key` behind the store's back.
 async fn put_raw(db_name: &str, key: u64, value: wasm_bindgen::JsValue) {
     let db = Database::open(db_name)
-        .with_version(1u32)
+        .with_version(DB_VERSION)
         .await
         .expect("raw open");
     let tx = db
@@ -265,6 +265,13 @@ async fn dropping_every_handle_without_close_keeps_durable_data() {
     flush_durable(&mut store, 0).await;
     store.wait_idle().await;
     drop(store);
+    // A dropped handle lets its Web Lock go a moment later (a reload's old
+    // page is gone before the new one runs): give the browser that moment.
+    let tick = js_sys::Promise::new(&mut |resolve, _| {
+        let window = web_sys::window().unwrap();
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+    });
+    wasm_bindgen_futures::JsFuture::from(tick).await.unwrap();
     let mut store = IdbStore::open(config).await.unwrap();
     assert_eq!(
         store.recover().offsets(StreamId::Txn),
@@ -332,7 +339,7 @@ async fn another_tabs_upgrade_closes_the_connection() {
     store.wait_idle().await;
     // "Another tab" opens a newer version; it must not be blocked by us.
     let other = Database::open(config.db_name.as_str())
-        .with_version(2u32)
+        .with_version(DB_VERSION + 1)
         .await
         .expect("upgrade");
     assert_eq!(store.closed(), Some(StorageError::VersionChange));

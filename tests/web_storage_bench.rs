@@ -17,7 +17,7 @@
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use brokerlab::storage::batch::sample_batch;
-use brokerlab::storage::idb::{frame, Durability, IdbConfig, IdbStore, STORE_NAME};
+use brokerlab::storage::idb::{frame, Durability, IdbConfig, IdbStore, DB_VERSION, STORE_NAME};
 use brokerlab::storage::{RecordBatch, Storage, StreamId};
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
@@ -91,7 +91,7 @@ async fn raw_run(name: &str, durability: Durability, batches: &[RecordBatch]) ->
         .collect();
     let store = fresh(config(name, durability)).await;
     store.close().await;
-    let db = Database::open(name).with_version(1u32).await.unwrap();
+    let db = Database::open(name).with_version(DB_VERSION).await.unwrap();
     let hint = match durability {
         Durability::Relaxed => TransactionDurability::Relaxed,
         Durability::Strict => TransactionDurability::Strict,

@@ -3,12 +3,16 @@
 //! It is a [`Journal`] (the same bookkeeping as the memory store) plus a
 //! *writer* that carries the journal's decisions out in IndexedDB:
 //!
-//! - **One object store, [`STORE_NAME`]**, keyed by the batch's global
+//! - **The object store [`STORE_NAME`]** holds the batches, keyed by the batch's global
 //!   sequence number (a JavaScript number). Each value is a `Uint8Array`
 //!   *frame*: the 8-byte little-endian [`StreamId::code`] followed by the
 //!   encoded record batch. Keys sort numerically, so one `getAll` (plus one
 //!   `getAllKeys` in the same transaction) reads the whole log back in write
-//!   order.
+//!   order. A second store, [`META_STORE`], holds the owner epoch.
+//! - **One writing tab.** Opening for writing takes a [`Lease`] (Web Locks)
+//!   and bumps the owner epoch in the same transaction that reads the log
+//!   back; every write transaction checks that epoch first and aborts itself
+//!   if another tab has taken over. See [`super::ownership`] for why both.
 //! - **Group commit.** `begin_flush` seals every pending batch into one flush;
 //!   the writer puts them all in *one* readwrite transaction. Its `complete`
 //!   event is the `fsync`: only then does the flush count as committed.
@@ -42,11 +46,20 @@
 //!   stop, durable data stays.
 //! - Another tab upgrades or deletes the database (`versionchange`) → the
 //!   connection is closed and every later call answers `VersionChange`.
+//! - Our open needs an upgrade but another tab (an older build of the page)
+//!   keeps the old version open and ignores `versionchange` → `Blocked`, at
+//!   once rather than hanging; the pending open is closed if it ever lands.
+//! - Another tab owns the log → `OtherTab` from [`IdbStore::open`]; open it
+//!   with [`IdbStore::open_read_only`] (writes answer `ReadOnly`) or
+//!   [`IdbStore::take_over`]. The tab taken over gets `TakenOver` from every
+//!   write, including a flush it had already started.
 //! - Damaged values → recovery truncates them with a report, never panics.
 //!
 //! [`FaultInjection`] fakes the first two so tests can take those paths.
 
 use super::journal::{Entry, Journal, Limits, Repair};
+use super::locks::Lease;
+use super::ownership::{check_fence, next_epoch, Access, LeaseStatus};
 use super::recovery::Recovery;
 use super::{CrashReport, FlushId, FlushState, FlushTicket, RecordBatch, Storage};
 use super::{StorageError, StreamId, Tear};
@@ -58,16 +71,22 @@ use indexed_db_futures::transaction::{
     Transaction, TransactionDurability, TransactionMode, TransactionOptions,
 };
 use indexed_db_futures::KeyRange;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::future::{Future, IntoFuture};
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 use wasm_bindgen::{JsCast, JsValue};
 
-/// The one object store holding every batch frame.
+/// The object store holding every batch frame.
 pub const STORE_NAME: &str = "batches";
-/// Schema version; bump it (with an upgrade path) if the frame layout changes.
-const DB_VERSION: u32 = 1;
+/// The object store holding the owner epoch (one value, key [`OWNER_KEY`]).
+pub const META_STORE: &str = "meta";
+/// Key of the owner epoch in [`META_STORE`]: a JavaScript number.
+pub const OWNER_KEY: &str = "owner";
+/// Schema version; bump it (with an upgrade path) if the layout changes.
+/// 1: `batches`. 2: adds `meta` (the owner epoch).
+pub const DB_VERSION: u32 = 2;
 /// Bytes before the batch in a frame: the stream code.
 pub const FRAME_HEADER_LEN: usize = 8;
 
@@ -155,9 +174,46 @@ struct Shared {
     unreadable: Vec<(JsValue, UnreadableValue)>,
     faults: FaultInjection,
     durability: Durability,
+    db_name: String,
+    /// Owner (with its epoch) or read-only; fixed at open.
+    access: Access,
+    /// The lease's status (owners only); flips when another tab steals it.
+    lease: Option<Rc<Cell<LeaseStatus>>>,
+    /// Set when a write transaction found another tab's epoch (the fence).
+    fenced: bool,
     /// The last failure of a repair, clear or delete (they do not stop
     /// writes, but a caller may want to show them).
     last_repair_error: Option<StorageError>,
+}
+
+/// What `open` reads back: the batches, and values it could not parse.
+type Image = (Vec<Entry>, Vec<(JsValue, UnreadableValue)>);
+
+impl Shared {
+    /// Why this tab may not write, if it may not: the connection closed, the
+    /// store is read-only, or another tab took the log over.
+    fn writable(&self) -> Result<(), StorageError> {
+        if let Some(error) = &self.closed {
+            return Err(error.clone());
+        }
+        let db_name = self.db_name.clone();
+        if self.access == Access::ReadOnly {
+            return Err(StorageError::ReadOnly { db_name });
+        }
+        let lost = self.lease.as_ref().map(|status| status.get());
+        if self.fenced || lost == Some(LeaseStatus::TakenOver) {
+            return Err(StorageError::TakenOver { db_name });
+        }
+        Ok(())
+    }
+}
+
+fn check_available(config: &IdbConfig) -> Result<(), StorageError> {
+    if config.faults.unavailable {
+        let reason = "injected fault: IndexedDB treated as unavailable".to_string();
+        return Err(StorageError::Unavailable { reason });
+    }
+    Ok(())
 }
 
 /// The IndexedDB-backed [`Storage`].
@@ -165,18 +221,67 @@ struct Shared {
 pub struct IdbStore {
     db: Database,
     shared: Rc<RefCell<Shared>>,
+    /// The owner's lease (`None` when read-only). Held as long as this
+    /// handle; a dropped handle releases it, and the fence then protects the
+    /// log from writes still queued.
+    lease: Option<Lease>,
 }
 
 impl IdbStore {
-    /// Opens (creating if needed) the database and loads its durable image.
-    /// Call [`Storage::recover`] next, before writing.
+    /// Opens the log for writing: takes its lease without waiting, then
+    /// [`open_owned`](Self::open_owned). `Err(OtherTab)` if another tab owns
+    /// it: offer [`open_read_only`](Self::open_read_only) or
+    /// [`take_over`](Self::take_over).
     pub async fn open(config: IdbConfig) -> Result<IdbStore, StorageError> {
-        if config.faults.unavailable {
-            let reason = "injected fault: IndexedDB treated as unavailable".to_string();
-            return Err(StorageError::Unavailable { reason });
+        check_available(&config)?;
+        let lease = Lease::acquire(&config.db_name).await?;
+        IdbStore::open_owned(config, lease).await
+    }
+
+    /// Opens the log for writing after revoking the other tab's lease; that
+    /// tab's writes then fail with `TakenOver`.
+    pub async fn take_over(config: IdbConfig) -> Result<IdbStore, StorageError> {
+        check_available(&config)?;
+        let lease = Lease::take_over(&config.db_name).await?;
+        IdbStore::open_owned(config, lease).await
+    }
+
+    /// Opens (creating if needed) the database under `lease`, bumps the owner
+    /// epoch and loads the durable image, both in one transaction. Call
+    /// [`Storage::recover`] next, before writing.
+    pub async fn open_owned(config: IdbConfig, lease: Lease) -> Result<IdbStore, StorageError> {
+        assert_eq!(lease.db_name(), config.db_name, "lease for another log");
+        check_available(&config)?;
+        if lease.status() != LeaseStatus::Held {
+            let db_name = config.db_name.clone();
+            return Err(StorageError::TakenOver { db_name });
         }
         let db = open_db(&config.db_name).await?;
-        let (entries, unreadable) = load_image(&db).await?;
+        let (epoch, image) = claim_and_load(&db, config.durability).await?;
+        let lease_status = lease.status_cell();
+        let access = Access::Owner { epoch };
+        let mut store = IdbStore::assemble(db, config, access, image)?;
+        store.shared.borrow_mut().lease = Some(lease_status);
+        store.lease = Some(lease);
+        Ok(store)
+    }
+
+    /// Opens the log to read it while another tab owns it: no lease, no
+    /// epoch, and every write (flush, repair, start fresh) answers `ReadOnly`.
+    /// `recover` still works, in memory only, to show what the log holds.
+    pub async fn open_read_only(config: IdbConfig) -> Result<IdbStore, StorageError> {
+        check_available(&config)?;
+        let db = open_db(&config.db_name).await?;
+        let image = load_image(&db).await?;
+        IdbStore::assemble(db, config, Access::ReadOnly, image)
+    }
+
+    fn assemble(
+        db: Database,
+        config: IdbConfig,
+        access: Access,
+        (entries, unreadable): Image,
+    ) -> Result<IdbStore, StorageError> {
         let journal = Journal::from_image(config.limits, config.fsync_latency_ms, entries);
         let shared = Shared {
             journal,
@@ -187,14 +292,36 @@ impl IdbStore {
             unreadable,
             faults: config.faults,
             durability: config.durability,
+            db_name: config.db_name,
+            access,
+            lease: None,
+            fenced: false,
             last_repair_error: None,
         };
         let store = IdbStore {
             db,
             shared: Rc::new(RefCell::new(shared)),
+            lease: None,
         };
         store.watch_version_change()?;
         Ok(store)
+    }
+
+    /// The lease's status: `None` when read-only, `TakenOver` once another
+    /// tab stole the lock.
+    pub fn lease_status(&self) -> Option<LeaseStatus> {
+        self.lease.as_ref().map(Lease::status)
+    }
+
+    /// Owner (with its epoch) or read-only.
+    pub fn access(&self) -> Access {
+        self.shared.borrow().access
+    }
+
+    /// Whether this tab may still write: `Err(ReadOnly)`, `Err(TakenOver)`
+    /// or the reason the connection closed. Check it to show a banner.
+    pub fn writable(&self) -> Result<(), StorageError> {
+        self.shared.borrow().writable()
     }
 
     /// Deletes a database by name (tests start from nothing with this).
@@ -217,11 +344,15 @@ impl IdbStore {
             .await;
     }
 
-    /// Waits for pending I/O, then closes the connection (like a tab closing
-    /// after its last write).
-    pub async fn close(self) {
+    /// Waits for pending I/O, closes the connection and releases the lease
+    /// (like a tab closing after its last write). Once it resolves, another
+    /// tab can take the log.
+    pub async fn close(mut self) {
         self.wait_idle().await;
         self.db.close();
+        if let Some(lease) = self.lease.take() {
+            lease.release().await;
+        }
     }
 
     /// Values `open` could not read (recovery deletes them).
@@ -269,11 +400,8 @@ impl IdbStore {
         .await;
     }
 
-    fn check_open(&self) -> Result<(), StorageError> {
-        match &self.shared.borrow().closed {
-            Some(error) => Err(error.clone()),
-            None => Ok(()),
-        }
+    fn check_writable(&self) -> Result<(), StorageError> {
+        self.shared.borrow().writable()
     }
 
     fn enqueue(&self, op: DiskOp) {
@@ -311,12 +439,12 @@ impl IdbStore {
 
 impl Storage for IdbStore {
     fn append(&mut self, stream: StreamId, batch: &RecordBatch) -> Result<(), StorageError> {
-        self.check_open()?;
+        self.check_writable()?;
         self.shared.borrow_mut().journal.append(stream, batch)
     }
 
     fn begin_flush(&mut self, now_ms: u64) -> Result<FlushTicket, StorageError> {
-        self.check_open()?;
+        self.check_writable()?;
         let ticket = self.shared.borrow_mut().journal.begin_flush(now_ms)?;
         if ticket.batch_count > 0 {
             self.enqueue(DiskOp::Flush(ticket.id));
@@ -330,7 +458,7 @@ impl Storage for IdbStore {
 
     fn crash(&mut self, now_ms: u64, tear: Tear) -> CrashReport {
         let (report, repair) = self.shared.borrow_mut().journal.crash(now_ms, tear);
-        if !repair.is_empty() {
+        if !repair.is_empty() && self.access() != Access::ReadOnly {
             self.enqueue(DiskOp::Repair(repair));
         }
         report
@@ -342,6 +470,10 @@ impl Storage for IdbStore {
             let (recovery, repair) = shared.journal.recover();
             (recovery, repair, std::mem::take(&mut shared.unreadable))
         };
+        if self.access() == Access::ReadOnly {
+            // Another tab owns the disk: truncate the view, not the data.
+            return recovery;
+        }
         if !repair.is_empty() {
             self.enqueue(DiskOp::Repair(repair));
         }
@@ -353,8 +485,14 @@ impl Storage for IdbStore {
         recovery
     }
 
+    /// Refused (recorded in [`last_repair_error`](IdbStore::last_repair_error),
+    /// nothing changes) unless this tab may write.
     fn start_fresh(&mut self) {
         let mut shared = self.shared.borrow_mut();
+        if let Err(error) = shared.writable() {
+            shared.last_repair_error = Some(error);
+            return;
+        }
         shared.journal.start_fresh();
         shared.unreadable.clear();
         drop(shared);
@@ -402,12 +540,13 @@ async fn run_op(
     shared: &Rc<RefCell<Shared>>,
     op: &DiskOp,
 ) -> Result<(), StorageError> {
-    let durability = {
+    let (durability, epoch, db_name) = {
         let state = shared.borrow();
-        if let Some(error) = &state.closed {
-            return Err(error.clone());
-        }
-        state.durability
+        state.writable()?;
+        let Access::Owner { epoch } = state.access else {
+            unreachable!("writable() refuses read-only stores");
+        };
+        (state.durability, epoch, state.db_name.clone())
     };
     if let DiskOp::Flush(id) = op {
         if shared.borrow().journal.flush_entries(*id).is_none() {
@@ -415,6 +554,9 @@ async fn run_op(
         }
     }
     let tx = readwrite(db, durability)?;
+    // The fence goes first: IndexedDB answers requests in order, so its
+    // answer arrives before any write below is carried out.
+    let fence = get_owner(&tx)?;
     let store = tx
         .object_store(STORE_NAME)
         .map_err(|error| dom_error(&error, None))?;
@@ -446,6 +588,13 @@ async fn run_op(
         }
     };
     drop(store);
+    let stored = fence.await.map_err(|error| dom_error(&error, None))?;
+    if let Err(error) = check_fence(stored.and_then(|v| v.as_f64()), epoch, &db_name) {
+        // Another tab owns the log now: none of this may land.
+        let _ = tx.abort().await;
+        shared.borrow_mut().fenced = true;
+        return Err(error);
+    }
     if inject_quota {
         // Roll the real transaction back, then report what Chromium reports.
         let _ = tx.abort().await;
@@ -467,7 +616,7 @@ fn readwrite(db: &Database, durability: Durability) -> Result<Transaction<'_>, S
     let mut options = TransactionOptions::new();
     options.set_durability(hint);
     let builder = db
-        .transaction(STORE_NAME)
+        .transaction([STORE_NAME, META_STORE])
         .with_mode(TransactionMode::Readwrite);
     builder
         .with_options(options)
@@ -535,17 +684,76 @@ pub fn frame(stream: StreamId, bytes: &[u8]) -> js_sys::Uint8Array {
     array
 }
 
+/// The request for the owner epoch (issued now, answered in order).
+fn get_owner(
+    tx: &Transaction<'_>,
+) -> Result<impl Future<Output = indexed_db_futures::Result<Option<JsValue>>>, StorageError> {
+    let meta = tx
+        .object_store(META_STORE)
+        .map_err(|error| dom_error(&error, None))?;
+    meta.get::<JsValue, JsValue, _>(KeyRange::Only(JsValue::from_str(OWNER_KEY)))
+        .primitive()
+        .map_err(|error| dom_error(&error, None))
+}
+
+/// Opens the database, upgrading it to [`DB_VERSION`] if needed. If another
+/// connection to an older version does not close (it ignores
+/// `versionchange`), the browser fires `blocked` and would wait forever:
+/// this answers `Blocked` instead, and closes the connection should the
+/// open still succeed later, so the late connection blocks nobody.
 async fn open_db(name: &str) -> Result<Database, StorageError> {
-    let request = Database::open(name)
-        .with_version(DB_VERSION)
-        .with_on_upgrade_needed(|_event, db| {
-            // Version 0 → 1: the only schema so far.
-            if !db.object_store_names().any(|store| store == STORE_NAME) {
-                db.create_object_store(STORE_NAME).build()?;
+    let blocked = Rc::new(Cell::new(false));
+    let waker: Rc<Cell<Option<Waker>>> = Rc::new(Cell::new(None));
+    let on_blocked = {
+        let (blocked, waker) = (Rc::clone(&blocked), Rc::clone(&waker));
+        move |_event| {
+            blocked.set(true);
+            if let Some(waker) = waker.take() {
+                waker.wake();
             }
             Ok(())
-        });
-    request.await.map_err(open_error)
+        }
+    };
+    let request = Database::open(name)
+        .with_version(DB_VERSION)
+        .with_on_blocked(on_blocked)
+        .with_on_upgrade_needed(upgrade);
+    let mut open = Box::pin(request.into_future());
+    let outcome = std::future::poll_fn(|cx| {
+        if let Poll::Ready(result) = open.as_mut().poll(cx) {
+            return Poll::Ready(Some(result));
+        }
+        if blocked.get() {
+            return Poll::Ready(None);
+        }
+        waker.set(Some(cx.waker().clone()));
+        Poll::Pending
+    })
+    .await;
+    match outcome {
+        Some(result) => result.map_err(open_error),
+        None => {
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(db) = open.await {
+                    db.close();
+                }
+            });
+            Err(StorageError::Blocked)
+        }
+    }
+}
+
+/// Version 0 → 2 creates both stores; 1 → 2 adds `meta`.
+fn upgrade(
+    _event: indexed_db_futures::database::VersionChangeEvent,
+    db: Database,
+) -> indexed_db_futures::Result<()> {
+    for name in [STORE_NAME, META_STORE] {
+        if !db.object_store_names().any(|store| store == name) {
+            db.create_object_store(name).build()?;
+        }
+    }
+    Ok(())
 }
 
 /// Any failure to open means "no IndexedDB here": the app falls back.
@@ -559,14 +767,42 @@ fn open_error(error: OpenDbError) -> StorageError {
     StorageError::Unavailable { reason }
 }
 
-/// Reads every frame, in key order, in one readonly transaction.
-async fn load_image(
+/// The owner's open: in ONE read-write transaction, bump the owner epoch and
+/// read every frame back. An old owner's write transaction therefore runs
+/// wholly before this one (and is in the image) or after it (and is fenced).
+async fn claim_and_load(
     db: &Database,
-) -> Result<(Vec<Entry>, Vec<(JsValue, UnreadableValue)>), StorageError> {
+    durability: Durability,
+) -> Result<(u64, Image), StorageError> {
+    let tx = readwrite(db, durability)?;
+    let stored = get_owner(&tx)?
+        .await
+        .map_err(|error| dom_error(&error, None))?;
+    let epoch = next_epoch(stored.and_then(|value| value.as_f64()))?;
+    let meta = tx
+        .object_store(META_STORE)
+        .map_err(|error| dom_error(&error, None))?;
+    meta.put(JsValue::from_f64(epoch as f64))
+        .with_key(JsValue::from_str(OWNER_KEY))
+        .primitive()
+        .map_err(|error| dom_error(&error, None))?;
+    drop(meta);
+    let image = read_frames(&tx).await?;
+    finish(tx).await?;
+    Ok((epoch, image))
+}
+
+/// Reads every frame, in key order, in one readonly transaction.
+async fn load_image(db: &Database) -> Result<Image, StorageError> {
     let tx = db
         .transaction(STORE_NAME)
         .build()
         .map_err(|error| dom_error(&error, None))?;
+    read_frames(&tx).await
+}
+
+/// Every frame of [`STORE_NAME`] within `tx`, in key order.
+async fn read_frames(tx: &Transaction<'_>) -> Result<Image, StorageError> {
     let store = tx
         .object_store(STORE_NAME)
         .map_err(|error| dom_error(&error, None))?;

@@ -12,7 +12,9 @@
 //! | [`journal`] | the bookkeeping both stores share: pending, in flight, durable |
 //! | [`recovery`] | turning a durable image back into batches, truncating at damage |
 //! | [`memory`] | a simulated disk (runs natively and in the browser) |
+//! | [`ownership`] | one writing tab per log: the lease and the fencing epoch |
 //! | `idb` | IndexedDB, the real disk of a browser tab (wasm32 only) |
+//! | `locks` | the lease through the Web Locks API (wasm32 only) |
 //!
 //! ## The life of a write
 //!
@@ -71,10 +73,13 @@
 pub mod batch;
 pub mod journal;
 pub mod memory;
+pub mod ownership;
 pub mod recovery;
 
 #[cfg(target_arch = "wasm32")]
 pub mod idb;
+#[cfg(target_arch = "wasm32")]
+pub mod locks;
 
 pub use batch::{DecodeError, EncodeError, Record, RecordBatch};
 pub use journal::{Journal, Limits};
@@ -214,8 +219,16 @@ pub enum StorageError {
     /// store and says so.
     Unavailable { reason: String },
     /// The database could not be opened because another tab keeps an older
-    /// version of it open.
+    /// version of it open and does not close it (an older build of the page).
     Blocked,
+    /// Another tab owns this log (holds its lock). Open it read-only, or take
+    /// it over.
+    OtherTab { db_name: String },
+    /// Another tab took this log over: this tab's lease was revoked or its
+    /// owner epoch is no longer the database's. Its writes are refused.
+    TakenOver { db_name: String },
+    /// The store was opened read-only; take the log over to write.
+    ReadOnly { db_name: String },
     /// The browser's storage quota is used up. Durable writes stop; what was
     /// already durable stays.
     QuotaExceeded { detail: String },
@@ -260,7 +273,19 @@ impl fmt::Display for StorageError {
                 f,
                 "IndexedDB is unavailable ({reason}): running on the in-memory store, nothing survives a reload"
             ),
-            Blocked => write!(f, "IndexedDB open blocked: another tab keeps an older version of the database open"),
+            Blocked => write!(f, "IndexedDB open blocked: another tab keeps an older version of the database open; close or reload it"),
+            OtherTab { db_name } => write!(
+                f,
+                "another tab owns the log {db_name:?}: open it read-only, or take it over"
+            ),
+            TakenOver { db_name } => write!(
+                f,
+                "another tab took over the log {db_name:?}: this tab's writes are refused"
+            ),
+            ReadOnly { db_name } => write!(
+                f,
+                "the log {db_name:?} is open read-only in this tab: take it over to write"
+            ),
             QuotaExceeded { detail } => write!(
                 f,
                 "storage quota exceeded ({detail}): durable writes stopped, data already durable is kept"

@@ -37,7 +37,12 @@ pub fn scenario(messages: u64) -> Scenario {
 
 /// Runs the workload; returns the number of messages processed.
 pub fn run(messages: u64) -> u64 {
-    let mut world = World::new(&scenario(messages));
+    run_counting(&scenario(messages), messages)
+}
+
+/// Runs a bench scenario to its end and checks every message was processed once.
+fn run_counting(scenario: &Scenario, messages: u64) -> u64 {
+    let mut world = World::new(scenario);
     world.run().expect("the bench stays within its bounds");
     let processed = world
         .clients()
@@ -86,14 +91,5 @@ pub fn log_scenario(messages: u64, partitions: u32) -> Scenario {
 
 /// Runs the log workload; returns the number of records processed.
 pub fn run_log(messages: u64, partitions: u32) -> u64 {
-    let mut world = World::new(&log_scenario(messages, partitions));
-    world.run().expect("the bench stays within its bounds");
-    let processed = world
-        .clients()
-        .iter()
-        .filter(|c| !c.is_producer)
-        .map(|c| c.count)
-        .sum();
-    assert_eq!(processed, messages, "every bench record is processed once");
-    processed
+    run_counting(&log_scenario(messages, partitions), messages)
 }

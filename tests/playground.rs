@@ -118,14 +118,7 @@ fn run_with_broker_crash(delivery: Delivery) -> brokerlab::check::Summary {
     .to_scenario()
     .unwrap();
     scenario.duration_ms = 4_000;
-    for (at_ms, action) in [(1_000, FaultAction::Crash), (1_200, FaultAction::Restart)] {
-        scenario.faults.push(FaultSpec {
-            at_ms,
-            action,
-            target: "broker".into(),
-            until_ms: None,
-        });
-    }
+    crash_broker_at_1s(&mut scenario);
     let mut world = World::new(&scenario);
     world.run().unwrap();
     world.summary()
@@ -215,14 +208,7 @@ fn at_least_once_on_the_log_survives_a_broker_crash_and_at_most_once_does_not_du
     let run = |delivery: Delivery| {
         let mut scenario = log_setup(delivery).to_scenario().unwrap();
         scenario.duration_ms = 4_000;
-        for (at_ms, action) in [(1_000, FaultAction::Crash), (1_200, FaultAction::Restart)] {
-            scenario.faults.push(FaultSpec {
-                at_ms,
-                action,
-                target: "broker".into(),
-                until_ms: None,
-            });
-        }
+        crash_broker_at_1s(&mut scenario);
         let mut world = brokerlab::sim::world::World::new(&scenario);
         world.finish().unwrap();
         world.summary()
@@ -234,4 +220,16 @@ fn at_least_once_on_the_log_survives_a_broker_crash_and_at_most_once_does_not_du
     let most = run(Delivery::AtMostOnce);
     assert_eq!(most.counts.duplicated, 0, "{:?}", most.findings);
     assert!(brokerlab::playground::verdict(Delivery::AtMostOnce, &most).holds);
+}
+
+/// The broker crashes at 1 s and restarts at 1.2 s.
+fn crash_broker_at_1s(scenario: &mut brokerlab::scenario::Scenario) {
+    for (at_ms, action) in [(1_000, FaultAction::Crash), (1_200, FaultAction::Restart)] {
+        scenario.faults.push(FaultSpec {
+            at_ms,
+            action,
+            target: "broker".into(),
+            until_ms: None,
+        });
+    }
 }

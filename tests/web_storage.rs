@@ -311,6 +311,32 @@ async fn injected_quota_stops_writes_and_keeps_durable_data() {
 }
 
 #[wasm_bindgen_test]
+async fn a_failed_flush_among_pipelined_ones_leaves_no_hole() {
+    let mut config = config("brokerlab-storage-pipeline-hole");
+    config.faults.quota_bytes = Some(1_000);
+    let mut store = fresh(config.clone()).await;
+    // Three flushes queued at once: the writer starts all three transactions
+    // before the first ends. The second one exceeds the quota.
+    append_batches(&mut store, P0, 0, 1);
+    let fits = store.begin_flush(0).unwrap();
+    append_batches(&mut store, P0, 10, 5);
+    let full = store.begin_flush(0).unwrap();
+    append_batches(&mut store, P0, 60, 1);
+    let after = store.begin_flush(0).unwrap();
+    store.wait_durable(after.id).await;
+    store.wait_idle().await;
+    assert_eq!(store.flush_state(fits.id, FSYNC_MS), FlushState::Durable);
+    for id in [full.id, after.id] {
+        assert!(matches!(
+            store.flush_state(id, FSYNC_MS),
+            FlushState::Failed(StorageError::QuotaExceeded { .. })
+        ));
+    }
+    let mut store = reload(store, config).await;
+    assert_eq!(store.recover().offsets(P0), (0..10).collect::<Vec<_>>());
+}
+
+#[wasm_bindgen_test]
 async fn injected_unavailable_falls_back_to_the_memory_store() {
     let mut config = config("brokerlab-storage-unavailable");
     config.faults.unavailable = true;

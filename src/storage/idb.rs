@@ -16,9 +16,13 @@
 //! - **Group commit.** `begin_flush` seals every pending batch into one flush;
 //!   the writer puts them all in *one* readwrite transaction. Its `complete`
 //!   event is the `fsync`: only then does the flush count as committed.
-//! - **One transaction at a time.** The writer runs flushes strictly in order
-//!   and starts the next only after the previous finished. If one fails
-//!   (quota), later flushes are never written, so the log cannot get a hole.
+//! - **Flushes in order, pipelined.** Each flush is one transaction, and a
+//!   flush counts as committed only once *its* transaction completed. When
+//!   several flushes are queued, the writer creates their transactions back
+//!   to back and then awaits them in order; IndexedDB runs them one after the
+//!   other in creation order, minus the idle round trip between them. If one
+//!   fails (quota, a take-over), every later one aborts itself at its first
+//!   request, before writing anything, so the log cannot get a hole.
 //! - **No await inside a transaction** except on its own requests: the writer
 //!   builds every `put` synchronously and then awaits only the transaction's
 //!   end. Awaiting anything else (a timer, a channel, a fetch) would let the
@@ -500,31 +504,84 @@ impl Storage for IdbStore {
     }
 }
 
-/// The writer task: runs queued operations one transaction at a time until
-/// the queue is empty. At most one runs per store (`writer_running`).
+/// Flush transactions the writer starts before waiting for the first of them
+/// (see [`run_flushes`]). Bounds the requests queued in the browser at once.
+const PIPELINE_FLUSHES_MAX: usize = 64;
+
+/// The writer task: runs queued operations until the queue is empty. At most
+/// one runs per store (`writer_running`). Consecutive flushes are pipelined
+/// ([`run_flushes`]); a repair, delete or clear runs alone, after them.
 async fn run_writer(db: Database, shared: Rc<RefCell<Shared>>) {
     loop {
-        let op = {
+        let ops = next_ops(&shared);
+        if ops.is_empty() {
             let mut state = shared.borrow_mut();
-            match state.queue.pop_front() {
-                Some(op) => op,
-                None => {
-                    state.writer_running = false;
-                    wake_all(&mut state);
-                    return;
-                }
-            }
-        };
-        let result = run_op(&db, &shared, &op).await;
-        let mut state = shared.borrow_mut();
-        match op {
-            DiskOp::Flush(id) => state.journal.io_done(id, result),
-            _ => {
-                if let Err(error) = result {
-                    state.last_repair_error = Some(error);
-                }
-            }
+            state.writer_running = false;
+            wake_all(&mut state);
+            return;
         }
+        if matches!(ops[0], DiskOp::Flush(_)) {
+            run_flushes(&db, &shared, &ops).await;
+            continue;
+        }
+        assert_eq!(ops.len(), 1, "only flushes are pipelined");
+        let result = match start_op(&db, &shared, &ops[0]) {
+            Ok(Some(started)) => finish_op(&shared, started, None).await,
+            Ok(None) => Ok(()),
+            Err(error) => Err(error),
+        };
+        let mut state = shared.borrow_mut();
+        if let Err(error) = result {
+            state.last_repair_error = Some(error);
+        }
+        wake_all(&mut state);
+    }
+}
+
+/// The next run of queued flushes (at most [`PIPELINE_FLUSHES_MAX`]), or the
+/// next other operation alone; empty when the queue is.
+fn next_ops(shared: &Rc<RefCell<Shared>>) -> Vec<DiskOp> {
+    let mut state = shared.borrow_mut();
+    let Some(first) = state.queue.pop_front() else {
+        return Vec::new();
+    };
+    let mut ops = vec![first];
+    while matches!(ops[0], DiskOp::Flush(_)) && ops.len() < PIPELINE_FLUSHES_MAX {
+        match state.queue.front() {
+            Some(DiskOp::Flush(_)) => ops.push(state.queue.pop_front().expect("front exists")),
+            _ => break,
+        }
+    }
+    ops
+}
+
+/// Writes several flushes, one transaction each, without a round trip
+/// between them: every transaction is created (its requests issued) first,
+/// then they are awaited in order. IndexedDB runs read-write transactions on
+/// the same stores one after the other, in the order they were created, so
+/// the disk sees the same sequence as before, only without idle gaps.
+///
+/// The log must still never get a hole: if flush N fails, flush N+1 (already
+/// created) must not commit. It cannot have started yet (it waits for N), and
+/// its first request is the fence read; we are told of N's end before that
+/// read answers, and abort N+1 there, before any of its writes is done.
+async fn run_flushes(db: &Database, shared: &Rc<RefCell<Shared>>, ops: &[DiskOp]) {
+    let started: Vec<_> = ops.iter().map(|op| start_op(db, shared, op)).collect();
+    let mut failure: Option<StorageError> = None;
+    for (op, started) in ops.iter().zip(started) {
+        let DiskOp::Flush(id) = op else {
+            unreachable!("next_ops pipelines flushes only");
+        };
+        let result = match started {
+            Ok(Some(started)) => finish_op(shared, started, failure.clone()).await,
+            Ok(None) => Ok(()),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = &result {
+            failure.get_or_insert_with(|| error.clone());
+        }
+        let mut state = shared.borrow_mut();
+        state.journal.io_done(*id, result);
         wake_all(&mut state);
     }
 }
@@ -535,35 +592,44 @@ fn wake_all(shared: &mut Shared) {
     }
 }
 
-async fn run_op(
-    db: &Database,
+/// A transaction whose requests are all issued, not yet finished.
+struct Started<'db> {
+    tx: Transaction<'db>,
+    /// The owner-epoch read, the transaction's first request.
+    fence:
+        std::pin::Pin<Box<dyn Future<Output = indexed_db_futures::Result<Option<JsValue>>> + 'db>>,
+    epoch: u64,
+    db_name: String,
+    inject_quota: bool,
+}
+
+/// Creates the transaction for `op` and issues every request synchronously
+/// (no await: the auto-commit trap). `None` for a flush that a crash or an
+/// earlier failure already discarded: it is never written.
+fn start_op<'db>(
+    db: &'db Database,
     shared: &Rc<RefCell<Shared>>,
     op: &DiskOp,
-) -> Result<(), StorageError> {
-    let (durability, epoch, db_name) = {
-        let state = shared.borrow();
-        state.writable()?;
-        let Access::Owner { epoch } = state.access else {
-            unreachable!("writable() refuses read-only stores");
-        };
-        (state.durability, epoch, state.db_name.clone())
+) -> Result<Option<Started<'db>>, StorageError> {
+    let state = shared.borrow();
+    state.writable()?;
+    let Access::Owner { epoch } = state.access else {
+        unreachable!("writable() refuses read-only stores");
     };
     if let DiskOp::Flush(id) = op {
-        if shared.borrow().journal.flush_entries(*id).is_none() {
-            return Ok(()); // lost in a crash or after a failure: never written
+        if state.journal.flush_entries(*id).is_none() {
+            return Ok(None);
         }
     }
-    let tx = readwrite(db, durability)?;
+    let tx = readwrite(db, state.durability)?;
     // The fence goes first: IndexedDB answers requests in order, so its
     // answer arrives before any write below is carried out.
-    let fence = get_owner(&tx)?;
+    let fence = Box::pin(get_owner(&tx)?);
     let store = tx
         .object_store(STORE_NAME)
         .map_err(|error| dom_error(&error, None))?;
-    // Every request is issued synchronously, before the first await.
     let inject_quota = match op {
         DiskOp::Flush(id) => {
-            let state = shared.borrow();
             let entries = state.journal.flush_entries(*id).expect("checked above");
             put_entries(&store, entries)?;
             let limit = state.faults.quota_bytes;
@@ -588,7 +654,36 @@ async fn run_op(
         }
     };
     drop(store);
+    let db_name = state.db_name.clone();
+    Ok(Some(Started {
+        tx,
+        fence,
+        epoch,
+        db_name,
+        inject_quota,
+    }))
+}
+
+/// Waits for the fence read, then lets the transaction commit, or aborts it
+/// (rolling back every request) when another tab owns the log, an earlier
+/// pipelined flush failed (`earlier`), or a quota fault is injected.
+async fn finish_op(
+    shared: &Rc<RefCell<Shared>>,
+    started: Started<'_>,
+    earlier: Option<StorageError>,
+) -> Result<(), StorageError> {
+    let Started {
+        tx,
+        fence,
+        epoch,
+        db_name,
+        inject_quota,
+    } = started;
     let stored = fence.await.map_err(|error| dom_error(&error, None))?;
+    if let Some(error) = earlier {
+        let _ = tx.abort().await;
+        return Err(error);
+    }
     if let Err(error) = check_fence(stored.and_then(|v| v.as_f64()), epoch, &db_name) {
         // Another tab owns the log now: none of this may land.
         let _ = tx.abort().await;

@@ -82,6 +82,34 @@ pub struct ClientRow {
     pub in_hand: u64,
 }
 
+/// A log partition as drawn: its offsets, a window of its records, and how
+/// far the consumer group has got (the lag is what is left to read).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionRow {
+    /// `topic-partition`, as Kafka names them (`orders-0`).
+    pub name: String,
+    /// Log start offset (retention moves it) and log end offset.
+    pub start: u64,
+    pub end: u64,
+    /// Records below this offset are on disk; the rest wait for an fsync.
+    pub durable_end: u64,
+    /// (offset, message id) of the records drawn.
+    pub records: Vec<(u64, String)>,
+    /// The first group's owner of this partition, if any.
+    pub owner: Option<String>,
+    pub committed: u64,
+    pub lag: u64,
+}
+
+/// The first consumer group: its generation and who owns which partitions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupRow {
+    /// Bumped by every rebalance.
+    pub generation: u32,
+    /// (member id, partitions it owns); an empty list means idle.
+    pub members: Vec<(String, Vec<u16>)>,
+}
+
 /// One line of the event log or of a cause chain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventRow {
@@ -109,10 +137,15 @@ pub struct View {
     pub end_ms: u64,
     pub finished: bool,
     pub broker_up: bool,
+    /// A log broker keeps its log on disk across a crash; a queue broker does not.
+    pub broker_durable: bool,
     pub counts: Counts,
     pub verdict: Option<Verdict>,
     pub findings: Vec<FindingRow>,
     pub queues: Vec<QueueRow>,
+    /// Log broker only: partitions and the consumer group.
+    pub partitions: Vec<PartitionRow>,
+    pub group: Option<GroupRow>,
     pub producers: Vec<ClientRow>,
     pub consumers: Vec<ClientRow>,
     pub in_flight: Vec<InFlight>,
@@ -222,22 +255,22 @@ impl Session {
         if self.run_error.is_some() {
             return;
         }
-        match self.world.step() {
-            Ok(Step::Ran { .. }) | Ok(Step::Finished) => {}
-            Err(e) => self.run_error = Some(run_error_text(&e)),
-        }
+        self.guard(|w| w.step().map(|_: Step| ()));
         self.take_samples();
     }
 
+    /// Runs `f`; a run bound stops the run for good, while waiting for a
+    /// store's flush just means "not yet" (the memory store never waits).
     fn guard(&mut self, f: impl FnOnce(&mut World) -> Result<(), RunError>) {
-        if let Err(e) = f(&mut self.world) {
-            self.run_error = Some(run_error_text(&e));
+        match f(&mut self.world) {
+            Ok(()) | Err(RunError::WaitingForStorage { .. }) => {}
+            Err(e) => self.run_error = Some(run_error_text(&e)),
         }
     }
 
     fn take_samples(&mut self) {
         while self.next_sample_ms <= self.world.now_ms() {
-            let backlog = self.world.broker().held().len() as u64;
+            let backlog = self.backlog();
             let processed_total = self
                 .world
                 .clients()
@@ -254,6 +287,19 @@ impl Session {
                 backlog,
             });
             self.next_sample_ms += SAMPLE_EVERY_MS;
+        }
+    }
+
+    /// What is waiting to be consumed: a queue's held messages, or a log's
+    /// lag summed over partitions (a log keeps every record, read or not).
+    fn backlog(&self) -> u64 {
+        match self.world.broker().as_log() {
+            Some(log) => log
+                .partition_views(0)
+                .iter()
+                .filter_map(|p| p.groups.first().map(|g| g.3))
+                .sum(),
+            None => self.world.broker().held().len() as u64,
         }
     }
 
@@ -319,27 +365,27 @@ impl Session {
 
     /// Adds the next producer of a playground setup while the run goes on.
     pub fn add_producer(&mut self, settings: playground::ProducerSettings) -> Result<(), String> {
-        let Source::Playground(setup) = &mut self.source else {
-            return Err(
-                "Clients can be added to playground runs only, not to a loaded file.".into(),
-            );
-        };
+        let setup = self.playground_setup()?;
         setup.producers.push(settings);
-        let mut spec = setup.producer_spec(setup.producers.len() - 1);
-        spec.start_ms = self.world.now_ms();
-        self.add(ClientSpec::Producer(spec))
+        let spec = setup.producer_client(setup.producers.len() - 1);
+        self.add(spec)
     }
 
     /// Adds the next consumer of a playground setup while the run goes on.
     pub fn add_consumer(&mut self, settings: playground::ConsumerSettings) -> Result<(), String> {
-        let Source::Playground(setup) = &mut self.source else {
-            return Err(
-                "Clients can be added to playground runs only, not to a loaded file.".into(),
-            );
-        };
+        let setup = self.playground_setup()?;
         setup.consumers.push(settings);
-        let spec = setup.consumer_spec(setup.consumers.len() - 1);
-        self.add(ClientSpec::Consumer(spec))
+        let spec = setup.consumer_client(setup.consumers.len() - 1);
+        self.add(spec)
+    }
+
+    fn playground_setup(&mut self) -> Result<&mut Setup, String> {
+        match &mut self.source {
+            Source::Playground(setup) => Ok(setup),
+            Source::File { .. } => {
+                Err("Clients can be added to playground runs only, not to a loaded file.".into())
+            }
+        }
     }
 
     fn add(&mut self, spec: ClientSpec) -> Result<(), String> {
@@ -369,6 +415,7 @@ impl Session {
             .iter()
             .find_map(|c| match c {
                 ClientSpec::Consumer(k) if k.id == id => Some(k.processing),
+                ClientSpec::LogConsumer(k) if k.id == id => Some(k.processing),
                 _ => None,
             })
             .ok_or_else(|| ScenarioError {
@@ -390,10 +437,13 @@ impl Session {
             end_ms: world.end_ms(),
             finished: world.is_finished(),
             broker_up: world.broker().is_up(),
+            broker_durable: world.broker().as_log().is_some(),
             counts: self.summary.counts,
             verdict: self.delivery.map(|d| playground::verdict(d, &self.summary)),
             findings: self.finding_rows(),
             queues: self.queue_rows(),
+            partitions: self.partition_rows(),
+            group: self.group_row(),
             producers,
             consumers,
             in_flight: world.in_flight(IN_FLIGHT_DRAWN_MAX),
@@ -445,6 +495,52 @@ impl Session {
                 name: q.name,
             })
             .collect()
+    }
+
+    fn partition_rows(&self) -> Vec<PartitionRow> {
+        let Some(log) = self.world.broker().as_log() else {
+            return Vec::new();
+        };
+        let names = self.world.names();
+        log.partition_views(BOXES_PER_QUEUE_MAX)
+            .into_iter()
+            .map(|p| {
+                let (owner, committed, lag) = p.groups.first().map_or(
+                    (None, p.start, p.end - p.start),
+                    |(_, owner, committed, lag)| {
+                        (owner.map(|c| names.client(c).to_string()), *committed, *lag)
+                    },
+                );
+                PartitionRow {
+                    name: format!("{}-{}", p.topic, p.partition),
+                    records: (p.msgs_from..)
+                        .zip(p.msgs.iter().map(|m| crate::history::msg_name(*m)))
+                        .collect(),
+                    start: p.start,
+                    end: p.end,
+                    durable_end: p.durable_end,
+                    owner,
+                    committed,
+                    lag,
+                }
+            })
+            .collect()
+    }
+
+    fn group_row(&self) -> Option<GroupRow> {
+        let log = self.world.broker().as_log()?;
+        let (generation, members) = log.members(0);
+        let names = self.world.names();
+        Some(GroupRow {
+            generation,
+            members: members
+                .into_iter()
+                .map(|(c, set)| {
+                    let owned = (0..64u16).filter(|p| set & (1u64 << p) != 0).collect();
+                    (names.client(c).to_string(), owned)
+                })
+                .collect(),
+        })
     }
 
     fn finding_rows(&self) -> Vec<FindingRow> {

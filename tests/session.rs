@@ -150,3 +150,46 @@ fn a_bad_scenario_file_names_the_field() {
     let err = Session::from_json("bad.json", "{").err().unwrap();
     assert!(err.to_string().contains("EOF"), "{err}");
 }
+
+#[test]
+fn log_sessions_add_members_slow_them_and_chart_the_lag() {
+    use brokerlab::playground::BrokerKind;
+    let setup = Setup {
+        broker: BrokerKind::Log,
+        partitions: 2,
+        ..Setup::default()
+    };
+    let mut s = Session::from_setup(&setup).unwrap();
+    s.advance(1_000, &mut never());
+    s.add_consumer(ConsumerSettings::default()).unwrap();
+    s.toggle_slow("c1").unwrap();
+    s.advance(2_000, &mut never());
+    let view = s.view(None);
+    assert!(view.broker_durable);
+    assert_eq!(view.partitions.len(), 2);
+    assert_eq!(view.consumers.len(), 3);
+    let group = view.group.expect("a consumer group");
+    let idle: Vec<&str> = group
+        .members
+        .iter()
+        .filter(|(_, owned)| owned.is_empty())
+        .map(|(id, _)| id.as_str())
+        .collect();
+    assert_eq!(
+        idle.len(),
+        1,
+        "3 members, 2 partitions: one idle: {:?}",
+        group.members
+    );
+    let lag: u64 = view.partitions.iter().map(|p| p.lag).sum();
+    let last = view.samples.last().expect("chart samples");
+    assert_eq!(last.backlog, lag, "the chart's backlog is the group's lag");
+    for p in &view.partitions {
+        assert!(p.records.len() <= BOXES_PER_QUEUE_MAX);
+        assert_eq!(
+            p.records.last().map(|r| r.0 + 1),
+            Some(p.end),
+            "the newest records are drawn"
+        );
+    }
+}

@@ -257,3 +257,38 @@ async fn two_hundred_random_clicks_cause_no_panic_and_no_console_error() {
     assert_eq!(errors.count.get(), 0, "console.error was called");
     app.destroy();
 }
+
+#[wasm_bindgen_test]
+async fn log_broker_at_least_once_survives_a_broker_crash() {
+    let (root, app) = mount().await;
+    change(&root, "Broker", "Log").await;
+    assert_eq!(select_value(&root, "Broker"), "Log");
+    assert_eq!(select_value(&root, "Delivery"), "At least once");
+    let partitions = || {
+        root.query_selector_all(".topology .partition")
+            .unwrap()
+            .length()
+    };
+    assert_eq!(partitions(), 1, "one partition to start");
+    change(&root, "Partitions", "3").await;
+    assert_eq!(partitions(), 3);
+
+    click(&root, "Fast-forward").await;
+    let before = dom::counter(&root, "Processed");
+    assert!(before > 100, "the log was read: {before}");
+    click(&root, "Crash broker").await;
+    click(&root, "Restart broker").await;
+    click(&root, "Fast-forward").await;
+    click(&root, "Fast-forward").await;
+    assert!(
+        dom::counter(&root, "Processed") > before,
+        "reading resumed after the restart"
+    );
+    assert_eq!(
+        dom::counter(&root, "Lost"),
+        0,
+        "acks=all: nothing acknowledged is lost"
+    );
+    assert_eq!(dom::text_of_role(&root, "status"), "At least once: holds");
+    app.destroy();
+}

@@ -324,7 +324,9 @@ pub struct PartitionView {
     pub durable_end: u64,
     /// (group index, owner, committed offset, lag = end - committed).
     pub groups: Vec<(GroupId, Option<ClientId>, u64, u64)>,
-    /// Message ids from the log start on (the first `limit` records).
+    /// Message ids of the newest `limit` records, the first at `msgs_from`:
+    /// the end of the log is where writes and reads happen.
+    pub msgs_from: u64,
     pub msgs: Vec<MsgId>,
 }
 
@@ -1054,8 +1056,8 @@ impl LogBroker {
         logs.map(|l| l.records.len() as u64).sum()
     }
 
-    /// Each partition's range, durability, owners and lag; at most `limit`
-    /// message ids per partition.
+    /// Each partition's range, durability, owners and lag; the newest
+    /// `limit` message ids per partition.
     pub fn partition_views(&self, limit: usize) -> Vec<PartitionView> {
         let mut views = Vec::new();
         for (t, topic) in self.topics.iter().enumerate() {
@@ -1084,7 +1086,15 @@ impl LogBroker {
                     end: log.end(),
                     durable_end: log.durable_end,
                     groups,
-                    msgs: log.records.iter().take(limit).map(|r| r.msg.id).collect(),
+                    msgs_from: log.end() - log.records.len().min(limit) as u64,
+                    msgs: log
+                        .records
+                        .iter()
+                        .rev()
+                        .take(limit)
+                        .rev()
+                        .map(|r| r.msg.id)
+                        .collect(),
                 });
             }
         }

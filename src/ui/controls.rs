@@ -124,7 +124,7 @@ fn speed_select(p: &ControlsProps) -> Html {
     html! {
         <label class="field">
             <span>{ "Speed" }</span>
-            <select {onchange}>
+            <select aria-label="Speed" {onchange}>
                 { for SPEEDS.iter().enumerate().map(|(i, s)| html! {
                     <option value={i.to_string()} selected={i == p.speed_index}>{ format!("{s}×") }</option>
                 }) }
@@ -149,7 +149,7 @@ fn labelled_select(
     html! {
         <label class="field">
             <span>{ label }</span>
-            <select {onchange}>
+            <select aria-label={label} {onchange}>
                 { for options.into_iter().map(|(name, unavailable, selected)| html! {
                     <option value={name} {selected} disabled={unavailable.is_some()}
                         title={unavailable.unwrap_or_default()}>
@@ -186,7 +186,7 @@ pub fn number_field(p: &NumberFieldProps) -> Html {
     html! {
         <label class="field">
             <span>{ p.label }</span>
-            <input type="text" inputmode="numeric" value={p.value.clone()} {onchange}
+            <input type="text" inputmode="numeric" aria-label={p.label} value={p.value.clone()} {onchange}
                 aria-invalid={p.error.is_some().to_string()} size="6" />
             if let Some(e) = &p.error { <span class="error" role="alert">{ e.clone() }</span> }
         </label>
@@ -239,7 +239,7 @@ fn scenario_menu(p: &ScenarioMenuProps) -> Html {
         <fieldset class="group" aria-label="Scenarios">
             <label class="field">
                 <span>{ "Scenario" }</span>
-                <select onchange={on_pick}>
+                <select aria-label="Scenario" onchange={on_pick}>
                     <option value="" selected=true>{ "Choose an example…" }</option>
                     { for super::bundled::BUNDLED.iter().map(|(name, _)| html! {
                         <option value={*name}>{ name.replace('_', " ") }</option>
@@ -248,7 +248,7 @@ fn scenario_menu(p: &ScenarioMenuProps) -> Html {
             </label>
             <label class="field file">
                 <span>{ "Open file" }</span>
-                <input type="file" accept=".json,application/json" onchange={on_file} />
+                <input type="file" aria-label="Open file" accept=".json,application/json" onchange={on_file} />
             </label>
             <button onclick={on_export}>{ "Export scenario" }</button>
         </fieldset>

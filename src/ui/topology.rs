@@ -7,7 +7,7 @@
 //! few dozen dots — so the picture costs the same with ten messages or ten
 //! thousand. Ids render as SVG text, which is never parsed as HTML.
 
-use crate::session::{ClientRow, QueueRow, View, BOXES_PER_QUEUE_MAX};
+use crate::session::{ClientRow, PartitionRow, QueueRow, View, BOXES_PER_QUEUE_MAX};
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -23,6 +23,8 @@ const BOX_W: f64 = 24.0;
 const BOX_GAP: f64 = 2.0;
 /// Boxes that fit in one queue row (ready and unacked share it).
 const BOXES_DRAWN: usize = 17;
+/// Records drawn per partition row (its newest ones).
+const RECORDS_DRAWN: usize = 16;
 
 #[derive(Properties, PartialEq)]
 pub struct TopologyProps {
@@ -32,38 +34,48 @@ pub struct TopologyProps {
 #[function_component(Topology)]
 pub fn topology(p: &TopologyProps) -> Html {
     let v = &p.view;
-    let rows = v
-        .queues
-        .len()
-        .max(v.producers.len())
-        .max(v.consumers.len())
-        .max(1);
+    let lanes = v.queues.len().max(v.partitions.len()).max(1);
+    let rows = lanes.max(v.producers.len()).max(v.consumers.len());
     let height = TOP + rows as f64 * ROW_H + 30.0;
-    let broker_h = v.queues.len().max(1) as f64 * ROW_H + 10.0;
+    let broker_h = lanes as f64 * ROW_H + 10.0;
+    let generation = v
+        .group
+        .as_ref()
+        .map(|g| format!(" · group generation {}", g.generation));
     html! {
         <figure class="topology">
             <svg viewBox={format!("0 0 {WIDTH} {height}")} role="img"
                 aria-label={format!("{} producers, {} queues, {} consumers", v.producers.len(), v.queues.len(), v.consumers.len())}>
                 <text class="caption" x={BROKER_X.to_string()} y="22">
-                    { format!("broker · t = {}", format_ms(v.now_ms)) }
+                    { format!("broker · t = {}{}", format_ms(v.now_ms), generation.unwrap_or_default()) }
                 </text>
                 { links(v) }
                 <rect class={classes!("broker", (!v.broker_up).then_some("dead"))}
                     x={BROKER_X.to_string()} y={(TOP - 5.0).to_string()}
                     width={BROKER_W.to_string()} height={broker_h.to_string()} rx="8" />
                 { for v.queues.iter().enumerate().map(|(i, q)| queue_row(i, q, v.focus_msg.as_deref())) }
+                { for v.partitions.iter().enumerate().map(|(i, p)| partition_row(i, p, v.focus_msg.as_deref())) }
                 if !v.broker_up {
                     <text class="dead-label" x={(BROKER_X + BROKER_W / 2.0).to_string()}
                         y={(TOP + broker_h / 2.0).to_string()} text-anchor="middle">
-                        { "crashed: everything it held is gone" }
+                        { if v.broker_durable {
+                            "crashed: unsynced records are lost; the log on disk comes back on restart"
+                        } else {
+                            "crashed: everything it held is gone"
+                        } }
                     </text>
                 }
                 { for v.producers.iter().enumerate().map(|(i, c)| node(c, PRODUCER_X, i)) }
                 { for v.consumers.iter().enumerate().map(|(i, c)| node(c, CONSUMER_X, i)) }
+                { idle_labels(v) }
                 { in_flight(v) }
             </svg>
             <figcaption>
-                { "Filled boxes are ready messages; hollow ones are delivered and waiting for their ack. Dots are messages on the wire." }
+                if v.partitions.is_empty() {
+                    { "Filled boxes are ready messages; hollow ones are delivered and waiting for their ack. Dots are messages on the wire." }
+                } else {
+                    { "Each box is a record at its offset: filled once it is on disk, dashed while it waits for the fsync. The bar marks the group's committed offset; lag is what is left to read. Dots are messages on the wire." }
+                }
             </figcaption>
         </figure>
     }
@@ -107,6 +119,46 @@ fn queue_row(i: usize, q: &QueueRow, focus: Option<&str>) -> Html {
     }
 }
 
+/// A log partition: its newest records at their offsets, the group's
+/// committed offset as a bar, and the lag. Reading never removes a record;
+/// only retention does.
+fn partition_row(i: usize, p: &PartitionRow, focus: Option<&str>) -> Html {
+    let y = row_y(i);
+    let shown = &p.records[p.records.len().saturating_sub(RECORDS_DRAWN)..];
+    let first = shown.first().map_or(p.end, |(offset, _)| *offset);
+    let x_of = |offset: u64| BROKER_X + 90.0 + (offset - first) as f64 * (BOX_W + BOX_GAP);
+    let committed_x = (first..=p.end)
+        .contains(&p.committed)
+        .then(|| x_of(p.committed) - 1.5);
+    html! {
+        <g class="partition">
+            <text class="queue-name" x={(BROKER_X + 10.0).to_string()} y={(y + 20.0).to_string()}>{ &p.name }</text>
+            <text class="more" x={(BROKER_X + 10.0).to_string()} y={(y + 34.0).to_string()}>
+                { format!("lag {}", p.lag) }
+            </text>
+            { for shown.iter().map(|(offset, m)| {
+                let x = x_of(*offset);
+                let pending = *offset >= p.durable_end;
+                let class = classes!("msg", "record", pending.then_some("pending"), (focus == Some(m.as_str())).then_some("focus"));
+                html! {
+                    <g class={class}>
+                        <rect x={x.to_string()} y={(y + 8.0).to_string()} width={BOX_W.to_string()} height="22" rx="3" />
+                        <text x={(x + BOX_W / 2.0).to_string()} y={(y + 23.0).to_string()} text-anchor="middle">{ offset }</text>
+                        <title>{ format!("offset {offset}: {m}{}", if pending { " (not yet on disk)" } else { "" }) }</title>
+                    </g>
+                }
+            }) }
+            if let Some(x) = committed_x {
+                <line class="committed" x1={x.to_string()} y1={(y + 3.0).to_string()} x2={x.to_string()} y2={(y + 35.0).to_string()}>
+                    <title>{ format!("committed offset {}", p.committed) }</title>
+                </line>
+            }
+            <title>{ format!("{}: offsets {}..{}, {} on disk, committed {}, lag {}",
+                p.name, p.start, p.end, p.durable_end, p.committed, p.lag) }</title>
+        </g>
+    }
+}
+
 fn node(c: &ClientRow, x: f64, i: usize) -> Html {
     let y = row_y(i) + 2.0;
     let label = if c.alive {
@@ -140,7 +192,19 @@ fn links(v: &View) -> Html {
             ))
         })
     });
-    html! { <g class="links">{ for into_broker.chain(out_of_broker) }</g> }
+    let owners = v.partitions.iter().enumerate().filter_map(|(pi, p)| {
+        let ci = v
+            .consumers
+            .iter()
+            .position(|r| Some(&r.id) == p.owner.as_ref())?;
+        Some(line(
+            BROKER_X + BROKER_W,
+            row_y(pi) + 22.0,
+            CONSUMER_X - 45.0,
+            row_y(ci) + 22.0,
+        ))
+    });
+    html! { <g class="links">{ for into_broker.chain(out_of_broker).chain(owners) }</g> }
 }
 
 fn line(x1: f64, y1: f64, x2: f64, y2: f64) -> Html {
@@ -188,3 +252,23 @@ const _: () = assert!(
     BOXES_DRAWN <= BOXES_PER_QUEUE_MAX * 2,
     "the view carries enough ids to fill a row"
 );
+
+/// Group members that own no partition: Kafka gives each partition to one
+/// member, so extra members wait.
+fn idle_labels(v: &View) -> Html {
+    let Some(group) = &v.group else {
+        return Html::default();
+    };
+    let idle = v.consumers.iter().enumerate().filter(|(_, c)| {
+        c.alive
+            && group
+                .members
+                .iter()
+                .any(|(id, owned)| id == &c.id && owned.is_empty())
+    });
+    html! {
+        <g>{ for idle.map(|(i, _)| html! {
+            <text class="idle" x={(CONSUMER_X - 52.0).to_string()} y={(row_y(i) + 26.0).to_string()} text-anchor="end">{ "idle" }</text>
+        }) }</g>
+    }
+}

@@ -14,6 +14,7 @@ use crate::scenario::{
     ClientSpec, FaultAction, FaultSpec, ProcessingSpec, Scenario, ScenarioError,
 };
 use crate::sim::world::{InFlight, RunError, Step, World};
+use crate::storage::Storage;
 use std::collections::{BTreeSet, VecDeque};
 use std::rc::Rc;
 
@@ -139,6 +140,10 @@ pub struct View {
     pub broker_up: bool,
     /// A log broker keeps its log on disk across a crash; a queue broker does not.
     pub broker_durable: bool,
+    /// The log is written to IndexedDB (not only the in-memory disk model).
+    pub persistent: bool,
+    /// The world waits for this flush's IndexedDB transaction to complete.
+    pub waiting_for_flush: Option<u64>,
     pub counts: Counts,
     pub verdict: Option<Verdict>,
     pub findings: Vec<FindingRow>,
@@ -168,16 +173,37 @@ pub struct Session {
     next_sample_ms: u64,
     /// Set when the run stopped on a bound; shown instead of running on.
     pub run_error: Option<String>,
+    /// True when the log is written to a real store (IndexedDB in the page).
+    pub persistent: bool,
+    /// The flush the world is waiting for, if it is waiting for the store.
+    pub waiting_for_flush: Option<u64>,
 }
 
 impl Session {
     pub fn from_setup(setup: &Setup) -> Result<Session, SetupError> {
+        Session::from_setup_with_store(setup, None)
+    }
+
+    /// As [`Session::from_setup`], with the log broker writing through
+    /// `store` (the page passes its IndexedDB store). The store is cleared
+    /// first: a new run starts from an empty log. Queue brokers keep nothing.
+    pub fn from_setup_with_store(
+        setup: &Setup,
+        store: Option<Box<dyn Storage>>,
+    ) -> Result<Session, SetupError> {
         let scenario = setup.to_scenario()?;
-        Ok(Session::new(
+        let mut session = Session::new(
             Source::Playground(setup.clone()),
             Some(setup.delivery),
             &scenario,
-        ))
+        );
+        if let (Some(mut store), Some(_)) = (store, session.world.broker().as_log()) {
+            store.start_fresh();
+            store.recover();
+            session.world = World::with_storage(&scenario, store);
+            session.persistent = true;
+        }
+        Ok(session)
     }
 
     /// `text` is a scenario file; errors name the field and the reason.
@@ -204,6 +230,8 @@ impl Session {
             samples: VecDeque::new(),
             next_sample_ms: 0,
             run_error: None,
+            persistent: false,
+            waiting_for_flush: None,
         }
     }
 
@@ -231,14 +259,17 @@ impl Session {
                     break;
                 }
             }
+            let mut blocked = false;
             for _ in 0..STEPS_PER_BUDGET_CHECK {
-                if self.world.next_event_ms().is_none_or(|t| t > target_ms) {
+                if blocked || self.world.next_event_ms().is_none_or(|t| t > target_ms) {
                     break;
                 }
-                self.guard(|w| w.step().map(|_| ()));
+                blocked = self.guard(|w| w.step().map(|_| ()));
             }
             self.take_samples();
-            if over_budget() {
+            // Waiting for the store: give the browser its turn to finish the
+            // transaction; the next frame carries on from the same event.
+            if blocked || over_budget() {
                 break;
             }
         }
@@ -259,12 +290,21 @@ impl Session {
         self.take_samples();
     }
 
-    /// Runs `f`; a run bound stops the run for good, while waiting for a
-    /// store's flush just means "not yet" (the memory store never waits).
-    fn guard(&mut self, f: impl FnOnce(&mut World) -> Result<(), RunError>) {
+    /// Runs `f` and says whether the world is waiting for its store. A run
+    /// bound stops the run for good; waiting for a flush just means "not yet"
+    /// (the memory store never waits).
+    fn guard(&mut self, f: impl FnOnce(&mut World) -> Result<(), RunError>) -> bool {
+        self.waiting_for_flush = None;
         match f(&mut self.world) {
-            Ok(()) | Err(RunError::WaitingForStorage { .. }) => {}
-            Err(e) => self.run_error = Some(run_error_text(&e)),
+            Ok(()) => false,
+            Err(RunError::WaitingForStorage { flush, .. }) => {
+                self.waiting_for_flush = Some(flush.0);
+                true
+            }
+            Err(e) => {
+                self.run_error = Some(run_error_text(&e));
+                false
+            }
         }
     }
 
@@ -438,6 +478,8 @@ impl Session {
             finished: world.is_finished(),
             broker_up: world.broker().is_up(),
             broker_durable: world.broker().as_log().is_some(),
+            persistent: self.persistent,
+            waiting_for_flush: self.waiting_for_flush,
             counts: self.summary.counts,
             verdict: self.delivery.map(|d| playground::verdict(d, &self.summary)),
             findings: self.finding_rows(),

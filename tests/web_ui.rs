@@ -42,6 +42,15 @@ fn select_value(root: &Element, label: &str) -> String {
         .value()
 }
 
+/// Inline messages of the toolbar's fields (page-wide banners are separate).
+fn field_alerts(root: &Element) -> Vec<String> {
+    let toolbar = root.query_selector(".toolbar").unwrap().expect("a toolbar");
+    dom::all_by_role(&toolbar, "alert")
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect()
+}
+
 fn event_log_rows(root: &Element) -> u32 {
     let log = dom::get_by_role(root, "region", "Event log");
     log.query_selector_all("li").expect("li selector").length()
@@ -147,22 +156,18 @@ async fn bad_numbers_are_rejected_inline_and_the_last_good_value_stays() {
         svg.query_selector_all(".queue").unwrap().length()
     };
     assert_eq!(queues(), 3, "three partitions: three queues");
-    assert!(dom::all_by_role(&root, "alert").is_empty());
+    assert!(field_alerts(&root).is_empty());
 
     change(&root, "Partitions", "0").await;
-    let alerts: Vec<String> = dom::all_by_role(&root, "alert")
-        .into_iter()
-        .map(|(_, t)| t)
-        .collect();
-    assert_eq!(alerts, ["must be a whole number from 1 to 16"]);
+    assert_eq!(field_alerts(&root), ["must be a whole number from 1 to 16"]);
     assert_eq!(queues(), 3, "the last good value stays");
 
     change(&root, "Seed", "twelve").await;
-    assert_eq!(dom::all_by_role(&root, "alert").len(), 2);
+    assert_eq!(field_alerts(&root).len(), 2);
     change(&root, "Partitions", "2").await;
     change(&root, "Seed", "12").await;
     assert!(
-        dom::all_by_role(&root, "alert").is_empty(),
+        field_alerts(&root).is_empty(),
         "fixing a field clears its message"
     );
     assert_eq!(queues(), 2);

@@ -14,27 +14,11 @@ mod dom;
 
 use brokerlab::ui::App;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 const FRAMES: usize = 300;
-
-/// Resolves at the next animation frame with its timestamp (ms).
-async fn next_frame() -> f64 {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .expect("a window")
-            .request_animation_frame(&resolve)
-            .expect("requestAnimationFrame");
-    });
-    JsFuture::from(promise)
-        .await
-        .expect("frame")
-        .as_f64()
-        .expect("a timestamp")
-}
 
 async fn set(root: &web_sys::Element, label: &str, value: &str) {
     dom::change(&dom::get_by_label(root, label), value);
@@ -70,10 +54,10 @@ async fn frame_times_with_fifty_clients_at_ten_thousand_msgs_per_s() {
 
     dom::click(&root, "Play");
     yew::scheduler::flush().await;
-    let mut last = next_frame().await;
+    let mut last = dom::next_frame().await;
     let mut gaps_ms = Vec::with_capacity(FRAMES);
     for _ in 0..FRAMES {
-        let now = next_frame().await;
+        let now = dom::next_frame().await;
         gaps_ms.push(now - last);
         last = now;
     }

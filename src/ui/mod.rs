@@ -14,11 +14,13 @@
 //! | `topology.rs` | the SVG picture: producers → queues with message boxes → consumers |
 //! | `figures.rs` | the live counters, the verdict, the findings and a message's cause chain |
 //! | `timeline.rs` | the event log and the throughput/backlog chart |
+//! | `persist.rs` | the IndexedDB store behind log-broker runs, and its banners |
 
 mod bundled;
 mod clients;
 mod controls;
 mod figures;
+pub mod persist;
 pub mod state;
 mod timeline;
 mod topology;
@@ -52,6 +54,7 @@ pub fn app() -> Html {
     let state = use_reducer(|| AppState::new(wall_clock()));
     use_frame_loop(state.playing, state.dispatcher());
     use_keyboard(state.dispatcher());
+    use_store(state.dispatcher());
     let dispatch = {
         let d = state.dispatcher();
         Callback::from(move |a: Action| d.dispatch(a))
@@ -64,6 +67,7 @@ pub fn app() -> Html {
                 if let Some(notice) = &state.notice {
                     <p class="notice" role="alert">{ notice.clone() }</p>
                 }
+                { persistence_banner(&state.persistence, &dispatch) }
                 <controls::Controls
                     setup={state.setup.clone()}
                     playing={state.playing}
@@ -100,6 +104,35 @@ fn header() -> Html {
             <h1>{ PRODUCT_NAME }</h1>
             <p>{ TAGLINE }</p>
         </header>
+    }
+}
+
+/// Opens the IndexedDB store once, when the app mounts.
+#[hook]
+fn use_store(dispatch: UseReducerDispatcher<AppState>) {
+    use_effect_with((), move |_| {
+        wasm_bindgen_futures::spawn_local(async move {
+            dispatch.dispatch(Action::StoreOpened(persist::open().await));
+        });
+    });
+}
+
+/// Says where log runs keep their log when that is not simply "IndexedDB".
+fn persistence_banner(p: &persist::Persistence, dispatch: &Callback<Action>) -> Html {
+    match p {
+        persist::Persistence::Unavailable { message } => html! {
+            <p class="banner" role="alert">{ message.clone() }</p>
+        },
+        persist::Persistence::Ready { found_records, .. } if *found_records > 0 => html! {
+            <div class="banner" role="alert">
+                <p>{ format!(
+                    "A log from an earlier visit is stored in this browser ({found_records} records). \
+                     Resuming it is not built yet, so log runs use the in-memory disk model until you clear it."
+                ) }</p>
+                <button onclick={dispatch.reform(|_| Action::StartFresh)}>{ "Start fresh" }</button>
+            </div>
+        },
+        _ => Html::default(),
     }
 }
 

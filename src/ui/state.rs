@@ -5,6 +5,7 @@
 //! (the simulation handle, shared through a context); components only render
 //! the derived [`View`] and send actions back.
 
+use super::persist::Persistence;
 use crate::playground::{BrokerKind, ConsumerSettings, Delivery, ProducerSettings, Setup};
 use crate::session::{Session, SharedSession, View};
 use std::cell::RefCell;
@@ -74,6 +75,10 @@ pub enum Action {
         name: String,
         text: String,
     },
+    /// The IndexedDB store finished opening (or could not be opened).
+    StoreOpened(Persistence),
+    /// Clear the log an earlier visit left in IndexedDB and store new runs there.
+    StartFresh,
     /// An error from outside the reducer (e.g. a file could not be read).
     Notice(String),
 }
@@ -92,6 +97,8 @@ pub struct AppState {
     pub input_errors: BTreeMap<&'static str, String>,
     /// A message for the whole page (a failed load, an unbuilt option).
     pub notice: Option<String>,
+    /// Where log-broker runs keep their log.
+    pub persistence: Persistence,
     clock: Clock,
     last_frame_ms: Option<f64>,
     last_summary_ms: f64,
@@ -111,6 +118,7 @@ impl PartialEq for AppState {
             && self.notice == other.notice
             && self.new_producer == other.new_producer
             && self.new_consumer == other.new_consumer
+            && self.persistence == other.persistence
     }
 }
 
@@ -130,6 +138,7 @@ impl AppState {
             focus: None,
             input_errors: BTreeMap::new(),
             notice: None,
+            persistence: Persistence::Opening,
             clock,
             last_frame_ms: None,
             last_summary_ms: 0.0,
@@ -153,6 +162,7 @@ impl AppState {
             focus: self.focus.clone(),
             input_errors: self.input_errors.clone(),
             notice: self.notice.clone(),
+            persistence: self.persistence.clone(),
             clock: self.clock.clone(),
             last_frame_ms: self.last_frame_ms,
             last_summary_ms: self.last_summary_ms,
@@ -180,7 +190,7 @@ impl AppState {
     /// Starts a new run from `setup`. If it cannot run, the message shows next
     /// to its control and the last good setup (and its run) stay.
     fn try_setup(&mut self, setup: Setup) {
-        match Session::from_setup(&setup) {
+        match Session::from_setup_with_store(&setup, self.store_for_runs()) {
             Ok(session) => {
                 *self.session.borrow_mut() = session;
                 self.setup = setup;
@@ -335,6 +345,8 @@ impl Reducible for AppState {
             }
             Action::LoadScenario { name, text } => s.load(&name, &text),
             Action::Notice(text) => s.notice = Some(text),
+            Action::StoreOpened(p) => s.store_opened(p),
+            Action::StartFresh => s.start_fresh(),
         }
         Rc::new(s)
     }
@@ -360,6 +372,40 @@ impl AppState {
                 }
             }
             other => self.notice = Some(format!("unknown setting {other}")),
+        }
+    }
+
+    /// The store new log runs write to: IndexedDB once it is open and holds
+    /// no earlier visit's log (the person decides about that one first).
+    fn store_for_runs(&self) -> Option<Box<dyn crate::storage::Storage>> {
+        match &self.persistence {
+            Persistence::Ready {
+                store,
+                found_records: 0,
+            } => Some(Box::new(store.clone())),
+            _ => None,
+        }
+    }
+
+    fn store_opened(&mut self, persistence: Persistence) {
+        self.persistence = persistence;
+        if self.setup.broker == BrokerKind::Log && self.store_for_runs().is_some() {
+            self.playing = false;
+            self.try_setup(self.setup.clone());
+        }
+    }
+
+    fn start_fresh(&mut self) {
+        if let Persistence::Ready {
+            store,
+            found_records,
+        } = &mut self.persistence
+        {
+            use crate::storage::Storage as _;
+            store.clone().start_fresh();
+            *found_records = 0;
+            self.playing = false;
+            self.try_setup(self.setup.clone());
         }
     }
 

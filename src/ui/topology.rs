@@ -42,12 +42,17 @@ pub fn topology(p: &TopologyProps) -> Html {
         .group
         .as_ref()
         .map(|g| format!(" · group generation {}", g.generation));
+    let disk = match (v.broker_durable, v.persistent) {
+        (false, _) => "",
+        (true, true) => " · log in IndexedDB",
+        (true, false) => " · log on the in-memory disk model",
+    };
     html! {
         <figure class="topology">
             <svg viewBox={format!("0 0 {WIDTH} {height}")} role="img"
                 aria-label={format!("{} producers, {} queues, {} consumers", v.producers.len(), v.queues.len(), v.consumers.len())}>
                 <text class="caption" x={BROKER_X.to_string()} y="22">
-                    { format!("broker · t = {}{}", format_ms(v.now_ms), generation.unwrap_or_default()) }
+                    { format!("broker · t = {}{}{}", format_ms(v.now_ms), generation.unwrap_or_default(), disk) }
                 </text>
                 { links(v) }
                 <rect class={classes!("broker", (!v.broker_up).then_some("dead"))}

@@ -170,3 +170,20 @@ pub fn text_of_role(root: &Element, role: &str) -> String {
     assert_eq!(found.len(), 1, "exactly one {role}");
     found[0].0.text_content().unwrap_or_default()
 }
+
+/// Resolves at the next animation frame with its timestamp (ms): lets the
+/// browser run its own work (rendering, IndexedDB callbacks) without sleeping.
+#[allow(dead_code)]
+pub async fn next_frame() -> f64 {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .expect("a window")
+            .request_animation_frame(&resolve)
+            .expect("requestAnimationFrame");
+    });
+    wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .expect("frame")
+        .as_f64()
+        .expect("a timestamp")
+}

@@ -1,0 +1,117 @@
+//! The page's durable log: the IndexedDB store behind the simulated log broker.
+//!
+//! The app opens one [`IdbStore`] when it starts. Every log-broker run then
+//! writes through it, so a broker's `acks=all` reply goes out only after the
+//! IndexedDB transaction holding the record has completed: when the world
+//! reaches a flush's completion time and the browser has not finished the
+//! transaction yet, the world answers "waiting for storage", the frame ends,
+//! and the next frame tries again once the browser has had a turn.
+//!
+//! When IndexedDB cannot be used — unavailable (private mode, disabled),
+//! blocked by an old tab, owned by another tab — the page says so in a banner
+//! and the log runs on the in-memory disk model instead. In-memory queue runs
+//! never persist anything: that is the seed's point about them.
+
+use crate::storage::idb::{IdbConfig, IdbStore};
+use crate::storage::{
+    CrashReport, FlushId, FlushState, FlushTicket, RecordBatch, Recovery, Storage, StorageError,
+    StreamId, Tear,
+};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// The IndexedDB database that holds the page's log.
+pub const DB_NAME: &str = "brokerlab-log";
+/// Virtual ms a flush takes; matches the playground's `fsync_latency_ms`.
+const FSYNC_LATENCY_MS: u64 = 5;
+
+/// One open store shared by successive runs (Reset builds a new world, not a
+/// new database connection).
+#[derive(Clone)]
+pub struct SharedStore(pub Rc<RefCell<IdbStore>>);
+
+impl std::fmt::Debug for SharedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedStore(IndexedDB)")
+    }
+}
+
+impl PartialEq for SharedStore {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Storage for SharedStore {
+    fn append(&mut self, stream: StreamId, batch: &RecordBatch) -> Result<(), StorageError> {
+        self.0.borrow_mut().append(stream, batch)
+    }
+    fn begin_flush(&mut self, now_ms: u64) -> Result<FlushTicket, StorageError> {
+        self.0.borrow_mut().begin_flush(now_ms)
+    }
+    fn flush_state(&mut self, id: FlushId, now_ms: u64) -> FlushState {
+        self.0.borrow_mut().flush_state(id, now_ms)
+    }
+    fn crash(&mut self, now_ms: u64, tear: Tear) -> CrashReport {
+        self.0.borrow_mut().crash(now_ms, tear)
+    }
+    fn recover(&mut self) -> Recovery {
+        self.0.borrow_mut().recover()
+    }
+    fn start_fresh(&mut self) {
+        self.0.borrow_mut().start_fresh()
+    }
+}
+
+/// What the page knows about its durable log.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Persistence {
+    /// The store is being opened.
+    Opening,
+    /// Log runs persist to IndexedDB. `found_records` were already stored
+    /// when the page loaded (an earlier visit's log), until cleared.
+    Ready {
+        store: SharedStore,
+        found_records: u64,
+    },
+    /// IndexedDB cannot be used; the message says why and what happens now.
+    Unavailable { message: String },
+}
+
+/// Opens the page's store and counts what an earlier visit left in it.
+pub async fn open() -> Persistence {
+    let mut config = IdbConfig::new(DB_NAME);
+    config.fsync_latency_ms = FSYNC_LATENCY_MS;
+    match IdbStore::open(config).await {
+        Ok(mut store) => {
+            let recovery = store.recover();
+            let found_records = recovery
+                .streams
+                .values()
+                .flatten()
+                .map(|batch| batch.records.len() as u64)
+                .sum();
+            Persistence::Ready {
+                store: SharedStore(Rc::new(RefCell::new(store))),
+                found_records,
+            }
+        }
+        Err(e) => Persistence::Unavailable {
+            message: unavailable_message(&e),
+        },
+    }
+}
+
+/// The banner text for a store that could not be opened.
+fn unavailable_message(e: &StorageError) -> String {
+    let what = match e {
+        StorageError::Unavailable { .. } => {
+            "IndexedDB is not available here (private browsing or disabled storage)"
+        }
+        StorageError::OtherTab { .. } => "another tab owns the stored log",
+        StorageError::Blocked => "an older tab keeps the database open and blocks its upgrade",
+        StorageError::QuotaExceeded { .. } => "the browser's storage quota is used up",
+        _ => "IndexedDB could not be opened",
+    };
+    format!("{what} ({e}). The log broker runs on the in-memory disk model: crashes behave the same, but nothing survives a reload.")
+}

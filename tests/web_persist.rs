@@ -90,13 +90,22 @@ async fn run_awaiting(
             Err(RunError::WaitingForStorage { flush, .. }) => {
                 waits += 1;
                 assert!(waits < 100_000, "waited on storage too often");
-                let idb = store.0.borrow();
-                let wait = idb.wait_durable(flush);
-                wait.await;
+                wait_durable(store, flush).await;
             }
             Err(e) => panic!("run failed: {e}"),
         }
     }
+}
+
+/// Awaits flush `id`. The shared borrow lives across the await on purpose:
+/// nothing borrows the store mutably meanwhile (the world is not stepped
+/// while it waits), and the store's writer keeps its own state.
+#[allow(clippy::await_holding_refcell_ref)]
+async fn wait_durable(
+    store: &brokerlab::ui::persist::SharedStore,
+    id: brokerlab::storage::FlushId,
+) {
+    store.0.borrow().wait_durable(id).await;
 }
 
 #[wasm_bindgen_test]

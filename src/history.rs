@@ -580,6 +580,7 @@ fn describe_log_note<'a>(note: LogNote, names: &'a Names, ev: Line<'a>) -> Line<
             offset: Some(offset),
             ..ev
         },
+        LogNote::Txn(n) => describe_txn_note(n, names, ev),
         LogNote::CommitRejected {
             group,
             member,
@@ -717,5 +718,62 @@ fn describe_note<'a>(note: Note, names: &'a Names, base: Line<'a>) -> Line<'a> {
             ..ev
         },
         Note::Log(n) => describe_log_note(n, names, ev),
+    }
+}
+
+/// The transaction coordinator's notes: `txn_state` (with Kafka's state name),
+/// `txn_fenced`, `txn_timeout`, `txn_marker` (the offset a marker took).
+fn describe_txn_note<'a>(
+    note: crate::broker::txn::TxnNote,
+    names: &'a Names,
+    ev: Line<'a>,
+) -> Line<'a> {
+    use crate::broker::txn::TxnNote;
+    let pid = |producer_id: u64, epoch: u16| Some(format!("pid {producer_id} epoch {epoch}"));
+    match note {
+        TxnNote::State {
+            txn,
+            producer_id,
+            epoch,
+            state,
+        } => Line {
+            f: "txn_state",
+            what: Some(state.name()),
+            tag: pid(producer_id, epoch),
+            generation: Some(u32::from(txn)),
+            ..ev
+        },
+        TxnNote::Fenced {
+            txn,
+            producer_id,
+            epoch,
+        } => Line {
+            f: "txn_fenced",
+            reason: Some("ProducerFenced"),
+            tag: pid(producer_id, epoch),
+            generation: Some(u32::from(txn)),
+            ..ev
+        },
+        TxnNote::TimedOut { txn } => Line {
+            f: "txn_timeout",
+            reason: Some("transaction.timeout.ms"),
+            generation: Some(u32::from(txn)),
+            ..ev
+        },
+        TxnNote::Marker {
+            producer_id,
+            topic,
+            partition,
+            offset,
+            commit,
+        } => Line {
+            f: "txn_marker",
+            what: Some(if commit { "commit" } else { "abort" }),
+            tag: Some(format!("pid {producer_id}")),
+            topic: Some(names.topic(topic)),
+            partition: Some(partition),
+            offset: Some(offset),
+            ..ev
+        },
     }
 }

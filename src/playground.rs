@@ -424,6 +424,7 @@ impl Setup {
             max_poll_records: c.prefetch,
             seeks: Vec::new(),
             leave_at_ms: None,
+            isolation_level: Default::default(),
             network: None,
         }
     }

@@ -293,6 +293,13 @@ pub struct LogConsumerSpec {
     /// Leaves the group (`close()`: commit, then `LeaveGroup`) at this time.
     #[serde(default)]
     pub leave_at_ms: Option<u64>,
+    /// `isolation.level`: `read_uncommitted` (default) or `read_committed`.
+    #[serde(
+        default,
+        rename = "isolation.level",
+        skip_serializing_if = "crate::broker::txn::IsolationLevel::is_default"
+    )]
+    pub isolation_level: crate::broker::txn::IsolationLevel,
     #[serde(default)]
     pub network: Option<NetworkSpec>,
 }

@@ -36,10 +36,18 @@
 //! group (no `ILLEGAL_GENERATION` fencing); group membership is not persisted,
 //! so members rejoin after a broker restart (committed offsets are persisted).
 
+use super::txn::{IsolationLevel, TxnCoordinator, TxnNote, TxnReply, TxnRequest, TxnTag};
 use super::{ClientId, KeyId, Message, MsgId, Output};
 use crate::scenario::{Acks, Assignor, LogBrokerSpec, OffsetReset};
 use crate::storage::{FlushId, FlushState, Record, RecordBatch, Storage, StreamId, Tear};
 use std::collections::{BTreeMap, VecDeque};
+
+// Transactions on the log: markers, the last stable offset, the coordinator's
+// requests (a child module, so it sees this file's private types).
+#[path = "log_txn.rs"]
+mod log_txn;
+use log_txn::{decode_txn_tag, encode_txn_tag, is_marker, TXN_TAG_BYTES};
+pub use log_txn::{PartitionTxn, MARKER_MSG_ID};
 
 pub type TopicId = u16;
 pub type PartitionId = u16;
@@ -76,6 +84,9 @@ pub enum LogRequest {
         assignor: Assignor,
         session_timeout_ms: u64,
         reset: OffsetReset,
+        /// `isolation.level`: `read_committed` reads only up to the last
+        /// stable offset and skips aborted records.
+        isolation: IsolationLevel,
     },
     Heartbeat {
         group: GroupId,
@@ -90,6 +101,8 @@ pub enum LogRequest {
         poll: u64,
         max_records: u32,
     },
+    /// A request to the transaction coordinator (see [`super::txn`]).
+    Txn(TxnRequest),
     /// `commitSync` / auto-commit of one partition: `offset` is the next
     /// record to read (Kafka commits "position", not "last read").
     Commit {
@@ -137,6 +150,8 @@ pub enum LogReply {
     PollEnd {
         poll: u64,
     },
+    /// The transaction coordinator's answer.
+    Txn(TxnReply),
 }
 
 /// Things the log broker did that a learner (and the checker) should see.
@@ -188,6 +203,8 @@ pub enum LogNote {
         partition: PartitionId,
         offset: u64,
     },
+    /// The transaction coordinator's state changes, fencing and markers.
+    Txn(TxnNote),
     /// A commit from a client that is not a member (any more).
     CommitRejected {
         group: GroupId,
@@ -212,6 +229,8 @@ struct StoredRecord {
     offset: u64,
     timestamp_ms: u64,
     msg: Message,
+    /// Set on a transactional record or a commit/abort marker.
+    txn: Option<TxnTag>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -228,6 +247,8 @@ struct PartitionLog {
     /// `acks=all` produce responses waiting for durability, by offset.
     /// Bound: records not yet durable.
     waiting: VecDeque<(u64, ClientId, MsgId)>,
+    /// Open and aborted transactions here: the last stable offset.
+    txn: PartitionTxn,
 }
 
 impl PartitionLog {
@@ -254,6 +275,8 @@ struct Member {
     session_timeout_ms: u64,
     last_heartbeat_ms: u64,
     reset: OffsetReset,
+    /// `isolation.level=read_committed`.
+    read_committed: bool,
     partitions: PartitionSet,
     /// The generation the fetch positions were resolved for.
     positions_generation: Option<u32>,
@@ -292,6 +315,8 @@ struct InFlightFlush {
     id: FlushId,
     /// (topic, partition, stored_end at the flush).
     ends: Vec<(TopicId, PartitionId, u64)>,
+    /// The coordinator's `Txn` stream end at the flush.
+    txn_end: Option<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -310,6 +335,8 @@ pub struct LogBroker {
     flush: Option<InFlightFlush>,
     /// Earliest `WakeAt` requested and not yet run.
     wake_armed_ms: Option<u64>,
+    /// The transaction coordinator (Kafka runs it on a broker; here, this one).
+    coordinator: TxnCoordinator,
     pub stats: LogBrokerStats,
 }
 
@@ -351,6 +378,7 @@ impl LogBroker {
             offsets_stream_end: 0,
             flush: None,
             wake_armed_ms: None,
+            coordinator: TxnCoordinator::new(),
             stats: LogBrokerStats::default(),
         }
     }
@@ -390,11 +418,13 @@ impl LogBroker {
                 assignor,
                 session_timeout_ms,
                 reset,
+                isolation,
             } => {
                 let member = Member {
                     session_timeout_ms,
                     last_heartbeat_ms: now_ms,
                     reset,
+                    read_committed: isolation == IsolationLevel::ReadCommitted,
                     partitions: 0,
                     positions_generation: None,
                     positions: BTreeMap::new(),
@@ -444,6 +474,7 @@ impl LogBroker {
                 partition,
                 to,
             } => self.seek(group, from, generation, partition, to, out),
+            LogRequest::Txn(r) => self.txn_request(now_ms, from, r, out),
         }
         self.maybe_flush(now_ms, storage, out);
         self.arm_wake(now_ms, out);
@@ -473,6 +504,7 @@ impl LogBroker {
             offset,
             timestamp_ms: now_ms,
             msg,
+            txn: None,
         });
         self.stats.appended += 1;
         out.push(note(LogNote::Appended {
@@ -599,8 +631,18 @@ impl LogBroker {
                     offset: *pos,
                 }));
             }
-            while sent < max_records {
+            // read_committed stops at the last stable offset.
+            let visible_end = if m.read_committed {
+                log.txn.last_stable_offset(log.end())
+            } else {
+                log.end()
+            };
+            while sent < max_records && *pos < visible_end {
                 let Some(r) = log.get(*pos) else { break };
+                if log.txn.hidden(r.offset, r.txn, m.read_committed) {
+                    *pos += 1; // a marker, or (read_committed) an aborted record
+                    continue;
+                }
                 out.push(Output::Log {
                     to: member,
                     reply: LogReply::Record {
@@ -756,6 +798,7 @@ impl LogBroker {
             }
         }
         self.apply_retention_age(now_ms, out);
+        self.expire_txns(now_ms, out);
         self.maybe_flush(now_ms, storage, out);
         self.arm_wake(now_ms, out);
     }
@@ -774,7 +817,8 @@ impl LogBroker {
                 .iter()
                 .filter_map(move |p| Some(p.records.front()?.timestamp_ms + ms?))
         });
-        let Some(next) = sessions.chain(retention).min() else {
+        let txn_timeouts = self.coordinator.next_deadline_ms();
+        let Some(next) = sessions.chain(retention).chain(txn_timeouts).min() else {
             return;
         };
         let next = next.max(now_ms + 1);
@@ -846,7 +890,8 @@ impl LogBroker {
             }
         }
         let offsets = self.offsets_batch();
-        if ends.is_empty() && offsets.is_none() {
+        let txn_end = self.append_txn_batch(storage);
+        if txn_end.is_none() && ends.is_empty() && offsets.is_none() {
             return;
         }
         if let Some(batch) = offsets {
@@ -862,6 +907,7 @@ impl LogBroker {
         self.flush = Some(InFlightFlush {
             id: ticket.id,
             ends,
+            txn_end,
         });
         out.push(Output::FlushAt {
             id: ticket.id,
@@ -926,6 +972,9 @@ impl LogBroker {
                     to: end,
                 }));
             }
+            if let Some(end) = flush.txn_end {
+                self.txn_durable(now_ms, end, out);
+            }
         }
         self.maybe_flush(now_ms, storage, out);
     }
@@ -954,6 +1003,7 @@ impl LogBroker {
         self.offsets_pending.clear();
         self.flush = None;
         self.wake_armed_ms = None;
+        self.coordinator.crash();
     }
 
     /// Back up: logs and committed offsets come back from the durable image
@@ -979,6 +1029,7 @@ impl LogBroker {
                 StreamId::Producers | StreamId::Txn => {}
             }
         }
+        self.recover_txns(now_ms, recovery.streams.get(&StreamId::Txn), out);
         for ((group, partition), offset) in committed {
             let g = &mut self.groups[group as usize];
             // Group membership is not persisted; the offsets are. Members
@@ -1029,10 +1080,13 @@ impl LogBroker {
             }
             assert_eq!(r.offset, log.end(), "recovery yields dense offsets");
             let msg = decode_msg(r, &key_of);
+            let txn = decode_txn_tag(r);
+            log.txn.on_record(r.offset, txn);
             log.records.push_back(StoredRecord {
                 offset: r.offset,
                 timestamp_ms: r.timestamp_ms,
                 msg,
+                txn,
             });
         }
         log.stored_end = log.end();
@@ -1047,7 +1101,7 @@ impl LogBroker {
     /// Messages the broker holds (every record in every log).
     pub fn held(&self) -> Vec<MsgId> {
         let logs = self.topics.iter().flat_map(|t| &t.partitions);
-        logs.flat_map(|l| l.records.iter().map(|r| r.msg.id))
+        logs.flat_map(|l| l.records.iter().filter(|r| !is_marker(r)).map(|r| r.msg.id))
             .collect()
     }
 
@@ -1222,6 +1276,7 @@ fn encode_msg(r: &StoredRecord, key_names: &[String]) -> Record {
     value.extend_from_slice(&r.msg.id.to_le_bytes());
     value.extend_from_slice(&r.msg.seq.to_le_bytes());
     value.extend_from_slice(&r.msg.payload_bytes.to_le_bytes());
+    encode_txn_tag(r.txn, &mut value);
     Record {
         offset: r.offset,
         timestamp_ms: r.timestamp_ms,
@@ -1232,7 +1287,10 @@ fn encode_msg(r: &StoredRecord, key_names: &[String]) -> Record {
 }
 
 fn decode_msg(r: &Record, key_of: &dyn Fn(&[u8]) -> Option<KeyId>) -> Message {
-    assert_eq!(r.value.len(), 20, "the broker wrote this record");
+    assert!(
+        r.value.len() == 20 || r.value.len() == 20 + TXN_TAG_BYTES,
+        "the broker wrote this record"
+    );
     let u64_at = |i: usize| u64::from_le_bytes(r.value[i..i + 8].try_into().expect("8 bytes"));
     Message {
         id: u64_at(0),

@@ -13,6 +13,7 @@
 
 pub mod log;
 pub mod queue;
+pub mod txn;
 
 use crate::scenario::BrokerSpec;
 use crate::storage::{FlushId, FlushState, Storage};

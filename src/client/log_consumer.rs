@@ -34,6 +34,7 @@ use crate::broker::log::{
     partitions_of, GroupId, LogRecord, LogReply, LogRequest, PartitionId, PartitionSet, Seek,
     TopicId,
 };
+use crate::broker::txn::IsolationLevel;
 use crate::broker::{ClientId, MsgId, Request};
 use crate::history::{Entry, LogEntry, OpType};
 use crate::scenario::{Assignor, CommitMode, OffsetReset, ProcessingSpec, SeekPosition, SeekSpec};
@@ -55,6 +56,8 @@ pub struct LogConsumerConfig {
     pub heartbeat_interval_ms: u64,
     pub assignor: Assignor,
     pub max_poll_records: u32,
+    /// `isolation.level` (`read_committed` stops at the last stable offset).
+    pub isolation: IsolationLevel,
     pub seeks: Vec<SeekSpec>,
     pub leave_at_ms: Option<u64>,
 }
@@ -144,6 +147,7 @@ impl LogConsumer {
             assignor: self.cfg.assignor,
             session_timeout_ms: self.cfg.session_timeout_ms,
             reset: self.cfg.reset,
+            isolation: self.cfg.isolation,
         }));
     }
 
@@ -199,6 +203,7 @@ impl LogConsumer {
                 }
             }
             LogReply::ProduceAck { .. } => unreachable!("produce responses go to producers"),
+            LogReply::Txn(_) => unreachable!("coordinator replies go to transactional clients"),
         }
     }
 

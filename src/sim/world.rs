@@ -1159,6 +1159,7 @@ fn request_name(req: Request) -> &'static str {
         Request::Log(LogRequest::Poll { .. }) => "poll",
         Request::Log(LogRequest::Commit { .. }) => "commit",
         Request::Log(LogRequest::Seek { .. }) => "seek",
+        Request::Log(LogRequest::Txn(_)) => "txn",
         Request::Publish { .. } => "publish",
         Request::Consume { .. } => "consume",
         Request::Ack { .. } => "ack",
@@ -1184,6 +1185,7 @@ fn downlink_msg(msg: Downlink) -> (Option<MsgId>, &'static str) {
         Downlink::Log(LogReply::Record { record, .. }) => (Some(record.msg.id), "record"),
         Downlink::Log(LogReply::Assignment { .. }) => (None, "assignment"),
         Downlink::Log(LogReply::PollEnd { .. }) => (None, "poll_end"),
+        Downlink::Log(LogReply::Txn(_)) => (None, "txn"),
     }
 }
 
@@ -1343,6 +1345,7 @@ fn build_client(s: &Scenario, names: &Names, id: ClientId, c: &ClientSpec) -> Cl
                     heartbeat_interval_ms: k.heartbeat_interval_ms,
                     assignor: k.assignment,
                     max_poll_records: k.max_poll_records,
+                    isolation: k.isolation_level,
                     seeks: k.seeks.clone(),
                     leave_at_ms: k.leave_at_ms,
                 },

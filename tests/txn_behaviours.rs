@@ -1,0 +1,458 @@
+//! One test per transactional behaviour of the log broker and its
+//! coordinator, driven request by request (no world, no network), so each
+//! phase of the two-phase commit can be crashed exactly where we want.
+
+use brokerlab::broker::log::{LogBroker, LogRecord, LogReply, LogRequest, MARKER_MSG_ID};
+use brokerlab::broker::txn::{IsolationLevel, TxnError, TxnReply, TxnRequest, TxnState};
+use brokerlab::broker::{ClientId, Message, Output};
+use brokerlab::scenario::{Assignor, LogBrokerSpec, OffsetReset, TopicSpec};
+use brokerlab::storage::{FlushId, Limits, MemoryStore, Storage};
+
+const FSYNC_MS: u64 = 5;
+const IN: u16 = 0;
+const OUT: u16 = 1;
+const PRODUCER: ClientId = 0;
+const ZOMBIE: ClientId = 1;
+const READER: ClientId = 2;
+const GROUP_RC: u16 = 0;
+const GROUP_RU: u16 = 1;
+const READER_RU: ClientId = 3;
+
+struct Harness {
+    broker: LogBroker,
+    store: MemoryStore,
+    now_ms: u64,
+    flushes: Vec<(FlushId, u64)>,
+    replies: Vec<(ClientId, LogReply)>,
+}
+
+impl Harness {
+    fn new() -> Harness {
+        let topic = |name: &str, partitions| TopicSpec {
+            name: name.into(),
+            partitions,
+            retention_ms: None,
+            retention_records: None,
+        };
+        let spec = LogBrokerSpec {
+            topics: vec![topic("in", 1), topic("out", 2)],
+            fsync_latency_ms: FSYNC_MS,
+        };
+        Harness {
+            broker: LogBroker::from_spec(&spec, Vec::new(), 2),
+            store: MemoryStore::new(Limits::default(), FSYNC_MS),
+            now_ms: 0,
+            flushes: Vec::new(),
+            replies: Vec::new(),
+        }
+    }
+
+    fn take(&mut self, out: Vec<Output>) {
+        for o in out {
+            match o {
+                Output::FlushAt { id, at_ms } => self.flushes.push((id, at_ms)),
+                Output::Log { to, reply } => self.replies.push((to, reply)),
+                _ => {}
+            }
+        }
+    }
+
+    fn send(&mut self, from: ClientId, req: LogRequest) {
+        let mut out = Vec::new();
+        self.broker
+            .handle(self.now_ms, from, req, &mut self.store, &mut out);
+        self.take(out);
+    }
+
+    fn txn(&mut self, from: ClientId, req: TxnRequest) -> Option<TxnReply> {
+        self.replies.clear();
+        self.send(from, LogRequest::Txn(req));
+        self.last_txn_reply(from)
+    }
+
+    fn last_txn_reply(&self, to: ClientId) -> Option<TxnReply> {
+        self.replies.iter().rev().find_map(|(c, r)| match r {
+            LogReply::Txn(t) if *c == to => Some(*t),
+            _ => None,
+        })
+    }
+
+    /// Completes the next pending flush (one group commit).
+    fn flush_one(&mut self) -> bool {
+        if self.flushes.is_empty() {
+            return false;
+        }
+        let (id, at_ms) = self.flushes.remove(0);
+        self.now_ms = self.now_ms.max(at_ms);
+        let state = self.store.flush_state(id, self.now_ms);
+        let mut out = Vec::new();
+        self.broker
+            .flush_done(self.now_ms, id, state, &mut self.store, &mut out);
+        self.take(out);
+        true
+    }
+
+    /// Completes every flush, including those the completions start.
+    fn settle(&mut self) {
+        while self.flush_one() {}
+    }
+
+    fn crash_and_restart(&mut self) {
+        let mut out = Vec::new();
+        self.broker.crash(self.now_ms, &mut self.store, &mut out);
+        self.flushes.clear();
+        self.now_ms += 1;
+        let mut out = Vec::new();
+        self.broker.restart(self.now_ms, &mut self.store, &mut out);
+        self.take(out);
+    }
+
+    fn tick(&mut self, now_ms: u64) {
+        self.now_ms = now_ms;
+        let mut out = Vec::new();
+        self.broker.tick(now_ms, &mut self.store, &mut out);
+        self.take(out);
+    }
+
+    fn init(&mut self, from: ClientId) -> (u64, u16) {
+        let req = TxnRequest::InitProducerId {
+            txn: 0,
+            transaction_timeout_ms: 60_000,
+        };
+        match self.txn(from, req) {
+            Some(TxnReply::ProducerId { producer_id, epoch }) => (producer_id, epoch),
+            other => panic!("InitProducerId answered {other:?}"),
+        }
+    }
+
+    fn add(&mut self, from: ClientId, (pid, epoch): (u64, u16), partition: u16) -> TxnReply {
+        let req = TxnRequest::AddPartitionsToTxn {
+            txn: 0,
+            producer_id: pid,
+            epoch,
+            topic: OUT,
+            partition,
+        };
+        self.txn(from, req).expect("answered at once")
+    }
+
+    fn produce(
+        &mut self,
+        from: ClientId,
+        (pid, epoch): (u64, u16),
+        partition: u16,
+        id: u64,
+    ) -> TxnReply {
+        let req = TxnRequest::Produce {
+            txn: 0,
+            producer_id: pid,
+            epoch,
+            topic: OUT,
+            partition,
+            msg: msg(id),
+        };
+        self.txn(from, req).expect("answered at once")
+    }
+
+    fn end(&mut self, from: ClientId, (pid, epoch): (u64, u16), commit: bool) -> Option<TxnReply> {
+        let req = TxnRequest::EndTxn {
+            txn: 0,
+            producer_id: pid,
+            epoch,
+            commit,
+        };
+        self.txn(from, req)
+    }
+
+    fn state(&self) -> TxnState {
+        self.broker
+            .txn_meta(0)
+            .expect("known transactional.id")
+            .state
+    }
+
+    /// A one-member group on `out` polls; returns what it was sent.
+    fn read(&mut self, group: u16, member: ClientId, isolation: IsolationLevel) -> Vec<LogRecord> {
+        self.send(
+            member,
+            LogRequest::JoinGroup {
+                group,
+                topic: OUT,
+                assignor: Assignor::Range,
+                session_timeout_ms: 1_000_000,
+                reset: OffsetReset::Earliest,
+                isolation,
+            },
+        );
+        let (generation, _) = self.broker.members(group);
+        self.replies.clear();
+        self.send(
+            member,
+            LogRequest::Poll {
+                group,
+                generation,
+                poll: 0,
+                max_records: 100,
+            },
+        );
+        self.records_for(member)
+    }
+
+    fn records_for(&self, member: ClientId) -> Vec<LogRecord> {
+        let records = self.replies.iter().filter(|(c, _)| *c == member);
+        records
+            .filter_map(|(_, r)| match r {
+                LogReply::Record { record, .. } => Some(*record),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn msg(id: u64) -> Message {
+    Message {
+        id,
+        producer: PRODUCER,
+        seq: id,
+        key: None,
+        payload_bytes: 10,
+    }
+}
+
+fn ids(records: &[LogRecord]) -> Vec<u64> {
+    records.iter().map(|r| r.msg.id).collect()
+}
+
+/// Begins a transaction on `out`/0 with `n` records (ids 1..=n).
+fn open_txn(h: &mut Harness, n: u64) -> (u64, u16) {
+    let pe = h.init(PRODUCER);
+    assert_eq!(h.add(PRODUCER, pe, 0), TxnReply::Added);
+    for id in 1..=n {
+        assert!(matches!(
+            h.produce(PRODUCER, pe, 0, id),
+            TxnReply::Produced { .. }
+        ));
+    }
+    assert_eq!(h.state(), TxnState::Ongoing);
+    pe
+}
+
+#[test]
+fn commit_markers_take_up_offsets() {
+    let mut h = Harness::new();
+    let pe = open_txn(&mut h, 3);
+    assert_eq!(h.end(PRODUCER, pe, true), None, "EndTxn waits for the disk");
+    assert_eq!(h.state(), TxnState::PrepareCommit);
+    h.settle();
+    assert_eq!(h.state(), TxnState::CompleteCommit);
+    assert_eq!(
+        h.last_txn_reply(PRODUCER),
+        Some(TxnReply::Ended { commit: true })
+    );
+    assert_eq!(h.broker.log_end(OUT, 0), 4, "3 records + 1 commit marker");
+    assert_eq!(h.broker.last_stable_offset(OUT, 0), 4);
+    let read = h.read(GROUP_RC, READER, IsolationLevel::ReadCommitted);
+    assert_eq!(ids(&read), vec![1, 2, 3], "the marker is never delivered");
+    assert!(read.iter().all(|r| r.msg.id != MARKER_MSG_ID));
+}
+
+#[test]
+fn last_stable_offset_blocks_read_committed_until_the_commit() {
+    let mut h = Harness::new();
+    let pe = open_txn(&mut h, 2);
+    assert_eq!(h.broker.last_stable_offset(OUT, 0), 0);
+    let rc = h.read(GROUP_RC, READER, IsolationLevel::ReadCommitted);
+    assert!(rc.is_empty(), "read_committed stops at the LSO: {rc:?}");
+    let ru = h.read(GROUP_RU, READER_RU, IsolationLevel::ReadUncommitted);
+    assert_eq!(ids(&ru), vec![1, 2], "read_uncommitted sees the open txn");
+    h.replies.clear();
+    h.end(PRODUCER, pe, true);
+    h.settle();
+    // The parked read_committed poll is answered once the marker lands.
+    assert_eq!(ids(&h.records_for(READER)), vec![1, 2]);
+}
+
+#[test]
+fn aborted_records_are_skipped_by_read_committed_only() {
+    let mut h = Harness::new();
+    let pe = open_txn(&mut h, 2);
+    h.end(PRODUCER, pe, false);
+    h.settle();
+    assert_eq!(h.state(), TxnState::CompleteAbort);
+    assert_eq!(h.broker.log_end(OUT, 0), 3, "2 records + 1 abort marker");
+    let rc = h.read(GROUP_RC, READER, IsolationLevel::ReadCommitted);
+    assert!(rc.is_empty(), "{rc:?}");
+    let ru = h.read(GROUP_RU, READER_RU, IsolationLevel::ReadUncommitted);
+    assert_eq!(ids(&ru), vec![1, 2], "read_uncommitted reads aborted data");
+}
+
+#[test]
+fn init_producer_id_bumps_the_epoch_and_fences_the_zombie() {
+    let mut h = Harness::new();
+    let old = open_txn(&mut h, 1);
+    // A new instance with the same transactional.id: the open txn is
+    // aborted first (CONCURRENT_TRANSACTIONS until it is), then it gets an
+    // epoch one higher.
+    let first = h.txn(
+        ZOMBIE,
+        TxnRequest::InitProducerId {
+            txn: 0,
+            transaction_timeout_ms: 60_000,
+        },
+    );
+    assert_eq!(
+        first,
+        Some(TxnReply::Error {
+            error: TxnError::ConcurrentTransactions
+        })
+    );
+    h.settle();
+    assert_eq!(h.state(), TxnState::CompleteAbort);
+    let new = h.init(ZOMBIE);
+    assert_eq!(new.0, old.0, "same producer id");
+    assert!(new.1 > old.1, "a higher epoch: {new:?} after {old:?}");
+    // The old instance wakes up and carries on: every request is refused.
+    let fenced = TxnReply::Error {
+        error: TxnError::ProducerFenced,
+    };
+    assert_eq!(h.add(PRODUCER, old, 0), fenced);
+    assert_eq!(h.produce(PRODUCER, old, 0, 9), fenced);
+    assert_eq!(h.end(PRODUCER, old, true), Some(fenced));
+    let rc = h.read(GROUP_RC, READER, IsolationLevel::ReadCommitted);
+    assert!(rc.is_empty(), "the zombie's record was aborted: {rc:?}");
+}
+
+#[test]
+fn transaction_timeout_aborts_and_fences() {
+    let mut h = Harness::new();
+    let pe = h.init(PRODUCER);
+    let req = TxnRequest::InitProducerId {
+        txn: 0,
+        transaction_timeout_ms: 100,
+    };
+    let Some(TxnReply::ProducerId { producer_id, epoch }) = h.txn(PRODUCER, req) else {
+        panic!("re-init")
+    };
+    assert_eq!((producer_id, epoch), (pe.0, pe.1 + 1));
+    let pe = (producer_id, epoch);
+    h.add(PRODUCER, pe, 0);
+    h.produce(PRODUCER, pe, 0, 1);
+    h.settle();
+    assert!(h.now_ms < 99, "the txn began at 0");
+    h.tick(99);
+    assert_eq!(h.state(), TxnState::Ongoing);
+    h.tick(100);
+    assert_eq!(h.state(), TxnState::PrepareAbort);
+    h.settle();
+    assert_eq!(h.state(), TxnState::CompleteAbort);
+    assert_eq!(h.broker.last_stable_offset(OUT, 0), 2);
+    let late = h.end(PRODUCER, pe, true);
+    assert_eq!(
+        late,
+        Some(TxnReply::Error {
+            error: TxnError::ProducerFenced
+        })
+    );
+}
+
+#[test]
+fn coordinator_crash_while_ongoing_aborts_on_recovery() {
+    let mut h = Harness::new();
+    open_txn(&mut h, 2);
+    h.settle(); // the records and the Ongoing state are on disk
+    h.crash_and_restart();
+    // Recovery decides abort (bumping the epoch) and writes the markers.
+    assert_eq!(h.state(), TxnState::CompleteAbort);
+    assert_eq!(h.broker.log_end(OUT, 0), 3, "2 records + 1 abort marker");
+    assert_eq!(h.broker.last_stable_offset(OUT, 0), 3);
+    h.settle();
+    let rc = h.read(GROUP_RC, READER, IsolationLevel::ReadCommitted);
+    assert!(rc.is_empty(), "{rc:?}");
+}
+
+#[test]
+fn coordinator_crash_before_prepare_commit_is_durable_aborts() {
+    let mut h = Harness::new();
+    let pe = open_txn(&mut h, 2);
+    h.settle();
+    h.end(PRODUCER, pe, true);
+    h.crash_and_restart(); // PrepareCommit never reached the disk
+    h.settle();
+    assert_eq!(h.state(), TxnState::CompleteAbort);
+    let rc = h.read(GROUP_RC, READER, IsolationLevel::ReadCommitted);
+    assert!(rc.is_empty(), "{rc:?}");
+}
+
+#[test]
+fn coordinator_crash_in_prepare_commit_completes_the_commit() {
+    let mut h = Harness::new();
+    let pe = open_txn(&mut h, 2);
+    h.settle();
+    h.end(PRODUCER, pe, true);
+    assert!(h.flush_one(), "the PrepareCommit flush");
+    // Markers were written in memory; the flush carrying them is in flight.
+    assert_eq!(h.broker.log_end(OUT, 0), 3);
+    h.crash_and_restart();
+    assert_eq!(
+        h.state(),
+        TxnState::CompleteCommit,
+        "recovery wrote markers"
+    );
+    h.settle();
+    let rc = h.read(GROUP_RC, READER, IsolationLevel::ReadCommitted);
+    assert_eq!(ids(&rc), vec![1, 2]);
+    assert_eq!(h.broker.log_end(OUT, 0), 3, "one marker, not two");
+}
+
+#[test]
+fn coordinator_crash_in_prepare_abort_completes_the_abort() {
+    let mut h = Harness::new();
+    let pe = open_txn(&mut h, 2);
+    h.settle();
+    h.end(PRODUCER, pe, false);
+    assert!(h.flush_one(), "the PrepareAbort flush");
+    h.crash_and_restart();
+    assert_eq!(h.state(), TxnState::CompleteAbort);
+    h.settle();
+    let rc = h.read(GROUP_RC, READER, IsolationLevel::ReadCommitted);
+    assert!(rc.is_empty(), "{rc:?}");
+    let ru = h.read(GROUP_RU, READER_RU, IsolationLevel::ReadUncommitted);
+    assert_eq!(ids(&ru), vec![1, 2]);
+}
+
+#[test]
+fn offsets_committed_in_a_transaction_count_only_if_it_commits() {
+    for commit in [true, false] {
+        let mut h = Harness::new();
+        // A member of the input group, so the group exists.
+        h.send(
+            READER,
+            LogRequest::JoinGroup {
+                group: GROUP_RC,
+                topic: IN,
+                assignor: Assignor::Range,
+                session_timeout_ms: 1_000_000,
+                reset: OffsetReset::Earliest,
+                isolation: IsolationLevel::ReadCommitted,
+            },
+        );
+        let pe = open_txn(&mut h, 1);
+        let req = TxnRequest::TxnOffsetCommit {
+            txn: 0,
+            producer_id: pe.0,
+            epoch: pe.1,
+            group: GROUP_RC,
+            partition: 0,
+            offset: 7,
+        };
+        assert_eq!(h.txn(PRODUCER, req), Some(TxnReply::Added));
+        assert_eq!(h.broker.committed(GROUP_RC, 0), None, "not before the end");
+        h.end(PRODUCER, pe, commit);
+        h.settle();
+        let want = commit.then_some(7);
+        assert_eq!(h.broker.committed(GROUP_RC, 0), want, "commit={commit}");
+        // And it survives a crash.
+        h.crash_and_restart();
+        assert_eq!(h.broker.committed(GROUP_RC, 0), want, "after restart");
+    }
+}

@@ -5,6 +5,8 @@
 use brokerlab::broker::log::{LogBroker, LogRecord, LogReply, LogRequest, MARKER_MSG_ID};
 use brokerlab::broker::txn::{IsolationLevel, TxnError, TxnReply, TxnRequest, TxnState};
 use brokerlab::broker::{ClientId, Message, Output};
+use brokerlab::check;
+use brokerlab::check::txn::{TxnFinding, TxnMarker, TxnRead, TxnWrite};
 use brokerlab::scenario::{Assignor, LogBrokerSpec, OffsetReset, TopicSpec};
 use brokerlab::storage::{FlushId, Limits, MemoryStore, Storage};
 
@@ -24,6 +26,8 @@ struct Harness {
     now_ms: u64,
     flushes: Vec<(FlushId, u64)>,
     replies: Vec<(ClientId, LogReply)>,
+    /// Markers the checker is told about (set by the checker tests).
+    markers: Vec<TxnMarker>,
 }
 
 impl Harness {
@@ -44,6 +48,7 @@ impl Harness {
             now_ms: 0,
             flushes: Vec::new(),
             replies: Vec::new(),
+            markers: Vec::new(),
         }
     }
 
@@ -455,4 +460,97 @@ fn offsets_committed_in_a_transaction_count_only_if_it_commits() {
         h.crash_and_restart();
         assert_eq!(h.broker.committed(GROUP_RC, 0), want, "after restart");
     }
+}
+
+/// The checker's inputs from the harness: transactional appends, markers,
+/// and reads (all at the harness's clock).
+fn observe(h: &Harness, pid: u64, reads: &[LogRecord], reader: ClientId) -> Vec<TxnFinding> {
+    let writes: Vec<TxnWrite> = (0..h.broker.log_end(OUT, 0))
+        .filter_map(|offset| {
+            let m = h.markers.iter().any(|k| k.offset == offset);
+            (!m).then_some(TxnWrite {
+                msg: offset + 1,
+                producer_id: pid,
+                topic: OUT,
+                partition: 0,
+                offset,
+                time_ms: 0,
+            })
+        })
+        .collect();
+    let reads: Vec<TxnRead> = reads
+        .iter()
+        .map(|r| TxnRead {
+            reader,
+            msg: r.msg.id,
+            topic: r.topic,
+            partition: r.partition,
+            offset: r.offset,
+            time_ms: 1,
+        })
+        .collect();
+    check::txn::check(&writes, &h.markers, &reads)
+}
+
+#[test]
+fn negative_control_read_uncommitted_of_an_aborted_txn_is_g1a() {
+    let mut h = Harness::new();
+    let pe = open_txn(&mut h, 2);
+    let ru = h.read(GROUP_RU, READER_RU, IsolationLevel::ReadUncommitted);
+    h.end(PRODUCER, pe, false);
+    h.settle();
+    h.markers = vec![TxnMarker {
+        producer_id: pe.0,
+        topic: OUT,
+        partition: 0,
+        offset: 2,
+        commit: false,
+        time_ms: h.now_ms,
+    }];
+    let findings = observe(&h, pe.0, &ru, READER_RU);
+    assert_eq!(findings.len(), 2, "{findings:?}");
+    assert!(findings
+        .iter()
+        .all(|f| matches!(f, TxnFinding::AbortedRead { .. })));
+    let text = findings[0].to_string();
+    assert!(text.starts_with("G1a: c3 read m1 at p0@0"), "{text}");
+    let rc = h.read(GROUP_RC, READER, IsolationLevel::ReadCommitted);
+    assert!(observe(&h, pe.0, &rc, READER).is_empty());
+}
+
+#[test]
+fn negative_control_read_uncommitted_before_the_commit_is_precommitted_read() {
+    let mut h = Harness::new();
+    let pe = open_txn(&mut h, 1);
+    let ru = h.read(GROUP_RU, READER_RU, IsolationLevel::ReadUncommitted);
+    let found = observe(&h, pe.0, &ru, READER_RU);
+    assert!(
+        matches!(
+            found[..],
+            [TxnFinding::PrecommittedRead { commit: None, .. }]
+        ),
+        "{found:?}"
+    );
+    h.end(PRODUCER, pe, true);
+    h.settle();
+    h.markers = vec![TxnMarker {
+        producer_id: pe.0,
+        topic: OUT,
+        partition: 0,
+        offset: 1,
+        commit: true,
+        time_ms: 5,
+    }];
+    let found = observe(&h, pe.0, &ru, READER_RU);
+    assert!(
+        matches!(
+            found[..],
+            [TxnFinding::PrecommittedRead {
+                commit: Some(_),
+                ..
+            }]
+        ),
+        "{found:?}"
+    );
+    assert!(found[0].to_string().contains("committed only later"));
 }

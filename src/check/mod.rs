@@ -34,6 +34,7 @@
 //! A third checks the consumers' effect store: `sum of effects = ok process events`.
 
 pub mod log;
+pub mod txn;
 
 use crate::broker::{ClientId, Delivery, MsgId, Note, ReturnReason};
 use crate::history::{msg_name, return_reason, Entry, History, Names, OpType, Proc};

@@ -1,0 +1,148 @@
+//! The transactional checker: Jepsen's G1a (aborted read) and
+//! precommitted-read, judged from what was written, decided and read.
+//!
+//! A transactional record belongs to the transaction its producer had open
+//! in that partition: the one closed by the producer's first marker at a
+//! higher offset. Then, for every read of such a record:
+//!
+//! - the closing marker is an **abort** → **G1a**: the reader saw a value
+//!   that, as far as the system is concerned, was never written;
+//! - there is no closing marker yet, or it was written *after* the read →
+//!   **precommitted-read**: the reader saw the value before its transaction
+//!   committed (it might still have aborted).
+//!
+//! Each finding carries its ids, offsets and times, and its `Display` tells
+//! the cause chain in one line.
+
+use crate::broker::log::{PartitionId, TopicId};
+use crate::broker::{ClientId, MsgId};
+use std::fmt;
+
+/// A transactional record landed at `offset` (from the broker's append).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxnWrite {
+    pub msg: MsgId,
+    pub producer_id: u64,
+    pub topic: TopicId,
+    pub partition: PartitionId,
+    pub offset: u64,
+    pub time_ms: u64,
+}
+
+/// A commit or abort marker took up `offset`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxnMarker {
+    pub producer_id: u64,
+    pub topic: TopicId,
+    pub partition: PartitionId,
+    pub offset: u64,
+    pub commit: bool,
+    pub time_ms: u64,
+}
+
+/// A consumer received the record at `offset`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxnRead {
+    pub reader: ClientId,
+    pub msg: MsgId,
+    pub topic: TopicId,
+    pub partition: PartitionId,
+    pub offset: u64,
+    pub time_ms: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxnFinding {
+    /// G1a: a value of an aborted transaction was read.
+    AbortedRead {
+        read: TxnRead,
+        producer_id: u64,
+        abort: TxnMarker,
+    },
+    /// A value was read before its transaction committed (`commit` is the
+    /// marker written later, `None` if the transaction never ended).
+    PrecommittedRead {
+        read: TxnRead,
+        producer_id: u64,
+        commit: Option<TxnMarker>,
+    },
+}
+
+impl fmt::Display for TxnFinding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TxnFinding::AbortedRead {
+                read,
+                producer_id,
+                abort,
+            } => write!(
+                f,
+                "G1a: c{} read m{} at p{}@{} (t={} ms), written by producer {} in a \
+                 transaction aborted by the marker at offset {} (t={} ms)",
+                read.reader,
+                read.msg,
+                read.partition,
+                read.offset,
+                read.time_ms,
+                producer_id,
+                abort.offset,
+                abort.time_ms
+            ),
+            TxnFinding::PrecommittedRead {
+                read,
+                producer_id,
+                commit,
+            } => {
+                write!(
+                    f,
+                    "precommitted-read: c{} read m{} at p{}@{} (t={} ms) from producer {}'s \
+                     open transaction, ",
+                    read.reader, read.msg, read.partition, read.offset, read.time_ms, producer_id
+                )?;
+                match commit {
+                    Some(m) => write!(
+                        f,
+                        "committed only later at offset {} (t={} ms)",
+                        m.offset, m.time_ms
+                    ),
+                    None => write!(f, "which never ended"),
+                }
+            }
+        }
+    }
+}
+
+/// Every G1a and precommitted-read in a run. Cost: reads × markers of the
+/// read partition (fine for the playground's runs).
+pub fn check(writes: &[TxnWrite], markers: &[TxnMarker], reads: &[TxnRead]) -> Vec<TxnFinding> {
+    let mut findings = Vec::new();
+    for read in reads {
+        let at = |w: &&TxnWrite| {
+            (w.topic, w.partition, w.offset) == (read.topic, read.partition, read.offset)
+        };
+        let Some(write) = writes.iter().find(at) else {
+            continue; // not a transactional record
+        };
+        assert_eq!(write.msg, read.msg, "one offset holds one value");
+        let closing = markers
+            .iter()
+            .filter(|m| (m.topic, m.partition) == (read.topic, read.partition))
+            .filter(|m| m.producer_id == write.producer_id && m.offset > write.offset)
+            .min_by_key(|m| m.offset);
+        let producer_id = write.producer_id;
+        match closing {
+            Some(m) if !m.commit => findings.push(TxnFinding::AbortedRead {
+                read: *read,
+                producer_id,
+                abort: *m,
+            }),
+            Some(m) if m.time_ms <= read.time_ms => {}
+            commit => findings.push(TxnFinding::PrecommittedRead {
+                read: *read,
+                producer_id,
+                commit: commit.copied(),
+            }),
+        }
+    }
+    findings
+}

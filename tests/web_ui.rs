@@ -176,19 +176,24 @@ async fn bad_numbers_are_rejected_inline_and_the_last_good_value_stays() {
 
 #[wasm_bindgen_test]
 async fn unbuilt_choices_are_listed_but_disabled() {
+    use brokerlab::playground::Delivery;
     let (root, app) = mount().await;
     let select: web_sys::HtmlSelectElement =
         dom::get_by_label(&root, "Delivery").dyn_into().unwrap();
-    let disabled: Vec<String> = (0..select.length())
+    let options: Vec<web_sys::HtmlOptionElement> = (0..select.length())
         .filter_map(|i| select.item(i))
-        .filter_map(|o| o.dyn_into::<web_sys::HtmlOptionElement>().ok())
-        .filter(|o| o.disabled())
-        .map(|o| o.value())
+        .filter_map(|o| o.dyn_into().ok())
         .collect();
-    assert_eq!(
-        disabled,
-        ["Exactly once (idempotent)", "Exactly once (transactional)"]
-    );
+    let listed: Vec<String> = options.iter().map(|o| o.value()).collect();
+    let all: Vec<&str> = Delivery::ALL.iter().map(|d| d.label()).collect();
+    assert_eq!(listed, all, "every guarantee is listed, built or not");
+    for (option, delivery) in options.iter().zip(Delivery::ALL) {
+        let reason = delivery.unavailable_reason();
+        assert_eq!(option.disabled(), reason.is_some(), "{}", delivery.label());
+        if let Some(reason) = reason {
+            assert_eq!(option.title(), reason, "a disabled option says why");
+        }
+    }
     app.destroy();
 }
 

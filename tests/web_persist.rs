@@ -153,3 +153,54 @@ async fn the_same_scenario_gives_the_same_history_on_memory_and_on_indexeddb() {
         &format!("same history on memory and IndexedDB; the world waited {waits} times").into(),
     );
 }
+
+fn alerts(root: &web_sys::Element) -> Vec<String> {
+    dom::all_by_role(root, "alert")
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn another_tab_owning_the_log_is_offered_a_take_over() {
+    // Play the other tab: take the page's log before the page opens it.
+    let other = IdbStore::take_over(IdbConfig::new(DB_NAME))
+        .await
+        .expect("hold the page's log");
+    let root = dom::fresh_root();
+    let app = yew::Renderer::<App>::with_root(root.clone()).render();
+    until("the other-tab banner", || {
+        alerts(&root)
+            .iter()
+            .any(|a| a.contains("another tab owns the stored log"))
+    })
+    .await;
+    dom::change(&dom::get_by_label(&root, "Broker"), "Log");
+    yew::scheduler::flush().await;
+    assert!(
+        caption(&root).contains("in-memory disk model"),
+        "{}",
+        caption(&root)
+    );
+
+    dom::click(&root, "Take over");
+    until("the take-over", || {
+        caption(&root).contains("log in IndexedDB")
+            || alerts(&root).iter().any(|a| a.contains("earlier visit"))
+    })
+    .await;
+    // The other tab had written a log: the page asks before clearing it.
+    if !caption(&root).contains("log in IndexedDB") {
+        dom::click(&root, "Start fresh");
+        until("the log to be this page's", || {
+            caption(&root).contains("log in IndexedDB")
+        })
+        .await;
+    }
+    assert!(alerts(&root).is_empty(), "{:?}", alerts(&root));
+    assert!(
+        other.writable().is_err(),
+        "the other tab can no longer write"
+    );
+    app.destroy();
+}

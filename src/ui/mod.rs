@@ -120,9 +120,28 @@ fn use_store(dispatch: UseReducerDispatcher<AppState>) {
 /// Says where log runs keep their log when that is not simply "IndexedDB".
 fn persistence_banner(p: &persist::Persistence, dispatch: &Callback<Action>) -> Html {
     match p {
-        persist::Persistence::Unavailable { message } => html! {
-            <p class="banner" role="alert">{ message.clone() }</p>
+        persist::Persistence::Unavailable {
+            message,
+            can_take_over,
+        } => html! {
+            <div class="banner" role="alert">
+                <p>{ message.clone() }</p>
+                if *can_take_over {
+                    <button onclick={take_over(dispatch)}>{ "Take over" }</button>
+                }
+            </div>
         },
+        persist::Persistence::Ready { store, .. } if persist::stopped(store).is_some() => {
+            let (text, taken) = persist::stopped(store).unwrap_or_default();
+            html! {
+                <div class="banner" role="alert">
+                    <p>{ text }</p>
+                    if taken {
+                        <button onclick={take_over(dispatch)}>{ "Take over" }</button>
+                    }
+                </div>
+            }
+        }
         persist::Persistence::Ready { found_records, .. } if *found_records > 0 => html! {
             <div class="banner" role="alert">
                 <p>{ format!(
@@ -134,6 +153,17 @@ fn persistence_banner(p: &persist::Persistence, dispatch: &Callback<Action>) -> 
         },
         _ => Html::default(),
     }
+}
+
+/// Takes the log over from another tab, then reports the store as opened.
+fn take_over(dispatch: &Callback<Action>) -> Callback<MouseEvent> {
+    let dispatch = dispatch.clone();
+    Callback::from(move |_| {
+        let dispatch = dispatch.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            dispatch.emit(Action::StoreOpened(persist::take_over().await));
+        });
+    })
 }
 
 /// While `playing`, sends one `Frame` per animation frame. The handle of the

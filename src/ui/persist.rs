@@ -75,14 +75,31 @@ pub enum Persistence {
         found_records: u64,
     },
     /// IndexedDB cannot be used; the message says why and what happens now.
-    Unavailable { message: String },
+    /// `can_take_over` when another tab owns the log and this one may take it.
+    Unavailable {
+        message: String,
+        can_take_over: bool,
+    },
 }
 
 /// Opens the page's store and counts what an earlier visit left in it.
 pub async fn open() -> Persistence {
+    opened(IdbStore::open(config()).await)
+}
+
+/// Takes the log over from the tab that owns it (its later writes are refused).
+pub async fn take_over() -> Persistence {
+    opened(IdbStore::take_over(config()).await)
+}
+
+fn config() -> IdbConfig {
     let mut config = IdbConfig::new(DB_NAME);
     config.fsync_latency_ms = FSYNC_LATENCY_MS;
-    match IdbStore::open(config).await {
+    config
+}
+
+fn opened(result: Result<IdbStore, StorageError>) -> Persistence {
+    match result {
         Ok(mut store) => {
             let recovery = store.recover();
             let found_records = recovery
@@ -98,8 +115,23 @@ pub async fn open() -> Persistence {
         }
         Err(e) => Persistence::Unavailable {
             message: unavailable_message(&e),
+            can_take_over: matches!(e, StorageError::OtherTab { .. }),
         },
     }
+}
+
+/// Why durable writes stopped during a run, if they did (the quota ran out,
+/// another tab took the log over, or another tab upgraded the database), and
+/// whether taking the log back could help.
+pub fn stopped(store: &SharedStore) -> Option<(String, bool)> {
+    let store = store.0.borrow();
+    let why = store.closed().or_else(|| store.stopped())?;
+    let taken = matches!(why, StorageError::TakenOver { .. })
+        || matches!(&why, StorageError::WritesStopped { cause } if matches!(**cause, StorageError::TakenOver { .. }));
+    let text = format!(
+        "Durable writes stopped: {why}. Nothing already acknowledged is lost; producers waiting for acks=all time out and retry."
+    );
+    Some((text, taken))
 }
 
 /// The banner text for a store that could not be opened.

@@ -93,6 +93,11 @@ pub enum Entry {
     },
     /// A log client's operation (the log broker's own events are [`Note::Log`]).
     Log(LogEntry),
+    /// The idempotent consumer found `msg` in its dedup store: processing
+    /// finished, the effect was skipped (it was applied before).
+    Deduplicated {
+        msg: MsgId,
+    },
 }
 
 /// What a log producer or consumer did.
@@ -403,6 +408,13 @@ fn describe<'a>(entry: Entry, names: &'a Names, base: Line<'a>) -> Line<'a> {
             ..base
         },
         Entry::Log(e) => describe_log(e, names, base),
+        Entry::Deduplicated { msg } => Line {
+            ty: "event",
+            f: "deduplicated",
+            msg: Some(msg_name(msg)),
+            reason: Some("already in the dedup store"),
+            ..base
+        },
     }
 }
 
@@ -608,6 +620,35 @@ fn describe_log_note<'a>(note: LogNote, names: &'a Names, ev: Line<'a>) -> Line<
             offset: Some(offset),
             ..ev
         },
+        LogNote::DuplicateSequence {
+            msg,
+            topic,
+            partition,
+            offset,
+        } => Line {
+            f: "duplicate_sequence",
+            msg: m(msg),
+            topic: Some(names.topic(topic)),
+            partition: Some(partition),
+            offset: Some(offset),
+            reason: Some("enable.idempotence: already appended"),
+            ..ev
+        },
+        LogNote::SequenceRejected {
+            msg,
+            topic,
+            partition,
+            sequence,
+            ..
+        } => Line {
+            f: "sequence_rejected",
+            msg: m(msg),
+            topic: Some(names.topic(topic)),
+            partition: Some(partition),
+            attempt: Some(sequence),
+            reason: Some("OutOfOrderSequenceException"),
+            ..ev
+        },
     }
 }
 
@@ -697,6 +738,13 @@ fn describe_note<'a>(note: Note, names: &'a Names, base: Line<'a>) -> Line<'a> {
         Note::Unroutable { msg } => Line {
             f: "unroutable",
             msg: m(msg),
+            ..ev
+        },
+        Note::DuplicateDropped { msg, queue } => Line {
+            f: "duplicate_dropped",
+            msg: m(msg),
+            queue: q(queue),
+            reason: Some("MessageDeduplicationId seen within 5 minutes"),
             ..ev
         },
         Note::LostInCrash { msg, queue } => Line {

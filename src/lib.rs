@@ -45,6 +45,7 @@ pub mod bench;
 pub mod broker;
 pub mod check;
 pub mod client;
+pub mod guarantee;
 pub mod history;
 pub mod playground;
 pub mod scenario;

@@ -21,7 +21,10 @@
 //! | at most once | `acks=0` | commit before processing |
 //! | at least once | `acks=all`, `retries` | commit after processing |
 //!
-//! The exactly-once rows need pieces that are not built yet; asking for them
+//! Exactly once (idempotent) is at least once plus, on both brokers, a dedup
+//! store of processed ids in every consumer (committed with the effect), and
+//! on the log broker `enable.idempotence` (`max.in.flight.requests` 5). The
+//! transactional row needs pieces that are not built yet; asking for it
 //! gives a [`SetupError`] that says so, which the page shows next to the
 //! control instead of pretending.
 
@@ -106,28 +109,27 @@ impl Delivery {
     /// Why this guarantee cannot be configured yet, if it cannot.
     pub fn unavailable_reason(self) -> Option<&'static str> {
         match self {
-            Delivery::AtMostOnce | Delivery::AtLeastOnce => None,
-            Delivery::ExactlyOnceIdempotent => {
-                Some("needs the idempotent producer and consumer, not built yet")
-            }
+            Delivery::AtMostOnce | Delivery::AtLeastOnce | Delivery::ExactlyOnceIdempotent => None,
             Delivery::ExactlyOnceTransactional => {
                 Some("needs the transaction coordinator, not built yet")
             }
         }
     }
 
+    /// The scenario's `guarantee` value for this choice.
+    pub fn guarantee(self) -> crate::guarantee::Guarantee {
+        use crate::guarantee::Guarantee;
+        match self {
+            Delivery::AtMostOnce => Guarantee::AtMostOnce,
+            Delivery::AtLeastOnce => Guarantee::AtLeastOnce,
+            Delivery::ExactlyOnceIdempotent => Guarantee::ExactlyOnceIdempotent,
+            Delivery::ExactlyOnceTransactional => Guarantee::ExactlyOnceTransactional,
+        }
+    }
+
     /// What the guarantee forbids, judged on processed effects.
     pub fn expectations(self) -> Expectations {
-        let (no_lost, no_duplicated) = match self {
-            Delivery::AtMostOnce => (false, true),
-            Delivery::AtLeastOnce => (true, false),
-            Delivery::ExactlyOnceIdempotent | Delivery::ExactlyOnceTransactional => (true, true),
-        };
-        Expectations {
-            no_lost,
-            no_duplicated,
-            ..Expectations::default()
-        }
+        self.guarantee().expectations()
     }
 }
 
@@ -268,6 +270,7 @@ impl Setup {
             faults: Vec::new(),
             fault_options: FaultOptions::default(),
             expect: self.delivery.expectations(),
+            guarantee: None,
             limits: Limits::default(),
         };
         // The page's bounds are tighter than the scenario's, so a setup that
@@ -332,6 +335,7 @@ impl Setup {
                 delivery_limit: None,
                 dead_letter_queue: None,
                 max_length: None,
+                fifo_deduplication: false,
             })
             .collect();
         let exchanges = if n > 1 {
@@ -383,6 +387,7 @@ impl Setup {
     pub fn log_producer_spec(&self, index: usize) -> LogProducerSpec {
         let p = self.producers[index];
         let at_most_once = self.delivery == Delivery::AtMostOnce;
+        let idempotent = self.delivery == Delivery::ExactlyOnceIdempotent;
         LogProducerSpec {
             id: producer_id(index),
             topic: LOG_TOPIC.to_string(),
@@ -395,8 +400,13 @@ impl Setup {
             acks: if at_most_once { Acks::Zero } else { Acks::All },
             retries: if at_most_once { 0 } else { 10 },
             request_timeout_ms: 200,
-            max_in_flight: 1000,
+            max_in_flight: if idempotent {
+                crate::guarantee::IDEMPOTENT_IN_FLIGHT_MAX
+            } else {
+                1000
+            },
             partitioner: Partitioner::Sticky,
+            enable_idempotence: idempotent,
             network: None,
         }
     }
@@ -425,6 +435,7 @@ impl Setup {
             seeks: Vec::new(),
             leave_at_ms: None,
             isolation_level: Default::default(),
+            dedup_ids_max: self.dedup_ids_max(),
             network: None,
         }
     }
@@ -477,8 +488,16 @@ impl Setup {
             fail_keys: Vec::new(),
             fail_probability: 0.0,
             on_failure: Default::default(),
+            dedup_ids_max: self.dedup_ids_max(),
             network: None,
         }
+    }
+
+    /// Exactly once (idempotent): every consumer keeps a dedup store of
+    /// processed ids, committed with the effect.
+    fn dedup_ids_max(&self) -> Option<u64> {
+        (self.delivery == Delivery::ExactlyOnceIdempotent)
+            .then_some(crate::guarantee::DEDUP_IDS_DEFAULT)
     }
 }
 

@@ -90,6 +90,12 @@ pub struct Scenario {
     /// Which anomalies count as a failure for this scenario (`sweep` stops on one).
     #[serde(default)]
     pub expect: Expectations,
+    /// One setting for both ends: `at_most_once`, `at_least_once`,
+    /// `exactly_once_idempotent` or `exactly_once_transactional`. It sets the
+    /// clients' knobs and `expect` (see [`crate::guarantee`]); absent, the knobs
+    /// are used exactly as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guarantee: Option<crate::guarantee::Guarantee>,
     #[serde(default)]
     pub limits: Limits,
 }
@@ -193,8 +199,21 @@ pub struct LogProducerSpec {
     pub max_in_flight: u32,
     #[serde(default)]
     pub partitioner: Partitioner,
+    /// Kafka's `enable.idempotence`: a producer id, an epoch and a sequence
+    /// number per partition, so the broker drops a retried duplicate. Needs
+    /// `acks=all`, `retries > 0` and `max.in.flight.requests <= 5`.
+    #[serde(
+        default,
+        rename = "enable.idempotence",
+        skip_serializing_if = "is_false"
+    )]
+    pub enable_idempotence: bool,
     #[serde(default)]
     pub network: Option<NetworkSpec>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn default_request_timeout_ms() -> u64 {
@@ -300,6 +319,10 @@ pub struct LogConsumerSpec {
         skip_serializing_if = "crate::broker::txn::IsolationLevel::is_default"
     )]
     pub isolation_level: crate::broker::txn::IsolationLevel,
+    /// The idempotent consumer: remember this many processed message ids in
+    /// a dedup store committed with the effect (see [`crate::client::dedup`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup_ids_max: Option<u64>,
     #[serde(default)]
     pub network: Option<NetworkSpec>,
 }
@@ -361,6 +384,12 @@ pub struct QueueSpec {
     /// refused with a negative confirm. Defaults to `limits.queue_depth_max`.
     #[serde(default)]
     pub max_length: Option<u64>,
+    /// SQS FIFO deduplication (`sqs` mode only): a publish whose
+    /// `MessageDeduplicationId` was accepted within the last 5 minutes of
+    /// virtual time is confirmed but not enqueued again. The producer's
+    /// message id is the `MessageDeduplicationId` (the same on every retry).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub fifo_deduplication: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -543,6 +572,10 @@ pub struct ConsumerSpec {
     /// `DeleteMessage`, so the message returns after the visibility timeout.
     #[serde(default)]
     pub on_failure: OnFailure,
+    /// The idempotent consumer: remember this many processed message ids in
+    /// a dedup store committed with the effect (see [`crate::client::dedup`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup_ids_max: Option<u64>,
     #[serde(default)]
     pub network: Option<NetworkSpec>,
 }
@@ -599,6 +632,13 @@ pub enum FaultAction {
     /// Drop consumer acks (to the broker) or publisher confirms (to the
     /// producer) on the target's link until `until_ms`.
     DropAcks,
+    /// A producer crashes right after its next send, before the ack (an
+    /// unknown outcome); it restarts at `until_ms` and re-sends what was
+    /// unacknowledged (see [`crate::guarantee`]).
+    CrashAfterSend,
+    /// A consumer crashes right after its next effect, before the ack or
+    /// commit goes out; it restarts at `until_ms`.
+    CrashAfterProcess,
 }
 
 /// The one place that says which faults a randomised run may inject.
@@ -773,7 +813,8 @@ impl Scenario {
         };
         validate_clients(&self.clients, &names, self.duration_ms)?;
         let ids: BTreeSet<&str> = self.clients.iter().map(|c| c.id()).collect();
-        validate_faults(&self.faults, &ids, self.duration_ms)?;
+        validate_faults(&self.faults, &ids, &self.clients, self.duration_ms)?;
+        crate::guarantee::validate(self)?;
         validate_fault_options(&self.fault_options)?;
         if self.limits.events_max == 0 {
             return err("limits.events_max", "must be positive");
@@ -1089,6 +1130,7 @@ fn validate_log_producer(
             "must be in 1..=100000",
         );
     }
+    crate::guarantee::validate_idempotent_producer(path, p)?;
     Ok(())
 }
 
@@ -1238,6 +1280,7 @@ fn validate_consumer(
 fn validate_faults(
     faults: &[FaultSpec],
     ids: &BTreeSet<&str>,
+    kinds: &[ClientSpec],
     duration_ms: u64,
 ) -> Result<(), ScenarioError> {
     if faults.len() > bounds::FAULTS_MAX {
@@ -1260,8 +1303,10 @@ fn validate_faults(
                 format!("unknown client id `{}`", f.target),
             );
         }
+        crate::guarantee::validate_armed_fault(&path, f, kinds)?;
         match (f.action, f.until_ms) {
             (FaultAction::DropAcks, Some(u)) if u > f.at_ms => {}
+            (FaultAction::CrashAfterSend | FaultAction::CrashAfterProcess, _) => {}
             (FaultAction::DropAcks, _) => {
                 return err(
                     format!("{path}.until_ms"),

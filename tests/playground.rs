@@ -91,7 +91,7 @@ fn impossible_or_unbuilt_settings_name_their_control() {
         "Partitions"
     );
     let mut setup = Setup {
-        delivery: Delivery::ExactlyOnceIdempotent,
+        delivery: Delivery::ExactlyOnceTransactional,
         ..Setup::default()
     };
     assert_eq!(bad(setup.clone()), "Delivery");

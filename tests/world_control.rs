@@ -24,6 +24,7 @@ fn fault(action: FaultAction, target: &str) -> FaultSpec {
 
 fn consumer(id: &str, queue: &str, processing_ms: u64) -> ConsumerSpec {
     ConsumerSpec {
+        dedup_ids_max: None,
         id: id.to_string(),
         queue: queue.to_string(),
         prefetch: 2,

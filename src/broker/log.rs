@@ -36,6 +36,7 @@
 //! group (no `ILLEGAL_GENERATION` fencing); group membership is not persisted,
 //! so members rejoin after a broker restart (committed offsets are persisted).
 
+use super::dedup::{ProducerIdent, ProducerStates, SeqCheck};
 use super::txn::{IsolationLevel, TxnCoordinator, TxnNote, TxnReply, TxnRequest, TxnTag};
 use super::{ClientId, KeyId, Message, MsgId, Output};
 use crate::scenario::{Acks, Assignor, LogBrokerSpec, OffsetReset};
@@ -115,6 +116,16 @@ pub enum LogRequest {
         generation: u32,
         partition: PartitionId,
         to: Seek,
+    },
+    /// A produce request of an idempotent producer (`enable.idempotence`):
+    /// `sequence` counts per partition and is the same on a retry (see
+    /// [`super::dedup`]).
+    ProduceIdempotent {
+        topic: TopicId,
+        partition: PartitionId,
+        msg: Message,
+        producer: ProducerIdent,
+        sequence: u32,
     },
 }
 
@@ -219,6 +230,23 @@ pub enum LogNote {
         member: ClientId,
         partition: PartitionId,
         offset: u64,
+    },
+    /// `enable.idempotence`: a retried request the broker already appended;
+    /// nothing appended, answered with the original `offset`.
+    DuplicateSequence {
+        msg: MsgId,
+        topic: TopicId,
+        partition: PartitionId,
+        offset: u64,
+    },
+    /// `enable.idempotence`: `OutOfOrderSequenceException` (a gap before
+    /// `sequence`) or a fenced epoch; nothing appended, the producer retries.
+    SequenceRejected {
+        msg: MsgId,
+        topic: TopicId,
+        partition: PartitionId,
+        sequence: u32,
+        expected: u32,
     },
 }
 
@@ -337,6 +365,8 @@ pub struct LogBroker {
     wake_armed_ms: Option<u64>,
     /// The transaction coordinator (Kafka runs it on a broker; here, this one).
     coordinator: TxnCoordinator,
+    /// Idempotent producers' sequence numbers (`enable.idempotence`).
+    producers: ProducerStates,
     pub stats: LogBrokerStats,
 }
 
@@ -379,6 +409,7 @@ impl LogBroker {
             flush: None,
             wake_armed_ms: None,
             coordinator: TxnCoordinator::new(),
+            producers: ProducerStates::default(),
             stats: LogBrokerStats::default(),
         }
     }
@@ -475,6 +506,16 @@ impl LogBroker {
                 to,
             } => self.seek(group, from, generation, partition, to, out),
             LogRequest::Txn(r) => self.txn_request(now_ms, from, r, out),
+            LogRequest::ProduceIdempotent {
+                topic,
+                partition,
+                msg,
+                producer,
+                sequence,
+            } => {
+                let at = (topic, partition);
+                self.produce_idempotent(now_ms, from, at, msg, producer, sequence, out)
+            }
         }
         self.maybe_flush(now_ms, storage, out);
         self.arm_wake(now_ms, out);
@@ -527,6 +568,64 @@ impl LogBroker {
         }
         self.apply_retention_count(topic, partition, out);
         self.serve_parked(topic, partition, out);
+    }
+
+    /// `enable.idempotence`: append only the next sequence number; answer a
+    /// duplicate with its original offset (once that is durable, as for any
+    /// `acks=all` request); reject anything else (see [`super::dedup`]).
+    #[allow(clippy::too_many_arguments)]
+    fn produce_idempotent(
+        &mut self,
+        now_ms: u64,
+        from: ClientId,
+        (topic, partition): (TopicId, PartitionId),
+        msg: Message,
+        producer: ProducerIdent,
+        sequence: u32,
+        out: &mut Vec<Output>,
+    ) {
+        match self.producers.check(producer, topic, partition, sequence) {
+            SeqCheck::Append => {
+                let offset = self.topics[topic as usize].partitions[partition as usize].end();
+                self.producers
+                    .appended(producer, topic, partition, sequence, offset);
+                self.produce(now_ms, from, topic, partition, msg, Acks::All, out);
+            }
+            SeqCheck::Duplicate { offset } => {
+                out.push(note(LogNote::DuplicateSequence {
+                    msg: msg.id,
+                    topic,
+                    partition,
+                    offset,
+                }));
+                let log = &mut self.topics[topic as usize].partitions[partition as usize];
+                let reply = LogReply::ProduceAck {
+                    msg: msg.id,
+                    partition,
+                    offset,
+                };
+                if offset < log.durable_end {
+                    out.push(Output::Log { to: from, reply });
+                } else {
+                    // Released with (or after) the newer records waiting.
+                    log.waiting.push_back((offset, from, msg.id));
+                }
+            }
+            // A fenced epoch is rejected too; `expected` says "none" then.
+            SeqCheck::OutOfOrder { expected: _ } | SeqCheck::Fenced { .. } => {
+                let expected = match self.producers.check(producer, topic, partition, sequence) {
+                    SeqCheck::OutOfOrder { expected } => expected,
+                    _ => u32::MAX,
+                };
+                out.push(note(LogNote::SequenceRejected {
+                    msg: msg.id,
+                    topic,
+                    partition,
+                    sequence,
+                    expected,
+                }));
+            }
+        }
     }
 
     /// Every group member parked in a poll that owns this partition gets served.
@@ -890,9 +989,17 @@ impl LogBroker {
             }
         }
         let offsets = self.offsets_batch();
+        // Producer state goes in the same group commit as the records it
+        // covers: both are durable, or a crash loses both.
+        let producers = self.producers.unstored_batch();
         let txn_end = self.append_txn_batch(storage);
-        if txn_end.is_none() && ends.is_empty() && offsets.is_none() {
+        if txn_end.is_none() && ends.is_empty() && offsets.is_none() && producers.is_none() {
             return;
+        }
+        if let Some(batch) = producers {
+            storage
+                .append(StreamId::Producers, &batch)
+                .expect("within the store's pending bounds");
         }
         if let Some(batch) = offsets {
             self.offsets_stream_end = batch.next_offset();
@@ -1000,6 +1107,7 @@ impl LogBroker {
             }
         }
         self.groups.iter_mut().for_each(|g| *g = None);
+        self.producers.clear();
         self.offsets_pending.clear();
         self.flush = None;
         self.wake_armed_ms = None;
@@ -1026,7 +1134,8 @@ impl LogBroker {
                         self.offsets_stream_end = r.offset + 1;
                     }
                 }
-                StreamId::Producers | StreamId::Txn => {}
+                StreamId::Producers => self.producers.restore(batches),
+                StreamId::Txn => {}
             }
         }
         self.recover_txns(now_ms, recovery.streams.get(&StreamId::Txn), out);

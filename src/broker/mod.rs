@@ -11,6 +11,7 @@
 //! [`Broker`] is an enum so that the log broker (issue 4) can join as a second
 //! variant without the world caring which one it drives.
 
+pub mod dedup;
 pub mod log;
 pub mod queue;
 pub mod txn;
@@ -186,6 +187,12 @@ pub enum Note {
     /// No binding matched; without `mandatory` the message is dropped.
     Unroutable {
         msg: MsgId,
+    },
+    /// SQS FIFO: a publish whose `MessageDeduplicationId` was accepted within
+    /// the last 5 minutes; confirmed, not enqueued again.
+    DuplicateDropped {
+        msg: MsgId,
+        queue: QueueId,
     },
     /// The broker crashed while holding this message (ready or unacked).
     LostInCrash {

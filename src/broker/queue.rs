@@ -24,6 +24,7 @@
 //! number of bindings instead of walking a hash ring; SQS is modelled as push
 //! with `prefetch` as the number of messages a consumer may have in flight.
 
+use super::dedup::DedupWindow;
 use super::{
     ClientId, DeadLetterReason, Delivery, DeliveryTag, KeyId, Message, MsgId, Note, Output,
     QueueId, QueueView, Request, ReturnReason, Target,
@@ -136,6 +137,8 @@ pub struct QueueBroker {
     next_tag: u64,
     next_position: u64,
     next_generation: u64,
+    /// SQS FIFO `MessageDeduplicationId` windows, per queue (`None` = off).
+    fifo: Vec<Option<DedupWindow>>,
     pub stats: QueueBrokerStats,
 }
 
@@ -184,6 +187,11 @@ impl QueueBroker {
             })
             .collect();
         let queues = vec![QueueState::default(); queues_cfg.len()];
+        let fifo = spec
+            .queues
+            .iter()
+            .map(|q| q.fifo_deduplication.then(DedupWindow::default))
+            .collect();
         QueueBroker {
             mode: spec.mode,
             queues_cfg,
@@ -199,6 +207,7 @@ impl QueueBroker {
             next_tag: 0,
             next_position: 0,
             next_generation: 0,
+            fifo,
             stats: QueueBrokerStats::default(),
         }
     }
@@ -250,13 +259,18 @@ impl QueueBroker {
         match target {
             Target::Queue(q) => {
                 routed = true;
-                accepted = self.enqueue(q, msg, 0, out);
+                if !self.fifo_duplicate(now_ms, q, msg, out) {
+                    accepted = self.enqueue(q, msg, 0, out);
+                }
                 self.dispatch(now_ms, q, out);
             }
             Target::Exchange(x) => {
                 let targets = self.route(x, msg.key);
                 for q in targets {
                     routed = true;
+                    if self.fifo_duplicate(now_ms, q, msg, out) {
+                        continue;
+                    }
                     accepted &= self.enqueue(q, msg, 0, out);
                     self.dispatch(now_ms, q, out);
                 }
@@ -275,6 +289,29 @@ impl QueueBroker {
                 ok: accepted,
             });
         }
+    }
+
+    /// SQS FIFO: true (and a note) when queue `q` accepted this message's
+    /// `MessageDeduplicationId` (its id, the same on every retry) within the
+    /// last 5 minutes. Only then is the publish confirmed without enqueueing.
+    fn fifo_duplicate(
+        &mut self,
+        now_ms: u64,
+        q: QueueId,
+        msg: Message,
+        out: &mut Vec<Output>,
+    ) -> bool {
+        let Some(window) = &mut self.fifo[q as usize] else {
+            return false;
+        };
+        let duplicate = window.is_duplicate(now_ms, msg.id);
+        if duplicate {
+            out.push(Output::Note(Note::DuplicateDropped {
+                msg: msg.id,
+                queue: q,
+            }));
+        }
+        duplicate
     }
 
     /// The queues one message goes to through exchange `x`.
@@ -682,6 +719,11 @@ impl QueueBroker {
             .sum::<u64>();
         self.stats.lost_in_crash += lost;
         self.queues = vec![QueueState::default(); self.queues_cfg.len()];
+        // The dedup windows were memory too.
+        self.fifo
+            .iter_mut()
+            .flatten()
+            .for_each(|w| *w = DedupWindow::default());
         self.subs.clear();
         self.unacked.clear();
         self.deadlines.clear();

@@ -230,7 +230,10 @@ fn gather_note(f: &mut Facts, t: u64, note: Note) {
             msg
         }
         Note::RejectedPublish { msg, .. } | Note::Unroutable { msg } => msg,
-        Note::StaleAck { .. } | Note::ConsumeRefused { .. } | Note::Log(_) => return,
+        Note::StaleAck { .. }
+        | Note::ConsumeRefused { .. }
+        | Note::DuplicateDropped { .. }
+        | Note::Log(_) => return,
     };
     let info = f.msgs.entry(msg).or_default();
     // An Enqueued after a dead-letter is the copy arriving in the DLQ: keep the

@@ -35,6 +35,8 @@ pub struct ConsumerConfig {
     pub on_failure: OnFailure,
     /// SQS mode: a failure is "do not DeleteMessage" rather than a nack.
     pub sqs: bool,
+    /// The idempotent consumer's dedup store, if any.
+    pub dedup: super::dedup::DedupConfig,
 }
 
 /// What the consumer is working on.
@@ -174,12 +176,12 @@ impl Consumer {
                 }));
             }
         } else {
-            out.push(ClientOutput::Effect { key: d.msg.key });
-            self.processed += 1;
-            out.push(ClientOutput::Record(Entry::Process {
+            let ok = Entry::Process {
                 ty: OpType::Ok,
                 delivery: d,
-            }));
+            };
+            super::dedup::push_effect(self.cfg.dedup, d.msg.id, d.msg.key, ok, out);
+            self.processed += 1;
             if manual_after {
                 self.send_ack(d, out);
             }

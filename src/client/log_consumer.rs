@@ -60,6 +60,8 @@ pub struct LogConsumerConfig {
     pub isolation: IsolationLevel,
     pub seeks: Vec<SeekSpec>,
     pub leave_at_ms: Option<u64>,
+    /// The idempotent consumer's dedup store, if any.
+    pub dedup: super::dedup::DedupConfig,
 }
 
 #[derive(Clone, Debug)]
@@ -338,9 +340,11 @@ impl LogConsumer {
             .current
             .take()
             .expect("ProcessDone only while processing");
-        out.push(ClientOutput::Effect { key: r.msg.key });
+        let ClientOutput::Record(ok) = process_entry(OpType::Ok, &r) else {
+            unreachable!("process_entry records")
+        };
+        super::dedup::push_effect(self.cfg.dedup, r.msg.id, r.msg.key, ok, out);
         self.processed += 1;
-        out.push(process_entry(OpType::Ok, &r));
         if self.cfg.commit == Some(CommitMode::AfterProcessing) {
             self.commit(r.partition, r.offset + 1, out);
         }

@@ -8,6 +8,7 @@
 //! plus a new variant.
 
 pub mod consumer;
+pub mod dedup;
 pub mod log_consumer;
 pub mod producer;
 
@@ -43,5 +44,15 @@ pub enum ClientOutput {
     /// The consumer applied one message's effect: count one for its key.
     Effect {
         key: Option<KeyId>,
+    },
+    /// The idempotent consumer: in one transaction, if `msg` is not in dedup
+    /// store `store` (bounded at `ids_max` ids), add it, apply the effect and
+    /// record `ok`; otherwise skip the effect and record `Deduplicated`.
+    EffectOnce {
+        store: dedup::StoreId,
+        ids_max: u64,
+        msg: crate::broker::MsgId,
+        key: Option<KeyId>,
+        ok: Entry,
     },
 }

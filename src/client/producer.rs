@@ -33,6 +33,7 @@ pub enum Route {
         acks: Acks,
     },
 }
+use crate::broker::dedup::{producer_id, ProducerIdent};
 use std::collections::{BTreeMap, VecDeque};
 
 /// A published message waiting for its confirm.
@@ -40,6 +41,9 @@ use std::collections::{BTreeMap, VecDeque};
 struct Pending {
     msg: Message,
     attempt: u32,
+    /// `enable.idempotence`: its sequence number in its partition, the same
+    /// on every retry.
+    sequence: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -71,6 +75,18 @@ pub struct Producer {
     deadlines: VecDeque<(u64, MsgId, u32)>,
     /// When the pending deadline timer fires, if one is set.
     timer_at_ms: Option<u64>,
+    /// `enable.idempotence` (log route only).
+    idempotence: bool,
+    /// Restarts so far: a restarted idempotent producer is a new producer id.
+    incarnation: u32,
+    /// Next sequence number per partition for the current producer id.
+    /// Bound: partitions of the topic.
+    sequences: BTreeMap<PartitionId, u32>,
+    /// Messages a `crash_after_send` left unacknowledged, re-sent at restart
+    /// (an application retrying an unknown outcome). Bound: the window.
+    resend: Vec<Message>,
+    /// Set by [`Producer::keep_unacked_at_crash`] for the next crash.
+    keep_unacked: bool,
 }
 
 /// How a producer is set up, resolved from its scenario entry.
@@ -84,6 +100,8 @@ pub struct ProducerConfig {
     pub count: u64,
     pub payload_bytes: u32,
     pub confirms: Option<ConfirmSpec>,
+    /// `enable.idempotence` (log route, needs confirms).
+    pub idempotence: bool,
 }
 
 impl Producer {
@@ -108,6 +126,11 @@ impl Producer {
             blocked: false,
             deadlines: VecDeque::new(),
             timer_at_ms: None,
+            idempotence: cfg.idempotence,
+            incarnation: 0,
+            sequences: BTreeMap::new(),
+            resend: Vec::new(),
+            keep_unacked: false,
         }
     }
 
@@ -165,10 +188,16 @@ impl Producer {
             msg: msg.id,
             key,
         }));
-        out.push(ClientOutput::Send(self.request(msg)));
+        let sequence = self.next_sequence(msg);
+        out.push(ClientOutput::Send(self.request(msg, sequence)));
         match self.confirms {
             Some(c) => {
-                self.pending.insert(msg.id, Pending { msg, attempt: 0 });
+                let pending = Pending {
+                    msg,
+                    attempt: 0,
+                    sequence,
+                };
+                self.pending.insert(msg.id, pending);
                 self.add_deadline(now_ms + c.timeout_ms, msg.id, 0, out);
             }
             None => out.push(ClientOutput::Record(Entry::Publish {
@@ -186,26 +215,60 @@ impl Producer {
         }
     }
 
+    /// `enable.idempotence`: the next sequence number of `msg`'s partition
+    /// (0 when idempotence is off; unused then).
+    fn next_sequence(&mut self, msg: Message) -> u32 {
+        if !self.idempotence {
+            return 0;
+        }
+        let partition = self.partition_of(msg);
+        let next = self.sequences.entry(partition).or_insert(0);
+        let sequence = *next;
+        *next = next.wrapping_add(1);
+        sequence
+    }
+
+    fn partition_of(&self, msg: Message) -> PartitionId {
+        let Route::Log {
+            partitions,
+            key_partitions,
+            partitioner,
+            ..
+        } = &self.route
+        else {
+            return 0;
+        };
+        match msg.key {
+            Some(_) => key_partitions[(msg.seq % self.keys.len() as u64) as usize],
+            None => keyless_partition(*partitioner, msg.seq, *partitions),
+        }
+    }
+
     /// The request that carries `msg`. A retry builds the same request, so a
-    /// log record goes to the same partition again (at a new offset).
-    fn request(&self, msg: Message) -> Request {
+    /// log record goes to the same partition again (at a new offset, unless
+    /// `enable.idempotence` lets the broker spot the repeated `sequence`).
+    fn request(&self, msg: Message, sequence: u32) -> Request {
         match &self.route {
             Route::Queue(target) => Request::Publish {
                 target: *target,
                 msg,
                 confirm: self.confirms.is_some(),
             },
-            Route::Log {
-                topic,
-                partitions,
-                key_partitions,
-                partitioner,
-                acks,
-            } => {
-                let partition = match msg.key {
-                    Some(_) => key_partitions[(msg.seq % self.keys.len() as u64) as usize],
-                    None => keyless_partition(*partitioner, msg.seq, *partitions),
-                };
+            Route::Log { topic, acks, .. } if self.idempotence => {
+                assert!(*acks == Acks::All, "validated: idempotence needs acks=all");
+                Request::Log(LogRequest::ProduceIdempotent {
+                    topic: *topic,
+                    partition: self.partition_of(msg),
+                    msg,
+                    producer: ProducerIdent {
+                        id: producer_id(self.id, self.incarnation),
+                        epoch: 0,
+                    },
+                    sequence,
+                })
+            }
+            Route::Log { topic, acks, .. } => {
+                let partition = self.partition_of(msg);
                 Request::Log(LogRequest::Produce {
                     topic: *topic,
                     partition,
@@ -311,9 +374,9 @@ impl Producer {
             return;
         }
         p.attempt += 1;
-        let (resend, attempt) = (p.msg, p.attempt);
+        let (resend, attempt, sequence) = (p.msg, p.attempt, p.sequence);
         out.push(ClientOutput::Record(Entry::Retry { msg, attempt }));
-        out.push(ClientOutput::Send(self.request(resend)));
+        out.push(ClientOutput::Send(self.request(resend, sequence)));
         self.add_deadline(now_ms + c.timeout_ms, msg, attempt, out);
     }
 
@@ -332,6 +395,9 @@ impl Producer {
         assert!(self.alive);
         self.alive = false;
         self.blocked = false;
+        if std::mem::take(&mut self.keep_unacked) {
+            self.resend = self.pending.values().map(|p| p.msg).collect();
+        }
         self.deadlines.clear();
         self.timer_at_ms = None;
         for (msg, p) in std::mem::take(&mut self.pending) {
@@ -343,10 +409,46 @@ impl Producer {
         }
     }
 
-    /// Back up: carries on with the next message, from now.
+    /// The `crash_after_send` fault: the next [`crash`](Self::crash) keeps
+    /// the sends whose outcome it never learnt and re-sends them at restart
+    /// (an application retrying an unknown outcome).
+    pub fn keep_unacked_at_crash(&mut self) {
+        self.keep_unacked = true;
+    }
+
+    /// Re-sends what `keep_unacked_at_crash` kept, as fresh publishes of
+    /// the same message ids (a new producer id: new sequence numbers).
+    fn resend_unacked(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
+        let Some(c) = self.confirms else {
+            self.resend.clear();
+            return;
+        };
+        for msg in std::mem::take(&mut self.resend) {
+            let sequence = self.next_sequence(msg);
+            out.push(ClientOutput::Record(Entry::Retry {
+                msg: msg.id,
+                attempt: 1,
+            }));
+            out.push(ClientOutput::Send(self.request(msg, sequence)));
+            let pending = Pending {
+                msg,
+                attempt: 1,
+                sequence,
+            };
+            self.pending.insert(msg.id, pending);
+            self.add_deadline(now_ms + c.timeout_ms, msg.id, 1, out);
+        }
+    }
+
+    /// Back up: re-sends what a `crash_after_send` left unknown, then
+    /// carries on with the next message, from now. An idempotent producer
+    /// comes back as a new producer id with fresh sequence numbers.
     pub fn restart(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
         assert!(!self.alive);
         self.alive = true;
+        self.incarnation += 1;
+        self.sequences.clear();
+        self.resend_unacked(now_ms, out);
         if self.next_seq < self.count {
             let at_ms = self.due_ms(self.next_seq).max(now_ms);
             out.push(ClientOutput::Timer {

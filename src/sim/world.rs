@@ -24,6 +24,7 @@ use crate::broker::log::{LogReply, LogRequest};
 use crate::broker::{Broker, ClientId, Delivery, KeyId, MsgId, Output, Request, Target};
 use crate::check::{self, Snapshot, Summary};
 use crate::client::consumer::{Consumer, ConsumerConfig};
+use crate::client::dedup::{DedupStore, StoreId};
 use crate::client::log_consumer::{LogConsumer, LogConsumerConfig};
 use crate::client::producer::{Producer, ProducerConfig, Route};
 use crate::client::{ClientOutput, ClientTimer};
@@ -114,6 +115,8 @@ enum Ev {
     Fault(u32),
     /// A group commit of the broker's storage reaches its completion time.
     FlushDone(FlushId),
+    /// A client crashed by an armed fault comes back (its `until_ms`).
+    RestartClient(ClientId),
 }
 
 /// One entry of the event queue. Ordered by (time, sequence), earliest first.
@@ -232,6 +235,12 @@ pub struct World {
     /// Reused output buffers (no allocation per event).
     broker_out: Vec<Output>,
     client_out: Vec<ClientOutput>,
+    /// The idempotent consumers' dedup stores, kept with the effects (one
+    /// downstream database). Bound: groups + queues.
+    dedup: BTreeMap<StoreId, DedupStore>,
+    /// Faults waiting for their moment: (client, `crash_after_send` or
+    /// `crash_after_process`, restart at). Bound: the fault schedule.
+    armed: Vec<(ClientId, FaultAction, u64)>,
 }
 
 impl World {
@@ -240,6 +249,11 @@ impl World {
         scenario
             .validate()
             .expect("World::new needs a validated scenario");
+        // The delivery guarantee, if set, becomes the knobs underneath.
+        let scenario = &crate::guarantee::resolved(scenario);
+        scenario
+            .validate()
+            .expect("a guarantee resolves to a valid scenario");
         let names = build_names(scenario);
         let key_of = |k: &str| names.keys.iter().position(|n| n == k).map(|i| i as KeyId);
         let broker = Broker::new(
@@ -281,6 +295,8 @@ impl World {
             next_msg_id: 1,
             broker_out: Vec::new(),
             client_out: Vec::new(),
+            dedup: BTreeMap::new(),
+            armed: Vec::new(),
         };
         world.start();
         world
@@ -650,6 +666,7 @@ impl World {
                 let fault = self.scenario.faults[i as usize].clone();
                 self.apply_fault(&fault);
             }
+            Ev::RestartClient(c) => self.restart_client(c),
         }
     }
 
@@ -895,8 +912,18 @@ impl World {
 
     fn apply_client_outputs(&mut self, client: ClientId, out: &mut Vec<ClientOutput>) {
         let incarnation = self.clients[client as usize].incarnation;
-        for o in out.drain(..) {
+        let mut i = 0;
+        while i < out.len() {
+            let o = out[i];
+            i += 1;
             match o {
+                ClientOutput::EffectOnce {
+                    store,
+                    ids_max,
+                    msg,
+                    key,
+                    ok,
+                } => self.effect_once(client, store, ids_max, msg, key, ok),
                 ClientOutput::Send(req) => self.send_up(client, req),
                 ClientOutput::Timer { at_ms, timer } => self.schedule(
                     at_ms,
@@ -909,7 +936,69 @@ impl World {
                 ClientOutput::Record(entry) => self.record(Proc::Client(client), entry),
                 ClientOutput::Effect { key } => *self.effects.entry(key).or_insert(0) += 1,
             }
+            if !self.armed.is_empty() && self.armed_fault_fires(client, &o) {
+                // The process dies right after `o`: nothing after it ran.
+                out.clear();
+                self.fire_armed_fault(client);
+                return;
+            }
         }
+        out.clear();
+    }
+
+    /// The idempotent consumer's transaction: the dedup store and the effect
+    /// change together or not at all (see [`crate::client::dedup`]).
+    fn effect_once(
+        &mut self,
+        client: ClientId,
+        store: StoreId,
+        ids_max: u64,
+        msg: MsgId,
+        key: Option<KeyId>,
+        ok: Entry,
+    ) {
+        let store = self
+            .dedup
+            .entry(store)
+            .or_insert_with(|| DedupStore::new(ids_max));
+        if store.first_time(msg) {
+            *self.effects.entry(key).or_insert(0) += 1;
+            self.record(Proc::Client(client), ok);
+        } else {
+            self.record(Proc::Client(client), Entry::Deduplicated { msg });
+        }
+    }
+
+    /// Whether an armed fault of `client` fires after output `o`: a
+    /// producer's publish went out, or a consumer's effect was applied (so
+    /// the ack or commit that follows never does).
+    fn armed_fault_fires(&self, client: ClientId, o: &ClientOutput) -> bool {
+        let Some(&(_, action, _)) = self.armed.iter().find(|a| a.0 == client) else {
+            return false;
+        };
+        match (action, o) {
+            (FaultAction::CrashAfterSend, ClientOutput::Send(req)) => request_msg(*req).is_some(),
+            // The effect and its `ok` are in; the ack or commit is next.
+            (FaultAction::CrashAfterProcess, ClientOutput::EffectOnce { .. }) => true,
+            (FaultAction::CrashAfterProcess, ClientOutput::Record(e)) => is_process_ok(e),
+            _ => false,
+        }
+    }
+
+    /// Crashes the client whose armed fault fired and schedules its restart.
+    fn fire_armed_fault(&mut self, client: ClientId) {
+        let at = self
+            .armed
+            .iter()
+            .position(|a| a.0 == client)
+            .expect("armed");
+        let (_, action, restart_ms) = self.armed.remove(at);
+        if let ClientKind::Producer(p) = &mut self.clients[client as usize].kind {
+            assert_eq!(action, FaultAction::CrashAfterSend);
+            p.keep_unacked_at_crash();
+        }
+        self.crash_client(client);
+        self.schedule(restart_ms.max(self.now_ms), Ev::RestartClient(client));
     }
 
     fn apply_fault(&mut self, fault: &FaultSpec) {
@@ -917,7 +1006,11 @@ impl World {
             match fault.action {
                 FaultAction::Crash => self.crash_broker(),
                 FaultAction::Restart => self.restart_broker(),
-                FaultAction::DropAcks => unreachable!("validated: drop_acks targets a client"),
+                FaultAction::DropAcks
+                | FaultAction::CrashAfterSend
+                | FaultAction::CrashAfterProcess => {
+                    unreachable!("validated: these target a client")
+                }
             }
             return;
         }
@@ -934,6 +1027,13 @@ impl World {
                 let until_ms = fault.until_ms.expect("validated: drop_acks has until_ms");
                 self.links[c as usize].drop_acks_until_ms = until_ms;
                 self.record(Proc::Client(c), Entry::DropAcks { until_ms });
+            }
+            FaultAction::CrashAfterSend | FaultAction::CrashAfterProcess => {
+                let until_ms = fault
+                    .until_ms
+                    .expect("validated: armed faults have until_ms");
+                self.armed.retain(|a| a.0 != c);
+                self.armed.push((c, fault.action, until_ms));
             }
         }
     }
@@ -1150,6 +1250,20 @@ impl World {
     }
 }
 
+/// An `ok process` entry of either consumer kind.
+fn is_process_ok(e: &Entry) -> bool {
+    matches!(
+        e,
+        Entry::Process {
+            ty: crate::history::OpType::Ok,
+            ..
+        } | Entry::Log(crate::history::LogEntry::Process {
+            ty: crate::history::OpType::Ok,
+            ..
+        })
+    )
+}
+
 fn request_name(req: Request) -> &'static str {
     match req {
         Request::Log(LogRequest::Produce { .. }) => "produce",
@@ -1160,6 +1274,7 @@ fn request_name(req: Request) -> &'static str {
         Request::Log(LogRequest::Commit { .. }) => "commit",
         Request::Log(LogRequest::Seek { .. }) => "seek",
         Request::Log(LogRequest::Txn(_)) => "txn",
+        Request::Log(LogRequest::ProduceIdempotent { .. }) => "produce",
         Request::Publish { .. } => "publish",
         Request::Consume { .. } => "consume",
         Request::Ack { .. } => "ack",
@@ -1173,6 +1288,7 @@ fn request_msg(req: Request) -> Option<MsgId> {
     match req {
         Request::Publish { msg, .. } => Some(msg.id),
         Request::Log(LogRequest::Produce { msg, .. }) => Some(msg.id),
+        Request::Log(LogRequest::ProduceIdempotent { msg, .. }) => Some(msg.id),
         _ => None,
     }
 }
@@ -1264,6 +1380,7 @@ fn producer_config(
         count,
         payload_bytes,
         confirms,
+        idempotence: false,
     }
 }
 
@@ -1301,6 +1418,9 @@ fn build_client(s: &Scenario, names: &Names, id: ClientId, c: &ClientSpec) -> Cl
                 fail_probability: Probability::new(k.fail_probability),
                 on_failure: k.on_failure,
                 sqs: b.mode == QueueMode::Sqs,
+                dedup: k
+                    .dedup_ids_max
+                    .map(|n| (StoreId::Queue(queue(&k.queue)), n)),
             },
         )),
         (ClientSpec::LogProducer(p), BrokerSpec::Log(b)) => {
@@ -1326,7 +1446,9 @@ fn build_client(s: &Scenario, names: &Names, id: ClientId, c: &ClientSpec) -> Cl
             let schedule = (p.interval_ms, p.rate_per_s, p.start_ms, p.count);
             let keys = p.keys.iter().map(|k| key(k)).collect();
             let cfg = producer_config(route, keys, schedule, p.payload_bytes);
-            ClientKind::Producer(Producer::new(id, cfg(confirms)))
+            let mut cfg = cfg(confirms);
+            cfg.idempotence = p.enable_idempotence;
+            ClientKind::Producer(Producer::new(id, cfg))
         }
         (ClientSpec::LogConsumer(k), BrokerSpec::Log(_)) => {
             let group = names.groups.iter().position(|g| *g == k.group_id);
@@ -1348,6 +1470,9 @@ fn build_client(s: &Scenario, names: &Names, id: ClientId, c: &ClientSpec) -> Cl
                     isolation: k.isolation_level,
                     seeks: k.seeks.clone(),
                     leave_at_ms: k.leave_at_ms,
+                    dedup: k
+                        .dedup_ids_max
+                        .map(|n| (StoreId::Group(group.expect("interned") as u16), n)),
                 },
             ))
         }

@@ -436,6 +436,7 @@ impl Setup {
             leave_at_ms: None,
             isolation_level: Default::default(),
             dedup_ids_max: self.dedup_ids_max(),
+            transactional: None,
             network: None,
         }
     }

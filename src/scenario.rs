@@ -323,8 +323,37 @@ pub struct LogConsumerSpec {
     /// a dedup store committed with the effect (see [`crate::client::dedup`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dedup_ids_max: Option<u64>,
+    /// Read-process-write: this member commits its input offsets inside a
+    /// transaction that also writes its output (see
+    /// [`crate::client::txn_producer`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transactional: Option<TransactionalSpec>,
     #[serde(default)]
     pub network: Option<NetworkSpec>,
+}
+
+/// The transactional half of a read-process-write client.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransactionalSpec {
+    /// Kafka's `transactional.id`: instances sharing it fence each other.
+    #[serde(rename = "transactional.id")]
+    pub transactional_id: String,
+    /// The coordinator aborts a transaction open longer than this.
+    #[serde(
+        default = "default_transaction_timeout_ms",
+        rename = "transaction.timeout.ms"
+    )]
+    pub transaction_timeout_ms: u64,
+    /// Where each input record's result goes (one output record per input).
+    pub output_topic: String,
+    /// When this instance starts (a later instance fences an earlier one).
+    #[serde(default)]
+    pub start_ms: u64,
+}
+
+fn default_transaction_timeout_ms() -> u64 {
+    60_000
 }
 
 fn yes() -> bool {
@@ -1150,6 +1179,14 @@ fn validate_log_consumer(
         return err(format!("{path}.group.id"), "must be non-empty");
     }
     validate_processing(path, c.processing)?;
+    if let Some(t) = &c.transactional {
+        return crate::client::txn_producer::validate(
+            path,
+            c,
+            t,
+            names.topics.contains(t.output_topic.as_str()),
+        );
+    }
     match (c.enable_auto_commit, c.commit) {
         (true, Some(_)) => {
             return err(

@@ -430,11 +430,11 @@ impl LogConsumer {
     }
 }
 
-fn send(req: LogRequest) -> ClientOutput {
+pub(super) fn send(req: LogRequest) -> ClientOutput {
     ClientOutput::Send(Request::Log(req))
 }
 
-fn process_entry(ty: OpType, r: &LogRecord) -> ClientOutput {
+pub(super) fn process_entry(ty: OpType, r: &LogRecord) -> ClientOutput {
     ClientOutput::Record(Entry::Log(LogEntry::Process {
         ty,
         partition: r.partition,

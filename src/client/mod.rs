@@ -11,6 +11,7 @@ pub mod consumer;
 pub mod dedup;
 pub mod log_consumer;
 pub mod producer;
+pub mod txn_producer;
 
 use crate::broker::{KeyId, Request};
 use crate::history::Entry;

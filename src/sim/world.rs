@@ -27,6 +27,7 @@ use crate::client::consumer::{Consumer, ConsumerConfig};
 use crate::client::dedup::{DedupStore, StoreId};
 use crate::client::log_consumer::{LogConsumer, LogConsumerConfig};
 use crate::client::producer::{Producer, ProducerConfig, Route};
+use crate::client::txn_producer::{TxnProducer, TxnProducerConfig};
 use crate::client::{ClientOutput, ClientTimer};
 use crate::history::{msg_name, Entry, History, Names, Proc};
 use crate::scenario::{
@@ -150,6 +151,8 @@ enum ClientKind {
     Producer(Producer),
     Consumer(Consumer),
     LogConsumer(LogConsumer),
+    /// A read-process-write transactional client.
+    TxnProducer(TxnProducer),
 }
 
 #[derive(Clone, Debug)]
@@ -169,6 +172,7 @@ impl Client {
             ClientKind::Producer(p) => p.alive,
             ClientKind::Consumer(c) => c.alive,
             ClientKind::LogConsumer(c) => c.alive,
+            ClientKind::TxnProducer(c) => c.alive,
         }
     }
 }
@@ -339,6 +343,7 @@ impl World {
             ClientKind::Producer(p) => p.start(&mut out),
             ClientKind::Consumer(k) => k.subscribe(&mut out),
             ClientKind::LogConsumer(k) => k.start(now, &mut out),
+            ClientKind::TxnProducer(k) => k.start(now, &mut out),
         }
         self.apply_client_outputs(c, &mut out);
         self.client_out = out;
@@ -425,6 +430,10 @@ impl World {
                 Ok(())
             }
             ClientKind::LogConsumer(k) => {
+                k.set_processing(processing);
+                Ok(())
+            }
+            ClientKind::TxnProducer(k) => {
                 k.set_processing(processing);
                 Ok(())
             }
@@ -546,6 +555,14 @@ impl World {
                         in_hand: k.in_hand() as u64,
                         busy_ms: k.busy_ms,
                     },
+                    ClientKind::TxnProducer(k) => ClientView {
+                        id,
+                        is_producer: false,
+                        alive: k.alive && !k.fenced(),
+                        count: k.processed,
+                        in_hand: k.in_hand() as u64,
+                        busy_ms: k.busy_ms,
+                    },
                 }
             })
             .collect()
@@ -655,6 +672,12 @@ impl World {
                         ClientKind::LogConsumer(k) => {
                             let mut out = std::mem::take(&mut self.client_out);
                             k.rejoin(&mut out);
+                            self.apply_client_outputs(client, &mut out);
+                            self.client_out = out;
+                        }
+                        ClientKind::TxnProducer(k) => {
+                            let mut out = std::mem::take(&mut self.client_out);
+                            k.start_over(self.now_ms, &mut out);
                             self.apply_client_outputs(client, &mut out);
                             self.client_out = out;
                         }
@@ -811,6 +834,16 @@ impl World {
     /// Producers need no such step: their recovery is the confirm timeout.
     fn reset_consumer_connection(&mut self, c: ClientId) {
         let client = &mut self.clients[c as usize];
+        if let ClientKind::TxnProducer(k) = &mut client.kind {
+            if k.alive {
+                client.conn += 1;
+                let mut out = std::mem::take(&mut self.client_out);
+                k.start_over(self.now_ms, &mut out);
+                self.apply_client_outputs(c, &mut out);
+                self.client_out = out;
+            }
+            return;
+        }
         if let ClientKind::LogConsumer(k) = &mut client.kind {
             if k.alive {
                 client.conn += 1;
@@ -871,6 +904,9 @@ impl World {
             (ClientKind::LogConsumer(k), Downlink::Log(reply)) => {
                 k.on_reply(self.now_ms, reply, &mut self.rng_clients, &mut out)
             }
+            (ClientKind::TxnProducer(k), Downlink::Log(reply)) => {
+                k.on_reply(self.now_ms, reply, &mut out)
+            }
             _ => unreachable!("deliveries go to consumers, confirms to producers"),
         }
         self.apply_client_outputs(to, &mut out);
@@ -904,6 +940,17 @@ impl World {
             }
             (ClientKind::LogConsumer(k), ClientTimer::Seek(i)) => k.on_seek_timer(i, &mut out),
             (ClientKind::LogConsumer(k), ClientTimer::Leave) => k.on_leave_timer(now, &mut out),
+            // The transactional client: start, heartbeat, batch done, request deadline.
+            (ClientKind::TxnProducer(k), ClientTimer::Publish) => k.on_start_timer(now, &mut out),
+            (ClientKind::TxnProducer(k), ClientTimer::Heartbeat) => {
+                k.on_heartbeat_timer(now, &mut out)
+            }
+            (ClientKind::TxnProducer(k), ClientTimer::ProcessDone) => {
+                k.on_process_done(now, &mut self.next_msg_id, &mut self.rng_clients, &mut out)
+            }
+            (ClientKind::TxnProducer(k), ClientTimer::ConfirmDeadline) => {
+                k.on_deadline_timer(now, &mut out)
+            }
             _ => unreachable!("timers go to the client kind that set them"),
         }
         self.apply_client_outputs(client, &mut out);
@@ -1052,7 +1099,7 @@ impl World {
             let client = &self.clients[c as usize];
             let consumer = matches!(
                 client.kind,
-                ClientKind::Consumer(_) | ClientKind::LogConsumer(_)
+                ClientKind::Consumer(_) | ClientKind::LogConsumer(_) | ClientKind::TxnProducer(_)
             );
             if client.alive() && consumer {
                 let conn = client.conn;
@@ -1099,6 +1146,10 @@ impl World {
                     client.conn += 1;
                     k.rejoin(&mut out);
                 }
+                ClientKind::TxnProducer(k) => {
+                    client.conn += 1;
+                    k.start_over(self.now_ms, &mut out);
+                }
                 ClientKind::Producer(_) => {}
             }
             self.apply_client_outputs(c, &mut out);
@@ -1121,6 +1172,7 @@ impl World {
             ClientKind::Consumer(k) => k.crash(&mut out),
             // Kafka notices a dead member by its missing heartbeats.
             ClientKind::LogConsumer(k) => k.crash(&mut out),
+            ClientKind::TxnProducer(k) => k.crash(&mut out),
         }
         self.apply_client_outputs(c, &mut out);
         self.client_out = out;
@@ -1141,6 +1193,7 @@ impl World {
             ClientKind::Producer(p) => p.restart(now, &mut out),
             ClientKind::Consumer(k) => k.restart(&mut out),
             ClientKind::LogConsumer(k) => k.restart(now, &mut out),
+            ClientKind::TxnProducer(k) => k.restart(now, &mut out),
         }
         self.apply_client_outputs(c, &mut out);
         self.client_out = out;
@@ -1174,6 +1227,7 @@ impl World {
             match &c.kind {
                 ClientKind::Consumer(k) => held.extend(k.holding()),
                 ClientKind::LogConsumer(k) => held.extend(k.holding()),
+                ClientKind::TxnProducer(k) => held.extend(k.holding()),
                 ClientKind::Producer(_) => {}
             }
         }
@@ -1242,6 +1296,7 @@ impl World {
             .filter_map(|(i, c)| match &c.kind {
                 ClientKind::Consumer(k) => Some((self.names.clients[i].clone(), k.busy_ms)),
                 ClientKind::LogConsumer(k) => Some((self.names.clients[i].clone(), k.busy_ms)),
+                ClientKind::TxnProducer(k) => Some((self.names.clients[i].clone(), k.busy_ms)),
                 ClientKind::Producer(_) => None,
             })
             .collect();
@@ -1449,6 +1504,30 @@ fn build_client(s: &Scenario, names: &Names, id: ClientId, c: &ClientSpec) -> Cl
             let mut cfg = cfg(confirms);
             cfg.idempotence = p.enable_idempotence;
             ClientKind::Producer(Producer::new(id, cfg))
+        }
+        (ClientSpec::LogConsumer(k), BrokerSpec::Log(b)) if k.transactional.is_some() => {
+            let t = k.transactional.as_ref().expect("matched");
+            let group = names.groups.iter().position(|g| *g == k.group_id);
+            let output = topic(&t.output_topic);
+            ClientKind::TxnProducer(TxnProducer::new(
+                id,
+                TxnProducerConfig {
+                    txn: crate::client::txn_producer::txn_index(s, &t.transactional_id),
+                    transaction_timeout_ms: t.transaction_timeout_ms,
+                    group: group.expect("interned") as u16,
+                    input: topic(&k.topic),
+                    output,
+                    output_partitions: b.topics[output as usize].partitions,
+                    processing: k.processing,
+                    reset: k.auto_offset_reset,
+                    session_timeout_ms: k.session_timeout_ms,
+                    heartbeat_interval_ms: k.heartbeat_interval_ms,
+                    assignor: k.assignment,
+                    max_poll_records: k.max_poll_records,
+                    isolation: k.isolation_level,
+                    start_ms: t.start_ms,
+                },
+            ))
         }
         (ClientSpec::LogConsumer(k), BrokerSpec::Log(_)) => {
             let group = names.groups.iter().position(|g| *g == k.group_id);

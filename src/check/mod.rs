@@ -33,6 +33,7 @@
 //! `enqueued copies = deleted + dead_lettered + lost_in_crash + held at the end`.
 //! A third checks the consumers' effect store: `sum of effects = ok process events`.
 
+pub mod guarantee;
 pub mod log;
 pub mod txn;
 

@@ -1,0 +1,151 @@
+//! The verdict for a claimed delivery guarantee, with a cause chain per
+//! finding.
+//!
+//! The checkers ([`super::check`], [`super::log::check`]) count what happened
+//! to processed effects. This module judges those counts against what a
+//! guarantee forbids (at most once: `duplicated`; at least once: `lost`;
+//! exactly once: both) and, for every forbidding finding, tells the story of
+//! the message from the history: who published it, retried it, processed it,
+//! crashed after it, and processed it again. The verdict reads `holds` or
+//! `violated: N findings`.
+
+use super::{Finding, Summary, FINDINGS_PER_KIND_MAX};
+use crate::broker::{ClientId, MsgId};
+use crate::guarantee::Guarantee;
+use crate::history::{msg_name, Entry, History, LogEntry, Names, OpType, Proc};
+
+/// Steps told per cause chain; a longer story ends in "…".
+pub const CHAIN_STEPS_MAX: usize = 12;
+
+/// A guarantee's judgement of one run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub holds: bool,
+    /// Findings that break the guarantee (counts are complete).
+    pub violations: u64,
+    /// `holds` or `violated: N findings (lost, duplicated)`.
+    pub text: String,
+    /// One cause chain per listed finding (at most [`FINDINGS_PER_KIND_MAX`]
+    /// per kind).
+    pub causes: Vec<String>,
+}
+
+/// Judges `summary` against `g`, explaining each violation from `history`.
+pub fn verdict(g: Guarantee, summary: &Summary, history: &History, names: &Names) -> Verdict {
+    let expect = g.expectations();
+    let c = &summary.counts;
+    let mut kinds = Vec::new();
+    let mut violations = 0;
+    if expect.no_lost && c.lost > 0 {
+        violations += c.lost;
+        kinds.push("lost");
+    }
+    if expect.no_duplicated && c.duplicated > 0 {
+        violations += c.duplicated;
+        kinds.push("duplicated");
+    }
+    let causes = summary
+        .findings
+        .iter()
+        .filter(|f| kinds.contains(&f.kind))
+        .take(FINDINGS_PER_KIND_MAX * kinds.len())
+        .map(|f| cause_chain(f, history, names))
+        .collect();
+    let text = match violations {
+        0 => "holds".to_string(),
+        1 => format!("violated: 1 finding ({})", kinds.join(", ")),
+        n => format!("violated: {n} findings ({})", kinds.join(", ")),
+    };
+    Verdict {
+        holds: violations == 0,
+        violations,
+        text,
+        causes,
+    }
+}
+
+/// "m42 lost: p1 published m42 (ok) at 10 ms, c1 processed m42 at 30 ms,
+/// c1 crashed at 31 ms before its ack/commit, c2 processed m42 at 250 ms".
+pub fn cause_chain(f: &Finding, history: &History, names: &Names) -> String {
+    let Some(msg) = f
+        .msgs
+        .first()
+        .and_then(|m| m.strip_prefix('m')?.parse::<MsgId>().ok())
+    else {
+        return format!("{}: {}", f.kind, f.explanation);
+    };
+    let mut steps: Vec<String> = Vec::new();
+    let mut processed_by: Vec<ClientId> = Vec::new();
+    for ev in history.events() {
+        let who = match ev.process {
+            Proc::Client(c) => names.client(c).to_string(),
+            _ => "broker".to_string(),
+        };
+        let t = ev.time_ms;
+        let step = match (ev.process, ev.entry) {
+            (_, Entry::Publish { ty, msg: m, .. }) if m == msg => Some(format!(
+                "{who} published {} ({}) at {t} ms",
+                msg_name(m),
+                op(ty)
+            )),
+            (_, Entry::Retry { msg: m, attempt }) if m == msg => {
+                Some(format!("{who} retried it (attempt {attempt}) at {t} ms"))
+            }
+            (Proc::Client(c), e) if processed_ok(e) == Some(msg) => {
+                processed_by.push(c);
+                Some(format!("{who} processed it at {t} ms{}", offset_of(e)))
+            }
+            (Proc::Client(c), Entry::Crash) if processed_by.last() == Some(&c) => {
+                processed_by.pop();
+                Some(format!(
+                    "{who} crashed at {t} ms before its ack/commit reached the broker"
+                ))
+            }
+            (_, Entry::Deduplicated { msg: m }) if m == msg => {
+                Some(format!("{who} skipped it at {t} ms (dedup store)"))
+            }
+            _ => None,
+        };
+        steps.extend(step);
+        if steps.len() > CHAIN_STEPS_MAX {
+            steps.truncate(CHAIN_STEPS_MAX);
+            steps.push("…".to_string());
+            break;
+        }
+    }
+    format!("{} {}: {}", msg_name(msg), f.kind, steps.join(", then "))
+}
+
+fn op(ty: OpType) -> &'static str {
+    match ty {
+        OpType::Invoke => "sent",
+        OpType::Ok => "acknowledged",
+        OpType::Fail => "refused",
+        OpType::Info => "outcome unknown",
+    }
+}
+
+/// The message of an `ok process` of either consumer kind.
+fn processed_ok(e: Entry) -> Option<MsgId> {
+    match e {
+        Entry::Process {
+            ty: OpType::Ok,
+            delivery,
+        } => Some(delivery.msg.id),
+        Entry::Log(LogEntry::Process {
+            ty: OpType::Ok,
+            msg,
+            ..
+        }) => Some(msg),
+        _ => None,
+    }
+}
+
+fn offset_of(e: Entry) -> String {
+    match e {
+        Entry::Log(LogEntry::Process {
+            partition, offset, ..
+        }) => format!(" (partition {partition}, offset {offset})"),
+        _ => String::new(),
+    }
+}

@@ -4,8 +4,10 @@
 #   1. cargo fmt --check
 #   2. clippy -D warnings, native and wasm32
 #   3. native tests
-#   4. browser tests (wasm-bindgen-test in headless Chromium)
-#   5. trunk build --release --offline, then the bundle-size report and budget
+#   4. the delivery-guarantee matrix: 2,000 seeds x 5 cells = 10,000 runs, at
+#      release speed (profile `sweep`)
+#   5. browser tests (wasm-bindgen-test in headless Chromium)
+#   6. trunk build --release --offline, then the bundle-size report and budget
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"
 cd "$ROOT"
@@ -34,6 +36,10 @@ cargo clippy --all-targets --locked --target wasm32-unknown-unknown -- -D warnin
 step "native tests"
 cargo test --locked 2>&1 | tee "$LOG_DIR/native.log"
 
+step "guarantee matrix sweep (10,000 runs, release speed)"
+GUARANTEE_SEEDS="${GUARANTEE_SEEDS:-2000}" cargo test --locked --profile sweep --test guarantees_sweep 2>&1 |
+  tee "$LOG_DIR/sweep.log"
+
 step "browser tests (headless Chromium)"
 export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
 cargo test --locked --target wasm32-unknown-unknown 2>&1 | tee "$LOG_DIR/browser.log"
@@ -42,10 +48,10 @@ step "trunk build --release --offline"
 trunk build --release --offline
 bash "$ROOT/scripts/bundle-size.sh" "$ROOT/dist"
 
-# Sum the per-binary "test result:" lines into one closing count.
+# Sum the per-binary "test result:" lines of the given logs into one count.
 count() { awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^(passed|failed)/) { k = $(i+1); sub(/[;,]$/, "", k); n[k] += $i } }
-               END { printf "%d %d\n", n["passed"], n["failed"] }' "$1"; }
-read -r native_pass native_fail < <(count "$LOG_DIR/native.log")
+               END { printf "%d %d\n", n["passed"], n["failed"] }' "$@"; }
+read -r native_pass native_fail < <(count "$LOG_DIR/native.log" "$LOG_DIR/sweep.log")
 read -r web_pass web_fail < <(count "$LOG_DIR/browser.log")
 echo
 echo "native tests: $native_pass passed, $native_fail failed"

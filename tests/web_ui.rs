@@ -302,3 +302,46 @@ async fn log_broker_at_least_once_survives_a_broker_crash() {
     assert_eq!(dom::text_of_role(&root, "status"), "At least once: holds");
     app.destroy();
 }
+
+/// Lost confirms (producers re-publish) and consumer crashes (unacked
+/// messages go to the other consumer), clicked under `delivery`; returns
+/// (Duplicated, Redelivered, Lost, verdict).
+async fn duplicates_under(delivery: &str) -> (u64, u64, u64, String) {
+    let (root, app) = mount().await;
+    change(&root, "Delivery", delivery).await;
+    assert_eq!(select_value(&root, "Delivery"), delivery);
+    click(&root, "Fast-forward").await;
+    click(&root, "Drop acks").await;
+    for consumer in ["c1", "c2", "c1"] {
+        click(&root, "Fast-forward").await;
+        click(&root, &format!("Crash {consumer}")).await;
+        click(&root, "Fast-forward").await;
+        click(&root, &format!("Restart {consumer}")).await;
+    }
+    click(&root, "Fast-forward").await;
+    let result = (
+        dom::counter(&root, "Duplicated"),
+        dom::counter(&root, "Redelivered"),
+        dom::counter(&root, "Lost"),
+        dom::text_of_role(&root, "status"),
+    );
+    app.destroy();
+    result
+}
+
+#[wasm_bindgen_test]
+async fn exactly_once_idempotent_keeps_out_the_duplicates_at_least_once_lets_in() {
+    // The control: the same clicks under at least once do duplicate effects.
+    let (duplicated, _, lost, verdict) = duplicates_under("At least once").await;
+    assert!(duplicated > 0, "at least once duplicates: {verdict}");
+    assert_eq!(lost, 0);
+
+    let (duplicated, redelivered, lost, verdict) =
+        duplicates_under("Exactly once (idempotent)").await;
+    assert!(
+        redelivered > 0,
+        "the crashes handed messages to the other consumer"
+    );
+    assert_eq!((duplicated, lost), (0, 0));
+    assert_eq!(verdict, "Exactly once (idempotent): holds");
+}

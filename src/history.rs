@@ -153,6 +153,12 @@ pub enum LogEntry {
     Leave {
         group: GroupId,
     },
+    /// A transactional client got its (producer id, epoch) from
+    /// `InitProducerId`; its writes until the next one carry this id.
+    ProducerId {
+        producer_id: u64,
+        epoch: u16,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -434,6 +440,11 @@ fn describe_log<'a>(entry: LogEntry, names: &'a Names, base: Line<'a>) -> Line<'
             msg: m(msg),
             partition: Some(partition),
             offset: Some(offset),
+            ..ev
+        },
+        LogEntry::ProducerId { producer_id, epoch } => Line {
+            f: "init_producer_id",
+            tag: Some(format!("pid {producer_id} epoch {epoch}")),
             ..ev
         },
         LogEntry::Join { group } => Line {

@@ -1,14 +1,21 @@
 //! The read-process-write transactional client inside the world: each
 //! input record's effect (its committed transaction) happens exactly once
 //! across a coordinator crash, a zombie is fenced, and the scenario syntax
-//! rejects bad settings with the field's path.
+//! rejects bad settings with the field's path. A seeded sweep of random
+//! crash schedules must hold exactly once end to end; its negative control
+//! (a downstream `read_uncommitted` consumer) must be caught.
 
 use brokerlab::history::{Entry, LogEntry, OpType, Proc};
 use brokerlab::scenario::Scenario;
+use brokerlab::sim::faults::with_random_faults;
 use brokerlab::sim::world::World;
 use std::collections::BTreeMap;
 
-const RPW: &str = include_str!("txn/txn_read_process_write.json");
+const RPW: &str = include_str!("../scenarios/txn_read_process_write.json");
+const SWEEP: &str = include_str!("../scenarios/txn_crash_sweep.json");
+/// Seeds per sweep in the (debug-build) test run; `brokerlab sweep` runs
+/// thousands in release mode.
+const SWEEP_SEEDS: u64 = 150;
 
 /// Per client name: how many times each message got `ok process`.
 fn processed(world: &World) -> BTreeMap<String, BTreeMap<u64, u32>> {
@@ -115,4 +122,121 @@ fn transactional_settings_are_checked_with_their_path() {
     );
     let e = Scenario::from_json(&bad).expect_err("empty id");
     assert_eq!(e.path, "clients[1].transactional.transactional.id");
+}
+
+fn sweep(text: &str, seeds: u64) -> Vec<(u64, Vec<String>)> {
+    let s = Scenario::from_json(text).expect("valid");
+    let mut failed = Vec::new();
+    for seed in 1..=seeds {
+        let mut w = World::new(&with_random_faults(&s, seed));
+        w.run().expect("runs");
+        let summary = w.summary();
+        if !summary.ok {
+            failed.push((seed, summary.violations));
+        }
+    }
+    failed
+}
+
+#[test]
+fn random_crash_schedules_keep_exactly_once_for_read_committed() {
+    let failed = sweep(SWEEP, SWEEP_SEEDS);
+    if let Some((seed, violations)) = failed.first() {
+        panic!(
+            "{violations:?}\nreproduce with: brokerlab run scenarios/txn_crash_sweep.json --seed {seed} --random-faults"
+        );
+    }
+}
+
+#[test]
+fn negative_control_read_uncommitted_downstream_is_caught() {
+    let text = SWEEP.replace(
+        r#""isolation.level": "read_committed", "dedup_ids_max""#,
+        r#""isolation.level": "read_uncommitted", "dedup_ids_max""#,
+    );
+    assert_ne!(text, SWEEP);
+    let failed = sweep(&text, 20);
+    assert!(failed.len() >= 10, "most seeds must be caught: {failed:?}");
+    let named = |kind: &str| {
+        failed
+            .iter()
+            .any(|(_, v)| v.iter().any(|x| x.starts_with(kind)))
+    };
+    assert!(named("G1a (aborted read)") && named("precommitted-read"));
+}
+
+#[test]
+fn the_history_feeds_the_transactional_checker() {
+    let w = run(RPW);
+    let (writes, markers, reads) = brokerlab::check::txn_history::inputs(w.history());
+    assert!(
+        writes.len() >= 200,
+        "every invoice is a transactional write"
+    );
+    assert!(markers.iter().any(|m| m.commit) && markers.iter().any(|m| !m.commit));
+    assert!(reads.len() >= 200);
+    let findings = brokerlab::check::txn::check(&writes, &markers, &reads);
+    assert!(findings.is_empty(), "read_committed: {findings:?}");
+    let s = w.summary();
+    assert!(s.ok, "{:?}", s.violations);
+    assert_eq!(s.counts.unexpected, 0, "invoices are known writes");
+    assert_eq!(s.counts.lost, 0, "aborted invoices are not lost writes");
+}
+
+/// Crashes `target` at each instant of `at_ms`, through the world's
+/// `inject` (as the page's buttons do), restarts it `down_ms` later, and
+/// requires the run to hold its guarantee.
+fn crash_at_each(target: &str, at_ms: impl Iterator<Item = u64>, down_ms: u64) {
+    use brokerlab::scenario::{FaultAction, FaultSpec};
+    let s = Scenario::from_json(SWEEP).expect("valid");
+    for at_ms in at_ms {
+        let mut w = World::new(&s);
+        let fault = |action| FaultSpec {
+            at_ms,
+            action,
+            target: target.into(),
+            until_ms: None,
+        };
+        w.run_until(at_ms).expect("runs");
+        w.inject(fault(FaultAction::Crash)).expect("valid");
+        w.run_until(at_ms + down_ms).expect("runs");
+        w.inject(fault(FaultAction::Restart)).expect("valid");
+        w.run().expect("runs");
+        let summary = w.summary();
+        assert!(
+            summary.ok,
+            "{target} crash at {at_ms} ms: {:?}",
+            summary.violations
+        );
+    }
+}
+
+#[test]
+fn coordinator_crash_in_each_phase_keeps_exactly_once() {
+    // Every 7 ms over 300 ms: the instants fall in Ongoing, PrepareCommit
+    // (before and after it is durable) and after the markers.
+    crash_at_each("broker", (400..700).step_by(7), 100);
+}
+
+#[test]
+fn producer_crash_before_end_txn_aborts_and_the_next_incarnation_redoes_it() {
+    // Every 3 ms: crashes while processing, mid-produce, and after EndTxn.
+    crash_at_each("rpw", (500..600).step_by(3), 50);
+}
+
+#[test]
+fn the_zombie_scenario_fences_the_first_instance() {
+    let w = run(include_str!("../scenarios/txn_zombie_fenced.json"));
+    let fenced = w.history().events().iter().any(|e| {
+        matches!(
+            e.entry,
+            Entry::Broker(brokerlab::broker::Note::Log(
+                brokerlab::broker::log::LogNote::Txn(
+                    brokerlab::broker::txn::TxnNote::Fenced { .. }
+                )
+            ))
+        )
+    });
+    assert!(fenced, "the coordinator refused the old epoch");
+    assert!(w.summary().ok);
 }

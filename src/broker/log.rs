@@ -1138,7 +1138,6 @@ impl LogBroker {
                 StreamId::Txn => {}
             }
         }
-        self.recover_txns(now_ms, recovery.streams.get(&StreamId::Txn), out);
         for ((group, partition), offset) in committed {
             let g = &mut self.groups[group as usize];
             // Group membership is not persisted; the offsets are. Members
@@ -1152,6 +1151,9 @@ impl LogBroker {
             });
             g.committed.insert(partition, offset);
         }
+        // After the groups' own offsets: a commit that recovery completes
+        // carries newer offsets than the ones on disk.
+        self.recover_txns(now_ms, recovery.streams.get(&StreamId::Txn), out);
         for (t, topic) in self.topics.iter().enumerate() {
             for (p, log) in topic.partitions.iter().enumerate() {
                 out.push(note(LogNote::Recovered {

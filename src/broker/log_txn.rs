@@ -351,9 +351,18 @@ impl LogBroker {
         offset: u64,
         out: &mut Vec<Output>,
     ) {
-        let Some(Some(g)) = self.groups.get_mut(group as usize) else {
-            return; // the group is gone (a restart): the offset still counts
+        let Some(slot) = self.groups.get_mut(group as usize) else {
+            return; // not a group of this broker
         };
+        // After a restart the group may have no state yet (membership is not
+        // persisted): the offset still counts, members take it on rejoin.
+        let g = slot.get_or_insert_with(|| super::GroupState {
+            topic: 0,
+            assignor: crate::scenario::Assignor::Range,
+            generation: 0,
+            members: BTreeMap::new(),
+            committed: BTreeMap::new(),
+        });
         g.committed.insert(partition, offset);
         self.offsets_pending.insert((group, partition), offset);
         out.push(note(LogNote::Committed {

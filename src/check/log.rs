@@ -119,6 +119,11 @@ pub fn check(
     for ev in history.events() {
         gather(&mut f, ev.time_ms, ev.process, ev.entry, names);
     }
+    // A read-process-write step whose client never heard the outcome, but
+    // whose transaction committed, did process its input.
+    for (msg, t) in super::txn_history::committed_in_doubt(history) {
+        f.msgs.entry(msg).or_default().processed.push(t);
+    }
     judge_writes(&mut f, snap, drained);
     judge_offsets(&mut f);
     judge_sends(&mut f);

@@ -36,6 +36,7 @@
 pub mod guarantee;
 pub mod log;
 pub mod txn;
+pub mod txn_history;
 
 use crate::broker::{ClientId, Delivery, MsgId, Note, ReturnReason};
 use crate::history::{msg_name, return_reason, Entry, History, Names, OpType, Proc};

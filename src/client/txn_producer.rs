@@ -114,6 +114,11 @@ pub struct TxnProducer {
     next_poll: u64,
     /// The poll's records. Bound: `max.poll.records`.
     batch: Vec<LogRecord>,
+    /// The batch's output messages, one per input record, in input order.
+    outputs: Vec<(MsgId, Option<crate::broker::KeyId>)>,
+    /// `EndTxn(commit)` is on the wire: if its reply never comes, the
+    /// outcome is unknown (Jepsen's `info`), not a failure.
+    end_sent: bool,
     /// The transaction's requests still to send. Bound: [`steps_max`].
     steps: VecDeque<TxnRequest>,
     /// The request on the wire, waiting for its reply.
@@ -148,6 +153,8 @@ impl TxnProducer {
             polling: None,
             next_poll: 0,
             batch: Vec::new(),
+            outputs: Vec::new(),
+            end_sent: false,
             steps: VecDeque::new(),
             awaiting: None,
             deadline_ms: None,
@@ -375,6 +382,14 @@ impl TxnProducer {
             };
             *next_msg_id += 1;
             self.seq += 1;
+            // The application hands the result to its producer: the write's
+            // invoke. Its ok/fail/info is the transaction's outcome.
+            self.outputs.push((msg.id, msg.key));
+            out.push(ClientOutput::Record(Entry::Publish {
+                ty: OpType::Invoke,
+                msg: msg.id,
+                key: msg.key,
+            }));
             self.steps.push_back(TxnRequest::Produce {
                 txn,
                 producer_id,
@@ -415,6 +430,10 @@ impl TxnProducer {
 
     fn send_txn(&mut self, now_ms: u64, req: TxnRequest, out: &mut Vec<ClientOutput>) {
         assert!(self.awaiting.is_none(), "one coordinator request at a time");
+        if let TxnRequest::EndTxn { commit, .. } = req {
+            assert!(commit, "this client only aborts by re-initialising");
+            self.end_sent = true;
+        }
         self.awaiting = Some(req);
         self.retry = None;
         self.arm_deadline(now_ms + TXN_REQUEST_TIMEOUT_MS, out);
@@ -437,13 +456,31 @@ impl TxnProducer {
             (TxnRequest::InitProducerId { .. }, TxnReply::ProducerId { producer_id, epoch }) => {
                 self.done_waiting();
                 self.producer = Some((producer_id, epoch));
+                let id = LogEntry::ProducerId { producer_id, epoch };
+                out.push(ClientOutput::Record(Entry::Log(id)));
                 self.phase = Phase::Polling;
                 self.join(out);
             }
             (_, TxnReply::Error { error }) => self.on_error(now_ms, req, error, out),
             (TxnRequest::AddPartitionsToTxn { .. }, TxnReply::Added)
-            | (TxnRequest::TxnOffsetCommit { .. }, TxnReply::Added)
-            | (TxnRequest::Produce { .. }, TxnReply::Produced { .. }) => {
+            | (TxnRequest::TxnOffsetCommit { .. }, TxnReply::Added) => {
+                self.done_waiting();
+                self.send_next(now_ms, out);
+            }
+            (
+                TxnRequest::Produce { msg: sent, .. },
+                TxnReply::Produced {
+                    msg,
+                    partition,
+                    offset,
+                },
+            ) if sent.id == msg => {
+                let landed = LogEntry::Produced {
+                    msg,
+                    partition,
+                    offset,
+                };
+                out.push(ClientOutput::Record(Entry::Log(landed)));
                 self.done_waiting();
                 self.send_next(now_ms, out);
             }
@@ -463,12 +500,16 @@ impl TxnProducer {
     /// The transaction's decision is on disk.
     fn finish(&mut self, now_ms: u64, commit: bool, out: &mut Vec<ClientOutput>) {
         assert!(self.steps.is_empty(), "EndTxn is the last step");
+        self.end_sent = false;
         let ty = if commit { OpType::Ok } else { OpType::Fail };
-        for r in std::mem::take(&mut self.batch) {
-            if commit {
+        self.settle(ty, out);
+        if commit {
+            self.processed += self.batch.len() as u64;
+            for r in &self.batch {
                 out.push(ClientOutput::Effect { key: r.msg.key });
-                self.processed += 1;
             }
+        }
+        for r in std::mem::take(&mut self.batch) {
             out.push(process_entry(ty, &r));
         }
         self.commits += u64::from(commit);
@@ -500,13 +541,30 @@ impl TxnProducer {
         out.push(send(LogRequest::LeaveGroup { group }));
     }
 
+    /// The batch is given up. Before `EndTxn(commit)` was sent the
+    /// transaction certainly aborts (`fail`); after, the coordinator may
+    /// have committed it (`info`: the checker decides from the markers).
     fn fail_batch(&mut self, out: &mut Vec<ClientOutput>) {
+        let ty = if self.end_sent {
+            OpType::Info
+        } else {
+            OpType::Fail
+        };
+        self.end_sent = false;
+        self.settle(ty, out);
         if self.phase == Phase::Processing || self.phase == Phase::Committing {
             for r in std::mem::take(&mut self.batch) {
-                out.push(process_entry(OpType::Fail, &r));
+                out.push(process_entry(ty, &r));
             }
         }
         self.batch.clear();
+    }
+
+    /// The outcome of the batch's output writes.
+    fn settle(&mut self, ty: OpType, out: &mut Vec<ClientOutput>) {
+        for (msg, key) in std::mem::take(&mut self.outputs) {
+            out.push(ClientOutput::Record(Entry::Publish { ty, msg, key }));
+        }
     }
 
     /// The deadline timer: resend after a backoff, or give up on a lost

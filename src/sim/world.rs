@@ -1300,6 +1300,9 @@ impl World {
                 ClientKind::Producer(_) => None,
             })
             .collect();
+        if matches!(self.scenario.broker, BrokerSpec::Log(_)) {
+            check::txn_history::apply(&self.history, &mut summary);
+        }
         check::add_effect_invariant(&mut summary);
         summary
     }

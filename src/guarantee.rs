@@ -11,7 +11,7 @@
 //! | `at_most_once` | no confirms | `no_ack` (auto) | `acks=0`, no retries | commit before processing |
 //! | `at_least_once` | confirms, retries | ack after processing | `acks=all`, retries | commit after processing |
 //! | `exactly_once_idempotent` | as at least once (+ SQS FIFO `MessageDeduplicationId` in `sqs` mode) | + dedup store | + `enable.idempotence` | + dedup store |
-//! | `exactly_once_transactional` | not built yet: see [`configure_transactional`] |||||
+//! | `exactly_once_transactional` | refused (no transactions) | refused | + `enable.idempotence` | read-process-write in a transaction, + a `read_committed` sink (see [`crate::guarantee_txn`]) |
 //!
 //! What each forbids, judged on processed effects: at most once forbids
 //! `duplicated`, at least once forbids `lost`, exactly once forbids both.
@@ -260,13 +260,9 @@ fn configure_client(g: Guarantee, c: &mut ClientSpec) {
     }
 }
 
-/// For the transactional half of issue 5 to fill in: set `transactional.id`
-/// on the producers, `read_committed` on the consumers, offsets committed in
-/// the transaction, and `expect` (both `no_lost` and `no_duplicated`). Until
-/// then it says the piece is missing, and validation reports that.
-pub fn configure_transactional(_s: &mut Scenario) -> Result<(), ScenarioError> {
-    scenario_err(
-        "guarantee",
-        "exactly_once_transactional is not built yet (needs the transaction coordinator)",
-    )
+/// Kafka transactions on the log broker (read-process-write clients, an
+/// output topic and a `read_committed` sink per pipeline); refused on the
+/// queue broker. See [`crate::guarantee_txn`].
+pub fn configure_transactional(s: &mut Scenario) -> Result<(), ScenarioError> {
+    crate::guarantee_txn::configure(s)
 }

@@ -46,6 +46,7 @@ pub mod broker;
 pub mod check;
 pub mod client;
 pub mod guarantee;
+pub mod guarantee_txn;
 pub mod history;
 pub mod playground;
 pub mod scenario;

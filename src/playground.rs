@@ -23,10 +23,12 @@
 //!
 //! Exactly once (idempotent) is at least once plus, on both brokers, a dedup
 //! store of processed ids in every consumer (committed with the effect), and
-//! on the log broker `enable.idempotence` (`max.in.flight.requests` 5). The
-//! transactional row needs pieces that are not built yet; asking for it
-//! gives a [`SetupError`] that says so, which the page shows next to the
-//! control instead of pretending.
+//! on the log broker `enable.idempotence` (`max.in.flight.requests` 5).
+//! Exactly once (transactional) is the log broker only: each consumer
+//! becomes a read-process-write client whose output and offsets commit in
+//! one transaction, read downstream by a `read_committed` sink (see
+//! [`crate::guarantee_txn`]). On the queue broker it gives a [`SetupError`]
+//! that says why, which the page shows next to the control.
 
 use crate::check::Summary;
 use crate::scenario::{
@@ -109,10 +111,21 @@ impl Delivery {
     /// Why this guarantee cannot be configured yet, if it cannot.
     pub fn unavailable_reason(self) -> Option<&'static str> {
         match self {
-            Delivery::AtMostOnce | Delivery::AtLeastOnce | Delivery::ExactlyOnceIdempotent => None,
-            Delivery::ExactlyOnceTransactional => {
-                Some("needs the transaction coordinator, not built yet")
-            }
+            Delivery::AtMostOnce
+            | Delivery::AtLeastOnce
+            | Delivery::ExactlyOnceIdempotent
+            | Delivery::ExactlyOnceTransactional => None,
+        }
+    }
+
+    /// Why this guarantee cannot be configured on `broker`, if it cannot:
+    /// transactions are a log-broker (Kafka) feature.
+    pub fn unavailable_reason_on(self, broker: BrokerKind) -> Option<&'static str> {
+        match (self, broker) {
+            (Delivery::ExactlyOnceTransactional, BrokerKind::Queue) => Some(
+                "needs the log broker: queues have no transaction coordinator, markers or read_committed",
+            ),
+            _ => self.unavailable_reason(),
         }
     }
 
@@ -250,7 +263,7 @@ impl Setup {
     /// Checks every setting, then builds the scenario the world runs.
     pub fn to_scenario(&self) -> Result<Scenario, SetupError> {
         self.check()?;
-        let scenario = Scenario {
+        let mut scenario = Scenario {
             name: "playground".to_string(),
             description: format!(
                 "{} broker, {}, {} partition(s)",
@@ -273,6 +286,11 @@ impl Setup {
             guarantee: None,
             limits: Limits::default(),
         };
+        if self.delivery == Delivery::ExactlyOnceTransactional {
+            // Consumers become read-process-write clients with a sink each.
+            crate::guarantee_txn::configure(&mut scenario)
+                .expect("checked: the log broker takes transactions");
+        }
         // The page's bounds are tighter than the scenario's, so a setup that
         // passed `check` must make a valid scenario: assert it, don't hope.
         if let Err(e) = scenario.validate() {
@@ -285,7 +303,7 @@ impl Setup {
         if let Some(why) = self.broker.unavailable_reason() {
             return setup_err("Broker", why);
         }
-        if let Some(why) = self.delivery.unavailable_reason() {
+        if let Some(why) = self.delivery.unavailable_reason_on(self.broker) {
             return setup_err("Delivery", why);
         }
         if !(1..=bounds::PARTITIONS_MAX).contains(&self.partitions) {

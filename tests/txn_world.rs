@@ -240,3 +240,75 @@ fn the_zombie_scenario_fences_the_first_instance() {
     assert!(fenced, "the coordinator refused the old epoch");
     assert!(w.summary().ok);
 }
+
+fn transactional_log_setup() -> brokerlab::playground::Setup {
+    use brokerlab::playground::{BrokerKind, Delivery, Setup};
+    Setup {
+        broker: BrokerKind::Log,
+        delivery: Delivery::ExactlyOnceTransactional,
+        ..Setup::default()
+    }
+}
+
+#[test]
+fn the_playground_offers_transactions_on_the_log_broker_only() {
+    use brokerlab::playground::{BrokerKind, Delivery};
+    let d = Delivery::ExactlyOnceTransactional;
+    assert_eq!(d.unavailable_reason_on(BrokerKind::Log), None);
+    let why = d.unavailable_reason_on(BrokerKind::Queue).expect("refused");
+    assert!(why.contains("log broker"), "{why}");
+    let queue = brokerlab::playground::Setup {
+        broker: BrokerKind::Queue,
+        ..transactional_log_setup()
+    };
+    assert!(queue.to_scenario().is_err());
+    let s = transactional_log_setup()
+        .to_scenario()
+        .expect("log + transactional");
+    let json = s.to_json_pretty();
+    assert!(json.contains("transactional.id") && json.contains("read_committed"));
+}
+
+#[test]
+fn the_playground_transactional_run_holds_across_broker_and_client_crashes() {
+    use brokerlab::scenario::{FaultAction, FaultSpec};
+    let mut s = transactional_log_setup().to_scenario().unwrap();
+    s.duration_ms = 4_000;
+    let consumer = brokerlab::playground::consumer_id(0);
+    for (at_ms, action, target) in [
+        (1_000, FaultAction::Crash, "broker"),
+        (1_200, FaultAction::Restart, "broker"),
+        (2_000, FaultAction::Crash, consumer.as_str()),
+        (2_300, FaultAction::Restart, consumer.as_str()),
+    ] {
+        s.faults.push(FaultSpec {
+            at_ms,
+            action,
+            target: target.into(),
+            until_ms: None,
+        });
+    }
+    let mut w = World::new(&s);
+    w.drain(10_000).expect("runs");
+    let summary = w.summary();
+    assert!(summary.ok, "{:?}", summary.violations);
+    assert!(summary.counts.processed > 0);
+}
+
+#[test]
+fn the_guarantee_setting_configures_transactions_and_is_idempotent() {
+    use brokerlab::guarantee::{resolved, Guarantee};
+    let mut s = Scenario::from_json(include_str!("../scenarios/log_at_least_once.json")).unwrap();
+    s.guarantee = Some(Guarantee::ExactlyOnceTransactional);
+    s.validate().expect("valid on the log broker");
+    let once = resolved(&s);
+    assert_eq!(resolved(&once), once, "a second pass changes nothing");
+    let mut w = World::new(&s);
+    w.drain(10_000).expect("runs");
+    let summary = w.summary();
+    assert!(summary.ok, "{:?}", summary.violations);
+    let mut q = Scenario::from_json(include_str!("../scenarios/broker_crash.json")).unwrap();
+    q.guarantee = Some(Guarantee::ExactlyOnceTransactional);
+    let e = q.validate().expect_err("queues have no transactions");
+    assert_eq!(e.path, "guarantee");
+}

@@ -119,6 +119,10 @@ pub struct TxnProducer {
     /// `EndTxn(commit)` is on the wire: if its reply never comes, the
     /// outcome is unknown (Jepsen's `info`), not a failure.
     end_sent: bool,
+    /// A rebalance arrived mid-transaction: the partitions may already be
+    /// someone else's, so this transaction aborts instead of committing
+    /// offsets for them (the client-side half of Kafka's KIP-447 fencing).
+    abort_requested: bool,
     /// The transaction's requests still to send. Bound: [`steps_max`].
     steps: VecDeque<TxnRequest>,
     /// The request on the wire, waiting for its reply.
@@ -155,6 +159,7 @@ impl TxnProducer {
             batch: Vec::new(),
             outputs: Vec::new(),
             end_sent: false,
+            abort_requested: false,
             steps: VecDeque::new(),
             awaiting: None,
             deadline_ms: None,
@@ -252,6 +257,10 @@ impl TxnProducer {
 
     fn on_assignment(&mut self, now_ms: u64, gen: u32, parts: u64, out: &mut Vec<ClientOutput>) {
         self.pending = Some((gen, parts));
+        let in_txn = matches!(self.phase, Phase::Processing | Phase::Committing);
+        if in_txn && !self.end_sent && gen != self.generation {
+            self.abort_requested = true;
+        }
         if self.phase == Phase::Polling {
             self.poll(now_ms, out);
         }
@@ -355,6 +364,10 @@ impl TxnProducer {
         if self.phase != Phase::Processing {
             return;
         }
+        if std::mem::take(&mut self.abort_requested) {
+            self.finish(now_ms, false, out); // nothing was sent yet
+            return;
+        }
         let (producer_id, epoch) = self.producer.expect("processing needs a producer id");
         let txn = self.cfg.txn;
         let mut added: u64 = 0;
@@ -424,6 +437,26 @@ impl TxnProducer {
 
     fn send_next(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
         assert_eq!(self.phase, Phase::Committing);
+        if std::mem::take(&mut self.abort_requested) {
+            let Some(TxnRequest::EndTxn {
+                txn,
+                producer_id,
+                epoch,
+                ..
+            }) = self.steps.pop_back()
+            else {
+                unreachable!("EndTxn is the last step");
+            };
+            self.steps.clear();
+            let abort = TxnRequest::EndTxn {
+                txn,
+                producer_id,
+                epoch,
+                commit: false,
+            };
+            self.send_txn(now_ms, abort, out);
+            return;
+        }
         let req = self.steps.pop_front().expect("EndTxn is the last step");
         self.send_txn(now_ms, req, out);
     }
@@ -431,8 +464,7 @@ impl TxnProducer {
     fn send_txn(&mut self, now_ms: u64, req: TxnRequest, out: &mut Vec<ClientOutput>) {
         assert!(self.awaiting.is_none(), "one coordinator request at a time");
         if let TxnRequest::EndTxn { commit, .. } = req {
-            assert!(commit, "this client only aborts by re-initialising");
-            self.end_sent = true;
+            self.end_sent = commit;
         }
         self.awaiting = Some(req);
         self.retry = None;
@@ -500,6 +532,7 @@ impl TxnProducer {
     /// The transaction's decision is on disk.
     fn finish(&mut self, now_ms: u64, commit: bool, out: &mut Vec<ClientOutput>) {
         assert!(self.steps.is_empty(), "EndTxn is the last step");
+        self.abort_requested = false;
         self.end_sent = false;
         let ty = if commit { OpType::Ok } else { OpType::Fail };
         self.settle(ty, out);
@@ -551,6 +584,7 @@ impl TxnProducer {
             OpType::Fail
         };
         self.end_sent = false;
+        self.abort_requested = false;
         self.settle(ty, out);
         if self.phase == Phase::Processing || self.phase == Phase::Committing {
             for r in std::mem::take(&mut self.batch) {

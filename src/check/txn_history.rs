@@ -114,23 +114,7 @@ fn gather_note(g: &mut Gathered, t: u64, n: LogNote) {
 pub fn inputs(history: &History) -> (Vec<TxnWrite>, Vec<TxnMarker>, Vec<TxnRead>) {
     let g = gather(history);
     let single = |p: &Place| g.held.get(p).is_none_or(|m| m.len() == 1);
-    let mut writes = Vec::new();
-    for &(c, msg, partition, offset, time_ms) in &g.produced {
-        let Some(&topic) = g.topic_of.get(&msg) else {
-            continue; // never appended (the broker went down first)
-        };
-        if single(&(topic, partition, offset)) {
-            let producer_id = g.producer_of[&c];
-            writes.push(TxnWrite {
-                msg,
-                producer_id,
-                topic,
-                partition,
-                offset,
-                time_ms,
-            });
-        }
-    }
+    let writes = writes(&g, true);
     let mut reads = Vec::new();
     for &(reader, msg, partition, offset, time_ms) in &g.reads {
         let Some(&topic) = g.topic_of.get(&msg) else {
@@ -148,6 +132,39 @@ pub fn inputs(history: &History) -> (Vec<TxnWrite>, Vec<TxnMarker>, Vec<TxnRead>
         }
     }
     (writes, g.markers, reads)
+}
+
+/// Every transactional write with its topic. With `only_single`, not those
+/// at an offset that held two records (see the module notes); without it,
+/// not those whose offset a later record took (the write was lost in a
+/// crash, so its transaction cannot have delivered it).
+fn writes(g: &Gathered, only_single: bool) -> Vec<TxnWrite> {
+    let single = |p: &Place| g.held.get(p).is_none_or(|m| m.len() == 1);
+    let survived = |p: &Place, msg: MsgId| g.held.get(p).is_none_or(|m| m.last() == Some(&msg));
+    let mut writes = Vec::new();
+    for &(c, msg, partition, offset, time_ms) in &g.produced {
+        let Some(&topic) = g.topic_of.get(&msg) else {
+            continue; // never appended (the broker went down first)
+        };
+        let place = (topic, partition, offset);
+        let keep = if only_single {
+            single(&place)
+        } else {
+            survived(&place, msg)
+        };
+        if keep {
+            let producer_id = g.producer_of[&c];
+            writes.push(TxnWrite {
+                msg,
+                producer_id,
+                topic,
+                partition,
+                offset,
+                time_ms,
+            });
+        }
+    }
+    writes
 }
 
 /// Runs the transactional checker on the history and adds its findings
@@ -236,7 +253,10 @@ pub fn committed_in_doubt(history: &History) -> BTreeMap<MsgId, u64> {
             _ => {}
         }
     }
-    let (writes, markers, _) = inputs(history);
+    // Every write, also at an offset reused after a crash: the outcome is
+    // looked up by message id, not by what a reader saw there.
+    let writes = writes(&g, false);
+    let markers = &g.markers;
     let mut resolved = BTreeMap::new();
     for (input, out) in in_doubt {
         let Some(w) = writes.iter().find(|w| w.msg == out) else {

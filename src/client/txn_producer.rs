@@ -481,6 +481,11 @@ impl TxnProducer {
     }
 
     fn on_txn_reply(&mut self, now_ms: u64, reply: TxnReply, out: &mut Vec<ClientOutput>) {
+        if let TxnReply::ProducerId { producer_id, epoch } = reply {
+            if self.adopt_newer_epoch(producer_id, epoch, out) {
+                return;
+            }
+        }
         let Some(req) = self.awaiting else {
             return; // a late reply to a request given up on
         };
@@ -522,6 +527,36 @@ impl TxnProducer {
             }
             _ => {} // a late reply of an earlier attempt
         }
+    }
+
+    /// Two `InitProducerId`s of this instance can be in flight (one sent
+    /// just before a broker restart, one after). Each bumps the epoch, so
+    /// if the older reply was taken first, the newer one says our epoch is
+    /// already stale: take it, give up the transaction the bump aborted,
+    /// and rejoin to re-read from the committed offsets.
+    fn adopt_newer_epoch(&mut self, pid: u64, epoch: u16, out: &mut Vec<ClientOutput>) -> bool {
+        let Some((current_pid, current_epoch)) = self.producer else {
+            return false; // the awaited reply: handled below
+        };
+        if matches!(self.awaiting, Some(TxnRequest::InitProducerId { .. })) {
+            return false;
+        }
+        if pid != current_pid || epoch <= current_epoch {
+            return true; // an older reply: ignore
+        }
+        self.fail_batch(out);
+        self.steps.clear();
+        self.done_waiting();
+        self.retry = None;
+        self.producer = Some((pid, epoch));
+        let id = LogEntry::ProducerId {
+            producer_id: pid,
+            epoch,
+        };
+        out.push(ClientOutput::Record(Entry::Log(id)));
+        self.phase = Phase::Polling;
+        self.join(out);
+        true
     }
 
     fn done_waiting(&mut self) {
@@ -624,6 +659,7 @@ impl TxnProducer {
         if !self.alive || self.fenced() || self.phase == Phase::Waiting {
             return;
         }
+
         self.fail_batch(out);
         self.aborts += 1;
         self.steps.clear();

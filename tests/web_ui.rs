@@ -174,26 +174,49 @@ async fn bad_numbers_are_rejected_inline_and_the_last_good_value_stays() {
     app.destroy();
 }
 
-#[wasm_bindgen_test]
-async fn unbuilt_choices_are_listed_but_disabled() {
-    use brokerlab::playground::Delivery;
-    let (root, app) = mount().await;
+/// The Delivery select's options as (value, disabled, title).
+fn delivery_options(root: &Element) -> Vec<(String, bool, String)> {
     let select: web_sys::HtmlSelectElement =
-        dom::get_by_label(&root, "Delivery").dyn_into().unwrap();
-    let options: Vec<web_sys::HtmlOptionElement> = (0..select.length())
+        dom::get_by_label(root, "Delivery").dyn_into().unwrap();
+    (0..select.length())
         .filter_map(|i| select.item(i))
-        .filter_map(|o| o.dyn_into().ok())
-        .collect();
-    let listed: Vec<String> = options.iter().map(|o| o.value()).collect();
-    let all: Vec<&str> = Delivery::ALL.iter().map(|d| d.label()).collect();
-    assert_eq!(listed, all, "every guarantee is listed, built or not");
-    for (option, delivery) in options.iter().zip(Delivery::ALL) {
-        let reason = delivery.unavailable_reason();
-        assert_eq!(option.disabled(), reason.is_some(), "{}", delivery.label());
-        if let Some(reason) = reason {
-            assert_eq!(option.title(), reason, "a disabled option says why");
+        .filter_map(|o| o.dyn_into::<web_sys::HtmlOptionElement>().ok())
+        .map(|o| (o.value(), o.disabled(), o.title()))
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn guarantees_a_broker_cannot_run_are_listed_but_disabled() {
+    use brokerlab::playground::{BrokerKind, Delivery};
+    let (root, app) = mount().await;
+    for (broker, label) in [
+        (BrokerKind::Queue, "In-memory queue"),
+        (BrokerKind::Log, "Log"),
+    ] {
+        change(&root, "Broker", label).await;
+        let options = delivery_options(&root);
+        let listed: Vec<&str> = options.iter().map(|o| o.0.as_str()).collect();
+        let all: Vec<&str> = Delivery::ALL.iter().map(|d| d.label()).collect();
+        assert_eq!(listed, all, "every guarantee is listed, runnable or not");
+        for ((_, disabled, title), delivery) in options.iter().zip(Delivery::ALL) {
+            let reason = delivery.unavailable_reason_on(broker);
+            assert_eq!(
+                *disabled,
+                reason.is_some(),
+                "{} on {label}",
+                delivery.label()
+            );
+            assert_eq!(
+                title.as_str(),
+                reason.unwrap_or_default(),
+                "a disabled option says why"
+            );
         }
     }
+    // Transactions need the log: the queue broker greys that option out.
+    assert!(Delivery::ExactlyOnceTransactional
+        .unavailable_reason_on(BrokerKind::Queue)
+        .is_some());
     app.destroy();
 }
 

@@ -63,33 +63,36 @@ fn broker_select(p: &ControlsProps) -> Html {
         label: "Broker",
         all: &BrokerKind::ALL,
         name: BrokerKind::label,
-        unavailable: BrokerKind::unavailable_reason,
+        unavailable: &BrokerKind::unavailable_reason,
         action: Action::SetBroker,
     };
     choice.render(p.setup.broker, p)
 }
 
+/// Which guarantees can run depends on the broker: transactions are a
+/// log-broker feature.
 fn delivery_select(p: &ControlsProps) -> Html {
+    let broker = p.setup.broker;
     let choice = Choice {
         label: "Delivery",
         all: &Delivery::ALL,
         name: Delivery::label,
-        unavailable: Delivery::unavailable_reason,
+        unavailable: &move |d: Delivery| d.unavailable_reason_on(broker),
         action: Action::SetDelivery,
     };
     choice.render(p.setup.delivery, p)
 }
 
 /// A setting picked from a fixed list (Broker, Delivery).
-struct Choice<T: 'static> {
+struct Choice<'a, T: 'static> {
     label: &'static str,
     all: &'static [T],
     name: fn(T) -> &'static str,
-    unavailable: fn(T) -> Option<&'static str>,
+    unavailable: &'a dyn Fn(T) -> Option<&'static str>,
     action: fn(T) -> Action,
 }
 
-impl<T: Copy + PartialEq + 'static> Choice<T> {
+impl<T: Copy + PartialEq + 'static> Choice<'_, T> {
     fn render(self, current: T, p: &ControlsProps) -> Html {
         let options = self
             .all

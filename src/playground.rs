@@ -30,6 +30,7 @@
 //! [`crate::guarantee_txn`]). On the queue broker it gives a [`SetupError`]
 //! that says why, which the page shows next to the control.
 
+pub use crate::check::guarantee::Verdict;
 use crate::check::Summary;
 use crate::scenario::{
     AckMode, Acks, Assignor, BindingSpec, BrokerSpec, ClientSpec, CommitMode, ConfirmSpec,
@@ -549,48 +550,12 @@ fn check_consumer(c: &ConsumerSettings) -> Result<(), SetupError> {
     Ok(())
 }
 
-/// The checker's judgement of a run against the guarantee it claims.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Verdict {
-    pub holds: bool,
-    /// How many findings break the guarantee.
-    pub violations: u64,
-    /// One line for people, e.g. "At least once: violated: 3 findings (lost)".
-    pub text: String,
-}
-
-/// Judges processed effects: at most once forbids duplicates, at least once
-/// forbids loss, exactly once forbids both.
+/// The checker's judgement of a run against the guarantee it claims, as the
+/// page shows it: "At least once: violated: 3 findings (lost)". The judging
+/// itself is [`crate::check::guarantee::judge`], so the page, the CLI and the
+/// sweeps can never disagree.
 pub fn verdict(delivery: Delivery, summary: &Summary) -> Verdict {
-    let expect = delivery.expectations();
-    let c = &summary.counts;
-    let mut kinds = Vec::new();
-    let mut violations = 0;
-    if expect.no_lost && c.lost > 0 {
-        violations += c.lost;
-        kinds.push("lost");
-    }
-    if expect.no_duplicated && c.duplicated > 0 {
-        violations += c.duplicated;
-        kinds.push("duplicated");
-    }
-    let text = if violations == 0 {
-        format!("{}: holds", delivery.label())
-    } else {
-        let plural = if violations == 1 {
-            "finding"
-        } else {
-            "findings"
-        };
-        format!(
-            "{}: violated: {violations} {plural} ({})",
-            delivery.label(),
-            kinds.join(", ")
-        )
-    };
-    Verdict {
-        holds: violations == 0,
-        violations,
-        text,
-    }
+    let mut v = crate::check::guarantee::judge(delivery.guarantee(), summary);
+    v.text = format!("{}: {}", delivery.label(), v.text);
+    v
 }

@@ -32,6 +32,35 @@ pub struct Verdict {
 
 /// Judges `summary` against `g`, explaining each violation from `history`.
 pub fn verdict(g: Guarantee, summary: &Summary, history: &History, names: &Names) -> Verdict {
+    let mut v = judge(g, summary);
+    let kinds = violated_kinds(g, summary);
+    v.causes = summary
+        .findings
+        .iter()
+        .filter(|f| kinds.contains(&f.kind))
+        .take(FINDINGS_PER_KIND_MAX * kinds.len())
+        .map(|f| cause_chain(f, history, names))
+        .collect();
+    v
+}
+
+/// The kinds of finding that break `g` in this run.
+fn violated_kinds(g: Guarantee, summary: &Summary) -> Vec<&'static str> {
+    let expect = g.expectations();
+    let c = &summary.counts;
+    let mut kinds = Vec::new();
+    if expect.no_lost && c.lost > 0 {
+        kinds.push("lost");
+    }
+    if expect.no_duplicated && c.duplicated > 0 {
+        kinds.push("duplicated");
+    }
+    kinds
+}
+
+/// The judgement alone, without cause chains: cheap enough for the page to
+/// show live. [`verdict`] adds the chains.
+pub fn judge(g: Guarantee, summary: &Summary) -> Verdict {
     let expect = g.expectations();
     let c = &summary.counts;
     let mut kinds = Vec::new();
@@ -44,13 +73,6 @@ pub fn verdict(g: Guarantee, summary: &Summary, history: &History, names: &Names
         violations += c.duplicated;
         kinds.push("duplicated");
     }
-    let causes = summary
-        .findings
-        .iter()
-        .filter(|f| kinds.contains(&f.kind))
-        .take(FINDINGS_PER_KIND_MAX * kinds.len())
-        .map(|f| cause_chain(f, history, names))
-        .collect();
     let text = match violations {
         0 => "holds".to_string(),
         1 => format!("violated: 1 finding ({})", kinds.join(", ")),
@@ -60,7 +82,7 @@ pub fn verdict(g: Guarantee, summary: &Summary, history: &History, names: &Names
         holds: violations == 0,
         violations,
         text,
-        causes,
+        causes: Vec::new(),
     }
 }
 

@@ -69,7 +69,7 @@ fn client_item(c: &ClientRow, dispatch: &Callback<Action>) -> Html {
     };
     html! {
         <li class={classes!("client", (!c.alive).then_some("dead"))} key={c.id.clone()}>
-            <span class="client-id">{ &c.id }</span>
+            <span class="client-id" title={c.id.clone()}>{ &c.id }</span>
             <span class="client-state">
                 { if c.alive { "running" } else { "crashed" } }
                 if c.slow { { " · slow" } }

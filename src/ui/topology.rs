@@ -166,11 +166,7 @@ fn partition_row(i: usize, p: &PartitionRow, focus: Option<&str>) -> Html {
 
 fn node(c: &ClientRow, x: f64, i: usize) -> Html {
     let y = row_y(i) + 2.0;
-    let label = if c.alive {
-        c.id.clone()
-    } else {
-        format!("{} ✕", c.id)
-    };
+    let label = format!("{}{}", short(&c.id), if c.alive { "" } else { " ✕" });
     html! {
         <g class={classes!("node", (!c.alive).then_some("dead"), c.slow.then_some("slow"))}>
             <rect x={(x - 45.0).to_string()} y={y.to_string()} width="90" height={NODE_H.to_string()} rx="20" />
@@ -275,5 +271,16 @@ fn idle_labels(v: &View) -> Html {
         <g>{ for idle.map(|(i, _)| html! {
             <text class="idle" x={(CONSUMER_X - 52.0).to_string()} y={(row_y(i) + 26.0).to_string()} text-anchor="end">{ "idle" }</text>
         }) }</g>
+    }
+}
+
+/// Node labels fit their 90-px pill; the full id is in the node's tooltip.
+fn short(id: &str) -> String {
+    const CHARS_MAX: usize = 9;
+    if id.chars().count() <= CHARS_MAX {
+        id.to_string()
+    } else {
+        let head: String = id.chars().take(CHARS_MAX - 1).collect();
+        format!("{head}…")
     }
 }

@@ -173,6 +173,9 @@ pub struct Session {
     next_sample_ms: u64,
     /// Set when the run stopped on a bound; shown instead of running on.
     pub run_error: Option<String>,
+    /// The focused message's story so far, extended with new events only (a
+    /// full scan per frame would re-read the whole history while playing).
+    chain_cache: std::cell::RefCell<ChainCache>,
     /// True when the log is written to a real store (IndexedDB in the page).
     pub persistent: bool,
     /// The flush the world is waiting for, if it is waiting for the store.
@@ -232,6 +235,7 @@ impl Session {
             run_error: None,
             persistent: false,
             waiting_for_flush: None,
+            chain_cache: Default::default(),
         }
     }
 
@@ -622,20 +626,40 @@ impl Session {
     }
 
     /// Every event that mentions message `msg`, in order: its story from
-    /// publish through deliveries, crashes and requeues to its fate.
+    /// publish through deliveries, crashes and requeues to its fate. Only the
+    /// events added since the last call are read.
     fn chain(&self, msg: &str) -> Vec<EventRow> {
+        let mut cache = self.chain_cache.borrow_mut();
+        if cache.msg != msg {
+            *cache = ChainCache {
+                msg: msg.to_string(),
+                ..ChainCache::default()
+            };
+        }
         let needle = format!("\"msg\":\"{msg}\"");
-        let names = self.world.names();
-        let history = self.world.history();
-        history
-            .events()
-            .iter()
-            .enumerate()
-            .filter(|(_, ev)| history.line(ev, names).contains(&needle))
-            .take(CHAIN_ROWS_MAX)
-            .map(|(i, ev)| self.row(i, ev))
-            .collect()
+        let (names, history) = (self.world.names(), self.world.history());
+        let events = history.events();
+        assert!(cache.scanned <= events.len(), "the history only grows");
+        for (i, ev) in events.iter().enumerate().skip(cache.scanned) {
+            if cache.rows.len() == CHAIN_ROWS_MAX {
+                break;
+            }
+            if history.line(ev, names).contains(&needle) {
+                cache.rows.push(self.row(i, ev));
+            }
+        }
+        cache.scanned = events.len();
+        cache.rows.clone()
     }
+}
+
+/// See [`Session::chain`].
+#[derive(Debug, Default)]
+struct ChainCache {
+    msg: String,
+    /// History events already read.
+    scanned: usize,
+    rows: Vec<EventRow>,
 }
 
 fn scale(p: ProcessingSpec, factor: u64) -> ProcessingSpec {

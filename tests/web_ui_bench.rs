@@ -13,7 +13,6 @@
 mod dom;
 
 use brokerlab::ui::App;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -86,6 +85,5 @@ async fn frame_times_with_fifty_clients_at_ten_thousand_msgs_per_s() {
         .into(),
     );
     assert!(processed > 0, "the simulation ran");
-    let _ = root.dyn_into::<web_sys::HtmlElement>();
     app.destroy();
 }

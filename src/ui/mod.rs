@@ -119,6 +119,18 @@ fn use_store(dispatch: UseReducerDispatcher<AppState>) {
 
 /// Says where log runs keep their log when that is not simply "IndexedDB".
 fn persistence_banner(p: &persist::Persistence, dispatch: &Callback<Action>) -> Html {
+    if let persist::Persistence::Ready { store, .. } = p {
+        if let Some((text, taken)) = persist::stopped(store) {
+            return html! {
+                <div class="banner" role="alert">
+                    <p>{ text }</p>
+                    if taken {
+                        <button onclick={take_over(dispatch)}>{ "Take over" }</button>
+                    }
+                </div>
+            };
+        }
+    }
     match p {
         persist::Persistence::Unavailable {
             message,
@@ -131,17 +143,6 @@ fn persistence_banner(p: &persist::Persistence, dispatch: &Callback<Action>) -> 
                 }
             </div>
         },
-        persist::Persistence::Ready { store, .. } if persist::stopped(store).is_some() => {
-            let (text, taken) = persist::stopped(store).unwrap_or_default();
-            html! {
-                <div class="banner" role="alert">
-                    <p>{ text }</p>
-                    if taken {
-                        <button onclick={take_over(dispatch)}>{ "Take over" }</button>
-                    }
-                </div>
-            }
-        }
         persist::Persistence::Ready { found_records, .. } if *found_records > 0 => html! {
             <div class="banner" role="alert">
                 <p>{ format!(

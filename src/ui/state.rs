@@ -83,6 +83,7 @@ pub enum Action {
     Notice(String),
 }
 
+#[derive(Clone)]
 pub struct AppState {
     pub session: SharedSession,
     pub view: Rc<View>,
@@ -148,26 +149,6 @@ impl AppState {
 
     pub fn speed(&self) -> f64 {
         SPEEDS[self.speed_index]
-    }
-
-    fn next(&self) -> AppState {
-        AppState {
-            session: self.session.clone(),
-            view: self.view.clone(),
-            setup: self.setup.clone(),
-            new_producer: self.new_producer,
-            new_consumer: self.new_consumer,
-            playing: self.playing,
-            speed_index: self.speed_index,
-            focus: self.focus.clone(),
-            input_errors: self.input_errors.clone(),
-            notice: self.notice.clone(),
-            persistence: self.persistence.clone(),
-            clock: self.clock.clone(),
-            last_frame_ms: self.last_frame_ms,
-            last_summary_ms: self.last_summary_ms,
-            summary_cost_ms: self.summary_cost_ms,
-        }
     }
 
     fn refresh_view(&mut self) {
@@ -265,7 +246,7 @@ impl Reducible for AppState {
     type Action = Action;
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
-        let mut s = self.next();
+        let mut s = (*self).clone();
         match action {
             Action::Frame { wall_ms } => s.frame(wall_ms),
             Action::Play => s.playing = s.session.borrow().run_error.is_none(),

@@ -13,9 +13,18 @@
 //! | `unseen` | an acknowledged write never processed by the end of the run, *after the final drain* ([`crate::sim::world::World::drain`]); before a drain it counts as pending |
 //! | `duplicate` | one message at more than one offset (a retried produce whose first try landed) |
 //! | `inconsistent-offsets` | one offset of one partition held different messages (a crash lost it and the offset was used again) |
-//! | `poll-skip` | a consumer's successive reads of a partition jump over offsets |
+//! | `poll-skip` | a consumer's successive reads of a partition jump over offsets that held records it should have read |
 //! | `nonmonotonic-poll` | a consumer's next read of a partition is at or before the previous one |
 //! | `nonmonotonic-send` | a producer's later send to a key landed at an equal or lower offset |
+//!
+//! Not every offset holds a record a consumer receives: a transaction's
+//! commit or abort marker takes up an offset and is never delivered, and a
+//! `read_committed` consumer also never receives a record of an aborted
+//! transaction. A jump over such offsets only is not a `poll-skip`. The
+//! checker knows them from the history: markers from the broker's
+//! `txn_marker` notes, a record's transaction from its producer's
+//! `init_producer_id`, and each consumer's `isolation.level` from the
+//! scenario.
 //!
 //! Poll tracking restarts whenever the consumer's position legitimately
 //! moves back: a new assignment, a seek, a crash or a rejoin. So a
@@ -85,6 +94,50 @@ struct Facts {
     counts: Counts,
     log: LogCounts,
     findings: Vec<Finding>,
+    /// What a consumer never receives, so that jumping over it is no skip.
+    hidden: Hidden,
+}
+
+/// Offsets no consumer receives (markers) or no `read_committed` consumer
+/// receives (records of aborted transactions). Bound: the log's offsets.
+#[derive(Default)]
+struct Hidden {
+    /// Consumers with `isolation.level=read_committed`.
+    read_committed: BTreeSet<ClientId>,
+    /// Each transactional client's producer id (from `init_producer_id`).
+    producer_id_of: BTreeMap<ClientId, u64>,
+    /// The producer id of each transactional record, by place.
+    txn_record_at: BTreeMap<(Part, u64), u64>,
+    /// Every marker, by place.
+    markers: BTreeSet<(Part, u64)>,
+    /// Each producer's markers in each partition: offset → commit.
+    markers_of: BTreeMap<(Part, u64), BTreeMap<u64, bool>>,
+}
+
+impl Hidden {
+    /// True if `reader` never receives the record at `offset` of `part`: a
+    /// marker, or (read_committed) a record whose transaction's next marker
+    /// is an abort.
+    fn from(&self, reader: ClientId, part: Part, offset: u64) -> bool {
+        if self.markers.contains(&(part, offset)) {
+            return true;
+        }
+        if !self.read_committed.contains(&reader) {
+            return false;
+        }
+        let Some(&pid) = self.txn_record_at.get(&(part, offset)) else {
+            return false;
+        };
+        let closing = self.markers_of.get(&(part, pid));
+        let closing = closing.and_then(|m| m.range(offset + 1..).next());
+        closing.is_some_and(|(_, commit)| !commit)
+    }
+
+    /// True if every offset in `from..to` is hidden from `reader`. Stops at
+    /// the first that is not, so a real skip costs one look.
+    fn all_from(&self, reader: ClientId, part: Part, from: u64, to: u64) -> bool {
+        (from..to).all(|o| self.from(reader, part, o))
+    }
 }
 
 impl Facts {
@@ -108,14 +161,17 @@ impl Facts {
 
 /// Runs the log checker. `drained` says the run ended with
 /// [`crate::sim::world::World::drain`], so unread writes are `unseen`.
+/// `read_committed` lists the consumers with `isolation.level=read_committed`.
 pub fn check(
     history: &History,
     snap: &Snapshot,
     names: &Names,
     expect: &Expectations,
     drained: bool,
+    read_committed: &BTreeSet<ClientId>,
 ) -> Summary {
     let mut f = Facts::default();
+    f.hidden.read_committed = read_committed.clone();
     for ev in history.events() {
         gather(&mut f, ev.time_ms, ev.process, ev.entry, names);
     }
@@ -162,6 +218,9 @@ fn gather_client(f: &mut Facts, t: u64, c: ClientId, e: LogEntry, names: &Names)
             partition,
             offset,
         } => f.msgs.entry(msg).or_default().acked_at = Some((partition, offset, t)),
+        LogEntry::ProducerId { producer_id, .. } => {
+            f.hidden.producer_id_of.insert(c, producer_id);
+        }
         LogEntry::Assigned { .. } | LogEntry::Seek { .. } | LogEntry::Join { .. } => {
             reset_reads(f, c)
         }
@@ -229,7 +288,7 @@ fn read(
                 "{who} read partition {partition} offset {offset} in poll {poll} after offset {last} in poll {last_poll}, with no rebalance, seek or restart in between"
             );
             f.find("nonmonotonic-poll", vec![msg], vec![t], text);
-        } else if offset > last + 1 {
+        } else if offset > last + 1 && !f.hidden.all_from(c, part, last + 1, offset) {
             f.log.poll_skip += 1;
             let text = format!(
                 "{who} read partition {partition} offset {offset} right after offset {last}: offsets {}..{} were skipped",
@@ -261,6 +320,22 @@ fn gather_note(f: &mut Facts, t: u64, n: LogNote) {
                 .or_default()
                 .entry(msg)
                 .or_insert(t);
+            let writer = f.msgs[&msg].producer;
+            if let Some(&pid) = writer.and_then(|w| f.hidden.producer_id_of.get(&w)) {
+                f.hidden.txn_record_at.insert((part, offset), pid);
+            }
+        }
+        LogNote::Txn(_) => {
+            if let Some(m) = super::txn::TxnMarker::from_note(n, t) {
+                let part = (m.topic, m.partition);
+                f.hidden.markers.insert((part, m.offset));
+                let of = f
+                    .hidden
+                    .markers_of
+                    .entry((part, m.producer_id))
+                    .or_default();
+                of.insert(m.offset, m.commit);
+            }
         }
         LogNote::RetentionDeleted { from, to, .. } => f.log.retention_deleted += to - from,
         LogNote::LostInCrash { from, to, .. } => f.log.lost_in_crash += to - from,
@@ -454,5 +529,146 @@ fn summarize(f: Facts, expect: &Expectations) -> Summary {
         violations,
         findings: f.findings,
         ..Summary::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Poll-skip against hand-written histories: jumps over markers and
+    //! (for `read_committed`) aborted records are not skips; jumps over a
+    //! record the reader should have received are.
+    use super::*;
+    use crate::broker::txn::TxnNote;
+    use crate::history::Proc::{Broker, Client};
+
+    /// Clients: 0 = plain producer, 1 = transactional producer (producer id
+    /// 7), 2 = a read_committed consumer, 3 = a read_uncommitted consumer.
+    const PLAIN: ClientId = 0;
+    const TXN: ClientId = 1;
+    const COMMITTED: ClientId = 2;
+    const UNCOMMITTED: ClientId = 3;
+
+    /// Partition 0 of topic 0 holds, by offset: 0 txn record (m1), 1 commit
+    /// marker, 2 txn record (m2, aborted), 3 abort marker, 4 txn record (m3),
+    /// 5 commit marker, 6 plain record (m4).
+    fn log() -> History {
+        let mut h = History::new();
+        h.push(
+            0,
+            Client(TXN),
+            Entry::Log(LogEntry::ProducerId {
+                producer_id: 7,
+                epoch: 0,
+            }),
+        );
+        let record = |h: &mut History, who: ClientId, msg: MsgId, offset: u64| {
+            if who == TXN {
+                // A read-process-write client writes one output per input
+                // record it started processing (the lineage the checker reads).
+                let input = msg + 100;
+                let process = LogEntry::Process {
+                    ty: OpType::Invoke,
+                    partition: 0,
+                    offset: 0,
+                    msg: input,
+                    key: None,
+                };
+                h.push(1, Client(who), Entry::Log(process));
+            }
+            let publish = Entry::Publish {
+                ty: OpType::Invoke,
+                msg,
+                key: None,
+            };
+            h.push(1, Client(who), publish);
+            let note = LogNote::Appended {
+                msg,
+                topic: 0,
+                partition: 0,
+                offset,
+            };
+            h.push(1, Broker, Entry::Broker(Note::Log(note)));
+        };
+        let marker = |h: &mut History, offset: u64, commit: bool| {
+            let m = TxnNote::Marker {
+                producer_id: 7,
+                topic: 0,
+                partition: 0,
+                offset,
+                commit,
+            };
+            h.push(1, Broker, Entry::Broker(Note::Log(LogNote::Txn(m))));
+        };
+        record(&mut h, TXN, 1, 0);
+        marker(&mut h, 1, true);
+        record(&mut h, TXN, 2, 2);
+        marker(&mut h, 3, false);
+        record(&mut h, TXN, 3, 4);
+        marker(&mut h, 5, true);
+        record(&mut h, PLAIN, 4, 6);
+        h
+    }
+
+    /// `reader` reads these (offset, msg) in one poll; returns the poll-skip count.
+    fn skips(reader: ClientId, reads: &[(u64, MsgId)]) -> u64 {
+        let mut h = log();
+        for &(offset, msg) in reads {
+            let read = LogEntry::Read {
+                poll: 1,
+                partition: 0,
+                offset,
+                msg,
+                key: None,
+            };
+            h.push(2, Client(reader), Entry::Log(read));
+        }
+        let names = Names {
+            clients: ["p", "t", "rc", "ru"].map(String::from).to_vec(),
+            topics: vec!["orders".into()],
+            ..Names::default()
+        };
+        let committed = BTreeSet::from([COMMITTED]);
+        let s = check(
+            &h,
+            &Snapshot::default(),
+            &names,
+            &Expectations::default(),
+            false,
+            &committed,
+        );
+        let listed = s.findings.iter().filter(|f| f.kind == "poll-skip").count() as u64;
+        let n = s.log.expect("a log summary").poll_skip;
+        assert_eq!(listed, n, "each skip is listed");
+        n
+    }
+
+    #[test]
+    fn markers_and_aborted_records_are_not_skips_for_read_committed() {
+        assert_eq!(skips(COMMITTED, &[(0, 1), (4, 3), (6, 4)]), 0);
+    }
+
+    #[test]
+    fn markers_are_not_skips_for_read_uncommitted() {
+        assert_eq!(skips(UNCOMMITTED, &[(0, 1), (2, 2), (4, 3), (6, 4)]), 0);
+    }
+
+    #[test]
+    fn an_aborted_record_is_a_skip_for_read_uncommitted() {
+        // read_uncommitted receives aborted records: jumping over m2 is a skip.
+        assert_eq!(skips(UNCOMMITTED, &[(0, 1), (4, 3)]), 1);
+    }
+
+    #[test]
+    fn a_committed_or_plain_record_is_a_skip() {
+        assert_eq!(
+            skips(COMMITTED, &[(0, 1), (6, 4)]),
+            1,
+            "m3 at 4 was committed"
+        );
+        assert_eq!(
+            skips(UNCOMMITTED, &[(4, 3), (6, 4), (6, 4)]),
+            0,
+            "a repeat is nonmonotonic, not a skip"
+        );
     }
 }

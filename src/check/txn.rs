@@ -14,7 +14,8 @@
 //! Each finding carries its ids, offsets and times, and its `Display` tells
 //! the cause chain in one line.
 
-use crate::broker::log::{PartitionId, TopicId};
+use crate::broker::log::{LogNote, PartitionId, TopicId};
+use crate::broker::txn::TxnNote;
 use crate::broker::{ClientId, MsgId};
 use std::fmt;
 
@@ -38,6 +39,29 @@ pub struct TxnMarker {
     pub offset: u64,
     pub commit: bool,
     pub time_ms: u64,
+}
+
+impl TxnMarker {
+    /// The marker a broker note tells of, if it tells of one.
+    pub fn from_note(note: LogNote, time_ms: u64) -> Option<TxnMarker> {
+        match note {
+            LogNote::Txn(TxnNote::Marker {
+                producer_id,
+                topic,
+                partition,
+                offset,
+                commit,
+            }) => Some(TxnMarker {
+                producer_id,
+                topic,
+                partition,
+                offset,
+                commit,
+                time_ms,
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// A consumer received the record at `offset`.

@@ -20,7 +20,6 @@
 use super::txn::{self, TxnFinding, TxnMarker, TxnRead, TxnWrite};
 use super::{Finding, Summary, FINDINGS_PER_KIND_MAX};
 use crate::broker::log::{LogNote, PartitionId, TopicId};
-use crate::broker::txn::TxnNote;
 use crate::broker::{ClientId, MsgId, Note};
 use crate::history::{msg_name, Entry, History, LogEntry, Proc};
 use std::collections::BTreeMap;
@@ -92,21 +91,7 @@ fn gather_note(g: &mut Gathered, t: u64, n: LogNote) {
                 held.push(msg);
             }
         }
-        LogNote::Txn(TxnNote::Marker {
-            producer_id,
-            topic,
-            partition,
-            offset,
-            commit,
-        }) => g.markers.push(TxnMarker {
-            producer_id,
-            topic,
-            partition,
-            offset,
-            commit,
-            time_ms: t,
-        }),
-        _ => {}
+        _ => g.markers.extend(TxnMarker::from_note(n, t)),
     }
 }
 

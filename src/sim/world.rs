@@ -21,6 +21,7 @@ use super::net::{Direction, Link, Transit};
 use super::rng::{Probability, SimRng};
 use crate::broker::log;
 use crate::broker::log::{LogReply, LogRequest};
+use crate::broker::txn::IsolationLevel;
 use crate::broker::{Broker, ClientId, Delivery, KeyId, MsgId, Output, Request, Target};
 use crate::check::{self, Snapshot, Summary};
 use crate::client::consumer::{Consumer, ConsumerConfig};
@@ -1267,6 +1268,21 @@ impl World {
         Ok(())
     }
 
+    /// The consumers with `isolation.level=read_committed` (they never
+    /// receive an aborted transaction's records, so the log checker does not
+    /// call jumping over them a skip).
+    pub fn read_committed_clients(&self) -> BTreeSet<ClientId> {
+        let committed = |c: &ClientSpec| match c {
+            ClientSpec::LogConsumer(k) => k.isolation_level == IsolationLevel::ReadCommitted,
+            _ => false,
+        };
+        let clients = self.scenario.clients.iter().enumerate();
+        clients
+            .filter(|(_, c)| committed(c))
+            .map(|(i, _)| i as ClientId)
+            .collect()
+    }
+
     /// Counts, reconciliation and checker findings for the run so far.
     pub fn summary(&self) -> Summary {
         let mut summary = match &self.scenario.broker {
@@ -1282,6 +1298,7 @@ impl World {
                 &self.names,
                 &self.scenario.expect,
                 self.drained,
+                &self.read_committed_clients(),
             ),
         };
         summary.seed = self.scenario.seed;

@@ -259,6 +259,21 @@ struct Line<'a> {
     partitions: Option<Vec<PartitionId>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     poll: Option<u64>,
+    /// Recovery: the storage stream a truncation cut, and what it dropped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    batch: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dropped_batches: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dropped_bytes: Option<u64>,
+    /// Recovery: how many of something (a producer's partitions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    count: Option<u64>,
+    /// A carried-over record's producer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    producer: Option<&'a str>,
 }
 
 fn op_name(ty: OpType) -> &'static str {
@@ -572,6 +587,71 @@ fn describe_log_note<'a>(note: LogNote, names: &'a Names, ev: Line<'a>) -> Line<
             partition,
             to,
         } => range("recovered", topic, partition, None, to),
+        LogNote::Truncated {
+            stream,
+            batch_index,
+            offset,
+            cause,
+            dropped_batches,
+            dropped_bytes,
+        } => Line {
+            f: "truncated",
+            stream: Some(stream_name(stream, names)),
+            batch: Some(batch_index),
+            offset: Some(offset),
+            reason: Some(cause.name()),
+            dropped_batches: Some(dropped_batches),
+            dropped_bytes: Some(dropped_bytes),
+            ..ev
+        },
+        LogNote::RecoveredOffset {
+            group,
+            partition,
+            offset,
+        } => Line {
+            f: "recovered_offset",
+            group: Some(names.group(group)),
+            partition: Some(partition),
+            offset: Some(offset),
+            ..ev
+        },
+        LogNote::RecoveredProducer {
+            producer_id,
+            epoch,
+            partitions,
+        } => Line {
+            f: "recovered_producer",
+            tag: Some(format!("pid {producer_id} epoch {epoch}")),
+            count: Some(u64::from(partitions)),
+            ..ev
+        },
+        LogNote::Carried {
+            msg,
+            producer,
+            key,
+            topic,
+            partition,
+            offset,
+            carried,
+        } => Line {
+            f: "carried",
+            msg: m(msg),
+            // A resumed setup may lack a client or key of the earlier visit.
+            producer: Some(
+                names
+                    .clients
+                    .get(producer as usize)
+                    .map_or("?", String::as_str),
+            ),
+            key: key
+                .and_then(|k| names.keys.get(k as usize))
+                .map(String::as_str),
+            topic: Some(names.topic(topic)),
+            partition: Some(partition),
+            offset: Some(offset),
+            what: Some(carried.name()),
+            ..ev
+        },
         LogNote::Assigned {
             group,
             generation,
@@ -660,6 +740,21 @@ fn describe_log_note<'a>(note: LogNote, names: &'a Names, ev: Line<'a>) -> Line<
             reason: Some("OutOfOrderSequenceException"),
             ..ev
         },
+    }
+}
+
+/// A storage stream as the history names it: a partition the Kafka way
+/// (`orders-0`), the bookkeeping streams by their name (`offsets`).
+fn stream_name(stream: crate::storage::StreamId, names: &Names) -> String {
+    match stream {
+        crate::storage::StreamId::Partition { topic, partition } => {
+            let topic = names.topics.get(topic as usize);
+            match topic {
+                Some(name) => format!("{name}-{partition}"),
+                None => stream.to_string(),
+            }
+        }
+        other => other.to_string(),
     }
 }
 

@@ -171,6 +171,25 @@ impl ProducerStates {
         self.dirty.clear();
     }
 
+    /// One line per producer id: (id, epoch, partitions it has state for).
+    pub fn summary(&self) -> Vec<(u64, u16, u32)> {
+        let mut out: Vec<(u64, u16, u32)> = Vec::new();
+        for (&(pid, _, _), e) in &self.entries {
+            match out.last_mut() {
+                Some(last) if last.0 == pid => last.2 += 1,
+                _ => out.push((pid, e.epoch, 1)),
+            }
+        }
+        out
+    }
+
+    /// One past the highest restart count in any known producer id (see
+    /// [`producer_id`]): ids from that count on were never used.
+    pub fn incarnations_end(&self) -> u32 {
+        let highest = self.entries.keys().map(|&(pid, _, _)| pid >> 32).max();
+        highest.map_or(0, |h| u32::try_from(h + 1).unwrap_or(u32::MAX))
+    }
+
     /// A restart: the last durable record of each entry wins.
     pub fn restore(&mut self, batches: &[RecordBatch]) {
         for r in batches.iter().flat_map(|b| &b.records) {

@@ -40,7 +40,9 @@ use super::dedup::{ProducerIdent, ProducerStates, SeqCheck};
 use super::txn::{IsolationLevel, TxnCoordinator, TxnNote, TxnReply, TxnRequest, TxnTag};
 use super::{ClientId, KeyId, Message, MsgId, Output};
 use crate::scenario::{Acks, Assignor, LogBrokerSpec, OffsetReset};
-use crate::storage::{FlushId, FlushState, Record, RecordBatch, Storage, StreamId, Tear};
+use crate::storage::{
+    FlushId, FlushState, Record, RecordBatch, Recovery, Storage, StreamId, Tear, TruncationCause,
+};
 use std::collections::{BTreeMap, VecDeque};
 
 // Transactions on the log: markers, the last stable offset, the coordinator's
@@ -200,6 +202,42 @@ pub enum LogNote {
         partition: PartitionId,
         to: u64,
     },
+    /// Recovery cut `stream`'s log at its first damaged batch: the log now
+    /// ends at `offset` (the first offset cut), and `dropped_batches`
+    /// (`dropped_bytes` bytes) from stored batch `batch_index` on are gone.
+    Truncated {
+        stream: StreamId,
+        batch_index: u32,
+        offset: u64,
+        cause: TruncationCause,
+        dropped_batches: u32,
+        dropped_bytes: u64,
+    },
+    /// Recovery read a group's committed offset back from the `Offsets` stream.
+    RecoveredOffset {
+        group: GroupId,
+        partition: PartitionId,
+        offset: u64,
+    },
+    /// Recovery read an idempotent producer's state back (`Producers`
+    /// stream): its epoch and the partitions it has sequence numbers for.
+    RecoveredProducer {
+        producer_id: u64,
+        epoch: u16,
+        partitions: u32,
+    },
+    /// Resume only (a page reload): a record of the stored log that an
+    /// earlier visit wrote. The checker counts it as that visit's publish
+    /// (see [`Carried`]); its id and offset are taken, so new ones follow it.
+    Carried {
+        msg: MsgId,
+        producer: ClientId,
+        key: Option<KeyId>,
+        topic: TopicId,
+        partition: PartitionId,
+        offset: u64,
+        carried: Carried,
+    },
     /// A rebalance gave `member` these partitions in `generation` (0 = idle).
     Assigned {
         group: GroupId,
@@ -248,6 +286,35 @@ pub enum LogNote {
         sequence: u32,
         expected: u32,
     },
+}
+
+/// What a record carried over from an earlier visit was, as recovery sees it.
+/// Its publish, ack and (maybe) processing happened in that visit, whose
+/// history is gone; this says which of them the stored log proves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Carried {
+    /// Below the committed offset of a group reading its topic: acknowledged
+    /// (it is on disk) and consumed in the earlier visit.
+    Consumed,
+    /// At or past every committed offset: acknowledged, still to be consumed.
+    Acked,
+    /// Written by a transaction that aborted: never visible to
+    /// `read_committed`, a refused write, not a lost one.
+    Aborted,
+    /// Written by a transaction still open after recovery: its outcome is
+    /// unknown (Jepsen's `info`).
+    InDoubt,
+}
+
+impl Carried {
+    pub fn name(self) -> &'static str {
+        match self {
+            Carried::Consumed => "consumed",
+            Carried::Acked => "acked",
+            Carried::Aborted => "aborted",
+            Carried::InDoubt => "in_doubt",
+        }
+    }
 }
 
 /// Records a consumer may receive per poll: bounded by `max.poll.records`.
@@ -367,6 +434,9 @@ pub struct LogBroker {
     coordinator: TxnCoordinator,
     /// Idempotent producers' sequence numbers (`enable.idempotence`).
     producers: ProducerStates,
+    /// Added to the restart count of every idempotent producer id (see
+    /// [`LogBroker::resume`]); kept across crashes, like the disk.
+    producer_id_shift: u32,
     pub stats: LogBrokerStats,
 }
 
@@ -410,6 +480,7 @@ impl LogBroker {
             wake_armed_ms: None,
             coordinator: TxnCoordinator::new(),
             producers: ProducerStates::default(),
+            producer_id_shift: 0,
             stats: LogBrokerStats::default(),
         }
     }
@@ -584,6 +655,14 @@ impl LogBroker {
         sequence: u32,
         out: &mut Vec<Output>,
     ) {
+        let shift = u64::from(self.producer_id_shift) << 32;
+        let producer = ProducerIdent {
+            id: producer
+                .id
+                .checked_add(shift)
+                .expect("producer ids fit in u64"),
+            ..producer
+        };
         match self.producers.check(producer, topic, partition, sequence) {
             SeqCheck::Append => {
                 let offset = self.topics[topic as usize].partitions[partition as usize].end();
@@ -1120,11 +1199,99 @@ impl LogBroker {
         assert!(!self.up);
         self.up = true;
         let recovery = storage.recover();
+        self.rebuild(now_ms, &recovery, out);
+    }
+
+    /// A new broker process on a log that an earlier visit left (a page
+    /// reload): recovery runs exactly as in [`restart`](Self::restart), then
+    /// every record it kept is listed as a [`LogNote::Carried`] so the checker
+    /// knows those ids were published before this run began.
+    ///
+    /// `group_topics[g]` is the topic group `g` reads (the scenario knows it;
+    /// the `Offsets` stream stores only group and partition). It decides which
+    /// records count as consumed: those below the group's committed offset.
+    ///
+    /// Idempotent producer ids are derived from client id and restart count
+    /// (see [`super::dedup::producer_id`]), so the new page's producers would
+    /// reuse the earlier visit's ids and their sequence 0 would look like a
+    /// duplicate. Kafka hands a new producer process a fresh id
+    /// (`InitProducerId`); here the broker shifts every id it is sent past
+    /// the recovered ones ([`LogBroker::producer_id_shift`]).
+    ///
+    /// `recovery` is what [`Storage::recover`] returned for the broker's store.
+    pub fn resume(
+        &mut self,
+        now_ms: u64,
+        recovery: &Recovery,
+        group_topics: &[Option<TopicId>],
+        out: &mut Vec<Output>,
+    ) {
+        assert!(self.up, "resume builds on a running, empty broker");
+        assert_eq!(self.record_count(), 0, "resume only an empty broker");
+        self.rebuild(now_ms, recovery, out);
+        self.producer_id_shift = self.producers.incarnations_end();
+        for (g, topic) in group_topics.iter().enumerate() {
+            let group = self.groups.get_mut(g).and_then(Option::as_mut);
+            if let (Some(group), Some(topic)) = (group, topic) {
+                if group.members.is_empty() {
+                    group.topic = *topic;
+                }
+            }
+        }
+        self.carry(group_topics, out);
+    }
+
+    /// One [`LogNote::Carried`] per recovered record (markers excluded).
+    fn carry(&self, group_topics: &[Option<TopicId>], out: &mut Vec<Output>) {
+        for (t, topic) in self.topics.iter().enumerate() {
+            let t = t as TopicId;
+            for (p, log) in topic.partitions.iter().enumerate() {
+                let p = p as PartitionId;
+                let committed: Vec<u64> = group_topics
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, topic)| **topic == Some(t))
+                    .filter_map(|(g, _)| self.committed(g as GroupId, p))
+                    .collect();
+                for r in log.records.iter().filter(|r| !is_marker(r)) {
+                    let carried = carried_as(log, r, &committed);
+                    out.push(note(LogNote::Carried {
+                        msg: r.msg.id,
+                        producer: r.msg.producer,
+                        key: r.msg.key,
+                        topic: t,
+                        partition: p,
+                        offset: r.offset,
+                        carried,
+                    }));
+                }
+            }
+        }
+    }
+
+    /// Added to the restart count in every idempotent producer id this broker
+    /// is sent: 0, except after a [`resume`](Self::resume).
+    pub fn producer_id_shift(&self) -> u32 {
+        self.producer_id_shift
+    }
+
+    /// The highest message id in any log (markers excluded): a resumed world
+    /// numbers new messages after it.
+    pub fn max_msg_id(&self) -> Option<MsgId> {
+        self.held().into_iter().max()
+    }
+
+    /// Rebuilds logs, committed offsets, producer and transaction state from
+    /// `recovery`, and says in the history what was kept and what was cut.
+    fn rebuild(&mut self, now_ms: u64, recovery: &Recovery, out: &mut Vec<Output>) {
+        truncation_notes(recovery, out);
         let mut committed: BTreeMap<(GroupId, PartitionId), u64> = BTreeMap::new();
         for (stream, batches) in &recovery.streams {
             match *stream {
                 StreamId::Partition { topic, partition } => {
-                    self.restore_partition(topic, partition, batches)
+                    if self.has_partition(topic, partition) {
+                        self.restore_partition(topic, partition, batches)
+                    }
                 }
                 StreamId::Offsets => {
                     for r in batches.iter().flat_map(|b| &b.records) {
@@ -1139,7 +1306,11 @@ impl LogBroker {
             }
         }
         for ((group, partition), offset) in committed {
-            let g = &mut self.groups[group as usize];
+            // A group the scenario does not know (a resume under another
+            // setup) cannot be joined: its offsets are left out.
+            let Some(g) = self.groups.get_mut(group as usize) else {
+                continue;
+            };
             // Group membership is not persisted; the offsets are. Members
             // rejoin and the group takes its topic from the first JoinGroup.
             let g = g.get_or_insert_with(|| GroupState {
@@ -1151,9 +1322,17 @@ impl LogBroker {
             });
             g.committed.insert(partition, offset);
         }
+        for (producer_id, epoch, partitions) in self.producers.summary() {
+            out.push(note(LogNote::RecoveredProducer {
+                producer_id,
+                epoch,
+                partitions,
+            }));
+        }
         // After the groups' own offsets: a commit that recovery completes
         // carries newer offsets than the ones on disk.
         self.recover_txns(now_ms, recovery.streams.get(&StreamId::Txn), out);
+        self.committed_notes(out);
         for (t, topic) in self.topics.iter().enumerate() {
             for (p, log) in topic.partitions.iter().enumerate() {
                 out.push(note(LogNote::Recovered {
@@ -1170,6 +1349,27 @@ impl LogBroker {
         }
         self.apply_retention_age(now_ms, out);
         self.arm_wake(now_ms, out);
+    }
+
+    /// Whether the scenario has this partition (a stored log from another
+    /// setup may name more; [`crate::sim::world::World::resume`] refuses it).
+    pub fn has_partition(&self, topic: TopicId, partition: PartitionId) -> bool {
+        let topic = self.topics.get(topic as usize);
+        topic.is_some_and(|t| (partition as usize) < t.partitions.len())
+    }
+
+    /// Every committed offset the broker holds, as recovered.
+    fn committed_notes(&self, out: &mut Vec<Output>) {
+        for (g, group) in self.groups.iter().enumerate() {
+            let Some(group) = group else { continue };
+            for (&partition, &offset) in &group.committed {
+                out.push(note(LogNote::RecoveredOffset {
+                    group: g as GroupId,
+                    partition,
+                    offset,
+                }));
+            }
+        }
     }
 
     fn restore_partition(
@@ -1290,6 +1490,43 @@ impl LogBroker {
 
 fn note(n: LogNote) -> Output {
     Output::Note(super::Note::Log(n))
+}
+
+/// One [`LogNote::Truncated`] per stream recovery cut.
+fn truncation_notes(recovery: &Recovery, out: &mut Vec<Output>) {
+    for (stream, report) in &recovery.report.streams {
+        let Some(cut) = &report.truncated else {
+            continue;
+        };
+        out.push(note(LogNote::Truncated {
+            stream: *stream,
+            batch_index: u32::try_from(cut.batch_index).unwrap_or(u32::MAX),
+            offset: report.log_end_offset.unwrap_or(0),
+            cause: cut.reason.cause(),
+            dropped_batches: u32::try_from(cut.dropped_batches).unwrap_or(u32::MAX),
+            dropped_bytes: cut.dropped_bytes as u64,
+        }));
+    }
+}
+
+/// What a recovered record proves about its earlier visit (see [`Carried`]).
+/// `committed`: the offsets committed for its partition by the groups that
+/// read its topic.
+fn carried_as(log: &PartitionLog, r: &StoredRecord, committed: &[u64]) -> Carried {
+    if let Some(tag) = r.txn {
+        if log.txn.is_aborted(tag.producer_id, r.offset) {
+            return Carried::Aborted;
+        }
+        let mut open = log.txn.open();
+        if open.any(|(pid, first)| pid == tag.producer_id && first <= r.offset) {
+            return Carried::InDoubt;
+        }
+    }
+    if committed.iter().any(|&c| r.offset < c) {
+        Carried::Consumed
+    } else {
+        Carried::Acked
+    }
 }
 
 fn poll_end(to: ClientId, poll: u64) -> Output {

@@ -35,7 +35,7 @@
 //! at-least-once cost, judged on effects).
 
 use super::{expectation_violations, Counts, Finding, Snapshot, Summary, FINDINGS_PER_KIND_MAX};
-use crate::broker::log::{LogNote, PartitionId, TopicId};
+use crate::broker::log::{Carried, LogNote, PartitionId, TopicId};
 use crate::broker::{ClientId, KeyId, MsgId, Note};
 use crate::history::{msg_name, Entry, History, LogEntry, Names, OpType, Proc};
 use crate::scenario::Expectations;
@@ -56,6 +56,8 @@ pub struct LogCounts {
     pub retention_deleted: u64,
     pub lost_in_crash: u64,
     pub rebalances: u64,
+    /// Records a resumed run found in the stored log (`carried` events).
+    pub carried: u64,
 }
 
 /// (topic, partition).
@@ -337,12 +339,79 @@ fn gather_note(f: &mut Facts, t: u64, n: LogNote) {
                 of.insert(m.offset, m.commit);
             }
         }
+        LogNote::Carried {
+            msg,
+            producer,
+            key,
+            topic,
+            partition,
+            offset,
+            carried,
+        } => carry(
+            f,
+            t,
+            msg,
+            (producer, key),
+            (topic, partition),
+            offset,
+            carried,
+        ),
         LogNote::RetentionDeleted { from, to, .. } => f.log.retention_deleted += to - from,
         LogNote::LostInCrash { from, to, .. } => f.log.lost_in_crash += to - from,
         _ => {}
     }
     if let LogNote::Assigned { generation, .. } = n {
         f.log.rebalances = f.log.rebalances.max(u64::from(generation));
+    }
+}
+
+/// A record a resumed run found in the stored log (see [`Carried`]). Its
+/// publish happened in an earlier visit whose history is gone, so it counts
+/// as that visit's publish with the outcome the log proves: acknowledged
+/// (durable, so it was or could have been acked), refused (an aborted
+/// transaction) or unknown (a transaction still open). Below a committed
+/// offset it was consumed then too, which counts as one processing: reading
+/// it again now is a duplicate, not reading it is not a loss. So a consumer
+/// reading carried records is never `unexpected`, and an acknowledged one
+/// nobody reads by the end of the drain is `unseen`, as in one run.
+///
+/// What the earlier visit acknowledged but storage did not keep cannot be
+/// counted here: its history is gone. Within one visit the checker does see
+/// it (a crash and restart in one run), which is where durability is judged.
+#[allow(clippy::too_many_arguments)]
+fn carry(
+    f: &mut Facts,
+    t: u64,
+    msg: MsgId,
+    (producer, key): (ClientId, Option<KeyId>),
+    part: Part,
+    offset: u64,
+    carried: Carried,
+) {
+    f.log.carried += 1;
+    f.counts.published += 1;
+    f.offsets
+        .entry((part, offset))
+        .or_default()
+        .entry(msg)
+        .or_insert(t);
+    let m = f.msgs.entry(msg).or_default();
+    (m.producer, m.key, m.invoked_ms) = (Some(producer), key, t);
+    m.appended.push((t, part, offset));
+    m.outcome = Some(match carried {
+        Carried::Consumed | Carried::Acked => OpType::Ok,
+        Carried::Aborted => OpType::Fail,
+        Carried::InDoubt => OpType::Info,
+    });
+    if matches!(carried, Carried::Consumed | Carried::Acked) {
+        m.acked_at = Some((part.1, offset, t));
+    }
+    if carried == Carried::Consumed {
+        m.processed.push(t);
+        let max = f.processed_max.entry(part).or_insert((offset, t));
+        if offset >= max.0 {
+            *max = (offset, t);
+        }
     }
 }
 

@@ -251,6 +251,13 @@ pub struct World {
 impl World {
     /// Builds the world for a *validated* scenario (see [`Scenario::from_json`]).
     pub fn new(scenario: &Scenario) -> World {
+        let mut world = World::build(scenario);
+        world.start();
+        world
+    }
+
+    /// The world before its clients start: nothing scheduled, nothing recorded.
+    fn build(scenario: &Scenario) -> World {
         scenario
             .validate()
             .expect("World::new needs a validated scenario");
@@ -280,7 +287,7 @@ impl World {
             .map(|c| Link::new(&c.network().unwrap_or(scenario.network)))
             .collect();
         let clients = build_clients(scenario, &names);
-        let mut world = World {
+        World {
             scenario: scenario.clone(),
             now_ms: 0,
             end_ms: scenario.duration_ms,
@@ -302,9 +309,7 @@ impl World {
             client_out: Vec::new(),
             dedup: BTreeMap::new(),
             armed: Vec::new(),
-        };
-        world.start();
-        world
+        }
     }
 
     /// Builds the world on another store (the browser passes its IndexedDB
@@ -313,6 +318,69 @@ impl World {
         let mut world = World::new(scenario);
         world.storage = storage;
         world
+    }
+
+    /// Builds a log world on a store that holds the log of an earlier run (a
+    /// page reload: the old world is gone, its disk is not). The broker
+    /// recovers it exactly as after a crash (CRC checks, truncation, offsets,
+    /// producer and transaction state; see [`log::LogBroker::resume`]) and the
+    /// history opens with a broker `restart`, the recovery report and one
+    /// `carried` event per record the earlier run left. Then the clients
+    /// start, as in [`World::new`]: consumers of the stored group begin at
+    /// its committed offsets, and new message ids follow the carried ones.
+    ///
+    /// Virtual time starts again at 0 (a new process); carried records keep
+    /// the earlier run's timestamps. Errors (say what and where) when the
+    /// scenario is not a log scenario or the stored log has partitions it
+    /// lacks; nothing has run then.
+    pub fn resume(scenario: &Scenario, mut storage: Box<dyn Storage>) -> Result<World, String> {
+        let mut world = World::build(scenario);
+        let Broker::Log(broker) = &world.broker else {
+            return Err("only the log broker keeps a log to resume".to_string());
+        };
+        let recovery = storage.recover();
+        let foreign = recovery.streams.keys().find(|stream| match **stream {
+            crate::storage::StreamId::Partition { topic, partition } => {
+                !broker.has_partition(topic, partition)
+            }
+            _ => false,
+        });
+        if let Some(stream) = foreign {
+            return Err(format!(
+                "the stored log has {stream}, which this setup does not have: start fresh instead"
+            ));
+        }
+        world.storage = storage;
+        world.record(Proc::Broker, Entry::Restart);
+        let group_topics = world.group_topics();
+        let mut out = std::mem::take(&mut world.broker_out);
+        let Broker::Log(broker) = &mut world.broker else {
+            unreachable!("checked above");
+        };
+        broker.resume(world.now_ms, &recovery, &group_topics, &mut out);
+        let next = broker.max_msg_id().map_or(1, |id| id + 1);
+        world.next_msg_id = world.next_msg_id.max(next);
+        world.apply_broker_outputs(&mut out);
+        world.broker_out = out;
+        world.start();
+        Ok(world)
+    }
+
+    /// The topic each consumer group reads, by group index, from the
+    /// scenario's consumers (`None` for a group no consumer names).
+    fn group_topics(&self) -> Vec<Option<log::TopicId>> {
+        let mut topics = vec![None; self.names.groups.len()];
+        for c in &self.scenario.clients {
+            let ClientSpec::LogConsumer(k) = c else {
+                continue;
+            };
+            let group = self.names.groups.iter().position(|g| *g == k.group_id);
+            let topic = self.names.topics.iter().position(|t| *t == k.topic);
+            if let (Some(g), Some(t)) = (group, topic) {
+                topics[g] = Some(t as log::TopicId);
+            }
+        }
+        topics
     }
 
     /// The broker's store, for a driver that must await it (see

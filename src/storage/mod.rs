@@ -84,7 +84,7 @@ pub mod locks;
 pub use batch::{DecodeError, EncodeError, Record, RecordBatch};
 pub use journal::{Journal, Limits};
 pub use memory::MemoryStore;
-pub use recovery::{Recovery, RecoveryReport};
+pub use recovery::{Recovery, RecoveryReport, TruncationCause};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -369,4 +369,28 @@ pub trait Storage {
 
     /// Deletes everything, durable data included ("start fresh" in the UI).
     fn start_fresh(&mut self);
+}
+
+/// One store shared by several owners: a test keeps a handle on the "disk"
+/// (to damage it, or to hand it to the next world as a reload would) while the
+/// world writes through another. Single-threaded, like the simulation.
+impl<S: Storage> Storage for std::rc::Rc<std::cell::RefCell<S>> {
+    fn append(&mut self, stream: StreamId, batch: &RecordBatch) -> Result<(), StorageError> {
+        self.borrow_mut().append(stream, batch)
+    }
+    fn begin_flush(&mut self, now_ms: u64) -> Result<FlushTicket, StorageError> {
+        self.borrow_mut().begin_flush(now_ms)
+    }
+    fn flush_state(&mut self, id: FlushId, now_ms: u64) -> FlushState {
+        self.borrow_mut().flush_state(id, now_ms)
+    }
+    fn crash(&mut self, now_ms: u64, tear: Tear) -> CrashReport {
+        self.borrow_mut().crash(now_ms, tear)
+    }
+    fn recover(&mut self) -> Recovery {
+        self.borrow_mut().recover()
+    }
+    fn start_fresh(&mut self) {
+        self.borrow_mut().start_fresh()
+    }
 }

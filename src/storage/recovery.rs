@@ -60,6 +60,52 @@ pub enum TruncationReason {
     OffsetGap { expected: u64, found: u64 },
 }
 
+/// The kind of damage that ended a stream's log, small and `Copy` so it can
+/// ride in a history event (see `LogNote::Truncated`). The full
+/// [`TruncationReason`] keeps the byte positions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TruncationCause {
+    /// The batch was cut short: the crash tore its write (header or body).
+    Torn,
+    /// The bytes changed after they were written (bit rot, a bad sector).
+    CrcMismatch,
+    /// `batch_len` cannot be right.
+    BadLength,
+    /// The checksum matched but the header or a record is not one we wrote.
+    BadFormat,
+    /// The batch is intact but does not start where the log ends.
+    OffsetGap,
+}
+
+impl TruncationCause {
+    /// How the history names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TruncationCause::Torn => "torn",
+            TruncationCause::CrcMismatch => "crc_mismatch",
+            TruncationCause::BadLength => "bad_length",
+            TruncationCause::BadFormat => "bad_format",
+            TruncationCause::OffsetGap => "offset_gap",
+        }
+    }
+}
+
+impl TruncationReason {
+    pub fn cause(&self) -> TruncationCause {
+        match self {
+            TruncationReason::OffsetGap { .. } => TruncationCause::OffsetGap,
+            TruncationReason::Corrupt(error) => match error {
+                DecodeError::TornHeader { .. } | DecodeError::LengthPastEnd { .. } => {
+                    TruncationCause::Torn
+                }
+                DecodeError::CrcMismatch { .. } => TruncationCause::CrcMismatch,
+                DecodeError::BadLength { .. } => TruncationCause::BadLength,
+                _ => TruncationCause::BadFormat,
+            },
+        }
+    }
+}
+
 impl fmt::Display for TruncationReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -2,6 +2,7 @@
 # Throughput benchmark: the same workload (src/bench.rs) natively and in
 # headless Chromium, both from release builds, then the wasm/native time ratio.
 # Goals from issue 3: >= 2M msgs/s in the browser, ratio <= 1.3. Printed, not asserted.
+# Then the cost of each delivery guarantee (issue 5), natively and in the browser.
 # Then the page's frame times with 50 clients at ~10k msgs/s (issue 7: 60 fps).
 #
 #   bash scripts/bench.sh [MESSAGES]     (default 200000; the wasm test uses 200000 in release)
@@ -39,6 +40,26 @@ for p in 1 4 16; do
   awk -v p="$p" -v n="$n" -v w="$w" 'BEGIN {
     printf "{\"log_partitions\":%d,\"native_msgs_per_s\":%d,\"wasm_msgs_per_s\":%d,\"wasm_over_native_time\":%.2f}\n", p, n, w, n / w }'
 done
+
+# The cost of each delivery guarantee (issue 5): the same workloads natively
+# and in the browser, one line per (platform, broker, guarantee) with msgs/s
+# and the ratio to at least once, then the wasm/native time ratio of each.
+native_g="$(cargo run --quiet --release --bin brokerlab -- bench --guarantees)"
+echo "$native_g"
+wasm_g_log="$(cargo test --release --target wasm32-unknown-unknown --test web_bench_guarantees -- --include-ignored --nocapture 2>&1)" ||
+  { echo "$wasm_g_log" >&2; exit 1; }
+wasm_g="$(grep -o '{"bench":"guarantee","platform":"wasm"[^}]*}' <<<"$wasm_g_log")" ||
+  { echo "$wasm_g_log" >&2; echo "bench.sh: the wasm guarantee bench printed no result" >&2; exit 1; }
+echo "$wasm_g"
+field() { sed -E "s/.*\"$1\":\"?([^\",}]+).*/\1/" <<<"$2"; }
+while read -r line; do
+  broker="$(field broker "$line")"
+  g="$(field guarantee "$line")"
+  n="$(field msgs_per_s "$line")"
+  w="$(field msgs_per_s "$(grep "\"broker\":\"$broker\",\"guarantee\":\"$g\"" <<<"$wasm_g")")"
+  awk -v b="$broker" -v g="$g" -v n="$n" -v w="$w" 'BEGIN {
+    printf "{\"guarantee_cost\":\"%s/%s\",\"native_msgs_per_s\":%d,\"wasm_msgs_per_s\":%d,\"wasm_over_native_time\":%.2f}\n", b, g, n, w, n / w }'
+done <<<"$native_g"
 
 # The live page: frame-time percentiles under the issue's target load.
 ui_log="$(cargo test --release --target wasm32-unknown-unknown --test web_ui_bench -- --include-ignored --nocapture 2>&1)" ||

@@ -23,7 +23,7 @@
 //! | [`playground`] | the page's settings (broker, delivery guarantee, partitions, clients) turned into a scenario, and the verdict for the claimed guarantee |
 //! | [`session`] | one live run as the page drives it: advance under a frame budget, faults and clients added live, and the `View` the components draw |
 //! | [`scenario`] | the JSON scenario format and its validation (errors name the field) |
-//! | [`bench`] | the throughput workload shared by the native and the browser benchmark |
+//! | [`bench`] | the throughput workloads shared by the native and the browser benchmark, and the cost of each delivery guarantee |
 //! | [`storage`] | durable storage: CRC-32C record batches, the `Storage` trait (append, group-commit flush, crash, recovery) and the memory store that models a disk |
 //!
 //! Shell (browser only, `target_arch = "wasm32"`):

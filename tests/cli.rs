@@ -103,3 +103,45 @@ fn sweep_stops_at_the_first_failing_seed_with_a_command_that_reproduces_it() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn bench_guarantees_prints_one_checked_line_per_broker_and_guarantee() {
+    let (code, out, err) = brokerlab(&["bench", "--guarantees", "--messages", "800"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let cells: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["broker"].as_str().unwrap(),
+                l["guarantee"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            ("log", "at_most_once"),
+            ("log", "at_least_once"),
+            ("log", "exactly_once_idempotent"),
+            ("log", "exactly_once_transactional"),
+            ("queue", "at_most_once"),
+            ("queue", "at_least_once"),
+            ("queue", "exactly_once_idempotent"),
+        ]
+    );
+    for l in &lines {
+        assert_eq!(l["platform"], "native");
+        assert_eq!(l["effects"], 800, "{l}: one effect per message, no faults");
+        assert!(l["msgs_per_s"].as_f64().unwrap() > 0.0, "{l}");
+        if l["guarantee"] == "at_least_once" {
+            assert_eq!(l["vs_at_least_once"], 1.0, "{l}");
+        }
+    }
+    let (code, _, err) = brokerlab(&["bench", "--guarantees", "--messages", "801"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("multiple of 8"), "{err}");
+}

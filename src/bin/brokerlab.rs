@@ -3,7 +3,7 @@
 //! ```text
 //! brokerlab run SCENARIO.json [--seed N] [--history FILE.jsonl] [--random-faults]
 //! brokerlab sweep SCENARIO.json --seeds N [--first-seed S]
-//! brokerlab bench [--messages N] [--log]
+//! brokerlab bench [--messages N] [--log | --guarantees]
 //! ```
 //!
 //! `run` prints a one-line JSON summary (counts and findings). `sweep` runs N
@@ -40,7 +40,7 @@ mod native {
     const USAGE: &str = "usage:
   brokerlab run SCENARIO.json [--seed N] [--history FILE.jsonl] [--random-faults]
   brokerlab sweep SCENARIO.json --seeds N [--first-seed S]
-  brokerlab bench [--messages N] [--log]";
+  brokerlab bench [--messages N] [--log | --guarantees]";
 
     /// Bad input: printed as `brokerlab: <message>`, exit code 2.
     struct Usage(String);
@@ -189,14 +189,19 @@ mod native {
     }
 
     fn bench(mut parser: lexopt::Parser) -> Result<i32, Usage> {
-        let (mut messages, mut log) = (200_000, false);
+        let (mut messages, mut log, mut guarantees) = (None, false, false);
         while let Some(arg) = parser.next()? {
             match arg {
-                Long("messages") => messages = number(&mut parser, "--messages")?.max(1),
+                Long("messages") => messages = Some(number(&mut parser, "--messages")?.max(1)),
                 Long("log") => log = true,
+                Long("guarantees") => guarantees = true,
                 other => return Err(other.unexpected().into()),
             }
         }
+        if guarantees {
+            return bench_guarantees(messages.unwrap_or(brokerlab::bench::GUARANTEE_MESSAGES));
+        }
+        let messages = messages.unwrap_or(200_000);
         if log {
             // One line per partition count: produce → consume → commit.
             for partitions in brokerlab::bench::LOG_PARTITIONS {
@@ -213,6 +218,22 @@ mod native {
         let secs = start.elapsed().as_secs_f64();
         let rate = processed as f64 / secs;
         emit(&format!("{{\"bench\":\"native\",\"messages\":{processed},\"seconds\":{secs:.3},\"msgs_per_s\":{rate:.0}}}"));
+        Ok(0)
+    }
+
+    /// The cost of each guarantee: one JSON line per (broker, guarantee).
+    fn bench_guarantees(messages: u64) -> Result<i32, Usage> {
+        let step = brokerlab::bench::GUARANTEE_PRODUCERS;
+        if messages < step || !messages.is_multiple_of(step) {
+            return Err(Usage(format!(
+                "--messages: the guarantee bench needs a multiple of {step} (one share per producer)"
+            )));
+        }
+        let origin = Instant::now();
+        let mut clock_s = || origin.elapsed().as_secs_f64();
+        for line in brokerlab::bench::guarantee_lines("native", messages, &mut clock_s) {
+            emit(&line);
+        }
         Ok(0)
     }
 }

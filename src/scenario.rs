@@ -682,6 +682,18 @@ pub struct FaultOptions {
     pub producer_crash: bool,
     #[serde(default)]
     pub drop_acks: bool,
+    /// Draw `crash_after_send` (a producer crashes right after a send,
+    /// before its ack: an unknown outcome, then a retry). One of the faults
+    /// that tell the guarantees apart. Off by default, so seeds drawn before
+    /// it existed keep their faults.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub crash_after_send: bool,
+    /// Draw `crash_after_process` (a consumer crashes right after its
+    /// effect, before its ack or commit: the effect is applied again after
+    /// the restart unless deduplicated). Off by default, like
+    /// `crash_after_send`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub crash_after_process: bool,
     /// How many faults one randomised run draws at most.
     #[serde(default = "default_max_faults")]
     pub max_faults: u32,
@@ -709,6 +721,8 @@ impl Default for FaultOptions {
             consumer_crash: false,
             producer_crash: false,
             drop_acks: false,
+            crash_after_send: false,
+            crash_after_process: false,
             max_faults: default_max_faults(),
             downtime_ms_min: default_downtime_min(),
             downtime_ms_max: default_downtime_max(),

@@ -38,12 +38,16 @@ fn base(log: bool, g: Guarantee) -> Scenario {
     // A dropped commit plus a rebalance re-reads committed-before records, so
     // at most once is judged without the drop_acks fault (see the report).
     let drop_acks = g != Guarantee::AtMostOnce;
+    // The faults that tell the guarantees apart, drawn at random too (on top
+    // of `with_armed_faults`); at most once never re-sends, so not there.
+    let armed = g != Guarantee::AtMostOnce;
     let doc = format!(
         r#"{{ "name": "matrix", "seed": 1, "duration_ms": 1500, "guarantee": "{}",
         "broker": {broker}, "network": {{ "latency_ms_min": 1, "latency_ms_max": 3 }},
         "clients": [ {producer}, {{ "id": "c1", {consumer} }}, {{ "id": "c2", {consumer} }} ],
         "fault_options": {{ "broker_crash": {broker_crash}, "consumer_crash": true, "producer_crash": true,
-                            "drop_acks": {drop_acks}, "max_faults": 4, "downtime_ms_min": 20, "downtime_ms_max": 300 }} }}"#,
+                            "drop_acks": {drop_acks}, "crash_after_send": {armed}, "crash_after_process": {armed},
+                            "max_faults": 4, "downtime_ms_min": 20, "downtime_ms_max": 300 }} }}"#,
         g.name()
     );
     Scenario::from_json(&doc).unwrap()

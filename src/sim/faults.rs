@@ -3,6 +3,13 @@
 //! A fixed schedule lives in the scenario (`faults`). A sweep adds faults drawn
 //! from the scenario's `fault_options` with the run's seed, so a failing seed can
 //! be replayed exactly with `brokerlab run SCENARIO --seed N --random-faults`.
+//!
+//! Besides crashes and dropped acks the draw can arm `crash_after_send` and
+//! `crash_after_process` (the faults that tell the guarantees apart) when
+//! `fault_options` asks for them. New kinds only ever join the end of the
+//! list of kinds to draw from, and only when asked for, so a seed of a
+//! scenario that does not ask draws exactly the faults it drew before
+//! (`tests/random_faults.rs` pins that).
 
 use super::rng::SimRng;
 use crate::scenario::{ClientSpec, FaultAction, FaultSpec, Scenario};
@@ -17,6 +24,10 @@ enum Kind {
     ConsumerCrash,
     ProducerCrash,
     DropAcks,
+    /// Armed: the producer crashes after its next send (`crash_after_send`).
+    CrashAfterSend,
+    /// Armed: the consumer crashes after its next effect (`crash_after_process`).
+    CrashAfterProcess,
 }
 
 /// Draws extra faults for `seed` from `scenario.fault_options`.
@@ -41,6 +52,14 @@ pub fn random_faults(scenario: &Scenario, seed: u64) -> Vec<FaultSpec> {
     if opts.drop_acks {
         kinds.push(Kind::DropAcks);
     }
+    // Pushed last: with these options off the list, and so every draw of an
+    // existing seed, stays as it was.
+    if opts.crash_after_send && !producers.is_empty() {
+        kinds.push(Kind::CrashAfterSend);
+    }
+    if opts.crash_after_process && !consumers.is_empty() {
+        kinds.push(Kind::CrashAfterProcess);
+    }
     if kinds.is_empty() || opts.max_faults == 0 {
         return Vec::new();
     }
@@ -57,8 +76,8 @@ pub fn random_faults(scenario: &Scenario, seed: u64) -> Vec<FaultSpec> {
                 .max(1);
         let target = match kind {
             Kind::BrokerCrash => "broker".to_string(),
-            Kind::ConsumerCrash => pick(&mut rng, &consumers),
-            Kind::ProducerCrash => pick(&mut rng, &producers),
+            Kind::ConsumerCrash | Kind::CrashAfterProcess => pick(&mut rng, &consumers),
+            Kind::ProducerCrash | Kind::CrashAfterSend => pick(&mut rng, &producers),
             Kind::DropAcks => pick(&mut rng, &all_ids(scenario)),
         };
         push_fault(
@@ -81,10 +100,19 @@ fn push_fault(
     until_ms: u64,
     end_ms: u64,
 ) {
-    if kind == Kind::DropAcks {
+    // These carry their own end: when the acks flow again, or when the
+    // armed crash's client restarts (after it fired, at `until_ms` or at
+    // once if it fired later than that).
+    let with_until = match kind {
+        Kind::DropAcks => Some(FaultAction::DropAcks),
+        Kind::CrashAfterSend => Some(FaultAction::CrashAfterSend),
+        Kind::CrashAfterProcess => Some(FaultAction::CrashAfterProcess),
+        Kind::BrokerCrash | Kind::ConsumerCrash | Kind::ProducerCrash => None,
+    };
+    if let Some(action) = with_until {
         faults.push(FaultSpec {
             at_ms,
-            action: FaultAction::DropAcks,
+            action,
             target,
             until_ms: Some(until_ms),
         });

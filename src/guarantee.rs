@@ -8,7 +8,7 @@
 //!
 //! | guarantee | queue producer | queue consumer | log producer | log consumer |
 //! |---|---|---|---|---|
-//! | `at_most_once` | no confirms | `no_ack` (auto) | `acks=0`, no retries | commit before processing |
+//! | `at_most_once` | no confirms | `no_ack` (auto) | `acks=0`, no retries | `commitSync` before processing (a refused or unanswered commit drops the batch) |
 //! | `at_least_once` | confirms, retries | ack after processing | `acks=all`, retries | commit after processing |
 //! | `exactly_once_idempotent` | as at least once (+ SQS FIFO `MessageDeduplicationId` in `sqs` mode) | + dedup store | + `enable.idempotence` | + dedup store |
 //! | `exactly_once_transactional` | refused (no transactions) | refused | + `enable.idempotence` | read-process-write in a transaction, + a `read_committed` sink (see [`crate::guarantee_txn`]) |

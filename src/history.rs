@@ -145,6 +145,15 @@ pub enum LogEntry {
         partition: PartitionId,
         offset: u64,
     },
+    /// How a `commitSync` ended: `ok` (committed and durable), `fail` (the
+    /// coordinator refused it, `error` says why) or `info` (no answer in
+    /// time: it may or may not have been committed).
+    CommitDone {
+        ty: OpType,
+        partition: PartitionId,
+        offset: u64,
+        error: Option<crate::broker::log::CommitError>,
+    },
     Seek {
         partition: PartitionId,
         to: Seek,
@@ -518,6 +527,23 @@ fn describe_log<'a>(entry: LogEntry, names: &'a Names, base: Line<'a>) -> Line<'
             offset: Some(offset),
             ..ev
         },
+        LogEntry::CommitDone {
+            ty,
+            partition,
+            offset,
+            error,
+        } => Line {
+            ty: op_name(ty),
+            f: "commit",
+            partition: Some(partition),
+            offset: Some(offset),
+            reason: match (ty, error) {
+                (_, Some(e)) => Some(e.name()),
+                (OpType::Info, None) => Some("no answer within session.timeout.ms"),
+                _ => None,
+            },
+            ..ev
+        },
         LogEntry::Seek { partition, to } => {
             let (what, offset) = match to {
                 Seek::Earliest => ("TRIM_HORIZON", None),
@@ -689,13 +715,14 @@ fn describe_log_note<'a>(note: LogNote, names: &'a Names, ev: Line<'a>) -> Line<
             member,
             partition,
             offset,
+            error,
         } => Line {
             f: "commit_rejected",
             group: Some(names.group(group)),
             consumer: Some(names.client(member)),
             partition: Some(partition),
             offset: Some(offset),
-            reason: Some("not a member"),
+            reason: Some(error.name()),
             ..ev
         },
         LogNote::Position {

@@ -2,13 +2,15 @@
 //! coordinator, driven request by request (no world, no network), so each
 //! phase of the two-phase commit can be crashed exactly where we want.
 
-use brokerlab::broker::log::{LogBroker, LogRecord, LogReply, LogRequest, MARKER_MSG_ID};
+use brokerlab::broker::log::{LogRecord, LogReply, LogRequest, MARKER_MSG_ID};
 use brokerlab::broker::txn::{IsolationLevel, TxnError, TxnReply, TxnRequest, TxnState};
-use brokerlab::broker::{ClientId, Message, Output};
+use brokerlab::broker::{ClientId, Message};
 use brokerlab::check;
 use brokerlab::check::txn::{TxnFinding, TxnMarker, TxnRead, TxnWrite};
-use brokerlab::scenario::{Assignor, LogBrokerSpec, OffsetReset, TopicSpec};
-use brokerlab::storage::{FlushId, Limits, MemoryStore, Storage};
+
+#[path = "support/log_driver.rs"]
+mod log_driver;
+use log_driver::{topic, Driver};
 
 const FSYNC_MS: u64 = 5;
 const IN: u16 = 0;
@@ -20,53 +22,33 @@ const GROUP_RC: u16 = 0;
 const GROUP_RU: u16 = 1;
 const READER_RU: ClientId = 3;
 
+/// The broker driver plus what the checker tests tell the checker.
 struct Harness {
-    broker: LogBroker,
-    store: MemoryStore,
-    now_ms: u64,
-    flushes: Vec<(FlushId, u64)>,
-    replies: Vec<(ClientId, LogReply)>,
+    d: Driver,
     /// Markers the checker is told about (set by the checker tests).
     markers: Vec<TxnMarker>,
 }
 
+impl std::ops::Deref for Harness {
+    type Target = Driver;
+    fn deref(&self) -> &Driver {
+        &self.d
+    }
+}
+
+impl std::ops::DerefMut for Harness {
+    fn deref_mut(&mut self) -> &mut Driver {
+        &mut self.d
+    }
+}
+
 impl Harness {
     fn new() -> Harness {
-        let topic = |name: &str, partitions| TopicSpec {
-            name: name.into(),
-            partitions,
-            retention_ms: None,
-            retention_records: None,
-        };
-        let spec = LogBrokerSpec {
-            topics: vec![topic("in", 1), topic("out", 2)],
-            fsync_latency_ms: FSYNC_MS,
-        };
+        let topics = vec![topic("in", 1), topic("out", 2)];
         Harness {
-            broker: LogBroker::from_spec(&spec, Vec::new(), 2),
-            store: MemoryStore::new(Limits::default(), FSYNC_MS),
-            now_ms: 0,
-            flushes: Vec::new(),
-            replies: Vec::new(),
+            d: Driver::new(topics, 2, FSYNC_MS),
             markers: Vec::new(),
         }
-    }
-
-    fn take(&mut self, out: Vec<Output>) {
-        for o in out {
-            match o {
-                Output::FlushAt { id, at_ms } => self.flushes.push((id, at_ms)),
-                Output::Log { to, reply } => self.replies.push((to, reply)),
-                _ => {}
-            }
-        }
-    }
-
-    fn send(&mut self, from: ClientId, req: LogRequest) {
-        let mut out = Vec::new();
-        self.broker
-            .handle(self.now_ms, from, req, &mut self.store, &mut out);
-        self.take(out);
     }
 
     fn txn(&mut self, from: ClientId, req: TxnRequest) -> Option<TxnReply> {
@@ -80,43 +62,6 @@ impl Harness {
             LogReply::Txn(t) if *c == to => Some(*t),
             _ => None,
         })
-    }
-
-    /// Completes the next pending flush (one group commit).
-    fn flush_one(&mut self) -> bool {
-        if self.flushes.is_empty() {
-            return false;
-        }
-        let (id, at_ms) = self.flushes.remove(0);
-        self.now_ms = self.now_ms.max(at_ms);
-        let state = self.store.flush_state(id, self.now_ms);
-        let mut out = Vec::new();
-        self.broker
-            .flush_done(self.now_ms, id, state, &mut self.store, &mut out);
-        self.take(out);
-        true
-    }
-
-    /// Completes every flush, including those the completions start.
-    fn settle(&mut self) {
-        while self.flush_one() {}
-    }
-
-    fn crash_and_restart(&mut self) {
-        let mut out = Vec::new();
-        self.broker.crash(self.now_ms, &mut self.store, &mut out);
-        self.flushes.clear();
-        self.now_ms += 1;
-        let mut out = Vec::new();
-        self.broker.restart(self.now_ms, &mut self.store, &mut out);
-        self.take(out);
-    }
-
-    fn tick(&mut self, now_ms: u64) {
-        self.now_ms = now_ms;
-        let mut out = Vec::new();
-        self.broker.tick(now_ms, &mut self.store, &mut out);
-        self.take(out);
     }
 
     fn init(&mut self, from: ClientId) -> (u64, u16) {
@@ -178,17 +123,7 @@ impl Harness {
 
     /// A one-member group on `out` polls; returns what it was sent.
     fn read(&mut self, group: u16, member: ClientId, isolation: IsolationLevel) -> Vec<LogRecord> {
-        self.send(
-            member,
-            LogRequest::JoinGroup {
-                group,
-                topic: OUT,
-                assignor: Assignor::Range,
-                session_timeout_ms: 1_000_000,
-                reset: OffsetReset::Earliest,
-                isolation,
-            },
-        );
+        self.join(member, group, OUT, isolation);
         let (generation, _) = self.broker.members(group);
         self.replies.clear();
         self.send(
@@ -430,17 +365,7 @@ fn offsets_committed_in_a_transaction_count_only_if_it_commits() {
     for commit in [true, false] {
         let mut h = Harness::new();
         // A member of the input group, so the group exists.
-        h.send(
-            READER,
-            LogRequest::JoinGroup {
-                group: GROUP_RC,
-                topic: IN,
-                assignor: Assignor::Range,
-                session_timeout_ms: 1_000_000,
-                reset: OffsetReset::Earliest,
-                isolation: IsolationLevel::ReadCommitted,
-            },
-        );
+        h.join(READER, GROUP_RC, IN, IsolationLevel::ReadCommitted);
         let pe = open_txn(&mut h, 1);
         let req = TxnRequest::TxnOffsetCommit {
             txn: 0,

@@ -32,8 +32,9 @@
 //! Simplifications (said here and in the UI): one broker, no replication, so
 //! the high watermark is the log end and `acks=1` and `acks=all` differ only
 //! by the `fsync`; record timestamps are the broker's append time
-//! (`LogAppendTime`); commits are accepted from any current member of the
-//! group (no `ILLEGAL_GENERATION` fencing); group membership is not persisted,
+//! (`LogAppendTime`); a rebalance happens in one step at the coordinator
+//! (no waiting for every member to rejoin), so commits are fenced by
+//! generation instead ([`CommitError`]); group membership is not persisted,
 //! so members rejoin after a broker restart (committed offsets are persisted).
 
 use super::dedup::{ProducerIdent, ProducerStates, SeqCheck};
@@ -106,12 +107,20 @@ pub enum LogRequest {
     },
     /// A request to the transaction coordinator (see [`super::txn`]).
     Txn(TxnRequest),
-    /// `commitSync` / auto-commit of one partition: `offset` is the next
-    /// record to read (Kafka commits "position", not "last read").
+    /// `OffsetCommit` of one partition: `offset` is the next record to read
+    /// (Kafka commits "position", not "last read"). `generation` is the
+    /// member's generation: the coordinator refuses a stale one (see
+    /// [`CommitError`]), so a member that lost the partition in a rebalance
+    /// cannot move the new owner's offset.
     Commit {
         group: GroupId,
+        generation: u32,
         partition: PartitionId,
         offset: u64,
+        /// `commitSync`: the member waits for the answer, sent once the
+        /// offset is durable. `commitAsync` and auto-commit send none (their
+        /// callback only logs; the simulation leaves it out).
+        reply: bool,
     },
     Seek {
         group: GroupId,
@@ -129,6 +138,34 @@ pub enum LogRequest {
         producer: ProducerIdent,
         sequence: u32,
     },
+}
+
+/// Why the group coordinator refused an `OffsetCommit` (Kafka's error names).
+/// Each one means "you no longer own what you are committing": the consumer
+/// must not process what the commit was for (at most once) and rejoins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommitError {
+    /// `UNKNOWN_MEMBER_ID`: not a member of the group (its session expired,
+    /// it left, or the broker restarted and forgot the membership).
+    UnknownMemberId,
+    /// `REBALANCE_IN_PROGRESS`: a member whose new assignment is on its way
+    /// (it has not polled the new generation yet) committed for the old one.
+    /// The coordinator rebalances in one step; for the member the rebalance
+    /// lasts until its next `poll()` applies it.
+    RebalanceInProgress,
+    /// `ILLEGAL_GENERATION`: a member that already polled the new
+    /// generation sent a commit of an older one (a late request).
+    IllegalGeneration,
+}
+
+impl CommitError {
+    pub fn name(self) -> &'static str {
+        match self {
+            CommitError::UnknownMemberId => "UNKNOWN_MEMBER_ID",
+            CommitError::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
+            CommitError::IllegalGeneration => "ILLEGAL_GENERATION",
+        }
+    }
 }
 
 /// One record as a consumer receives it.
@@ -165,6 +202,13 @@ pub enum LogReply {
     },
     /// The transaction coordinator's answer.
     Txn(TxnReply),
+    /// The answer to a `commitSync` (`reply: true`): `None` = the offset is
+    /// committed and durable.
+    CommitResponse {
+        partition: PartitionId,
+        offset: u64,
+        error: Option<CommitError>,
+    },
 }
 
 /// Things the log broker did that a learner (and the checker) should see.
@@ -254,12 +298,14 @@ pub enum LogNote {
     },
     /// The transaction coordinator's state changes, fencing and markers.
     Txn(TxnNote),
-    /// A commit from a client that is not a member (any more).
+    /// A commit from a client that is not a member (any more), or from a
+    /// generation that is not the group's.
     CommitRejected {
         group: GroupId,
         member: ClientId,
         partition: PartitionId,
         offset: u64,
+        error: CommitError,
     },
     /// A member's fetch position was set: from a commit, `auto.offset.reset`,
     /// a seek, or because retention deleted the records it pointed at.
@@ -412,7 +458,13 @@ struct InFlightFlush {
     ends: Vec<(TopicId, PartitionId, u64)>,
     /// The coordinator's `Txn` stream end at the flush.
     txn_end: Option<u64>,
+    /// `commitSync` answers this flush makes durable: (member, partition, offset).
+    commit_replies: Vec<(ClientId, PartitionId, u64)>,
 }
+
+/// `commitSync` answers waiting for their flush. Each waiting member has at
+/// most one per partition in flight; this bounds a misbehaving one.
+pub const COMMIT_REPLIES_MAX: usize = 4096;
 
 #[derive(Clone, Debug)]
 pub struct LogBroker {
@@ -427,6 +479,10 @@ pub struct LogBroker {
     offsets_pending: BTreeMap<(GroupId, PartitionId), u64>,
     /// Next offset in the `Offsets` stream.
     offsets_stream_end: u64,
+    /// `commitSync` answers whose offsets are not handed to storage yet
+    /// (they go out when that flush is durable, like an `acks=all`
+    /// response). Bound: [`COMMIT_REPLIES_MAX`].
+    commit_replies: Vec<(ClientId, PartitionId, u64)>,
     flush: Option<InFlightFlush>,
     /// Earliest `WakeAt` requested and not yet run.
     wake_armed_ms: Option<u64>,
@@ -476,6 +532,7 @@ impl LogBroker {
             up: true,
             offsets_pending: BTreeMap::new(),
             offsets_stream_end: 0,
+            commit_replies: Vec::new(),
             flush: None,
             wake_armed_ms: None,
             coordinator: TxnCoordinator::new(),
@@ -567,9 +624,11 @@ impl LogBroker {
             } => self.poll(group, from, generation, poll, max_records, out),
             LogRequest::Commit {
                 group,
+                generation,
                 partition,
                 offset,
-            } => self.commit(group, from, partition, offset, out),
+                reply,
+            } => self.commit(group, from, generation, (partition, offset), reply, out),
             LogRequest::Seek {
                 group,
                 generation,
@@ -845,28 +904,47 @@ impl LogBroker {
         }
     }
 
+    /// `OffsetCommit`: accepted from a current member in the group's
+    /// generation; anything else is refused (see [`CommitError`]).
     fn commit(
         &mut self,
         group: GroupId,
         from: ClientId,
-        partition: PartitionId,
-        offset: u64,
+        generation: u32,
+        (partition, offset): (PartitionId, u64),
+        reply: bool,
         out: &mut Vec<Output>,
     ) {
-        let member = self.groups[group as usize]
-            .as_mut()
-            .filter(|g| g.members.contains_key(&from));
-        let Some(g) = member else {
+        let g = self.groups[group as usize].as_mut();
+        if let Some(error) = commit_error(g.as_deref(), from, generation) {
             out.push(note(LogNote::CommitRejected {
                 group,
                 member: from,
                 partition,
                 offset,
+                error,
             }));
+            if reply {
+                let error = Some(error);
+                let reply = LogReply::CommitResponse {
+                    partition,
+                    offset,
+                    error,
+                };
+                out.push(Output::Log { to: from, reply });
+            }
             return;
-        };
+        }
+        let g = g.expect("a member's group");
         g.committed.insert(partition, offset);
         self.offsets_pending.insert((group, partition), offset);
+        if reply {
+            assert!(
+                self.commit_replies.len() < COMMIT_REPLIES_MAX,
+                "commitSync answers waiting for a flush are bounded"
+            );
+            self.commit_replies.push((from, partition, offset));
+        }
         out.push(note(LogNote::Committed {
             group,
             partition,
@@ -1073,6 +1151,10 @@ impl LogBroker {
         let producers = self.producers.unstored_batch();
         let txn_end = self.append_txn_batch(storage);
         if txn_end.is_none() && ends.is_empty() && offsets.is_none() && producers.is_none() {
+            assert!(
+                self.commit_replies.is_empty(),
+                "a waiting answer has its offset pending"
+            );
             return;
         }
         if let Some(batch) = producers {
@@ -1094,6 +1176,7 @@ impl LogBroker {
             id: ticket.id,
             ends,
             txn_end,
+            commit_replies: std::mem::take(&mut self.commit_replies),
         });
         out.push(Output::FlushAt {
             id: ticket.id,
@@ -1161,6 +1244,16 @@ impl LogBroker {
             if let Some(end) = flush.txn_end {
                 self.txn_durable(now_ms, end, out);
             }
+            // A failed flush answers no commit: the member's commitSync times
+            // out, an unknown outcome it treats as "not committed".
+            for (to, partition, offset) in flush.commit_replies {
+                let reply = LogReply::CommitResponse {
+                    partition,
+                    offset,
+                    error: None,
+                };
+                out.push(Output::Log { to, reply });
+            }
         }
         self.maybe_flush(now_ms, storage, out);
     }
@@ -1188,6 +1281,7 @@ impl LogBroker {
         self.groups.iter_mut().for_each(|g| *g = None);
         self.producers.clear();
         self.offsets_pending.clear();
+        self.commit_replies.clear();
         self.flush = None;
         self.wake_armed_ms = None;
         self.coordinator.crash();
@@ -1485,6 +1579,20 @@ impl LogBroker {
             ),
             None => (0, Vec::new()),
         }
+    }
+}
+
+/// Why `member`'s commit for `generation` is refused, if it is.
+fn commit_error(g: Option<&GroupState>, member: ClientId, generation: u32) -> Option<CommitError> {
+    let Some((g, m)) = g.and_then(|g| Some((g, g.members.get(&member)?))) else {
+        return Some(CommitError::UnknownMemberId);
+    };
+    if generation == g.generation {
+        None
+    } else if m.positions_generation != Some(g.generation) {
+        Some(CommitError::RebalanceInProgress)
+    } else {
+        Some(CommitError::IllegalGeneration)
     }
 }
 

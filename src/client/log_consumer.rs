@@ -21,8 +21,15 @@
 //! - `commit: after_processing`: commit `offset + 1` after each effect: a
 //!   crash between the effect and the commit replays one record
 //!   (at-least-once).
-//! - `commit: before_processing`: commit `offset + 1` before processing: a
-//!   crash during processing skips the record for good (at-most-once).
+//! - `commit: before_processing`: at most once, Kafka's way. When a poll's
+//!   records are in, `commitSync` their positions and wait; process the
+//!   batch only once every partition's commit is confirmed (the broker
+//!   answers when the offset is durable). A crash during processing skips
+//!   the rest of the batch for good: lost, never duplicated. A refused
+//!   commit (the member lost the partition in a rebalance: see
+//!   [`CommitError`]) or one with no answer (the outcome is unknown) drops
+//!   the batch unprocessed: processing it could repeat what the partition's
+//!   new owner, or this member after a rejoin, reads again.
 //!
 //! A rebalance is applied at the next `poll()`, as in Kafka: the consumer
 //! finishes the records it holds first. Liveness is a separate heartbeat
@@ -31,8 +38,8 @@
 
 use super::{ClientOutput, ClientTimer};
 use crate::broker::log::{
-    partitions_of, GroupId, LogRecord, LogReply, LogRequest, PartitionId, PartitionSet, Seek,
-    TopicId,
+    partitions_of, CommitError, GroupId, LogRecord, LogReply, LogRequest, PartitionId,
+    PartitionSet, Seek, TopicId,
 };
 use crate::broker::txn::IsolationLevel;
 use crate::broker::{ClientId, MsgId, Request};
@@ -64,6 +71,19 @@ pub struct LogConsumerConfig {
     pub dedup: super::dedup::DedupConfig,
 }
 
+/// A `commitSync` of one poll's positions, waiting for its answers.
+#[derive(Clone, Debug)]
+struct SyncCommit {
+    /// Partition → offset committed and not answered yet. Bound: the
+    /// partitions of the topic (one commit per partition in the batch).
+    waiting: BTreeMap<PartitionId, u64>,
+    /// The first refusal among the answers.
+    refused: Option<CommitError>,
+    /// When a missing answer counts as lost (`session.timeout.ms` after the
+    /// send: by then an unanswered member may have been expelled anyway).
+    deadline_ms: u64,
+}
+
 #[derive(Clone, Debug)]
 pub struct LogConsumer {
     pub id: ClientId,
@@ -84,6 +104,9 @@ pub struct LogConsumer {
     current: Option<LogRecord>,
     /// Next offset to read per owned partition (Kafka's "position").
     positions: BTreeMap<PartitionId, u64>,
+    /// `commit: before_processing`: the batch's `commitSync` in flight; the
+    /// buffer is processed only once it is confirmed.
+    sync_commit: Option<SyncCommit>,
     last_commit_ms: u64,
     pub busy_ms: u64,
     pub processed: u64,
@@ -105,6 +128,7 @@ impl LogConsumer {
             buffer: VecDeque::new(),
             current: None,
             positions: BTreeMap::new(),
+            sync_commit: None,
             last_commit_ms: 0,
             busy_ms: 0,
             processed: 0,
@@ -160,12 +184,23 @@ impl LogConsumer {
         if !self.alive || self.left {
             return;
         }
+        self.forget_membership();
+        self.join(out);
+    }
+
+    /// What a member knows of its group, dropped when it joins anew: the
+    /// records it holds but has not started (their commits may never land),
+    /// its assignment and positions, and its generation (Kafka's
+    /// `resetGeneration`: commits before the next assignment carry 0, which
+    /// no coordinator generation matches).
+    fn forget_membership(&mut self) {
         self.buffer.clear();
+        self.sync_commit = None;
         self.polling = None;
         self.pending_assignment = None;
         self.partitions = 0;
+        self.generation = 0;
         self.positions.clear();
-        self.join(out);
     }
 
     pub fn on_heartbeat_timer(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
@@ -201,9 +236,18 @@ impl LogConsumer {
             LogReply::PollEnd { poll } => {
                 if self.polling == Some(poll) {
                     self.polling = None;
-                    self.poll_if_idle(now_ms, out);
+                    if self.commits_first() && !self.buffer.is_empty() {
+                        self.commit_sync(now_ms, out);
+                    } else {
+                        self.poll_if_idle(now_ms, out);
+                    }
                 }
             }
+            LogReply::CommitResponse {
+                partition,
+                offset,
+                error,
+            } => self.on_commit_response(now_ms, (partition, offset), error, rng, out),
             LogReply::ProduceAck { .. } => unreachable!("produce responses go to producers"),
             LogReply::Txn(_) => unreachable!("coordinator replies go to transactional clients"),
         }
@@ -238,13 +282,116 @@ impl LogConsumer {
             key: r.msg.key,
         })));
         self.buffer.push_back(r);
-        if self.current.is_none() {
+        // At most once waits for the whole poll and its commitSync.
+        if self.current.is_none() && !self.commits_first() {
             self.start_next(now_ms, rng, out);
         }
     }
 
+    /// `commit: before_processing`: nothing is processed before its commit
+    /// is confirmed.
+    fn commits_first(&self) -> bool {
+        self.cfg.commit == Some(CommitMode::BeforeProcessing)
+    }
+
+    /// `commitSync` of the positions the buffered batch reaches, one commit
+    /// per partition, answered once durable.
+    fn commit_sync(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
+        assert!(self.sync_commit.is_none() && self.current.is_none());
+        let mut waiting: BTreeMap<PartitionId, u64> = BTreeMap::new();
+        for r in &self.buffer {
+            let next = waiting.entry(r.partition).or_insert(0);
+            *next = (*next).max(r.offset + 1);
+        }
+        for (&partition, &offset) in &waiting {
+            self.commit(partition, offset, true, out);
+        }
+        let deadline_ms = now_ms + self.cfg.session_timeout_ms;
+        self.sync_commit = Some(SyncCommit {
+            waiting,
+            refused: None,
+            deadline_ms,
+        });
+        out.push(ClientOutput::Timer {
+            at_ms: deadline_ms,
+            timer: ClientTimer::ConfirmDeadline,
+        });
+    }
+
+    fn on_commit_response(
+        &mut self,
+        now_ms: u64,
+        (partition, offset): (PartitionId, u64),
+        error: Option<CommitError>,
+        rng: &mut SimRng,
+        out: &mut Vec<ClientOutput>,
+    ) {
+        let Some(sc) = &mut self.sync_commit else {
+            return; // the answer to a commit given up on (timed out, rejoined)
+        };
+        if sc.waiting.get(&partition) != Some(&offset) {
+            return;
+        }
+        sc.waiting.remove(&partition);
+        let ty = if error.is_some() {
+            OpType::Fail
+        } else {
+            OpType::Ok
+        };
+        let done = LogEntry::CommitDone {
+            ty,
+            partition,
+            offset,
+            error,
+        };
+        out.push(ClientOutput::Record(Entry::Log(done)));
+        if let Some(e) = error {
+            sc.refused.get_or_insert(e);
+        }
+        if !sc.waiting.is_empty() {
+            return;
+        }
+        let refused = self.sync_commit.take().expect("checked").refused;
+        match refused {
+            None => self.start_next(now_ms, rng, out),
+            Some(e) => {
+                // The partitions are someone else's now (or will be once
+                // this member rejoins): their records are not ours to process.
+                self.buffer.clear();
+                let assignment_on_its_way =
+                    self.pending_assignment.is_some() && e != CommitError::UnknownMemberId;
+                if assignment_on_its_way {
+                    self.poll_if_idle(now_ms, out);
+                } else {
+                    self.rejoin(out);
+                }
+            }
+        }
+    }
+
+    /// The `commitSync` deadline: the answers that did not come are unknown
+    /// outcomes. At most once does not process what may not be committed:
+    /// the batch is dropped and the consumer polls on from its positions.
+    pub fn on_commit_deadline(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
+        let Some(sc) = self.sync_commit.take_if(|sc| sc.deadline_ms <= now_ms) else {
+            return; // the timer of a commit already answered
+        };
+        for (partition, offset) in sc.waiting {
+            let done = LogEntry::CommitDone {
+                ty: OpType::Info,
+                partition,
+                offset,
+                error: None,
+            };
+            out.push(ClientOutput::Record(Entry::Log(done)));
+        }
+        self.buffer.clear();
+        self.poll_if_idle(now_ms, out);
+    }
+
     fn idle(&self) -> bool {
-        self.alive && !self.left && self.polling.is_none() && self.current.is_none()
+        let waiting = self.polling.is_some() || self.sync_commit.is_some();
+        self.alive && !self.left && !waiting && self.current.is_none()
     }
 
     fn poll_if_idle(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
@@ -298,19 +445,29 @@ impl LogConsumer {
             .map(|(p, o)| (*p, *o))
             .collect();
         for (partition, offset) in positions {
-            self.commit(partition, offset, out);
+            self.commit(partition, offset, false, out);
         }
     }
 
-    fn commit(&self, partition: PartitionId, offset: u64, out: &mut Vec<ClientOutput>) {
+    /// One `OffsetCommit`, in this member's generation; `reply` for a
+    /// `commitSync`.
+    fn commit(
+        &self,
+        partition: PartitionId,
+        offset: u64,
+        reply: bool,
+        out: &mut Vec<ClientOutput>,
+    ) {
         out.push(ClientOutput::Record(Entry::Log(LogEntry::Commit {
             partition,
             offset,
         })));
         out.push(send(LogRequest::Commit {
             group: self.cfg.group,
+            generation: self.generation,
             partition,
             offset,
+            reply,
         }));
     }
 
@@ -320,9 +477,6 @@ impl LogConsumer {
             return;
         };
         out.push(process_entry(OpType::Invoke, &r));
-        if self.cfg.commit == Some(CommitMode::BeforeProcessing) {
-            self.commit(r.partition, r.offset + 1, out);
-        }
         let took_ms = match self.cfg.processing {
             ProcessingSpec::FixedMs(ms) => ms,
             ProcessingSpec::UniformMs { min, max } => rng.range_inclusive(min, max),
@@ -346,7 +500,7 @@ impl LogConsumer {
         super::dedup::push_effect(self.cfg.dedup, r.msg.id, r.msg.key, ok, out);
         self.processed += 1;
         if self.cfg.commit == Some(CommitMode::AfterProcessing) {
-            self.commit(r.partition, r.offset + 1, out);
+            self.commit(r.partition, r.offset + 1, false, out);
         }
         self.start_next(now_ms, rng, out);
     }
@@ -389,6 +543,7 @@ impl LogConsumer {
         out.push(send(LogRequest::LeaveGroup { group }));
         self.left = true;
         self.buffer.clear();
+        self.sync_commit = None;
         self.polling = None;
         self.partitions = 0;
     }
@@ -401,11 +556,7 @@ impl LogConsumer {
         if let Some(r) = self.current.take() {
             out.push(process_entry(OpType::Fail, &r));
         }
-        self.buffer.clear();
-        self.polling = None;
-        self.pending_assignment = None;
-        self.partitions = 0;
-        self.positions.clear();
+        self.forget_membership();
     }
 
     pub fn restart(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {

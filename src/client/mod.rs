@@ -22,7 +22,8 @@ use crate::history::Entry;
 pub enum ClientTimer {
     /// A producer's next publish slot.
     Publish,
-    /// The producer's earliest confirm deadline is due.
+    /// The producer's earliest confirm deadline is due (for a log consumer:
+    /// its `commitSync`'s; for a transactional client: its request's).
     ConfirmDeadline,
     /// The consumer finishes the message it is processing.
     ProcessDone,

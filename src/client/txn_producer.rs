@@ -252,6 +252,7 @@ impl TxnProducer {
             LogReply::PollEnd { poll } => self.on_poll_end(now_ms, poll, out),
             LogReply::Txn(r) => self.on_txn_reply(now_ms, r, out),
             LogReply::ProduceAck { .. } => unreachable!("transactional produce replies are Txn"),
+            LogReply::CommitResponse { .. } => unreachable!("offsets commit in the transaction"),
         }
     }
 

@@ -804,7 +804,8 @@ impl World {
         let link = &mut self.links[to as usize];
         let is_confirm = matches!(
             msg,
-            Downlink::Confirm { .. } | Downlink::Log(LogReply::ProduceAck { .. })
+            Downlink::Confirm { .. }
+                | Downlink::Log(LogReply::ProduceAck { .. } | LogReply::CommitResponse { .. })
         );
         if is_confirm && link.drops_acks(self.now_ms) {
             let (id, what) = downlink_msg(msg);
@@ -1006,6 +1007,9 @@ impl World {
             }
             (ClientKind::LogConsumer(k), ClientTimer::Heartbeat) => {
                 k.on_heartbeat_timer(now, &mut out)
+            }
+            (ClientKind::LogConsumer(k), ClientTimer::ConfirmDeadline) => {
+                k.on_commit_deadline(now, &mut out)
             }
             (ClientKind::LogConsumer(k), ClientTimer::Seek(i)) => k.on_seek_timer(i, &mut out),
             (ClientKind::LogConsumer(k), ClientTimer::Leave) => k.on_leave_timer(now, &mut out),
@@ -1445,6 +1449,7 @@ fn downlink_msg(msg: Downlink) -> (Option<MsgId>, &'static str) {
         Downlink::Log(LogReply::Assignment { .. }) => (None, "assignment"),
         Downlink::Log(LogReply::PollEnd { .. }) => (None, "poll_end"),
         Downlink::Log(LogReply::Txn(_)) => (None, "txn"),
+        Downlink::Log(LogReply::CommitResponse { .. }) => (None, "commit_response"),
     }
 }
 

@@ -772,7 +772,7 @@ fn describe_log_note<'a>(note: LogNote, names: &'a Names, ev: Line<'a>) -> Line<
 
 /// A storage stream as the history names it: a partition the Kafka way
 /// (`orders-0`), the bookkeeping streams by their name (`offsets`).
-fn stream_name(stream: crate::storage::StreamId, names: &Names) -> String {
+pub fn stream_name(stream: crate::storage::StreamId, names: &Names) -> String {
     match stream {
         crate::storage::StreamId::Partition { topic, partition } => {
             let topic = names.topics.get(topic as usize);

@@ -21,6 +21,7 @@
 //! | [`history`] | the Jepsen-style history (invoke/ok/fail/info + broker events), JSONL and its hash |
 //! | [`check`] | the queue-model checker: lost, duplicated, unexpected, recovered, out-of-order, count reconciliation |
 //! | [`playground`] | the page's settings (broker, delivery guarantee, partitions, clients) turned into a scenario, and the verdict for the claimed guarantee |
+//! | [`resume`] | the setup saved next to the page's stored log, so a reload can resume the run on it |
 //! | [`session`] | one live run as the page drives it: advance under a frame budget, faults and clients added live, and the `View` the components draw |
 //! | [`scenario`] | the JSON scenario format and its validation (errors name the field) |
 //! | [`bench`] | the throughput workloads shared by the native and the browser benchmark, and the cost of each delivery guarantee |
@@ -49,6 +50,7 @@ pub mod guarantee;
 pub mod guarantee_txn;
 pub mod history;
 pub mod playground;
+pub mod resume;
 pub mod scenario;
 pub mod session;
 pub mod sim;

@@ -38,6 +38,7 @@ use crate::scenario::{
     LogConsumerSpec, LogProducerSpec, NetworkSpec, OffsetReset, Partitioner, ProcessingSpec,
     ProducerSpec, QueueBrokerSpec, QueueMode, QueueSpec, Scenario, TopicSpec,
 };
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Bounds on what the page may ask for; the scenario bounds still apply on top.
@@ -55,7 +56,8 @@ pub mod bounds {
 }
 
 /// Which broker family the page simulates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum BrokerKind {
     /// RabbitMQ/SQS-style: round-robin, ack deletes, a crash loses the queue.
     Queue,
@@ -84,7 +86,8 @@ impl BrokerKind {
 }
 
 /// The delivery guarantee a run claims; the verdict judges the run against it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Delivery {
     AtMostOnce,
     AtLeastOnce,
@@ -148,7 +151,8 @@ impl Delivery {
 }
 
 /// One producer as the page configures it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ProducerSettings {
     pub rate_per_s: u64,
     /// Messages carry keys `k0..k{keys-1}` in turn; 0 means no key.
@@ -165,7 +169,8 @@ impl Default for ProducerSettings {
 }
 
 /// One consumer as the page configures it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ConsumerSettings {
     pub processing_ms: u64,
     /// `basic.qos(prefetch_count)`.
@@ -182,7 +187,7 @@ impl Default for ConsumerSettings {
 }
 
 /// Everything the page's controls decide.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Setup {
     pub broker: BrokerKind,
     pub delivery: Delivery,

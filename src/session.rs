@@ -209,6 +209,32 @@ impl Session {
         Ok(session)
     }
 
+    /// A run of `setup` that resumes the log `store` holds from an earlier
+    /// visit (a page reload), instead of clearing it: see
+    /// [`World::resume`]. Nothing is written until the run goes on.
+    pub fn resume_with_store(setup: &Setup, store: Box<dyn Storage>) -> Result<Session, String> {
+        let scenario = setup.to_scenario().map_err(|e| e.to_string())?;
+        let world = World::resume(&scenario, store)?;
+        let mut session = Session::new(
+            Source::Playground(setup.clone()),
+            Some(setup.delivery),
+            &scenario,
+        );
+        session.world = world;
+        session.persistent = true;
+        session.refresh_summary();
+        Ok(session)
+    }
+
+    /// The playground setup of this run (with clients added live), if it is
+    /// a playground run: what the page saves next to its log.
+    pub fn setup(&self) -> Option<&Setup> {
+        match &self.source {
+            Source::Playground(setup) => Some(setup),
+            Source::File { .. } => None,
+        }
+    }
+
     /// `text` is a scenario file; errors name the field and the reason.
     pub fn from_json(name: &str, text: &str) -> Result<Session, ScenarioError> {
         let scenario = Scenario::from_json(text)?;

@@ -23,31 +23,19 @@ fn caption(root: &web_sys::Element) -> String {
         .unwrap_or_default()
 }
 
-/// Awaits frames until `ready` holds; panics with `what` after 300 frames.
-async fn until(what: &str, mut ready: impl FnMut() -> bool) {
-    for _ in 0..300 {
-        yew::scheduler::flush().await;
-        if ready() {
-            return;
-        }
-        dom::next_frame().await;
-    }
-    panic!("gave up waiting for {what}");
-}
-
 #[wasm_bindgen_test]
 async fn log_runs_are_written_to_indexeddb_and_acks_wait_for_it() {
     let root = dom::fresh_root();
     let app = yew::Renderer::<App>::with_root(root.clone()).render();
     yew::scheduler::flush().await;
     dom::change(&dom::get_by_label(&root, "Broker"), "Log");
-    until("the store to open", || {
+    dom::until("the store to open", || {
         caption(&root).contains("log in IndexedDB")
     })
     .await;
 
     dom::click(&root, "Play");
-    until("records to be confirmed", || {
+    dom::until("records to be confirmed", || {
         dom::counter(&root, "Confirmed") >= 20
     })
     .await;
@@ -81,9 +69,21 @@ async fn run_awaiting(
     world: &mut brokerlab::sim::world::World,
     store: &brokerlab::ui::persist::SharedStore,
 ) -> u32 {
+    run_awaiting_until(world, store, u64::MAX).await
+}
+
+/// [`run_awaiting`], stopping before the first event after `until_ms`.
+async fn run_awaiting_until(
+    world: &mut brokerlab::sim::world::World,
+    store: &brokerlab::ui::persist::SharedStore,
+    until_ms: u64,
+) -> u32 {
     use brokerlab::sim::world::{RunError, Step};
     let mut waits = 0;
     loop {
+        if world.next_event_ms().is_none_or(|t| t > until_ms) {
+            return waits;
+        }
         match world.step() {
             Ok(Step::Ran { .. }) => {}
             Ok(Step::Finished) => return waits,
@@ -169,7 +169,7 @@ async fn another_tab_owning_the_log_is_offered_a_take_over() {
         .expect("hold the page's log");
     let root = dom::fresh_root();
     let app = yew::Renderer::<App>::with_root(root.clone()).render();
-    until("the other-tab banner", || {
+    dom::until("the other-tab banner", || {
         alerts(&root)
             .iter()
             .any(|a| a.contains("another tab owns the stored log"))
@@ -184,7 +184,7 @@ async fn another_tab_owning_the_log_is_offered_a_take_over() {
     );
 
     dom::click(&root, "Take over");
-    until("the take-over", || {
+    dom::until("the take-over", || {
         caption(&root).contains("log in IndexedDB")
             || alerts(&root).iter().any(|a| a.contains("earlier visit"))
     })
@@ -192,7 +192,7 @@ async fn another_tab_owning_the_log_is_offered_a_take_over() {
     // The other tab had written a log: the page asks before clearing it.
     if !caption(&root).contains("log in IndexedDB") {
         dom::click(&root, "Start fresh");
-        until("the log to be this page's", || {
+        dom::until("the log to be this page's", || {
             caption(&root).contains("log in IndexedDB")
         })
         .await;
@@ -203,4 +203,145 @@ async fn another_tab_owning_the_log_is_offered_a_take_over() {
         "the other tab can no longer write"
     );
     app.destroy();
+}
+
+/// Opens (creating) IndexedDB log `db_name` with the playground's fsync
+/// latency; `recover` makes it ready to write (a resume recovers it itself).
+async fn open_store(db_name: &str, recover: bool) -> brokerlab::ui::persist::SharedStore {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let mut config = IdbConfig::new(db_name);
+    config.fsync_latency_ms = 5;
+    let mut idb = IdbStore::open(config).await.expect("open IndexedDB");
+    if recover {
+        idb.recover();
+    }
+    brokerlab::ui::persist::SharedStore(Rc::new(RefCell::new(idb)))
+}
+
+/// Drops the page's last handle on the store and closes it (its lease is
+/// released, its queued writes finish), as a reload does.
+async fn close(store: brokerlab::ui::persist::SharedStore) {
+    let Ok(idb) = std::rc::Rc::try_unwrap(store.0) else {
+        panic!("another handle on the store is still alive");
+    };
+    idb.into_inner().close().await;
+}
+
+#[wasm_bindgen_test]
+async fn a_reloaded_page_resumes_its_log_from_indexeddb() {
+    use brokerlab::broker::log::LogNote;
+    use brokerlab::broker::Note;
+    use brokerlab::history::{Entry, Proc};
+    use brokerlab::playground::{self, BrokerKind, Delivery, Setup};
+    use brokerlab::sim::world::World;
+
+    let db_name = "brokerlab-test-resume";
+    IdbStore::delete_database(db_name)
+        .await
+        .expect("clear the test database");
+    let setup = Setup {
+        broker: BrokerKind::Log,
+        delivery: Delivery::AtLeastOnce,
+        partitions: 3,
+        seed: 5,
+        ..Setup::default()
+    };
+    let mut scenario = setup.to_scenario().unwrap();
+    scenario.duration_ms = 4_000;
+
+    // First visit: run 1.5 s through IndexedDB, with the setup saved.
+    let store = open_store(db_name, true).await;
+    store
+        .0
+        .borrow()
+        .save_setup(&brokerlab::resume::to_text(&setup))
+        .unwrap();
+    let mut first = World::with_storage(&scenario, Box::new(store.clone()));
+    run_awaiting_until(&mut first, &store, 1_500).await;
+    let log = first.broker().as_log().unwrap();
+    let views_before = log.partition_views(usize::MAX);
+    let committed_before: Vec<Option<u64>> = (0..3).map(|p| log.committed(0, p)).collect();
+    drop(first);
+    close(store).await; // every handle gone, as a reload leaves it
+
+    // Second visit: open, read the saved setup, resume.
+    let store = open_store(db_name, false).await;
+    let saved = store
+        .0
+        .borrow()
+        .saved_setup()
+        .unwrap()
+        .expect("a saved setup");
+    let saved = brokerlab::resume::from_text(&saved).unwrap();
+    assert_eq!(saved, setup);
+    let mut world = World::resume(&scenario, Box::new(store.clone())).unwrap();
+    let log = world.broker().as_log().unwrap();
+    for (before, after) in views_before.iter().zip(log.partition_views(usize::MAX)) {
+        // What was durable is back; what was in flight at the reload may be
+        // too (its IndexedDB transaction finished), never more than existed.
+        assert!(
+            after.end >= before.durable_end && after.end <= before.end,
+            "{}: {} not in {}..={}",
+            after.topic,
+            after.end,
+            before.durable_end,
+            before.end
+        );
+        let n = after.msgs.len();
+        assert_eq!(
+            after.msgs[..],
+            before.msgs[..n],
+            "partition {}: the same records",
+            after.partition
+        );
+        assert_eq!(
+            after.end,
+            after.msgs_from + n as u64,
+            "count and last offset agree"
+        );
+    }
+    let committed: Vec<Option<u64>> = (0..3).map(|p| log.committed(0, p)).collect();
+    for (p, (after, before)) in committed.iter().zip(&committed_before).enumerate() {
+        assert!(after.is_some(), "partition {p}: committed offset recovered");
+        assert!(
+            after <= before,
+            "partition {p}: committed {after:?} beyond {before:?}"
+        );
+    }
+
+    // The run goes on: the group starts at its committed offsets.
+    run_awaiting(&mut world, &store).await;
+    let mut first_position = std::collections::BTreeMap::new();
+    for e in world.history().events() {
+        if let (
+            Proc::Broker,
+            Entry::Broker(Note::Log(LogNote::Position {
+                group: 0,
+                partition,
+                offset,
+                ..
+            })),
+        ) = (e.process, e.entry)
+        {
+            first_position.entry(partition).or_insert(offset);
+        }
+    }
+    for (p, committed) in committed.iter().enumerate() {
+        assert_eq!(
+            first_position.get(&(p as u16)),
+            committed.as_ref(),
+            "partition {p}: first fetch position"
+        );
+    }
+    let summary = world.summary();
+    let verdict = playground::verdict(Delivery::AtLeastOnce, &summary);
+    assert!(verdict.holds, "{} ({})", verdict.text, summary.identity);
+    assert_eq!(summary.counts.lost, 0, "{}", summary.identity);
+    assert_eq!(summary.counts.unexpected, 0, "{}", summary.identity);
+    assert!(
+        summary.log.unwrap().carried > 0,
+        "records were carried over"
+    );
+    web_sys::console::log_1(&format!("resumed: {}", summary.identity).into());
 }

@@ -67,6 +67,7 @@ use super::ownership::{check_fence, next_epoch, Access, LeaseStatus};
 use super::recovery::Recovery;
 use super::{CrashReport, FlushId, FlushState, FlushTicket, RecordBatch, Storage};
 use super::{StorageError, StreamId, Tear};
+use crate::resume::SETUP_KEY;
 use indexed_db_futures::database::Database;
 use indexed_db_futures::error::{DomException, Error as IdbError, OpenDbError};
 use indexed_db_futures::object_store::ObjectStore;
@@ -150,8 +151,10 @@ enum DiskOp {
     Repair(Repair),
     /// Delete keys of values that could not be read at open.
     DeleteKeys(Vec<JsValue>),
-    /// Delete everything (start fresh).
+    /// Delete everything (start fresh): the batches and the saved setup.
     Clear,
+    /// Save the page's setup next to the log (see [`crate::resume`]).
+    PutSetup(String),
 }
 
 /// A stored value `open` could not make sense of (recovery deletes it).
@@ -188,10 +191,18 @@ struct Shared {
     /// The last failure of a repair, clear or delete (they do not stop
     /// writes, but a caller may want to show them).
     last_repair_error: Option<StorageError>,
+    /// The setup saved with the log ([`crate::resume`]): read at open, then
+    /// what this tab last saved. `Err` says why the stored value is unusable.
+    saved_setup: Result<Option<String>, String>,
 }
 
-/// What `open` reads back: the batches, and values it could not parse.
-type Image = (Vec<Entry>, Vec<(JsValue, UnreadableValue)>);
+/// What `open` reads back: the batches, values it could not parse, and the
+/// saved setup.
+type Image = (
+    Vec<Entry>,
+    Vec<(JsValue, UnreadableValue)>,
+    Result<Option<String>, String>,
+);
 
 impl Shared {
     /// Why this tab may not write, if it may not: the connection closed, the
@@ -284,7 +295,7 @@ impl IdbStore {
         db: Database,
         config: IdbConfig,
         access: Access,
-        (entries, unreadable): Image,
+        (entries, unreadable, saved_setup): Image,
     ) -> Result<IdbStore, StorageError> {
         let journal = Journal::from_image(config.limits, config.fsync_latency_ms, entries);
         let shared = Shared {
@@ -301,6 +312,7 @@ impl IdbStore {
             lease: None,
             fenced: false,
             last_repair_error: None,
+            saved_setup,
         };
         let store = IdbStore {
             db,
@@ -357,6 +369,21 @@ impl IdbStore {
         if let Some(lease) = self.lease.take() {
             lease.release().await;
         }
+    }
+
+    /// The setup saved with the log: `Ok(None)` when there is none, `Err`
+    /// when the stored value is not text.
+    pub fn saved_setup(&self) -> Result<Option<String>, String> {
+        self.shared.borrow().saved_setup.clone()
+    }
+
+    /// Saves the page's setup next to the log, in write order with the
+    /// flushes and under the same owner fence (see [`crate::resume`]).
+    pub fn save_setup(&self, text: &str) -> Result<(), StorageError> {
+        self.check_writable()?;
+        self.shared.borrow_mut().saved_setup = Ok(Some(text.to_string()));
+        self.enqueue(DiskOp::PutSetup(text.to_string()));
+        Ok(())
     }
 
     /// Values `open` could not read (recovery deletes them).
@@ -499,6 +526,7 @@ impl Storage for IdbStore {
         }
         shared.journal.start_fresh();
         shared.unreadable.clear();
+        shared.saved_setup = Ok(None);
         drop(shared);
         self.enqueue(DiskOp::Clear);
     }
@@ -650,6 +678,19 @@ fn start_op<'db>(
         }
         DiskOp::Clear => {
             store.clear().map_err(|error| dom_error(&error, None))?;
+            let meta = meta_store(&tx)?;
+            let key = KeyRange::Only(JsValue::from_str(SETUP_KEY));
+            meta.delete::<JsValue, _>(key)
+                .primitive()
+                .map_err(|error| dom_error(&error, None))?;
+            false
+        }
+        DiskOp::PutSetup(text) => {
+            let meta = meta_store(&tx)?;
+            meta.put(JsValue::from_str(text))
+                .with_key(JsValue::from_str(SETUP_KEY))
+                .primitive()
+                .map_err(|error| dom_error(&error, None))?;
             false
         }
     };
@@ -779,6 +820,29 @@ pub fn frame(stream: StreamId, bytes: &[u8]) -> js_sys::Uint8Array {
     array
 }
 
+fn meta_store<'tx>(tx: &'tx Transaction<'_>) -> Result<ObjectStore<'tx>, StorageError> {
+    tx.object_store(META_STORE)
+        .map_err(|error| dom_error(&error, None))
+}
+
+/// Reads the saved setup within `tx` (which must cover [`META_STORE`]).
+async fn read_setup(tx: &Transaction<'_>) -> Result<Result<Option<String>, String>, StorageError> {
+    let meta = meta_store(tx)?;
+    let value = meta
+        .get::<JsValue, JsValue, _>(KeyRange::Only(JsValue::from_str(SETUP_KEY)))
+        .primitive()
+        .map_err(|error| dom_error(&error, None))?
+        .await
+        .map_err(|error| dom_error(&error, None))?;
+    Ok(match value {
+        None => Ok(None),
+        Some(v) => v
+            .as_string()
+            .map(Some)
+            .ok_or_else(|| format!("the value under `{SETUP_KEY}` is not text: {v:?}")),
+    })
+}
+
 /// The request for the owner epoch (issued now, answered in order).
 fn get_owner(
     tx: &Transaction<'_>,
@@ -882,22 +946,27 @@ async fn claim_and_load(
         .primitive()
         .map_err(|error| dom_error(&error, None))?;
     drop(meta);
-    let image = read_frames(&tx).await?;
+    let (entries, unreadable) = read_frames(&tx).await?;
+    let setup = read_setup(&tx).await?;
     finish(tx).await?;
-    Ok((epoch, image))
+    Ok((epoch, (entries, unreadable, setup)))
 }
 
 /// Reads every frame, in key order, in one readonly transaction.
 async fn load_image(db: &Database) -> Result<Image, StorageError> {
     let tx = db
-        .transaction(STORE_NAME)
+        .transaction([STORE_NAME, META_STORE])
         .build()
         .map_err(|error| dom_error(&error, None))?;
-    read_frames(&tx).await
+    let (entries, unreadable) = read_frames(&tx).await?;
+    let setup = read_setup(&tx).await?;
+    Ok((entries, unreadable, setup))
 }
 
 /// Every frame of [`STORE_NAME`] within `tx`, in key order.
-async fn read_frames(tx: &Transaction<'_>) -> Result<Image, StorageError> {
+async fn read_frames(
+    tx: &Transaction<'_>,
+) -> Result<(Vec<Entry>, Vec<(JsValue, UnreadableValue)>), StorageError> {
     let store = tx
         .object_store(STORE_NAME)
         .map_err(|error| dom_error(&error, None))?;

@@ -67,7 +67,7 @@ pub fn app() -> Html {
                 if let Some(notice) = &state.notice {
                     <p class="notice" role="alert">{ notice.clone() }</p>
                 }
-                { persistence_banner(&state.persistence, &dispatch) }
+                { persistence_banner(&state.persistence, state.resumed.as_deref(), &dispatch) }
                 <controls::Controls
                     setup={state.setup.clone()}
                     playing={state.playing}
@@ -117,8 +117,13 @@ fn use_store(dispatch: UseReducerDispatcher<AppState>) {
     });
 }
 
-/// Says where log runs keep their log when that is not simply "IndexedDB".
-fn persistence_banner(p: &persist::Persistence, dispatch: &Callback<Action>) -> Html {
+/// Says where log runs keep their log when that is not simply "IndexedDB",
+/// and what a resumed log brought back (`resumed`).
+fn persistence_banner(
+    p: &persist::Persistence,
+    resumed: Option<&str>,
+    dispatch: &Callback<Action>,
+) -> Html {
     if let persist::Persistence::Ready { store, .. } = p {
         if let Some((text, taken)) = persist::stopped(store) {
             return html! {
@@ -143,16 +148,46 @@ fn persistence_banner(p: &persist::Persistence, dispatch: &Callback<Action>) -> 
                 }
             </div>
         },
-        persist::Persistence::Ready { found_records, .. } if *found_records > 0 => html! {
-            <div class="banner" role="alert">
-                <p>{ format!(
-                    "A log from an earlier visit is stored in this browser ({found_records} records). \
-                     Resuming it is not built yet, so log runs use the in-memory disk model until you clear it."
-                ) }</p>
-                <button onclick={dispatch.reform(|_| Action::StartFresh)}>{ "Start fresh" }</button>
-            </div>
-        },
-        _ => Html::default(),
+        persist::Persistence::Ready {
+            found_records,
+            saved_setup,
+            ..
+        } if *found_records > 0 => stored_log_banner(*found_records, saved_setup, dispatch),
+        _ => resumed.map_or_else(Html::default, |text| {
+            html! {
+                <div class="banner banner-info">
+                    <p>{ text.to_string() }</p>
+                    <button onclick={dispatch.reform(|_| Action::StartFresh)}>{ "Start fresh" }</button>
+                </div>
+            }
+        }),
+    }
+}
+
+/// The choice a stored log offers on load: Resume (under the setup saved
+/// with it) or Start fresh (delete it). Without a usable saved setup, the
+/// reason is shown and Resume is disabled.
+fn stored_log_banner(
+    found_records: u64,
+    saved_setup: &Result<crate::playground::Setup, String>,
+    dispatch: &Callback<Action>,
+) -> Html {
+    let (setup_text, can_resume) = match saved_setup {
+        Ok(setup) => (
+            format!("It was written by: {}.", crate::resume::describe(setup)),
+            true,
+        ),
+        Err(why) => (format!("It cannot be resumed: {why}."), false),
+    };
+    html! {
+        <div class="banner" role="alert">
+            <p>{ format!(
+                "A log from an earlier visit is stored in this browser ({found_records} records). {setup_text} \
+                 Resume it, or start fresh (deletes it). Until you choose, log runs use the in-memory disk model."
+            ) }</p>
+            <button disabled={!can_resume} onclick={dispatch.reform(|_| Action::Resume)}>{ "Resume" }</button>
+            <button onclick={dispatch.reform(|_| Action::StartFresh)}>{ "Start fresh" }</button>
+        </div>
     }
 }
 

@@ -12,6 +12,7 @@
 //! and the log runs on the in-memory disk model instead. In-memory queue runs
 //! never persist anything: that is the seed's point about them.
 
+use crate::playground::Setup;
 use crate::storage::idb::{IdbConfig, IdbStore};
 use crate::storage::{
     CrashReport, FlushId, FlushState, FlushTicket, RecordBatch, Recovery, Storage, StorageError,
@@ -69,10 +70,13 @@ pub enum Persistence {
     /// The store is being opened.
     Opening,
     /// Log runs persist to IndexedDB. `found_records` were already stored
-    /// when the page loaded (an earlier visit's log), until cleared.
+    /// when the page loaded (an earlier visit's log), until resumed or
+    /// cleared. `saved_setup` is the setup saved with that log, or why it
+    /// cannot be used (then only "Start fresh" is offered).
     Ready {
         store: SharedStore,
         found_records: u64,
+        saved_setup: Result<Setup, String>,
     },
     /// IndexedDB cannot be used; the message says why and what happens now.
     /// `can_take_over` when another tab owns the log and this one may take it.
@@ -98,19 +102,25 @@ fn config() -> IdbConfig {
     config
 }
 
+/// Counts the records an earlier visit left without recovering the store:
+/// recovery (and the truncation it may write) is for Resume or Start fresh
+/// to do, once the person has chosen; loading the page writes nothing.
 fn opened(result: Result<IdbStore, StorageError>) -> Persistence {
     match result {
-        Ok(mut store) => {
-            let recovery = store.recover();
-            let found_records = recovery
-                .streams
-                .values()
-                .flatten()
-                .map(|batch| batch.records.len() as u64)
-                .sum();
+        Ok(store) => {
+            let (recovery, _) = crate::storage::recovery::recover(&store.durable());
+            let saved_setup = match store.saved_setup() {
+                Ok(Some(text)) => crate::resume::from_text(&text),
+                Ok(None) => Err(
+                    "no setup was saved with it (an older page wrote it, or saving failed)"
+                        .to_string(),
+                ),
+                Err(why) => Err(format!("the saved setup is unreadable: {why}")),
+            };
             Persistence::Ready {
                 store: SharedStore(Rc::new(RefCell::new(store))),
-                found_records,
+                found_records: recovery.record_count(),
+                saved_setup,
             }
         }
         Err(e) => Persistence::Unavailable {

@@ -79,6 +79,8 @@ pub enum Action {
     StoreOpened(Persistence),
     /// Clear the log an earlier visit left in IndexedDB and store new runs there.
     StartFresh,
+    /// Go on with the log an earlier visit left, under the setup saved with it.
+    Resume,
     /// An error from outside the reducer (e.g. a file could not be read).
     Notice(String),
 }
@@ -100,6 +102,8 @@ pub struct AppState {
     pub notice: Option<String>,
     /// Where log-broker runs keep their log.
     pub persistence: Persistence,
+    /// After Resume: what recovery found, until the next run starts.
+    pub resumed: Option<String>,
     clock: Clock,
     last_frame_ms: Option<f64>,
     last_summary_ms: f64,
@@ -120,6 +124,7 @@ impl PartialEq for AppState {
             && self.new_producer == other.new_producer
             && self.new_consumer == other.new_consumer
             && self.persistence == other.persistence
+            && self.resumed == other.resumed
     }
 }
 
@@ -140,6 +145,7 @@ impl AppState {
             input_errors: BTreeMap::new(),
             notice: None,
             persistence: Persistence::Opening,
+            resumed: None,
             clock,
             last_frame_ms: None,
             last_summary_ms: 0.0,
@@ -176,6 +182,8 @@ impl AppState {
                 *self.session.borrow_mut() = session;
                 self.setup = setup;
                 self.notice = None;
+                self.resumed = None;
+                self.save_setup();
             }
             Err(e) => {
                 self.input_errors.insert(e.field, e.reason);
@@ -225,6 +233,24 @@ impl AppState {
         let result = f(&mut self.session.borrow_mut());
         self.notice = result.err();
         self.settle();
+    }
+
+    /// Saves the running setup next to the log, so a reload can resume it
+    /// (see [`crate::resume`]). Only for runs that write to IndexedDB.
+    fn save_setup(&mut self) {
+        let Persistence::Ready { store, .. } = &self.persistence else {
+            return;
+        };
+        let session = self.session.borrow();
+        let Some(setup) = session.setup().filter(|_| session.persistent) else {
+            return;
+        };
+        let text = crate::resume::to_text(setup);
+        if let Err(e) = store.0.borrow().save_setup(&text) {
+            self.notice = Some(format!(
+                "The setup could not be saved with the log ({e}): a reload will not be able to resume this run."
+            ));
+        }
     }
 
     fn set_number(&mut self, field: &'static str, text: &str, min: u64, max: u64) -> Option<u64> {
@@ -307,10 +333,12 @@ impl Reducible for AppState {
             Action::AddProducer => {
                 let p = s.new_producer;
                 s.live(|session| session.add_producer(p));
+                s.save_setup();
             }
             Action::AddConsumer => {
                 let c = s.new_consumer;
                 s.live(|session| session.add_consumer(c));
+                s.save_setup();
             }
             Action::CrashClient(id) => s.live(|x| x.crash_client(&id).map_err(|e| e.to_string())),
             Action::RestartClient(id) => {
@@ -328,6 +356,7 @@ impl Reducible for AppState {
             Action::Notice(text) => s.notice = Some(text),
             Action::StoreOpened(p) => s.store_opened(p),
             Action::StartFresh => s.start_fresh(),
+            Action::Resume => s.resume(),
         }
         Rc::new(s)
     }
@@ -363,6 +392,7 @@ impl AppState {
             Persistence::Ready {
                 store,
                 found_records: 0,
+                ..
             } => Some(Box::new(store.clone())),
             _ => None,
         }
@@ -380,6 +410,7 @@ impl AppState {
         if let Persistence::Ready {
             store,
             found_records,
+            ..
         } = &mut self.persistence
         {
             use crate::storage::Storage as _;
@@ -388,6 +419,42 @@ impl AppState {
             self.playing = false;
             self.try_setup(self.setup.clone());
         }
+    }
+
+    /// Builds the earlier visit's setup on its stored log: the broker
+    /// recovers it as after a crash, and the run goes on from there. From
+    /// then on the log is this run's: Reset or a new setting starts fresh.
+    fn resume(&mut self) {
+        let Persistence::Ready {
+            store,
+            found_records,
+            saved_setup,
+        } = &mut self.persistence
+        else {
+            return;
+        };
+        let setup = match saved_setup {
+            Ok(setup) => setup.clone(),
+            Err(why) => {
+                self.notice = Some(format!("Cannot resume: {why}. Start fresh instead."));
+                return;
+            }
+        };
+        match Session::resume_with_store(&setup, Box::new(store.clone())) {
+            Ok(session) => {
+                self.resumed = Some(resumed_text(&session, *found_records));
+                *found_records = 0;
+                *self.session.borrow_mut() = session;
+                self.setup = setup;
+                self.notice = None;
+                self.input_errors.clear();
+            }
+            Err(why) => self.notice = Some(format!("Cannot resume: {why}. Start fresh instead.")),
+        }
+        self.playing = false;
+        self.focus = None;
+        self.last_frame_ms = None;
+        self.settle();
     }
 
     fn load(&mut self, name: &str, text: &str) {
@@ -403,4 +470,42 @@ impl AppState {
         }
         self.settle();
     }
+}
+
+/// What the banner says after Resume: how much came back and what was cut.
+fn resumed_text(session: &Session, found_records: u64) -> String {
+    let history = session.world().history();
+    let names = session.world().names();
+    let mut carried = 0u64;
+    let mut cut = Vec::new();
+    for ev in history.events() {
+        use crate::broker::log::LogNote;
+        use crate::broker::Note;
+        use crate::history::Entry;
+        match ev.entry {
+            Entry::Broker(Note::Log(LogNote::Carried { .. })) => carried += 1,
+            Entry::Broker(Note::Log(LogNote::Truncated {
+                stream,
+                offset,
+                cause,
+                dropped_batches,
+                dropped_bytes,
+                ..
+            })) => cut.push(format!(
+                "{} at offset {offset} ({}: {dropped_batches} batches, {dropped_bytes} bytes dropped)",
+                crate::history::stream_name(stream, names),
+                cause.name()
+            )),
+            _ => {}
+        }
+    }
+    let mut text = format!(
+        "Resumed the log of an earlier visit: {carried} records recovered ({found_records} stored records in all streams)."
+    );
+    if cut.is_empty() {
+        text.push_str(" Nothing was truncated.");
+    } else {
+        text.push_str(&format!(" Truncated: {}.", cut.join("; ")));
+    }
+    text
 }

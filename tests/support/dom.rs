@@ -187,3 +187,16 @@ pub async fn next_frame() -> f64 {
         .as_f64()
         .expect("a timestamp")
 }
+
+/// Awaits frames until `ready` holds; panics with `what` after 300 frames.
+#[allow(dead_code)]
+pub async fn until(what: &str, mut ready: impl FnMut() -> bool) {
+    for _ in 0..300 {
+        yew::scheduler::flush().await;
+        if ready() {
+            return;
+        }
+        next_frame().await;
+    }
+    panic!("gave up waiting for {what}");
+}

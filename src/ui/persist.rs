@@ -69,8 +69,8 @@ impl Storage for SharedStore {
 pub enum Persistence {
     /// The store is being opened.
     Opening,
-    /// Log runs persist to IndexedDB. `found_records` were already stored
-    /// when the page loaded (an earlier visit's log), until resumed or
+    /// Log runs persist to IndexedDB. `found_records` (partition records)
+    /// were already stored when the page loaded (an earlier visit's log), until resumed or
     /// cleared. `saved_setup` is the setup saved with that log, or why it
     /// cannot be used (then only "Start fresh" is offered).
     Ready {
@@ -119,7 +119,7 @@ fn opened(result: Result<IdbStore, StorageError>) -> Persistence {
             };
             Persistence::Ready {
                 store: SharedStore(Rc::new(RefCell::new(store))),
-                found_records: recovery.record_count(),
+                found_records: partition_records(&recovery),
                 saved_setup,
             }
         }
@@ -128,6 +128,14 @@ fn opened(result: Result<IdbStore, StorageError>) -> Persistence {
             can_take_over: matches!(e, StorageError::OtherTab { .. }),
         },
     }
+}
+
+/// Records in the partitions' logs (what a person calls "the log"; the
+/// offsets, producer and transaction streams are bookkeeping about them).
+fn partition_records(recovery: &crate::storage::Recovery) -> u64 {
+    let reports = recovery.report.streams.iter();
+    let partitions = reports.filter(|(s, _)| matches!(s, StreamId::Partition { .. }));
+    partitions.map(|(_, report)| report.records).sum()
 }
 
 /// Why durable writes stopped during a run, if they did (the quota ran out,

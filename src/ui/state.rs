@@ -442,7 +442,7 @@ impl AppState {
         };
         match Session::resume_with_store(&setup, Box::new(store.clone())) {
             Ok(session) => {
-                self.resumed = Some(resumed_text(&session, *found_records));
+                self.resumed = Some(resumed_text(&session));
                 *found_records = 0;
                 *self.session.borrow_mut() = session;
                 self.setup = setup;
@@ -472,18 +472,22 @@ impl AppState {
     }
 }
 
-/// What the banner says after Resume: how much came back and what was cut.
-fn resumed_text(session: &Session, found_records: u64) -> String {
+/// What the banner says after Resume: how much came back, how much of it the
+/// earlier visit had consumed, and what recovery cut.
+fn resumed_text(session: &Session) -> String {
+    use crate::broker::log::{Carried, LogNote};
+    use crate::broker::Note;
+    use crate::history::Entry;
     let history = session.world().history();
     let names = session.world().names();
-    let mut carried = 0u64;
+    let (mut carried, mut consumed) = (0u64, 0u64);
     let mut cut = Vec::new();
     for ev in history.events() {
-        use crate::broker::log::LogNote;
-        use crate::broker::Note;
-        use crate::history::Entry;
         match ev.entry {
-            Entry::Broker(Note::Log(LogNote::Carried { .. })) => carried += 1,
+            Entry::Broker(Note::Log(LogNote::Carried { carried: how, .. })) => {
+                carried += 1;
+                consumed += u64::from(how == Carried::Consumed);
+            }
             Entry::Broker(Note::Log(LogNote::Truncated {
                 stream,
                 offset,
@@ -500,7 +504,8 @@ fn resumed_text(session: &Session, found_records: u64) -> String {
         }
     }
     let mut text = format!(
-        "Resumed the log of an earlier visit: {carried} records recovered ({found_records} stored records in all streams)."
+        "Resumed the log of an earlier visit: {carried} records recovered, {consumed} of them below the group's \
+         committed offsets (consumed then: counted as published and processed)."
     );
     if cut.is_empty() {
         text.push_str(" Nothing was truncated.");

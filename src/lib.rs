@@ -19,7 +19,7 @@
 //! | [`broker`] | brokers as sans-IO state machines; [`broker::queue`] is the in-memory RabbitMQ/SQS queue broker |
 //! | [`client`] | simulated producers (confirms, retries) and consumers (prefetch, ack modes, effects) |
 //! | [`history`] | the Jepsen-style history (invoke/ok/fail/info + broker events), JSONL and its hash |
-//! | [`check`] | the queue-model checker: lost, duplicated, unexpected, recovered, out-of-order, count reconciliation |
+//! | [`check`] | the queue-model checker: lost, duplicated, unexpected, recovered, out-of-order, count reconciliation; the log and transactional checkers; `check::live`, the same summary kept up to date as the history grows |
 //! | [`playground`] | the page's settings (broker, delivery guarantee, partitions, clients) turned into a scenario, and the verdict for the claimed guarantee |
 //! | [`resume`] | the setup saved next to the page's stored log, so a reload can resume the run on it |
 //! | [`session`] | one live run as the page drives it: advance under a frame budget, faults and clients added live, and the `View` the components draw |

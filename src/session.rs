@@ -7,6 +7,7 @@
 //! already cut down to what fits on screen, that components render without
 //! knowing anything about brokers.
 
+use crate::check::live::LiveChecker;
 use crate::check::{Counts, Summary};
 use crate::history::HistoryEvent;
 use crate::playground::{self, Delivery, Setup, SetupError, Verdict};
@@ -168,6 +169,8 @@ pub struct Session {
     pub delivery: Option<Delivery>,
     world: World,
     slow: BTreeSet<String>,
+    /// The checker, fed only the events added since its last refresh.
+    checker: LiveChecker,
     summary: Summary,
     samples: VecDeque<Sample>,
     next_sample_ms: u64,
@@ -204,6 +207,7 @@ impl Session {
             store.start_fresh();
             store.recover();
             session.world = World::with_storage(&scenario, store);
+            session.checker = session.world.live_checker();
             session.persistent = true;
         }
         Ok(session)
@@ -221,6 +225,7 @@ impl Session {
             &scenario,
         );
         session.world = world;
+        session.checker = session.world.live_checker();
         session.persistent = true;
         session.refresh_summary();
         Ok(session)
@@ -249,12 +254,14 @@ impl Session {
 
     fn new(source: Source, delivery: Option<Delivery>, scenario: &Scenario) -> Session {
         let world = World::new(scenario);
-        let summary = world.summary();
+        let mut checker = world.live_checker();
+        let summary = world.live_summary(&mut checker);
         Session {
             source,
             delivery,
             world,
             slow: BTreeSet::new(),
+            checker,
             summary,
             samples: VecDeque::new(),
             next_sample_ms: 0,
@@ -373,10 +380,11 @@ impl Session {
         }
     }
 
-    /// Re-runs the checker over the history so far. It costs a pass over the
-    /// whole history, so the page calls it a few times a second, not per frame.
+    /// Brings the checker's summary up to date. The live checker reads only
+    /// the events added since the last refresh (see [`crate::check::live`]),
+    /// so its cost follows the run's rate, not its length.
     pub fn refresh_summary(&mut self) {
-        self.summary = self.world.summary();
+        self.summary = self.world.live_summary(&mut self.checker);
     }
 
     pub fn crash_broker(&mut self) -> Result<(), ScenarioError> {

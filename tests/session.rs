@@ -193,3 +193,45 @@ fn log_sessions_add_members_slow_them_and_chart_the_lag() {
         );
     }
 }
+
+#[test]
+fn the_sessions_live_checker_agrees_with_the_batch_checker_as_the_run_goes_on() {
+    for setup in [
+        Setup::default(),
+        Setup {
+            broker: brokerlab::playground::BrokerKind::Log,
+            ..Setup::default()
+        },
+    ] {
+        let mut s = Session::from_setup(&setup).expect("valid");
+        for step in 0..6 {
+            s.advance(400, &mut never());
+            match step {
+                1 => s.crash_broker().unwrap(),
+                2 => s.restart_broker().unwrap(),
+                3 => s.crash_client("c1").unwrap(),
+                _ => {}
+            }
+            s.refresh_summary();
+            let batch = s.world().summary();
+            let view = s.view(None);
+            assert_eq!(view.counts, batch.counts, "{:?} step {step}", setup.broker);
+            let findings: Vec<_> = batch
+                .findings
+                .iter()
+                .map(|f| (f.kind, f.msgs.clone()))
+                .collect();
+            let shown: Vec<_> = view
+                .findings
+                .iter()
+                .map(|f| (f.kind, f.msgs.clone()))
+                .collect();
+            assert_eq!(
+                shown,
+                findings[..shown.len()],
+                "{:?} step {step}",
+                setup.broker
+            );
+        }
+    }
+}

@@ -34,6 +34,9 @@
 //! lost-write + unseen, `duplicated` is "processed more than once" (the
 //! at-least-once cost, judged on effects).
 
+mod live;
+pub(super) use live::Live;
+
 use super::{expectation_violations, Counts, Finding, Snapshot, Summary, FINDINGS_PER_KIND_MAX};
 use crate::broker::log::{Carried, LogNote, PartitionId, TopicId};
 use crate::broker::{ClientId, KeyId, MsgId, Note};
@@ -186,7 +189,7 @@ pub fn check(
     judge_offsets(&mut f);
     judge_sends(&mut f);
     judge_order(&mut f);
-    summarize(f, expect)
+    summarize(f.counts, f.log, f.findings, expect)
 }
 
 fn gather(f: &mut Facts, t: u64, process: Proc, entry: Entry, names: &Names) {
@@ -365,6 +368,106 @@ fn gather_note(f: &mut Facts, t: u64, n: LogNote) {
     }
 }
 
+/// Where one message stands among the writes, as bits (see
+/// [`super::Bucket`], its queue-model twin).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct WriteBucket(u16);
+
+impl WriteBucket {
+    const UNEXPECTED: u16 = 1;
+    const PROCESSED: u16 = 1 << 1;
+    const DUPLICATED: u16 = 1 << 2;
+    const RECOVERED: u16 = 1 << 3;
+    const PENDING: u16 = 1 << 4;
+    const UNCONFIRMED_MISSING: u16 = 1 << 5;
+    const LOST_WRITE: u16 = 1 << 6;
+    const UNSEEN: u16 = 1 << 7;
+    const CONFIRMED: u16 = 1 << 8;
+    const UNCONFIRMED: u16 = 1 << 9;
+    const REFUSED: u16 = 1 << 10;
+    /// The kinds that are findings (a message has at most one of them).
+    const FINDING_KINDS: [(u16, &'static str); 3] = [
+        (WriteBucket::DUPLICATED, "duplicated"),
+        (WriteBucket::LOST_WRITE, "lost-write"),
+        (WriteBucket::UNSEEN, "unseen"),
+    ];
+
+    /// Message `m`, processed `processed` times; `pending` says the world
+    /// still holds it, `passed` that a later offset of its partition was
+    /// processed (see [`passed`]).
+    fn of(m: &Msg, processed: usize, pending: bool, drained: bool, passed: bool) -> WriteBucket {
+        let acked = m.outcome == Some(OpType::Ok);
+        let published = m.producer.is_some();
+        let mut b = match (published, processed > 0) {
+            (false, true) => WriteBucket::UNEXPECTED,
+            (false, false) => 0,
+            (true, true) => {
+                let mut b = WriteBucket::PROCESSED;
+                if processed > 1 {
+                    b |= WriteBucket::DUPLICATED;
+                }
+                if m.outcome == Some(OpType::Info) {
+                    b |= WriteBucket::RECOVERED;
+                }
+                b
+            }
+            (true, false) if acked && passed => WriteBucket::LOST_WRITE,
+            (true, false) if acked && drained => WriteBucket::UNSEEN,
+            (true, false) if acked => WriteBucket::PENDING,
+            (true, false) if pending && !drained => WriteBucket::PENDING,
+            (true, false) => WriteBucket::UNCONFIRMED_MISSING,
+        };
+        b |= match m.outcome {
+            Some(OpType::Ok) => WriteBucket::CONFIRMED,
+            Some(OpType::Info) | None if published => WriteBucket::UNCONFIRMED,
+            Some(OpType::Fail) => WriteBucket::REFUSED,
+            _ => 0,
+        };
+        WriteBucket(b)
+    }
+
+    /// Adds (`sign` 1) or takes away (`sign` -1) this bucket.
+    fn add_to(self, c: &mut Counts, l: &mut LogCounts, sign: i64) {
+        let lost = WriteBucket::LOST_WRITE | WriteBucket::UNSEEN;
+        let fields: [(u16, &mut u64); 12] = [
+            (WriteBucket::UNEXPECTED, &mut c.unexpected),
+            (WriteBucket::PROCESSED, &mut c.processed),
+            (WriteBucket::DUPLICATED, &mut c.duplicated),
+            (WriteBucket::RECOVERED, &mut c.recovered),
+            (WriteBucket::PENDING, &mut c.pending),
+            (WriteBucket::UNCONFIRMED_MISSING, &mut c.unconfirmed_missing),
+            (lost, &mut c.lost),
+            (WriteBucket::LOST_WRITE, &mut l.lost_write),
+            (WriteBucket::UNSEEN, &mut l.unseen),
+            (WriteBucket::CONFIRMED, &mut c.confirmed),
+            (WriteBucket::UNCONFIRMED, &mut c.unconfirmed),
+            (WriteBucket::REFUSED, &mut c.refused),
+        ];
+        super::add_where(self.0, fields, sign);
+    }
+
+    fn kind(self) -> Option<&'static str> {
+        let mut kinds = WriteBucket::FINDING_KINDS.iter();
+        kinds.find(|(bit, _)| self.0 & bit != 0).map(|(_, k)| *k)
+    }
+}
+
+/// Where the producer was told `m` landed: (partition, offset, time).
+fn acked_place(m: &Msg) -> (PartitionId, u64, u64) {
+    m.acked_at.unwrap_or((0, 0, m.invoked_ms))
+}
+
+/// The highest processed offset of `id`'s partition and when, if it is past
+/// the offset `id` was acknowledged at.
+fn passed(f: &Facts, id: MsgId) -> Option<(u64, u64)> {
+    let (partition, offset, _) = acked_place(&f.msgs[&id]);
+    let part = (f.topic_of(id), partition);
+    f.processed_max
+        .get(&part)
+        .filter(|(o, _)| *o > offset)
+        .copied()
+}
+
 /// A record a resumed run found in the stored log (see [`Carried`]). Its
 /// publish happened in an earlier visit whose history is gone, so it counts
 /// as that visit's publish with the outcome the log proves: acknowledged
@@ -419,119 +522,143 @@ fn carry(
 fn judge_writes(f: &mut Facts, snap: &Snapshot, drained: bool) {
     let ids: Vec<MsgId> = f.msgs.keys().copied().collect();
     for id in ids {
-        let m = f.msgs[&id].clone();
-        let acked = m.outcome == Some(OpType::Ok);
-        let processed = !m.processed.is_empty();
-        let published = m.producer.is_some();
-        match (published, processed) {
-            (false, true) => f.counts.unexpected += 1,
-            (false, false) => {}
-            (true, true) => {
-                f.counts.processed += 1;
-                if m.processed.len() > 1 {
-                    f.counts.duplicated += 1;
-                    let times = m.processed.clone();
-                    let text = format!(
-                        "{} was processed {} times: the consumer group re-read it from a committed offset before it",
-                        msg_name(id),
-                        times.len()
-                    );
-                    f.find("duplicated", vec![id], times, text);
-                }
-                if m.outcome == Some(OpType::Info) {
-                    f.counts.recovered += 1;
-                }
-            }
-            (true, false) if acked => unread_ack(f, id, snap, drained),
-            (true, false) => {
-                if snap.pending.contains(&id) && !drained {
-                    f.counts.pending += 1;
-                } else {
-                    f.counts.unconfirmed_missing += 1;
-                }
-            }
-        }
-        match f.msgs[&id].outcome {
-            Some(OpType::Ok) => f.counts.confirmed += 1,
-            Some(OpType::Info) | None if published => f.counts.unconfirmed += 1,
-            Some(OpType::Fail) => f.counts.refused += 1,
-            _ => {}
+        let m = &f.msgs[&id];
+        let pending = snap.pending.contains(&id);
+        let passed = passed(f, id).is_some();
+        let bucket = WriteBucket::of(m, m.processed.len(), pending, drained, passed);
+        bucket.add_to(&mut f.counts, &mut f.log, 1);
+        if let Some(kind) = bucket.kind() {
+            let times = f.msgs[&id].processed.clone();
+            let (times, text) = write_finding(f, kind, id, times, pending);
+            f.find(kind, vec![id], times, text);
         }
     }
 }
 
-/// An acknowledged write nobody processed.
-fn unread_ack(f: &mut Facts, id: MsgId, snap: &Snapshot, drained: bool) {
-    let m = &f.msgs[&id];
-    let (partition, offset, acked_ms) = m.acked_at.unwrap_or((0, 0, m.invoked_ms));
-    let part = (f.topic_of(id), partition);
-    let passed = f.processed_max.get(&part).filter(|(o, _)| *o > offset);
-    if let Some(&(past, at_ms)) = passed {
-        f.counts.lost += 1;
-        f.log.lost_write += 1;
-        let text = format!(
-            "{} was acknowledged at partition {partition} offset {offset} (t={acked_ms} ms) but never processed, although offset {past} of that partition was processed at t={at_ms} ms",
-            msg_name(id)
-        );
-        f.find("lost-write", vec![id], vec![acked_ms, at_ms], text);
-    } else if drained {
-        f.counts.lost += 1;
-        f.log.unseen += 1;
-        let still = if snap.pending.contains(&id) {
-            "it is still in the log, but no consumer got to it"
-        } else {
-            "it is no longer in the log"
-        };
-        let text = format!(
-            "{} was acknowledged at partition {partition} offset {offset} (t={acked_ms} ms) and never processed by the end of the drain: {still}",
-            msg_name(id)
-        );
-        f.find("unseen", vec![id], vec![acked_ms], text);
-    } else {
-        f.counts.pending += 1;
+/// The times and story of a `duplicated`, `lost-write` or `unseen` finding;
+/// `processed` holds the times `id` was processed.
+fn write_finding(
+    f: &Facts,
+    kind: &str,
+    id: MsgId,
+    processed: Vec<u64>,
+    pending: bool,
+) -> (Vec<u64>, String) {
+    let (partition, offset, acked_ms) = acked_place(&f.msgs[&id]);
+    match kind {
+        "duplicated" => {
+            let text = format!(
+                "{} was processed {} times: the consumer group re-read it from a committed offset before it",
+                msg_name(id),
+                processed.len()
+            );
+            (processed, text)
+        }
+        "lost-write" => {
+            let (past, at_ms) = passed(f, id).expect("a lost-write was passed");
+            let text = format!(
+                "{} was acknowledged at partition {partition} offset {offset} (t={acked_ms} ms) but never processed, although offset {past} of that partition was processed at t={at_ms} ms",
+                msg_name(id)
+            );
+            (vec![acked_ms, at_ms], text)
+        }
+        _ => {
+            let still = if pending {
+                "it is still in the log, but no consumer got to it"
+            } else {
+                "it is no longer in the log"
+            };
+            let text = format!(
+                "{} was acknowledged at partition {partition} offset {offset} (t={acked_ms} ms) and never processed by the end of the drain: {still}",
+                msg_name(id)
+            );
+            (vec![acked_ms], text)
+        }
     }
+}
+
+/// The distinct places `m` was appended at, if more than one: a `duplicate`.
+fn duplicate_finding(id: MsgId, m: &Msg) -> Option<(Vec<u64>, String)> {
+    let at: BTreeSet<(Part, u64)> = m.appended.iter().map(|a| (a.1, a.2)).collect();
+    if at.len() < 2 {
+        return None;
+    }
+    let list: Vec<String> = at
+        .iter()
+        .map(|((_, p), o)| format!("partition {p} offset {o}"))
+        .collect();
+    let times = m.appended.iter().map(|a| a.0).collect();
+    let text = format!(
+        "{} is in the log {} times ({}): a retried produce whose earlier attempt had landed",
+        msg_name(id),
+        at.len(),
+        list.join(", ")
+    );
+    Some((times, text))
+}
+
+/// An offset that held more than one message: `inconsistent-offsets`.
+fn clash_finding(
+    ((_, p), o): (Part, u64),
+    held: &BTreeMap<MsgId, u64>,
+) -> Option<(Vec<MsgId>, Vec<u64>, String)> {
+    if held.len() < 2 {
+        return None;
+    }
+    let ids: Vec<MsgId> = held.keys().copied().collect();
+    let times = held.values().copied().collect();
+    let text = format!(
+        "partition {p} offset {o} held {} different messages ({}): the record there was lost (not yet durable at a crash) and the offset was reused",
+        ids.len(),
+        ids.iter().map(|i| msg_name(*i)).collect::<Vec<_>>().join(", ")
+    );
+    Some((ids, times, text))
 }
 
 /// `duplicate` and `inconsistent-offsets`, from where the broker put things.
 fn judge_offsets(f: &mut Facts) {
-    let mut dups = Vec::new();
-    for (id, m) in &f.msgs {
-        let at: BTreeSet<(Part, u64)> = m.appended.iter().map(|a| (a.1, a.2)).collect();
-        if at.len() > 1 {
-            let list: Vec<String> = at
-                .iter()
-                .map(|((_, p), o)| format!("partition {p} offset {o}"))
-                .collect();
-            let times = m.appended.iter().map(|a| a.0).collect();
-            let text = format!(
-                "{} is in the log {} times ({}): a retried produce whose earlier attempt had landed",
-                msg_name(*id),
-                at.len(),
-                list.join(", ")
-            );
-            dups.push((*id, times, text));
-        }
-    }
+    let dups: Vec<_> = f
+        .msgs
+        .iter()
+        .filter_map(|(id, m)| duplicate_finding(*id, m).map(|d| (*id, d)))
+        .collect();
     f.log.duplicate = dups.len() as u64;
-    for (id, times, text) in dups {
+    for (id, (times, text)) in dups {
         f.find("duplicate", vec![id], times, text);
     }
-    let mut clashes = Vec::new();
-    for (((_, p), o), held) in &f.offsets {
-        if held.len() > 1 {
-            let ids: Vec<MsgId> = held.keys().copied().collect();
-            let times = held.values().copied().collect();
-            let text = format!(
-                "partition {p} offset {o} held {} different messages ({}): the record there was lost (not yet durable at a crash) and the offset was reused",
-                ids.len(),
-                ids.iter().map(|i| msg_name(*i)).collect::<Vec<_>>().join(", ")
-            );
-            clashes.push((ids, times, text));
-        }
-    }
+    let clashes: Vec<_> = f
+        .offsets
+        .iter()
+        .filter_map(|(place, held)| clash_finding(*place, held))
+        .collect();
     f.log.inconsistent_offsets = clashes.len() as u64;
     for (ids, times, text) in clashes {
         f.find("inconsistent-offsets", ids, times, text);
+    }
+}
+
+/// A later send with the same key that landed at or before an earlier one:
+/// `prev` then `id`, both acknowledged (`nonmonotonic-send`).
+fn send_finding(f: &Facts, prev: MsgId, id: MsgId) -> Option<(Vec<MsgId>, Vec<u64>, String)> {
+    if !send_clash(f, prev, id) {
+        return None;
+    }
+    let (pp, po, _) = f.msgs[&prev].acked_at?;
+    let (p, o, t) = f.msgs[&id].acked_at?;
+    let text = format!(
+        "{} was sent after {} with the same key but landed at partition {p} offset {o}, not after offset {po} of partition {pp}: a retry overtook it",
+        msg_name(id),
+        msg_name(prev)
+    );
+    Some((vec![prev, id], vec![t], text))
+}
+
+/// True if `id`, sent after `prev` with the same key, landed at or before
+/// it (both acknowledged).
+fn send_clash(f: &Facts, prev: MsgId, id: MsgId) -> bool {
+    match (f.msgs[&prev].acked_at, f.msgs[&id].acked_at) {
+        (Some((pp, po, _)), Some((p, o, _))) => p == pp && o <= po,
+        _ => false,
     }
 }
 
@@ -539,20 +666,11 @@ fn judge_offsets(f: &mut Facts) {
 fn judge_sends(f: &mut Facts) {
     let mut found = Vec::new();
     for ids in f.sends.values() {
-        let mut last: Option<(MsgId, PartitionId, u64)> = None;
-        for id in ids {
-            let Some((p, o, t)) = f.msgs[id].acked_at else {
-                continue;
-            };
-            if let Some((prev, pp, po)) = last.filter(|l| l.1 == p && o <= l.2) {
-                let text = format!(
-                    "{} was sent after {} with the same key but landed at partition {p} offset {o}, not after offset {po} of partition {pp}: a retry overtook it",
-                    msg_name(*id),
-                    msg_name(prev)
-                );
-                found.push((vec![prev, *id], vec![t], text));
-            }
-            last = Some((*id, p, o));
+        let acked = ids.iter().filter(|id| f.msgs[id].acked_at.is_some());
+        let mut last: Option<MsgId> = None;
+        for &id in acked {
+            found.extend(last.and_then(|prev| send_finding(f, prev, id)));
+            last = Some(id);
         }
     }
     f.log.nonmonotonic_send = found.len() as u64;
@@ -573,9 +691,7 @@ fn judge_order(f: &mut Facts) {
     f.counts.out_of_order_per_key = per_key;
 }
 
-fn summarize(f: Facts, expect: &Expectations) -> Summary {
-    let c = f.counts;
-    let l = f.log;
+fn summarize(c: Counts, l: LogCounts, findings: Vec<Finding>, expect: &Expectations) -> Summary {
     let identity = format!(
         "published {} = processed {} + pending {} + lost {} (lost-write {} + unseen {}) + unconfirmed_missing {}",
         c.published, c.processed, c.pending, c.lost, l.lost_write, l.unseen, c.unconfirmed_missing
@@ -596,7 +712,7 @@ fn summarize(f: Facts, expect: &Expectations) -> Summary {
         broker_identity,
         ok: violations.is_empty(),
         violations,
-        findings: f.findings,
+        findings,
         ..Summary::default()
     }
 }

@@ -34,12 +34,13 @@
 //! A third checks the consumers' effect store: `sum of effects = ok process events`.
 
 pub mod guarantee;
+pub mod live;
 pub mod log;
 pub mod txn;
 pub mod txn_history;
 
 use crate::broker::{ClientId, Delivery, MsgId, Note, ReturnReason};
-use crate::history::{msg_name, return_reason, Entry, History, Names, OpType, Proc};
+use crate::history::{msg_name, return_reason, Entry, History, HistoryEvent, Names, OpType, Proc};
 use crate::scenario::Expectations;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -155,58 +156,71 @@ struct BrokerTally {
     lost_in_crash: u64,
 }
 
-fn gather(history: &History) -> Facts {
-    let mut f = Facts {
-        msgs: BTreeMap::new(),
-        process_order: Vec::new(),
-        crashes: BTreeMap::new(),
-        broker_crashes: Vec::new(),
-        counts: Counts::default(),
-        notes: BrokerTally::default(),
-    };
-    for ev in history.events() {
-        let t = ev.time_ms;
-        match (ev.process, ev.entry) {
-            (Proc::Client(p), Entry::Publish { ty, msg, .. }) => {
-                let info = f.msgs.entry(msg).or_default();
-                if ty == OpType::Invoke {
-                    info.producer = Some(p);
-                    info.published_at_ms = t;
-                } else {
-                    info.outcome = Some(ty);
-                }
-            }
-            (_, Entry::Retry { msg, .. }) => {
-                f.counts.publish_retries += 1;
-                f.msgs.entry(msg).or_default().retries += 1;
-            }
-            (
-                Proc::Client(c),
-                Entry::Process {
-                    ty: OpType::Ok,
-                    delivery,
-                },
-            ) => {
-                f.msgs
-                    .entry(delivery.msg.id)
-                    .or_default()
-                    .processed
-                    .push((t, c, delivery));
-                f.process_order.push((t, c, delivery));
-                f.counts.last_processed_ms = t;
-            }
-            (_, Entry::Deliver { to, delivery }) => {
-                f.counts.deliveries += 1;
-                f.counts.redeliveries += u64::from(delivery.redelivered);
-                f.msgs.entry(delivery.msg.id).or_default().last_delivery = Some((t, to));
-            }
-            (Proc::Client(c), Entry::Crash) => f.crashes.entry(c).or_default().push(t),
-            (Proc::Broker, Entry::Crash) => f.broker_crashes.push(t),
-            (_, Entry::Broker(note)) => gather_note(&mut f, t, note),
-            _ => {}
+impl Facts {
+    fn new() -> Facts {
+        Facts {
+            msgs: BTreeMap::new(),
+            process_order: Vec::new(),
+            crashes: BTreeMap::new(),
+            broker_crashes: Vec::new(),
+            counts: Counts::default(),
+            notes: BrokerTally::default(),
         }
     }
+}
+
+fn gather(history: &History) -> Facts {
+    let mut f = Facts::new();
+    for ev in history.events() {
+        gather_event(&mut f, ev);
+    }
     f
+}
+
+/// Learns from one history event (the batch checker reads them all in a
+/// row; the live one, [`live`], as they come).
+fn gather_event(f: &mut Facts, ev: &HistoryEvent) {
+    let t = ev.time_ms;
+    match (ev.process, ev.entry) {
+        (Proc::Client(p), Entry::Publish { ty, msg, .. }) => {
+            let info = f.msgs.entry(msg).or_default();
+            if ty == OpType::Invoke {
+                info.producer = Some(p);
+                info.published_at_ms = t;
+            } else {
+                info.outcome = Some(ty);
+            }
+        }
+        (_, Entry::Retry { msg, .. }) => {
+            f.counts.publish_retries += 1;
+            f.msgs.entry(msg).or_default().retries += 1;
+        }
+        (
+            Proc::Client(c),
+            Entry::Process {
+                ty: OpType::Ok,
+                delivery,
+            },
+        ) => {
+            f.msgs
+                .entry(delivery.msg.id)
+                .or_default()
+                .processed
+                .push((t, c, delivery));
+            f.process_order.push((t, c, delivery));
+            f.counts.processed_total += 1;
+            f.counts.last_processed_ms = t;
+        }
+        (_, Entry::Deliver { to, delivery }) => {
+            f.counts.deliveries += 1;
+            f.counts.redeliveries += u64::from(delivery.redelivered);
+            f.msgs.entry(delivery.msg.id).or_default().last_delivery = Some((t, to));
+        }
+        (Proc::Client(c), Entry::Crash) => f.crashes.entry(c).or_default().push(t),
+        (Proc::Broker, Entry::Crash) => f.broker_crashes.push(t),
+        (_, Entry::Broker(note)) => gather_note(f, t, note),
+        _ => {}
+    }
 }
 
 fn gather_note(f: &mut Facts, t: u64, note: Note) {
@@ -252,13 +266,26 @@ pub fn check(history: &History, snap: &Snapshot, names: &Names, expect: &Expecta
     let mut f = gather(history);
     let mut findings = Vec::new();
     classify(&mut f, snap, names, &mut findings);
-    order(&mut f, names, &mut findings);
-    let c = f.counts;
+    let mut order = Order::default();
+    for &p in &f.process_order {
+        order.step(&mut f.counts, p);
+    }
+    findings.extend(order.findings(&f, names));
+    finish(&f.counts, &f.notes, snap, expect, findings)
+}
+
+/// The summary from the counts: the reconciliation identities, checked.
+fn finish(
+    c: &Counts,
+    n: &BrokerTally,
+    snap: &Snapshot,
+    expect: &Expectations,
+    findings: Vec<Finding>,
+) -> Summary {
     let identity = format!(
         "published {} = processed {} + dead_lettered {} + pending {} + discarded {} + lost {} + unconfirmed_missing {}",
         c.published, c.processed, c.dead_lettered, c.pending, c.discarded, c.lost, c.unconfirmed_missing
     );
-    let n = f.notes;
     let broker_identity = format!(
         "enqueued {} = deleted {} + dead_lettered {} + lost_in_crash {} + held {}",
         n.enqueued, n.deleted, n.dead_lettered, n.lost_in_crash, snap.broker_held
@@ -274,9 +301,9 @@ pub fn check(history: &History, snap: &Snapshot, names: &Names, expect: &Expecta
             "broker bookkeeping does not reconcile: {broker_identity}"
         ));
     }
-    expectation_violations(&c, expect, &mut violations);
+    expectation_violations(c, expect, &mut violations);
     Summary {
-        counts: c,
+        counts: *c,
         identity,
         broker_identity,
         ok: violations.is_empty(),
@@ -348,32 +375,71 @@ fn push(findings: &mut Vec<Finding>, finding: Finding) {
 
 /// Puts every message in exactly one reconciliation bucket.
 fn classify(f: &mut Facts, snap: &Snapshot, names: &Names, findings: &mut Vec<Finding>) {
-    let c = &mut f.counts;
     for (&id, m) in &f.msgs {
-        c.processed_total += m.processed.len() as u64;
+        let bucket = Bucket::of(m, snap.pending.contains(&id));
+        bucket.add_to(&mut f.counts, 1);
+        for kind in bucket.kinds() {
+            push(findings, msg_finding(kind, id, m, &f.crashes, names));
+        }
+    }
+}
+
+/// The reconciliation buckets (and anomaly kinds) one message falls in, as
+/// bits. Both checkers count with it: the batch one adds every message's
+/// bucket once, the live one keeps each message's bucket and swaps it when
+/// the message changes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Bucket(u16);
+
+impl Bucket {
+    const PUBLISHED: u16 = 1;
+    const CONFIRMED: u16 = 1 << 1;
+    const UNCONFIRMED: u16 = 1 << 2;
+    const REFUSED: u16 = 1 << 3;
+    const PROCESSED: u16 = 1 << 4;
+    const UNEXPECTED: u16 = 1 << 5;
+    const RECOVERED: u16 = 1 << 6;
+    const DUPLICATED: u16 = 1 << 7;
+    const DEAD_LETTERED: u16 = 1 << 8;
+    const PENDING: u16 = 1 << 9;
+    const DISCARDED: u16 = 1 << 10;
+    const LOST: u16 = 1 << 11;
+    const UNCONFIRMED_MISSING: u16 = 1 << 12;
+    /// The kinds that are findings, in the order they are listed per message.
+    const FINDING_KINDS: [(u16, &'static str); 4] = [
+        (Bucket::UNEXPECTED, "unexpected"),
+        (Bucket::RECOVERED, "recovered"),
+        (Bucket::DUPLICATED, "duplicated"),
+        (Bucket::LOST, "lost"),
+    ];
+
+    /// Where message `m` stands; `pending` says the world still holds it.
+    fn of(m: &MsgInfo, pending: bool) -> Bucket {
+        let processed = !m.processed.is_empty();
         if m.producer.is_none() {
-            if !m.processed.is_empty() {
-                c.unexpected += 1;
-                let (t, who, _) = m.processed[0];
-                let explanation = format!(
-                    "{} was processed by {} at t={t} but never published",
-                    msg_name(id),
-                    names.client(who)
-                );
-                push(findings, one_msg("unexpected", id, t, explanation));
+            return Bucket(if processed { Bucket::UNEXPECTED } else { 0 });
+        }
+        let mut b = Bucket::PUBLISHED
+            | match m.outcome {
+                Some(OpType::Ok) => Bucket::CONFIRMED,
+                Some(OpType::Fail) => Bucket::REFUSED,
+                _ => Bucket::UNCONFIRMED,
+            };
+        if processed {
+            b |= Bucket::PROCESSED;
+            if m.outcome != Some(OpType::Ok) {
+                b |= Bucket::RECOVERED;
             }
-            continue;
-        }
-        c.published += 1;
-        match m.outcome {
-            Some(OpType::Ok) => c.confirmed += 1,
-            Some(OpType::Fail) => c.refused += 1,
-            _ => c.unconfirmed += 1,
-        }
-        if !m.processed.is_empty() {
-            c.processed += 1;
-            processed_findings(c, id, m, names, findings);
-            continue;
+            // A fanout exchange legitimately puts one copy in each bound
+            // queue, so a duplicate is a second processing from one queue.
+            let mut per_queue: BTreeMap<u32, u32> = BTreeMap::new();
+            for p in &m.processed {
+                *per_queue.entry(p.2.queue).or_insert(0) += 1;
+            }
+            if per_queue.values().any(|&n| n > 1) {
+                b |= Bucket::DUPLICATED;
+            }
+            return Bucket(b);
         }
         let dead_lettered = matches!(m.fate, Some((_, Note::DeadLettered { to: Some(_), .. })));
         let discarded = matches!(
@@ -385,74 +451,112 @@ fn classify(f: &mut Facts, snap: &Snapshot, names: &Names, findings: &mut Vec<Fi
                     | Note::Unroutable { .. }
             ))
         );
-        if snap.pending.contains(&id) {
-            if dead_lettered {
-                c.dead_lettered += 1;
-            } else {
-                c.pending += 1;
-            }
-        } else if discarded {
-            c.discarded += 1;
-        } else if m.outcome == Some(OpType::Ok) {
-            c.lost += 1;
-            let explanation = explain_lost(id, m, &f.crashes, names);
-            push(
-                findings,
-                one_msg("lost", id, m.published_at_ms, explanation),
-            );
-        } else {
-            c.unconfirmed_missing += 1;
+        b |= match (pending, dead_lettered) {
+            (true, true) => Bucket::DEAD_LETTERED,
+            (true, false) => Bucket::PENDING,
+            _ if discarded => Bucket::DISCARDED,
+            _ if m.outcome == Some(OpType::Ok) => Bucket::LOST,
+            _ => Bucket::UNCONFIRMED_MISSING,
+        };
+        Bucket(b)
+    }
+
+    /// Adds (`sign` 1) or takes away (`sign` -1) this bucket from `c`.
+    fn add_to(self, c: &mut Counts, sign: i64) {
+        let fields: [(u16, &mut u64); 13] = [
+            (Bucket::PUBLISHED, &mut c.published),
+            (Bucket::CONFIRMED, &mut c.confirmed),
+            (Bucket::UNCONFIRMED, &mut c.unconfirmed),
+            (Bucket::REFUSED, &mut c.refused),
+            (Bucket::PROCESSED, &mut c.processed),
+            (Bucket::UNEXPECTED, &mut c.unexpected),
+            (Bucket::RECOVERED, &mut c.recovered),
+            (Bucket::DUPLICATED, &mut c.duplicated),
+            (Bucket::DEAD_LETTERED, &mut c.dead_lettered),
+            (Bucket::PENDING, &mut c.pending),
+            (Bucket::DISCARDED, &mut c.discarded),
+            (Bucket::LOST, &mut c.lost),
+            (Bucket::UNCONFIRMED_MISSING, &mut c.unconfirmed_missing),
+        ];
+        add_where(self.0, fields, sign);
+    }
+
+    /// The finding kinds of this bucket, in listing order.
+    fn kinds(self) -> impl Iterator<Item = &'static str> {
+        Bucket::FINDING_KINDS
+            .into_iter()
+            .filter(move |(bit, _)| self.0 & bit != 0)
+            .map(|(_, kind)| kind)
+    }
+}
+
+/// Adds `sign` to every field whose bits are set in `bits`.
+fn add_where<const N: usize>(bits: u16, fields: [(u16, &mut u64); N], sign: i64) {
+    for (bit, field) in fields {
+        if bits & bit != 0 {
+            *field = field
+                .checked_add_signed(sign)
+                .expect("a count never goes below 0");
         }
     }
 }
 
-fn processed_findings(
-    c: &mut Counts,
+/// The finding of `kind` about message `id`, told from what is known now.
+fn msg_finding(
+    kind: &'static str,
     id: MsgId,
     m: &MsgInfo,
+    crashes: &BTreeMap<ClientId, Vec<u64>>,
     names: &Names,
-    findings: &mut Vec<Finding>,
-) {
-    if m.outcome != Some(OpType::Ok) {
-        c.recovered += 1;
-        let (t, who, _) = m.processed[0];
-        let explanation = format!(
-            "{} had an unknown publish outcome but was processed by {} at t={t} (allowed)",
-            msg_name(id),
-            names.client(who)
-        );
-        push(findings, one_msg("recovered", id, t, explanation));
-    }
-    // A fanout exchange legitimately puts one copy in each bound queue, so a
-    // duplicate is a second processing of the same message from the same queue.
-    let mut per_queue: BTreeMap<u32, u32> = BTreeMap::new();
-    for p in &m.processed {
-        *per_queue.entry(p.2.queue).or_insert(0) += 1;
-    }
-    if per_queue.values().any(|&n| n > 1) {
-        c.duplicated += 1;
-        let times_ms: Vec<u64> = m.processed.iter().map(|p| p.0).collect();
-        let by: Vec<String> = m
-            .processed
-            .iter()
-            .map(|(t, who, _)| format!("{} at t={t}", names.client(*who)))
-            .collect();
-        let cause = duplicate_cause(m, names);
-        let explanation = format!(
-            "{} was processed {} times ({}): {cause}",
-            msg_name(id),
-            m.processed.len(),
-            by.join(", ")
-        );
-        push(
-            findings,
+) -> Finding {
+    let first = m
+        .processed
+        .first()
+        .map(|(t, who, _)| (*t, names.client(*who)));
+    match (kind, first) {
+        ("unexpected", Some((t, who))) => one_msg(
+            kind,
+            id,
+            t,
+            format!(
+                "{} was processed by {who} at t={t} but never published",
+                msg_name(id)
+            ),
+        ),
+        ("recovered", Some((t, who))) => one_msg(
+            kind,
+            id,
+            t,
+            format!(
+                "{} had an unknown publish outcome but was processed by {who} at t={t} (allowed)",
+                msg_name(id)
+            ),
+        ),
+        ("duplicated", _) => {
+            let by: Vec<String> = m
+                .processed
+                .iter()
+                .map(|(t, who, _)| format!("{} at t={t}", names.client(*who)))
+                .collect();
             Finding {
-                kind: "duplicated",
+                kind,
                 msgs: vec![msg_name(id)],
-                times_ms,
-                explanation,
-            },
-        );
+                times_ms: m.processed.iter().map(|p| p.0).collect(),
+                explanation: format!(
+                    "{} was processed {} times ({}): {}",
+                    msg_name(id),
+                    m.processed.len(),
+                    by.join(", "),
+                    duplicate_cause(m, names)
+                ),
+            }
+        }
+        _ => one_msg(
+            "lost",
+            id,
+            m.published_at_ms,
+            explain_lost(id, m, crashes, names),
+        ),
     }
 }
 
@@ -508,41 +612,60 @@ fn explain_lost(
     format!("{name} was confirmed at publish but never reached a consumer")
 }
 
-/// Out-of-order processing per producer and per (producer, key).
-fn order(f: &mut Facts, names: &Names, findings: &mut Vec<Finding>) {
-    // The latest-published message processed so far: (id, time, consumer).
-    let mut max_by_producer: BTreeMap<ClientId, (MsgId, u64, ClientId)> = BTreeMap::new();
-    let mut max_by_key: BTreeMap<(ClientId, Option<u32>), MsgId> = BTreeMap::new();
-    let mut seen: BTreeSet<MsgId> = BTreeSet::new();
-    for &(t, c, d) in &f.process_order {
-        if !seen.insert(d.msg.id) {
-            continue; // a repeat is a duplicate, not a reorder
+/// One `ok process`: (time, consumer, delivery).
+type Processing = (u64, ClientId, Delivery);
+
+/// Out-of-order processing per producer and per (producer, key), fed one
+/// `ok process` at a time in history order.
+#[derive(Default)]
+struct Order {
+    /// The latest-published message processed so far: (id, time, consumer).
+    max_by_producer: BTreeMap<ClientId, (MsgId, u64, ClientId)>,
+    max_by_key: BTreeMap<(ClientId, Option<u32>), MsgId>,
+    seen: BTreeSet<MsgId>,
+    /// The first [`FINDINGS_PER_KIND_MAX`] reorders: (early, later); their
+    /// stories are told when the findings are listed.
+    found: Vec<(Processing, (MsgId, u64, ClientId))>,
+}
+
+impl Order {
+    fn step(&mut self, counts: &mut Counts, (t, c, d): Processing) {
+        if !self.seen.insert(d.msg.id) {
+            return; // a repeat is a duplicate, not a reorder
         }
         let p = d.msg.producer;
-        let key_slot = max_by_key.entry((p, d.msg.key)).or_insert(d.msg.id);
+        let key_slot = self.max_by_key.entry((p, d.msg.key)).or_insert(d.msg.id);
         if d.msg.id < *key_slot {
-            f.counts.out_of_order_per_key += 1;
+            counts.out_of_order_per_key += 1;
         } else {
             *key_slot = d.msg.id;
         }
-        match max_by_producer.get(&p).copied() {
-            Some((later, lt, lc)) if d.msg.id < later => {
-                f.counts.out_of_order += 1;
-                let cause = reorder_cause(f, (d.msg.id, t, c, d), (later, lt, lc), names);
-                push(
-                    findings,
-                    Finding {
-                        kind: "out_of_order",
-                        msgs: vec![msg_name(d.msg.id), msg_name(later)],
-                        times_ms: vec![t, lt],
-                        explanation: cause,
-                    },
-                );
+        match self.max_by_producer.get(&p).copied() {
+            Some(later) if d.msg.id < later.0 => {
+                counts.out_of_order += 1;
+                if self.found.len() < FINDINGS_PER_KIND_MAX {
+                    self.found.push(((t, c, d), later));
+                }
             }
             _ => {
-                max_by_producer.insert(p, (d.msg.id, t, c));
+                self.max_by_producer.insert(p, (d.msg.id, t, c));
             }
         }
+    }
+
+    fn findings<'a>(
+        &'a self,
+        f: &'a Facts,
+        names: &'a Names,
+    ) -> impl Iterator<Item = Finding> + 'a {
+        self.found
+            .iter()
+            .map(|&((t, c, d), (later, lt, lc))| Finding {
+                kind: "out_of_order",
+                msgs: vec![msg_name(d.msg.id), msg_name(later)],
+                times_ms: vec![t, lt],
+                explanation: reorder_cause(f, (d.msg.id, t, c, d), (later, lt, lc), names),
+            })
     }
 }
 

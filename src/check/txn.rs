@@ -136,6 +136,25 @@ impl fmt::Display for TxnFinding {
     }
 }
 
+/// The finding, if any, about `read` of `write`, given the first marker of
+/// `write`'s producer after it in that partition (`closing`).
+pub fn judge(read: &TxnRead, write: &TxnWrite, closing: Option<&TxnMarker>) -> Option<TxnFinding> {
+    let producer_id = write.producer_id;
+    match closing {
+        Some(m) if !m.commit => Some(TxnFinding::AbortedRead {
+            read: *read,
+            producer_id,
+            abort: *m,
+        }),
+        Some(m) if m.time_ms <= read.time_ms => None,
+        commit => Some(TxnFinding::PrecommittedRead {
+            read: *read,
+            producer_id,
+            commit: commit.copied(),
+        }),
+    }
+}
+
 /// Every G1a and precommitted-read in a run. Cost: reads × markers of the
 /// read partition (fine for the playground's runs).
 pub fn check(writes: &[TxnWrite], markers: &[TxnMarker], reads: &[TxnRead]) -> Vec<TxnFinding> {
@@ -153,20 +172,7 @@ pub fn check(writes: &[TxnWrite], markers: &[TxnMarker], reads: &[TxnRead]) -> V
             .filter(|m| (m.topic, m.partition) == (read.topic, read.partition))
             .filter(|m| m.producer_id == write.producer_id && m.offset > write.offset)
             .min_by_key(|m| m.offset);
-        let producer_id = write.producer_id;
-        match closing {
-            Some(m) if !m.commit => findings.push(TxnFinding::AbortedRead {
-                read: *read,
-                producer_id,
-                abort: *m,
-            }),
-            Some(m) if m.time_ms <= read.time_ms => {}
-            commit => findings.push(TxnFinding::PrecommittedRead {
-                read: *read,
-                producer_id,
-                commit: commit.copied(),
-            }),
-        }
+        findings.extend(judge(read, write, closing));
     }
     findings
 }

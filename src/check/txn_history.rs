@@ -21,8 +21,8 @@ use super::txn::{self, TxnFinding, TxnMarker, TxnRead, TxnWrite};
 use super::{Finding, Summary, FINDINGS_PER_KIND_MAX};
 use crate::broker::log::{LogNote, PartitionId, TopicId};
 use crate::broker::{ClientId, MsgId, Note};
-use crate::history::{msg_name, Entry, History, LogEntry, Proc};
-use std::collections::BTreeMap;
+use crate::history::{msg_name, Entry, History, HistoryEvent, LogEntry, OpType, Proc};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// (topic, partition, offset).
 type Place = (TopicId, PartitionId, u64);
@@ -34,7 +34,12 @@ struct Gathered {
     producer_of: BTreeMap<ClientId, u64>,
     /// (client, msg, partition, offset, time) of each transactional write.
     produced: Vec<(ClientId, MsgId, PartitionId, u64, u64)>,
+    /// Indexes into `produced` per message, in order.
+    produced_of: BTreeMap<MsgId, Vec<usize>>,
     markers: Vec<TxnMarker>,
+    /// Indexes into `markers` per (topic, partition, producer id), by
+    /// offset (the first marker seen at an offset).
+    markers_of: BTreeMap<(TopicId, PartitionId, u64), BTreeMap<u64, usize>>,
     /// (reader, msg, partition, offset, time).
     reads: Vec<(ClientId, MsgId, PartitionId, u64, u64)>,
     /// Every message appended at each place.
@@ -44,37 +49,44 @@ struct Gathered {
 fn gather(history: &History) -> Gathered {
     let mut g = Gathered::default();
     for ev in history.events() {
-        let t = ev.time_ms;
-        match (ev.process, ev.entry) {
-            (Proc::Client(c), Entry::Log(LogEntry::ProducerId { producer_id, .. })) => {
-                g.producer_of.insert(c, producer_id);
-            }
-            (
-                Proc::Client(c),
-                Entry::Log(LogEntry::Produced {
-                    msg,
-                    partition,
-                    offset,
-                }),
-            ) if g.producer_of.contains_key(&c) => {
-                g.produced.push((c, msg, partition, offset, t));
-            }
-            (
-                Proc::Client(c),
-                Entry::Log(LogEntry::Read {
-                    msg,
-                    partition,
-                    offset,
-                    ..
-                }),
-            ) => {
-                g.reads.push((c, msg, partition, offset, t));
-            }
-            (Proc::Broker, Entry::Broker(Note::Log(n))) => gather_note(&mut g, t, n),
-            _ => {}
-        }
+        gather_event(&mut g, ev);
     }
     g
+}
+
+/// Learns from one event (the batch checker reads all of them in a row, the
+/// live one as they come).
+fn gather_event(g: &mut Gathered, ev: &HistoryEvent) {
+    let t = ev.time_ms;
+    match (ev.process, ev.entry) {
+        (Proc::Client(c), Entry::Log(LogEntry::ProducerId { producer_id, .. })) => {
+            g.producer_of.insert(c, producer_id);
+        }
+        (
+            Proc::Client(c),
+            Entry::Log(LogEntry::Produced {
+                msg,
+                partition,
+                offset,
+            }),
+        ) if g.producer_of.contains_key(&c) => {
+            g.produced_of.entry(msg).or_default().push(g.produced.len());
+            g.produced.push((c, msg, partition, offset, t));
+        }
+        (
+            Proc::Client(c),
+            Entry::Log(LogEntry::Read {
+                msg,
+                partition,
+                offset,
+                ..
+            }),
+        ) => {
+            g.reads.push((c, msg, partition, offset, t));
+        }
+        (Proc::Broker, Entry::Broker(Note::Log(n))) => gather_note(g, t, n),
+        _ => {}
+    }
 }
 
 fn gather_note(g: &mut Gathered, t: u64, n: LogNote) {
@@ -91,14 +103,50 @@ fn gather_note(g: &mut Gathered, t: u64, n: LogNote) {
                 held.push(msg);
             }
         }
-        _ => g.markers.extend(TxnMarker::from_note(n, t)),
+        _ => {
+            if let Some(m) = TxnMarker::from_note(n, t) {
+                let of = g.markers_of.entry((m.topic, m.partition, m.producer_id));
+                of.or_default().entry(m.offset).or_insert(g.markers.len());
+                g.markers.push(m);
+            }
+        }
+    }
+}
+
+impl Gathered {
+    fn single(&self, p: &Place) -> bool {
+        self.held.get(p).is_none_or(|m| m.len() == 1)
+    }
+
+    /// Write `i` of `produced` with its topic and producer id (as known now),
+    /// if its message was appended somewhere.
+    fn write(&self, i: usize) -> Option<TxnWrite> {
+        let (c, msg, partition, offset, time_ms) = self.produced[i];
+        let topic = *self.topic_of.get(&msg)?;
+        Some(TxnWrite {
+            msg,
+            producer_id: self.producer_of[&c],
+            topic,
+            partition,
+            offset,
+            time_ms,
+        })
+    }
+
+    /// The first marker of `w`'s producer in its partition at an offset
+    /// `from` or later.
+    fn closing(&self, w: &TxnWrite, from: u64) -> Option<&TxnMarker> {
+        let of = self
+            .markers_of
+            .get(&(w.topic, w.partition, w.producer_id))?;
+        of.range(from..).next().map(|(_, i)| &self.markers[*i])
     }
 }
 
 /// The writes, markers and reads [`txn::check`] needs, from the history.
 pub fn inputs(history: &History) -> (Vec<TxnWrite>, Vec<TxnMarker>, Vec<TxnRead>) {
     let g = gather(history);
-    let single = |p: &Place| g.held.get(p).is_none_or(|m| m.len() == 1);
+    let single = |p: &Place| g.single(p);
     let writes = writes(&g, true);
     let mut reads = Vec::new();
     for &(reader, msg, partition, offset, time_ms) in &g.reads {
@@ -124,29 +172,17 @@ pub fn inputs(history: &History) -> (Vec<TxnWrite>, Vec<TxnMarker>, Vec<TxnRead>
 /// not those whose offset a later record took (the write was lost in a
 /// crash, so its transaction cannot have delivered it).
 fn writes(g: &Gathered, only_single: bool) -> Vec<TxnWrite> {
-    let single = |p: &Place| g.held.get(p).is_none_or(|m| m.len() == 1);
     let survived = |p: &Place, msg: MsgId| g.held.get(p).is_none_or(|m| m.last() == Some(&msg));
     let mut writes = Vec::new();
-    for &(c, msg, partition, offset, time_ms) in &g.produced {
-        let Some(&topic) = g.topic_of.get(&msg) else {
-            continue; // never appended (the broker went down first)
-        };
-        let place = (topic, partition, offset);
+    for w in (0..g.produced.len()).filter_map(|i| g.write(i)) {
+        let place = (w.topic, w.partition, w.offset);
         let keep = if only_single {
-            single(&place)
+            g.single(&place)
         } else {
-            survived(&place, msg)
+            survived(&place, w.msg)
         };
         if keep {
-            let producer_id = g.producer_of[&c];
-            writes.push(TxnWrite {
-                msg,
-                producer_id,
-                topic,
-                partition,
-                offset,
-                time_ms,
-            });
+            writes.push(w);
         }
     }
     writes
@@ -161,24 +197,48 @@ pub fn apply(history: &History, summary: &mut Summary) -> Vec<TxnFinding> {
         return Vec::new(); // no transactional client: nothing to judge
     }
     let found = txn::check(&writes, &markers, &reads);
-    let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
-    for f in &found {
-        let (kind, read) = match f {
-            TxnFinding::AbortedRead { read, .. } => ("G1a", read),
-            TxnFinding::PrecommittedRead { read, .. } => ("precommitted-read", read),
-        };
-        let n = counts.entry(kind).or_insert(0);
-        *n += 1;
-        if *n as usize <= FINDINGS_PER_KIND_MAX {
-            summary.findings.push(Finding {
-                kind,
-                msgs: vec![msg_name(read.msg)],
-                times_ms: vec![read.time_ms],
-                explanation: f.to_string(),
-            });
-        }
+    let count = |kind| found.iter().filter(|f| finding_kind(f) == kind).count();
+    let counts = [
+        ("G1a", count("G1a")),
+        ("precommitted-read", count("precommitted-read")),
+    ];
+    let listed = found.iter().copied().scan(BTreeMap::new(), |n, f| {
+        let seen = n.entry(finding_kind(&f)).or_insert(0);
+        *seen += 1;
+        Some((*seen <= FINDINGS_PER_KIND_MAX).then_some(f))
+    });
+    report(summary, listed.flatten(), counts);
+    found
+}
+
+fn finding_kind(f: &TxnFinding) -> &'static str {
+    match f {
+        TxnFinding::AbortedRead { .. } => "G1a",
+        TxnFinding::PrecommittedRead { .. } => "precommitted-read",
     }
-    for (kind, n) in counts {
+}
+
+/// Adds the listed findings (at most [`FINDINGS_PER_KIND_MAX`] per kind, in
+/// read order) and a violation per kind found to `summary`.
+fn report(
+    summary: &mut Summary,
+    listed: impl Iterator<Item = TxnFinding>,
+    counts: [(&'static str, usize); 2],
+) {
+    for f in listed {
+        let read = match &f {
+            TxnFinding::AbortedRead { read, .. } | TxnFinding::PrecommittedRead { read, .. } => {
+                read
+            }
+        };
+        summary.findings.push(Finding {
+            kind: finding_kind(&f),
+            msgs: vec![msg_name(read.msg)],
+            times_ms: vec![read.time_ms],
+            explanation: f.to_string(),
+        });
+    }
+    for (kind, n) in counts.into_iter().filter(|(_, n)| *n > 0) {
         let what = match kind {
             "G1a" => "G1a (aborted read)",
             _ => "precommitted-read",
@@ -186,7 +246,6 @@ pub fn apply(history: &History, summary: &mut Summary) -> Vec<TxnFinding> {
         summary.violations.push(format!("{what}: {n} reads"));
         summary.ok = false;
     }
-    found
 }
 
 /// Input records whose transaction's outcome the client never learned
@@ -200,65 +259,265 @@ pub fn apply(history: &History, summary: &mut Summary) -> Vec<TxnFinding> {
 /// publish after a batch's process invokes is the n-th input's output.
 pub fn committed_in_doubt(history: &History) -> BTreeMap<MsgId, u64> {
     let g = gather(history);
-    let mut queue: BTreeMap<ClientId, std::collections::VecDeque<MsgId>> = BTreeMap::new();
-    let mut output_of: BTreeMap<MsgId, MsgId> = BTreeMap::new();
-    // (input, its output in the attempt whose outcome is unknown).
-    let mut in_doubt: Vec<(MsgId, MsgId)> = Vec::new();
+    let mut lineage = Lineage::default();
     for ev in history.events() {
+        lineage.step(&g, ev);
+    }
+    resolve(&g, &lineage.in_doubt)
+}
+
+/// Which input each transactional output was written for, read event by
+/// event (see [`committed_in_doubt`]).
+#[derive(Default)]
+struct Lineage {
+    /// Per client: inputs whose output has not been handed over yet.
+    queue: BTreeMap<ClientId, VecDeque<MsgId>>,
+    output_of: BTreeMap<MsgId, MsgId>,
+    /// (input, its output in the attempt whose outcome is unknown).
+    in_doubt: Vec<(MsgId, MsgId)>,
+}
+
+impl Lineage {
+    fn step(&mut self, g: &Gathered, ev: &HistoryEvent) {
         let Proc::Client(c) = ev.process else {
-            continue;
+            return;
         };
         if !g.producer_of.contains_key(&c) {
-            continue; // not a transactional client
+            return; // not a transactional client
         }
         match ev.entry {
             Entry::Log(LogEntry::Process { ty, msg, .. }) => match ty {
-                crate::history::OpType::Invoke => queue.entry(c).or_default().push_back(msg),
+                OpType::Invoke => self.queue.entry(c).or_default().push_back(msg),
                 // A batch given up before its outputs were handed over.
                 _ => {
-                    queue.entry(c).or_default().retain(|m| *m != msg);
-                    if ty == crate::history::OpType::Info {
-                        if let Some(out) = output_of.get(&msg) {
-                            in_doubt.push((msg, *out));
+                    self.queue.entry(c).or_default().retain(|m| *m != msg);
+                    if ty == OpType::Info {
+                        if let Some(out) = self.output_of.get(&msg) {
+                            self.in_doubt.push((msg, *out));
                         }
                     }
                 }
             },
             Entry::Publish {
-                ty: crate::history::OpType::Invoke,
+                ty: OpType::Invoke,
                 msg,
                 ..
             } => {
-                let input = queue.entry(c).or_default().pop_front();
-                output_of.insert(input.expect("one output per input record"), msg);
+                let input = self.queue.entry(c).or_default().pop_front();
+                self.output_of
+                    .insert(input.expect("one output per input record"), msg);
             }
             Entry::Crash => {
-                queue.remove(&c);
+                self.queue.remove(&c);
             }
             _ => {}
         }
     }
+}
+
+/// The in-doubt inputs whose output's transaction committed, with the time
+/// of the commit marker.
+fn resolve(g: &Gathered, in_doubt: &[(MsgId, MsgId)]) -> BTreeMap<MsgId, u64> {
     // Every write, also at an offset reused after a crash: the outcome is
     // looked up by message id, not by what a reader saw there.
-    let writes = writes(&g, false);
-    let markers = &g.markers;
+    let survived = |w: &TxnWrite| {
+        let place = (w.topic, w.partition, w.offset);
+        g.held.get(&place).is_none_or(|m| m.last() == Some(&w.msg))
+    };
     let mut resolved = BTreeMap::new();
-    for (input, out) in in_doubt {
-        let Some(w) = writes.iter().find(|w| w.msg == out) else {
+    for &(input, out) in in_doubt {
+        let tries = g.produced_of.get(&out).into_iter().flatten();
+        let Some(w) = tries.filter_map(|i| g.write(*i)).find(survived) else {
             continue;
         };
-        let closing = markers
-            .iter()
-            .filter(|m| {
-                (m.topic, m.partition, m.producer_id) == (w.topic, w.partition, w.producer_id)
-            })
-            // `>=`: a write lost in a broker crash leaves its offset free,
-            // and the recovery's marker for its transaction may take it.
-            .filter(|m| m.offset >= w.offset)
-            .min_by_key(|m| m.offset);
-        if let Some(m) = closing.filter(|m| m.commit) {
+        // `>=`: a write lost in a broker crash leaves its offset free, and
+        // the recovery's marker for its transaction may take it.
+        if let Some(m) = g.closing(&w, w.offset).filter(|m| m.commit) {
             resolved.insert(input, m.time_ms);
         }
     }
     resolved
+}
+
+/// The transactional checks, live (see [`super::live`]): the same findings
+/// as [`apply`] and the same resolutions as [`committed_in_doubt`], kept up
+/// to date event by event. A read is judged again only when something it
+/// depends on changes: a write or another record lands at its offset, a
+/// marker of the writer's producer lands after the write, or (rarely) a
+/// client's producer id changes, which re-judges every read.
+#[derive(Default)]
+pub(super) struct Live {
+    g: Gathered,
+    lineage: Lineage,
+    /// Reads and writes by place; those whose message's topic is not known
+    /// yet wait in `unplaced` (indexes, `true` for a read).
+    reads_at: BTreeMap<Place, Vec<usize>>,
+    writes_at: BTreeMap<Place, Vec<usize>>,
+    unplaced: BTreeMap<MsgId, Vec<(bool, usize)>>,
+    /// Places whose reads must be judged again.
+    dirty: BTreeSet<Place>,
+    rejudge_all: bool,
+    /// Current findings by read index, per kind.
+    aborted_reads: BTreeMap<usize, TxnFinding>,
+    precommitted_reads: BTreeMap<usize, TxnFinding>,
+}
+
+impl Live {
+    pub(super) fn consume(&mut self, ev: &HistoryEvent) {
+        let (reads, produced) = (self.g.reads.len(), self.g.produced.len());
+        let pid_before = match ev.process {
+            Proc::Client(c) => self.g.producer_of.get(&c).copied(),
+            Proc::Broker => None,
+        };
+        let topic_known = |g: &Gathered, m: MsgId| g.topic_of.contains_key(&m);
+        let appended = match ev.entry {
+            Entry::Broker(Note::Log(LogNote::Appended { msg, .. })) => {
+                Some((msg, !topic_known(&self.g, msg)))
+            }
+            _ => None,
+        };
+        gather_event(&mut self.g, ev);
+        self.lineage.step(&self.g, ev);
+        if let Proc::Client(c) = ev.process {
+            let pid = self.g.producer_of.get(&c).copied();
+            if pid_before.is_some() && pid != pid_before {
+                self.rejudge_all = true; // every write of this client changed producer
+            }
+        }
+        if reads < self.g.reads.len() {
+            let msg = self.g.reads[reads].1;
+            self.place(true, reads, msg);
+        }
+        if produced < self.g.produced.len() {
+            let msg = self.g.produced[produced].1;
+            self.place(false, produced, msg);
+        }
+        if let Some((msg, first)) = appended {
+            if let Some(Entry::Broker(Note::Log(LogNote::Appended {
+                topic,
+                partition,
+                offset,
+                ..
+            }))) = Some(ev.entry)
+            {
+                self.dirty.insert((topic, partition, offset));
+            }
+            if first {
+                for (is_read, i) in self.unplaced.remove(&msg).unwrap_or_default() {
+                    self.place(is_read, i, msg);
+                }
+            }
+        }
+        if let Some(m) = self.g.markers.last().filter(|_| is_marker(ev)) {
+            self.marker_landed(*m);
+        }
+    }
+
+    /// Files read or write `i` under its place, or waits for its topic.
+    fn place(&mut self, is_read: bool, i: usize, msg: MsgId) {
+        let Some(&topic) = self.g.topic_of.get(&msg) else {
+            self.unplaced.entry(msg).or_default().push((is_read, i));
+            return;
+        };
+        let (partition, offset) = if is_read {
+            let r = self.g.reads[i];
+            (r.2, r.3)
+        } else {
+            let w = self.g.produced[i];
+            (w.2, w.3)
+        };
+        let place = (topic, partition, offset);
+        let at = if is_read {
+            &mut self.reads_at
+        } else {
+            &mut self.writes_at
+        };
+        let list = at.entry(place).or_default();
+        // Keep production order: a write placed late goes where it belongs.
+        let pos = list.partition_point(|&j| j < i);
+        list.insert(pos, i);
+        self.dirty.insert(place);
+    }
+
+    /// A marker at `m.offset` closes the producer's writes from its
+    /// previous marker in that partition up to this one.
+    fn marker_landed(&mut self, m: TxnMarker) {
+        let of = &self.g.markers_of[&(m.topic, m.partition, m.producer_id)];
+        let from = of.range(..m.offset).next_back().map_or(0, |(o, _)| *o);
+        let lo = (m.topic, m.partition, from);
+        let hi = (m.topic, m.partition, m.offset);
+        let places: Vec<Place> = self.reads_at.range(lo..hi).map(|(p, _)| *p).collect();
+        self.dirty.extend(places);
+    }
+
+    /// The in-doubt inputs resolved as committed, as [`committed_in_doubt`].
+    pub(super) fn resolved(&self) -> BTreeMap<MsgId, u64> {
+        resolve(&self.g, &self.lineage.in_doubt)
+    }
+
+    /// Judges what changed and adds the findings and violations to
+    /// `summary`, as [`apply`] does.
+    pub(super) fn apply(&mut self, summary: &mut Summary) {
+        let places: Vec<Place> = if std::mem::take(&mut self.rejudge_all) {
+            self.dirty.clear();
+            self.reads_at.keys().copied().collect()
+        } else {
+            std::mem::take(&mut self.dirty).into_iter().collect()
+        };
+        for place in places {
+            let reads = self.reads_at.get(&place).cloned().unwrap_or_default();
+            for i in reads {
+                let found = self.judge(i, place);
+                self.aborted_reads.remove(&i);
+                self.precommitted_reads.remove(&i);
+                match found {
+                    Some(f @ TxnFinding::AbortedRead { .. }) => self.aborted_reads.insert(i, f),
+                    Some(f) => self.precommitted_reads.insert(i, f),
+                    None => None,
+                };
+            }
+        }
+        let first = |m: &BTreeMap<usize, TxnFinding>| {
+            let listed = m.iter().take(FINDINGS_PER_KIND_MAX);
+            listed.map(|(i, f)| (*i, *f)).collect::<Vec<_>>()
+        };
+        let mut listed = first(&self.aborted_reads);
+        listed.extend(first(&self.precommitted_reads));
+        listed.sort_unstable_by_key(|(i, _)| *i);
+        let counts = [
+            ("G1a", self.aborted_reads.len()),
+            ("precommitted-read", self.precommitted_reads.len()),
+        ];
+        report(summary, listed.into_iter().map(|(_, f)| f), counts);
+    }
+
+    /// Read `i` (at `place`) judged against its write and closing marker,
+    /// as [`txn::check`] does.
+    fn judge(&self, i: usize, place: Place) -> Option<TxnFinding> {
+        let g = &self.g;
+        if !g.single(&place) {
+            return None;
+        }
+        let w = g.write(*self.writes_at.get(&place)?.first()?)?;
+        let (reader, msg, partition, offset, time_ms) = g.reads[i];
+        let read = TxnRead {
+            reader,
+            msg,
+            topic: place.0,
+            partition,
+            offset,
+            time_ms,
+        };
+        assert_eq!(w.msg, read.msg, "one offset holds one value");
+        txn::judge(&read, &w, g.closing(&w, w.offset + 1))
+    }
+}
+
+fn is_marker(ev: &HistoryEvent) -> bool {
+    matches!(
+        ev.entry,
+        Entry::Broker(Note::Log(LogNote::Txn(
+            crate::broker::txn::TxnNote::Marker { .. }
+        )))
+    )
 }

@@ -23,6 +23,7 @@ use crate::broker::log;
 use crate::broker::log::{LogReply, LogRequest};
 use crate::broker::txn::IsolationLevel;
 use crate::broker::{Broker, ClientId, Delivery, KeyId, MsgId, Output, Request, Target};
+use crate::check::live::LiveChecker;
 use crate::check::{self, Snapshot, Summary};
 use crate::client::consumer::{Consumer, ConsumerConfig};
 use crate::client::dedup::{DedupStore, StoreId};
@@ -1276,9 +1277,31 @@ impl World {
     /// or in a consumer's hands. The checker needs this to tell "still queued"
     /// from "lost".
     pub fn snapshot(&self) -> Snapshot {
+        self.snapshot_where(|_| true)
+    }
+
+    /// [`World::snapshot`] with only the `wanted` messages in `pending` (a
+    /// live checker needs no others). A log broker's records are looked at
+    /// only if some message is wanted: its log holds every record of the run.
+    pub fn snapshot_among(&self, wanted: &BTreeSet<MsgId>) -> Snapshot {
+        let (Some(&lo), Some(&hi)) = (wanted.first(), wanted.last()) else {
+            if self.broker.as_log().is_some() {
+                return Snapshot::default();
+            }
+            return self.snapshot_where(|_| false);
+        };
+        // Most records are outside the wanted ids' range: a cheap test first.
+        self.snapshot_where(|m| (lo..=hi).contains(&m) && wanted.contains(&m))
+    }
+
+    fn snapshot_where(&self, keep: impl Fn(MsgId) -> bool) -> Snapshot {
         let copies = self.broker.held();
         let broker_held = copies.len() as u64;
-        let mut held: BTreeSet<MsgId> = copies.into_iter().map(|(_, m)| m).collect();
+        let mut held: BTreeSet<MsgId> = copies
+            .into_iter()
+            .map(|(_, m)| m)
+            .filter(|m| keep(*m))
+            .collect();
         for s in self.queue.iter() {
             match s.ev {
                 Ev::ToBroker {
@@ -1304,6 +1327,7 @@ impl World {
                 ClientKind::Producer(_) => {}
             }
         }
+        held.retain(|m| keep(*m));
         Snapshot {
             pending: held,
             broker_held,
@@ -1364,15 +1388,45 @@ impl World {
                 &self.names,
                 &self.scenario.expect,
             ),
-            BrokerSpec::Log(_) => check::log::check(
-                &self.history,
-                &self.snapshot(),
-                &self.names,
-                &self.scenario.expect,
-                self.drained,
-                &self.read_committed_clients(),
-            ),
+            BrokerSpec::Log(_) => {
+                let mut s = check::log::check(
+                    &self.history,
+                    &self.snapshot(),
+                    &self.names,
+                    &self.scenario.expect,
+                    self.drained,
+                    &self.read_committed_clients(),
+                );
+                check::txn_history::apply(&self.history, &mut s);
+                s
+            }
         };
+        self.add_run_facts(&mut summary);
+        summary
+    }
+
+    /// A [`LiveChecker`] for this run: pass it to [`World::live_summary`].
+    pub fn live_checker(&self) -> LiveChecker {
+        match &self.scenario.broker {
+            BrokerSpec::Queue(_) => LiveChecker::queue(),
+            BrokerSpec::Log(_) => LiveChecker::log(self.read_committed_clients()),
+        }
+    }
+
+    /// The same as [`World::summary`], from a checker that reads only the
+    /// events added since its last call (the page refreshes its verdict this
+    /// way while a run plays). `checker` must come from
+    /// [`World::live_checker`] of this world and be used with it alone.
+    pub fn live_summary(&self, checker: &mut LiveChecker) -> Summary {
+        checker.consume(&self.history, &self.names, self.drained);
+        let snap = self.snapshot_among(checker.wanted());
+        let mut summary = checker.summary(&snap, &self.names, &self.scenario.expect);
+        self.add_run_facts(&mut summary);
+        summary
+    }
+
+    /// Run metadata and the effect-store invariant, on top of a checker's summary.
+    fn add_run_facts(&self, summary: &mut Summary) {
         summary.seed = self.scenario.seed;
         summary.scenario = self.scenario.name.clone();
         summary.time_ms = self.now_ms;
@@ -1389,11 +1443,7 @@ impl World {
                 ClientKind::Producer(_) => None,
             })
             .collect();
-        if matches!(self.scenario.broker, BrokerSpec::Log(_)) {
-            check::txn_history::apply(&self.history, &mut summary);
-        }
-        check::add_effect_invariant(&mut summary);
-        summary
+        check::add_effect_invariant(summary);
     }
 }
 

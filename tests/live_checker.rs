@@ -96,6 +96,8 @@ fn playground(seed: u64) -> (Scenario, String) {
         consumer_crash: true,
         producer_crash: true,
         drop_acks: true,
+        crash_after_send: true,
+        crash_after_process: true,
         max_faults: 4,
         downtime_ms_min: 20,
         downtime_ms_max: 400,

@@ -368,3 +368,55 @@ async fn exactly_once_idempotent_keeps_out_the_duplicates_at_least_once_lets_in(
     assert_eq!((duplicated, lost), (0, 0));
     assert_eq!(verdict, "Exactly once (idempotent): holds");
 }
+
+#[wasm_bindgen_test]
+async fn exactly_once_transactional_holds_across_consumer_and_broker_crashes() {
+    let (root, app) = mount().await;
+    // On the queue broker the option is there, greyed out, saying why.
+    let options = delivery_options(&root);
+    let txn = options
+        .iter()
+        .find(|o| o.0 == "Exactly once (transactional)")
+        .expect("listed");
+    assert!(txn.1, "disabled on the in-memory queue");
+    assert!(
+        txn.2.contains("needs the log broker"),
+        "says why: {}",
+        txn.2
+    );
+
+    change(&root, "Broker", "Log").await;
+    change(&root, "Delivery", "Exactly once (transactional)").await;
+    assert_eq!(
+        select_value(&root, "Delivery"),
+        "Exactly once (transactional)"
+    );
+    // Play for real frames, then crash consumers and the broker mid-run.
+    click(&root, "Play").await;
+    for _ in 0..20 {
+        dom::next_frame().await;
+    }
+    click(&root, "Pause").await;
+    click(&root, "Fast-forward").await;
+    for consumer in ["c1", "c2"] {
+        click(&root, &format!("Crash {consumer}")).await;
+        click(&root, "Fast-forward").await;
+        click(&root, &format!("Restart {consumer}")).await;
+        click(&root, "Fast-forward").await;
+    }
+    click(&root, "Crash broker").await;
+    click(&root, "Fast-forward").await;
+    click(&root, "Restart broker").await;
+    for _ in 0..3 {
+        click(&root, "Fast-forward").await;
+    }
+    let processed = dom::counter(&root, "Processed");
+    assert!(processed > 100, "the pipeline ran: {processed}");
+    assert_eq!(dom::counter(&root, "Duplicated"), 0);
+    assert_eq!(dom::counter(&root, "Lost"), 0);
+    assert_eq!(
+        dom::text_of_role(&root, "status"),
+        "Exactly once (transactional): holds"
+    );
+    app.destroy();
+}

@@ -613,6 +613,16 @@ fn describe_log_note<'a>(note: LogNote, names: &'a Names, ev: Line<'a>) -> Line<
             partition,
             to,
         } => range("recovered", topic, partition, None, to),
+        LogNote::TornWrite {
+            stream,
+            kept_bytes,
+            batch_len,
+        } => Line {
+            f: "torn_write",
+            stream: Some(stream_name(stream, names)),
+            tag: Some(format!("kept {kept_bytes} of {batch_len} bytes")),
+            ..ev
+        },
         LogNote::Truncated {
             stream,
             batch_index,

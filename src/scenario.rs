@@ -668,6 +668,12 @@ pub enum FaultAction {
     /// A consumer crashes right after its next effect, before the ack or
     /// commit goes out; it restarts at `until_ms`.
     CrashAfterProcess,
+    /// Log broker only: the broker crashes while its disk writes a group
+    /// commit, so the last batch of the oldest flush in flight lands torn
+    /// (cut at a point drawn from the seeded PRNG) and the batches before it
+    /// land whole. Recovery truncates the stream at the torn batch. Nothing
+    /// in that flush was acknowledged, so no guarantee may lose by it.
+    CrashTorn,
 }
 
 /// The one place that says which faults a randomised run may inject.
@@ -694,6 +700,13 @@ pub struct FaultOptions {
     /// `crash_after_send`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub crash_after_process: bool,
+    /// Log broker only: every broker crash of the run (scheduled, drawn or
+    /// injected) tears the batch its disk was writing, as `crash_torn` does,
+    /// instead of losing the flush in flight cleanly. Where it is cut is
+    /// drawn from its own PRNG stream, so with this off nothing else in a
+    /// run moves.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub torn_writes: bool,
     /// How many faults one randomised run draws at most.
     #[serde(default = "default_max_faults")]
     pub max_faults: u32,
@@ -723,6 +736,7 @@ impl Default for FaultOptions {
             drop_acks: false,
             crash_after_send: false,
             crash_after_process: false,
+            torn_writes: false,
             max_faults: default_max_faults(),
             downtime_ms_min: default_downtime_min(),
             downtime_ms_max: default_downtime_max(),
@@ -856,9 +870,16 @@ impl Scenario {
         };
         validate_clients(&self.clients, &names, self.duration_ms)?;
         let ids: BTreeSet<&str> = self.clients.iter().map(|c| c.id()).collect();
-        validate_faults(&self.faults, &ids, &self.clients, self.duration_ms)?;
+        let log_broker = matches!(self.broker, BrokerSpec::Log(_));
+        validate_faults(
+            &self.faults,
+            &ids,
+            &self.clients,
+            self.duration_ms,
+            log_broker,
+        )?;
         crate::guarantee::validate(self)?;
-        validate_fault_options(&self.fault_options)?;
+        validate_fault_options(&self.fault_options, log_broker)?;
         if self.limits.events_max == 0 {
             return err("limits.events_max", "must be positive");
         }
@@ -1333,6 +1354,7 @@ fn validate_faults(
     ids: &BTreeSet<&str>,
     kinds: &[ClientSpec],
     duration_ms: u64,
+    log_broker: bool,
 ) -> Result<(), ScenarioError> {
     if faults.len() > bounds::FAULTS_MAX {
         return err("faults", format!("at most {} faults", bounds::FAULTS_MAX));
@@ -1369,6 +1391,12 @@ fn validate_faults(
             }
             (_, None) => {}
         }
+        if f.action == FaultAction::CrashTorn && (f.target != "broker" || !log_broker) {
+            return err(
+                format!("{path}.action"),
+                "crash_torn targets the log broker (the only one with a disk)",
+            );
+        }
         if f.action == FaultAction::DropAcks && f.target == "broker" {
             return err(
                 format!("{path}.target"),
@@ -1379,7 +1407,13 @@ fn validate_faults(
     Ok(())
 }
 
-fn validate_fault_options(o: &FaultOptions) -> Result<(), ScenarioError> {
+fn validate_fault_options(o: &FaultOptions, log_broker: bool) -> Result<(), ScenarioError> {
+    if o.torn_writes && !log_broker {
+        return err(
+            "fault_options.torn_writes",
+            "needs the log broker (the queue broker keeps no disk to tear)",
+        );
+    }
     if o.downtime_ms_min > o.downtime_ms_max {
         return err(
             "fault_options.downtime_ms_min",

@@ -38,13 +38,15 @@ fn base(log: bool, g: Guarantee) -> Scenario {
     // Every cell meets every fault, the armed ones (crash after send / after
     // process) drawn at random too, on top of `with_armed_faults`.
     let (drop_acks, armed) = (true, true);
+    // On the log every broker crash tears the batch its disk was writing
+    // (`torn_writes`); the queue broker keeps no disk.
     let doc = format!(
         r#"{{ "name": "matrix", "seed": 1, "duration_ms": 1500, "guarantee": "{}",
         "broker": {broker}, "network": {{ "latency_ms_min": 1, "latency_ms_max": 3 }},
         "clients": [ {producer}, {{ "id": "c1", {consumer} }}, {{ "id": "c2", {consumer} }} ],
         "fault_options": {{ "broker_crash": {broker_crash}, "consumer_crash": true, "producer_crash": true,
                             "drop_acks": {drop_acks}, "crash_after_send": {armed}, "crash_after_process": {armed},
-                            "max_faults": 4, "downtime_ms_min": 20, "downtime_ms_max": 300 }} }}"#,
+                            "torn_writes": {log}, "max_faults": 4, "downtime_ms_min": 20, "downtime_ms_max": 300 }} }}"#,
         g.name()
     );
     Scenario::from_json(&doc).unwrap()

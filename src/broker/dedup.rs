@@ -25,6 +25,15 @@
 //! [`crate::storage`] in the *same* group commit as the records they cover:
 //! both are durable or both are lost.
 //!
+//! Known gap: a *torn* group commit (`crash_torn`, `fault_options.torn_writes`)
+//! keeps the batches before the torn one, so records can reach the disk
+//! while the producer state written after them is cut. A retry of those
+//! records is then appended again (a `duplicate` in the log). Kafka avoids
+//! this by rebuilding producer state from the batch headers in the log
+//! itself; here the consumer's dedup store still applies each effect once
+//! under `exactly_once_idempotent`, but a transactional pipeline reads the
+//! copy as a new input (see `tests/torn_writes.rs`).
+//!
 //! Simplification: the producer id is not handed out by an `InitProducerId`
 //! request; the client derives a fresh one from its client id and how often it
 //! restarted (see [`producer_id`]). That keeps what matters: a restarted

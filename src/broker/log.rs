@@ -233,6 +233,15 @@ pub enum LogNote {
         from: u64,
         to: u64,
     },
+    /// The crash came while the disk wrote a group commit: `stream`'s batch
+    /// landed cut to `kept_bytes` of its `batch_len` bytes, and the batches
+    /// the flush held before it landed whole (a `truncated` follows at the
+    /// restart). Nothing in that flush had been acknowledged.
+    TornWrite {
+        stream: StreamId,
+        kept_bytes: u32,
+        batch_len: u32,
+    },
     /// A crash lost records `[from, to)` that were not durable yet.
     LostInCrash {
         topic: TopicId,
@@ -1149,14 +1158,7 @@ impl LogBroker {
         // Producer state goes in the same group commit as the records it
         // covers: both are durable, or a crash loses both.
         let producers = self.producers.unstored_batch();
-        let txn_end = self.append_txn_batch(storage);
-        if txn_end.is_none() && ends.is_empty() && offsets.is_none() && producers.is_none() {
-            assert!(
-                self.commit_replies.is_empty(),
-                "a waiting answer has its offset pending"
-            );
-            return;
-        }
+        let more = producers.is_some() || offsets.is_some();
         if let Some(batch) = producers {
             storage
                 .append(StreamId::Producers, &batch)
@@ -1167,6 +1169,19 @@ impl LogBroker {
             storage
                 .append(StreamId::Offsets, &batch)
                 .expect("within the store's pending bounds");
+        }
+        // The coordinator's state goes last. A torn write keeps the batches
+        // before the torn one, so a `CompleteCommit` that reaches the disk
+        // finds the markers and the transaction's offsets there too (as in
+        // Kafka, where it is written only after them); if it is cut,
+        // recovery completes the commit from `PrepareCommit` again.
+        let txn_end = self.append_txn_batch(storage);
+        if txn_end.is_none() && ends.is_empty() && !more {
+            assert!(
+                self.commit_replies.is_empty(),
+                "a waiting answer has its offset pending"
+            );
+            return;
         }
         let ticket = storage
             .begin_flush(now_ms)
@@ -1258,14 +1273,24 @@ impl LogBroker {
         self.maybe_flush(now_ms, storage, out);
     }
 
-    /// The process dies: memory is gone, the disk keeps what was durable.
-    pub fn crash(&mut self, now_ms: u64, storage: &mut dyn Storage, out: &mut Vec<Output>) {
+    /// The process dies: memory is gone, the disk keeps what was durable
+    /// (and, with a `tear`, the whole batches of the flush it was writing).
+    pub fn crash(
+        &mut self,
+        now_ms: u64,
+        tear: Tear,
+        storage: &mut dyn Storage,
+        out: &mut Vec<Output>,
+    ) {
         assert!(self.up);
         self.up = false;
-        storage.crash(now_ms, Tear::None);
+        let report = storage.crash(now_ms, tear);
+        let landed = self.landed_whole(&report, out);
         for (t, topic) in self.topics.iter_mut().enumerate() {
             for (p, log) in topic.partitions.iter_mut().enumerate() {
-                let (from, to) = (log.durable_end.max(log.start), log.end());
+                let kept = landed.get(&(t as TopicId, p as PartitionId)).copied();
+                let durable_end = kept.map_or(log.durable_end, |end| end.max(log.durable_end));
+                let (from, to) = (durable_end.max(log.start), log.end());
                 if to > from {
                     self.stats.lost_in_crash += to - from;
                     out.push(note(LogNote::LostInCrash {
@@ -1285,6 +1310,46 @@ impl LogBroker {
         self.flush = None;
         self.wake_armed_ms = None;
         self.coordinator.crash();
+    }
+
+    /// Where each partition's log ends on disk after a torn crash: the flush
+    /// in flight appended one batch per partition in `ends` order, then the
+    /// `Txn`, `Producers` and `Offsets` batches; every batch before the torn
+    /// one landed whole. Says so in a [`LogNote::TornWrite`].
+    fn landed_whole(
+        &self,
+        report: &crate::storage::CrashReport,
+        out: &mut Vec<Output>,
+    ) -> BTreeMap<(TopicId, PartitionId), u64> {
+        let mut landed = BTreeMap::new();
+        let Some(torn) = &report.torn else {
+            return landed;
+        };
+        let flush = self
+            .flush
+            .as_ref()
+            .expect("a torn write needs a flush in flight");
+        assert_eq!(
+            report.lost_flushes.first(),
+            Some(&flush.id),
+            "the torn flush is the broker's one flush in flight"
+        );
+        for &(t, p, end) in &flush.ends {
+            let stream = StreamId::Partition {
+                topic: t,
+                partition: p,
+            };
+            if stream == torn.stream {
+                break;
+            }
+            landed.insert((t, p), end);
+        }
+        out.push(note(LogNote::TornWrite {
+            stream: torn.stream,
+            kept_bytes: u32::try_from(torn.kept_bytes).unwrap_or(u32::MAX),
+            batch_len: u32::try_from(torn.batch_len).unwrap_or(u32::MAX),
+        }));
+        landed
     }
 
     /// Back up: logs and committed offsets come back from the durable image

@@ -17,7 +17,7 @@ pub mod queue;
 pub mod txn;
 
 use crate::scenario::BrokerSpec;
-use crate::storage::{FlushId, FlushState, Storage};
+use crate::storage::{FlushId, FlushState, Storage, Tear};
 use log::{LogBroker, LogNote, LogReply, LogRequest};
 use queue::QueueBroker;
 
@@ -306,10 +306,18 @@ impl Broker {
         }
     }
 
-    pub fn crash(&mut self, now_ms: u64, storage: &mut dyn Storage, out: &mut Vec<Output>) {
+    /// The broker process dies. `tear` says what the disk was doing (the
+    /// queue broker has none, so it ignores it).
+    pub fn crash(
+        &mut self,
+        now_ms: u64,
+        tear: Tear,
+        storage: &mut dyn Storage,
+        out: &mut Vec<Output>,
+    ) {
         match self {
             Broker::Queue(b) => b.crash(out),
-            Broker::Log(b) => b.crash(now_ms, storage, out),
+            Broker::Log(b) => b.crash(now_ms, tear, storage, out),
         }
     }
 

@@ -36,7 +36,7 @@ use crate::scenario::{
     Acks, BrokerSpec, ClientSpec, ConfirmSpec, FaultAction, FaultSpec, ProcessingSpec, QueueMode,
     Scenario, ScenarioError,
 };
-use crate::storage::{FlushId, FlushState, MemoryStore, Storage};
+use crate::storage::{FlushId, FlushState, MemoryStore, Storage, Tear};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::fmt;
@@ -49,6 +49,13 @@ pub const PENDING_EVENTS_MAX: usize = 4_000_000;
 /// PRNG stream names (see [`SimRng::stream`]).
 const NET_STREAM: u64 = 1;
 const CLIENT_STREAM: u64 = 2;
+/// Where a torn write is cut (`crash_torn`, `fault_options.torn_writes`).
+/// Its own stream: runs without torn writes never draw from it.
+const TEAR_STREAM: u64 = 3;
+/// A tear keeps `below(2^k)` bytes of the batch, `k` drawn below this: cuts
+/// in the header and deep in a large batch are both likely. (The store
+/// clamps the cut below the batch's length, so the batch is always torn.)
+const TEAR_BITS_MAX: u64 = 16;
 
 /// Why a run stopped early.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -223,6 +230,7 @@ pub struct World {
     events_run: u64,
     rng_net: SimRng,
     rng_clients: SimRng,
+    rng_tear: SimRng,
     /// One link per client, same index as `clients`.
     links: Vec<Link>,
     broker: Broker,
@@ -297,6 +305,7 @@ impl World {
             events_run: 0,
             rng_net: SimRng::stream(scenario.seed, NET_STREAM),
             rng_clients: SimRng::stream(scenario.seed, CLIENT_STREAM),
+            rng_tear: SimRng::stream(scenario.seed, TEAR_STREAM),
             links,
             broker,
             storage: Box::new(storage),
@@ -1125,7 +1134,8 @@ impl World {
     fn apply_fault(&mut self, fault: &FaultSpec) {
         if fault.target == "broker" {
             match fault.action {
-                FaultAction::Crash => self.crash_broker(),
+                FaultAction::Crash => self.crash_broker(self.scenario.fault_options.torn_writes),
+                FaultAction::CrashTorn => self.crash_broker(true),
                 FaultAction::Restart => self.restart_broker(),
                 FaultAction::DropAcks
                 | FaultAction::CrashAfterSend
@@ -1143,6 +1153,7 @@ impl World {
             .expect("validated client id") as ClientId;
         match fault.action {
             FaultAction::Crash => self.crash_client(c),
+            FaultAction::CrashTorn => unreachable!("validated: crash_torn targets the broker"),
             FaultAction::Restart => self.restart_client(c),
             FaultAction::DropAcks => {
                 let until_ms = fault.until_ms.expect("validated: drop_acks has until_ms");
@@ -1159,13 +1170,25 @@ impl World {
         }
     }
 
-    fn crash_broker(&mut self) {
+    /// The broker dies. With `torn`, the batch its disk was writing lands
+    /// torn (see [`FaultAction::CrashTorn`]).
+    fn crash_broker(&mut self, torn: bool) {
         if !self.broker.is_up() {
             return;
         }
         self.record(Proc::Broker, Entry::Crash);
+        let tear = if torn {
+            let bits = self.rng_tear.below(TEAR_BITS_MAX);
+            let keep_bytes = self.rng_tear.below(1 << bits);
+            Tear::LastBatch {
+                keep_bytes: u32::try_from(keep_bytes).expect("below 2^16"),
+            }
+        } else {
+            Tear::None
+        };
         let mut out = std::mem::take(&mut self.broker_out);
-        self.broker.crash(self.now_ms, &mut *self.storage, &mut out);
+        self.broker
+            .crash(self.now_ms, tear, &mut *self.storage, &mut out);
         self.apply_broker_outputs(&mut out);
         self.broker_out = out;
         // Every consumer's TCP connection breaks; it notices after one link delay.

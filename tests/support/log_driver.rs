@@ -100,7 +100,9 @@ impl Driver {
     /// The broker dies (what was not durable is gone) and comes back 1 ms later.
     pub fn crash_and_restart(&mut self) {
         let mut out = Vec::new();
-        self.broker.crash(self.now_ms, &mut self.store, &mut out);
+        let tear = brokerlab::storage::Tear::None;
+        self.broker
+            .crash(self.now_ms, tear, &mut self.store, &mut out);
         self.flushes.clear();
         self.now_ms += 1;
         let mut out = Vec::new();

@@ -98,6 +98,7 @@ fn playground(seed: u64) -> (Scenario, String) {
         drop_acks: true,
         crash_after_send: true,
         crash_after_process: true,
+        torn_writes: broker == BrokerKind::Log,
         max_faults: 4,
         downtime_ms_min: 20,
         downtime_ms_max: 400,

@@ -102,8 +102,6 @@ fn playground(seed: u64) -> (Scenario, String) {
         max_faults: 4,
         downtime_ms_min: 20,
         downtime_ms_max: 400,
-        // A tear needs the log broker's disk; these setups include queues.
-        torn_writes: false,
     };
     let what = format!("playground {} / {}", broker.label(), delivery.label());
     (with_random_faults(&scenario, seed), what)

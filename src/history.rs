@@ -98,6 +98,9 @@ pub enum Entry {
     Deduplicated {
         msg: MsgId,
     },
+    /// A live change of this client's settings (see [`crate::settings`]),
+    /// from its next decision on.
+    Setting(crate::settings::Setting),
 }
 
 /// What a log producer or consumer did.
@@ -283,6 +286,9 @@ struct Line<'a> {
     /// A carried-over record's producer.
     #[serde(skip_serializing_if = "Option::is_none")]
     producer: Option<&'a str>,
+    /// A client setting's new value (`what` names the setting).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<String>,
 }
 
 fn op_name(ty: OpType) -> &'static str {
@@ -421,6 +427,13 @@ fn describe<'a>(entry: Entry, names: &'a Names, base: Line<'a>) -> Line<'a> {
         Entry::Restart => Line {
             ty: "event",
             f: "restart",
+            ..base
+        },
+        Entry::Setting(set) => Line {
+            ty: "event",
+            f: "setting",
+            what: Some(set.name()),
+            value: Some(set.value_text()),
             ..base
         },
         Entry::DropAcks { until_ms } => Line {

@@ -22,6 +22,7 @@
 //! | [`check`] | the queue-model checker: lost, duplicated, unexpected, recovered, out-of-order, count reconciliation; the log and transactional checkers; `check::live`, the same summary kept up to date as the history grows |
 //! | [`playground`] | the page's settings (broker, delivery guarantee, partitions, clients) turned into a scenario, and the verdict for the claimed guarantee |
 //! | [`resume`] | the setup saved next to the page's stored log, so a reload can resume the run on it |
+//! | [`settings`] | live client settings (rate, keys, processing, prefetch, ack mode): validated changes at virtual times, replayed like faults |
 //! | [`session`] | one live run as the page drives it: advance under a frame budget, faults and clients added live, and the `View` the components draw |
 //! | [`scenario`] | the JSON scenario format and its validation (errors name the field) |
 //! | [`bench`] | the throughput workloads shared by the native and the browser benchmark, and the cost of each delivery guarantee |
@@ -53,6 +54,7 @@ pub mod playground;
 pub mod resume;
 pub mod scenario;
 pub mod session;
+pub mod settings;
 pub mod sim;
 pub mod storage;
 pub mod version;

@@ -287,6 +287,7 @@ impl Setup {
             },
             clients: self.client_specs(),
             faults: Vec::new(),
+            settings: Vec::new(),
             fault_options: FaultOptions::default(),
             expect: self.delivery.expectations(),
             guarantee: None,
@@ -305,7 +306,9 @@ impl Setup {
         Ok(scenario)
     }
 
-    fn check(&self) -> Result<(), SetupError> {
+    /// Checks every setting against the page's bounds (the field names the
+    /// control, the reason says what is allowed).
+    pub fn check(&self) -> Result<(), SetupError> {
         if let Some(why) = self.broker.unavailable_reason() {
             return setup_err("Broker", why);
         }

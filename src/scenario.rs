@@ -84,6 +84,10 @@ pub struct Scenario {
     /// Faults at fixed times.
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
+    /// Client settings changed at fixed times (the page's per-client
+    /// settings; see [`crate::settings`]). Left out when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settings: Vec<crate::settings::SettingSpec>,
     /// Which faults `brokerlab sweep` may draw at random.
     #[serde(default)]
     pub fault_options: FaultOptions,
@@ -879,6 +883,7 @@ impl Scenario {
             log_broker,
         )?;
         crate::guarantee::validate(self)?;
+        crate::settings::validate(self)?;
         validate_fault_options(&self.fault_options, log_broker)?;
         if self.limits.events_max == 0 {
             return err("limits.events_max", "must be positive");

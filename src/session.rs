@@ -14,9 +14,10 @@ use crate::playground::{self, Delivery, Setup, SetupError, Verdict};
 use crate::scenario::{
     ClientSpec, FaultAction, FaultSpec, ProcessingSpec, Scenario, ScenarioError,
 };
-use crate::sim::world::{InFlight, RunError, Step, World};
+use crate::settings::Setting;
+use crate::sim::world::{ClientSettings, InFlight, RunError, Step, World};
 use crate::storage::Storage;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
 /// Chart samples kept (one per [`SAMPLE_EVERY_MS`] of virtual time).
@@ -82,6 +83,8 @@ pub struct ClientRow {
     pub count: u64,
     /// Consumer: deliveries in hand.
     pub in_hand: u64,
+    /// What the settings row shows and edits.
+    pub settings: ClientSettings,
 }
 
 /// A log partition as drawn: its offsets, a window of its records, and how
@@ -160,6 +163,8 @@ pub struct View {
     /// The message whose story is shown (a finding was clicked), and its events.
     pub focus_msg: Option<String>,
     pub chain: Vec<EventRow>,
+    /// Why ack/commit modes cannot be changed per client, if they cannot.
+    pub ack_mode_locked: Option<String>,
 }
 
 pub struct Session {
@@ -168,7 +173,10 @@ pub struct Session {
     /// their own `expect` block instead).
     pub delivery: Option<Delivery>,
     world: World,
-    slow: BTreeSet<String>,
+    /// Consumers toggled slow, with the processing time they had before
+    /// (what the toggle goes back to, and what a setting changed while slow
+    /// replaces).
+    slow: BTreeMap<String, ProcessingSpec>,
     /// The checker, fed only the events added since its last refresh.
     checker: LiveChecker,
     summary: Summary,
@@ -260,7 +268,7 @@ impl Session {
             source,
             delivery,
             world,
-            slow: BTreeSet::new(),
+            slow: BTreeMap::new(),
             checker,
             summary,
             samples: VecDeque::new(),
@@ -472,34 +480,98 @@ impl Session {
         Ok(())
     }
 
-    /// The Slow toggle: processing takes [`SLOW_FACTOR`] times longer.
-    pub fn toggle_slow(&mut self, id: &str) -> Result<(), ScenarioError> {
-        let base = self.base_processing(id)?;
-        let slow = !self.slow.contains(id);
-        let processing = if slow { scale(base, SLOW_FACTOR) } else { base };
-        self.world.set_processing(id, processing)?;
-        if slow {
-            self.slow.insert(id.to_string());
-        } else {
+    /// The Slow toggle: processing takes [`SLOW_FACTOR`] times longer. It
+    /// is a live [`Setting::Processing`] change, so it is in the history and
+    /// an export replays it.
+    pub fn toggle_slow(&mut self, id: &str) -> Result<(), String> {
+        if let Some(base) = self.slow.get(id).copied() {
+            self.world
+                .set_client(id, Setting::Processing(base))
+                .map_err(|e| e.to_string())?;
             self.slow.remove(id);
+            return Ok(());
         }
+        let base = self
+            .world
+            .client_settings(id)
+            .and_then(|c| c.processing)
+            .ok_or_else(|| format!("Slow: {id} is not a consumer"))?;
+        self.world
+            .set_client(id, Setting::Processing(scale(base, SLOW_FACTOR)))
+            .map_err(|e| e.to_string())?;
+        self.slow.insert(id.to_string(), base);
         Ok(())
     }
 
-    fn base_processing(&self, id: &str) -> Result<ProcessingSpec, ScenarioError> {
-        self.world
+    /// Why ack and commit modes cannot change per client in this run, if
+    /// they cannot: the run claims a delivery guarantee, the guarantee set
+    /// every client's mode, and the verdict judges the run against it.
+    /// Changing one client would make the verdict judge something that
+    /// client no longer does, so the change is refused instead.
+    pub fn ack_mode_locked(&self) -> Option<String> {
+        let guarantee = self
+            .world
             .scenario()
-            .clients
-            .iter()
-            .find_map(|c| match c {
-                ClientSpec::Consumer(k) if k.id == id => Some(k.processing),
-                ClientSpec::LogConsumer(k) if k.id == id => Some(k.processing),
-                _ => None,
-            })
-            .ok_or_else(|| ScenarioError {
-                path: "Slow".into(),
-                reason: format!("{id} is not a consumer"),
-            })
+            .guarantee
+            .map(|g| g.name().to_string());
+        match (self.delivery, guarantee) {
+            (Some(d), _) => Some(format!(
+                "Set by Delivery ({}): the verdict judges the ack mode that guarantee sets. Choose another Delivery to change it.",
+                d.label()
+            )),
+            (None, Some(g)) => Some(format!(
+                "Set by the scenario's guarantee ({g}): the verdict judges the ack mode it sets."
+            )),
+            (None, None) => None,
+        }
+    }
+
+    /// Changes one setting of a live client from its next decision on (see
+    /// [`crate::settings`]): validated against the page's bounds (a
+    /// playground run) and the scenario's, recorded in the history, kept in
+    /// the page's setup (so it is saved for resume) and in the scenario (so
+    /// an export replays it). An error says what is wrong with the value;
+    /// the old value stays.
+    pub fn set_setting(&mut self, id: &str, set: Setting) -> Result<(), String> {
+        if let (Setting::AckMode(_), Some(why)) = (set, self.ack_mode_locked()) {
+            return Err(why);
+        }
+        let setup = self.setup_with(id, set)?;
+        let to_world = match (set, self.slow.contains_key(id)) {
+            (Setting::Processing(p), true) => Setting::Processing(scale(p, SLOW_FACTOR)),
+            _ => set,
+        };
+        self.world.set_client(id, to_world).map_err(|e| e.reason)?;
+        if let (Setting::Processing(p), Some(base)) = (set, self.slow.get_mut(id)) {
+            *base = p;
+        }
+        if let Some(setup) = setup {
+            self.source = Source::Playground(setup);
+        }
+        self.refresh_summary();
+        Ok(())
+    }
+
+    /// The playground setup with `set` applied to client `id`, checked
+    /// against the page's bounds (`None` for a file run, which has no setup).
+    fn setup_with(&self, id: &str, set: Setting) -> Result<Option<Setup>, String> {
+        let Some(mut setup) = self.setup().cloned() else {
+            return Ok(None);
+        };
+        let producer = (0..setup.producers.len()).find(|&i| playground::producer_id(i) == id);
+        let consumer = (0..setup.consumers.len()).find(|&i| playground::consumer_id(i) == id);
+        match (set, producer, consumer) {
+            (Setting::RatePerS(n), Some(i), _) => setup.producers[i].rate_per_s = n,
+            (Setting::Keys(n), Some(i), _) => setup.producers[i].keys = n,
+            (Setting::Processing(ProcessingSpec::FixedMs(ms)), _, Some(i)) => {
+                setup.consumers[i].processing_ms = ms
+            }
+            (Setting::Prefetch(n), _, Some(i)) => setup.consumers[i].prefetch = n,
+            (Setting::AckMode(_), _, Some(_)) => {}
+            _ => return Err(format!("{id} has no setting {}", set.name())),
+        }
+        setup.check().map_err(|e| e.reason)?;
+        Ok(Some(setup))
     }
 
     /// Derives what the page draws. `focus` is the message whose story to show.
@@ -531,6 +603,7 @@ impl Session {
             samples: self.samples.iter().copied().collect(),
             focus_msg: focus.map(str::to_string),
             chain: focus.map(|m| self.chain(m)).unwrap_or_default(),
+            ack_mode_locked: self.ack_mode_locked(),
         }
     }
 
@@ -539,7 +612,8 @@ impl Session {
             .clients()
             .into_iter()
             .map(|c| ClientRow {
-                slow: self.slow.contains(&c.id),
+                slow: self.slow.contains_key(&c.id),
+                settings: self.settings_shown(&c.id),
                 id: c.id,
                 is_producer: c.is_producer,
                 alive: c.alive,
@@ -547,6 +621,16 @@ impl Session {
                 in_hand: c.in_hand,
             })
             .partition(|c| c.is_producer)
+    }
+
+    /// A client's settings as its settings row shows them: a slow consumer
+    /// shows the processing time it goes back to.
+    fn settings_shown(&self, id: &str) -> ClientSettings {
+        let mut settings = self.world.client_settings(id).unwrap_or_default();
+        if let Some(base) = self.slow.get(id) {
+            settings.processing = Some(*base);
+        }
+        settings
     }
 
     fn queue_rows(&self) -> Vec<QueueRow> {

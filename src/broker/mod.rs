@@ -90,6 +90,8 @@ pub enum Request {
         auto_ack: bool,
         exclusive: bool,
     },
+    /// `basic.qos(prefetch)` again on an open channel: a live prefetch change.
+    Qos { prefetch: u32 },
     /// `basic.ack` (SQS: `DeleteMessage`).
     Ack { tag: DeliveryTag },
     /// `basic.nack` / `basic.reject`.

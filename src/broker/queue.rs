@@ -96,7 +96,9 @@ struct Subscription {
     queue: QueueId,
     prefetch: u32,
     /// Unacked deliveries (or, for auto-ack, deliveries not yet credited back).
-    /// Invariant: `in_flight <= prefetch`.
+    /// Invariant: `in_flight <= prefetch`, except after a live `basic.qos`
+    /// lowered `prefetch`: deliveries already sent are not taken back, and
+    /// none are sent until `in_flight` drops below it.
     in_flight: u32,
     auto_ack: bool,
     /// Grows with every subscription, so a return that belongs to an older
@@ -239,6 +241,7 @@ impl QueueBroker {
             Request::Ack { tag } => self.ack(now_ms, from, tag, out),
             Request::Nack { tag, requeue } => self.nack(now_ms, from, tag, requeue, out),
             Request::Credit => self.credit(now_ms, from, out),
+            Request::Qos { prefetch } => self.qos(now_ms, from, prefetch, out),
             Request::ChannelClosed => self.channel_closed(now_ms, from, out),
             Request::Log(_) => unreachable!("queue clients send queue requests"),
         }
@@ -475,6 +478,20 @@ impl QueueBroker {
             }
             self.dispatch_all(now_ms, out);
         }
+    }
+
+    /// `basic.qos` on an open channel: the new prefetch bounds the next
+    /// dispatch (a raised one lets more through right away). Without a
+    /// subscription (the channel died on the way) there is nothing to change:
+    /// the next `basic.consume` carries the consumer's new prefetch anyway.
+    fn qos(&mut self, now_ms: u64, from: ClientId, prefetch: u32, out: &mut Vec<Output>) {
+        assert!(prefetch > 0, "validated: prefetch is positive");
+        let Some(sub) = self.subs.get_mut(&from) else {
+            return;
+        };
+        sub.prefetch = prefetch;
+        let queue = sub.queue;
+        self.dispatch(now_ms, queue, out);
     }
 
     fn credit(&mut self, now_ms: u64, from: ClientId, out: &mut Vec<Output>) {

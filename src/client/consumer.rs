@@ -45,6 +45,9 @@ struct Current {
     delivery: Delivery,
     /// Decided when processing starts (a seeded draw), applied when it ends.
     fails: bool,
+    /// Ack (or nack) when processing ends: the ack mode when it started, so
+    /// a live switch never acks one delivery twice or not at all.
+    ack_after: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -55,6 +58,10 @@ pub struct Consumer {
     /// Deliveries received, not started. Bound: [`Consumer::buffer_max`].
     buffer: VecDeque<Delivery>,
     current: Option<Current>,
+    /// The largest prefetch this consumer has had: deliveries sent under a
+    /// higher prefetch may still arrive after a live `basic.qos` lowers it,
+    /// and the buffer must take them (see [`Consumer::buffer_max`]).
+    prefetch_max_seen: u32,
     /// Virtual ms spent processing, to show how busy each consumer was.
     pub busy_ms: u64,
     /// Messages whose effect this consumer applied.
@@ -66,6 +73,7 @@ impl Consumer {
         assert!(cfg.prefetch > 0, "validated: prefetch is positive");
         Consumer {
             id,
+            prefetch_max_seen: cfg.prefetch,
             cfg,
             alive: true,
             buffer: VecDeque::new(),
@@ -77,9 +85,10 @@ impl Consumer {
 
     /// Prefetch bounds unacked deliveries; network duplicates and SQS
     /// redeliveries of still-buffered messages can add to that, so the buffer
-    /// holds up to twice prefetch before it turns deliveries away.
+    /// holds up to twice prefetch before it turns deliveries away. After a
+    /// live change it is twice the largest prefetch it has had.
     pub fn buffer_max(&self) -> usize {
-        2 * self.cfg.prefetch as usize
+        2 * self.prefetch_max_seen as usize
     }
 
     /// `basic.qos` + `basic.consume`, sent at start, after a restart and after
@@ -136,7 +145,12 @@ impl Consumer {
             ProcessingSpec::UniformMs { min, max } => rng.range_inclusive(min, max),
         };
         self.busy_ms += took_ms;
-        self.current = Some(Current { delivery: d, fails });
+        let ack_after = self.cfg.ack_mode == AckMode::AfterProcessing;
+        self.current = Some(Current {
+            delivery: d,
+            fails,
+            ack_after,
+        });
         out.push(ClientOutput::Timer {
             at_ms: now_ms + took_ms,
             timer: ClientTimer::ProcessDone,
@@ -157,7 +171,7 @@ impl Consumer {
             .take()
             .expect("ProcessDone only while processing");
         let d = cur.delivery;
-        let manual_after = self.cfg.ack_mode == AckMode::AfterProcessing;
+        let manual_after = cur.ack_after;
         if cur.fails {
             out.push(ClientOutput::Record(Entry::Process {
                 ty: OpType::Fail,
@@ -220,6 +234,42 @@ impl Consumer {
     /// keeps the time it drew).
     pub fn set_processing(&mut self, processing: ProcessingSpec) {
         self.cfg.processing = processing;
+    }
+
+    /// A live `basic.qos(prefetch_count)` on the open channel: the broker
+    /// sends no more until this consumer's unacked deliveries drop below it.
+    /// Deliveries it already holds stay (RabbitMQ does not take them back).
+    /// A crashed consumer sends nothing; it subscribes with the new value.
+    pub fn set_prefetch(&mut self, prefetch: u32, out: &mut Vec<ClientOutput>) {
+        assert!(prefetch > 0, "validated: prefetch is positive");
+        self.cfg.prefetch = prefetch;
+        self.prefetch_max_seen = self.prefetch_max_seen.max(prefetch);
+        if self.alive {
+            out.push(ClientOutput::Send(Request::Qos { prefetch }));
+        }
+    }
+
+    /// A live switch between manual acks before and after processing, from
+    /// the next delivery started. The one in progress keeps its ack: acked
+    /// already (before), or acked when it finishes (after).
+    pub fn set_ack_mode(&mut self, ack_mode: AckMode) {
+        assert!(
+            ack_mode != AckMode::Auto && self.cfg.ack_mode != AckMode::Auto,
+            "validated: no_ack is a basic.consume flag"
+        );
+        self.cfg.ack_mode = ack_mode;
+    }
+
+    pub fn prefetch(&self) -> u32 {
+        self.cfg.prefetch
+    }
+
+    pub fn ack_mode(&self) -> AckMode {
+        self.cfg.ack_mode
+    }
+
+    pub fn processing(&self) -> ProcessingSpec {
+        self.cfg.processing
     }
 
     /// Messages this consumer holds and has not finished.

@@ -107,6 +107,8 @@ pub struct LogConsumer {
     /// `commit: before_processing`: the batch's `commitSync` in flight; the
     /// buffer is processed only once it is confirmed.
     sync_commit: Option<SyncCommit>,
+    /// A live `max.poll.records` change waiting for the next poll.
+    max_poll_records_next: Option<u32>,
     last_commit_ms: u64,
     pub busy_ms: u64,
     pub processed: u64,
@@ -129,6 +131,7 @@ impl LogConsumer {
             current: None,
             positions: BTreeMap::new(),
             sync_commit: None,
+            max_poll_records_next: None,
             last_commit_ms: 0,
             busy_ms: 0,
             processed: 0,
@@ -421,6 +424,9 @@ impl LogConsumer {
         if self.partitions == 0 {
             return; // idle member: nothing to fetch until the next rebalance
         }
+        if let Some(n) = self.max_poll_records_next.take() {
+            self.cfg.max_poll_records = n;
+        }
         let poll = self.next_poll;
         self.next_poll += 1;
         self.polling = Some(poll);
@@ -568,6 +574,27 @@ impl LogConsumer {
 
     pub fn set_processing(&mut self, processing: ProcessingSpec) {
         self.cfg.processing = processing;
+    }
+
+    /// A live `max.poll.records` change, used from the next `poll()`: a poll
+    /// in flight was asked for the old number and may return that many.
+    pub fn set_max_poll_records(&mut self, n: u32) {
+        assert!(n > 0, "validated: max.poll.records is positive");
+        self.max_poll_records_next = Some(n);
+    }
+
+    /// `max.poll.records`, counting a change waiting for the next poll.
+    pub fn max_poll_records(&self) -> u32 {
+        self.max_poll_records_next
+            .unwrap_or(self.cfg.max_poll_records)
+    }
+
+    pub fn processing(&self) -> ProcessingSpec {
+        self.cfg.processing
+    }
+
+    pub fn commit_mode(&self) -> Option<CommitMode> {
+        self.cfg.commit
     }
 
     /// Messages this consumer holds and has not finished.

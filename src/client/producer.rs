@@ -23,12 +23,14 @@ pub const STICKY_BATCH_RECORDS: u64 = 16;
 pub enum Route {
     /// An exchange or queue of the queue broker.
     Queue(Target),
-    /// A topic of the log broker. `key_partitions[i]` is the partition of
-    /// `keys[i]` (murmur2, computed once); keyless records follow `partitioner`.
+    /// A topic of the log broker. `key_partitions[k]` is the partition of
+    /// key `k` (murmur2, computed once); keyless records follow `partitioner`.
+    /// A map by key, not by position in `keys`: a live key change must not
+    /// move a retry of an older message to another partition.
     Log {
         topic: TopicId,
         partitions: u32,
-        key_partitions: Vec<PartitionId>,
+        key_partitions: BTreeMap<KeyId, PartitionId>,
         partitioner: Partitioner,
         acks: Acks,
     },
@@ -52,11 +54,14 @@ pub struct Producer {
     route: Route,
     /// Keys used in turn; empty means messages have no key.
     keys: Vec<KeyId>,
-    /// Message `k` is due at `start_ms + k * period_num / period_den` (integer
-    /// maths, so 3 messages per second land at 0, 333, 666 ms exactly).
+    /// Message `k` is due at `start_ms + (k - seq_base) * period_num / period_den`
+    /// (integer maths, so 3 messages per second land at 0, 333, 666 ms exactly).
     period_num: u64,
     period_den: u64,
     start_ms: u64,
+    /// The message the schedule counts from: 0, or where a live rate change
+    /// re-anchored it (see [`Producer::set_rate`]).
+    seq_base: u64,
     count: u64,
     payload_bytes: u32,
     confirms: Option<ConfirmSpec>,
@@ -117,6 +122,7 @@ impl Producer {
             period_num: cfg.period_num,
             period_den: cfg.period_den,
             start_ms: cfg.start_ms,
+            seq_base: 0,
             count: cfg.count,
             payload_bytes: cfg.payload_bytes,
             confirms: cfg.confirms,
@@ -136,7 +142,9 @@ impl Producer {
 
     /// When message `seq` is due.
     fn due_ms(&self, seq: u64) -> u64 {
-        let offset = u128::from(seq) * u128::from(self.period_num) / u128::from(self.period_den);
+        assert!(seq >= self.seq_base, "the schedule never goes back");
+        let offset = u128::from(seq - self.seq_base) * u128::from(self.period_num)
+            / u128::from(self.period_den);
         self.start_ms
             .saturating_add(u64::try_from(offset).unwrap_or(u64::MAX))
     }
@@ -147,6 +155,46 @@ impl Producer {
             at_ms: self.due_ms(0),
             timer: ClientTimer::Publish,
         });
+    }
+
+    /// A live rate change: one message every `period_num / period_den` ms.
+    /// The schedule is re-anchored at `now_ms` from the next message on; the
+    /// publish slot already scheduled keeps its time (the change applies from
+    /// the slot after it). `count` stays the total this producer publishes.
+    pub fn set_rate(&mut self, now_ms: u64, period_num: u64, period_den: u64) {
+        assert!(period_num > 0 && period_den > 0, "validated: positive rate");
+        self.period_num = period_num;
+        self.period_den = period_den;
+        self.start_ms = now_ms;
+        self.seq_base = self.next_seq;
+    }
+
+    /// A live key change: from the next message on, messages cycle through
+    /// `keys` (empty: no key). `key_partitions` adds the new keys' partitions
+    /// (log route); retries of older messages keep their key and partition.
+    pub fn set_keys(&mut self, keys: Vec<KeyId>, key_partitions: &[(KeyId, PartitionId)]) {
+        if let Route::Log {
+            key_partitions: map,
+            ..
+        } = &mut self.route
+        {
+            map.extend(key_partitions.iter().copied());
+            assert!(
+                keys.iter().all(|k| map.contains_key(k)),
+                "every key has a partition"
+            );
+        }
+        self.keys = keys;
+    }
+
+    /// Messages per second as the page shows it (rounded down; at least 1).
+    pub fn rate_per_s(&self) -> u64 {
+        (1000 * self.period_den / self.period_num).max(1)
+    }
+
+    /// How many keys the producer cycles through.
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
     }
 
     pub fn published(&self) -> u64 {
@@ -239,7 +287,7 @@ impl Producer {
             return 0;
         };
         match msg.key {
-            Some(_) => key_partitions[(msg.seq % self.keys.len() as u64) as usize],
+            Some(k) => key_partitions[&k],
             None => keyless_partition(*partitioner, msg.seq, *partitions),
         }
     }

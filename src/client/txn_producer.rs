@@ -704,6 +704,10 @@ impl TxnProducer {
         self.cfg.processing = processing;
     }
 
+    pub fn processing(&self) -> ProcessingSpec {
+        self.cfg.processing
+    }
+
     /// Input messages held and not yet committed.
     pub fn holding(&self) -> impl Iterator<Item = MsgId> + '_ {
         self.batch.iter().map(|r| r.msg.id)

@@ -33,9 +33,10 @@ use crate::client::txn_producer::{TxnProducer, TxnProducerConfig};
 use crate::client::{ClientOutput, ClientTimer};
 use crate::history::{msg_name, Entry, History, Names, Proc};
 use crate::scenario::{
-    Acks, BrokerSpec, ClientSpec, ConfirmSpec, FaultAction, FaultSpec, ProcessingSpec, QueueMode,
-    Scenario, ScenarioError,
+    AckMode, Acks, BrokerSpec, ClientSpec, CommitMode, ConfirmSpec, FaultAction, FaultSpec,
+    ProcessingSpec, QueueMode, Scenario, ScenarioError,
 };
+use crate::settings::{Setting, SettingSpec};
 use crate::storage::{FlushId, FlushState, MemoryStore, Storage, Tear};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
@@ -45,6 +46,13 @@ use std::fmt;
 /// few timers per client plus messages in flight on links (bounded by prefetch
 /// and confirm windows), far below this; crossing it means a bug.
 pub const PENDING_EVENTS_MAX: usize = 4_000_000;
+
+/// Sequence numbers of setting changes (`Ev::Setting`) start here: above
+/// every other event's, so a change sorts after every other event of its
+/// millisecond, whether it was scheduled when the world started (a replayed
+/// scenario) or clicked while the run went on (then that millisecond's other
+/// events have already run). Changes among themselves keep their order.
+const SETTING_SEQ_BASE: u64 = 1 << 62;
 
 /// PRNG stream names (see [`SimRng::stream`]).
 const NET_STREAM: u64 = 1;
@@ -123,6 +131,8 @@ enum Ev {
         conn: u32,
     },
     Fault(u32),
+    /// A live client setting of the scenario's `settings` list comes due.
+    Setting(u32),
     /// A group commit of the broker's storage reaches its completion time.
     FlushDone(FlushId),
     /// A client crashed by an armed fault comes back (its `until_ms`).
@@ -206,6 +216,20 @@ pub enum Step {
     Ran { time_ms: u64 },
     /// Nothing left before the end of the run.
     Finished,
+}
+
+/// A live client's settings (see [`World::client_settings`]); `None` where
+/// the client kind has no such setting or it cannot change live.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClientSettings {
+    pub rate_per_s: Option<u64>,
+    pub keys: Option<u32>,
+    pub processing: Option<ProcessingSpec>,
+    /// Queue `prefetch` or log `max.poll.records`.
+    pub prefetch: Option<u32>,
+    pub ack_mode: Option<AckMode>,
+    /// A log consumer's manual commit mode (`None` with `enable.auto.commit`).
+    pub commit: Option<CommitMode>,
 }
 
 /// A client's state for the UI.
@@ -409,6 +433,10 @@ impl World {
         for (i, at_ms) in times.into_iter().enumerate() {
             self.schedule(at_ms, Ev::Fault(i as u32));
         }
+        let times: Vec<u64> = self.scenario.settings.iter().map(|c| c.at_ms).collect();
+        for (i, at_ms) in times.into_iter().enumerate() {
+            self.schedule_setting(at_ms, i);
+        }
         for c in 0..self.clients.len() as ClientId {
             self.start_client(c);
         }
@@ -483,44 +511,143 @@ impl World {
     }
 
     /// Changes a consumer's processing time from the next message on (the
-    /// page's "Slow" toggle). The scenario keeps the original setting.
+    /// page's "Slow" toggle): [`World::set_client`] with
+    /// [`Setting::Processing`].
     pub fn set_processing(
         &mut self,
         client_id: &str,
         processing: ProcessingSpec,
     ) -> Result<(), ScenarioError> {
-        let Some(i) = self.names.clients.iter().position(|n| n == client_id) else {
-            return Err(ScenarioError {
-                path: "client".into(),
-                reason: format!("unknown client id `{client_id}`"),
-            });
+        self.set_client(client_id, Setting::Processing(processing))
+    }
+
+    /// Changes one setting of a live client right now, as the page's
+    /// per-client settings do. The change is validated like a scenario's
+    /// `settings` entry (an error names `settings[N].set.field` and says
+    /// why), appended to the world's scenario at [`World::now_ms`] so an
+    /// export replays it, recorded as a `setting` event, and applied from the
+    /// client's next decision (see [`crate::settings`] for what stays as it
+    /// was). Refused changes leave the world untouched.
+    ///
+    /// Why it is scheduled rather than applied in place: a replay of the
+    /// exported scenario schedules the change when the world starts, so it
+    /// must sort the same way among the other events of its millisecond. A
+    /// change runs after every other event of its millisecond (see
+    /// [`SETTING_SEQ_BASE`]) both ways, so the histories match byte for byte.
+    pub fn set_client(&mut self, client_id: &str, set: Setting) -> Result<(), ScenarioError> {
+        let mut candidate = self.scenario.clone();
+        candidate.settings.push(SettingSpec {
+            at_ms: self.now_ms,
+            client: client_id.to_string(),
+            set,
+        });
+        candidate.validate()?;
+        self.scenario = candidate;
+        self.schedule_setting(self.now_ms, self.scenario.settings.len() - 1);
+        // Run what is due now, the change last: usually just the change. A
+        // run bound or a flush still in IndexedDB stops this short; the
+        // change then applies at the next step, in the same order.
+        let _ = self.run_until(self.now_ms);
+        Ok(())
+    }
+
+    /// Applies `settings[i]` (validated) to its client.
+    fn apply_setting(&mut self, i: usize) {
+        let SettingSpec { client, set, .. } = self.scenario.settings[i].clone();
+        let c = self
+            .names
+            .clients
+            .iter()
+            .position(|n| *n == client)
+            .expect("validated: a known client");
+        self.record(Proc::Client(c as ClientId), Entry::Setting(set));
+        let keys = match set {
+            Setting::Keys(n) => self.intern_page_keys(c, n),
+            _ => (Vec::new(), Vec::new()),
         };
-        if let ProcessingSpec::UniformMs { min, max } = processing {
-            if min > max {
-                return Err(ScenarioError {
-                    path: "processing.uniform_ms.min".into(),
-                    reason: "greater than max".into(),
-                });
+        let mut out = std::mem::take(&mut self.client_out);
+        let now = self.now_ms;
+        match (&mut self.clients[c].kind, set) {
+            (ClientKind::Producer(p), Setting::RatePerS(rate)) => p.set_rate(now, 1000, rate),
+            (ClientKind::Producer(p), Setting::Keys(_)) => p.set_keys(keys.0, &keys.1),
+            (ClientKind::Consumer(k), Setting::Processing(x)) => k.set_processing(x),
+            (ClientKind::LogConsumer(k), Setting::Processing(x)) => k.set_processing(x),
+            (ClientKind::TxnProducer(k), Setting::Processing(x)) => k.set_processing(x),
+            (ClientKind::Consumer(k), Setting::Prefetch(n)) => k.set_prefetch(n, &mut out),
+            (ClientKind::LogConsumer(k), Setting::Prefetch(n)) => k.set_max_poll_records(n),
+            (ClientKind::Consumer(k), Setting::AckMode(mode)) => k.set_ack_mode(mode),
+            _ => unreachable!("validated: {} fits {client}", set.name()),
+        }
+        self.apply_client_outputs(c as ClientId, &mut out);
+        self.client_out = out;
+    }
+
+    /// The page's key strategy `k0..k{n-1}` for producer `c`: interns new
+    /// keys (the broker learns them) and, on the log broker, gives each its
+    /// partition by the default partitioner's murmur2 hash.
+    fn intern_page_keys(
+        &mut self,
+        c: usize,
+        n: u32,
+    ) -> (Vec<KeyId>, Vec<(KeyId, log::PartitionId)>) {
+        let partitions = match (&self.scenario.clients[c], &self.scenario.broker) {
+            (ClientSpec::LogProducer(p), BrokerSpec::Log(b)) => b
+                .topics
+                .iter()
+                .find(|t| t.name == p.topic)
+                .map(|t| t.partitions),
+            _ => None,
+        };
+        let mut ids = Vec::new();
+        let mut parts = Vec::new();
+        for j in 0..n {
+            let name = format!("k{j}");
+            if !self.names.keys.contains(&name) {
+                intern_key(&mut self.names, &name);
+                self.broker.add_key(&name);
+            }
+            let id = self
+                .names
+                .keys
+                .iter()
+                .position(|k| *k == name)
+                .expect("interned") as KeyId;
+            ids.push(id);
+            if let Some(p) = partitions {
+                parts.push((id, log::partition_for_key(name.as_bytes(), p)));
             }
         }
-        match &mut self.clients[i].kind {
-            ClientKind::Consumer(k) => {
-                k.set_processing(processing);
-                Ok(())
-            }
-            ClientKind::LogConsumer(k) => {
-                k.set_processing(processing);
-                Ok(())
-            }
-            ClientKind::TxnProducer(k) => {
-                k.set_processing(processing);
-                Ok(())
-            }
-            ClientKind::Producer(_) => Err(ScenarioError {
-                path: "client".into(),
-                reason: format!("`{client_id}` is a producer; only consumers process"),
-            }),
-        }
+        (ids, parts)
+    }
+
+    /// A live client's current settings, as the page's settings row shows
+    /// them (`None` for an unknown id).
+    pub fn client_settings(&self, client_id: &str) -> Option<ClientSettings> {
+        let c = self.names.clients.iter().position(|n| n == client_id)?;
+        let none = ClientSettings::default();
+        Some(match &self.clients[c].kind {
+            ClientKind::Producer(p) => ClientSettings {
+                rate_per_s: Some(p.rate_per_s()),
+                keys: Some(p.key_count() as u32),
+                ..none
+            },
+            ClientKind::Consumer(k) => ClientSettings {
+                processing: Some(k.processing()),
+                prefetch: Some(k.prefetch()),
+                ack_mode: Some(k.ack_mode()),
+                ..none
+            },
+            ClientKind::LogConsumer(k) => ClientSettings {
+                processing: Some(k.processing()),
+                prefetch: Some(k.max_poll_records()),
+                commit: k.commit_mode(),
+                ..none
+            },
+            ClientKind::TxnProducer(k) => ClientSettings {
+                processing: Some(k.processing()),
+                ..none
+            },
+        })
     }
 
     /// Messages on the wire right now (sent at or before now, arriving after
@@ -696,8 +823,23 @@ impl World {
         self.run_until(self.end_ms)
     }
 
+    /// Schedules `settings[i]` in the late band (see [`SETTING_SEQ_BASE`]).
+    fn schedule_setting(&mut self, at_ms: u64, i: usize) {
+        assert!(at_ms >= self.now_ms, "cannot schedule in the past");
+        assert!(i <= crate::settings::bounds::SETTINGS_MAX, "validated");
+        self.queue.push(Scheduled {
+            at_ms,
+            seq: SETTING_SEQ_BASE + i as u64,
+            ev: Ev::Setting(i as u32),
+        });
+    }
+
     fn schedule(&mut self, at_ms: u64, ev: Ev) {
         assert!(at_ms >= self.now_ms, "cannot schedule in the past");
+        assert!(
+            self.next_seq < SETTING_SEQ_BASE,
+            "sequence numbers run below the late band"
+        );
         assert!(
             self.queue.len() < PENDING_EVENTS_MAX,
             "event queue over its bound"
@@ -768,6 +910,7 @@ impl World {
                 let fault = self.scenario.faults[i as usize].clone();
                 self.apply_fault(&fault);
             }
+            Ev::Setting(i) => self.apply_setting(i as usize),
             Ev::RestartClient(c) => self.restart_client(c),
         }
     }
@@ -876,6 +1019,7 @@ impl World {
         let lossy = !matches!(
             req,
             Request::Consume { .. }
+                | Request::Qos { .. }
                 | Request::ChannelClosed
                 | Request::Log(
                     LogRequest::JoinGroup { .. }
@@ -1500,6 +1644,7 @@ fn request_name(req: Request) -> &'static str {
         Request::Ack { .. } => "ack",
         Request::Nack { .. } => "nack",
         Request::Credit => "credit",
+        Request::Qos { .. } => "qos",
         Request::ChannelClosed => "channel_closed",
     }
 }
@@ -1655,7 +1800,7 @@ fn build_client(s: &Scenario, names: &Names, id: ClientId, c: &ClientSpec) -> Cl
             let key_partitions = p
                 .keys
                 .iter()
-                .map(|k| log::partition_for_key(k.as_bytes(), partitions))
+                .map(|k| (key(k), log::partition_for_key(k.as_bytes(), partitions)))
                 .collect();
             let route = Route::Log {
                 topic: t,

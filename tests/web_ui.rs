@@ -420,3 +420,93 @@ async fn exactly_once_transactional_holds_across_consumer_and_broker_crashes() {
     );
     app.destroy();
 }
+
+/// The settings row of `id`: its inline messages.
+fn settings_alerts(root: &Element, id: &str) -> Vec<String> {
+    let row = dom::get_by_role(root, "group", &format!("Settings of {id}"));
+    dom::all_by_role(&row, "alert")
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect()
+}
+
+async fn set_field(root: &Element, name: &str, value: &str) {
+    dom::change(&dom::get_by_role(root, "textbox", name), value);
+    yew::scheduler::flush().await;
+}
+
+fn field_value(root: &Element, name: &str) -> String {
+    dom::get_by_role(root, "textbox", name)
+        .dyn_into::<web_sys::HtmlInputElement>()
+        .expect("an input")
+        .value()
+}
+
+/// Issue 7: a consumer added live gets a settings row; prefetch and
+/// processing change while the run plays, show in the event log, and a bad
+/// number is refused inline while the last good value stays.
+#[wasm_bindgen_test]
+async fn a_live_consumers_settings_change_while_playing_and_bad_numbers_are_refused() {
+    let (root, app) = mount().await;
+    click(&root, "Add consumer").await;
+    click(&root, "Settings for c3").await;
+    assert_eq!(field_value(&root, "Prefetch for c3"), "5");
+    click(&root, "Play").await;
+    for _ in 0..3 {
+        dom::next_frame().await;
+        yew::scheduler::flush().await;
+    }
+    click(&root, "Fast-forward").await;
+
+    set_field(&root, "Prefetch for c3", "1").await;
+    assert!(settings_alerts(&root, "c3").is_empty());
+    assert_eq!(field_value(&root, "Prefetch for c3"), "1");
+    let log = dom::get_by_role(&root, "region", "Event log");
+    let text = log.text_content().unwrap_or_default();
+    assert!(
+        text.contains("c3setting value=1 what=prefetch"),
+        "the change is in the event log: {text}"
+    );
+
+    set_field(&root, "Processing time (ms) for c3", "80").await;
+    assert_eq!(field_value(&root, "Processing time (ms) for c3"), "80");
+    click(&root, "Fast-forward").await;
+    let text = log.text_content().unwrap_or_default();
+    assert!(text.contains("process"), "c3 goes on processing: {text}");
+
+    set_field(&root, "Prefetch for c3", "0").await;
+    assert_eq!(
+        settings_alerts(&root, "c3"),
+        ["must be from 1 to 1000; still 1"]
+    );
+    let input = dom::get_by_role(&root, "textbox", "Prefetch for c3");
+    assert_eq!(input.get_attribute("aria-invalid").as_deref(), Some("true"));
+    let described = input.get_attribute("aria-describedby").expect("described");
+    let message = dom::document()
+        .get_element_by_id(&described)
+        .expect("the message");
+    assert_eq!(message.get_attribute("role").as_deref(), Some("alert"));
+
+    set_field(&root, "Processing time (ms) for c3", "slow").await;
+    assert_eq!(settings_alerts(&root, "c3").len(), 2);
+    set_field(&root, "Prefetch for c3", "2").await;
+    set_field(&root, "Processing time (ms) for c3", "40").await;
+    assert!(
+        settings_alerts(&root, "c3").is_empty(),
+        "fixed values clear"
+    );
+    assert_eq!(field_value(&root, "Prefetch for c3"), "2");
+
+    // Delivery sets the ack mode: shown, not changeable, and the page says why.
+    let ack = dom::get_by_role(&root, "combobox", "Ack mode for c3");
+    assert!(ack.has_attribute("disabled"));
+    let note = ack.get_attribute("aria-describedby").expect("a note");
+    let note = dom::document().get_element_by_id(&note).unwrap();
+    assert!(note
+        .text_content()
+        .unwrap_or_default()
+        .starts_with("Set by Delivery (At least once)"));
+    click(&root, "Pause").await;
+    assert_eq!(dom::text_of_role(&root, "status"), "At least once: holds");
+    app.destroy();
+}

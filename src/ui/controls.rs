@@ -168,7 +168,12 @@ fn labelled_select(
 
 #[derive(Properties, PartialEq)]
 pub struct NumberFieldProps {
-    pub label: &'static str,
+    /// The accessible name, e.g. `Prefetch` or `Prefetch for c1`.
+    pub label: AttrValue,
+    /// The visible text, when shorter than the label (a settings row says
+    /// `Prefetch` under the client's name). Defaults to the label.
+    #[prop_or_default]
+    pub caption: Option<AttrValue>,
     pub value: String,
     pub error: Option<String>,
     /// Gets the raw text; the reducer checks it and keeps the last good value.
@@ -186,14 +191,31 @@ pub fn number_field(p: &NumberFieldProps) -> Html {
             }
         })
     };
+    let error_id = format!("{}-error", dom_id(&p.label));
+    let caption = p.caption.clone().unwrap_or_else(|| p.label.clone());
     html! {
         <label class="field">
-            <span>{ p.label }</span>
-            <input type="text" inputmode="numeric" aria-label={p.label} value={p.value.clone()} {onchange}
-                aria-invalid={p.error.is_some().to_string()} size="6" />
-            if let Some(e) = &p.error { <span class="error" role="alert">{ e.clone() }</span> }
+            <span>{ caption }</span>
+            <input type="text" inputmode="numeric" aria-label={p.label.clone()} value={p.value.clone()} {onchange}
+                aria-invalid={p.error.is_some().to_string()} size="6"
+                aria-describedby={p.error.is_some().then(|| error_id.clone())} />
+            if let Some(e) = &p.error { <span class="error" id={error_id} role="alert">{ e.clone() }</span> }
         </label>
     }
+}
+
+/// An element id made from a label: letters and digits kept, the rest `-`.
+pub fn dom_id(label: &str) -> String {
+    label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 /// The value of the `<input>` or `<select>` an event came from.

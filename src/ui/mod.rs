@@ -83,6 +83,8 @@ pub fn app() -> Html {
                             new_producer={state.new_producer}
                             new_consumer={state.new_consumer}
                             input_errors={state.input_errors.clone()}
+                            settings_open={state.settings_open.clone()}
+                            client_errors={state.client_errors.clone()}
                             dispatch={dispatch.clone()} />
                         <timeline::EventLog view={view.clone()} />
                     </section>

@@ -7,9 +7,11 @@
 
 use super::persist::Persistence;
 use crate::playground::{BrokerKind, ConsumerSettings, Delivery, ProducerSettings, Setup};
+use crate::scenario::{AckMode, ProcessingSpec};
 use crate::session::{Session, SharedSession, View};
+use crate::settings::Setting;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use yew::Reducible;
 
@@ -62,6 +64,15 @@ pub enum Action {
         field: &'static str,
         text: String,
     },
+    /// Open or close a client's settings row.
+    ToggleSettings(String),
+    /// Raw text of one live client setting (`Rate`, `Keys`, `Processing
+    /// time`, `Prefetch`, `Ack mode`); checked before it is used.
+    SetClientSetting {
+        id: String,
+        field: &'static str,
+        text: String,
+    },
     AddProducer,
     AddConsumer,
     CrashClient(String),
@@ -99,6 +110,10 @@ pub struct AppState {
     pub focus: Option<String>,
     /// Inline messages per control label, e.g. "Seed" → "must be a whole number".
     pub input_errors: BTreeMap<&'static str, String>,
+    /// Clients whose settings row is open.
+    pub settings_open: BTreeSet<String>,
+    /// Inline messages of the settings rows: (client id, field) → message.
+    pub client_errors: BTreeMap<(String, &'static str), String>,
     /// A message for the whole page (a failed load, an unbuilt option).
     pub notice: Option<String>,
     /// Where log-broker runs keep their log.
@@ -121,6 +136,8 @@ impl PartialEq for AppState {
             && self.speed_index == other.speed_index
             && self.focus == other.focus
             && self.input_errors == other.input_errors
+            && self.settings_open == other.settings_open
+            && self.client_errors == other.client_errors
             && self.notice == other.notice
             && self.new_producer == other.new_producer
             && self.new_consumer == other.new_consumer
@@ -144,6 +161,8 @@ impl AppState {
             speed_index: SPEED_DEFAULT_INDEX,
             focus: None,
             input_errors: BTreeMap::new(),
+            settings_open: BTreeSet::new(),
+            client_errors: BTreeMap::new(),
             notice: None,
             persistence: Persistence::Opening,
             resumed: None,
@@ -331,6 +350,12 @@ impl Reducible for AppState {
                 }
             }
             Action::SetNewClient { field, text } => s.set_new_client(field, &text),
+            Action::ToggleSettings(id) => {
+                if !s.settings_open.remove(&id) {
+                    s.settings_open.insert(id);
+                }
+            }
+            Action::SetClientSetting { id, field, text } => s.set_client_setting(id, field, &text),
             Action::AddProducer => {
                 let p = s.new_producer;
                 s.live(|session| session.add_producer(p));
@@ -364,6 +389,27 @@ impl Reducible for AppState {
 }
 
 impl AppState {
+    /// One field of a client's settings row: parsed here, checked and applied
+    /// by the session. A bad value shows its message next to the field and
+    /// the client keeps its last good value.
+    fn set_client_setting(&mut self, id: String, field: &'static str, text: &str) {
+        let key = (id.clone(), field);
+        let result = parse_setting(field, text).and_then(|set| {
+            let mut session = self.session.borrow_mut();
+            session.set_setting(&id, set)
+        });
+        match result {
+            Ok(()) => {
+                self.client_errors.remove(&key);
+                self.save_setup();
+            }
+            Err(e) => {
+                self.client_errors.insert(key, e);
+            }
+        }
+        self.settle();
+    }
+
     fn set_new_client(&mut self, field: &'static str, text: &str) {
         use crate::playground::bounds as b;
         match field {
@@ -514,4 +560,27 @@ fn resumed_text(session: &Session) -> String {
         text.push_str(&format!(" Truncated: {}.", cut.join("; ")));
     }
     text
+}
+
+/// The setting a settings-row field's text asks for, or why it is no value.
+fn parse_setting(field: &str, text: &str) -> Result<Setting, String> {
+    let number = || {
+        text.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("`{}` is not a whole number", text.trim()))
+    };
+    match field {
+        "Rate" => number().map(|n| Setting::RatePerS(n.into())),
+        "Keys" => number().map(Setting::Keys),
+        "Processing time" => {
+            number().map(|n| Setting::Processing(ProcessingSpec::FixedMs(n.into())))
+        }
+        "Prefetch" => number().map(Setting::Prefetch),
+        "Ack mode" => match text {
+            "before_processing" => Ok(Setting::AckMode(AckMode::BeforeProcessing)),
+            "after_processing" => Ok(Setting::AckMode(AckMode::AfterProcessing)),
+            other => Err(format!("unknown ack mode `{other}`")),
+        },
+        other => Err(format!("unknown setting {other}")),
+    }
 }

@@ -44,6 +44,8 @@ fn role_selector(role: &str) -> String {
         "banner" => "header",
         "main" => "main",
         "status" => "output",
+        "textbox" => "input[type=\"text\"]",
+        "combobox" => "select",
         "region" => "section[aria-label]",
         "alert" => "",
         _ => "",

@@ -78,12 +78,14 @@ fn client_item(c: &ClientRow, p: &ClientsProps) -> Html {
     html! {
         <li class={classes!("client", (!c.alive).then_some("dead"))} key={c.id.clone()}>
             <span class="client-id" title={c.id.clone()}>{ &c.id }</span>
-            <span class="client-state">
-                { if c.alive { "running" } else { "crashed" } }
-                if c.slow { { " · slow" } }
-            </span>
-            <span class="client-count">{ format!("{} {what}", c.count) }
-                if !c.is_producer { { format!(" · {} in hand", c.in_hand) } }
+            <span class="client-info">
+                <span class="client-state">
+                    { if c.alive { "running" } else { "crashed" } }
+                    if c.slow { { " · slow" } }
+                </span>
+                <span class="client-count">{ format!("{} {what}", c.count) }
+                    if !c.is_producer { { format!(" · {} in hand", c.in_hand) } }
+                </span>
             </span>
             <span class="client-actions">
                 if c.alive {

@@ -181,8 +181,29 @@ pub struct NumberFieldProps {
 }
 
 /// A labelled text field for a whole number, with its error shown inline.
+///
+/// What a person types is kept as a draft until the value it stands for
+/// changes: Yew re-applies `value` whenever the page redraws (every frame
+/// while playing), which would otherwise wipe a half-typed number. A refused
+/// entry stays visible next to its message; the setting keeps its last good
+/// value.
 #[function_component(NumberField)]
 pub fn number_field(p: &NumberFieldProps) -> Html {
+    let draft = use_state(|| None::<String>);
+    {
+        let draft = draft.clone();
+        use_effect_with(p.value.clone(), move |_| draft.set(None));
+    }
+    let oninput = {
+        let draft = draft.clone();
+        Callback::from(move |e: InputEvent| {
+            let text = e
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+                .map(|input| input.value());
+            draft.set(text);
+        })
+    };
     let onchange = {
         let cb = p.onchange.clone();
         Callback::from(move |e: Event| {
@@ -193,10 +214,11 @@ pub fn number_field(p: &NumberFieldProps) -> Html {
     };
     let error_id = format!("{}-error", dom_id(&p.label));
     let caption = p.caption.clone().unwrap_or_else(|| p.label.clone());
+    let value = (*draft).clone().unwrap_or_else(|| p.value.clone());
     html! {
         <label class="field">
             <span>{ caption }</span>
-            <input type="text" inputmode="numeric" aria-label={p.label.clone()} value={p.value.clone()} {onchange}
+            <input type="text" inputmode="numeric" aria-label={p.label.clone()} {value} {oninput} {onchange}
                 aria-invalid={p.error.is_some().to_string()} size="6"
                 aria-describedby={p.error.is_some().then(|| error_id.clone())} />
             if let Some(e) = &p.error { <span class="error" id={error_id} role="alert">{ e.clone() }</span> }

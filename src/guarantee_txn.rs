@@ -20,7 +20,10 @@
 //!
 //! Known limit: the upstream producer is idempotent, not transactional. A
 //! producer that crashes after sending and re-sends under a new producer id
-//! can still put a record into the input topic twice.
+//! can still put a record into the input topic twice (Kafka's idempotence
+//! lasts one producer session), and the pipeline then processes both
+//! copies. The guarantee matrix therefore runs this cell without
+//! `crash_after_send`.
 
 use crate::guarantee::{DEDUP_IDS_DEFAULT, IDEMPOTENT_IN_FLIGHT_MAX, RETRIES_AT_LEAST};
 use crate::scenario::{

@@ -748,6 +748,18 @@ fn describe_log_note<'a>(note: LogNote, names: &'a Names, ev: Line<'a>) -> Line<
             reason: Some(error.name()),
             ..ev
         },
+        LogNote::UnstableOffsetCommit {
+            group,
+            member,
+            partition,
+        } => Line {
+            f: "unstable_offset_commit",
+            group: Some(names.group(group)),
+            consumer: Some(names.client(member)),
+            partition: Some(partition),
+            reason: Some("UNSTABLE_OFFSET_COMMIT: a transaction with offsets here is open"),
+            ..ev
+        },
         LogNote::Position {
             group,
             member,

@@ -29,13 +29,7 @@ fn join(d: &mut Driver, member: ClientId) -> u32 {
 
 /// The member's first poll of `generation`: it has applied its assignment.
 fn poll(d: &mut Driver, member: ClientId, generation: u32) {
-    let req = LogRequest::Poll {
-        group: GROUP,
-        generation,
-        poll: d.now_ms,
-        max_records: 10,
-    };
-    d.send(member, req);
+    d.poll(member, GROUP, generation);
 }
 
 /// A `commitSync` of partition 0: returns the answer if it came at once.

@@ -2,11 +2,14 @@
 //! coordinator, driven request by request (no world, no network), so each
 //! phase of the two-phase commit can be crashed exactly where we want.
 
-use brokerlab::broker::log::{LogRecord, LogReply, LogRequest, MARKER_MSG_ID};
+use brokerlab::broker::log::{
+    CommitError, LogNote, LogRecord, LogReply, LogRequest, MARKER_MSG_ID,
+};
 use brokerlab::broker::txn::{IsolationLevel, TxnError, TxnReply, TxnRequest, TxnState};
 use brokerlab::broker::{ClientId, Message};
 use brokerlab::check;
 use brokerlab::check::txn::{TxnFinding, TxnMarker, TxnRead, TxnWrite};
+use brokerlab::scenario::Acks;
 
 #[path = "support/log_driver.rs"]
 mod log_driver;
@@ -125,27 +128,7 @@ impl Harness {
     fn read(&mut self, group: u16, member: ClientId, isolation: IsolationLevel) -> Vec<LogRecord> {
         self.join(member, group, OUT, isolation);
         let (generation, _) = self.broker.members(group);
-        self.replies.clear();
-        self.send(
-            member,
-            LogRequest::Poll {
-                group,
-                generation,
-                poll: 0,
-                max_records: 100,
-            },
-        );
-        self.records_for(member)
-    }
-
-    fn records_for(&self, member: ClientId) -> Vec<LogRecord> {
-        let records = self.replies.iter().filter(|(c, _)| *c == member);
-        records
-            .filter_map(|(_, r)| match r {
-                LogReply::Record { record, .. } => Some(*record),
-                _ => None,
-            })
-            .collect()
+        self.poll(member, group, generation)
     }
 }
 
@@ -161,6 +144,21 @@ fn msg(id: u64) -> Message {
 
 fn ids(records: &[LogRecord]) -> Vec<u64> {
     records.iter().map(|r| r.msg.id).collect()
+}
+
+/// `TxnOffsetCommit` of input partition 0 in `pe`'s transaction, on behalf
+/// of `member` in `generation` of the read_committed group.
+fn offset_commit(pe: (u64, u16), member: ClientId, generation: u32, offset: u64) -> TxnRequest {
+    TxnRequest::TxnOffsetCommit {
+        txn: 0,
+        producer_id: pe.0,
+        epoch: pe.1,
+        group: GROUP_RC,
+        member,
+        generation,
+        partition: 0,
+        offset,
+    }
 }
 
 /// Begins a transaction on `out`/0 with `n` records (ids 1..=n).
@@ -366,15 +364,9 @@ fn offsets_committed_in_a_transaction_count_only_if_it_commits() {
         let mut h = Harness::new();
         // A member of the input group, so the group exists.
         h.join(READER, GROUP_RC, IN, IsolationLevel::ReadCommitted);
+        let (generation, _) = h.broker.members(GROUP_RC);
         let pe = open_txn(&mut h, 1);
-        let req = TxnRequest::TxnOffsetCommit {
-            txn: 0,
-            producer_id: pe.0,
-            epoch: pe.1,
-            group: GROUP_RC,
-            partition: 0,
-            offset: 7,
-        };
+        let req = offset_commit(pe, READER, generation, 7);
         assert_eq!(h.txn(PRODUCER, req), Some(TxnReply::Added));
         assert_eq!(h.broker.committed(GROUP_RC, 0), None, "not before the end");
         h.end(PRODUCER, pe, commit);
@@ -478,4 +470,84 @@ fn negative_control_read_uncommitted_before_the_commit_is_precommitted_read() {
         "{found:?}"
     );
     assert!(found[0].to_string().contains("committed only later"));
+}
+
+/// KIP-447, the group's half: `TxnOffsetCommit` names the consumer's member
+/// id and generation, and the group coordinator refuses a stale one, so a
+/// member that lost its partitions in a rebalance cannot commit their
+/// offsets in a transaction. The transaction may still commit; the offset
+/// never applies.
+#[test]
+fn txn_offset_commit_from_a_stale_member_is_fenced_and_never_applies() {
+    let mut h = Harness::new();
+    h.join(READER, GROUP_RC, IN, IsolationLevel::ReadCommitted);
+    let (old, _) = h.broker.members(GROUP_RC);
+    h.join(READER_RU, GROUP_RC, IN, IsolationLevel::ReadCommitted);
+    let (new, _) = h.broker.members(GROUP_RC);
+    let pe = open_txn(&mut h, 1);
+    let offset_commit = |h: &mut Harness, member, generation| match h
+        .txn(PRODUCER, offset_commit(pe, member, generation, 7))
+    {
+        Some(TxnReply::Error {
+            error: TxnError::OffsetCommit(e),
+        }) => Some(e),
+        other => panic!("TxnOffsetCommit answered {other:?}"),
+    };
+    // READER has not polled the new generation yet, then it has.
+    let in_progress = offset_commit(&mut h, READER, old);
+    assert_eq!(in_progress, Some(CommitError::RebalanceInProgress));
+    h.poll(READER, GROUP_RC, new);
+    assert_eq!(
+        offset_commit(&mut h, READER, old),
+        Some(CommitError::IllegalGeneration)
+    );
+    assert_eq!(
+        offset_commit(&mut h, ZOMBIE, new),
+        Some(CommitError::UnknownMemberId)
+    );
+    assert_eq!(h.end(PRODUCER, pe, true), None, "answered once durable");
+    h.settle();
+    assert_eq!(h.state(), TxnState::CompleteCommit);
+    assert_eq!(h.broker.committed(GROUP_RC, 0), None);
+}
+
+/// KIP-447, the reader's half: a member that gets a partition while a
+/// transaction holding that partition's offsets is open does not start
+/// from the committed offset (the transaction may move it): its fetch waits
+/// (`UNSTABLE_OFFSET_COMMIT`) and starts where the transaction leaves it.
+#[test]
+fn a_new_owner_waits_for_the_open_transaction_holding_its_offsets() {
+    for commit in [true, false] {
+        let mut h = Harness::new();
+        for id in 101..=105 {
+            let req = LogRequest::Produce {
+                topic: IN,
+                partition: 0,
+                msg: msg(id),
+                acks: Acks::One,
+            };
+            h.send(PRODUCER, req);
+        }
+        h.join(READER, GROUP_RC, IN, IsolationLevel::ReadCommitted);
+        let (generation, _) = h.broker.members(GROUP_RC);
+        let pe = open_txn(&mut h, 1);
+        let req = offset_commit(pe, READER, generation, 3);
+        assert_eq!(h.txn(PRODUCER, req), Some(TxnReply::Added));
+        // READER leaves; READER_RU takes partition 0 while the offset is pending.
+        h.send(READER, LogRequest::LeaveGroup { group: GROUP_RC });
+        h.join(READER_RU, GROUP_RC, IN, IsolationLevel::ReadCommitted);
+        let (now, _) = h.broker.members(GROUP_RC);
+        assert!(h.poll(READER_RU, GROUP_RC, now).is_empty(), "waits");
+        let unstable = LogNote::UnstableOffsetCommit {
+            group: GROUP_RC,
+            member: READER_RU,
+            partition: 0,
+        };
+        assert!(h.notes.contains(&unstable));
+        h.end(PRODUCER, pe, commit);
+        h.settle();
+        let from = h.records_for(READER_RU).first().map(|r| r.offset);
+        let want = if commit { 3 } else { 0 };
+        assert_eq!(from, Some(want), "commit={commit}");
+    }
 }

@@ -27,7 +27,14 @@
 //!   poll of the new generation starts each partition at the committed offset,
 //!   or per `auto.offset.reset` when there is none. A poll with nothing to read
 //!   waits at the broker (long polling) until a record arrives or the group
-//!   rebalances.
+//!   rebalances. A partition whose offsets are in a transaction that has not
+//!   ended gets no position until it ends (KIP-447's `UNSTABLE_OFFSET_COMMIT`,
+//!   [`LogNote::UnstableOffsetCommit`]): the transaction may still move them.
+//! - **Offset commits are fenced.** An `OffsetCommit` or a `TxnOffsetCommit`
+//!   names the member and its generation; one from a member that left, was
+//!   expelled, or has not taken its new assignment is refused
+//!   ([`CommitError`]), so it cannot move an offset a new owner reads from.
+//!   A `commitSync` is answered once its offset is durable.
 //!
 //! Simplifications (said here and in the UI): one broker, no replication, so
 //! the high watermark is the log end and `acks=1` and `acks=all` differ only
@@ -159,6 +166,13 @@ pub enum CommitError {
 }
 
 impl CommitError {
+    /// Must the refused member send `JoinGroup` again? Not when the
+    /// assignment it was refused for is already in hand: its next poll
+    /// applies it.
+    pub fn needs_rejoin(self, assignment_in_hand: bool) -> bool {
+        self == CommitError::UnknownMemberId || !assignment_in_hand
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             CommitError::UnknownMemberId => "UNKNOWN_MEMBER_ID",
@@ -316,6 +330,17 @@ pub enum LogNote {
         offset: u64,
         error: CommitError,
     },
+    /// `UNSTABLE_OFFSET_COMMIT`: the member's `OffsetFetch` of `partition`
+    /// (its first poll of a generation) found offsets of a transaction that
+    /// has not ended. Reading from the committed offset now could repeat
+    /// what that transaction is about to commit, so the partition waits
+    /// until the transaction commits or aborts (Kafka's consumer retries
+    /// the fetch; here the broker resolves it when the markers are written).
+    UnstableOffsetCommit {
+        group: GroupId,
+        member: ClientId,
+        partition: PartitionId,
+    },
     /// A member's fetch position was set: from a commit, `auto.offset.reset`,
     /// a seek, or because retention deleted the records it pointed at.
     Position {
@@ -432,6 +457,10 @@ struct Member {
     positions_generation: Option<u32>,
     /// Next fetch offset per owned partition. Bound: partitions per topic.
     positions: BTreeMap<PartitionId, u64>,
+    /// Owned partitions whose committed offset is not stable yet: a
+    /// transaction with offsets for them is still open (KIP-447's
+    /// `UNSTABLE_OFFSET_COMMIT`). No position, no fetch, until it ends.
+    unstable: PartitionSet,
     /// A poll waiting for records: (poll id, max records).
     parked: Option<(u64, u32)>,
     /// Which partition the next poll starts at (fairness across partitions).
@@ -596,6 +625,7 @@ impl LogBroker {
                     partitions: 0,
                     positions_generation: None,
                     positions: BTreeMap::new(),
+                    unstable: 0,
                     parked: None,
                     cursor: 0,
                 };
@@ -819,8 +849,10 @@ impl LogBroker {
     }
 
     /// First poll of a generation: every owned partition starts at the
-    /// committed offset, or per `auto.offset.reset`.
+    /// committed offset, or per `auto.offset.reset`; one with offsets in an
+    /// open transaction waits for it (see [`LogNote::UnstableOffsetCommit`]).
     fn resolve_positions(&mut self, group: GroupId, member: ClientId, out: &mut Vec<Output>) {
+        let pending = self.coordinator.pending_offsets(group);
         let g = self.groups[group as usize].as_mut().expect("a group");
         let topic = &self.topics[g.topic as usize];
         let m = g.members.get_mut(&member).expect("a member");
@@ -829,20 +861,39 @@ impl LogBroker {
         }
         m.positions_generation = Some(g.generation);
         m.positions.clear();
-        for p in partitions_of(m.partitions) {
-            let log = &topic.partitions[p as usize];
-            let offset = match (g.committed.get(&p), m.reset) {
-                (Some(&c), _) => c,
-                (None, OffsetReset::Earliest) => log.start,
-                (None, OffsetReset::Latest) => log.end(),
-            };
-            m.positions.insert(p, offset);
-            out.push(note(LogNote::Position {
+        m.unstable = m.partitions & pending;
+        for partition in partitions_of(m.unstable) {
+            out.push(note(LogNote::UnstableOffsetCommit {
                 group,
                 member,
-                partition: p,
-                offset,
+                partition,
             }));
+        }
+        let stable = m.partitions & !pending;
+        start_positions((group, member), m, stable, &g.committed, topic, out);
+    }
+
+    /// A transaction with offsets of `group` ended: members waiting on an
+    /// unstable partition whose offsets are now final get their position
+    /// and are served.
+    fn resolve_unstable(&mut self, group: GroupId, out: &mut Vec<Output>) {
+        let pending = self.coordinator.pending_offsets(group);
+        let Some(g) = self.groups.get_mut(group as usize).and_then(|g| g.as_mut()) else {
+            return;
+        };
+        let topic = &self.topics[g.topic as usize];
+        let mut woken = Vec::new();
+        for (&member, m) in g.members.iter_mut() {
+            let stable = m.unstable & !pending;
+            if stable == 0 {
+                continue;
+            }
+            m.unstable &= !stable;
+            start_positions((group, member), m, stable, &g.committed, topic, out);
+            woken.push(member);
+        }
+        for member in woken {
+            self.serve(group, member, out);
         }
     }
 
@@ -857,7 +908,7 @@ impl LogBroker {
         let Some((poll, max_records)) = m.parked else {
             return;
         };
-        let owned: Vec<PartitionId> = partitions_of(m.partitions).collect();
+        let owned: Vec<PartitionId> = partitions_of(m.partitions & !m.unstable).collect();
         if owned.is_empty() {
             return;
         }
@@ -993,6 +1044,7 @@ impl LogBroker {
         if m.partitions & (1 << partition) == 0 {
             return;
         }
+        m.unstable &= !(1 << partition); // an explicit seek needs no committed offset
         m.positions.insert(partition, offset);
         out.push(note(LogNote::Position {
             group,
@@ -1644,6 +1696,33 @@ impl LogBroker {
             ),
             None => (0, Vec::new()),
         }
+    }
+}
+
+/// Starts `member` on the partitions of `set` at the committed offset, else
+/// per `auto.offset.reset`, and says so in the history.
+fn start_positions(
+    (group, member): (GroupId, ClientId),
+    m: &mut Member,
+    set: PartitionSet,
+    committed: &BTreeMap<PartitionId, u64>,
+    topic: &TopicState,
+    out: &mut Vec<Output>,
+) {
+    for p in partitions_of(set) {
+        let log = &topic.partitions[p as usize];
+        let offset = match (committed.get(&p), m.reset) {
+            (Some(&c), _) => c,
+            (None, OffsetReset::Earliest) => log.start,
+            (None, OffsetReset::Latest) => log.end(),
+        };
+        m.positions.insert(p, offset);
+        out.push(note(LogNote::Position {
+            group,
+            member,
+            partition: p,
+            offset,
+        }));
     }
 }
 

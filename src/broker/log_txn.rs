@@ -17,7 +17,8 @@
 use super::{
     note, ClientId, LogBroker, LogNote, LogReply, Output, PartitionId, StoredRecord, TopicId,
 };
-use crate::broker::txn::{MarkerJob, TxnNote, TxnReply, TxnRequest, TxnTag, TXN_IDS_MAX};
+use super::{CommitError, GroupId};
+use crate::broker::txn::{MarkerJob, TxnError, TxnNote, TxnReply, TxnRequest, TxnTag, TXN_IDS_MAX};
 use crate::broker::Message;
 use crate::storage::{Record, RecordBatch, Storage, StreamId};
 use std::collections::BTreeMap;
@@ -189,15 +190,31 @@ impl LogBroker {
                 producer_id,
                 epoch,
                 group,
+                member,
+                generation,
                 partition,
                 offset,
-            } => Some(self.coordinator.add_offset(
-                txn,
-                producer_id,
-                epoch,
-                (group, partition, offset),
-                &mut notes,
-            )),
+            } => Some(match self.offset_commit_error(group, member, generation) {
+                Some(e) => {
+                    out.push(note(LogNote::CommitRejected {
+                        group,
+                        member,
+                        partition,
+                        offset,
+                        error: e,
+                    }));
+                    TxnReply::Error {
+                        error: TxnError::OffsetCommit(e),
+                    }
+                }
+                None => self.coordinator.add_offset(
+                    txn,
+                    producer_id,
+                    epoch,
+                    (group, partition, offset),
+                    &mut notes,
+                ),
+            }),
             TxnRequest::EndTxn {
                 txn,
                 producer_id,
@@ -214,6 +231,17 @@ impl LogBroker {
                 reply: LogReply::Txn(reply),
             });
         }
+    }
+
+    /// KIP-447's group check of a `TxnOffsetCommit`, as for a plain commit.
+    fn offset_commit_error(
+        &self,
+        group: GroupId,
+        member: ClientId,
+        generation: u32,
+    ) -> Option<CommitError> {
+        let g = self.groups.get(group as usize).and_then(|g| g.as_ref());
+        super::commit_error(g, member, generation)
     }
 
     /// A transactional record: appended now (answered at the append, like
@@ -303,6 +331,13 @@ impl LogBroker {
             }
             self.coordinator.complete(job.txn, &mut notes);
             out.extend(notes.into_iter().map(txn_note));
+            // Its offsets are final now: members waiting on them may start.
+            let mut groups: Vec<GroupId> = job.offsets.iter().map(|o| o.0).collect();
+            groups.sort_unstable();
+            groups.dedup();
+            for group in groups {
+                self.resolve_unstable(group, out);
+            }
             for &(topic, partition) in &job.partitions {
                 self.serve_parked(topic, partition, out);
             }

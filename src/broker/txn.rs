@@ -144,6 +144,10 @@ pub enum TxnError {
     InvalidTxnState,
     /// The coordinator's bounds (ids, partitions or offsets per transaction).
     LimitExceeded,
+    /// `TxnOffsetCommit` refused by the group coordinator (KIP-447): the
+    /// member's generation is stale or it is not a member, so the input
+    /// partitions may be someone else's. The client aborts the transaction.
+    OffsetCommit(super::log::CommitError),
 }
 
 /// Client to coordinator (carried in [`super::log::LogRequest::Txn`]).
@@ -171,11 +175,16 @@ pub enum TxnRequest {
     },
     /// `AddOffsetsToTxn` + `TxnOffsetCommit`: commit `offset` for the
     /// group's partition if, and only if, the transaction commits.
+    /// `member` and `generation` are the consumer's (Kafka's
+    /// `sendOffsetsToTransaction(offsets, consumer.groupMetadata())`):
+    /// KIP-447 fences a commit from a member that lost the partition.
     TxnOffsetCommit {
         txn: TxnIdx,
         producer_id: u64,
         epoch: u16,
         group: GroupId,
+        member: ClientId,
+        generation: u32,
         partition: PartitionId,
         offset: u64,
     },
@@ -524,6 +533,21 @@ impl TxnCoordinator {
             meta.epoch = meta.epoch.checked_add(1).expect("epochs below u16::MAX");
             self.begin_prepare(txn, false, None, notes);
         }
+    }
+
+    /// The group's partitions with offsets in a transaction not completed
+    /// yet (Ongoing or Prepare*): their committed offset may still move, so
+    /// an `OffsetFetch` of them answers `UNSTABLE_OFFSET_COMMIT` (KIP-447).
+    pub fn pending_offsets(&self, group: GroupId) -> u64 {
+        let open = self.txns.values().filter(|m| {
+            matches!(
+                m.state,
+                TxnState::Ongoing | TxnState::PrepareCommit | TxnState::PrepareAbort
+            )
+        });
+        let offsets = open.flat_map(|m| m.offsets.iter());
+        let mine = offsets.filter(|(g, _, _)| *g == group);
+        mine.fold(0, |set, (_, p, _)| set | 1 << p)
     }
 
     /// The earliest `transaction.timeout.ms` deadline, for the broker's wake.

@@ -361,12 +361,10 @@ impl LogConsumer {
                 // The partitions are someone else's now (or will be once
                 // this member rejoins): their records are not ours to process.
                 self.buffer.clear();
-                let assignment_on_its_way =
-                    self.pending_assignment.is_some() && e != CommitError::UnknownMemberId;
-                if assignment_on_its_way {
-                    self.poll_if_idle(now_ms, out);
-                } else {
+                if e.needs_rejoin(self.pending_assignment.is_some()) {
                     self.rejoin(out);
+                } else {
+                    self.poll_if_idle(now_ms, out);
                 }
             }
         }

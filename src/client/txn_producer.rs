@@ -26,6 +26,20 @@
 //! `InitProducerId` (which aborts the open transaction and bumps the epoch),
 //! then `JoinGroup` again, re-reading from the committed offsets.
 //!
+//! Group membership and transactions meet in Kafka's KIP-447. When a
+//! rebalance moves an input partition while a transaction over it is open,
+//! two things keep its records from being processed twice:
+//!
+//! - the `TxnOffsetCommit` names this member and its generation, and the
+//!   group coordinator refuses a stale one (`ILLEGAL_GENERATION`,
+//!   `REBALANCE_IN_PROGRESS`, `UNKNOWN_MEMBER_ID`); this client then aborts
+//!   the transaction (and aborts on its own when a rebalance reaches it
+//!   before its `EndTxn`);
+//! - the partition's new owner does not start from the committed offset
+//!   while a transaction holding offsets for it is open
+//!   (`UNSTABLE_OFFSET_COMMIT`, see [`crate::broker::log`]): it starts
+//!   where that transaction leaves the offset, once it commits or aborts.
+//!
 //! `ProducerFenced` is final: a newer instance with the same
 //! `transactional.id` exists (or `transaction.timeout.ms` expired), so this
 //! one is a zombie. It stops, leaves the group and never writes again.
@@ -123,6 +137,10 @@ pub struct TxnProducer {
     /// someone else's, so this transaction aborts instead of committing
     /// offsets for them (the client-side half of Kafka's KIP-447 fencing).
     abort_requested: bool,
+    /// A `TxnOffsetCommit` was refused for a reason the next poll cannot
+    /// fix (see [`crate::broker::log::CommitError::needs_rejoin`]): once the
+    /// transaction has aborted, join the group again.
+    rejoin_after_txn: bool,
     /// The transaction's requests still to send. Bound: [`steps_max`].
     steps: VecDeque<TxnRequest>,
     /// The request on the wire, waiting for its reply.
@@ -160,6 +178,7 @@ impl TxnProducer {
             outputs: Vec::new(),
             end_sent: false,
             abort_requested: false,
+            rejoin_after_txn: false,
             steps: VecDeque::new(),
             awaiting: None,
             deadline_ms: None,
@@ -209,9 +228,12 @@ impl TxnProducer {
         );
     }
 
+    /// `JoinGroup`, forgetting the assignment and the generation (commits
+    /// before the next assignment carry 0, which no generation matches).
     fn join(&mut self, out: &mut Vec<ClientOutput>) {
         let group = self.cfg.group;
         self.partitions = 0;
+        self.generation = 0;
         self.pending = None;
         self.polling = None;
         out.push(ClientOutput::Record(Entry::Log(LogEntry::Join { group })));
@@ -421,6 +443,8 @@ impl TxnProducer {
                 producer_id,
                 epoch,
                 group: self.cfg.group,
+                member: self.id,
+                generation: self.generation,
                 partition,
                 offset,
             });
@@ -583,6 +607,9 @@ impl TxnProducer {
         }
         self.commits += u64::from(commit);
         self.phase = Phase::Polling;
+        if std::mem::take(&mut self.rejoin_after_txn) {
+            self.join(out);
+        }
         self.poll(now_ms, out);
     }
 
@@ -595,6 +622,14 @@ impl TxnProducer {
                 self.arm_deadline(now_ms + TXN_RETRY_BACKOFF_MS, out);
             }
             TxnError::InvalidTxnState | TxnError::LimitExceeded => self.start_over(now_ms, out),
+            TxnError::OffsetCommit(e) => {
+                // KIP-447: the input partitions may be someone else's now.
+                // Abort (the offsets must not commit with the output), then
+                // take the new assignment, or rejoin if the group forgot us.
+                self.rejoin_after_txn = e.needs_rejoin(self.pending.is_some());
+                self.abort_requested = true;
+                self.send_next(now_ms, out);
+            }
         }
     }
 

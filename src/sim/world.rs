@@ -1210,7 +1210,7 @@ impl World {
                 ClientOutput::Record(entry) => self.record(Proc::Client(client), entry),
                 ClientOutput::Effect { key } => *self.effects.entry(key).or_insert(0) += 1,
             }
-            if !self.armed.is_empty() && self.armed_fault_fires(client, &o) {
+            if !self.armed.is_empty() && self.armed_fault_fires(client, &o, &out[i..]) {
                 // The process dies right after `o`: nothing after it ran.
                 out.clear();
                 self.fire_armed_fault(client);
@@ -1243,10 +1243,13 @@ impl World {
         }
     }
 
-    /// Whether an armed fault of `client` fires after output `o`: a
-    /// producer's publish went out, or a consumer's effect was applied (so
-    /// the ack or commit that follows never does).
-    fn armed_fault_fires(&self, client: ClientId, o: &ClientOutput) -> bool {
+    /// Whether an armed fault of `client` fires after output `o` (`rest`
+    /// is what the same step still has to do): a producer's publish went
+    /// out, or a consumer's effect was applied (so the ack or commit that
+    /// follows never does). A transactional client's effect is a whole
+    /// committed batch, so it dies after the batch's last `ok process`, not
+    /// between records of one transaction.
+    fn armed_fault_fires(&self, client: ClientId, o: &ClientOutput, rest: &[ClientOutput]) -> bool {
         let Some(&(_, action, _)) = self.armed.iter().find(|a| a.0 == client) else {
             return false;
         };
@@ -1254,7 +1257,11 @@ impl World {
             (FaultAction::CrashAfterSend, ClientOutput::Send(req)) => request_msg(*req).is_some(),
             // The effect and its `ok` are in; the ack or commit is next.
             (FaultAction::CrashAfterProcess, ClientOutput::EffectOnce { .. }) => true,
-            (FaultAction::CrashAfterProcess, ClientOutput::Record(e)) => is_process_ok(e),
+            (FaultAction::CrashAfterProcess, ClientOutput::Record(e)) => {
+                let more_ok =
+                    |r: &ClientOutput| matches!(r, ClientOutput::Record(e) if is_process_ok(e));
+                is_process_ok(e) && !rest.iter().any(more_ok)
+            }
             _ => false,
         }
     }

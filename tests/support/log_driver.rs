@@ -5,9 +5,9 @@
 // Each suite uses a part of the driver.
 #![allow(dead_code)]
 
-use brokerlab::broker::log::{LogBroker, LogReply, LogRequest};
+use brokerlab::broker::log::{LogBroker, LogNote, LogRecord, LogReply, LogRequest};
 use brokerlab::broker::txn::IsolationLevel;
-use brokerlab::broker::{ClientId, Output};
+use brokerlab::broker::{ClientId, Note, Output};
 use brokerlab::scenario::{Assignor, LogBrokerSpec, OffsetReset, TopicSpec};
 use brokerlab::storage::{FlushId, Limits, MemoryStore, Storage};
 
@@ -19,6 +19,8 @@ pub struct Driver {
     pub flushes: Vec<(FlushId, u64)>,
     /// Every reply sent so far (tests clear it when they want only new ones).
     pub replies: Vec<(ClientId, LogReply)>,
+    /// Every broker note so far.
+    pub notes: Vec<LogNote>,
 }
 
 /// A topic spec without retention.
@@ -43,6 +45,7 @@ impl Driver {
             now_ms: 0,
             flushes: Vec::new(),
             replies: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -51,6 +54,7 @@ impl Driver {
             match o {
                 Output::FlushAt { id, at_ms } => self.flushes.push((id, at_ms)),
                 Output::Log { to, reply } => self.replies.push((to, reply)),
+                Output::Note(Note::Log(n)) => self.notes.push(n),
                 _ => {}
             }
         }
@@ -75,6 +79,30 @@ impl Driver {
             isolation,
         };
         self.send(member, req);
+    }
+
+    /// A poll of `member` in `generation`; returns the records it got.
+    pub fn poll(&mut self, member: ClientId, group: u16, generation: u32) -> Vec<LogRecord> {
+        self.replies.clear();
+        let req = LogRequest::Poll {
+            group,
+            generation,
+            poll: self.now_ms,
+            max_records: 100,
+        };
+        self.send(member, req);
+        self.records_for(member)
+    }
+
+    /// The records among the replies so far that went to `member`.
+    pub fn records_for(&self, member: ClientId) -> Vec<LogRecord> {
+        let records = self.replies.iter().filter(|(c, _)| *c == member);
+        records
+            .filter_map(|(_, r)| match r {
+                LogReply::Record { record, .. } => Some(*record),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Completes the next pending flush (one group commit).

@@ -664,6 +664,17 @@ fn describe_log_note<'a>(note: LogNote, names: &'a Names, ev: Line<'a>) -> Line<
             offset: Some(offset),
             ..ev
         },
+        LogNote::ProducerStateFromLog {
+            topic,
+            partition,
+            from,
+            to,
+            replayed,
+            forgot,
+        } => Line {
+            tag: Some(format!("replayed {replayed}, forgot {forgot}")),
+            ..range("producer_state_from_log", topic, partition, Some(from), to)
+        },
         LogNote::RecoveredProducer {
             producer_id,
             epoch,

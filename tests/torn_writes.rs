@@ -2,7 +2,9 @@
 //! can tear the last batch"): `crash_torn` and `fault_options.torn_writes`
 //! cut the batch the disk was writing, the batches before it in the same
 //! group commit land whole, recovery truncates at the torn one, and nothing
-//! acknowledged is lost.
+//! acknowledged is lost; and a tear that keeps an idempotent record but cuts
+//! the producer state written after it does not let the retry append a copy
+//! (the broker rebuilds that state from the log, `cut_producer_state`).
 #![cfg(not(target_arch = "wasm32"))]
 
 use brokerlab::broker::log::LogNote;
@@ -195,4 +197,264 @@ fn torn_writes_tear_every_broker_crash_and_crash_torn_needs_the_log_broker() {
     let mut on_client = scenario(1, "crash_torn");
     on_client.faults[0].target = "p1".into();
     assert_eq!(on_client.validate().unwrap_err().path, "faults[0].action");
+}
+
+/// The case a torn group commit used to get wrong, driven on the broker
+/// itself: an idempotent record lands whole, the `Producers` snapshot
+/// written after it in the same flush is torn. Recovery must rebuild the
+/// producer's state from the log, so the producer's retry is a duplicate
+/// answered with the original offset, not a second copy.
+mod cut_producer_state {
+    use brokerlab::broker::dedup::{producer_id, ProducerIdent};
+    use brokerlab::broker::log::{LogBroker, LogNote, LogReply, LogRequest};
+    use brokerlab::broker::{Message, Note, Output};
+    use brokerlab::scenario::LogBrokerSpec;
+    use brokerlab::storage::{FlushState, MemoryStore, Storage, StreamId, Tear};
+
+    const WHO: ProducerIdent = ProducerIdent { id: 1, epoch: 0 };
+    const FSYNC_MS: u64 = 5;
+
+    struct Rig {
+        broker: LogBroker,
+        store: MemoryStore,
+        out: Vec<Output>,
+    }
+
+    impl Rig {
+        fn new() -> Rig {
+            let spec: LogBrokerSpec = serde_json::from_str(
+                r#"{ "topics": [ { "name": "t", "partitions": 1 } ], "fsync_latency_ms": 5 }"#,
+            )
+            .unwrap();
+            Rig {
+                broker: LogBroker::from_spec(&spec, Vec::new(), 0),
+                store: MemoryStore::new(Default::default(), FSYNC_MS),
+                out: Vec::new(),
+            }
+        }
+
+        /// Client 1 sends `sequence` of message `id`; returns what came out.
+        fn produce(&mut self, now_ms: u64, id: u64, sequence: u32) -> Vec<Output> {
+            let msg = Message {
+                id,
+                producer: 1,
+                seq: u64::from(sequence),
+                key: None,
+                payload_bytes: 8,
+            };
+            let req = LogRequest::ProduceIdempotent {
+                topic: 0,
+                partition: 0,
+                msg,
+                producer: ProducerIdent {
+                    id: producer_id(1, 0),
+                    ..WHO
+                },
+                sequence,
+            };
+            self.broker
+                .handle(now_ms, 1, req, &mut self.store, &mut self.out);
+            std::mem::take(&mut self.out)
+        }
+
+        /// Runs the group commit begun in `outputs` to its end.
+        fn complete_flush(&mut self, outputs: &[Output]) -> Vec<Output> {
+            let (id, at_ms) = outputs
+                .iter()
+                .find_map(|o| match o {
+                    Output::FlushAt { id, at_ms } => Some((*id, *at_ms)),
+                    _ => None,
+                })
+                .expect("the append began a group commit");
+            let state = self.store.flush_state(id, at_ms);
+            assert_eq!(state, FlushState::Durable);
+            self.broker
+                .flush_done(at_ms, id, state, &mut self.store, &mut self.out);
+            std::mem::take(&mut self.out)
+        }
+
+        fn restart(&mut self, now_ms: u64) -> Vec<LogNote> {
+            self.broker.restart(now_ms, &mut self.store, &mut self.out);
+            log_notes(&std::mem::take(&mut self.out))
+        }
+    }
+
+    fn log_notes(outputs: &[Output]) -> Vec<LogNote> {
+        outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Note(Note::Log(n)) => Some(*n),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Partition 0's state rebuilt from records `[from, to)` of its log.
+    fn from_log([from, to]: [u64; 2], replayed: u32, forgot: u32) -> LogNote {
+        LogNote::ProducerStateFromLog {
+            topic: 0,
+            partition: 0,
+            from,
+            to,
+            replayed,
+            forgot,
+        }
+    }
+
+    fn acks(outputs: &[Output]) -> Vec<(u64, u64)> {
+        outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Log {
+                    reply: LogReply::ProduceAck { msg, offset, .. },
+                    ..
+                } => Some((*msg, *offset)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Sequences 0 and 1 durable, sequence 2 in a flush that a crash tears
+    /// at its last batch (`Producers`): the record lands, its state is cut.
+    fn records_durable_state_torn() -> Rig {
+        let mut rig = Rig::new();
+        for (i, now_ms) in [(0, 0), (1, 10)] {
+            let begun = rig.produce(now_ms, 100 + i, i as u32);
+            let done = rig.complete_flush(&begun);
+            assert_eq!(acks(&done), vec![(100 + i, i)], "acks=all once durable");
+        }
+        let begun = rig.produce(20, 102, 2);
+        assert!(acks(&begun).is_empty(), "not durable yet: no answer");
+        rig.broker.crash(
+            21,
+            Tear::LastBatch { keep_bytes: 9 },
+            &mut rig.store,
+            &mut rig.out,
+        );
+        let crash = log_notes(&std::mem::take(&mut rig.out));
+        assert!(
+            crash.iter().any(|n| matches!(
+                n,
+                LogNote::TornWrite {
+                    stream: StreamId::Producers,
+                    ..
+                }
+            )),
+            "the flush's last batch, the producer state, is torn: {crash:?}"
+        );
+        rig
+    }
+
+    #[test]
+    fn the_retry_of_a_record_that_landed_is_a_duplicate_with_its_original_offset() {
+        let mut rig = records_durable_state_torn();
+        let notes = rig.restart(30);
+        assert!(
+            notes.contains(&LogNote::Recovered {
+                topic: 0,
+                partition: 0,
+                to: 3
+            }),
+            "the torn flush's partition batch landed whole: {notes:?}"
+        );
+        assert!(
+            notes.iter().any(|n| matches!(
+                n,
+                LogNote::Truncated {
+                    stream: StreamId::Producers,
+                    ..
+                }
+            )),
+            "the torn snapshot batch was cut: {notes:?}"
+        );
+        assert!(
+            notes.contains(&from_log([2, 3], 1, 0)),
+            "the log past the snapshot's horizon (offset 1) was replayed: {notes:?}"
+        );
+        // The producer never heard back about sequence 2: it retries it.
+        let retry = rig.produce(40, 102, 2);
+        assert!(
+            log_notes(&retry).contains(&LogNote::DuplicateSequence {
+                msg: 102,
+                topic: 0,
+                partition: 0,
+                offset: 2
+            }),
+            "{retry:?}"
+        );
+        assert_eq!(
+            acks(&retry),
+            vec![(102, 2)],
+            "answered with the original offset"
+        );
+        assert_eq!(rig.broker.log_end(0, 0), 3, "nothing appended twice");
+        // The rebuilt state is written again in the next group commit...
+        let rewritten = rig.complete_flush(&retry);
+        assert!(acks(&rewritten).is_empty(), "{rewritten:?}");
+        // ...and the next sequence is in line.
+        let next = rig.produce(50, 103, 3);
+        assert!(log_notes(&next).contains(&LogNote::Appended {
+            msg: 103,
+            topic: 0,
+            partition: 0,
+            offset: 3
+        }));
+        rig.complete_flush(&next);
+        let again = rig.restart_after_clean_crash(60);
+        assert!(
+            !again
+                .iter()
+                .any(|n| matches!(n, LogNote::ProducerStateFromLog { .. })),
+            "the snapshot is current again: nothing to replay {again:?}"
+        );
+    }
+
+    impl Rig {
+        fn restart_after_clean_crash(&mut self, now_ms: u64) -> Vec<LogNote> {
+            self.broker
+                .crash(now_ms, Tear::None, &mut self.store, &mut self.out);
+            self.out.clear();
+            self.restart(now_ms + 1)
+        }
+    }
+
+    #[test]
+    fn a_snapshot_ahead_of_the_log_yields_to_it() {
+        // The opposite damage: the partition's last batch rots on disk while
+        // the snapshot that covers it is intact. Recovery cuts the batch; the
+        // state must forget sequence 1, or its retry would be answered with
+        // an offset that no longer exists (an acknowledged loss).
+        let mut rig = Rig::new();
+        for (i, now_ms) in [(0, 0), (1, 10)] {
+            let begun = rig.produce(now_ms, 100 + i, i as u32);
+            rig.complete_flush(&begun);
+        }
+        rig.broker
+            .crash(20, Tear::None, &mut rig.store, &mut rig.out);
+        rig.out.clear();
+        let partition = StreamId::Partition {
+            topic: 0,
+            partition: 0,
+        };
+        let last = rig
+            .store
+            .durable_mut()
+            .iter_mut()
+            .rev()
+            .find(|e| e.stream == partition)
+            .expect("a durable partition batch");
+        *last.bytes.last_mut().unwrap() ^= 0xff;
+        let notes = rig.restart(30);
+        assert!(notes.contains(&from_log([1, 1], 0, 1)), "{notes:?}");
+        let retry = rig.produce(40, 101, 1);
+        assert!(
+            log_notes(&retry).contains(&LogNote::Appended {
+                msg: 101,
+                topic: 0,
+                partition: 0,
+                offset: 1
+            }),
+            "the lost record is written again: {retry:?}"
+        );
+    }
 }

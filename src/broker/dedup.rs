@@ -19,20 +19,40 @@
 //! carries one record, so the window is the last 5 records, and producers
 //! must keep `max.in.flight.requests <= 5` so a retry always falls inside it.
 //!
-//! The state must survive a broker crash together with the records it
-//! describes, or a retry after a restart would be judged against the wrong
-//! history. So changed entries are written to the `Producers` stream of
-//! [`crate::storage`] in the *same* group commit as the records they cover:
-//! both are durable or both are lost.
+//! ## Surviving a crash: the log is the truth
 //!
-//! Known gap: a *torn* group commit (`crash_torn`, `fault_options.torn_writes`)
-//! keeps the batches before the torn one, so records can reach the disk
-//! while the producer state written after them is cut. A retry of those
-//! records is then appended again (a `duplicate` in the log). Kafka avoids
-//! this by rebuilding producer state from the batch headers in the log
-//! itself; here the consumer's dedup store still applies each effect once
-//! under `exactly_once_idempotent`, but a transactional pipeline reads the
-//! copy as a new input (see `tests/torn_writes.rs`).
+//! The state must survive a broker crash together with the records it
+//! describes, or a retry after a restart is judged against the wrong
+//! history: a retry of a record that *is* on disk would be appended a second
+//! time. Two things carry the state across a crash, as in Kafka:
+//!
+//! 1. **Every idempotent record carries its own producer id, epoch and
+//!    sequence number** ([`IdempotentTag`]; Kafka keeps them in the batch
+//!    header). So the log itself says which sequences it holds and where.
+//! 2. **A snapshot**: changed entries are written to the `Producers` stream
+//!    of [`crate::storage`] in the same group commit as the records they
+//!    cover (Kafka's `.snapshot` files). It spares recovery a scan of the
+//!    whole log: the snapshot is complete up to some offset per partition,
+//!    its [`horizons`](ProducerStates::horizons).
+//!
+//! A torn group commit (`crash_torn`, `fault_options.torn_writes`) keeps
+//! the batches written before the torn one and cuts the rest, so the
+//! records of the last flush can reach the disk while the snapshot entry
+//! written after them is cut: the snapshot is then *stale*. Recovery
+//! therefore trusts the log over the snapshot, in two steps per partition
+//! (Kafka's `ProducerStateManager.truncateAndReload`):
+//!
+//! - **truncate**: forget remembered sequences at offsets the recovered log
+//!   no longer holds (recovery cut them), see
+//!   [`truncate`](ProducerStates::truncate);
+//! - **replay**: read the records past the snapshot's horizon, the tail of
+//!   the partition, and bring each producer's window up to date, see
+//!   [`replay`](ProducerStates::replay). Replayed entries are marked changed,
+//!   so the next group commit writes a snapshot that is current again.
+//!
+//! The window is the last [`BATCHES_PER_PARTITION_MAX`] sequences, so the
+//! tail holds all a stale entry can miss. After recovery a retry of a
+//! record that landed is answered as a duplicate with its original offset.
 //!
 //! Simplification: the producer id is not handed out by an `InitProducerId`
 //! request; the client derives a fresh one from its client id and how often it
@@ -55,6 +75,51 @@ pub const PRODUCER_STATES_MAX: usize = 1 << 20;
 pub struct ProducerIdent {
     pub id: u64,
     pub epoch: u16,
+}
+
+/// What an idempotent record carries into the log: who wrote it and its
+/// sequence number (Kafka's batch header holds `producerId`,
+/// `producerEpoch` and `baseSequence`). Recovery rebuilds
+/// [`ProducerStates`] from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdempotentTag {
+    /// The id as the broker keys its state (after any resume shift).
+    pub producer: ProducerIdent,
+    pub sequence: u32,
+}
+
+/// Bytes an [`IdempotentTag`] adds after a stored record's 20 value bytes:
+/// producer id (u64), epoch (u16), kind (u8, [`IDEMPOTENT_KIND`]),
+/// sequence (u32). The first 11 bytes are laid out like a transactional
+/// tag's (producer id, epoch, kind), so the kind byte tells them apart.
+pub const IDEMPOTENT_TAG_BYTES: usize = 15;
+/// The kind byte of an idempotent tail (a transactional tail uses 0, 1, 2).
+pub const IDEMPOTENT_KIND: u8 = 3;
+
+impl IdempotentTag {
+    pub fn encode(self, value: &mut Vec<u8>) {
+        value.extend_from_slice(&self.producer.id.to_le_bytes());
+        value.extend_from_slice(&self.producer.epoch.to_le_bytes());
+        value.push(IDEMPOTENT_KIND);
+        value.extend_from_slice(&self.sequence.to_le_bytes());
+    }
+
+    /// The tag in `tail` (the bytes after a record's 20), or `None` when
+    /// `tail` is not an idempotent tail.
+    pub fn decode(tail: &[u8]) -> Option<IdempotentTag> {
+        let tail: &[u8; IDEMPOTENT_TAG_BYTES] = tail.try_into().ok()?;
+        if tail[10] != IDEMPOTENT_KIND {
+            return None;
+        }
+        let [a, b, c, d, e, f, g, h, e0, e1, _, s0, s1, s2, s3] = *tail;
+        Some(IdempotentTag {
+            producer: ProducerIdent {
+                id: u64::from_le_bytes([a, b, c, d, e, f, g, h]),
+                epoch: u16::from_le_bytes([e0, e1]),
+            },
+            sequence: u32::from_le_bytes([s0, s1, s2, s3]),
+        })
+    }
 }
 
 /// A fresh producer id for client `client` in its `incarnation`-th life.
@@ -135,11 +200,16 @@ impl ProducerStates {
             SeqCheck::Append,
             "only in-order appends"
         );
-        let key = (who.id, t, p);
+        self.remember((who.id, t, p), who.epoch, seq, offset);
+    }
+
+    /// Pushes (`seq`, `offset`) into the entry's window (a newer `epoch`
+    /// starts it over) and marks it changed.
+    fn remember(&mut self, key: Key, epoch: u16, seq: u32, offset: u64) {
         let e = self.entries.entry(key).or_default();
-        if who.epoch != e.epoch {
+        if epoch != e.epoch {
             *e = Entry {
-                epoch: who.epoch,
+                epoch,
                 recent: VecDeque::new(),
             };
         }
@@ -199,13 +269,86 @@ impl ProducerStates {
         highest.map_or(0, |h| u32::try_from(h + 1).unwrap_or(u32::MAX))
     }
 
-    /// A restart: the last durable record of each entry wins.
-    pub fn restore(&mut self, batches: &[RecordBatch]) {
+    /// Recovery, after [`restore`](Self::restore), step 1: the log wins.
+    /// Forgets the sequences remembered at offsets `log_end` and past in
+    /// partition (`t`, `p`): recovery cut those records, so a retry of
+    /// them must be appended again, not answered with an offset that no
+    /// longer exists. An entry left with no sequence is dropped. Returns
+    /// how many sequences were forgotten.
+    pub fn truncate(&mut self, t: TopicId, p: PartitionId, log_end: u64) -> u32 {
+        let mut dropped = 0;
+        self.entries.retain(|&(pid, et, ep), e| {
+            if (et, ep) != (t, p) {
+                return true;
+            }
+            let before = e.recent.len();
+            e.recent.retain(|&(_, offset)| offset < log_end);
+            if e.recent.len() < before {
+                dropped += (before - e.recent.len()) as u32;
+                self.dirty.insert((pid, et, ep));
+            }
+            !e.recent.is_empty()
+        });
+        // A dropped entry has nothing left to write.
+        let entries = &self.entries;
+        self.dirty.retain(|k| entries.contains_key(k));
+        dropped
+    }
+
+    /// Per partition, the highest offset the snapshot remembers. The
+    /// snapshot is written in the same group commit as the records it
+    /// covers, in order, so every idempotent record at or below it is
+    /// already counted: recovery replays only the records past it.
+    pub fn horizons(&self) -> BTreeMap<(TopicId, PartitionId), u64> {
+        let mut out: BTreeMap<(TopicId, PartitionId), u64> = BTreeMap::new();
+        for (&(_, t, p), e) in &self.entries {
+            if let Some(&(_, offset)) = e.recent.back() {
+                let h = out.entry((t, p)).or_insert(offset);
+                *h = (*h).max(offset);
+            }
+        }
+        out
+    }
+
+    /// Recovery, step 2: one idempotent record the log holds past the
+    /// snapshot's horizon, at `offset`, in log order. Returns true when the
+    /// snapshot did not know it (it was stale: a torn group commit cut it).
+    pub fn replay(&mut self, tag: IdempotentTag, t: TopicId, p: PartitionId, offset: u64) -> bool {
+        let key = (tag.producer.id, t, p);
+        let epoch = tag.producer.epoch;
+        if let Some(e) = self.entries.get(&key) {
+            // The broker appends no record of a fenced epoch; and a pair at
+            // or past this offset means the snapshot already covers it.
+            let known = e.recent.back().is_some_and(|&(_, o)| o >= offset);
+            if epoch < e.epoch || (epoch == e.epoch && known) {
+                return false;
+            }
+        }
+        self.remember(key, epoch, tag.sequence, offset);
+        true
+    }
+
+    /// A restart: the last durable record of each entry wins. A snapshot
+    /// record this broker could not have written (a layout it does not
+    /// know: bad data whose CRC still matched) makes the whole snapshot
+    /// untrustworthy: it is dropped, and recovery then replays every
+    /// partition from its start ([`horizons`](Self::horizons) is empty).
+    /// Returns the offset of the first unreadable record, if any.
+    pub fn restore(&mut self, batches: &[RecordBatch]) -> Option<u64> {
+        let mut unreadable = None;
         for r in batches.iter().flat_map(|b| &b.records) {
-            let (key, entry) = decode(r);
-            self.entries.insert(key, entry);
+            match decode(r) {
+                Some((key, entry)) => {
+                    self.entries.insert(key, entry);
+                }
+                None => unreadable = unreadable.or(Some(r.offset)),
+            }
             self.stream_end = r.offset + 1;
         }
+        if unreadable.is_some() {
+            self.entries.clear();
+        }
+        unreadable
     }
 }
 
@@ -231,26 +374,27 @@ fn encode(offset: u64, (pid, t, p): Key, e: &Entry) -> Record {
     }
 }
 
-fn decode(r: &Record) -> (Key, Entry) {
-    let k = r.key.as_deref().expect("the broker wrote a key");
-    assert_eq!(k.len(), 12, "producer state key");
-    assert_eq!((r.value.len() - 2) % 12, 0, "producer state value");
-    let pid = u64::from_le_bytes(k[0..8].try_into().expect("8 bytes"));
+/// The inverse of [`encode`]; `None` for a layout `encode` never writes.
+fn decode(r: &Record) -> Option<(Key, Entry)> {
+    let k: &[u8; 12] = r.key.as_deref()?.try_into().ok()?;
+    let v = &r.value;
+    let pairs_bytes = v.len().checked_sub(2)?;
+    if !pairs_bytes.is_multiple_of(12) || pairs_bytes / 12 > BATCHES_PER_PARTITION_MAX {
+        return None;
+    }
+    let pid = u64::from_le_bytes(k[0..8].try_into().ok()?);
     let t = u16::from_le_bytes([k[8], k[9]]);
     let p = u16::from_le_bytes([k[10], k[11]]);
-    let v = &r.value;
     let epoch = u16::from_le_bytes([v[0], v[1]]);
     let recent = v[2..]
         .chunks_exact(12)
         .map(|c| {
-            let seq = u32::from_le_bytes(c[0..4].try_into().expect("4 bytes"));
-            (
-                seq,
-                u64::from_le_bytes(c[4..12].try_into().expect("8 bytes")),
-            )
+            let (seq, offset) = c.split_at(4);
+            let seq = u32::from_le_bytes(seq.try_into().expect("split at 4 of 12"));
+            (seq, u64::from_le_bytes(offset.try_into().expect("8 of 12")))
         })
         .collect();
-    ((pid, t, p), Entry { epoch, recent })
+    Some(((pid, t, p), Entry { epoch, recent }))
 }
 
 #[cfg(test)]
@@ -292,6 +436,92 @@ mod tests {
         back.restore(&[batch]);
         assert_eq!(back.check(WHO, 1, 2, 1), SeqCheck::Duplicate { offset: 1 });
         assert_eq!(back.check(WHO, 1, 2, 3), SeqCheck::Append);
+    }
+
+    fn tag(seq: u32) -> IdempotentTag {
+        IdempotentTag {
+            producer: WHO,
+            sequence: seq,
+        }
+    }
+
+    #[test]
+    fn a_stale_snapshot_is_brought_up_to_date_by_the_log_tail() {
+        let mut s = ProducerStates::default();
+        for seq in 0..3 {
+            s.appended(WHO, 0, 0, seq, 10 + u64::from(seq));
+        }
+        let snapshot = s.unstored_batch().expect("dirty");
+        let mut back = ProducerStates::default();
+        assert_eq!(back.restore(&[snapshot]), None);
+        assert_eq!(back.horizons(), BTreeMap::from([((0, 0), 12)]));
+        // The log holds sequences 3..=8 past the horizon (offset 12), with
+        // another producer's record between them.
+        assert!(!back.replay(tag(2), 0, 0, 12), "already in the snapshot");
+        for seq in 3..=8 {
+            assert!(back.replay(tag(seq), 0, 0, 10 + u64::from(seq)));
+        }
+        let other = ProducerIdent { id: 9, epoch: 0 };
+        let other_tag = IdempotentTag {
+            producer: other,
+            sequence: 0,
+        };
+        assert!(back.replay(other_tag, 0, 0, 19));
+        assert_eq!(back.check(WHO, 0, 0, 8), SeqCheck::Duplicate { offset: 18 });
+        assert_eq!(back.check(WHO, 0, 0, 4), SeqCheck::Duplicate { offset: 14 });
+        assert_eq!(
+            back.check(WHO, 0, 0, 3),
+            SeqCheck::OutOfOrder { expected: 9 },
+            "the window stays 5"
+        );
+        assert_eq!(
+            back.check(other, 0, 0, 0),
+            SeqCheck::Duplicate { offset: 19 }
+        );
+        let rewritten = back
+            .unstored_batch()
+            .expect("replayed entries are written again");
+        assert_eq!(rewritten.records.len(), 2);
+        // A fenced epoch's record cannot be in the log; replay ignores it.
+        back.appended(ProducerIdent { epoch: 1, ..WHO }, 0, 0, 0, 20);
+        assert!(!back.replay(tag(9), 0, 0, 21));
+    }
+
+    #[test]
+    fn truncation_forgets_what_recovery_cut() {
+        let mut s = ProducerStates::default();
+        for seq in 0..4 {
+            s.appended(WHO, 0, 0, seq, u64::from(seq));
+        }
+        s.appended(WHO, 0, 1, 0, 0);
+        s.unstored_batch();
+        assert_eq!(s.truncate(0, 0, 2), 2);
+        assert_eq!(
+            s.check(WHO, 0, 0, 2),
+            SeqCheck::Append,
+            "cut: write it again"
+        );
+        assert_eq!(s.check(WHO, 0, 0, 1), SeqCheck::Duplicate { offset: 1 });
+        assert_eq!(s.check(WHO, 0, 1, 0), SeqCheck::Duplicate { offset: 0 });
+        assert_eq!(s.truncate(0, 1, 0), 1, "the whole entry goes");
+        assert_eq!(s.check(WHO, 0, 1, 0), SeqCheck::Append);
+        assert_eq!(s.unstored_batch().expect("changed").records.len(), 1);
+    }
+
+    #[test]
+    fn an_unreadable_snapshot_is_dropped_not_a_panic() {
+        let mut s = ProducerStates::default();
+        s.appended(WHO, 0, 0, 0, 0);
+        let mut batch = s.unstored_batch().expect("dirty");
+        batch.records[0].value.push(1);
+        let mut back = ProducerStates::default();
+        assert_eq!(back.restore(&[batch.clone()]), Some(0));
+        assert!(
+            back.horizons().is_empty(),
+            "the log is replayed from its start"
+        );
+        batch.records[0].key = None;
+        assert_eq!(ProducerStates::default().restore(&[batch]), Some(0));
     }
 }
 

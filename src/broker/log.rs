@@ -44,7 +44,7 @@
 //! generation instead ([`CommitError`]); group membership is not persisted,
 //! so members rejoin after a broker restart (committed offsets are persisted).
 
-use super::dedup::{ProducerIdent, ProducerStates, SeqCheck};
+use super::dedup::{IdempotentTag, ProducerIdent, ProducerStates, SeqCheck};
 use super::txn::{IsolationLevel, TxnCoordinator, TxnNote, TxnReply, TxnRequest, TxnTag};
 use super::{ClientId, KeyId, Message, MsgId, Output};
 use crate::scenario::{Acks, Assignor, LogBrokerSpec, OffsetReset};
@@ -57,8 +57,14 @@ use std::collections::{BTreeMap, VecDeque};
 // requests (a child module, so it sees this file's private types).
 #[path = "log_txn.rs"]
 mod log_txn;
-use log_txn::{decode_txn_tag, encode_txn_tag, is_marker, TXN_TAG_BYTES};
+use log_txn::is_marker;
 pub use log_txn::{PartitionTxn, MARKER_MSG_ID};
+
+// How a record is laid out in storage (with who wrote it), and read back.
+#[path = "log_record.rs"]
+mod log_record;
+pub use log_record::RecordLayoutError;
+use log_record::{decode_record, encode_record};
 
 pub type TopicId = u16;
 pub type PartitionId = u16;
@@ -286,6 +292,19 @@ pub enum LogNote {
         partition: PartitionId,
         offset: u64,
     },
+    /// Recovery found the `Producers` snapshot stale for a partition and
+    /// rebuilt its idempotent producers' state from the log itself (Kafka's
+    /// way, see [`super::dedup`]): it read records `[from, to)`, replayed
+    /// `replayed` sequences the snapshot lacked, and forgot `forgot`
+    /// remembered sequences at offsets recovery cut.
+    ProducerStateFromLog {
+        topic: TopicId,
+        partition: PartitionId,
+        from: u64,
+        to: u64,
+        replayed: u32,
+        forgot: u32,
+    },
     /// Recovery read an idempotent producer's state back (`Producers`
     /// stream): its epoch and the partitions it has sequence numbers for.
     RecoveredProducer {
@@ -406,6 +425,10 @@ struct StoredRecord {
     msg: Message,
     /// Set on a transactional record or a commit/abort marker.
     txn: Option<TxnTag>,
+    /// Set on an idempotent producer's record: written to storage with it,
+    /// so recovery can rebuild producer state from the log (see
+    /// [`super::dedup`]). Never set together with `txn`.
+    idem: Option<IdempotentTag>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -608,7 +631,7 @@ impl LogBroker {
                 partition,
                 msg,
                 acks,
-            } => self.produce(now_ms, from, topic, partition, msg, acks, out),
+            } => self.produce(now_ms, from, (topic, partition), msg, None, acks, out),
             LogRequest::JoinGroup {
                 group,
                 topic,
@@ -697,14 +720,15 @@ impl LogBroker {
             .get_mut(&member)
     }
 
+    /// Appends `msg`; `idem` is set when an idempotent producer sent it.
     #[allow(clippy::too_many_arguments)]
     fn produce(
         &mut self,
         now_ms: u64,
         from: ClientId,
-        topic: TopicId,
-        partition: PartitionId,
+        (topic, partition): (TopicId, PartitionId),
         msg: Message,
+        idem: Option<IdempotentTag>,
         acks: Acks,
         out: &mut Vec<Output>,
     ) {
@@ -715,6 +739,7 @@ impl LogBroker {
             timestamp_ms: now_ms,
             msg,
             txn: None,
+            idem,
         });
         self.stats.appended += 1;
         out.push(note(LogNote::Appended {
@@ -766,7 +791,9 @@ impl LogBroker {
                 let offset = self.topics[topic as usize].partitions[partition as usize].end();
                 self.producers
                     .appended(producer, topic, partition, sequence, offset);
-                self.produce(now_ms, from, topic, partition, msg, Acks::All, out);
+                let idem = Some(IdempotentTag { producer, sequence });
+                let at = (topic, partition);
+                self.produce(now_ms, from, at, msg, idem, Acks::All, out);
             }
             SeqCheck::Duplicate { offset } => {
                 out.push(note(LogNote::DuplicateSequence {
@@ -1500,8 +1527,13 @@ impl LogBroker {
         for (stream, batches) in &recovery.streams {
             match *stream {
                 StreamId::Partition { topic, partition } => {
-                    if self.has_partition(topic, partition) {
-                        self.restore_partition(topic, partition, batches)
+                    if !self.has_partition(topic, partition) {
+                        continue;
+                    }
+                    if let Err(e) = self.restore_partition(topic, partition, batches) {
+                        // Not yet truncatable through the store: offsets
+                        // after the unreadable record would collide.
+                        panic!("{stream}: {e}: stored data this broker did not write");
                     }
                 }
                 StreamId::Offsets => {
@@ -1512,7 +1544,11 @@ impl LogBroker {
                         self.offsets_stream_end = r.offset + 1;
                     }
                 }
-                StreamId::Producers => self.producers.restore(batches),
+                StreamId::Producers => {
+                    // An unreadable snapshot is dropped: the log replay
+                    // below then reads every partition from its start.
+                    let _ = self.producers.restore(batches);
+                }
                 StreamId::Txn => {}
             }
         }
@@ -1533,6 +1569,7 @@ impl LogBroker {
             });
             g.committed.insert(partition, offset);
         }
+        self.producer_state_from_log(out);
         for (producer_id, epoch, partitions) in self.producers.summary() {
             out.push(note(LogNote::RecoveredProducer {
                 producer_id,
@@ -1583,12 +1620,15 @@ impl LogBroker {
         }
     }
 
+    /// Reads one partition's recovered batches back into its log. Stops at
+    /// the first record whose value this broker cannot read (see
+    /// [`RecordLayoutError`]) and returns that error.
     fn restore_partition(
         &mut self,
         topic: TopicId,
         partition: PartitionId,
         batches: &[RecordBatch],
-    ) {
+    ) -> Result<(), RecordLayoutError> {
         let log = &mut self.topics[topic as usize].partitions[partition as usize];
         let key_of = |k: &[u8]| {
             self.key_names
@@ -1596,23 +1636,64 @@ impl LogBroker {
                 .position(|n| n.as_bytes() == k)
                 .map(|i| i as KeyId)
         };
+        let mut result = Ok(());
         for r in batches.iter().flat_map(|b| &b.records) {
             if log.records.is_empty() {
                 log.start = r.offset;
             }
             assert_eq!(r.offset, log.end(), "recovery yields dense offsets");
-            let msg = decode_msg(r, &key_of);
-            let txn = decode_txn_tag(r);
-            log.txn.on_record(r.offset, txn);
-            log.records.push_back(StoredRecord {
-                offset: r.offset,
-                timestamp_ms: r.timestamp_ms,
-                msg,
-                txn,
-            });
+            let record = match decode_record(r, &key_of) {
+                Ok(record) => record,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            };
+            log.txn.on_record(r.offset, record.txn);
+            log.records.push_back(record);
         }
         log.stored_end = log.end();
         log.durable_end = log.end();
+        result
+    }
+
+    /// Kafka's producer-state recovery: the log wins over the `Producers`
+    /// snapshot. Per partition, forget sequences at offsets recovery cut,
+    /// then replay the idempotent records past what the snapshot covers
+    /// (see [`super::dedup`]). Says so when the snapshot was stale.
+    fn producer_state_from_log(&mut self, out: &mut Vec<Output>) {
+        let mut forgot = BTreeMap::new();
+        for (t, topic) in self.topics.iter().enumerate() {
+            for (p, log) in topic.partitions.iter().enumerate() {
+                let (t, p) = (t as TopicId, p as PartitionId);
+                forgot.insert((t, p), self.producers.truncate(t, p, log.end()));
+            }
+        }
+        let horizons = self.producers.horizons();
+        for (t, topic) in self.topics.iter().enumerate() {
+            for (p, log) in topic.partitions.iter().enumerate() {
+                let (t, p) = (t as TopicId, p as PartitionId);
+                let from = horizons.get(&(t, p)).map_or(log.start, |h| h + 1);
+                let from = from.max(log.start);
+                let mut replayed = 0;
+                for r in log.records.range((from - log.start) as usize..) {
+                    if let Some(tag) = r.idem {
+                        replayed += u32::from(self.producers.replay(tag, t, p, r.offset));
+                    }
+                }
+                let forgot = forgot[&(t, p)];
+                if replayed > 0 || forgot > 0 {
+                    out.push(note(LogNote::ProducerStateFromLog {
+                        topic: t,
+                        partition: p,
+                        from,
+                        to: log.end(),
+                        replayed,
+                        forgot,
+                    }));
+                }
+            }
+        }
     }
 
     /// Resolves a group's topic once a member joins after a restart.
@@ -1860,45 +1941,13 @@ fn unstored_batch(log: &PartitionLog, key_names: &[String]) -> Option<RecordBatc
     let records = (from..log.end())
         .map(|o| {
             let r = log.get(o).expect("in range");
-            encode_msg(r, key_names)
+            encode_record(r, key_names)
         })
         .collect();
     Some(RecordBatch {
         base_offset: from,
         records,
     })
-}
-
-/// A record's value: message id, producer sequence and payload size
-/// (little-endian), so a restart can rebuild the message exactly.
-fn encode_msg(r: &StoredRecord, key_names: &[String]) -> Record {
-    let mut value = Vec::with_capacity(20);
-    value.extend_from_slice(&r.msg.id.to_le_bytes());
-    value.extend_from_slice(&r.msg.seq.to_le_bytes());
-    value.extend_from_slice(&r.msg.payload_bytes.to_le_bytes());
-    encode_txn_tag(r.txn, &mut value);
-    Record {
-        offset: r.offset,
-        timestamp_ms: r.timestamp_ms,
-        producer_id: u64::from(r.msg.producer),
-        key: r.msg.key.map(|k| key_names[k as usize].as_bytes().to_vec()),
-        value,
-    }
-}
-
-fn decode_msg(r: &Record, key_of: &dyn Fn(&[u8]) -> Option<KeyId>) -> Message {
-    assert!(
-        r.value.len() == 20 || r.value.len() == 20 + TXN_TAG_BYTES,
-        "the broker wrote this record"
-    );
-    let u64_at = |i: usize| u64::from_le_bytes(r.value[i..i + 8].try_into().expect("8 bytes"));
-    Message {
-        id: u64_at(0),
-        producer: r.producer_id as ClientId,
-        seq: u64_at(8),
-        key: r.key.as_deref().and_then(key_of),
-        payload_bytes: u32::from_le_bytes(r.value[16..20].try_into().expect("4 bytes")),
-    }
 }
 
 fn offsets_key(group: GroupId, partition: PartitionId) -> [u8; 4] {

@@ -20,7 +20,7 @@ use super::{
 use super::{CommitError, GroupId};
 use crate::broker::txn::{MarkerJob, TxnError, TxnNote, TxnReply, TxnRequest, TxnTag, TXN_IDS_MAX};
 use crate::broker::Message;
-use crate::storage::{Record, RecordBatch, Storage, StreamId};
+use crate::storage::{RecordBatch, Storage, StreamId};
 use std::collections::BTreeMap;
 
 /// Bytes a [`TxnTag`] adds to a stored record's value.
@@ -110,21 +110,20 @@ pub(super) fn encode_txn_tag(tag: Option<TxnTag>, value: &mut Vec<u8>) {
     });
 }
 
-pub(super) fn decode_txn_tag(r: &Record) -> Option<TxnTag> {
-    let tail = r.value.get(20..)?;
-    if tail.len() != TXN_TAG_BYTES {
-        return None;
-    }
-    let producer_id = u64::from_le_bytes(tail[0..8].try_into().expect("8 bytes"));
-    let epoch = u16::from_le_bytes(tail[8..10].try_into().expect("2 bytes"));
-    let marker = match tail[10] {
+/// The tag in `tail` (the bytes after a record's first 20), or `None` when
+/// it is not a transactional tail (see [`super::log_record`]).
+pub(super) fn decode_txn_tag(tail: &[u8]) -> Option<TxnTag> {
+    let tail: &[u8; TXN_TAG_BYTES] = tail.try_into().ok()?;
+    let [a, b, c, d, e, f, g, h, e0, e1, kind] = *tail;
+    let marker = match kind {
         0 => None,
         1 => Some(true),
-        _ => Some(false),
+        2 => Some(false),
+        _ => return None,
     };
     Some(TxnTag {
-        producer_id,
-        epoch,
+        producer_id: u64::from_le_bytes([a, b, c, d, e, f, g, h]),
+        epoch: u16::from_le_bytes([e0, e1]),
         marker,
     })
 }
@@ -293,6 +292,7 @@ impl LogBroker {
             timestamp_ms: now_ms,
             msg,
             txn: Some(tag),
+            idem: None,
         });
         log.txn.on_record(offset, Some(tag));
         offset

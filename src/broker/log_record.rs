@@ -1,0 +1,224 @@
+//! How the log broker lays out one partition record in storage, and how it
+//! reads it back.
+//!
+//! [`crate::storage::Record`] gives every record an offset, a timestamp, a
+//! producer id, a key and a value; what the value holds is the broker's
+//! business. Every value starts with the same 20 bytes (little-endian):
+//!
+//! ```text
+//!   0   u64  message id
+//!   8   u64  the producer's own sequence (the order it meant to publish in)
+//!   16  u32  payload size in bytes
+//! ```
+//!
+//! and ends with at most one *tail* that says who wrote it, told apart by
+//! its length and its kind byte:
+//!
+//! ```text
+//! none      20 bytes   a plain record (acks=0/1/all, no idempotence)
+//! txn       + 11       producer id u64, epoch u16, kind u8:
+//!                      0 = transactional data, 1 = commit marker, 2 = abort marker
+//! idempotent + 15      producer id u64, epoch u16, kind u8 = 3, sequence u32
+//! ```
+//!
+//! The idempotent tail is what Kafka keeps in its batch header
+//! (`producerId`, `producerEpoch`, `baseSequence`): with it, recovery can
+//! rebuild the idempotent producers' state from the log itself when the
+//! `Producers` snapshot is stale (see [`crate::broker::dedup`]). Logs
+//! written before a tail existed read the same, since older layouts are
+//! still exactly these lengths.
+//!
+//! Reading is fallible: the batch's CRC proves the bytes are the ones
+//! written, not that this broker wrote them (a store shared with another
+//! build, a hand-edited image). A value of any other layout comes back as a
+//! [`RecordLayoutError`] that says where and what, never as a panic.
+
+use super::log_txn::{decode_txn_tag, encode_txn_tag, TXN_TAG_BYTES};
+use super::{KeyId, StoredRecord};
+use crate::broker::dedup::{IdempotentTag, IDEMPOTENT_TAG_BYTES};
+use crate::broker::txn::TxnTag;
+use crate::broker::{ClientId, Message};
+use crate::storage::Record;
+use std::fmt;
+
+/// Bytes every record value starts with: message id, sequence, payload size.
+pub(super) const VALUE_HEAD_BYTES: usize = 20;
+
+/// A stored value whose layout this broker does not write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordLayoutError {
+    /// The record's offset in its partition.
+    pub offset: u64,
+    pub value_len: usize,
+    pub why: &'static str,
+}
+
+impl fmt::Display for RecordLayoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "record at offset {}: {} ({} value bytes; this broker writes {}, {} or {})",
+            self.offset,
+            self.why,
+            self.value_len,
+            VALUE_HEAD_BYTES,
+            VALUE_HEAD_BYTES + TXN_TAG_BYTES,
+            VALUE_HEAD_BYTES + IDEMPOTENT_TAG_BYTES
+        )
+    }
+}
+
+/// The record `r` as storage keeps it (see the module doc for the layout).
+pub(super) fn encode_record(r: &StoredRecord, key_names: &[String]) -> Record {
+    assert!(
+        r.txn.is_none() || r.idem.is_none(),
+        "a record has one writer tail: transactional or idempotent"
+    );
+    let mut value = Vec::with_capacity(VALUE_HEAD_BYTES + IDEMPOTENT_TAG_BYTES);
+    value.extend_from_slice(&r.msg.id.to_le_bytes());
+    value.extend_from_slice(&r.msg.seq.to_le_bytes());
+    value.extend_from_slice(&r.msg.payload_bytes.to_le_bytes());
+    encode_txn_tag(r.txn, &mut value);
+    if let Some(tag) = r.idem {
+        tag.encode(&mut value);
+    }
+    Record {
+        offset: r.offset,
+        timestamp_ms: r.timestamp_ms,
+        producer_id: u64::from(r.msg.producer),
+        key: r.msg.key.map(|k| key_names[k as usize].as_bytes().to_vec()),
+        value,
+    }
+}
+
+/// The inverse of [`encode_record`]. `key_of` maps key bytes back to the
+/// scenario's key ids (`None` for a key it does not know).
+pub(super) fn decode_record(
+    r: &Record,
+    key_of: &dyn Fn(&[u8]) -> Option<KeyId>,
+) -> Result<StoredRecord, RecordLayoutError> {
+    let bad = |why| RecordLayoutError {
+        offset: r.offset,
+        value_len: r.value.len(),
+        why,
+    };
+    let (head, tail) = r
+        .value
+        .split_at_checked(VALUE_HEAD_BYTES)
+        .ok_or(bad("shorter than the 20 bytes every record starts with"))?;
+    let (txn, idem) = decode_tail(tail).ok_or(bad("an unknown tail after the first 20 bytes"))?;
+    let producer = ClientId::try_from(r.producer_id).map_err(|_| bad("producer id past u32"))?;
+    let u64_at = |i: usize| u64::from_le_bytes(head[i..i + 8].try_into().expect("in 20 bytes"));
+    let msg = Message {
+        id: u64_at(0),
+        producer,
+        seq: u64_at(8),
+        key: r.key.as_deref().and_then(key_of),
+        payload_bytes: u32::from_le_bytes(head[16..20].try_into().expect("in 20 bytes")),
+    };
+    Ok(StoredRecord {
+        offset: r.offset,
+        timestamp_ms: r.timestamp_ms,
+        msg,
+        txn,
+        idem,
+    })
+}
+
+/// The writer tail after the 20 head bytes; `None` for an unknown one.
+type Tail = (Option<TxnTag>, Option<IdempotentTag>);
+
+fn decode_tail(tail: &[u8]) -> Option<Tail> {
+    match tail.len() {
+        0 => Some((None, None)),
+        TXN_TAG_BYTES => Some((Some(decode_txn_tag(tail)?), None)),
+        IDEMPOTENT_TAG_BYTES => Some((None, Some(IdempotentTag::decode(tail)?))),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::dedup::ProducerIdent;
+
+    fn record(txn: Option<TxnTag>, idem: Option<IdempotentTag>) -> StoredRecord {
+        StoredRecord {
+            offset: 7,
+            timestamp_ms: 42,
+            msg: Message {
+                id: 99,
+                producer: 3,
+                seq: 5,
+                key: Some(1),
+                payload_bytes: 128,
+            },
+            txn,
+            idem,
+        }
+    }
+
+    fn keys() -> Vec<String> {
+        vec!["a".into(), "b".into()]
+    }
+
+    fn key_of(k: &[u8]) -> Option<KeyId> {
+        keys()
+            .iter()
+            .position(|n| n.as_bytes() == k)
+            .map(|i| i as KeyId)
+    }
+
+    fn round_trip(r: StoredRecord) -> StoredRecord {
+        decode_record(&encode_record(&r, &keys()), &key_of).expect("our own layout")
+    }
+
+    #[test]
+    fn every_layout_reads_back_as_written() {
+        let txn = TxnTag {
+            producer_id: 1 << 40,
+            epoch: 3,
+            marker: Some(false),
+        };
+        let idem = IdempotentTag {
+            producer: ProducerIdent {
+                id: 1 << 33 | 2,
+                epoch: 1,
+            },
+            sequence: 77,
+        };
+        for r in [
+            record(None, None),
+            record(Some(txn), None),
+            record(None, Some(idem)),
+        ] {
+            let back = round_trip(r);
+            assert_eq!((back.msg, back.txn, back.idem), (r.msg, r.txn, r.idem));
+            assert_eq!((back.offset, back.timestamp_ms), (7, 42));
+        }
+        let len = |r| encode_record(&r, &keys()).value.len();
+        assert_eq!(len(record(None, Some(idem))), 35);
+        assert_eq!(len(record(Some(txn), None)), 31);
+    }
+
+    #[test]
+    fn an_unknown_layout_is_an_error_that_says_where_and_what() {
+        let mut r = encode_record(&record(None, None), &keys());
+        r.value.truncate(12);
+        let e = decode_record(&r, &key_of).expect_err("cut short");
+        assert_eq!((e.offset, e.value_len), (7, 12));
+        assert!(e.to_string().contains("offset 7"), "{e}");
+        for len in [21, 30, 34, 40] {
+            r.value.resize(len, 0);
+            decode_record(&r, &key_of).expect_err("no such tail");
+        }
+        // Right length, wrong kind byte: a txn-length tail of kind 3, an
+        // idempotent-length tail of kind 0.
+        r.value.resize(31, 0);
+        r.value[30] = 3;
+        assert!(decode_record(&r, &key_of).is_err());
+        r.value.resize(35, 0);
+        r.value[30] = 0;
+        assert!(decode_record(&r, &key_of).is_err());
+    }
+}

@@ -36,35 +36,28 @@
 //! timer (`heartbeat.interval.ms`); a dead consumer stops heartbeating and the
 //! broker expires it after `session.timeout.ms`.
 
+use super::group_member::{GroupMember, MemberConfig};
 use super::{ClientOutput, ClientTimer};
 use crate::broker::log::{
-    partitions_of, CommitError, GroupId, LogRecord, LogReply, LogRequest, PartitionId,
-    PartitionSet, Seek, TopicId,
+    partitions_of, CommitError, GroupId, LogRecord, LogReply, LogRequest, PartitionId, Seek,
 };
-use crate::broker::txn::IsolationLevel;
 use crate::broker::{ClientId, MsgId, Request};
 use crate::history::{Entry, LogEntry, OpType};
-use crate::scenario::{Assignor, CommitMode, OffsetReset, ProcessingSpec, SeekPosition, SeekSpec};
+use crate::scenario::{CommitMode, ProcessingSpec, SeekPosition, SeekSpec};
 use crate::sim::rng::SimRng;
 use std::collections::{BTreeMap, VecDeque};
 
 /// Resolved settings of one log consumer.
 #[derive(Clone, Debug)]
 pub struct LogConsumerConfig {
-    pub group: GroupId,
-    pub topic: TopicId,
+    /// Group, topic and the group protocol's settings.
+    pub member: MemberConfig,
     pub processing: ProcessingSpec,
     /// `Some(auto.commit.interval.ms)` when `enable.auto.commit` is on.
     pub auto_commit_interval_ms: Option<u64>,
     /// Manual commits (only without auto-commit).
     pub commit: Option<CommitMode>,
-    pub reset: OffsetReset,
-    pub session_timeout_ms: u64,
-    pub heartbeat_interval_ms: u64,
-    pub assignor: Assignor,
     pub max_poll_records: u32,
-    /// `isolation.level` (`read_committed` stops at the last stable offset).
-    pub isolation: IsolationLevel,
     pub seeks: Vec<SeekSpec>,
     pub leave_at_ms: Option<u64>,
     /// The idempotent consumer's dedup store, if any.
@@ -91,13 +84,8 @@ pub struct LogConsumer {
     pub alive: bool,
     /// Left the group with `close()` (stays out until restarted).
     pub left: bool,
-    pub generation: u32,
-    pub partitions: PartitionSet,
-    /// An assignment that arrived and waits for the next `poll()`.
-    pending_assignment: Option<(u32, PartitionSet)>,
-    /// The poll waiting for its response.
-    polling: Option<u64>,
-    next_poll: u64,
+    /// Its group membership: assignment, generation, the poll in flight.
+    member: GroupMember,
     /// Records returned, not yet processed. Bound: `max.poll.records` (one
     /// poll's response; the next poll is sent only when this is empty).
     buffer: VecDeque<LogRecord>,
@@ -116,17 +104,13 @@ pub struct LogConsumer {
 
 impl LogConsumer {
     pub fn new(id: ClientId, cfg: LogConsumerConfig) -> LogConsumer {
-        assert!(cfg.heartbeat_interval_ms > 0 && cfg.max_poll_records > 0);
+        assert!(cfg.max_poll_records > 0);
         LogConsumer {
             id,
+            member: GroupMember::new(cfg.member),
             cfg,
             alive: true,
             left: false,
-            generation: 0,
-            partitions: 0,
-            pending_assignment: None,
-            polling: None,
-            next_poll: 0,
             buffer: VecDeque::new(),
             current: None,
             positions: BTreeMap::new(),
@@ -139,16 +123,16 @@ impl LogConsumer {
     }
 
     pub fn group(&self) -> GroupId {
-        self.cfg.group
+        self.cfg.member.group
     }
 
     /// Joins the group and sets the heartbeat, seek and leave timers that are
     /// still ahead.
     pub fn start(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
         self.last_commit_ms = now_ms;
-        self.join(out);
+        self.member.join(out);
         out.push(ClientOutput::Timer {
-            at_ms: now_ms + self.cfg.heartbeat_interval_ms,
+            at_ms: now_ms + self.cfg.member.heartbeat_interval_ms,
             timer: ClientTimer::Heartbeat,
         });
         for (i, s) in self.cfg.seeks.iter().enumerate() {
@@ -167,19 +151,6 @@ impl LogConsumer {
         }
     }
 
-    fn join(&mut self, out: &mut Vec<ClientOutput>) {
-        let group = self.cfg.group;
-        out.push(ClientOutput::Record(Entry::Log(LogEntry::Join { group })));
-        out.push(send(LogRequest::JoinGroup {
-            group,
-            topic: self.cfg.topic,
-            assignor: self.cfg.assignor,
-            session_timeout_ms: self.cfg.session_timeout_ms,
-            reset: self.cfg.reset,
-            isolation: self.cfg.isolation,
-        }));
-    }
-
     /// The connection to the broker is gone (broker crash or restart, link
     /// loss): what the dead connection carried is dropped, and the consumer
     /// joins again, keeping its positions only through committed offsets.
@@ -188,35 +159,22 @@ impl LogConsumer {
             return;
         }
         self.forget_membership();
-        self.join(out);
+        self.member.join(out);
     }
 
-    /// What a member knows of its group, dropped when it joins anew: the
-    /// records it holds but has not started (their commits may never land),
-    /// its assignment and positions, and its generation (Kafka's
-    /// `resetGeneration`: commits before the next assignment carry 0, which
-    /// no coordinator generation matches).
+    /// What a member knows of its group beyond [`GroupMember::join`],
+    /// dropped when it joins anew: the records it holds but has not started
+    /// (their commits may never land) and its positions.
     fn forget_membership(&mut self) {
         self.buffer.clear();
         self.sync_commit = None;
-        self.polling = None;
-        self.pending_assignment = None;
-        self.partitions = 0;
-        self.generation = 0;
         self.positions.clear();
     }
 
     pub fn on_heartbeat_timer(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
-        if self.left {
-            return;
+        if !self.left {
+            self.member.heartbeat(now_ms, out);
         }
-        out.push(send(LogRequest::Heartbeat {
-            group: self.cfg.group,
-        }));
-        out.push(ClientOutput::Timer {
-            at_ms: now_ms + self.cfg.heartbeat_interval_ms,
-            timer: ClientTimer::Heartbeat,
-        });
     }
 
     pub fn on_reply(
@@ -232,13 +190,13 @@ impl LogConsumer {
                 generation,
                 partitions,
             } => {
-                self.pending_assignment = Some((generation, partitions));
+                self.member.pending = Some((generation, partitions));
                 self.poll_if_idle(now_ms, out);
             }
             LogReply::Record { poll, record } => self.on_record(now_ms, poll, record, rng, out),
             LogReply::PollEnd { poll } => {
-                if self.polling == Some(poll) {
-                    self.polling = None;
+                if self.member.polling == Some(poll) {
+                    self.member.polling = None;
                     if self.commits_first() && !self.buffer.is_empty() {
                         self.commit_sync(now_ms, out);
                     } else {
@@ -264,12 +222,12 @@ impl LogConsumer {
         rng: &mut SimRng,
         out: &mut Vec<ClientOutput>,
     ) {
-        let owned = self.partitions & (1 << r.partition) != 0;
+        let owned = self.member.owns(r.partition);
         let stale = self
             .positions
             .get(&r.partition)
             .is_some_and(|p| r.offset < *p);
-        if self.polling != Some(poll) || !owned || stale {
+        if self.member.polling != Some(poll) || !owned || stale {
             return; // from an older poll or assignment, or a network duplicate
         }
         assert!(
@@ -277,13 +235,7 @@ impl LogConsumer {
             "one poll returns at most max.poll.records"
         );
         self.positions.insert(r.partition, r.offset + 1);
-        out.push(ClientOutput::Record(Entry::Log(LogEntry::Read {
-            poll,
-            partition: r.partition,
-            offset: r.offset,
-            msg: r.msg.id,
-            key: r.msg.key,
-        })));
+        GroupMember::record_read(poll, &r, out);
         self.buffer.push_back(r);
         // At most once waits for the whole poll and its commitSync.
         if self.current.is_none() && !self.commits_first() {
@@ -309,7 +261,7 @@ impl LogConsumer {
         for (&partition, &offset) in &waiting {
             self.commit(partition, offset, true, out);
         }
-        let deadline_ms = now_ms + self.cfg.session_timeout_ms;
+        let deadline_ms = now_ms + self.cfg.member.session_timeout_ms;
         self.sync_commit = Some(SyncCommit {
             waiting,
             refused: None,
@@ -361,7 +313,7 @@ impl LogConsumer {
                 // The partitions are someone else's now (or will be once
                 // this member rejoins): their records are not ours to process.
                 self.buffer.clear();
-                if e.needs_rejoin(self.pending_assignment.is_some()) {
+                if e.needs_rejoin(self.member.pending.is_some()) {
                     self.rejoin(out);
                 } else {
                     self.poll_if_idle(now_ms, out);
@@ -391,7 +343,7 @@ impl LogConsumer {
     }
 
     fn idle(&self) -> bool {
-        let waiting = self.polling.is_some() || self.sync_commit.is_some();
+        let waiting = self.member.polling.is_some() || self.sync_commit.is_some();
         self.alive && !self.left && !waiting && self.current.is_none()
     }
 
@@ -403,45 +355,31 @@ impl LogConsumer {
 
     /// `poll()`: apply a pending rebalance, auto-commit when due, then fetch.
     fn poll(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
-        if let Some((generation, partitions)) = self.pending_assignment.take() {
+        if self.member.pending.is_some() {
             if self.cfg.auto_commit_interval_ms.is_some() {
                 self.commit_positions(now_ms, out); // onPartitionsRevoked
             }
-            self.generation = generation;
-            self.partitions = partitions;
+            self.member.apply_assignment(out);
             self.positions.clear();
-            out.push(ClientOutput::Record(Entry::Log(LogEntry::Assigned {
-                generation,
-                partitions,
-            })));
         } else if let Some(interval) = self.cfg.auto_commit_interval_ms {
             if now_ms >= self.last_commit_ms + interval {
                 self.commit_positions(now_ms, out);
             }
         }
-        if self.partitions == 0 {
+        if self.member.partitions == 0 {
             return; // idle member: nothing to fetch until the next rebalance
         }
         if let Some(n) = self.max_poll_records_next.take() {
             self.cfg.max_poll_records = n;
         }
-        let poll = self.next_poll;
-        self.next_poll += 1;
-        self.polling = Some(poll);
-        out.push(ClientOutput::Record(Entry::Log(LogEntry::Poll { poll })));
-        out.push(send(LogRequest::Poll {
-            group: self.cfg.group,
-            generation: self.generation,
-            poll,
-            max_records: self.cfg.max_poll_records,
-        }));
+        self.member.send_poll(self.cfg.max_poll_records, out);
     }
 
     /// Commits the position of every owned partition: everything returned
     /// by the polls so far.
     fn commit_positions(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
         self.last_commit_ms = now_ms;
-        let owned = self.partitions;
+        let owned = self.member.partitions;
         let positions: Vec<(PartitionId, u64)> = self
             .positions
             .iter()
@@ -467,8 +405,8 @@ impl LogConsumer {
             offset,
         })));
         out.push(send(LogRequest::Commit {
-            group: self.cfg.group,
-            generation: self.generation,
+            group: self.cfg.member.group,
+            generation: self.member.generation,
             partition,
             offset,
             reply,
@@ -520,7 +458,7 @@ impl LogConsumer {
             SeekPosition::AfterOffset => Seek::Offset(spec.offset.expect("validated") + 1),
             SeekPosition::AtTimestamp => Seek::Timestamp(spec.timestamp_ms.expect("validated")),
         };
-        for partition in partitions_of(self.partitions) {
+        for partition in partitions_of(self.member.partitions) {
             self.buffer.retain(|r| r.partition != partition);
             self.positions.remove(&partition);
             out.push(ClientOutput::Record(Entry::Log(LogEntry::Seek {
@@ -528,8 +466,8 @@ impl LogConsumer {
                 to,
             })));
             out.push(send(LogRequest::Seek {
-                group: self.cfg.group,
-                generation: self.generation,
+                group: self.cfg.member.group,
+                generation: self.member.generation,
                 partition,
                 to,
             }));
@@ -542,14 +480,14 @@ impl LogConsumer {
         if self.cfg.auto_commit_interval_ms.is_some() {
             self.commit_positions(now_ms, out);
         }
-        let group = self.cfg.group;
+        let group = self.cfg.member.group;
         out.push(ClientOutput::Record(Entry::Log(LogEntry::Leave { group })));
         out.push(send(LogRequest::LeaveGroup { group }));
         self.left = true;
         self.buffer.clear();
         self.sync_commit = None;
-        self.polling = None;
-        self.partitions = 0;
+        self.member.polling = None;
+        self.member.partitions = 0;
     }
 
     /// The process dies: the record in progress never gets its effect, and
@@ -561,6 +499,7 @@ impl LogConsumer {
             out.push(process_entry(OpType::Fail, &r));
         }
         self.forget_membership();
+        self.member.forget();
     }
 
     pub fn restart(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {

@@ -48,13 +48,14 @@
 //! then `ok process` when its transaction commits (the effect *is* the
 //! committed transaction) or `fail process` when it aborts.
 
+use super::group_member::{GroupMember, MemberConfig};
 use super::log_consumer::{process_entry, send};
 use super::{ClientOutput, ClientTimer};
-use crate::broker::log::{GroupId, LogRecord, LogReply, LogRequest, PartitionId, TopicId};
-use crate::broker::txn::{IsolationLevel, TxnError, TxnIdx, TxnReply, TxnRequest};
+use crate::broker::log::{LogRecord, LogReply, LogRequest, PartitionId, TopicId};
+use crate::broker::txn::{TxnError, TxnIdx, TxnReply, TxnRequest};
 use crate::broker::{ClientId, Message, MsgId};
 use crate::history::{Entry, LogEntry, OpType};
-use crate::scenario::{Assignor, OffsetReset, ProcessingSpec};
+use crate::scenario::ProcessingSpec;
 use crate::sim::rng::SimRng;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -78,19 +79,13 @@ pub struct TxnProducerConfig {
     /// Interned `transactional.id`.
     pub txn: TxnIdx,
     pub transaction_timeout_ms: u64,
-    pub group: GroupId,
-    pub input: TopicId,
+    /// The input side: group, input topic and the group protocol's settings.
+    pub member: MemberConfig,
     pub output: TopicId,
     /// Output record for input partition `p` goes to `p % output_partitions`.
     pub output_partitions: u32,
     pub processing: ProcessingSpec,
-    pub reset: OffsetReset,
-    pub session_timeout_ms: u64,
-    pub heartbeat_interval_ms: u64,
-    pub assignor: Assignor,
     pub max_poll_records: u32,
-    /// `isolation.level` of the input reads.
-    pub isolation: IsolationLevel,
     /// When the first incarnation starts (a later start with the same
     /// `transactional.id` fences an earlier instance).
     pub start_ms: u64,
@@ -120,12 +115,8 @@ pub struct TxnProducer {
     pub phase: Phase,
     /// (producer id, epoch) from the last `InitProducerId`.
     producer: Option<(u64, u16)>,
-    generation: u32,
-    partitions: u64,
-    /// An assignment waiting for the next `poll()`.
-    pending: Option<(u32, u64)>,
-    polling: Option<u64>,
-    next_poll: u64,
+    /// Its membership of the input topic's group.
+    member: GroupMember,
     /// The poll's records. Bound: `max.poll.records`.
     batch: Vec<LogRecord>,
     /// The batch's output messages, one per input record, in input order.
@@ -160,20 +151,16 @@ pub struct TxnProducer {
 
 impl TxnProducer {
     pub fn new(id: ClientId, cfg: TxnProducerConfig) -> TxnProducer {
-        assert!(cfg.heartbeat_interval_ms > 0 && cfg.max_poll_records > 0);
-        assert!(cfg.output_partitions > 0 && cfg.input != cfg.output);
+        assert!(cfg.max_poll_records > 0);
+        assert!(cfg.output_partitions > 0 && cfg.member.topic != cfg.output);
         assert!(cfg.transaction_timeout_ms > 0);
         TxnProducer {
             id,
+            member: GroupMember::new(cfg.member),
             cfg,
             alive: true,
             phase: Phase::Waiting,
             producer: None,
-            generation: 0,
-            partitions: 0,
-            pending: None,
-            polling: None,
-            next_poll: 0,
             batch: Vec::new(),
             outputs: Vec::new(),
             end_sent: false,
@@ -210,7 +197,7 @@ impl TxnProducer {
         }
         self.init(now_ms, out);
         out.push(ClientOutput::Timer {
-            at_ms: now_ms + self.cfg.heartbeat_interval_ms,
+            at_ms: now_ms + self.cfg.member.heartbeat_interval_ms,
             timer: ClientTimer::Heartbeat,
         });
     }
@@ -228,36 +215,10 @@ impl TxnProducer {
         );
     }
 
-    /// `JoinGroup`, forgetting the assignment and the generation (commits
-    /// before the next assignment carry 0, which no generation matches).
-    fn join(&mut self, out: &mut Vec<ClientOutput>) {
-        let group = self.cfg.group;
-        self.partitions = 0;
-        self.generation = 0;
-        self.pending = None;
-        self.polling = None;
-        out.push(ClientOutput::Record(Entry::Log(LogEntry::Join { group })));
-        out.push(send(LogRequest::JoinGroup {
-            group,
-            topic: self.cfg.input,
-            assignor: self.cfg.assignor,
-            session_timeout_ms: self.cfg.session_timeout_ms,
-            reset: self.cfg.reset,
-            isolation: self.cfg.isolation,
-        }));
-    }
-
     pub fn on_heartbeat_timer(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
-        if self.fenced() {
-            return;
+        if !self.fenced() {
+            self.member.heartbeat(now_ms, out);
         }
-        out.push(send(LogRequest::Heartbeat {
-            group: self.cfg.group,
-        }));
-        out.push(ClientOutput::Timer {
-            at_ms: now_ms + self.cfg.heartbeat_interval_ms,
-            timer: ClientTimer::Heartbeat,
-        });
     }
 
     pub fn on_reply(&mut self, now_ms: u64, reply: LogReply, out: &mut Vec<ClientOutput>) {
@@ -279,9 +240,9 @@ impl TxnProducer {
     }
 
     fn on_assignment(&mut self, now_ms: u64, gen: u32, parts: u64, out: &mut Vec<ClientOutput>) {
-        self.pending = Some((gen, parts));
+        self.member.pending = Some((gen, parts));
         let in_txn = matches!(self.phase, Phase::Processing | Phase::Committing);
-        if in_txn && !self.end_sent && gen != self.generation {
+        if in_txn && !self.end_sent && gen != self.member.generation {
             self.abort_requested = true;
         }
         if self.phase == Phase::Polling {
@@ -292,64 +253,41 @@ impl TxnProducer {
     /// A rebalance applies at the next `poll()`, after the transaction in
     /// hand ended (as in Kafka).
     fn apply_assignment(&mut self, out: &mut Vec<ClientOutput>) {
-        let Some((gen, parts)) = self.pending.take() else {
-            return;
-        };
-        self.generation = gen;
-        self.partitions = parts;
-        self.polling = None;
-        self.batch.clear();
-        out.push(ClientOutput::Record(Entry::Log(LogEntry::Assigned {
-            generation: gen,
-            partitions: parts,
-        })));
+        if self.member.apply_assignment(out) {
+            self.batch.clear();
+        }
     }
 
     fn poll(&mut self, _now_ms: u64, out: &mut Vec<ClientOutput>) {
         assert_eq!(self.phase, Phase::Polling);
-        if self.polling.is_none() {
+        if self.member.polling.is_none() {
             self.apply_assignment(out);
         }
-        if self.partitions == 0 || self.polling.is_some() {
+        if self.member.partitions == 0 || self.member.polling.is_some() {
             return;
         }
-        let poll = self.next_poll;
-        self.next_poll += 1;
-        self.polling = Some(poll);
-        out.push(ClientOutput::Record(Entry::Log(LogEntry::Poll { poll })));
-        out.push(send(LogRequest::Poll {
-            group: self.cfg.group,
-            generation: self.generation,
-            poll,
-            max_records: self.cfg.max_poll_records,
-        }));
+        self.member.send_poll(self.cfg.max_poll_records, out);
     }
 
     fn on_record(&mut self, poll: u64, r: LogRecord, out: &mut Vec<ClientOutput>) {
-        let owned = self.partitions & (1 << r.partition) != 0;
+        let owned = self.member.owns(r.partition);
         let stale = self
             .batch
             .iter()
             .any(|b| b.partition == r.partition && b.offset >= r.offset);
-        if self.phase != Phase::Polling || self.polling != Some(poll) || !owned || stale {
+        if self.phase != Phase::Polling || self.member.polling != Some(poll) || !owned || stale {
             return; // an older poll, a network duplicate, or mid-transaction
         }
         assert!(self.batch.len() < self.cfg.max_poll_records as usize);
-        out.push(ClientOutput::Record(Entry::Log(LogEntry::Read {
-            poll,
-            partition: r.partition,
-            offset: r.offset,
-            msg: r.msg.id,
-            key: r.msg.key,
-        })));
+        GroupMember::record_read(poll, &r, out);
         self.batch.push(r);
     }
 
     fn on_poll_end(&mut self, now_ms: u64, poll: u64, out: &mut Vec<ClientOutput>) {
-        if self.phase != Phase::Polling || self.polling != Some(poll) {
+        if self.phase != Phase::Polling || self.member.polling != Some(poll) {
             return;
         }
-        self.polling = None;
+        self.member.polling = None;
         if self.batch.is_empty() {
             self.poll(now_ms, out);
             return;
@@ -442,9 +380,9 @@ impl TxnProducer {
                 txn,
                 producer_id,
                 epoch,
-                group: self.cfg.group,
+                group: self.cfg.member.group,
                 member: self.id,
-                generation: self.generation,
+                generation: self.member.generation,
                 partition,
                 offset,
             });
@@ -521,7 +459,7 @@ impl TxnProducer {
                 let id = LogEntry::ProducerId { producer_id, epoch };
                 out.push(ClientOutput::Record(Entry::Log(id)));
                 self.phase = Phase::Polling;
-                self.join(out);
+                self.member.join(out);
             }
             (_, TxnReply::Error { error }) => self.on_error(now_ms, req, error, out),
             (TxnRequest::AddPartitionsToTxn { .. }, TxnReply::Added)
@@ -580,7 +518,7 @@ impl TxnProducer {
         };
         out.push(ClientOutput::Record(Entry::Log(id)));
         self.phase = Phase::Polling;
-        self.join(out);
+        self.member.join(out);
         true
     }
 
@@ -608,7 +546,7 @@ impl TxnProducer {
         self.commits += u64::from(commit);
         self.phase = Phase::Polling;
         if std::mem::take(&mut self.rejoin_after_txn) {
-            self.join(out);
+            self.member.join(out);
         }
         self.poll(now_ms, out);
     }
@@ -626,7 +564,7 @@ impl TxnProducer {
                 // KIP-447: the input partitions may be someone else's now.
                 // Abort (the offsets must not commit with the output), then
                 // take the new assignment, or rejoin if the group forgot us.
-                self.rejoin_after_txn = e.needs_rejoin(self.pending.is_some());
+                self.rejoin_after_txn = e.needs_rejoin(self.member.pending.is_some());
                 self.abort_requested = true;
                 self.send_next(now_ms, out);
             }
@@ -638,9 +576,9 @@ impl TxnProducer {
         self.fail_batch(out);
         self.phase = Phase::Fenced;
         self.steps.clear();
-        self.partitions = 0;
-        self.polling = None;
-        let group = self.cfg.group;
+        self.member.partitions = 0;
+        self.member.polling = None;
+        let group = self.cfg.member.group;
         out.push(ClientOutput::Record(Entry::Log(LogEntry::Leave { group })));
         out.push(send(LogRequest::LeaveGroup { group }));
     }
@@ -701,8 +639,8 @@ impl TxnProducer {
         self.steps.clear();
         self.awaiting = None;
         self.retry = None;
-        self.partitions = 0;
-        self.polling = None;
+        self.member.partitions = 0;
+        self.member.polling = None;
         self.init(now_ms, out);
     }
 
@@ -717,8 +655,8 @@ impl TxnProducer {
         self.awaiting = None;
         self.retry = None;
         self.deadline_ms = None;
-        self.partitions = 0;
-        self.polling = None;
+        self.member.partitions = 0;
+        self.member.polling = None;
         self.producer = None;
         if self.phase != Phase::Fenced {
             self.phase = Phase::Waiting;

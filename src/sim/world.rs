@@ -27,6 +27,7 @@ use crate::check::live::LiveChecker;
 use crate::check::{self, Snapshot, Summary};
 use crate::client::consumer::{Consumer, ConsumerConfig};
 use crate::client::dedup::{DedupStore, StoreId};
+use crate::client::group_member::MemberConfig;
 use crate::client::log_consumer::{LogConsumer, LogConsumerConfig};
 use crate::client::producer::{Producer, ProducerConfig, Route};
 use crate::client::txn_producer::{TxnProducer, TxnProducerConfig};
@@ -1758,6 +1759,23 @@ fn producer_config(
 }
 
 /// One client's state machine from its (validated, interned) scenario entry.
+/// A log consumer's group-protocol settings (both kinds of log consumer).
+fn member_config(
+    k: &crate::scenario::LogConsumerSpec,
+    group: log::GroupId,
+    topic: log::TopicId,
+) -> MemberConfig {
+    MemberConfig {
+        group,
+        topic,
+        assignor: k.assignment,
+        reset: k.auto_offset_reset,
+        session_timeout_ms: k.session_timeout_ms,
+        heartbeat_interval_ms: k.heartbeat_interval_ms,
+        isolation: k.isolation_level,
+    }
+}
+
 fn build_client(s: &Scenario, names: &Names, id: ClientId, c: &ClientSpec) -> Client {
     let key = |k: &str| names.keys.iter().position(|n| n == k).expect("interned") as KeyId;
     let queue = |q: &str| names.queues.iter().position(|n| n == q).expect("validated") as u32;
@@ -1832,17 +1850,11 @@ fn build_client(s: &Scenario, names: &Names, id: ClientId, c: &ClientSpec) -> Cl
                 TxnProducerConfig {
                     txn: crate::client::txn_producer::txn_index(s, &t.transactional_id),
                     transaction_timeout_ms: t.transaction_timeout_ms,
-                    group: group.expect("interned") as u16,
-                    input: topic(&k.topic),
+                    member: member_config(k, group.expect("interned") as u16, topic(&k.topic)),
                     output,
                     output_partitions: b.topics[output as usize].partitions,
                     processing: k.processing,
-                    reset: k.auto_offset_reset,
-                    session_timeout_ms: k.session_timeout_ms,
-                    heartbeat_interval_ms: k.heartbeat_interval_ms,
-                    assignor: k.assignment,
                     max_poll_records: k.max_poll_records,
-                    isolation: k.isolation_level,
                     start_ms: t.start_ms,
                 },
             ))
@@ -1852,19 +1864,13 @@ fn build_client(s: &Scenario, names: &Names, id: ClientId, c: &ClientSpec) -> Cl
             ClientKind::LogConsumer(LogConsumer::new(
                 id,
                 LogConsumerConfig {
-                    group: group.expect("interned") as u16,
-                    topic: topic(&k.topic),
+                    member: member_config(k, group.expect("interned") as u16, topic(&k.topic)),
                     processing: k.processing,
                     auto_commit_interval_ms: k
                         .enable_auto_commit
                         .then_some(k.auto_commit_interval_ms),
                     commit: k.commit,
-                    reset: k.auto_offset_reset,
-                    session_timeout_ms: k.session_timeout_ms,
-                    heartbeat_interval_ms: k.heartbeat_interval_ms,
-                    assignor: k.assignment,
                     max_poll_records: k.max_poll_records,
-                    isolation: k.isolation_level,
                     seeks: k.seeks.clone(),
                     leave_at_ms: k.leave_at_ms,
                     dedup: k

@@ -469,3 +469,55 @@ fn crash_repair_deletes_every_lost_batch_unless_torn() {
     assert_eq!(put, vec![(3, sample_batch(0, 1, 1).encoded_len()), (4, 5)]);
     assert_eq!(repair.delete, vec![5]);
 }
+
+#[test]
+fn truncate_cuts_mid_batch_keeps_the_records_before_and_the_next_append_follows() {
+    let mut store = store();
+    append_batches(&mut store, P0, 0, 3);
+    append_batches(&mut store, P1, 0, 1);
+    let ticket = store.begin_flush(0).unwrap();
+    assert_eq!(store.flush_state(ticket.id, FSYNC_MS), FlushState::Durable);
+    store.crash(10, Tear::None);
+    store.recover();
+    let cut = store.truncate(P0, 15).unwrap();
+    assert_eq!(
+        cut.reason,
+        TruncationReason::UnreadableRecord { offset: 15 }
+    );
+    assert_eq!(
+        (cut.batch_index, cut.dropped_batches),
+        (1, 2),
+        "batch 1 cut short, batch 2 deleted"
+    );
+    assert!(cut.dropped_bytes > 0);
+    assert_eq!(
+        store.append(P0, &sample_batch(20, 1, 8)).unwrap_err(),
+        StorageError::OffsetGap {
+            stream: P0,
+            expected: 15,
+            found: 20
+        }
+    );
+    store.append(P0, &sample_batch(15, 2, 8)).unwrap();
+    let ticket = store.begin_flush(20).unwrap();
+    assert_eq!(
+        store.flush_state(ticket.id, 20 + FSYNC_MS),
+        FlushState::Durable
+    );
+    store.crash(30, Tear::None);
+    let recovery = store.recover();
+    assert_eq!(recovery.offsets(P0), (0..17).collect::<Vec<u64>>());
+    assert_eq!(recovery.offsets(P1).len(), 10, "other streams untouched");
+    assert_eq!(recovery.report.dropped_batches(), 0, "the cut was durable");
+}
+
+#[test]
+fn truncate_needs_recovery_first() {
+    let mut store = store();
+    append_batches(&mut store, P0, 0, 1);
+    store.crash(0, Tear::None);
+    assert_eq!(
+        store.truncate(P0, 0).unwrap_err(),
+        StorageError::NotRecovered
+    );
+}

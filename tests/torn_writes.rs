@@ -209,10 +209,14 @@ mod cut_producer_state {
     use brokerlab::broker::log::{LogBroker, LogNote, LogReply, LogRequest};
     use brokerlab::broker::{Message, Note, Output};
     use brokerlab::scenario::LogBrokerSpec;
-    use brokerlab::storage::{FlushState, MemoryStore, Storage, StreamId, Tear};
+    use brokerlab::storage::{FlushState, MemoryStore, Storage, StreamId, Tear, TruncationCause};
 
     const WHO: ProducerIdent = ProducerIdent { id: 1, epoch: 0 };
     const FSYNC_MS: u64 = 5;
+    const P0: StreamId = StreamId::Partition {
+        topic: 0,
+        partition: 0,
+    };
 
     struct Rig {
         broker: LogBroker,
@@ -273,6 +277,15 @@ mod cut_producer_state {
             std::mem::take(&mut self.out)
         }
 
+        /// Partition 0's `index`-th durable batch, to damage it on "disk".
+        fn partition_batch(&mut self, index: usize) -> &mut brokerlab::storage::journal::Entry {
+            let batches = self.store.durable_mut().iter_mut();
+            batches
+                .filter(|e| e.stream == P0)
+                .nth(index)
+                .expect("a durable batch")
+        }
+
         fn restart(&mut self, now_ms: u64) -> Vec<LogNote> {
             self.broker.restart(now_ms, &mut self.store, &mut self.out);
             log_notes(&std::mem::take(&mut self.out))
@@ -287,6 +300,29 @@ mod cut_producer_state {
                 _ => None,
             })
             .collect()
+    }
+
+    fn appended(msg: u64, offset: u64) -> LogNote {
+        LogNote::Appended {
+            msg,
+            topic: 0,
+            partition: 0,
+            offset,
+        }
+    }
+
+    /// Sequences `0..n` of messages 100.., each in its own durable batch,
+    /// then a clean crash: the disk holds `n` batches of partition 0.
+    fn durable_then_crash(n: u64) -> Rig {
+        let mut rig = Rig::new();
+        for i in 0..n {
+            let begun = rig.produce(i * 10, 100 + i, i as u32);
+            rig.complete_flush(&begun);
+        }
+        rig.broker
+            .crash(n * 10, Tear::None, &mut rig.store, &mut rig.out);
+        rig.out.clear();
+        rig
     }
 
     /// Partition 0's state rebuilt from records `[from, to)` of its log.
@@ -393,12 +429,7 @@ mod cut_producer_state {
         assert!(acks(&rewritten).is_empty(), "{rewritten:?}");
         // ...and the next sequence is in line.
         let next = rig.produce(50, 103, 3);
-        assert!(log_notes(&next).contains(&LogNote::Appended {
-            msg: 103,
-            topic: 0,
-            partition: 0,
-            offset: 3
-        }));
+        assert!(log_notes(&next).contains(&appended(103, 3)));
         rig.complete_flush(&next);
         let again = rig.restart_after_clean_crash(60);
         assert!(
@@ -424,37 +455,59 @@ mod cut_producer_state {
         // the snapshot that covers it is intact. Recovery cuts the batch; the
         // state must forget sequence 1, or its retry would be answered with
         // an offset that no longer exists (an acknowledged loss).
-        let mut rig = Rig::new();
-        for (i, now_ms) in [(0, 0), (1, 10)] {
-            let begun = rig.produce(now_ms, 100 + i, i as u32);
-            rig.complete_flush(&begun);
-        }
-        rig.broker
-            .crash(20, Tear::None, &mut rig.store, &mut rig.out);
-        rig.out.clear();
-        let partition = StreamId::Partition {
-            topic: 0,
-            partition: 0,
-        };
-        let last = rig
-            .store
-            .durable_mut()
-            .iter_mut()
-            .rev()
-            .find(|e| e.stream == partition)
-            .expect("a durable partition batch");
+        let mut rig = durable_then_crash(2);
+        let last = rig.partition_batch(1);
         *last.bytes.last_mut().unwrap() ^= 0xff;
         let notes = rig.restart(30);
         assert!(notes.contains(&from_log([1, 1], 0, 1)), "{notes:?}");
         let retry = rig.produce(40, 101, 1);
         assert!(
-            log_notes(&retry).contains(&LogNote::Appended {
-                msg: 101,
-                topic: 0,
-                partition: 0,
-                offset: 1
-            }),
+            log_notes(&retry).contains(&appended(101, 1)),
             "the lost record is written again: {retry:?}"
         );
+    }
+
+    #[test]
+    fn a_record_of_unknown_layout_is_cut_with_a_report_not_a_panic() {
+        // Sequences 0, 1, 2 in three durable batches; then, on disk, record
+        // 1's value gets a layout the broker never writes, inside a batch
+        // whose CRC is recomputed (so recovery's checks pass it).
+        let mut rig = durable_then_crash(3);
+        let entry = rig.partition_batch(1);
+        let mut batch = brokerlab::storage::batch::decode_exact(&entry.bytes).unwrap();
+        batch.records[0].value.truncate(33);
+        entry.bytes = batch.encode().unwrap();
+        let notes = rig.restart(40);
+        let cut = notes.iter().any(|n| {
+            matches!(*n, LogNote::Truncated {
+                stream,
+                batch_index: 1,
+                offset: 1,
+                cause: TruncationCause::BadFormat,
+                dropped_batches: 2,
+                dropped_bytes,
+            } if stream == P0 && dropped_bytes > 0)
+        });
+        assert!(
+            cut,
+            "batch 1 cut at offset 1, batch 2 dropped, bad_format: {notes:?}"
+        );
+        assert!(notes.contains(&LogNote::Recovered {
+            topic: 0,
+            partition: 0,
+            to: 1
+        }));
+        assert!(notes.contains(&from_log([1, 1], 0, 2)), "{notes:?}");
+        // The store cut its stream too: the retry of sequence 1 takes
+        // offset 1 again and becomes durable.
+        let retry = rig.produce(50, 101, 1);
+        assert!(log_notes(&retry).contains(&appended(101, 1)));
+        assert_eq!(acks(&rig.complete_flush(&retry)), vec![(101, 1)]);
+        let clean = rig.restart_after_clean_crash(70);
+        assert!(
+            !clean.iter().any(|n| matches!(n, LogNote::Truncated { .. })),
+            "the cut was durable: {clean:?}"
+        );
+        assert_eq!(rig.broker.log_end(0, 0), 2);
     }
 }

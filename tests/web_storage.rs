@@ -195,6 +195,32 @@ async fn torn_last_batch_is_truncated_and_earlier_batches_survive() {
 }
 
 /// Overwrites the stored value at `key` behind the store's back.
+/// `truncate` (a record the broker cannot read, in an intact batch) is
+/// really applied to IndexedDB: a reload recovers the cut log, the batch
+/// holding the offset rewritten with the records before it.
+#[wasm_bindgen_test]
+async fn truncate_is_durable_across_a_reload() {
+    let config = config("brokerlab-storage-truncate");
+    let mut store = fresh(config.clone()).await;
+    append_batches(&mut store, P0, 0, 3);
+    append_batches(&mut store, P1, 0, 1);
+    flush_durable(&mut store, 0).await;
+    store.crash(10, Tear::None);
+    store.recover();
+    let cut = store.truncate(P0, 15).expect("this tab may write");
+    assert_eq!(
+        cut.reason,
+        TruncationReason::UnreadableRecord { offset: 15 }
+    );
+    assert_eq!((cut.batch_index, cut.dropped_batches), (1, 2));
+    let mut store = reload(store, config).await;
+    let recovery = store.recover();
+    assert_eq!(recovery.offsets(P0), (0..15).collect::<Vec<_>>());
+    assert_eq!(recovery.offsets(P1).len(), 10);
+    assert_eq!(recovery.report.dropped_batches(), 0, "nothing left to cut");
+    append_batches(&mut store, P0, 15, 1);
+}
+
 async fn put_raw(db_name: &str, key: u64, value: wasm_bindgen::JsValue) {
     let db = Database::open(db_name)
         .with_version(DB_VERSION)

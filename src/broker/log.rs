@@ -1437,7 +1437,7 @@ impl LogBroker {
         assert!(!self.up);
         self.up = true;
         let recovery = storage.recover();
-        self.rebuild(now_ms, &recovery, out);
+        self.rebuild(now_ms, &recovery, storage, out);
     }
 
     /// A new broker process on a log that an earlier visit left (a page
@@ -1456,17 +1456,20 @@ impl LogBroker {
     /// (`InitProducerId`); here the broker shifts every id it is sent past
     /// the recovered ones ([`LogBroker::producer_id_shift`]).
     ///
-    /// `recovery` is what [`Storage::recover`] returned for the broker's store.
+    /// `recovery` is what [`Storage::recover`] returned for `storage`, the
+    /// broker's store (it may still cut a record recovery let through, see
+    /// [`RecordLayoutError`]).
     pub fn resume(
         &mut self,
         now_ms: u64,
         recovery: &Recovery,
         group_topics: &[Option<TopicId>],
+        storage: &mut dyn Storage,
         out: &mut Vec<Output>,
     ) {
         assert!(self.up, "resume builds on a running, empty broker");
         assert_eq!(self.record_count(), 0, "resume only an empty broker");
-        self.rebuild(now_ms, recovery, out);
+        self.rebuild(now_ms, recovery, storage, out);
         self.producer_id_shift = self.producers.incarnations_end();
         for (g, topic) in group_topics.iter().enumerate() {
             let group = self.groups.get_mut(g).and_then(Option::as_mut);
@@ -1521,7 +1524,13 @@ impl LogBroker {
 
     /// Rebuilds logs, committed offsets, producer and transaction state from
     /// `recovery`, and says in the history what was kept and what was cut.
-    fn rebuild(&mut self, now_ms: u64, recovery: &Recovery, out: &mut Vec<Output>) {
+    fn rebuild(
+        &mut self,
+        now_ms: u64,
+        recovery: &Recovery,
+        storage: &mut dyn Storage,
+        out: &mut Vec<Output>,
+    ) {
         truncation_notes(recovery, out);
         let mut committed: BTreeMap<(GroupId, PartitionId), u64> = BTreeMap::new();
         for (stream, batches) in &recovery.streams {
@@ -1531,9 +1540,7 @@ impl LogBroker {
                         continue;
                     }
                     if let Err(e) = self.restore_partition(topic, partition, batches) {
-                        // Not yet truncatable through the store: offsets
-                        // after the unreadable record would collide.
-                        panic!("{stream}: {e}: stored data this broker did not write");
+                        cut_unreadable(*stream, &e, storage, out);
                     }
                 }
                 StreamId::Offsets => {
@@ -1840,6 +1847,36 @@ fn truncation_notes(recovery: &Recovery, out: &mut Vec<Output>) {
             dropped_bytes: cut.dropped_bytes as u64,
         }));
     }
+}
+
+/// A partition record that passed its batch's CRC but has a layout this
+/// broker does not write (see [`RecordLayoutError`]): the log was restored
+/// up to it, and the store cuts the stream there too, as recovery cuts a
+/// damaged batch, so new records take its offset. Reported like any
+/// truncation, with cause `bad_format`.
+///
+/// A store that cannot truncate (see [`Storage::truncate`]) leaves no safe
+/// way to go on: the next append would land on an offset the disk still
+/// holds. That one case stops here, saying what and where.
+fn cut_unreadable(
+    stream: StreamId,
+    e: &RecordLayoutError,
+    storage: &mut dyn Storage,
+    out: &mut Vec<Output>,
+) {
+    let cut = storage
+        .truncate(stream, e.offset)
+        .unwrap_or_else(|refused| {
+            panic!("{stream}: {e}; the store cannot cut the log there ({refused}): start fresh")
+        });
+    out.push(note(LogNote::Truncated {
+        stream,
+        batch_index: u32::try_from(cut.batch_index).unwrap_or(u32::MAX),
+        offset: e.offset,
+        cause: cut.reason.cause(),
+        dropped_batches: u32::try_from(cut.dropped_batches).unwrap_or(u32::MAX),
+        dropped_bytes: cut.dropped_bytes as u64,
+    }));
 }
 
 /// What a recovered record proves about its earlier visit (see [`Carried`]).

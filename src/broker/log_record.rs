@@ -31,7 +31,10 @@
 //! Reading is fallible: the batch's CRC proves the bytes are the ones
 //! written, not that this broker wrote them (a store shared with another
 //! build, a hand-edited image). A value of any other layout comes back as a
-//! [`RecordLayoutError`] that says where and what, never as a panic.
+//! [`RecordLayoutError`] that says where and what, never as a panic; the
+//! broker then cuts the partition's log at that record, in memory and in
+//! the store ([`crate::storage::Storage::truncate`]), and reports it as a
+//! `truncated` with cause `bad_format`, as recovery reports a damaged batch.
 
 use super::log_txn::{decode_txn_tag, encode_txn_tag, TXN_TAG_BYTES};
 use super::{KeyId, StoredRecord};

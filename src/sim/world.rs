@@ -392,7 +392,8 @@ impl World {
         let Broker::Log(broker) = &mut world.broker else {
             unreachable!("checked above");
         };
-        broker.resume(world.now_ms, &recovery, &group_topics, &mut out);
+        let storage = &mut *world.storage;
+        broker.resume(world.now_ms, &recovery, &group_topics, storage, &mut out);
         let next = broker.max_msg_id().map_or(1, |id| id + 1);
         world.next_msg_id = world.next_msg_id.max(next);
         world.apply_broker_outputs(&mut out);

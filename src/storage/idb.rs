@@ -64,7 +64,7 @@
 use super::journal::{Entry, Journal, Limits, Repair};
 use super::locks::Lease;
 use super::ownership::{check_fence, next_epoch, Access, LeaseStatus};
-use super::recovery::Recovery;
+use super::recovery::{Recovery, Truncation};
 use super::{CrashReport, FlushId, FlushState, FlushTicket, RecordBatch, Storage};
 use super::{StorageError, StreamId, Tear};
 use crate::resume::SETUP_KEY;
@@ -514,6 +514,20 @@ impl Storage for IdbStore {
             ));
         }
         recovery
+    }
+
+    /// Refused unless this tab may write; the rewritten and deleted batches
+    /// go to IndexedDB as one repair transaction.
+    fn truncate(&mut self, stream: StreamId, offset: u64) -> Result<Truncation, StorageError> {
+        let (cut, repair) = {
+            let mut shared = self.shared.borrow_mut();
+            shared.writable()?;
+            shared.journal.truncate(stream, offset)?
+        };
+        if !repair.is_empty() {
+            self.enqueue(DiskOp::Repair(repair));
+        }
+        Ok(cut)
     }
 
     /// Refused (recorded in [`last_repair_error`](IdbStore::last_repair_error),

@@ -10,8 +10,8 @@
 //! Each stored batch is an [`Entry`] with a global sequence number `seq`:
 //! the IndexedDB key, and the order recovery reads batches in.
 
-use super::batch::RecordBatch;
-use super::recovery::{self, Recovery};
+use super::batch::{decode_exact, RecordBatch};
+use super::recovery::{self, Recovery, Truncation, TruncationReason};
 use super::{
     CrashReport, FlushId, FlushState, FlushTicket, StorageError, StreamId, Tear, TornBatch,
 };
@@ -419,6 +419,72 @@ impl Journal {
                 delete,
             },
         )
+    }
+
+    /// Cuts `stream` at `offset` (see [`super::Storage::truncate`]): the
+    /// batch holding `offset` keeps the records before it (rewritten in
+    /// place, same `seq`), later batches are deleted. Returns what was cut
+    /// and the repair a real disk must apply.
+    pub fn truncate(
+        &mut self,
+        stream: StreamId,
+        offset: u64,
+    ) -> Result<(Truncation, Repair), StorageError> {
+        self.check_writable()?;
+        assert!(
+            self.pending.is_empty() && self.in_flight.is_empty(),
+            "truncate right after recover, before any write"
+        );
+        let mut repair = Repair::default();
+        let mut cut: Option<Truncation> = None;
+        let entries = self
+            .durable
+            .iter_mut()
+            .filter(|entry| entry.stream == stream);
+        for (batch_index, entry) in entries.enumerate() {
+            let corrupt = |error| StorageError::Corrupt {
+                stream,
+                batch_index,
+                error,
+            };
+            let header = super::batch::check_batch(&entry.bytes, 0).map_err(corrupt)?;
+            if header.base_offset + header.record_count as u64 <= offset {
+                continue;
+            }
+            let old_len = entry.bytes.len();
+            let mut batch = decode_exact(&entry.bytes).map_err(corrupt)?;
+            batch.records.retain(|record| record.offset < offset);
+            let truncation = cut.get_or_insert(Truncation {
+                batch_index,
+                reason: TruncationReason::UnreadableRecord { offset },
+                dropped_batches: 0,
+                dropped_bytes: 0,
+            });
+            truncation.dropped_batches += 1;
+            if batch.records.is_empty() {
+                truncation.dropped_bytes += old_len;
+                repair.delete.push(entry.seq);
+                continue;
+            }
+            entry.bytes = batch
+                .encode()
+                .expect("a prefix of an encoded batch encodes");
+            truncation.dropped_bytes += old_len - entry.bytes.len();
+            repair.put.push(entry.clone());
+        }
+        // `delete` is in seq order, like `durable`.
+        self.durable
+            .retain(|entry| repair.delete.binary_search(&entry.seq).is_err());
+        if self.log_ends.get(&stream).is_some_and(|&end| end > offset) {
+            self.log_ends.insert(stream, offset);
+        }
+        let none = Truncation {
+            batch_index: 0,
+            reason: TruncationReason::UnreadableRecord { offset },
+            dropped_batches: 0,
+            dropped_bytes: 0,
+        };
+        Ok((cut.unwrap_or(none), repair))
     }
 
     /// Forgets everything, durable data included. Flush ids and `seq` keep

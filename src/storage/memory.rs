@@ -13,7 +13,7 @@
 //! fails with `QuotaExceeded`, the same path a full browser quota takes.
 
 use super::journal::{Entry, Journal, Limits};
-use super::recovery::Recovery;
+use super::recovery::{Recovery, Truncation};
 use super::{CrashReport, FlushId, FlushState, FlushTicket, RecordBatch, Storage};
 use super::{StorageError, StreamId, Tear};
 
@@ -96,5 +96,9 @@ impl Storage for MemoryStore {
 
     fn start_fresh(&mut self) {
         self.journal.start_fresh();
+    }
+
+    fn truncate(&mut self, stream: StreamId, offset: u64) -> Result<Truncation, StorageError> {
+        Ok(self.journal.truncate(stream, offset)?.0)
     }
 }

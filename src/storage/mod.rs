@@ -38,6 +38,9 @@
 //! - `recover` reads the durable image back the way Kafka recovers a log:
 //!   batch by batch, CRC checked, truncating each stream at its first damaged
 //!   batch, and says what it kept and what it cut ([`recovery::RecoveryReport`]).
+//! - `truncate` cuts a stream at an offset, for damage a CRC cannot see: the
+//!   bytes are the ones written, but the reader (the broker) finds a record
+//!   it could not have written there.
 //!
 //! The stores never read a clock and never draw random numbers: the caller
 //! passes virtual time in (`now_ms`) and chooses the tear. The same calls give
@@ -84,7 +87,7 @@ pub mod locks;
 pub use batch::{DecodeError, EncodeError, Record, RecordBatch};
 pub use journal::{Journal, Limits};
 pub use memory::MemoryStore;
-pub use recovery::{Recovery, RecoveryReport, TruncationCause};
+pub use recovery::{Recovery, RecoveryReport, Truncation, TruncationCause};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -369,6 +372,21 @@ pub trait Storage {
 
     /// Deletes everything, durable data included ("start fresh" in the UI).
     fn start_fresh(&mut self);
+
+    /// Cuts `stream`'s log at `offset`, durably: records from `offset` on
+    /// are gone, as Kafka truncates a segment. For damage the CRC cannot
+    /// see: a batch that is intact but holds a record its reader (the
+    /// broker) could not have written. Call right after
+    /// [`recover`](Self::recover), before any append; the next append
+    /// starts at `offset`. Says what it cut. A store that cannot do it
+    /// refuses (the default), and the caller must not write to `stream`.
+    fn truncate(&mut self, stream: StreamId, offset: u64) -> Result<Truncation, StorageError> {
+        let _ = (stream, offset);
+        Err(StorageError::Io {
+            name: "NotSupportedError".into(),
+            message: "this store cannot truncate a stream".into(),
+        })
+    }
 }
 
 /// One store shared by several owners: a test keeps a handle on the "disk"
@@ -392,5 +410,8 @@ impl<S: Storage> Storage for std::rc::Rc<std::cell::RefCell<S>> {
     }
     fn start_fresh(&mut self) {
         self.borrow_mut().start_fresh()
+    }
+    fn truncate(&mut self, stream: StreamId, offset: u64) -> Result<Truncation, StorageError> {
+        self.borrow_mut().truncate(stream, offset)
     }
 }

@@ -58,6 +58,11 @@ pub enum TruncationReason {
     Corrupt(DecodeError),
     /// The batch is intact but does not start where the log ends.
     OffsetGap { expected: u64, found: u64 },
+    /// The batch is intact, but its reader found a record at `offset` it
+    /// could not have written (a value layout it does not know) and cut
+    /// the stream there (see [`crate::storage::Storage::truncate`]). Here
+    /// `dropped_batches` counts the batch cut short too.
+    UnreadableRecord { offset: u64 },
 }
 
 /// The kind of damage that ended a stream's log, small and `Copy` so it can
@@ -94,6 +99,7 @@ impl TruncationReason {
     pub fn cause(&self) -> TruncationCause {
         match self {
             TruncationReason::OffsetGap { .. } => TruncationCause::OffsetGap,
+            TruncationReason::UnreadableRecord { .. } => TruncationCause::BadFormat,
             TruncationReason::Corrupt(error) => match error {
                 DecodeError::TornHeader { .. } | DecodeError::LengthPastEnd { .. } => {
                     TruncationCause::Torn
@@ -112,6 +118,12 @@ impl fmt::Display for TruncationReason {
             TruncationReason::Corrupt(error) => write!(f, "{error}"),
             TruncationReason::OffsetGap { expected, found } => {
                 write!(f, "batch starts at offset {found}, log ends at {expected}")
+            }
+            TruncationReason::UnreadableRecord { offset } => {
+                write!(
+                    f,
+                    "record at offset {offset} has a layout its reader does not know"
+                )
             }
         }
     }

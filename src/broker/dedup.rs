@@ -43,15 +43,19 @@
 //! (Kafka's `ProducerStateManager.truncateAndReload`):
 //!
 //! - **truncate**: forget remembered sequences at offsets the recovered log
-//!   no longer holds (recovery cut them), see
-//!   [`truncate`](ProducerStates::truncate);
+//!   no longer holds (recovery cut a damaged batch: the snapshot is then
+//!   *ahead* of the log), see [`truncate`](ProducerStates::truncate);
 //! - **replay**: read the records past the snapshot's horizon, the tail of
-//!   the partition, and bring each producer's window up to date, see
-//!   [`replay`](ProducerStates::replay). Replayed entries are marked changed,
-//!   so the next group commit writes a snapshot that is current again.
+//!   the partition, and push each idempotent one through the producer's
+//!   window as the append did, see [`replay`](ProducerStates::replay).
+//!   Replayed entries are marked changed, so the next group commit writes
+//!   a snapshot that is current again.
 //!
-//! The window is the last [`BATCHES_PER_PARTITION_MAX`] sequences, so the
-//! tail holds all a stale entry can miss. After recovery a retry of a
+//! Why the horizon is safe: a flush's snapshot batch lands only if every
+//! earlier flush landed, so every idempotent record at or below the highest
+//! offset the snapshot remembers in a partition is counted in it. A
+//! snapshot record that cannot be read drops the whole snapshot, and replay
+//! starts at each partition's first record. After recovery a retry of a
 //! record that landed is answered as a duplicate with its original offset.
 //!
 //! Simplification: the producer id is not handed out by an `InitProducerId`

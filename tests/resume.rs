@@ -411,3 +411,71 @@ fn resuming_an_empty_store_is_a_fresh_run() {
         fresh.broker().as_log().unwrap().record_count()
     );
 }
+
+/// Rewrites the first record of `stream`'s last durable batch with `garble`
+/// and recomputes the batch's CRC, so only the record layout is wrong.
+/// Returns the record's offset.
+fn garble_last_record_batch(
+    store: &Disk,
+    stream: StreamId,
+    garble: impl FnOnce(&mut brokerlab::storage::Record),
+) -> u64 {
+    let mut store = store.borrow_mut();
+    let entry = store
+        .durable_mut()
+        .iter_mut()
+        .rev()
+        .find(|e| e.stream == stream)
+        .unwrap_or_else(|| panic!("{stream} has durable batches"));
+    let mut batch = brokerlab::storage::batch::decode_exact(&entry.bytes).unwrap();
+    garble(&mut batch.records[0]);
+    entry.bytes = batch.encode().unwrap();
+    batch.base_offset
+}
+
+/// A `Txn` state record that passed its batch's CRC but is not one the
+/// coordinator writes (here: cut to 3 bytes, CRC recomputed) is cut from the
+/// stream with a `bad_format` report when the log is resumed, never a panic.
+#[test]
+fn an_unreadable_transaction_state_record_is_cut_with_a_report() {
+    let setup = log_setup(Delivery::ExactlyOnceTransactional);
+    let store = disk(5);
+    first_visit(&setup, &store, 1_500);
+    let damaged_offset = garble_last_record_batch(&store, StreamId::Txn, |r| r.value.truncate(3));
+    let world = World::resume(&short(&setup), Box::new(store.clone())).unwrap();
+    let cuts = lines_with(&world, "truncated");
+    let txn_cut = cuts.iter().find(|l| l.contains("txn")).cloned();
+    let line = txn_cut.unwrap_or_else(|| panic!("no truncated line for the txn stream: {cuts:?}"));
+    assert!(line.contains("bad_format"), "{line}");
+    assert!(
+        line.contains(&format!("\"offset\":{damaged_offset}")),
+        "{line}"
+    );
+    // The cut is on disk too: a second resume finds nothing to cut.
+    drop(world);
+    store.borrow_mut().crash(0, Tear::None);
+    let again = World::resume(&short(&setup), Box::new(store)).unwrap();
+    assert!(lines_with(&again, "truncated").is_empty());
+}
+
+/// The same for a committed-offset record: cut with a report; the offsets
+/// before it still count.
+#[test]
+fn an_unreadable_committed_offset_record_is_cut_with_a_report() {
+    let setup = log_setup(Delivery::AtLeastOnce);
+    let store = disk(5);
+    first_visit(&setup, &store, 1_500);
+    let damaged_offset = garble_last_record_batch(&store, StreamId::Offsets, |r| r.key = None);
+    let world = World::resume(&short(&setup), Box::new(store)).unwrap();
+    let cuts = lines_with(&world, "truncated");
+    assert!(
+        cuts.iter().any(|l| l.contains("\"stream\":\"offsets\"")
+            && l.contains("bad_format")
+            && l.contains(&format!("\"offset\":{damaged_offset}"))),
+        "{cuts:?}"
+    );
+    assert!(
+        !lines_with(&world, "recovered_offset").is_empty(),
+        "earlier commits still count"
+    );
+}

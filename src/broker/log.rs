@@ -1545,9 +1545,15 @@ impl LogBroker {
                 }
                 StreamId::Offsets => {
                     for r in batches.iter().flat_map(|b| &b.records) {
-                        if let Some(k) = parse_offsets_record(r) {
-                            committed.insert(k.0, k.1);
-                        }
+                        // Not one we write: cut there with a report, as a
+                        // damaged batch is (later commits may depend on it).
+                        let Some(k) = parse_offsets_record(r) else {
+                            let why = "not a committed-offset record this broker writes";
+                            cut_stream(*stream, r.offset, &why, storage, out);
+                            self.offsets_stream_end = r.offset;
+                            break;
+                        };
+                        committed.insert(k.0, k.1);
                         self.offsets_stream_end = r.offset + 1;
                     }
                 }
@@ -1586,7 +1592,7 @@ impl LogBroker {
         }
         // After the groups' own offsets: a commit that recovery completes
         // carries newer offsets than the ones on disk.
-        self.recover_txns(now_ms, recovery.streams.get(&StreamId::Txn), out);
+        self.recover_txns(now_ms, recovery.streams.get(&StreamId::Txn), storage, out);
         self.committed_notes(out);
         for (t, topic) in self.topics.iter().enumerate() {
             for (p, log) in topic.partitions.iter().enumerate() {
@@ -1864,15 +1870,25 @@ fn cut_unreadable(
     storage: &mut dyn Storage,
     out: &mut Vec<Output>,
 ) {
-    let cut = storage
-        .truncate(stream, e.offset)
-        .unwrap_or_else(|refused| {
-            panic!("{stream}: {e}; the store cannot cut the log there ({refused}): start fresh")
-        });
+    cut_stream(stream, e.offset, e, storage, out);
+}
+
+/// Cuts `stream` at `offset` in the store (the record there, `what`, could
+/// not be read) and reports it as a `truncated` note.
+pub(super) fn cut_stream(
+    stream: StreamId,
+    offset: u64,
+    what: &dyn std::fmt::Display,
+    storage: &mut dyn Storage,
+    out: &mut Vec<Output>,
+) {
+    let cut = storage.truncate(stream, offset).unwrap_or_else(|refused| {
+        panic!("{stream}: offset {offset}: {what}; the store cannot cut the log there ({refused}): start fresh")
+    });
     out.push(note(LogNote::Truncated {
         stream,
         batch_index: u32::try_from(cut.batch_index).unwrap_or(u32::MAX),
-        offset: e.offset,
+        offset,
         cause: cut.reason.cause(),
         dropped_batches: u32::try_from(cut.dropped_batches).unwrap_or(u32::MAX),
         dropped_bytes: cut.dropped_bytes as u64,

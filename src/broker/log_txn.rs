@@ -416,17 +416,24 @@ impl LogBroker {
 
     /// After a restart: rebuild the coordinator and finish every decided
     /// transaction (see [`crate::broker::txn::TxnCoordinator::recover`]).
+    /// A `Txn` record it cannot read is cut from the stream with a report
+    /// (see [`super::cut_stream`]).
     pub(super) fn recover_txns(
         &mut self,
         now_ms: u64,
         batches: Option<&Vec<RecordBatch>>,
+        storage: &mut dyn Storage,
         out: &mut Vec<Output>,
     ) {
         let mut notes = Vec::new();
         let empty = Vec::new();
-        let jobs = self
+        let (jobs, unreadable) = self
             .coordinator
             .recover(batches.unwrap_or(&empty), &mut notes);
+        if let Some(offset) = unreadable {
+            let why = "not a transaction state record this coordinator writes";
+            super::cut_stream(StreamId::Txn, offset, &why, storage, out);
+        }
         out.extend(notes.into_iter().map(txn_note));
         self.run_marker_jobs(now_ms, jobs, out);
     }

@@ -621,12 +621,29 @@ impl TxnCoordinator {
     /// Rebuilds the table from the `Txn` stream (last record per id wins) and
     /// resolves what each phase left: Ongoing → PrepareAbort (with an epoch
     /// bump), PrepareCommit and PrepareAbort stay and get their markers at
-    /// once (their Prepare record is on disk). Returns the marker jobs.
-    pub fn recover(&mut self, batches: &[RecordBatch], notes: &mut Vec<TxnNote>) -> Vec<MarkerJob> {
+    /// once (their Prepare record is on disk). Returns the marker jobs, and
+    /// the offset of the first record it could not read, if any.
+    ///
+    /// A record that passed its batch's CRC but is not a state record this
+    /// coordinator writes (data from another build, or forged) ends the
+    /// stream there: the table is rebuilt from the records before it, and the
+    /// caller cuts the stream at that offset, as recovery cuts a damaged
+    /// batch. Reading on past it could resurrect a stale state.
+    pub fn recover(
+        &mut self,
+        batches: &[RecordBatch],
+        notes: &mut Vec<TxnNote>,
+    ) -> (Vec<MarkerJob>, Option<u64>) {
         *self = TxnCoordinator::new();
+        let mut unreadable = None;
         for r in batches.iter().flat_map(|b| &b.records) {
-            let (txn, meta) = decode(r).expect("the coordinator wrote this record");
-            self.next_producer_id = self.next_producer_id.max(meta.producer_id + 1);
+            let Some((txn, meta)) = decode(r) else {
+                unreadable = Some(r.offset);
+                break;
+            };
+            self.next_producer_id = self
+                .next_producer_id
+                .max(meta.producer_id.saturating_add(1));
             self.txns.insert(txn, meta);
             self.stream_end = r.offset + 1;
         }
@@ -654,7 +671,7 @@ impl TxnCoordinator {
             .txns
             .iter()
             .filter(|(_, m)| m.prepare_offset.is_some_and(|o| o < durable));
-        ready.map(|(t, m)| job(*t, m)).collect()
+        (ready.map(|(t, m)| job(*t, m)).collect(), unreadable)
     }
 }
 
@@ -724,7 +741,8 @@ fn decode(r: &Record) -> Option<(TxnIdx, TxnMeta)> {
     let txn = u16::from_le_bytes(r.key.as_deref()?.try_into().ok()?);
     let mut rd = Reader(&r.value);
     let producer_id = rd.u64()?;
-    let epoch = rd.u16()?;
+    // An exhausted epoch cannot be bumped at recovery: not one we wrote.
+    let epoch = rd.u16().filter(|&e| e < u16::MAX)?;
     let state = TxnState::from_code(rd.take::<1>()?[0])?;
     let transaction_timeout_ms = rd.u64()?;
     let started_ms = rd.u64()?;
@@ -768,5 +786,38 @@ mod tests {
             prepare_offset: None,
         };
         assert_eq!(decode(&encode(5, 3, &meta)), Some((3, meta)));
+    }
+
+    #[test]
+    fn unreadable_state_records_end_recovery_there() {
+        let meta = |epoch| TxnMeta {
+            producer_id: 1001,
+            epoch,
+            state: TxnState::CompleteCommit,
+            transaction_timeout_ms: 60_000,
+            started_ms: 0,
+            partitions: Vec::new(),
+            offsets: Vec::new(),
+            waiting: None,
+            prepare_offset: None,
+        };
+        // An exhausted epoch could not be bumped at recovery: refused.
+        assert_eq!(decode(&encode(0, 1, &meta(u16::MAX))), None);
+        let mut garbled = encode(1, 2, &meta(3));
+        garbled.value.truncate(5);
+        let batch = RecordBatch {
+            base_offset: 0,
+            records: vec![encode(0, 1, &meta(2)), garbled, encode(2, 1, &meta(9))],
+        };
+        let mut c = TxnCoordinator::new();
+        let (jobs, unreadable) = c.recover(&[batch], &mut Vec::new());
+        assert!(jobs.is_empty());
+        assert_eq!(unreadable, Some(1), "stops at the garbled record");
+        assert_eq!(
+            c.meta(1).map(|m| m.epoch),
+            Some(2),
+            "the record after it is not read"
+        );
+        assert_eq!(c.stream_end, 1);
     }
 }

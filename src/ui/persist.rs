@@ -16,7 +16,7 @@ use crate::playground::Setup;
 use crate::storage::idb::{IdbConfig, IdbStore};
 use crate::storage::{
     CrashReport, FlushId, FlushState, FlushTicket, RecordBatch, Recovery, Storage, StorageError,
-    StreamId, Tear,
+    StreamId, Tear, Truncation,
 };
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -61,6 +61,11 @@ impl Storage for SharedStore {
     }
     fn start_fresh(&mut self) {
         self.0.borrow_mut().start_fresh()
+    }
+    /// Forwarded, so a stored record the broker cannot read is cut with a
+    /// report instead of stopping the page (see `broker::log::cut_stream`).
+    fn truncate(&mut self, stream: StreamId, offset: u64) -> Result<Truncation, StorageError> {
+        self.0.borrow_mut().truncate(stream, offset)
     }
 }
 

@@ -36,7 +36,7 @@ cargo clippy --all-targets --locked --target wasm32-unknown-unknown -- -D warnin
 step "native tests"
 cargo test --locked 2>&1 | tee "$LOG_DIR/native.log"
 
-step "guarantee matrix sweep (10,000 runs, release speed)"
+step "guarantee matrix sweep (7 cells x 2,000 seeds + the torn-writes txn sweep, release speed)"
 GUARANTEE_SEEDS="${GUARANTEE_SEEDS:-2000}" cargo test --locked --profile sweep --test guarantees_sweep 2>&1 |
   tee "$LOG_DIR/sweep.log"
 

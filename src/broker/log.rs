@@ -1482,7 +1482,9 @@ impl LogBroker {
         self.carry(group_topics, out);
     }
 
-    /// One [`LogNote::Carried`] per recovered record (markers excluded).
+    /// One [`LogNote::Carried`] per recovered record; a recovered
+    /// commit/abort marker is told as the `txn_marker` note that wrote it, so
+    /// the checker knows a consumer's jump over its offset is not a skip.
     fn carry(&self, group_topics: &[Option<TopicId>], out: &mut Vec<Output>) {
         for (t, topic) in self.topics.iter().enumerate() {
             let t = t as TopicId;
@@ -1494,7 +1496,22 @@ impl LogBroker {
                     .filter(|(_, topic)| **topic == Some(t))
                     .filter_map(|(g, _)| self.committed(g as GroupId, p))
                     .collect();
-                for r in log.records.iter().filter(|r| !is_marker(r)) {
+                for r in log.records.iter() {
+                    if let Some(TxnTag {
+                        producer_id,
+                        marker: Some(commit),
+                        ..
+                    }) = r.txn
+                    {
+                        out.push(note(LogNote::Txn(TxnNote::Marker {
+                            producer_id,
+                            topic: t,
+                            partition: p,
+                            offset: r.offset,
+                            commit,
+                        })));
+                        continue;
+                    }
                     let carried = carried_as(log, r, &committed);
                     out.push(note(LogNote::Carried {
                         msg: r.msg.id,

@@ -117,6 +117,9 @@ struct Hidden {
     markers: BTreeSet<(Part, u64)>,
     /// Each producer's markers in each partition: offset → commit.
     markers_of: BTreeMap<(Part, u64), BTreeMap<u64, bool>>,
+    /// Records a resumed log carried over as aborted: their writer's
+    /// `init_producer_id` is in the earlier visit's history, not this one.
+    aborted_carried: BTreeSet<(Part, u64)>,
 }
 
 impl Hidden {
@@ -129,6 +132,9 @@ impl Hidden {
         }
         if !self.read_committed.contains(&reader) {
             return false;
+        }
+        if self.aborted_carried.contains(&(part, offset)) {
+            return true;
         }
         let Some(&pid) = self.txn_record_at.get(&(part, offset)) else {
             return false;
@@ -493,6 +499,9 @@ fn carry(
 ) {
     f.log.carried += 1;
     f.counts.published += 1;
+    if carried == Carried::Aborted {
+        f.hidden.aborted_carried.insert((part, offset));
+    }
     f.offsets
         .entry((part, offset))
         .or_default()
@@ -796,7 +805,11 @@ mod tests {
 
     /// `reader` reads these (offset, msg) in one poll; returns the poll-skip count.
     fn skips(reader: ClientId, reads: &[(u64, MsgId)]) -> u64 {
-        let mut h = log();
+        skips_in(log(), reader, reads)
+    }
+
+    /// As [`skips`], over the history `h`.
+    fn skips_in(mut h: History, reader: ClientId, reads: &[(u64, MsgId)]) -> u64 {
         for &(offset, msg) in reads {
             let read = LogEntry::Read {
                 poll: 1,
@@ -841,6 +854,36 @@ mod tests {
     fn an_aborted_record_is_a_skip_for_read_uncommitted() {
         // read_uncommitted receives aborted records: jumping over m2 is a skip.
         assert_eq!(skips(UNCOMMITTED, &[(0, 1), (4, 3)]), 1);
+    }
+
+    /// A resumed log: m1 (offset 0) and m3 (offset 2) carried as acked, m2
+    /// (offset 1) carried as aborted. No `init_producer_id` or marker of the
+    /// earlier visit is in this history.
+    fn resumed_log() -> History {
+        let mut h = History::new();
+        for (msg, offset, carried) in [
+            (1, 0, Carried::Acked),
+            (2, 1, Carried::Aborted),
+            (3, 2, Carried::Acked),
+        ] {
+            let note = LogNote::Carried {
+                msg,
+                producer: TXN,
+                key: None,
+                topic: 0,
+                partition: 0,
+                offset,
+                carried,
+            };
+            h.push(0, Broker, Entry::Broker(Note::Log(note)));
+        }
+        h
+    }
+
+    #[test]
+    fn a_carried_aborted_record_is_hidden_from_read_committed_only() {
+        assert_eq!(skips_in(resumed_log(), COMMITTED, &[(0, 1), (2, 3)]), 0);
+        assert_eq!(skips_in(resumed_log(), UNCOMMITTED, &[(0, 1), (2, 3)]), 1);
     }
 
     #[test]

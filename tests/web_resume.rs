@@ -213,3 +213,27 @@ async fn a_stored_log_without_a_usable_setup_offers_only_start_fresh() {
     dom::until("the log to be cleared", || alerts(&root).is_empty()).await;
     app.destroy();
 }
+
+#[wasm_bindgen_test]
+async fn loading_a_scenario_after_resume_retires_the_resumed_banner() {
+    earlier_visit(&log_setup()).await;
+    let (root, app) = load_page().await;
+    dom::click(&root, "Resume");
+    dom::until("the resumed banner", || {
+        root.text_content()
+            .unwrap_or_default()
+            .contains("Resumed the log of an earlier visit")
+    })
+    .await;
+    // A bundled example is a new run: the banner no longer describes it.
+    let menu = dom::get_by_label(&root, "Scenario");
+    dom::change(&menu, "ack_deletes");
+    yew::scheduler::flush().await;
+    let page = root.text_content().unwrap_or_default();
+    assert!(
+        !page.contains("Resumed the log of an earlier visit"),
+        "the resumed banner stays after loading a scenario"
+    );
+    // The stored log stays; the next test's earlier visit deletes it.
+    app.destroy();
+}

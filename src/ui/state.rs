@@ -510,6 +510,9 @@ impl AppState {
             Ok(session) => {
                 *self.session.borrow_mut() = session;
                 self.notice = None;
+                // A loaded file is a new run: the resumed log's banner no
+                // longer describes what is on screen.
+                self.resumed = None;
                 self.focus = None;
                 self.last_frame_ms = None;
             }

@@ -137,7 +137,8 @@ fn partition_row(i: usize, p: &PartitionRow, focus: Option<&str>) -> Html {
         .then(|| x_of(p.committed) - 1.5);
     html! {
         <g class="partition">
-            <text class="queue-name" x={(BROKER_X + 10.0).to_string()} y={(y + 20.0).to_string()}>{ &p.name }</text>
+            <text class="queue-name" x={(BROKER_X + 10.0).to_string()} y={(y + 20.0).to_string()}
+                textLength={fitted_length(&p.name)} lengthAdjust="spacingAndGlyphs">{ &p.name }</text>
             <text class="more" x={(BROKER_X + 10.0).to_string()} y={(y + 34.0).to_string()}>
                 { format!("lag {}", p.lag) }
             </text>
@@ -272,6 +273,14 @@ fn idle_labels(v: &View) -> Html {
             <text class="idle" x={(CONSUMER_X - 52.0).to_string()} y={(row_y(i) + 26.0).to_string()} text-anchor="end">{ "idle" }</text>
         }) }</g>
     }
+}
+
+/// A long partition name (`orders.out-0`) is squeezed into the 76 px before
+/// the first record box rather than cut, so its partition number stays
+/// readable; the row's tooltip has it in full. `None` leaves short names be.
+fn fitted_length(name: &str) -> Option<String> {
+    const CHARS_FIT: usize = 9;
+    (name.chars().count() > CHARS_FIT).then(|| "76".to_string())
 }
 
 /// Node labels fit their 90-px pill; the full id is in the node's tooltip.

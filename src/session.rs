@@ -20,6 +20,27 @@ use crate::storage::Storage;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
+/// Samples the chart's throughput line averages over: one second of virtual
+/// time. Work arrives in bursts (a poll's worth of records, a transaction's
+/// commit), so a per-sample slope swings between 0 and a peak every 100 ms
+/// and hides the trend a learner is looking for.
+pub const THROUGHPUT_WINDOW_SAMPLES: usize = (1000 / SAMPLE_EVERY_MS) as usize;
+
+/// Processed messages per second at each sample after the first: the slope
+/// of the processed count over the last [`THROUGHPUT_WINDOW_SAMPLES`] (fewer
+/// at the start of a run).
+pub fn throughput_per_s(samples: &[Sample]) -> Vec<u64> {
+    (1..samples.len())
+        .map(|i| {
+            let from = &samples[i.saturating_sub(THROUGHPUT_WINDOW_SAMPLES)];
+            let to = &samples[i];
+            let done = to.processed_total.saturating_sub(from.processed_total);
+            let span_ms = to.time_ms.saturating_sub(from.time_ms).max(1);
+            done * 1000 / span_ms
+        })
+        .collect()
+}
+
 /// Chart samples kept (one per [`SAMPLE_EVERY_MS`] of virtual time).
 pub const SAMPLES_MAX: usize = 240;
 /// Virtual ms between chart samples.
@@ -820,3 +841,29 @@ fn describe_line(line: &str) -> (String, String) {
 
 /// The session behind an `Rc`, for the context.
 pub type SharedSession = Rc<std::cell::RefCell<Session>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(time_ms: u64, processed_total: u64) -> Sample {
+        Sample {
+            time_ms,
+            processed_total,
+            backlog: 0,
+        }
+    }
+
+    #[test]
+    fn throughput_averages_bursts_over_a_second() {
+        // 5 records every other sample: a bursty 25 msgs/s.
+        let samples: Vec<Sample> = (0..=30)
+            .map(|i| sample(i * SAMPLE_EVERY_MS, i / 2 * 5))
+            .collect();
+        let t = throughput_per_s(&samples);
+        assert_eq!(t.len(), 30);
+        assert_eq!(t[0], 0, "the first 100 ms held no completed burst");
+        // Once a full second is in the window, every point is the average.
+        assert!(t[10..].iter().all(|&v| v == 25), "{t:?}");
+    }
+}

@@ -2,7 +2,7 @@
 //! most recent events (a bounded window: the newest rows only).
 
 use super::figures::event_row;
-use crate::session::{Sample, View, SAMPLE_EVERY_MS};
+use crate::session::{throughput_per_s, Sample, View};
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -29,14 +29,10 @@ pub fn chart_panel(p: &TimelineProps) -> Html {
     chart(&p.view.samples)
 }
 
-/// Processed messages per second (from the slope of the processed count) and
-/// the broker's backlog, each scaled to its own maximum.
+/// Processed messages per second (see [`throughput_per_s`]) and the
+/// broker's backlog, each scaled to its own maximum.
 fn chart(samples: &[Sample]) -> Html {
-    let per_s = 1000 / SAMPLE_EVERY_MS;
-    let throughput: Vec<u64> = samples
-        .windows(2)
-        .map(|w| w[1].processed_total.saturating_sub(w[0].processed_total) * per_s)
-        .collect();
+    let throughput = throughput_per_s(samples);
     let backlog: Vec<u64> = samples.iter().skip(1).map(|s| s.backlog).collect();
     let last = |xs: &[u64]| xs.last().copied().unwrap_or(0);
     html! {

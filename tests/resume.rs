@@ -517,3 +517,62 @@ fn jumps_over_recovered_transaction_markers_are_not_poll_skips() {
         assert_eq!(skips, 0, "seed {seed}: poll-skip {skips} after resuming");
     }
 }
+
+/// A `Txn` record that decodes but names a partition the topic does not
+/// have (partition 200 of 3) is as unreadable as a garbled one: cut with a
+/// report. Finishing its transaction would have written a marker there.
+#[test]
+fn a_transaction_record_naming_an_unknown_partition_is_cut_with_a_report() {
+    let setup = log_setup(Delivery::ExactlyOnceTransactional);
+    let store = disk(5);
+    first_visit(&setup, &store, 1_500);
+    // The value: producer id (8), epoch (2), state (1), timeout (8),
+    // started (8), partition count (2), then (topic, partition) pairs.
+    let damaged_offset = {
+        let mut store = store.borrow_mut();
+        let named = store.durable_mut().iter_mut().rev().find_map(|entry| {
+            if entry.stream != StreamId::Txn {
+                return None;
+            }
+            let mut batch = brokerlab::storage::batch::decode_exact(&entry.bytes).unwrap();
+            let r = batch
+                .records
+                .iter_mut()
+                .find(|r| r.value[27..29] != [0, 0])?;
+            r.value[31..33].copy_from_slice(&200u16.to_le_bytes());
+            let offset = r.offset;
+            entry.bytes = batch.encode().unwrap();
+            Some(offset)
+        });
+        named.expect("a transaction that added a partition")
+    };
+    let world = World::resume(&short(&setup), Box::new(store)).unwrap();
+    let cuts = lines_with(&world, "truncated");
+    assert!(
+        cuts.iter().any(|l| l.contains("\"stream\":\"txn\"")
+            && l.contains("bad_format")
+            && l.contains(&format!("\"offset\":{damaged_offset}"))),
+        "{cuts:?}"
+    );
+}
+
+/// A stored message id at the top of the range leaves no room for new ids:
+/// Resume is refused with the reason (it used to overflow `id + 1`).
+#[test]
+fn a_stored_message_id_at_the_limit_refuses_resume_with_a_reason() {
+    let setup = log_setup(Delivery::AtLeastOnce);
+    let store = disk(5);
+    first_visit(&setup, &store, 1_500);
+    let p0 = StreamId::Partition {
+        topic: 0,
+        partition: 0,
+    };
+    garble_last_record_batch(&store, p0, |r| {
+        r.value[0..8].copy_from_slice(&u64::MAX.to_le_bytes())
+    });
+    let error = World::resume(&short(&setup), Box::new(store))
+        .err()
+        .expect("refused");
+    assert!(error.contains("message ids reach"), "{error}");
+    assert!(error.contains("start fresh"), "{error}");
+}

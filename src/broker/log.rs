@@ -1393,8 +1393,9 @@ impl LogBroker {
 
     /// Where each partition's log ends on disk after a torn crash: the flush
     /// in flight appended one batch per partition in `ends` order, then the
-    /// `Txn`, `Producers` and `Offsets` batches; every batch before the torn
-    /// one landed whole. Says so in a [`LogNote::TornWrite`].
+    /// `Producers` and `Offsets` batches, and the coordinator's `Txn` batch
+    /// last (so a `CompleteCommit` that lands finds its markers and offsets
+    /// on disk); every batch before the torn one landed whole. Says so in a [`LogNote::TornWrite`].
     fn landed_whole(
         &self,
         report: &crate::storage::CrashReport,

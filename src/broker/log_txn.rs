@@ -427,9 +427,22 @@ impl LogBroker {
     ) {
         let mut notes = Vec::new();
         let empty = Vec::new();
-        let (jobs, unreadable) = self
-            .coordinator
-            .recover(batches.unwrap_or(&empty), &mut notes);
+        let (topics, groups) = (&self.topics, &self.groups);
+        let has_partition = |t: TopicId, p: PartitionId| {
+            let topic = topics.get(t as usize);
+            topic.is_some_and(|topic| (p as usize) < topic.partitions.len())
+        };
+        let fits = |m: &crate::broker::txn::TxnMeta| {
+            let partitions = m.partitions.iter().all(|&(t, p)| has_partition(t, p));
+            let offsets = m.offsets.iter().all(|&(g, p, _)| {
+                (g as usize) < groups.len()
+                    && u32::from(p) < crate::scenario::bounds::PARTITIONS_MAX
+            });
+            partitions && offsets
+        };
+        let (jobs, unreadable) =
+            self.coordinator
+                .recover(batches.unwrap_or(&empty), &fits, &mut notes);
         if let Some(offset) = unreadable {
             let why = "not a transaction state record this coordinator writes";
             super::cut_stream(StreamId::Txn, offset, &why, storage, out);

@@ -547,7 +547,10 @@ impl TxnCoordinator {
         });
         let offsets = open.flat_map(|m| m.offsets.iter());
         let mine = offsets.filter(|(g, _, _)| *g == group);
-        mine.fold(0, |set, (_, p, _)| set | 1 << p)
+        // Partitions are below `bounds::PARTITIONS_MAX` (64): one bit each.
+        mine.fold(0, |set, (_, p, _)| {
+            set | 1u64.checked_shl(u32::from(*p)).unwrap_or(0)
+        })
     }
 
     /// The earliest `transaction.timeout.ms` deadline, for the broker's wake.
@@ -629,15 +632,20 @@ impl TxnCoordinator {
     /// stream there: the table is rebuilt from the records before it, and the
     /// caller cuts the stream at that offset, as recovery cuts a damaged
     /// batch. Reading on past it could resurrect a stale state.
+    ///
+    /// `fits` says whether a decoded record names only partitions and
+    /// groups this broker has: a record that passed every check but names
+    /// partition 200 of a 3-partition topic is just as unreadable.
     pub fn recover(
         &mut self,
         batches: &[RecordBatch],
+        fits: &dyn Fn(&TxnMeta) -> bool,
         notes: &mut Vec<TxnNote>,
     ) -> (Vec<MarkerJob>, Option<u64>) {
         *self = TxnCoordinator::new();
         let mut unreadable = None;
         for r in batches.iter().flat_map(|b| &b.records) {
-            let Some((txn, meta)) = decode(r) else {
+            let Some((txn, meta)) = decode(r).filter(|(_, m)| fits(m)) else {
                 unreadable = Some(r.offset);
                 break;
             };
@@ -810,7 +818,7 @@ mod tests {
             records: vec![encode(0, 1, &meta(2)), garbled, encode(2, 1, &meta(9))],
         };
         let mut c = TxnCoordinator::new();
-        let (jobs, unreadable) = c.recover(&[batch], &mut Vec::new());
+        let (jobs, unreadable) = c.recover(&[batch], &|_| true, &mut Vec::new());
         assert!(jobs.is_empty());
         assert_eq!(unreadable, Some(1), "stops at the garbled record");
         assert_eq!(

@@ -394,7 +394,22 @@ impl World {
         };
         let storage = &mut *world.storage;
         broker.resume(world.now_ms, &recovery, &group_topics, storage, &mut out);
-        let next = broker.max_msg_id().map_or(1, |id| id + 1);
+        // New ids continue past the stored ones; stored data that leaves no
+        // room for that (forged, or from a runaway run) is refused, not
+        // wrapped around into ids the log already holds.
+        let max_msg_id = broker.max_msg_id().unwrap_or(0);
+        if max_msg_id >= u64::MAX / 2 {
+            return Err(format!(
+                "the stored log's message ids reach {max_msg_id}, too close to the limit to continue: start fresh instead"
+            ));
+        }
+        let shift = broker.producer_id_shift();
+        if shift >= u32::MAX / 2 {
+            return Err(format!(
+                "the stored producer ids have used {shift} restarts, too close to the limit to continue: start fresh instead"
+            ));
+        }
+        let next = max_msg_id + 1;
         world.next_msg_id = world.next_msg_id.max(next);
         world.apply_broker_outputs(&mut out);
         world.broker_out = out;

@@ -653,6 +653,15 @@ fn describe_log_note<'a>(note: LogNote, names: &'a Names, ev: Line<'a>) -> Line<
             dropped_bytes: Some(dropped_bytes),
             ..ev
         },
+        LogNote::WritesStopped { quota } => Line {
+            f: "writes_stopped",
+            reason: Some(if quota {
+                "the disk is full (QuotaExceededError)"
+            } else {
+                "the store refused the write (taken over or closed)"
+            }),
+            ..ev
+        },
         LogNote::RecoveredOffset {
             group,
             partition,

@@ -49,7 +49,8 @@ use super::txn::{IsolationLevel, TxnCoordinator, TxnNote, TxnReply, TxnRequest, 
 use super::{ClientId, KeyId, Message, MsgId, Output};
 use crate::scenario::{Acks, Assignor, LogBrokerSpec, OffsetReset};
 use crate::storage::{
-    FlushId, FlushState, Record, RecordBatch, Recovery, Storage, StreamId, Tear, TruncationCause,
+    FlushId, FlushState, Record, RecordBatch, Recovery, Storage, StorageError, StreamId, Tear,
+    TruncationCause,
 };
 use std::collections::{BTreeMap, VecDeque};
 
@@ -286,6 +287,11 @@ pub enum LogNote {
         dropped_batches: u32,
         dropped_bytes: u64,
     },
+    /// The store refused a write (`quota`: the disk is full, as a
+    /// `QuotaExceededError`; otherwise the log was taken over or closed).
+    /// Durable writes stop until a restart: nothing more is acknowledged,
+    /// and nothing acknowledged before is lost.
+    WritesStopped { quota: bool },
     /// Recovery read a group's committed offset back from the `Offsets` stream.
     RecoveredOffset {
         group: GroupId,
@@ -554,6 +560,9 @@ pub struct LogBroker {
     /// Added to the restart count of every idempotent producer id (see
     /// [`LogBroker::resume`]); kept across crashes, like the disk.
     producer_id_shift: u32,
+    /// The store refused a write (see `maybe_flush`): no more flushes, so
+    /// nothing more is acknowledged, until a restart recovers the store.
+    writes_stopped: bool,
     pub stats: LogBrokerStats,
 }
 
@@ -599,6 +608,7 @@ impl LogBroker {
             coordinator: TxnCoordinator::new(),
             producers: ProducerStates::default(),
             producer_id_shift: 0,
+            writes_stopped: false,
             stats: LogBrokerStats::default(),
         }
     }
@@ -1212,10 +1222,33 @@ impl LogBroker {
     /// Group commit: if no flush is in flight and anything is unwritten,
     /// append it to storage as one batch per partition (plus one for the
     /// offsets) and begin one flush for all of it.
+    ///
+    /// A store that refuses (the quota ran out, another tab took the log
+    /// over, the connection closed) stops durable writes until the next
+    /// restart: nothing more is acknowledged, so producers waiting for
+    /// `acks=all` time out and retry, and nothing acknowledged before is
+    /// touched. The history says so once (`writes_stopped`).
     fn maybe_flush(&mut self, now_ms: u64, storage: &mut dyn Storage, out: &mut Vec<Output>) {
-        if self.flush.is_some() {
+        if self.flush.is_some() || self.writes_stopped {
             return;
         }
+        if let Err(refused) = self.try_flush(now_ms, storage, out) {
+            self.writes_stopped = true;
+            out.push(note(LogNote::WritesStopped {
+                quota: matches!(
+                    refused,
+                    StorageError::QuotaExceeded { .. } | StorageError::WritesStopped { .. }
+                ),
+            }));
+        }
+    }
+
+    fn try_flush(
+        &mut self,
+        now_ms: u64,
+        storage: &mut dyn Storage,
+        out: &mut Vec<Output>,
+    ) -> Result<(), StorageError> {
         let mut ends = Vec::new();
         for (t, topic) in self.topics.iter_mut().enumerate() {
             for (p, log) in topic.partitions.iter_mut().enumerate() {
@@ -1225,9 +1258,7 @@ impl LogBroker {
                         topic: t,
                         partition: p,
                     };
-                    storage
-                        .append(stream, &batch)
-                        .expect("within the store's pending bounds: one flush at a time");
+                    storage.append(stream, &batch)?;
                     log.stored_end = log.end();
                     ends.push((t, p, log.stored_end));
                 }
@@ -1239,32 +1270,26 @@ impl LogBroker {
         let producers = self.producers.unstored_batch();
         let more = producers.is_some() || offsets.is_some();
         if let Some(batch) = producers {
-            storage
-                .append(StreamId::Producers, &batch)
-                .expect("within the store's pending bounds");
+            storage.append(StreamId::Producers, &batch)?;
         }
         if let Some(batch) = offsets {
             self.offsets_stream_end = batch.next_offset();
-            storage
-                .append(StreamId::Offsets, &batch)
-                .expect("within the store's pending bounds");
+            storage.append(StreamId::Offsets, &batch)?;
         }
         // The coordinator's state goes last. A torn write keeps the batches
         // before the torn one, so a `CompleteCommit` that reaches the disk
         // finds the markers and the transaction's offsets there too (as in
         // Kafka, where it is written only after them); if it is cut,
         // recovery completes the commit from `PrepareCommit` again.
-        let txn_end = self.append_txn_batch(storage);
+        let txn_end = self.append_txn_batch(storage)?;
         if txn_end.is_none() && ends.is_empty() && !more {
             assert!(
                 self.commit_replies.is_empty(),
                 "a waiting answer has its offset pending"
             );
-            return;
+            return Ok(());
         }
-        let ticket = storage
-            .begin_flush(now_ms)
-            .expect("one flush in flight at a time");
+        let ticket = storage.begin_flush(now_ms)?;
         self.stats.flushes += 1;
         self.flush = Some(InFlightFlush {
             id: ticket.id,
@@ -1276,6 +1301,7 @@ impl LogBroker {
             id: ticket.id,
             at_ms: ticket.completes_at_ms,
         });
+        Ok(())
     }
 
     fn offsets_batch(&mut self) -> Option<RecordBatch> {
@@ -1388,6 +1414,7 @@ impl LogBroker {
         self.commit_replies.clear();
         self.flush = None;
         self.wake_armed_ms = None;
+        self.writes_stopped = false;
         self.coordinator.crash();
     }
 

@@ -300,13 +300,16 @@ impl LogBroker {
 
     /// Hands the coordinator's new state records to storage (same group
     /// commit as the records they describe). Returns the stream end.
-    pub(super) fn append_txn_batch(&mut self, storage: &mut dyn Storage) -> Option<u64> {
-        let batch = self.coordinator.take_batch()?;
+    pub(super) fn append_txn_batch(
+        &mut self,
+        storage: &mut dyn Storage,
+    ) -> Result<Option<u64>, crate::storage::StorageError> {
+        let Some(batch) = self.coordinator.take_batch() else {
+            return Ok(None);
+        };
         let end = batch.next_offset();
-        storage
-            .append(StreamId::Txn, &batch)
-            .expect("within the store's pending bounds");
-        Some(end)
+        storage.append(StreamId::Txn, &batch)?;
+        Ok(Some(end))
     }
 
     /// A flush made the `Txn` stream durable to `end`: decided transactions

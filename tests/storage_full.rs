@@ -58,3 +58,77 @@ fn a_full_disk_stops_durable_writes_without_losing_acknowledged_records() {
         assert!(lines_with(&world, "writes_stopped") >= 1, "{repro}");
     }
 }
+
+/// A store that cannot truncate (the trait's default refusal), as the page's
+/// IndexedDB store is once another tab has taken the log over.
+struct NoTruncate(std::rc::Rc<std::cell::RefCell<MemoryStore>>);
+
+impl Storage for NoTruncate {
+    fn append(
+        &mut self,
+        stream: brokerlab::storage::StreamId,
+        batch: &brokerlab::storage::RecordBatch,
+    ) -> Result<(), brokerlab::storage::StorageError> {
+        self.0.append(stream, batch)
+    }
+    fn begin_flush(
+        &mut self,
+        now_ms: u64,
+    ) -> Result<brokerlab::storage::FlushTicket, brokerlab::storage::StorageError> {
+        self.0.begin_flush(now_ms)
+    }
+    fn flush_state(
+        &mut self,
+        id: brokerlab::storage::FlushId,
+        now_ms: u64,
+    ) -> brokerlab::storage::FlushState {
+        self.0.flush_state(id, now_ms)
+    }
+    fn crash(
+        &mut self,
+        now_ms: u64,
+        tear: brokerlab::storage::Tear,
+    ) -> brokerlab::storage::CrashReport {
+        self.0.crash(now_ms, tear)
+    }
+    fn recover(&mut self) -> brokerlab::storage::Recovery {
+        self.0.recover()
+    }
+    fn start_fresh(&mut self) {
+        self.0.start_fresh()
+    }
+}
+
+/// An unreadable record the store refuses to cut: the broker keeps the log
+/// up to it, stops durable writes (the next append would land on an offset
+/// the disk still holds) and says so; it used to panic.
+#[test]
+fn an_unreadable_record_the_store_cannot_cut_stops_writes_instead_of_panicking() {
+    let mut memory = MemoryStore::new(Default::default(), 5);
+    memory.recover();
+    let disk = std::rc::Rc::new(std::cell::RefCell::new(memory));
+    let mut world = World::with_storage(&scenario(3), Box::new(NoTruncate(disk.clone())));
+    world.run_until(1_000).unwrap();
+    broker(&mut world, 0, FaultAction::Crash);
+    {
+        let mut disk = disk.borrow_mut();
+        let p0 = brokerlab::storage::StreamId::Partition {
+            topic: 0,
+            partition: 0,
+        };
+        let entry = disk
+            .durable_mut()
+            .iter_mut()
+            .rev()
+            .find(|e| e.stream == p0)
+            .expect("partition 0 has durable batches");
+        let mut batch = brokerlab::storage::batch::decode_exact(&entry.bytes).unwrap();
+        // 21 bytes: no layout this broker writes (20, 31 or 35).
+        batch.records[0].value.push(0);
+        entry.bytes = batch.encode().unwrap();
+    }
+    broker(&mut world, 0, FaultAction::Restart);
+    world.run_until(2_000).unwrap();
+    assert_eq!(lines_with(&world, "writes_stopped"), 1);
+    assert_eq!(lines_with(&world, "truncated"), 0, "the store made no cut");
+}

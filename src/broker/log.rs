@@ -1585,7 +1585,9 @@ impl LogBroker {
                         continue;
                     }
                     if let Err(e) = self.restore_partition(topic, partition, batches) {
-                        cut_unreadable(*stream, &e, storage, out);
+                        if !cut_unreadable(*stream, &e, storage, out) {
+                            self.writes_stopped = true;
+                        }
                     }
                 }
                 StreamId::Offsets => {
@@ -1593,8 +1595,9 @@ impl LogBroker {
                         // Not one we write: cut there with a report, as a
                         // damaged batch is (later commits may depend on it).
                         let Some(k) = parse_offsets_record(r) else {
-                            let why = "not a committed-offset record this broker writes";
-                            cut_stream(*stream, r.offset, &why, storage, out);
+                            if !cut_stream(*stream, r.offset, storage, out) {
+                                self.writes_stopped = true;
+                            }
                             self.offsets_stream_end = r.offset;
                             break;
                         };
@@ -1906,30 +1909,35 @@ fn truncation_notes(recovery: &Recovery, out: &mut Vec<Output>) {
 /// damaged batch, so new records take its offset. Reported like any
 /// truncation, with cause `bad_format`.
 ///
-/// A store that cannot truncate (see [`Storage::truncate`]) leaves no safe
-/// way to go on: the next append would land on an offset the disk still
-/// holds. That one case stops here, saying what and where.
+/// A store that cannot truncate (see [`Storage::truncate`]: it cannot, or
+/// it is no longer writable) leaves no safe way to write on: the next
+/// append would land on an offset the disk still holds. Then `false`: the
+/// caller stops durable writes (`writes_stopped`) until a restart.
 fn cut_unreadable(
     stream: StreamId,
     e: &RecordLayoutError,
     storage: &mut dyn Storage,
     out: &mut Vec<Output>,
-) {
-    cut_stream(stream, e.offset, e, storage, out);
+) -> bool {
+    cut_stream(stream, e.offset, storage, out)
 }
 
-/// Cuts `stream` at `offset` in the store (the record there, `what`, could
-/// not be read) and reports it as a `truncated` note.
+/// Cuts `stream` at `offset` in the store (the record there could not be
+/// read) and reports it as a `truncated` note. `false` (with a
+/// `writes_stopped` note) if the store refused the cut.
 pub(super) fn cut_stream(
     stream: StreamId,
     offset: u64,
-    what: &dyn std::fmt::Display,
     storage: &mut dyn Storage,
     out: &mut Vec<Output>,
-) {
-    let cut = storage.truncate(stream, offset).unwrap_or_else(|refused| {
-        panic!("{stream}: offset {offset}: {what}; the store cannot cut the log there ({refused}): start fresh")
-    });
+) -> bool {
+    let cut = match storage.truncate(stream, offset) {
+        Ok(cut) => cut,
+        Err(_refused) => {
+            out.push(note(LogNote::WritesStopped { quota: false }));
+            return false;
+        }
+    };
     out.push(note(LogNote::Truncated {
         stream,
         batch_index: u32::try_from(cut.batch_index).unwrap_or(u32::MAX),
@@ -1938,6 +1946,7 @@ pub(super) fn cut_stream(
         dropped_batches: u32::try_from(cut.dropped_batches).unwrap_or(u32::MAX),
         dropped_bytes: cut.dropped_bytes as u64,
     }));
+    true
 }
 
 /// What a recovered record proves about its earlier visit (see [`Carried`]).

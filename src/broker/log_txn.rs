@@ -447,8 +447,9 @@ impl LogBroker {
             self.coordinator
                 .recover(batches.unwrap_or(&empty), &fits, &mut notes);
         if let Some(offset) = unreadable {
-            let why = "not a transaction state record this coordinator writes";
-            super::cut_stream(StreamId::Txn, offset, &why, storage, out);
+            if !super::cut_stream(StreamId::Txn, offset, storage, out) {
+                self.writes_stopped = true;
+            }
         }
         out.extend(notes.into_iter().map(txn_note));
         self.run_marker_jobs(now_ms, jobs, out);

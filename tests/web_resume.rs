@@ -45,9 +45,9 @@ fn button_disabled(root: &web_sys::Element, name: &str) -> bool {
     dom::get_by_role(root, "button", name).has_attribute("disabled")
 }
 
-/// The earlier visit: a log run of `setup` for 1.5 s through the page's own
-/// database, its setup saved, then every handle closed (a reload).
-async fn earlier_visit(setup: &Setup) -> u64 {
+/// The page's database, emptied, opened and recovered, with `setup` saved
+/// next to the (empty) log as the page saves it.
+async fn page_store_with(setup: &Setup) -> IdbStore {
     IdbStore::delete_database(DB_NAME)
         .await
         .expect("clear the page's log");
@@ -56,6 +56,13 @@ async fn earlier_visit(setup: &Setup) -> u64 {
     let mut idb = IdbStore::open(config).await.expect("open IndexedDB");
     idb.recover();
     idb.save_setup(&brokerlab::resume::to_text(setup)).unwrap();
+    idb
+}
+
+/// The earlier visit: a log run of `setup` for 1.5 s through the page's own
+/// database, its setup saved, then every handle closed (a reload).
+async fn earlier_visit(setup: &Setup) -> u64 {
+    let idb = page_store_with(setup).await;
     let store = SharedStore(Rc::new(RefCell::new(idb)));
     let mut world = World::with_storage(&setup.to_scenario().unwrap(), Box::new(store.clone()));
     while world.next_event_ms().is_some_and(|t| t <= 1_500) {
@@ -235,5 +242,38 @@ async fn loading_a_scenario_after_resume_retires_the_resumed_banner() {
         "the resumed banner stays after loading a scenario"
     );
     // The stored log stays; the next test's earlier visit deletes it.
+    app.destroy();
+}
+
+/// A stored log with no partition records (here only a committed offset, as
+/// when retention deleted every record) is still offered, never wiped by
+/// the page's first log run.
+#[wasm_bindgen_test]
+async fn a_stored_log_without_records_is_offered_not_wiped() {
+    let mut idb = page_store_with(&log_setup()).await;
+    // Group 0, partition 0, committed offset 42.
+    let offset = brokerlab::storage::RecordBatch {
+        base_offset: 0,
+        records: vec![brokerlab::storage::Record {
+            offset: 0,
+            timestamp_ms: 0,
+            producer_id: 0,
+            key: Some(vec![0, 0, 0, 0]),
+            value: 42u64.to_le_bytes().to_vec(),
+        }],
+    };
+    idb.append(brokerlab::storage::StreamId::Offsets, &offset)
+        .unwrap();
+    let ticket = idb.begin_flush(0).unwrap();
+    idb.wait_durable(ticket.id).await;
+    idb.close().await;
+
+    let (root, app) = load_page().await;
+    let banner = alerts(&root).join(" ");
+    assert!(
+        banner.contains("no records, only committed offsets"),
+        "{banner}"
+    );
+    assert!(!button_disabled(&root, "Resume"));
     app.destroy();
 }

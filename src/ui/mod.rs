@@ -152,9 +152,10 @@ fn persistence_banner(
         },
         persist::Persistence::Ready {
             found_records,
+            found_any: true,
             saved_setup,
             ..
-        } if *found_records > 0 => stored_log_banner(*found_records, saved_setup, dispatch),
+        } => stored_log_banner(*found_records, saved_setup, dispatch),
         _ => resumed.map_or_else(Html::default, |text| {
             html! {
                 <div class="banner banner-info">
@@ -181,10 +182,14 @@ fn stored_log_banner(
         ),
         Err(why) => (format!("It cannot be resumed: {why}."), false),
     };
+    let what = match found_records {
+        0 => "no records, only committed offsets or producer and transaction state".to_string(),
+        n => format!("{n} records"),
+    };
     html! {
         <div class="banner" role="alert">
             <p>{ format!(
-                "A log from an earlier visit is stored in this browser ({found_records} records). {setup_text} \
+                "A log from an earlier visit is stored in this browser ({what}). {setup_text} \
                  Resume it, or start fresh (deletes it). Until you choose, log runs use the in-memory disk model."
             ) }</p>
             <button disabled={!can_resume} onclick={dispatch.reform(|_| Action::Resume)}>{ "Resume" }</button>

@@ -81,6 +81,11 @@ pub enum Persistence {
     Ready {
         store: SharedStore,
         found_records: u64,
+        /// Anything at all is stored: partition records, or only committed
+        /// offsets and producer or transaction state (retention may have
+        /// deleted every record). Such a log is offered too, never wiped
+        /// silently by the next run.
+        found_any: bool,
         saved_setup: Result<Setup, String>,
     },
     /// IndexedDB cannot be used; the message says why and what happens now.
@@ -125,6 +130,7 @@ fn opened(result: Result<IdbStore, StorageError>) -> Persistence {
             Persistence::Ready {
                 store: SharedStore(Rc::new(RefCell::new(store))),
                 found_records: partition_records(&recovery),
+                found_any: recovery.report.streams.values().any(|r| r.records > 0),
                 saved_setup,
             }
         }

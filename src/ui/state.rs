@@ -438,7 +438,7 @@ impl AppState {
         match &self.persistence {
             Persistence::Ready {
                 store,
-                found_records: 0,
+                found_any: false,
                 ..
             } => Some(Box::new(store.clone())),
             _ => None,
@@ -457,12 +457,13 @@ impl AppState {
         if let Persistence::Ready {
             store,
             found_records,
+            found_any,
             ..
         } = &mut self.persistence
         {
             use crate::storage::Storage as _;
             store.clone().start_fresh();
-            *found_records = 0;
+            (*found_records, *found_any) = (0, false);
             self.playing = false;
             self.try_setup(self.setup.clone());
         }
@@ -475,6 +476,7 @@ impl AppState {
         let Persistence::Ready {
             store,
             found_records,
+            found_any,
             saved_setup,
         } = &mut self.persistence
         else {
@@ -490,7 +492,7 @@ impl AppState {
         match Session::resume_with_store(&setup, Box::new(store.clone())) {
             Ok(session) => {
                 self.resumed = Some(resumed_text(&session));
-                *found_records = 0;
+                (*found_records, *found_any) = (0, false);
                 *self.session.borrow_mut() = session;
                 self.setup = setup;
                 self.notice = None;

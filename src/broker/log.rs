@@ -460,6 +460,29 @@ impl PartitionLog {
         self.start + self.records.len() as u64
     }
 
+    /// Appends `msg` at the log end, with its writer's tail (transactional
+    /// or idempotent, never both); returns its offset.
+    fn push(
+        &mut self,
+        now_ms: u64,
+        msg: Message,
+        txn: Option<TxnTag>,
+        idem: Option<IdempotentTag>,
+    ) -> u64 {
+        let offset = self.end();
+        self.records.push_back(StoredRecord {
+            offset,
+            timestamp_ms: now_ms,
+            msg,
+            txn,
+            idem,
+        });
+        if txn.is_some() {
+            self.txn.on_record(offset, txn);
+        }
+        offset
+    }
+
     fn get(&self, offset: u64) -> Option<&StoredRecord> {
         let i = offset.checked_sub(self.start)?;
         self.records.get(usize::try_from(i).ok()?)
@@ -743,14 +766,7 @@ impl LogBroker {
         out: &mut Vec<Output>,
     ) {
         let log = &mut self.topics[topic as usize].partitions[partition as usize];
-        let offset = log.end();
-        log.records.push_back(StoredRecord {
-            offset,
-            timestamp_ms: now_ms,
-            msg,
-            txn: None,
-            idem,
-        });
+        let offset = log.push(now_ms, msg, None, idem);
         self.stats.appended += 1;
         out.push(note(LogNote::Appended {
             msg: msg.id,
@@ -1234,12 +1250,8 @@ impl LogBroker {
         }
         if let Err(refused) = self.try_flush(now_ms, storage, out) {
             self.writes_stopped = true;
-            out.push(note(LogNote::WritesStopped {
-                quota: matches!(
-                    refused,
-                    StorageError::QuotaExceeded { .. } | StorageError::WritesStopped { .. }
-                ),
-            }));
+            let quota = refused.is_quota();
+            out.push(note(LogNote::WritesStopped { quota }));
         }
     }
 
@@ -1585,7 +1597,7 @@ impl LogBroker {
                         continue;
                     }
                     if let Err(e) = self.restore_partition(topic, partition, batches) {
-                        if !cut_unreadable(*stream, &e, storage, out) {
+                        if !cut_stream(*stream, e.offset, storage, out) {
                             self.writes_stopped = true;
                         }
                     }
@@ -1903,28 +1915,16 @@ fn truncation_notes(recovery: &Recovery, out: &mut Vec<Output>) {
     }
 }
 
-/// A partition record that passed its batch's CRC but has a layout this
-/// broker does not write (see [`RecordLayoutError`]): the log was restored
-/// up to it, and the store cuts the stream there too, as recovery cuts a
-/// damaged batch, so new records take its offset. Reported like any
-/// truncation, with cause `bad_format`.
-///
-/// A store that cannot truncate (see [`Storage::truncate`]: it cannot, or
-/// it is no longer writable) leaves no safe way to write on: the next
-/// append would land on an offset the disk still holds. Then `false`: the
-/// caller stops durable writes (`writes_stopped`) until a restart.
-fn cut_unreadable(
-    stream: StreamId,
-    e: &RecordLayoutError,
-    storage: &mut dyn Storage,
-    out: &mut Vec<Output>,
-) -> bool {
-    cut_stream(stream, e.offset, storage, out)
-}
-
 /// Cuts `stream` at `offset` in the store (the record there could not be
-/// read) and reports it as a `truncated` note. `false` (with a
-/// `writes_stopped` note) if the store refused the cut.
+/// read: a partition record with a layout this broker does not write, see
+/// [`RecordLayoutError`], or an unreadable offsets or `Txn` record) and
+/// reports it as a `truncated` note with cause `bad_format`, as recovery
+/// reports a damaged batch; new records then take its offset.
+///
+/// A store that cannot cut (see [`Storage::truncate`]: it cannot, or it is
+/// no longer writable) leaves no safe way to write on: the next append would
+/// land on an offset the disk still holds. Then `false`, with a
+/// `writes_stopped` note, and the caller stops durable writes until a restart.
 pub(super) fn cut_stream(
     stream: StreamId,
     offset: u64,

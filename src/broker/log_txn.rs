@@ -286,16 +286,7 @@ impl LogBroker {
         tag: TxnTag,
     ) -> u64 {
         let log = &mut self.topics[topic as usize].partitions[partition as usize];
-        let offset = log.end();
-        log.records.push_back(StoredRecord {
-            offset,
-            timestamp_ms: now_ms,
-            msg,
-            txn: Some(tag),
-            idem: None,
-        });
-        log.txn.on_record(offset, Some(tag));
-        offset
+        log.push(now_ms, msg, Some(tag), None)
     }
 
     /// Hands the coordinator's new state records to storage (same group
@@ -430,22 +421,18 @@ impl LogBroker {
     ) {
         let mut notes = Vec::new();
         let empty = Vec::new();
-        let (topics, groups) = (&self.topics, &self.groups);
-        let has_partition = |t: TopicId, p: PartitionId| {
-            let topic = topics.get(t as usize);
-            topic.is_some_and(|topic| (p as usize) < topic.partitions.len())
-        };
+        // Taken out for the call, so `fits` can ask the broker itself.
+        let mut coordinator = std::mem::take(&mut self.coordinator);
         let fits = |m: &crate::broker::txn::TxnMeta| {
-            let partitions = m.partitions.iter().all(|&(t, p)| has_partition(t, p));
+            let partitions = m.partitions.iter().all(|&(t, p)| self.has_partition(t, p));
             let offsets = m.offsets.iter().all(|&(g, p, _)| {
-                (g as usize) < groups.len()
+                (g as usize) < self.groups.len()
                     && u32::from(p) < crate::scenario::bounds::PARTITIONS_MAX
             });
             partitions && offsets
         };
-        let (jobs, unreadable) =
-            self.coordinator
-                .recover(batches.unwrap_or(&empty), &fits, &mut notes);
+        let (jobs, unreadable) = coordinator.recover(batches.unwrap_or(&empty), &fits, &mut notes);
+        self.coordinator = coordinator;
         if let Some(offset) = unreadable {
             if !super::cut_stream(StreamId::Txn, offset, storage, out) {
                 self.writes_stopped = true;

@@ -321,6 +321,15 @@ impl fmt::Display for StorageError {
 impl std::error::Error for StorageError {}
 
 impl StorageError {
+    /// The disk is full: a `QuotaExceededError`, or writes stopped by one.
+    pub fn is_quota(&self) -> bool {
+        match self {
+            StorageError::QuotaExceeded { .. } => true,
+            StorageError::WritesStopped { cause } => cause.is_quota(),
+            _ => false,
+        }
+    }
+
     /// Maps a failed IndexedDB request or transaction to a specific error.
     ///
     /// `name` is the DOMException's name; `inner_name` the name of the error

@@ -10,7 +10,7 @@
 use crate::check::live::LiveChecker;
 use crate::check::{Counts, Summary};
 use crate::history::HistoryEvent;
-use crate::playground::{self, Delivery, Setup, SetupError, Verdict};
+use crate::playground::{self, BrokerKind, Delivery, Setup, SetupError, Verdict};
 use crate::scenario::{
     ClientSpec, FaultAction, FaultSpec, ProcessingSpec, Scenario, ScenarioError,
 };
@@ -227,18 +227,20 @@ impl Session {
         store: Option<Box<dyn Storage>>,
     ) -> Result<Session, SetupError> {
         let scenario = setup.to_scenario()?;
-        let mut session = Session::new(
-            Source::Playground(setup.clone()),
-            Some(setup.delivery),
-            &scenario,
-        );
-        if let (Some(mut store), Some(_)) = (store, session.world.broker().as_log()) {
-            store.start_fresh();
-            store.recover();
-            session.world = World::with_storage(&scenario, store);
-            session.checker = session.world.live_checker();
-            session.persistent = true;
-        }
+        // Only the log broker keeps a log; its store starts empty.
+        let log_store = store.filter(|_| setup.broker == BrokerKind::Log);
+        let persistent = log_store.is_some();
+        let world = match log_store {
+            Some(mut store) => {
+                store.start_fresh();
+                store.recover();
+                World::with_storage(&scenario, store)
+            }
+            None => World::new(&scenario),
+        };
+        let source = Source::Playground(setup.clone());
+        let mut session = Session::new(source, Some(setup.delivery), world);
+        session.persistent = persistent;
         Ok(session)
     }
 
@@ -248,15 +250,9 @@ impl Session {
     pub fn resume_with_store(setup: &Setup, store: Box<dyn Storage>) -> Result<Session, String> {
         let scenario = setup.to_scenario().map_err(|e| e.to_string())?;
         let world = World::resume(&scenario, store)?;
-        let mut session = Session::new(
-            Source::Playground(setup.clone()),
-            Some(setup.delivery),
-            &scenario,
-        );
-        session.world = world;
-        session.checker = session.world.live_checker();
+        let source = Source::Playground(setup.clone());
+        let mut session = Session::new(source, Some(setup.delivery), world);
         session.persistent = true;
-        session.refresh_summary();
         Ok(session)
     }
 
@@ -277,12 +273,11 @@ impl Session {
                 name: name.to_string(),
             },
             None,
-            &scenario,
+            World::new(&scenario),
         ))
     }
 
-    fn new(source: Source, delivery: Option<Delivery>, scenario: &Scenario) -> Session {
-        let world = World::new(scenario);
+    fn new(source: Source, delivery: Option<Delivery>, world: World) -> Session {
         let mut checker = world.live_checker();
         let summary = world.live_summary(&mut checker);
         Session {

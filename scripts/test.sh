@@ -4,8 +4,8 @@
 #   1. cargo fmt --check
 #   2. clippy -D warnings, native and wasm32
 #   3. native tests
-#   4. the delivery-guarantee matrix: 2,000 seeds x 7 cells = 14,000 runs, at
-#      release speed (profile `sweep`)
+#   4. the delivery-guarantee matrix: 2,000 seeds x 7 cells = 14,000 runs, and
+#      the torn-writes transactional sweep, at release speed (profile `sweep`)
 #   5. browser tests (wasm-bindgen-test in headless Chromium)
 #   6. trunk build --release --offline, then the bundle-size report and budget
 set -euo pipefail

@@ -4,8 +4,9 @@
 #   1. cargo fmt --check
 #   2. clippy -D warnings, native and wasm32
 #   3. native tests
-#   4. the delivery-guarantee matrix: 2,000 seeds x 7 cells = 14,000 runs, and
-#      the torn-writes transactional sweep, at release speed (profile `sweep`)
+#   4. the delivery-guarantee matrix: 2,000 seeds x 7 cells = 14,000 runs, the
+#      torn-writes transactional sweep, and the golden histories (every scenario,
+#      seeds 1..=100, with and without random faults), at release speed (profile `sweep`)
 #   5. browser tests (wasm-bindgen-test in headless Chromium)
 #   6. trunk build --release --offline, then the bundle-size report and budget
 set -euo pipefail
@@ -36,8 +37,8 @@ cargo clippy --all-targets --locked --target wasm32-unknown-unknown -- -D warnin
 step "native tests"
 cargo test --locked 2>&1 | tee "$LOG_DIR/native.log"
 
-step "guarantee matrix sweep (7 cells x 2,000 seeds + the torn-writes txn sweep, release speed)"
-GUARANTEE_SEEDS="${GUARANTEE_SEEDS:-2000}" cargo test --locked --profile sweep --test guarantees_sweep 2>&1 |
+step "guarantee matrix sweep (7 cells x 2,000 seeds + the torn-writes txn sweep) and the golden histories (23 scenarios x 100 seeds x 2), release speed"
+GUARANTEE_SEEDS="${GUARANTEE_SEEDS:-2000}" cargo test --locked --profile sweep --test guarantees_sweep --test golden_histories 2>&1 |
   tee "$LOG_DIR/sweep.log"
 
 step "browser tests (headless Chromium)"

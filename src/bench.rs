@@ -14,7 +14,7 @@
 
 use crate::guarantee::Guarantee;
 use crate::scenario::Scenario;
-use crate::sim::world::World;
+use crate::world::World;
 
 /// The benchmark scenario for `messages` messages.
 pub fn scenario(messages: u64) -> Scenario {

@@ -15,7 +15,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`version`] | the product name and one-line pitch, shared by the UI and the CLI |
-//! | [`sim`] | the deterministic simulation: seeded PRNG (`sim::rng`), links (`sim::net`), random faults (`sim::faults`), the world with its virtual clock and event queue (`sim::world`) |
+//! | [`sim`] | the deterministic simulation: seeded PRNG (`sim::rng`), links (`sim::net`), random faults (`sim::faults`), the world with its virtual clock and event queue (`world`) |
 //! | [`broker`] | brokers as sans-IO state machines; [`broker::queue`] is the in-memory RabbitMQ/SQS queue broker |
 //! | [`client`] | simulated producers (confirms, retries) and consumers (prefetch, ack modes, effects) |
 //! | [`history`] | the Jepsen-style history (invoke/ok/fail/info + broker events), JSONL and its hash |
@@ -58,6 +58,7 @@ pub mod settings;
 pub mod sim;
 pub mod storage;
 pub mod version;
+pub mod world;
 
 #[cfg(target_arch = "wasm32")]
 pub mod ui;

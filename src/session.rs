@@ -15,8 +15,8 @@ use crate::scenario::{
     ClientSpec, FaultAction, FaultSpec, ProcessingSpec, Scenario, ScenarioError,
 };
 use crate::settings::Setting;
-use crate::sim::world::{ClientSettings, InFlight, RunError, Step, World};
 use crate::storage::Storage;
+use crate::world::{ClientSettings, InFlight, RunError, Step, World};
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 

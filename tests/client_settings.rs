@@ -9,7 +9,7 @@ use brokerlab::playground::{BrokerKind, Delivery, Setup};
 use brokerlab::scenario::{AckMode, ProcessingSpec, Scenario};
 use brokerlab::session::Session;
 use brokerlab::settings::Setting;
-use brokerlab::sim::world::World;
+use brokerlab::world::World;
 
 const SEED: u64 = 7;
 

@@ -5,7 +5,7 @@ mod golden;
 
 use brokerlab::scenario::Scenario;
 use brokerlab::sim::faults::with_random_faults;
-use brokerlab::sim::world::World;
+use brokerlab::world::World;
 
 fn run(scenario: &Scenario) -> (u64, String) {
     let mut world = World::new(scenario);

@@ -18,7 +18,7 @@
 
 use brokerlab::scenario::Scenario;
 use brokerlab::sim::faults::with_random_faults;
-use brokerlab::sim::world::World;
+use brokerlab::world::World;
 use std::fmt::Write as _;
 use std::path::Path;
 

@@ -4,7 +4,7 @@
 
 use brokerlab::history::Entry;
 use brokerlab::scenario::Scenario;
-use brokerlab::sim::world::World;
+use brokerlab::world::World;
 
 /// A keyed log workload; `guarantee` and `faults` are JSON fragments.
 fn log_scenario(guarantee: &str, faults: &str) -> Scenario {

@@ -8,7 +8,7 @@
 use brokerlab::guarantee::Guarantee;
 use brokerlab::scenario::{ClientSpec, CommitMode, Scenario};
 use brokerlab::sim::faults::with_random_faults;
-use brokerlab::sim::world::World;
+use brokerlab::world::World;
 
 fn seeds() -> u64 {
     std::env::var("GUARANTEE_SEEDS")

@@ -11,7 +11,7 @@ use brokerlab::playground::{BrokerKind, ConsumerSettings, Delivery, ProducerSett
 use brokerlab::scenario::{ClientSpec, CommitMode, FaultOptions, Scenario};
 use brokerlab::sim::faults::with_random_faults;
 use brokerlab::sim::rng::SimRng;
-use brokerlab::sim::world::World;
+use brokerlab::world::World;
 
 /// Seeds of playground runs (each picks a broker, a guarantee and faults).
 const PLAYGROUND_SEEDS: u64 = 60;

@@ -5,7 +5,7 @@ use brokerlab::broker::log::{partition_for_key, LogNote};
 use brokerlab::broker::Note;
 use brokerlab::history::{Entry, LogEntry, OpType, Proc};
 use brokerlab::scenario::{ProcessingSpec, Scenario};
-use brokerlab::sim::world::World;
+use brokerlab::world::World;
 use std::collections::BTreeMap;
 
 /// A log scenario: `partitions`, `producer` and `consumers` are JSON snippets.

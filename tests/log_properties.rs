@@ -4,7 +4,7 @@
 
 use brokerlab::scenario::{ClientSpec, CommitMode, Scenario};
 use brokerlab::sim::faults::with_random_faults;
-use brokerlab::sim::world::World;
+use brokerlab::world::World;
 
 const SWEEP: &str = "scenarios/log_crash_sweep.json";
 /// Seeds per property: enough to hit crashes in every phase of a run.

@@ -4,7 +4,7 @@
 
 use brokerlab::playground::{verdict, BrokerKind, Delivery, Setup};
 use brokerlab::scenario::{AckMode, BrokerSpec, ClientSpec, FaultAction, FaultSpec};
-use brokerlab::sim::world::World;
+use brokerlab::world::World;
 
 fn consumers(s: &brokerlab::scenario::Scenario) -> Vec<&brokerlab::scenario::ConsumerSpec> {
     s.clients
@@ -209,7 +209,7 @@ fn at_least_once_on_the_log_survives_a_broker_crash_and_at_most_once_does_not_du
         let mut scenario = log_setup(delivery).to_scenario().unwrap();
         scenario.duration_ms = 4_000;
         crash_broker_at_1s(&mut scenario);
-        let mut world = brokerlab::sim::world::World::new(&scenario);
+        let mut world = brokerlab::world::World::new(&scenario);
         world.finish().unwrap();
         world.summary()
     };

@@ -7,7 +7,7 @@
 
 use brokerlab::scenario::Scenario;
 use brokerlab::sim::faults::with_random_faults;
-use brokerlab::sim::world::World;
+use brokerlab::world::World;
 use proptest::prelude::*;
 use serde_json::json;
 

@@ -8,7 +8,7 @@ use brokerlab::broker::{
 };
 use brokerlab::history::{Entry, HistoryEvent, OpType};
 use brokerlab::scenario::{BrokerSpec, ClientSpec, Scenario};
-use brokerlab::sim::world::{Step, World};
+use brokerlab::world::{Step, World};
 use std::collections::{BTreeMap, BTreeSet};
 
 fn scenario(file: &str) -> Scenario {

@@ -6,7 +6,7 @@
 
 use brokerlab::scenario::{FaultAction, Scenario};
 use brokerlab::sim::faults::random_faults;
-use brokerlab::sim::world::World;
+use brokerlab::world::World;
 
 /// Every scenario file with `fault_options`, as a sweep uses them.
 const SWEPT: [&str; 8] = [

@@ -11,8 +11,8 @@ use brokerlab::broker::Note;
 use brokerlab::history::{Entry, LogEntry, Proc};
 use brokerlab::playground::{self, BrokerKind, Delivery, Setup};
 use brokerlab::scenario::{FaultAction, FaultSpec, Scenario};
-use brokerlab::sim::world::World;
 use brokerlab::storage::{MemoryStore, Storage, StreamId, Tear};
+use brokerlab::world::World;
 use std::cell::RefCell;
 use std::rc::Rc;
 

@@ -3,7 +3,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use brokerlab::scenario::Scenario;
-use brokerlab::sim::world::World;
+use brokerlab::world::World;
 
 fn scenario_files() -> Vec<std::path::PathBuf> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");

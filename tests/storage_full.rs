@@ -5,8 +5,8 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use brokerlab::scenario::{FaultAction, FaultSpec, Scenario};
-use brokerlab::sim::world::World;
 use brokerlab::storage::{MemoryStore, Storage};
+use brokerlab::world::World;
 
 fn scenario(seed: u64) -> Scenario {
     let mut s = Scenario::from_json(include_str!("../scenarios/log_at_least_once.json")).unwrap();

@@ -11,8 +11,8 @@ use brokerlab::broker::log::LogNote;
 use brokerlab::broker::Note;
 use brokerlab::history::Entry;
 use brokerlab::scenario::Scenario;
-use brokerlab::sim::world::World;
 use brokerlab::storage::StreamId;
+use brokerlab::world::World;
 use std::collections::BTreeMap;
 
 /// The consumer is down around the crash on even seeds: no offsets commit

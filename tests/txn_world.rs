@@ -8,7 +8,7 @@
 use brokerlab::history::{Entry, LogEntry, OpType, Proc};
 use brokerlab::scenario::Scenario;
 use brokerlab::sim::faults::with_random_faults;
-use brokerlab::sim::world::World;
+use brokerlab::world::World;
 use std::collections::BTreeMap;
 
 const RPW: &str = include_str!("../scenarios/txn_read_process_write.json");

@@ -66,7 +66,7 @@ async fn log_runs_are_written_to_indexeddb_and_acks_wait_for_it() {
 /// Runs `world` to its end, awaiting the store whenever the world waits for
 /// a flush: the browser driver's loop, with a bound on how often it waits.
 async fn run_awaiting(
-    world: &mut brokerlab::sim::world::World,
+    world: &mut brokerlab::world::World,
     store: &brokerlab::ui::persist::SharedStore,
 ) -> u32 {
     run_awaiting_until(world, store, u64::MAX).await
@@ -74,11 +74,11 @@ async fn run_awaiting(
 
 /// [`run_awaiting`], stopping before the first event after `until_ms`.
 async fn run_awaiting_until(
-    world: &mut brokerlab::sim::world::World,
+    world: &mut brokerlab::world::World,
     store: &brokerlab::ui::persist::SharedStore,
     until_ms: u64,
 ) -> u32 {
-    use brokerlab::sim::world::{RunError, Step};
+    use brokerlab::world::{RunError, Step};
     let mut waits = 0;
     loop {
         if world.next_event_ms().is_none_or(|t| t > until_ms) {
@@ -111,8 +111,8 @@ async fn wait_durable(
 #[wasm_bindgen_test]
 async fn the_same_scenario_gives_the_same_history_on_memory_and_on_indexeddb() {
     use brokerlab::scenario::Scenario;
-    use brokerlab::sim::world::World;
     use brokerlab::ui::persist::SharedStore;
+    use brokerlab::world::World;
     use std::cell::RefCell;
     use std::rc::Rc;
 
@@ -234,7 +234,7 @@ async fn a_reloaded_page_resumes_its_log_from_indexeddb() {
     use brokerlab::broker::Note;
     use brokerlab::history::{Entry, Proc};
     use brokerlab::playground::{self, BrokerKind, Delivery, Setup};
-    use brokerlab::sim::world::World;
+    use brokerlab::world::World;
 
     let db_name = "brokerlab-test-resume";
     IdbStore::delete_database(db_name)

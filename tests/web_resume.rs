@@ -9,11 +9,11 @@
 mod dom;
 
 use brokerlab::playground::{BrokerKind, Delivery, Setup};
-use brokerlab::sim::world::{RunError, Step, World};
 use brokerlab::storage::idb::{IdbConfig, IdbStore};
 use brokerlab::storage::Storage;
 use brokerlab::ui::persist::{SharedStore, DB_NAME};
 use brokerlab::ui::App;
+use brokerlab::world::{RunError, Step, World};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;

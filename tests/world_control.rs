@@ -6,7 +6,7 @@ use brokerlab::history::{Entry, OpType, Proc};
 use brokerlab::scenario::{
     ClientSpec, ConsumerSpec, FaultAction, FaultSpec, ProcessingSpec, ProducerSpec, Scenario,
 };
-use brokerlab::sim::world::World;
+use brokerlab::world::World;
 
 fn scenario(file: &str) -> Scenario {
     let path = format!("{}/scenarios/{file}", env!("CARGO_MANIFEST_DIR"));

@@ -26,7 +26,7 @@ fn main() {
 mod native {
     use brokerlab::scenario::Scenario;
     use brokerlab::sim::faults::with_random_faults;
-    use brokerlab::sim::world::World;
+    use brokerlab::world::World;
     use lexopt::prelude::*;
     use std::io::Write;
     use std::time::Instant;

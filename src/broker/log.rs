@@ -1673,7 +1673,7 @@ impl LogBroker {
     }
 
     /// Whether the scenario has this partition (a stored log from another
-    /// setup may name more; [`crate::sim::world::World::resume`] refuses it).
+    /// setup may name more; [`crate::world::World::resume`] refuses it).
     pub fn has_partition(&self, topic: TopicId, partition: PartitionId) -> bool {
         let topic = self.topics.get(topic as usize);
         topic.is_some_and(|t| (partition as usize) < t.partitions.len())

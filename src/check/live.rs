@@ -31,7 +31,7 @@
 //! consumer's hands) matters only for messages nobody processed yet, and
 //! (log) only for those without an acknowledgment. [`LiveChecker::wanted`]
 //! lists them, and the world answers for those alone
-//! ([`crate::sim::world::World::live_summary`]).
+//! ([`crate::world::World::live_summary`]).
 
 use super::{finish, FINDINGS_PER_KIND_MAX};
 use super::{gather_event, msg_finding, Bucket, Facts, Order, Snapshot, Summary};

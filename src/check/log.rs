@@ -10,7 +10,7 @@
 //! | name | what it means here |
 //! |---|---|
 //! | `lost-write` | an acknowledged write never processed, although some consumer processed a higher offset of its partition |
-//! | `unseen` | an acknowledged write never processed by the end of the run, *after the final drain* ([`crate::sim::world::World::drain`]); before a drain it counts as pending |
+//! | `unseen` | an acknowledged write never processed by the end of the run, *after the final drain* ([`crate::world::World::drain`]); before a drain it counts as pending |
 //! | `duplicate` | one message at more than one offset (a retried produce whose first try landed) |
 //! | `inconsistent-offsets` | one offset of one partition held different messages (a crash lost it and the offset was used again) |
 //! | `poll-skip` | a consumer's successive reads of a partition jump over offsets that held records it should have read |
@@ -171,7 +171,7 @@ impl Facts {
 }
 
 /// Runs the log checker. `drained` says the run ended with
-/// [`crate::sim::world::World::drain`], so unread writes are `unseen`.
+/// [`crate::world::World::drain`], so unread writes are `unseen`.
 /// `read_committed` lists the consumers with `isolation.level=read_committed`.
 pub fn check(
     history: &History,

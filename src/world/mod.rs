@@ -9,7 +9,7 @@
 //!
 //! ```no_run
 //! use brokerlab::scenario::Scenario;
-//! use brokerlab::sim::world::World;
+//! use brokerlab::world::World;
 //! let scenario = Scenario::from_json(&std::fs::read_to_string("scenarios/prefetch.json").unwrap()).unwrap();
 //! let mut world = World::new(&scenario);
 //! world.run_until(500).unwrap();      // partial run, e.g. one UI frame
@@ -17,8 +17,6 @@
 //! let summary = world.summary();      // counts + checker findings
 //! ```
 
-use super::net::{Direction, Link, Transit};
-use super::rng::{Probability, SimRng};
 use crate::broker::log;
 use crate::broker::log::{LogReply, LogRequest};
 use crate::broker::txn::IsolationLevel;
@@ -38,6 +36,8 @@ use crate::scenario::{
     ProcessingSpec, QueueMode, Scenario, ScenarioError,
 };
 use crate::settings::{Setting, SettingSpec};
+use crate::sim::net::{Direction, Link, Transit};
+use crate::sim::rng::{Probability, SimRng};
 use crate::storage::{FlushId, FlushState, MemoryStore, Storage, Tear};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};

@@ -129,7 +129,7 @@ impl BenchBroker {
     }
 
     /// The guarantees measured on this broker: every one on the log; the
-    /// queue broker has no transactions (see [`crate::guarantee_txn`]).
+    /// queue broker has no transactions (see [`crate::guarantee::txn`]).
     pub fn guarantees(self) -> &'static [Guarantee] {
         match self {
             BenchBroker::Log => &Guarantee::ALL,

@@ -20,10 +20,10 @@
 //! | [`client`] | simulated producers (confirms, retries) and consumers (prefetch, ack modes, effects) |
 //! | [`history`] | the Jepsen-style history (invoke/ok/fail/info + broker events), JSONL and its hash |
 //! | [`check`] | the queue-model checker: lost, duplicated, unexpected, recovered, out-of-order, count reconciliation; the log and transactional checkers; `check::live`, the same summary kept up to date as the history grows |
-//! | [`playground`] | the page's settings (broker, delivery guarantee, partitions, clients) turned into a scenario, and the verdict for the claimed guarantee |
-//! | [`resume`] | the setup saved next to the page's stored log, so a reload can resume the run on it |
+//! | [`app::playground`] | the page's settings (broker, delivery guarantee, partitions, clients) turned into a scenario, and the verdict for the claimed guarantee |
+//! | [`app::resume`] | the setup saved next to the page's stored log, so a reload can resume the run on it |
 //! | [`settings`] | live client settings (rate, keys, processing, prefetch, ack mode): validated changes at virtual times, replayed like faults |
-//! | [`session`] | one live run as the page drives it: advance under a frame budget, faults and clients added live, and the `View` the components draw |
+//! | [`app::session`] | one live run as the page drives it: advance under a frame budget, faults and clients added live, and the `View` the components draw |
 //! | [`scenario`] | the JSON scenario format and its validation (errors name the field) |
 //! | [`bench`] | the throughput workloads shared by the native and the browser benchmark, and the cost of each delivery guarantee |
 //! | [`storage`] | durable storage: CRC-32C record batches, the `Storage` trait (append, group-commit flush, crash, recovery) and the memory store that models a disk |
@@ -43,17 +43,14 @@
 //!
 //! Read the README's "concept → file" table to find where each broker idea lives.
 
+pub mod app;
 pub mod bench;
 pub mod broker;
 pub mod check;
 pub mod client;
 pub mod guarantee;
-pub mod guarantee_txn;
 pub mod history;
-pub mod playground;
-pub mod resume;
 pub mod scenario;
-pub mod session;
 pub mod settings;
 pub mod sim;
 pub mod storage;

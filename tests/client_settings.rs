@@ -4,10 +4,10 @@
 //! and where while the old value stays.
 #![cfg(not(target_arch = "wasm32"))]
 
+use brokerlab::app::playground::{BrokerKind, Delivery, Setup};
+use brokerlab::app::session::Session;
 use brokerlab::history::{Entry, Proc};
-use brokerlab::playground::{BrokerKind, Delivery, Setup};
 use brokerlab::scenario::{AckMode, ProcessingSpec, Scenario};
-use brokerlab::session::Session;
 use brokerlab::settings::Setting;
 use brokerlab::world::World;
 

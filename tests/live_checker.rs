@@ -7,7 +7,7 @@
 //! guarantee, random crashes of the broker, consumers and producers, dropped
 //! acks, the final drain of a log run, and every example scenario.
 
-use brokerlab::playground::{BrokerKind, ConsumerSettings, Delivery, ProducerSettings, Setup};
+use brokerlab::app::playground::{BrokerKind, ConsumerSettings, Delivery, ProducerSettings, Setup};
 use brokerlab::scenario::{ClientSpec, CommitMode, FaultOptions, Scenario};
 use brokerlab::sim::faults::with_random_faults;
 use brokerlab::sim::rng::SimRng;

@@ -2,7 +2,7 @@
 //! ends, and the verdict judges processed effects against the guarantee.
 #![cfg(not(target_arch = "wasm32"))]
 
-use brokerlab::playground::{verdict, BrokerKind, Delivery, Setup};
+use brokerlab::app::playground::{verdict, BrokerKind, Delivery, Setup};
 use brokerlab::scenario::{AckMode, BrokerSpec, ClientSpec, FaultAction, FaultSpec};
 use brokerlab::world::World;
 
@@ -106,7 +106,7 @@ fn impossible_or_unbuilt_settings_name_their_control() {
 /// Runs a setup for 4 s with the broker crashing at 1 s and restarting at 1.2 s.
 fn run_with_broker_crash(delivery: Delivery) -> brokerlab::check::Summary {
     // Consumers slower than the producer (2 × 10/s < 50/s), so a backlog builds.
-    let slow = brokerlab::playground::ConsumerSettings {
+    let slow = brokerlab::app::playground::ConsumerSettings {
         processing_ms: 100,
         prefetch: 5,
     };
@@ -185,7 +185,7 @@ fn the_log_broker_maps_partitions_consumers_and_delivery_to_kafka_settings() {
             ClientSpec::LogConsumer(k) => {
                 assert_eq!(k.commit, Some(CommitMode::BeforeProcessing));
                 assert!(!k.enable_auto_commit);
-                assert_eq!(k.group_id, brokerlab::playground::LOG_GROUP);
+                assert_eq!(k.group_id, brokerlab::app::playground::LOG_GROUP);
             }
             other => panic!("a queue client in a log setup: {other:?}"),
         }
@@ -216,10 +216,10 @@ fn at_least_once_on_the_log_survives_a_broker_crash_and_at_most_once_does_not_du
     let least = run(Delivery::AtLeastOnce);
     assert_eq!(least.counts.lost, 0, "{:?}", least.findings);
     assert!(least.counts.processed > 100);
-    assert!(brokerlab::playground::verdict(Delivery::AtLeastOnce, &least).holds);
+    assert!(brokerlab::app::playground::verdict(Delivery::AtLeastOnce, &least).holds);
     let most = run(Delivery::AtMostOnce);
     assert_eq!(most.counts.duplicated, 0, "{:?}", most.findings);
-    assert!(brokerlab::playground::verdict(Delivery::AtMostOnce, &most).holds);
+    assert!(brokerlab::app::playground::verdict(Delivery::AtMostOnce, &most).holds);
 }
 
 /// The broker crashes at 1 s and restarts at 1.2 s.

@@ -6,10 +6,10 @@
 //! same store with [`World::resume`].
 #![cfg(not(target_arch = "wasm32"))]
 
+use brokerlab::app::playground::{self, BrokerKind, Delivery, Setup};
 use brokerlab::broker::log::{Carried, LogNote};
 use brokerlab::broker::Note;
 use brokerlab::history::{Entry, LogEntry, Proc};
-use brokerlab::playground::{self, BrokerKind, Delivery, Setup};
 use brokerlab::scenario::{FaultAction, FaultSpec, Scenario};
 use brokerlab::storage::{MemoryStore, Storage, StreamId, Tear};
 use brokerlab::world::World;

@@ -2,8 +2,8 @@
 //! and a view that stays bounded however much is going on.
 #![cfg(not(target_arch = "wasm32"))]
 
-use brokerlab::playground::{ConsumerSettings, ProducerSettings, Setup};
-use brokerlab::session::{Session, BOXES_PER_QUEUE_MAX, EVENT_ROWS_MAX};
+use brokerlab::app::playground::{ConsumerSettings, ProducerSettings, Setup};
+use brokerlab::app::session::{Session, BOXES_PER_QUEUE_MAX, EVENT_ROWS_MAX};
 
 fn session() -> Session {
     Session::from_setup(&Setup::default()).expect("default setup")
@@ -153,7 +153,7 @@ fn a_bad_scenario_file_names_the_field() {
 
 #[test]
 fn log_sessions_add_members_slow_them_and_chart_the_lag() {
-    use brokerlab::playground::BrokerKind;
+    use brokerlab::app::playground::BrokerKind;
     let setup = Setup {
         broker: BrokerKind::Log,
         partitions: 2,
@@ -199,7 +199,7 @@ fn the_sessions_live_checker_agrees_with_the_batch_checker_as_the_run_goes_on() 
     for setup in [
         Setup::default(),
         Setup {
-            broker: brokerlab::playground::BrokerKind::Log,
+            broker: brokerlab::app::playground::BrokerKind::Log,
             ..Setup::default()
         },
     ] {

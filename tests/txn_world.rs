@@ -269,8 +269,8 @@ fn the_zombie_scenario_fences_the_first_instance() {
     assert!(w.summary().ok);
 }
 
-fn transactional_log_setup() -> brokerlab::playground::Setup {
-    use brokerlab::playground::{BrokerKind, Delivery, Setup};
+fn transactional_log_setup() -> brokerlab::app::playground::Setup {
+    use brokerlab::app::playground::{BrokerKind, Delivery, Setup};
     Setup {
         broker: BrokerKind::Log,
         delivery: Delivery::ExactlyOnceTransactional,
@@ -280,12 +280,12 @@ fn transactional_log_setup() -> brokerlab::playground::Setup {
 
 #[test]
 fn the_playground_offers_transactions_on_the_log_broker_only() {
-    use brokerlab::playground::{BrokerKind, Delivery};
+    use brokerlab::app::playground::{BrokerKind, Delivery};
     let d = Delivery::ExactlyOnceTransactional;
     assert_eq!(d.unavailable_reason_on(BrokerKind::Log), None);
     let why = d.unavailable_reason_on(BrokerKind::Queue).expect("refused");
     assert!(why.contains("log broker"), "{why}");
-    let queue = brokerlab::playground::Setup {
+    let queue = brokerlab::app::playground::Setup {
         broker: BrokerKind::Queue,
         ..transactional_log_setup()
     };
@@ -302,7 +302,7 @@ fn the_playground_transactional_run_holds_across_broker_and_client_crashes() {
     use brokerlab::scenario::{FaultAction, FaultSpec};
     let mut s = transactional_log_setup().to_scenario().unwrap();
     s.duration_ms = 4_000;
-    let consumer = brokerlab::playground::consumer_id(0);
+    let consumer = brokerlab::app::playground::consumer_id(0);
     for (at_ms, action, target) in [
         (1_000, FaultAction::Crash, "broker"),
         (1_200, FaultAction::Restart, "broker"),

@@ -230,10 +230,10 @@ async fn close(store: brokerlab::ui::persist::SharedStore) {
 
 #[wasm_bindgen_test]
 async fn a_reloaded_page_resumes_its_log_from_indexeddb() {
+    use brokerlab::app::playground::{self, BrokerKind, Delivery, Setup};
     use brokerlab::broker::log::LogNote;
     use brokerlab::broker::Note;
     use brokerlab::history::{Entry, Proc};
-    use brokerlab::playground::{self, BrokerKind, Delivery, Setup};
     use brokerlab::world::World;
 
     let db_name = "brokerlab-test-resume";
@@ -255,7 +255,7 @@ async fn a_reloaded_page_resumes_its_log_from_indexeddb() {
     store
         .0
         .borrow()
-        .save_setup(&brokerlab::resume::to_text(&setup))
+        .save_setup(&brokerlab::app::resume::to_text(&setup))
         .unwrap();
     let mut first = World::with_storage(&scenario, Box::new(store.clone()));
     run_awaiting_until(&mut first, &store, 1_500).await;
@@ -273,7 +273,7 @@ async fn a_reloaded_page_resumes_its_log_from_indexeddb() {
         .saved_setup()
         .unwrap()
         .expect("a saved setup");
-    let saved = brokerlab::resume::from_text(&saved).unwrap();
+    let saved = brokerlab::app::resume::from_text(&saved).unwrap();
     assert_eq!(saved, setup);
     let mut world = World::resume(&scenario, Box::new(store.clone())).unwrap();
     let log = world.broker().as_log().unwrap();

@@ -8,7 +8,7 @@
 #[path = "support/dom.rs"]
 mod dom;
 
-use brokerlab::playground::{BrokerKind, Delivery, Setup};
+use brokerlab::app::playground::{BrokerKind, Delivery, Setup};
 use brokerlab::storage::idb::{IdbConfig, IdbStore};
 use brokerlab::storage::Storage;
 use brokerlab::ui::persist::{SharedStore, DB_NAME};
@@ -55,7 +55,8 @@ async fn page_store_with(setup: &Setup) -> IdbStore {
     config.fsync_latency_ms = 5;
     let mut idb = IdbStore::open(config).await.expect("open IndexedDB");
     idb.recover();
-    idb.save_setup(&brokerlab::resume::to_text(setup)).unwrap();
+    idb.save_setup(&brokerlab::app::resume::to_text(setup))
+        .unwrap();
     idb
 }
 

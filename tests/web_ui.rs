@@ -187,7 +187,7 @@ fn delivery_options(root: &Element) -> Vec<(String, bool, String)> {
 
 #[wasm_bindgen_test]
 async fn guarantees_a_broker_cannot_run_are_listed_but_disabled() {
-    use brokerlab::playground::{BrokerKind, Delivery};
+    use brokerlab::app::playground::{BrokerKind, Delivery};
     let (root, app) = mount().await;
     for (broker, label) in [
         (BrokerKind::Queue, "In-memory queue"),

@@ -67,7 +67,7 @@ use super::ownership::{check_fence, next_epoch, Access, LeaseStatus};
 use super::recovery::{Recovery, Truncation};
 use super::{CrashReport, FlushId, FlushState, FlushTicket, RecordBatch, Storage};
 use super::{StorageError, StreamId, Tear};
-use crate::resume::SETUP_KEY;
+use crate::app::resume::SETUP_KEY;
 use indexed_db_futures::database::Database;
 use indexed_db_futures::error::{DomException, Error as IdbError, OpenDbError};
 use indexed_db_futures::object_store::ObjectStore;
@@ -153,7 +153,7 @@ enum DiskOp {
     DeleteKeys(Vec<JsValue>),
     /// Delete everything (start fresh): the batches and the saved setup.
     Clear,
-    /// Save the page's setup next to the log (see [`crate::resume`]).
+    /// Save the page's setup next to the log (see [`crate::app::resume`]).
     PutSetup(String),
 }
 
@@ -191,7 +191,7 @@ struct Shared {
     /// The last failure of a repair, clear or delete (they do not stop
     /// writes, but a caller may want to show them).
     last_repair_error: Option<StorageError>,
-    /// The setup saved with the log ([`crate::resume`]): read at open, then
+    /// The setup saved with the log ([`crate::app::resume`]): read at open, then
     /// what this tab last saved. `Err` says why the stored value is unusable.
     saved_setup: Result<Option<String>, String>,
 }
@@ -378,7 +378,7 @@ impl IdbStore {
     }
 
     /// Saves the page's setup next to the log, in write order with the
-    /// flushes and under the same owner fence (see [`crate::resume`]).
+    /// flushes and under the same owner fence (see [`crate::app::resume`]).
     pub fn save_setup(&self, text: &str) -> Result<(), StorageError> {
         self.check_writable()?;
         self.shared.borrow_mut().saved_setup = Ok(Some(text.to_string()));

@@ -6,9 +6,9 @@
 
 use super::controls::{dom_id, target_value, NumberField};
 use super::state::Action;
-use crate::playground::{ConsumerSettings, ProducerSettings};
+use crate::app::playground::{ConsumerSettings, ProducerSettings};
+use crate::app::session::{ClientRow, View};
 use crate::scenario::{AckMode, CommitMode, ProcessingSpec};
-use crate::session::{ClientRow, View};
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use yew::prelude::*;

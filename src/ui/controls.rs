@@ -3,7 +3,7 @@
 
 use super::state::{Action, SPEEDS};
 use super::SimHandle;
-use crate::playground::{BrokerKind, Delivery, Setup};
+use crate::app::playground::{BrokerKind, Delivery, Setup};
 use std::collections::BTreeMap;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;

@@ -3,7 +3,7 @@
 
 use super::state::Action;
 use super::topology::format_ms;
-use crate::session::{EventRow, View};
+use crate::app::session::{EventRow, View};
 use std::rc::Rc;
 use yew::prelude::*;
 

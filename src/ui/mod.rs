@@ -3,7 +3,7 @@
 //! One rule holds the design together: components render and forward
 //! callbacks; they hold no broker logic. The state is a `Reducible`
 //! ([`state::AppState`]) changed only through [`state::Action`]; the reducer
-//! drives the [`crate::session::Session`], which owns the simulation. The
+//! drives the [`crate::app::session::Session`], which owns the simulation. The
 //! shared session also sits in a context so a component that needs to read
 //! it (the scenario export) does not need it threaded through props.
 //!
@@ -25,7 +25,7 @@ pub mod state;
 mod timeline;
 mod topology;
 
-use crate::session::SharedSession;
+use crate::app::session::SharedSession;
 use crate::version::{PRODUCT_NAME, TAGLINE};
 use state::{Action, AppState};
 use std::rc::Rc;
@@ -172,12 +172,15 @@ fn persistence_banner(
 /// reason is shown and Resume is disabled.
 fn stored_log_banner(
     found_records: u64,
-    saved_setup: &Result<crate::playground::Setup, String>,
+    saved_setup: &Result<crate::app::playground::Setup, String>,
     dispatch: &Callback<Action>,
 ) -> Html {
     let (setup_text, can_resume) = match saved_setup {
         Ok(setup) => (
-            format!("It was written by: {}.", crate::resume::describe(setup)),
+            format!(
+                "It was written by: {}.",
+                crate::app::resume::describe(setup)
+            ),
             true,
         ),
         Err(why) => (format!("It cannot be resumed: {why}."), false),

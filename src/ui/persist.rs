@@ -12,7 +12,7 @@
 //! and the log runs on the in-memory disk model instead. In-memory queue runs
 //! never persist anything: that is the seed's point about them.
 
-use crate::playground::Setup;
+use crate::app::playground::Setup;
 use crate::storage::idb::{IdbConfig, IdbStore};
 use crate::storage::{
     CrashReport, FlushId, FlushState, FlushTicket, RecordBatch, Recovery, Storage, StorageError,
@@ -120,7 +120,7 @@ fn opened(result: Result<IdbStore, StorageError>) -> Persistence {
         Ok(store) => {
             let (recovery, _) = crate::storage::recovery::recover(&store.durable());
             let saved_setup = match store.saved_setup() {
-                Ok(Some(text)) => crate::resume::from_text(&text),
+                Ok(Some(text)) => crate::app::resume::from_text(&text),
                 Ok(None) => Err(
                     "no setup was saved with it (an older page wrote it, or saving failed)"
                         .to_string(),

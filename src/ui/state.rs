@@ -6,9 +6,9 @@
 //! the derived [`View`] and send actions back.
 
 use super::persist::Persistence;
-use crate::playground::{BrokerKind, ConsumerSettings, Delivery, ProducerSettings, Setup};
+use crate::app::playground::{BrokerKind, ConsumerSettings, Delivery, ProducerSettings, Setup};
+use crate::app::session::{Session, SharedSession, View};
 use crate::scenario::{AckMode, ProcessingSpec};
-use crate::session::{Session, SharedSession, View};
 use crate::settings::Setting;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -256,7 +256,7 @@ impl AppState {
     }
 
     /// Saves the running setup next to the log, so a reload can resume it
-    /// (see [`crate::resume`]). Only for runs that write to IndexedDB.
+    /// (see [`crate::app::resume`]). Only for runs that write to IndexedDB.
     fn save_setup(&mut self) {
         let Persistence::Ready { store, .. } = &self.persistence else {
             return;
@@ -265,7 +265,7 @@ impl AppState {
         let Some(setup) = session.setup().filter(|_| session.persistent) else {
             return;
         };
-        let text = crate::resume::to_text(setup);
+        let text = crate::app::resume::to_text(setup);
         if let Err(e) = store.0.borrow().save_setup(&text) {
             self.notice = Some(format!(
                 "The setup could not be saved with the log ({e}): a reload will not be able to resume this run."
@@ -333,7 +333,7 @@ impl Reducible for AppState {
                 });
             }
             Action::SetPartitions(text) => {
-                let max = u64::from(crate::playground::bounds::PARTITIONS_MAX);
+                let max = u64::from(crate::app::playground::bounds::PARTITIONS_MAX);
                 if let Some(n) = s.set_number("Partitions", &text, 1, max) {
                     s.try_setup(Setup {
                         partitions: n as u32,
@@ -411,7 +411,7 @@ impl AppState {
     }
 
     fn set_new_client(&mut self, field: &'static str, text: &str) {
-        use crate::playground::bounds as b;
+        use crate::app::playground::bounds as b;
         match field {
             "Rate" => {
                 if let Some(n) = self.set_number(field, text, 1, b::RATE_PER_S_MAX) {

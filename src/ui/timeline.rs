@@ -2,7 +2,7 @@
 //! most recent events (a bounded window: the newest rows only).
 
 use super::figures::event_row;
-use crate::session::{throughput_per_s, Sample, View};
+use crate::app::session::{throughput_per_s, Sample, View};
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -53,7 +53,7 @@ fn chart(samples: &[Sample]) -> Html {
 
 fn points(values: &[u64]) -> String {
     let max = values.iter().copied().max().unwrap_or(0).max(1) as f64;
-    let step = CHART_W / (crate::session::SAMPLES_MAX as f64 - 1.0);
+    let step = CHART_W / (crate::app::session::SAMPLES_MAX as f64 - 1.0);
     values
         .iter()
         .enumerate()

@@ -7,7 +7,7 @@
 //! few dozen dots — so the picture costs the same with ten messages or ten
 //! thousand. Ids render as SVG text, which is never parsed as HTML.
 
-use crate::session::{ClientRow, PartitionRow, QueueRow, View, BOXES_PER_QUEUE_MAX};
+use crate::app::session::{ClientRow, PartitionRow, QueueRow, View, BOXES_PER_QUEUE_MAX};
 use std::rc::Rc;
 use yew::prelude::*;
 

@@ -5,7 +5,7 @@
 //! kind, partitions, delivery guarantee, seed and clients. So when a log run
 //! starts (and whenever a client is added to it) the page saves its
 //! [`Setup`] next to the log, and on the next visit offers "Resume" (rebuild
-//! that setup on the stored log, [`crate::session::Session::resume_with_store`])
+//! that setup on the stored log, [`crate::app::session::Session::resume_with_store`])
 //! or "Start fresh" (delete both).
 //!
 //! ## Where the setup is kept, and why there
@@ -28,7 +28,7 @@
 //! unreadable or newer one is an error with a message saying what and where
 //! ([`from_text`]); the page then offers only "Start fresh", never panics.
 
-use crate::playground::Setup;
+use crate::app::playground::Setup;
 use serde::{Deserialize, Serialize};
 
 /// Key of the saved setup in the database's `meta` store.
@@ -108,7 +108,7 @@ pub fn describe(setup: &Setup) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::playground::{BrokerKind, Delivery};
+    use crate::app::playground::{BrokerKind, Delivery};
 
     fn log_setup() -> Setup {
         Setup {

@@ -7,10 +7,10 @@
 //! already cut down to what fits on screen, that components render without
 //! knowing anything about brokers.
 
+use crate::app::playground::{self, BrokerKind, Delivery, Setup, SetupError, Verdict};
 use crate::check::live::LiveChecker;
 use crate::check::{Counts, Summary};
 use crate::history::HistoryEvent;
-use crate::playground::{self, BrokerKind, Delivery, Setup, SetupError, Verdict};
 use crate::scenario::{
     ClientSpec, FaultAction, FaultSpec, ProcessingSpec, Scenario, ScenarioError,
 };

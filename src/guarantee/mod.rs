@@ -11,7 +11,7 @@
 //! | `at_most_once` | no confirms | `no_ack` (auto) | `acks=0`, no retries | `commitSync` before processing (a refused or unanswered commit drops the batch) |
 //! | `at_least_once` | confirms, retries | ack after processing | `acks=all`, retries | commit after processing |
 //! | `exactly_once_idempotent` | as at least once (+ SQS FIFO `MessageDeduplicationId` in `sqs` mode) | + dedup store | + `enable.idempotence` | + dedup store |
-//! | `exactly_once_transactional` | refused (no transactions) | refused | + `enable.idempotence` | read-process-write in a transaction, + a `read_committed` sink (see [`crate::guarantee_txn`]) |
+//! | `exactly_once_transactional` | refused (no transactions) | refused | + `enable.idempotence` | read-process-write in a transaction, + a `read_committed` sink (see [`crate::guarantee::txn`]) |
 //!
 //! What each forbids, judged on processed effects: at most once forbids
 //! `duplicated`, at least once forbids `lost`, exactly once forbids both.
@@ -23,6 +23,8 @@
 //! consumer that crashes between its effect and its commit reads the record
 //! again. Only the consumer's dedup store, written in the same transaction as
 //! the effect, catches those.
+
+pub mod txn;
 
 use crate::scenario::{
     AckMode, Acks, BrokerSpec, ClientSpec, CommitMode, ConfirmSpec, Expectations, FaultAction,
@@ -262,7 +264,7 @@ fn configure_client(g: Guarantee, c: &mut ClientSpec) {
 
 /// Kafka transactions on the log broker (read-process-write clients, an
 /// output topic and a `read_committed` sink per pipeline); refused on the
-/// queue broker. See [`crate::guarantee_txn`].
+/// queue broker. See [`crate::guarantee::txn`].
 pub fn configure_transactional(s: &mut Scenario) -> Result<(), ScenarioError> {
-    crate::guarantee_txn::configure(s)
+    crate::guarantee::txn::configure(s)
 }

@@ -27,7 +27,7 @@
 //! Exactly once (transactional) is the log broker only: each consumer
 //! becomes a read-process-write client whose output and offsets commit in
 //! one transaction, read downstream by a `read_committed` sink (see
-//! [`crate::guarantee_txn`]). On the queue broker it gives a [`SetupError`]
+//! [`crate::guarantee::txn`]). On the queue broker it gives a [`SetupError`]
 //! that says why, which the page shows next to the control.
 
 pub use crate::check::guarantee::Verdict;
@@ -295,7 +295,7 @@ impl Setup {
         };
         if self.delivery == Delivery::ExactlyOnceTransactional {
             // Consumers become read-process-write clients with a sink each.
-            crate::guarantee_txn::configure(&mut scenario)
+            crate::guarantee::txn::configure(&mut scenario)
                 .expect("checked: the log broker takes transactions");
         }
         // The page's bounds are tighter than the scenario's, so a setup that

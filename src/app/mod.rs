@@ -1,0 +1,10 @@
+//! The application layer: what the page (and the CLI) build on top of the world.
+//!
+//! Nothing below this layer knows it exists. It turns the page's settings into a
+//! scenario ([`playground`]), drives one live run under a frame budget and draws the
+//! [`session::View`] ([`session`]), and saves the setup beside the stored log so a
+//! reload can resume it ([`resume`]). Lessons will live here too.
+
+pub mod playground;
+pub mod resume;
+pub mod session;

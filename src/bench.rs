@@ -12,8 +12,8 @@
 //! as a closure; every run is checked against what its guarantee promises
 //! before its number is printed.
 
-use crate::guarantee::Guarantee;
-use crate::scenario::Scenario;
+use crate::config::Guarantee;
+use crate::config::Scenario;
 use crate::world::World;
 
 /// The benchmark scenario for `messages` messages.
@@ -363,7 +363,7 @@ mod tests {
         let g = Guarantee::AtMostOnce;
         let mut s = guarantee_scenario(BenchBroker::Queue, g, 80);
         s.clients
-            .retain(|c| matches!(c, crate::scenario::ClientSpec::Producer(_)));
+            .retain(|c| matches!(c, crate::config::ClientSpec::Producer(_)));
         let mut world = World::new(&s);
         world.finish().unwrap();
         check_guarantee_run(&world, g, 80, sink_effects(&world, g));

@@ -98,9 +98,9 @@ pub enum Entry {
     Deduplicated {
         msg: MsgId,
     },
-    /// A live change of this client's settings (see [`crate::settings`]),
+    /// A live change of this client's settings (see [`crate::scenario::settings`]),
     /// from its next decision on.
-    Setting(crate::settings::Setting),
+    Setting(crate::config::Setting),
 }
 
 /// What a log producer or consumer did.

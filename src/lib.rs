@@ -22,9 +22,9 @@
 //! | [`check`] | the queue-model checker: lost, duplicated, unexpected, recovered, out-of-order, count reconciliation; the log and transactional checkers; `check::live`, the same summary kept up to date as the history grows |
 //! | [`app::playground`] | the page's settings (broker, delivery guarantee, partitions, clients) turned into a scenario, and the verdict for the claimed guarantee |
 //! | [`app::resume`] | the setup saved next to the page's stored log, so a reload can resume the run on it |
-//! | [`settings`] | live client settings (rate, keys, processing, prefetch, ack mode): validated changes at virtual times, replayed like faults |
 //! | [`app::session`] | one live run as the page drives it: advance under a frame budget, faults and clients added live, and the `View` the components draw |
-//! | [`scenario`] | the JSON scenario format and its validation (errors name the field) |
+//! | [`config`] | the scenario vocabulary as plain serde types: brokers, clients, faults, live settings, the delivery guarantee, bounds |
+//! | [`scenario`] | loading a scenario from JSON and its validation, live settings' rules included (errors name the field) |
 //! | [`bench`] | the throughput workloads shared by the native and the browser benchmark, and the cost of each delivery guarantee |
 //! | [`storage`] | durable storage: CRC-32C record batches, the `Storage` trait (append, group-commit flush, crash, recovery) and the memory store that models a disk |
 //!
@@ -48,10 +48,10 @@ pub mod bench;
 pub mod broker;
 pub mod check;
 pub mod client;
+pub mod config;
 pub mod guarantee;
 pub mod history;
 pub mod scenario;
-pub mod settings;
 pub mod sim;
 pub mod storage;
 pub mod version;

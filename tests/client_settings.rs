@@ -6,9 +6,9 @@
 
 use brokerlab::app::playground::{BrokerKind, Delivery, Setup};
 use brokerlab::app::session::Session;
+use brokerlab::config::Setting;
+use brokerlab::config::{AckMode, ProcessingSpec, Scenario};
 use brokerlab::history::{Entry, Proc};
-use brokerlab::scenario::{AckMode, ProcessingSpec, Scenario};
-use brokerlab::settings::Setting;
 use brokerlab::world::World;
 
 const SEED: u64 = 7;
@@ -234,7 +234,7 @@ fn bad_changes_are_refused_with_what_and_where_and_change_nothing() {
     assert_eq!(world.client_settings("c1").unwrap().prefetch, Some(5));
     // A scenario's guarantee sets the ack modes: a change is refused.
     let mut g = playground(BrokerKind::Queue, Delivery::AtLeastOnce);
-    g.guarantee = Some(brokerlab::guarantee::Guarantee::AtLeastOnce);
+    g.guarantee = Some(brokerlab::config::Guarantee::AtLeastOnce);
     let mut world = World::new(&g);
     let e = world
         .set_client("c1", Setting::AckMode(AckMode::BeforeProcessing))

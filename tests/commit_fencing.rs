@@ -5,8 +5,8 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use brokerlab::broker::log::{CommitError, LogReply, LogRequest};
-use brokerlab::broker::txn::IsolationLevel;
 use brokerlab::broker::ClientId;
+use brokerlab::config::IsolationLevel;
 
 #[path = "support/log_driver.rs"]
 mod log_driver;

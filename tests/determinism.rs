@@ -3,7 +3,7 @@
 
 mod golden;
 
-use brokerlab::scenario::Scenario;
+use brokerlab::config::Scenario;
 use brokerlab::sim::faults::with_random_faults;
 use brokerlab::world::World;
 

@@ -16,7 +16,7 @@
 //! `brokerlab run scenarios/FILE --seed N [--random-faults]`.
 #![cfg(not(target_arch = "wasm32"))]
 
-use brokerlab::scenario::Scenario;
+use brokerlab::config::Scenario;
 use brokerlab::sim::faults::with_random_faults;
 use brokerlab::world::World;
 use std::fmt::Write as _;

@@ -2,8 +2,8 @@
 //! one behaviour per test, each with the fault that tells the guarantees apart.
 #![cfg(not(target_arch = "wasm32"))]
 
+use brokerlab::config::Scenario;
 use brokerlab::history::Entry;
-use brokerlab::scenario::Scenario;
 use brokerlab::world::World;
 
 /// A keyed log workload; `guarantee` and `faults` are JSON fragments.

@@ -5,8 +5,8 @@
 //! 20; CI runs it in the `sweep` profile with more).
 #![cfg(not(target_arch = "wasm32"))]
 
-use brokerlab::guarantee::Guarantee;
-use brokerlab::scenario::{ClientSpec, CommitMode, Scenario};
+use brokerlab::config::Guarantee;
+use brokerlab::config::{ClientSpec, CommitMode, Scenario};
 use brokerlab::sim::faults::with_random_faults;
 use brokerlab::world::World;
 

@@ -8,7 +8,7 @@
 //! acks, the final drain of a log run, and every example scenario.
 
 use brokerlab::app::playground::{BrokerKind, ConsumerSettings, Delivery, ProducerSettings, Setup};
-use brokerlab::scenario::{ClientSpec, CommitMode, FaultOptions, Scenario};
+use brokerlab::config::{ClientSpec, CommitMode, FaultOptions, Scenario};
 use brokerlab::sim::faults::with_random_faults;
 use brokerlab::sim::rng::SimRng;
 use brokerlab::world::World;

@@ -3,8 +3,8 @@
 
 use brokerlab::broker::log::{partition_for_key, LogNote};
 use brokerlab::broker::Note;
+use brokerlab::config::{ProcessingSpec, Scenario};
 use brokerlab::history::{Entry, LogEntry, OpType, Proc};
-use brokerlab::scenario::{ProcessingSpec, Scenario};
 use brokerlab::world::World;
 use std::collections::BTreeMap;
 
@@ -227,7 +227,7 @@ fn a_broker_crash_loses_acks_1_writes_not_yet_on_disk_but_not_acks_all_writes() 
             faults,
         );
         let mut s = s;
-        if let brokerlab::scenario::BrokerSpec::Log(b) = &mut s.broker {
+        if let brokerlab::config::BrokerSpec::Log(b) = &mut s.broker {
             b.fsync_latency_ms = 20;
         }
         finished(&s).summary()
@@ -368,7 +368,7 @@ fn auto_offset_reset_latest_skips_history_and_earliest_reads_it() {
         let mut world = World::new(&log_scenario(1, "", &[producer("p1", "", "")], ""));
         world.run_until(400).unwrap();
         world
-            .add_client(brokerlab::scenario::Scenario::from_json(&format!(
+            .add_client(brokerlab::config::Scenario::from_json(&format!(
                 r#"{{ "seed": 1, "duration_ms": 10, "broker": {{ "kind": "log", "topics": [ {{ "name": "t", "partitions": 1 }} ] }}, "clients": [ {late} ] }}"#
             ))
             .unwrap()

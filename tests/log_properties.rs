@@ -2,7 +2,7 @@
 //! failure each prints the seed and the command that replays it.
 #![cfg(not(target_arch = "wasm32"))]
 
-use brokerlab::scenario::{ClientSpec, CommitMode, Scenario};
+use brokerlab::config::{ClientSpec, CommitMode, Scenario};
 use brokerlab::sim::faults::with_random_faults;
 use brokerlab::world::World;
 
@@ -48,7 +48,7 @@ fn loses_with(mode: Option<CommitMode>) {
                 k.enable_auto_commit = mode.is_none();
                 k.auto_commit_interval_ms = 10;
                 k.commit = mode;
-                k.processing = brokerlab::scenario::ProcessingSpec::FixedMs(20);
+                k.processing = brokerlab::config::ProcessingSpec::FixedMs(20);
             }
         }
         s.faults = serde_json::from_str(

@@ -3,10 +3,10 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use brokerlab::app::playground::{verdict, BrokerKind, Delivery, Setup};
-use brokerlab::scenario::{AckMode, BrokerSpec, ClientSpec, FaultAction, FaultSpec};
+use brokerlab::config::{AckMode, BrokerSpec, ClientSpec, FaultAction, FaultSpec};
 use brokerlab::world::World;
 
-fn consumers(s: &brokerlab::scenario::Scenario) -> Vec<&brokerlab::scenario::ConsumerSpec> {
+fn consumers(s: &brokerlab::config::Scenario) -> Vec<&brokerlab::config::ConsumerSpec> {
     s.clients
         .iter()
         .filter_map(|c| match c {
@@ -173,7 +173,7 @@ fn log_setup(delivery: Delivery) -> Setup {
 
 #[test]
 fn the_log_broker_maps_partitions_consumers_and_delivery_to_kafka_settings() {
-    use brokerlab::scenario::{Acks, CommitMode};
+    use brokerlab::config::{Acks, CommitMode};
     let s = log_setup(Delivery::AtMostOnce).to_scenario().unwrap();
     let BrokerSpec::Log(b) = &s.broker else {
         panic!("a log broker")
@@ -223,7 +223,7 @@ fn at_least_once_on_the_log_survives_a_broker_crash_and_at_most_once_does_not_du
 }
 
 /// The broker crashes at 1 s and restarts at 1.2 s.
-fn crash_broker_at_1s(scenario: &mut brokerlab::scenario::Scenario) {
+fn crash_broker_at_1s(scenario: &mut brokerlab::config::Scenario) {
     for (at_ms, action) in [(1_000, FaultAction::Crash), (1_200, FaultAction::Restart)] {
         scenario.faults.push(FaultSpec {
             at_ms,

@@ -5,7 +5,7 @@
 //! `brokerlab run FILE --seed N --random-faults`.
 #![cfg(not(target_arch = "wasm32"))]
 
-use brokerlab::scenario::Scenario;
+use brokerlab::config::Scenario;
 use brokerlab::sim::faults::with_random_faults;
 use brokerlab::world::World;
 use proptest::prelude::*;

@@ -6,8 +6,8 @@ use brokerlab::broker::queue::QueueBroker;
 use brokerlab::broker::{
     DeadLetterReason, Delivery, Message, MsgId, Note, Output, Request, ReturnReason, Target,
 };
+use brokerlab::config::{BrokerSpec, ClientSpec, Scenario};
 use brokerlab::history::{Entry, HistoryEvent, OpType};
-use brokerlab::scenario::{BrokerSpec, ClientSpec, Scenario};
 use brokerlab::world::{Step, World};
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -4,7 +4,7 @@
 //! and seeds of scenarios that do not ask draw exactly what they drew before.
 #![cfg(not(target_arch = "wasm32"))]
 
-use brokerlab::scenario::{FaultAction, Scenario};
+use brokerlab::config::{FaultAction, Scenario};
 use brokerlab::sim::faults::random_faults;
 use brokerlab::world::World;
 

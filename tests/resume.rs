@@ -9,8 +9,8 @@
 use brokerlab::app::playground::{self, BrokerKind, Delivery, Setup};
 use brokerlab::broker::log::{Carried, LogNote};
 use brokerlab::broker::Note;
+use brokerlab::config::{FaultAction, FaultSpec, Scenario};
 use brokerlab::history::{Entry, LogEntry, Proc};
-use brokerlab::scenario::{FaultAction, FaultSpec, Scenario};
 use brokerlab::storage::{MemoryStore, Storage, StreamId, Tear};
 use brokerlab::world::World;
 use std::cell::RefCell;

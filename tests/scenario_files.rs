@@ -2,7 +2,7 @@
 //! scenarios are rejected with the field path and the reason, never a panic.
 #![cfg(not(target_arch = "wasm32"))]
 
-use brokerlab::scenario::Scenario;
+use brokerlab::config::Scenario;
 use brokerlab::world::World;
 
 fn scenario_files() -> Vec<std::path::PathBuf> {

@@ -4,7 +4,7 @@
 //! panics. A restart recovers what was durable and tries again.
 #![cfg(not(target_arch = "wasm32"))]
 
-use brokerlab::scenario::{FaultAction, FaultSpec, Scenario};
+use brokerlab::config::{FaultAction, FaultSpec, Scenario};
 use brokerlab::storage::{MemoryStore, Storage};
 use brokerlab::world::World;
 

@@ -9,8 +9,8 @@
 
 use brokerlab::broker::log::LogNote;
 use brokerlab::broker::Note;
+use brokerlab::config::Scenario;
 use brokerlab::history::Entry;
-use brokerlab::scenario::Scenario;
 use brokerlab::storage::StreamId;
 use brokerlab::world::World;
 use std::collections::BTreeMap;
@@ -87,7 +87,7 @@ fn run(s: &Scenario) -> World {
     w.finish().expect("within bounds");
     let sum = w.summary();
     let v = brokerlab::check::guarantee::verdict(
-        brokerlab::guarantee::Guarantee::AtLeastOnce,
+        brokerlab::config::Guarantee::AtLeastOnce,
         &sum,
         w.history(),
         w.names(),
@@ -208,7 +208,7 @@ mod cut_producer_state {
     use brokerlab::broker::dedup::{producer_id, ProducerIdent};
     use brokerlab::broker::log::{LogBroker, LogNote, LogReply, LogRequest};
     use brokerlab::broker::{Message, Note, Output};
-    use brokerlab::scenario::LogBrokerSpec;
+    use brokerlab::config::LogBrokerSpec;
     use brokerlab::storage::{FlushState, MemoryStore, Storage, StreamId, Tear, TruncationCause};
 
     const WHO: ProducerIdent = ProducerIdent { id: 1, epoch: 0 };

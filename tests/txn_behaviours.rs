@@ -5,11 +5,12 @@
 use brokerlab::broker::log::{
     CommitError, LogNote, LogRecord, LogReply, LogRequest, MARKER_MSG_ID,
 };
-use brokerlab::broker::txn::{IsolationLevel, TxnError, TxnReply, TxnRequest, TxnState};
+use brokerlab::broker::txn::{TxnError, TxnReply, TxnRequest, TxnState};
 use brokerlab::broker::{ClientId, Message};
 use brokerlab::check;
 use brokerlab::check::txn::{TxnFinding, TxnMarker, TxnRead, TxnWrite};
-use brokerlab::scenario::Acks;
+use brokerlab::config::Acks;
+use brokerlab::config::IsolationLevel;
 
 #[path = "support/log_driver.rs"]
 mod log_driver;

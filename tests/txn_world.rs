@@ -5,8 +5,8 @@
 //! crash schedules must hold exactly once end to end; its negative control
 //! (a downstream `read_uncommitted` consumer) must be caught.
 
+use brokerlab::config::Scenario;
 use brokerlab::history::{Entry, LogEntry, OpType, Proc};
-use brokerlab::scenario::Scenario;
 use brokerlab::sim::faults::with_random_faults;
 use brokerlab::world::World;
 use std::collections::BTreeMap;
@@ -70,7 +70,7 @@ fn a_zombie_with_the_same_transactional_id_is_fenced() {
         .replace(r#""faults": ["#, r#""faults": [ { "at_ms": 100, "action": "crash", "target": "p1" }, { "at_ms": 600, "action": "restart", "target": "p1" },"#);
     let mut s = Scenario::from_json(&text).expect("valid");
     let mut twin = s.clients[1].clone();
-    if let brokerlab::scenario::ClientSpec::LogConsumer(k) = &mut twin {
+    if let brokerlab::config::ClientSpec::LogConsumer(k) = &mut twin {
         k.id = "rpw2".into();
         k.transactional.as_mut().unwrap().start_ms = 300;
     }
@@ -215,7 +215,7 @@ fn the_history_feeds_the_transactional_checker() {
 /// `inject` (as the page's buttons do), restarts it `down_ms` later, and
 /// requires the run to hold its guarantee.
 fn crash_at_each(target: &str, at_ms: impl Iterator<Item = u64>, down_ms: u64) {
-    use brokerlab::scenario::{FaultAction, FaultSpec};
+    use brokerlab::config::{FaultAction, FaultSpec};
     let s = Scenario::from_json(SWEEP).expect("valid");
     for at_ms in at_ms {
         let mut w = World::new(&s);
@@ -299,7 +299,7 @@ fn the_playground_offers_transactions_on_the_log_broker_only() {
 
 #[test]
 fn the_playground_transactional_run_holds_across_broker_and_client_crashes() {
-    use brokerlab::scenario::{FaultAction, FaultSpec};
+    use brokerlab::config::{FaultAction, FaultSpec};
     let mut s = transactional_log_setup().to_scenario().unwrap();
     s.duration_ms = 4_000;
     let consumer = brokerlab::app::playground::consumer_id(0);
@@ -325,7 +325,8 @@ fn the_playground_transactional_run_holds_across_broker_and_client_crashes() {
 
 #[test]
 fn the_guarantee_setting_configures_transactions_and_is_idempotent() {
-    use brokerlab::guarantee::{resolved, Guarantee};
+    use brokerlab::config::Guarantee;
+    use brokerlab::guarantee::resolved;
     let mut s = Scenario::from_json(include_str!("../scenarios/log_at_least_once.json")).unwrap();
     s.guarantee = Some(Guarantee::ExactlyOnceTransactional);
     s.validate().expect("valid on the log broker");

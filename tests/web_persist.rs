@@ -110,7 +110,7 @@ async fn wait_durable(
 
 #[wasm_bindgen_test]
 async fn the_same_scenario_gives_the_same_history_on_memory_and_on_indexeddb() {
-    use brokerlab::scenario::Scenario;
+    use brokerlab::config::Scenario;
     use brokerlab::ui::persist::SharedStore;
     use brokerlab::world::World;
     use std::cell::RefCell;
@@ -129,7 +129,7 @@ async fn the_same_scenario_gives_the_same_history_on_memory_and_on_indexeddb() {
         .expect("clear the test database");
     let mut config = IdbConfig::new(db_name);
     config.fsync_latency_ms = match &scenario.broker {
-        brokerlab::scenario::BrokerSpec::Log(l) => l.fsync_latency_ms,
+        brokerlab::config::BrokerSpec::Log(l) => l.fsync_latency_ms,
         _ => unreachable!("a log scenario"),
     };
     let mut idb = IdbStore::open(config).await.expect("open IndexedDB");

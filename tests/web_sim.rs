@@ -7,7 +7,7 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 mod golden;
 
-use brokerlab::scenario::Scenario;
+use brokerlab::config::Scenario;
 use brokerlab::world::World;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test};
 

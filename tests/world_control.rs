@@ -2,10 +2,10 @@
 //! now, clients added mid-run, the Slow toggle, and messages on the wire.
 #![cfg(not(target_arch = "wasm32"))]
 
-use brokerlab::history::{Entry, OpType, Proc};
-use brokerlab::scenario::{
+use brokerlab::config::{
     ClientSpec, ConsumerSpec, FaultAction, FaultSpec, ProcessingSpec, ProducerSpec, Scenario,
 };
+use brokerlab::history::{Entry, OpType, Proc};
 use brokerlab::world::World;
 
 fn scenario(file: &str) -> Scenario {

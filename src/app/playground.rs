@@ -32,7 +32,7 @@
 
 pub use crate::check::guarantee::Verdict;
 use crate::check::Summary;
-use crate::scenario::{
+use crate::config::{
     AckMode, Acks, Assignor, BindingSpec, BrokerSpec, ClientSpec, CommitMode, ConfirmSpec,
     ConsumerSpec, ExchangeKind, ExchangeSpec, Expectations, FaultOptions, Limits, LogBrokerSpec,
     LogConsumerSpec, LogProducerSpec, NetworkSpec, OffsetReset, Partitioner, ProcessingSpec,
@@ -134,8 +134,8 @@ impl Delivery {
     }
 
     /// The scenario's `guarantee` value for this choice.
-    pub fn guarantee(self) -> crate::guarantee::Guarantee {
-        use crate::guarantee::Guarantee;
+    pub fn guarantee(self) -> crate::config::Guarantee {
+        use crate::config::Guarantee;
         match self {
             Delivery::AtMostOnce => Guarantee::AtMostOnce,
             Delivery::AtLeastOnce => Guarantee::AtLeastOnce,

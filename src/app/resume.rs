@@ -11,7 +11,7 @@
 //! ## Where the setup is kept, and why there
 //!
 //! In the same IndexedDB database as the log, in its `meta` object store
-//! under the key [`SETUP_KEY`] (see `storage::idb`), not in `localStorage`:
+//! under the key `storage::idb::SETUP_KEY`, not in `localStorage`:
 //!
 //! - **One lifetime.** The browser evicts or clears an origin's IndexedDB
 //!   data as a unit; a setup in `localStorage` could outlive its log or
@@ -31,8 +31,6 @@
 use crate::app::playground::Setup;
 use serde::{Deserialize, Serialize};
 
-/// Key of the saved setup in the database's `meta` store.
-pub const SETUP_KEY: &str = "setup";
 /// Format of the saved text. Bump it when [`Setup`] changes incompatibly.
 pub const SAVED_SETUP_VERSION: u32 = 1;
 /// A saved setup is a few hundred bytes; anything this large is not one.

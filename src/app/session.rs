@@ -10,11 +10,9 @@
 use crate::app::playground::{self, BrokerKind, Delivery, Setup, SetupError, Verdict};
 use crate::check::live::LiveChecker;
 use crate::check::{Counts, Summary};
+use crate::config::Setting;
+use crate::config::{ClientSpec, FaultAction, FaultSpec, ProcessingSpec, Scenario, ScenarioError};
 use crate::history::HistoryEvent;
-use crate::scenario::{
-    ClientSpec, FaultAction, FaultSpec, ProcessingSpec, Scenario, ScenarioError,
-};
-use crate::settings::Setting;
 use crate::storage::Storage;
 use crate::world::{ClientSettings, InFlight, RunError, Step, World};
 use std::collections::{BTreeMap, VecDeque};
@@ -543,7 +541,7 @@ impl Session {
     }
 
     /// Changes one setting of a live client from its next decision on (see
-    /// [`crate::settings`]): validated against the page's bounds (a
+    /// [`crate::scenario::settings`]): validated against the page's bounds (a
     /// playground run) and the scenario's, recorded in the history, kept in
     /// the page's setup (so it is saved for resume) and in the scenario (so
     /// an export replays it). An error says what is wrong with the value;

@@ -24,7 +24,7 @@ fn main() {
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
-    use brokerlab::scenario::Scenario;
+    use brokerlab::config::Scenario;
     use brokerlab::sim::faults::with_random_faults;
     use brokerlab::world::World;
     use lexopt::prelude::*;

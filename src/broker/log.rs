@@ -45,9 +45,9 @@
 //! so members rejoin after a broker restart (committed offsets are persisted).
 
 use super::dedup::{IdempotentTag, ProducerIdent, ProducerStates, SeqCheck};
-use super::txn::{IsolationLevel, TxnCoordinator, TxnNote, TxnReply, TxnRequest, TxnTag};
+use super::txn::{TxnCoordinator, TxnNote, TxnReply, TxnRequest, TxnTag};
 use super::{ClientId, KeyId, Message, MsgId, Output};
-use crate::scenario::{Acks, Assignor, LogBrokerSpec, OffsetReset};
+use crate::config::{Acks, Assignor, IsolationLevel, LogBrokerSpec, OffsetReset};
 use crate::storage::{
     FlushId, FlushState, Record, RecordBatch, Recovery, Storage, StorageError, StreamId, Tear,
     TruncationCause,

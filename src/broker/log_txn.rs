@@ -387,7 +387,7 @@ impl LogBroker {
         // persisted): the offset still counts, members take it on rejoin.
         let g = slot.get_or_insert_with(|| super::GroupState {
             topic: 0,
-            assignor: crate::scenario::Assignor::Range,
+            assignor: crate::config::Assignor::Range,
             generation: 0,
             members: BTreeMap::new(),
             committed: BTreeMap::new(),
@@ -427,7 +427,7 @@ impl LogBroker {
             let partitions = m.partitions.iter().all(|&(t, p)| self.has_partition(t, p));
             let offsets = m.offsets.iter().all(|&(g, p, _)| {
                 (g as usize) < self.groups.len()
-                    && u32::from(p) < crate::scenario::bounds::PARTITIONS_MAX
+                    && u32::from(p) < crate::config::bounds::PARTITIONS_MAX
             });
             partitions && offsets
         };

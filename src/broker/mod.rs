@@ -16,7 +16,7 @@ pub mod log;
 pub mod queue;
 pub mod txn;
 
-use crate::scenario::BrokerSpec;
+use crate::config::BrokerSpec;
 use crate::storage::{FlushId, FlushState, Storage, Tear};
 use log::{LogBroker, LogNote, LogReply, LogRequest};
 use queue::QueueBroker;

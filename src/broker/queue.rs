@@ -29,7 +29,7 @@ use super::{
     ClientId, DeadLetterReason, Delivery, DeliveryTag, KeyId, Message, MsgId, Note, Output,
     QueueId, QueueView, Request, ReturnReason, Target,
 };
-use crate::scenario::{ExchangeKind, QueueBrokerSpec, QueueMode};
+use crate::config::{ExchangeKind, QueueBrokerSpec, QueueMode};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A declared queue's settings (not its contents).

@@ -54,24 +54,6 @@ pub const PARTITIONS_PER_TXN_MAX: usize = 64;
 /// Consumer offsets one transaction may commit.
 pub const OFFSETS_PER_TXN_MAX: usize = 64;
 
-/// `isolation.level` of a consumer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IsolationLevel {
-    /// Sees every record up to the log end, aborted ones too (Kafka's default).
-    #[default]
-    ReadUncommitted,
-    /// Sees records only up to the last stable offset, and no aborted ones.
-    ReadCommitted,
-}
-
-impl IsolationLevel {
-    /// For `skip_serializing_if`: scenarios without the field stay as they were.
-    pub fn is_default(&self) -> bool {
-        *self == IsolationLevel::ReadUncommitted
-    }
-}
-
 /// What marks a record as transactional in a partition log: the producer id
 /// and epoch that wrote it and, for a control record, the decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,7 +11,7 @@
 
 use super::{Finding, Summary, FINDINGS_PER_KIND_MAX};
 use crate::broker::{ClientId, MsgId};
-use crate::guarantee::Guarantee;
+use crate::config::Guarantee;
 use crate::history::{msg_name, Entry, History, LogEntry, Names, OpType, Proc};
 
 /// Steps told per cause chain; a longer story ends in "…".

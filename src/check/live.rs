@@ -36,8 +36,8 @@
 use super::{finish, FINDINGS_PER_KIND_MAX};
 use super::{gather_event, msg_finding, Bucket, Facts, Order, Snapshot, Summary};
 use crate::broker::{ClientId, MsgId, Note};
+use crate::config::Expectations;
 use crate::history::{Entry, History, HistoryEvent, LogEntry, Names, OpType, Proc};
-use crate::scenario::Expectations;
 use std::collections::BTreeSet;
 
 /// The live checker of one run (see the module notes).

@@ -40,8 +40,8 @@ pub(super) use live::Live;
 use super::{expectation_violations, Counts, Finding, Snapshot, Summary, FINDINGS_PER_KIND_MAX};
 use crate::broker::log::{Carried, LogNote, PartitionId, TopicId};
 use crate::broker::{ClientId, KeyId, MsgId, Note};
+use crate::config::Expectations;
 use crate::history::{msg_name, Entry, History, LogEntry, Names, OpType, Proc};
-use crate::scenario::Expectations;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 

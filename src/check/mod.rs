@@ -40,8 +40,8 @@ pub mod txn;
 pub mod txn_history;
 
 use crate::broker::{ClientId, Delivery, MsgId, Note, ReturnReason};
+use crate::config::Expectations;
 use crate::history::{msg_name, return_reason, Entry, History, HistoryEvent, Names, OpType, Proc};
-use crate::scenario::Expectations;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -17,8 +17,8 @@
 
 use super::{ClientOutput, ClientTimer};
 use crate::broker::{ClientId, Delivery, KeyId, MsgId, QueueId, Request};
+use crate::config::{AckMode, OnFailure, ProcessingSpec};
 use crate::history::{Entry, OpType};
-use crate::scenario::{AckMode, OnFailure, ProcessingSpec};
 use crate::sim::rng::{Probability, SimRng};
 use std::collections::{BTreeSet, VecDeque};
 

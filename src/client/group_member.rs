@@ -11,9 +11,9 @@
 use super::log_consumer::send;
 use super::{ClientOutput, ClientTimer};
 use crate::broker::log::{GroupId, LogRecord, LogRequest, PartitionId, PartitionSet, TopicId};
-use crate::broker::txn::IsolationLevel;
+use crate::config::IsolationLevel;
+use crate::config::{Assignor, OffsetReset};
 use crate::history::{Entry, LogEntry};
-use crate::scenario::{Assignor, OffsetReset};
 
 /// A member's settings, as `JoinGroup` and the heartbeat need them.
 #[derive(Clone, Copy, Debug)]

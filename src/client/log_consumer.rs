@@ -42,8 +42,8 @@ use crate::broker::log::{
     partitions_of, CommitError, GroupId, LogRecord, LogReply, LogRequest, PartitionId, Seek,
 };
 use crate::broker::{ClientId, MsgId, Request};
+use crate::config::{CommitMode, ProcessingSpec, SeekPosition, SeekSpec};
 use crate::history::{Entry, LogEntry, OpType};
-use crate::scenario::{CommitMode, ProcessingSpec, SeekPosition, SeekSpec};
 use crate::sim::rng::SimRng;
 use std::collections::{BTreeMap, VecDeque};
 

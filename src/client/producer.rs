@@ -11,8 +11,8 @@
 use super::{ClientOutput, ClientTimer};
 use crate::broker::log::{LogRequest, PartitionId, TopicId};
 use crate::broker::{ClientId, KeyId, Message, MsgId, Request, Target};
+use crate::config::{Acks, ConfirmSpec, Partitioner};
 use crate::history::{Entry, LogEntry, OpType};
-use crate::scenario::{Acks, ConfirmSpec, Partitioner};
 
 /// Keyless records the sticky partitioner sends to one partition before it
 /// moves to the next (standing in for one full `batch.size`).

@@ -54,8 +54,8 @@ use super::{ClientOutput, ClientTimer};
 use crate::broker::log::{LogRecord, LogReply, LogRequest, PartitionId, TopicId};
 use crate::broker::txn::{TxnError, TxnIdx, TxnReply, TxnRequest};
 use crate::broker::{ClientId, Message, MsgId};
+use crate::config::ProcessingSpec;
 use crate::history::{Entry, LogEntry, OpType};
-use crate::scenario::ProcessingSpec;
 use crate::sim::rng::SimRng;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -702,12 +702,12 @@ pub const TRANSACTION_TIMEOUT_MS_MAX: u64 = 900_000;
 /// own commit settings must be off.
 pub fn validate(
     path: &str,
-    c: &crate::scenario::LogConsumerSpec,
-    t: &crate::scenario::TransactionalSpec,
+    c: &crate::config::LogConsumerSpec,
+    t: &crate::config::TransactionalSpec,
     output_known: bool,
-) -> Result<(), crate::scenario::ScenarioError> {
+) -> Result<(), crate::config::ScenarioError> {
     let err = |field: &str, reason: &str| {
-        Err(crate::scenario::ScenarioError {
+        Err(crate::config::ScenarioError {
             path: format!("{path}.{field}"),
             reason: reason.to_string(),
         })
@@ -760,10 +760,10 @@ pub fn validate(
 /// The coordinator's index of a `transactional.id`: its rank among the
 /// distinct ids in the scenario's client order (clients added live are
 /// appended, so earlier indices never move).
-pub fn txn_index(s: &crate::scenario::Scenario, transactional_id: &str) -> TxnIdx {
+pub fn txn_index(s: &crate::config::Scenario, transactional_id: &str) -> TxnIdx {
     let mut seen: Vec<&str> = Vec::new();
     for c in &s.clients {
-        if let crate::scenario::ClientSpec::LogConsumer(k) = c {
+        if let crate::config::ClientSpec::LogConsumer(k) = c {
             if let Some(t) = &k.transactional {
                 if !seen.contains(&t.transactional_id.as_str()) {
                     seen.push(&t.transactional_id);

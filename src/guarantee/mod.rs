@@ -26,11 +26,10 @@
 
 pub mod txn;
 
-use crate::scenario::{
+use crate::config::{
     AckMode, Acks, BrokerSpec, ClientSpec, CommitMode, ConfirmSpec, Expectations, FaultAction,
-    FaultSpec, LogProducerSpec, QueueMode, Scenario, ScenarioError,
+    FaultSpec, Guarantee, LogProducerSpec, QueueMode, Scenario, ScenarioError,
 };
-use serde::{Deserialize, Serialize};
 
 /// Retries a guarantee gives a producer that must not give up: enough to
 /// outlast any fault window of a run (each retry waits a request timeout).
@@ -40,49 +39,6 @@ pub const RETRIES_AT_LEAST: u32 = 1_000;
 pub const IDEMPOTENT_IN_FLIGHT_MAX: u32 = 5;
 /// Processed message ids the guarantee's dedup store remembers per store.
 pub const DEDUP_IDS_DEFAULT: u64 = 100_000;
-
-/// The delivery guarantee a scenario claims.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Guarantee {
-    AtMostOnce,
-    AtLeastOnce,
-    ExactlyOnceIdempotent,
-    ExactlyOnceTransactional,
-}
-
-impl Guarantee {
-    pub const ALL: [Guarantee; 4] = [
-        Guarantee::AtMostOnce,
-        Guarantee::AtLeastOnce,
-        Guarantee::ExactlyOnceIdempotent,
-        Guarantee::ExactlyOnceTransactional,
-    ];
-
-    /// The name used in scenario files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Guarantee::AtMostOnce => "at_most_once",
-            Guarantee::AtLeastOnce => "at_least_once",
-            Guarantee::ExactlyOnceIdempotent => "exactly_once_idempotent",
-            Guarantee::ExactlyOnceTransactional => "exactly_once_transactional",
-        }
-    }
-
-    /// What the guarantee forbids, judged on processed effects.
-    pub fn expectations(self) -> Expectations {
-        let (no_lost, no_duplicated) = match self {
-            Guarantee::AtMostOnce => (false, true),
-            Guarantee::AtLeastOnce => (true, false),
-            Guarantee::ExactlyOnceIdempotent | Guarantee::ExactlyOnceTransactional => (true, true),
-        };
-        Expectations {
-            no_lost,
-            no_duplicated,
-            ..Expectations::default()
-        }
-    }
-}
 
 fn scenario_err<T>(path: impl Into<String>, reason: impl Into<String>) -> Result<T, ScenarioError> {
     Err(ScenarioError {

@@ -25,11 +25,11 @@
 //! copies. The guarantee matrix therefore runs this cell without
 //! `crash_after_send`.
 
-use crate::guarantee::{DEDUP_IDS_DEFAULT, IDEMPOTENT_IN_FLIGHT_MAX, RETRIES_AT_LEAST};
-use crate::scenario::{
+use crate::config::{
     bounds, Acks, BrokerSpec, ClientSpec, CommitMode, LogConsumerSpec, ProcessingSpec, Scenario,
     ScenarioError, TopicSpec, TransactionalSpec,
 };
+use crate::guarantee::{DEDUP_IDS_DEFAULT, IDEMPOTENT_IN_FLIGHT_MAX, RETRIES_AT_LEAST};
 
 /// The reason the queue broker refuses this guarantee.
 pub const QUEUE_REASON: &str =
@@ -95,10 +95,10 @@ pub fn configure(s: &mut Scenario) -> Result<(), ScenarioError> {
         );
     }
     s.clients.extend(sinks);
-    s.expect = crate::scenario::Expectations {
+    s.expect = crate::config::Expectations {
         no_out_of_order: s.expect.no_out_of_order,
         no_out_of_order_per_key: s.expect.no_out_of_order_per_key,
-        ..crate::guarantee::Guarantee::ExactlyOnceTransactional.expectations()
+        ..crate::config::Guarantee::ExactlyOnceTransactional.expectations()
     };
     Ok(())
 }
@@ -115,7 +115,7 @@ fn make_transactional(path: &str, k: &mut LogConsumerSpec) -> Result<String, Sce
     k.enable_auto_commit = false;
     k.commit = None;
     k.dedup_ids_max = None;
-    k.isolation_level = crate::broker::txn::IsolationLevel::ReadCommitted;
+    k.isolation_level = crate::config::IsolationLevel::ReadCommitted;
     k.max_poll_records = k
         .max_poll_records
         .min(crate::client::txn_producer::TXN_MAX_POLL_RECORDS_MAX);
@@ -146,7 +146,7 @@ fn sink(out: &str, like: &LogConsumerSpec) -> ClientSpec {
         max_poll_records: like.max_poll_records,
         seeks: Vec::new(),
         leave_at_ms: None,
-        isolation_level: crate::broker::txn::IsolationLevel::ReadCommitted,
+        isolation_level: crate::config::IsolationLevel::ReadCommitted,
         dedup_ids_max: Some(DEDUP_IDS_DEFAULT),
         transactional: None,
         network: like.network,

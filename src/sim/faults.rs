@@ -12,7 +12,7 @@
 //! (`tests/random_faults.rs` pins that).
 
 use super::rng::SimRng;
-use crate::scenario::{ClientSpec, FaultAction, FaultSpec, Scenario};
+use crate::config::{ClientSpec, FaultAction, FaultSpec, Scenario};
 
 /// The stream name for fault draws (see [`SimRng::stream`]).
 const FAULT_STREAM: u64 = 0xFA17;

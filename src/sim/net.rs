@@ -12,7 +12,7 @@
 //! stands in for connection blips and retransmitting proxies.
 
 use super::rng::{Probability, SimRng};
-use crate::scenario::NetworkSpec;
+use crate::config::NetworkSpec;
 
 /// Which way a message travels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -67,7 +67,6 @@ use super::ownership::{check_fence, next_epoch, Access, LeaseStatus};
 use super::recovery::{Recovery, Truncation};
 use super::{CrashReport, FlushId, FlushState, FlushTicket, RecordBatch, Storage};
 use super::{StorageError, StreamId, Tear};
-use crate::app::resume::SETUP_KEY;
 use indexed_db_futures::database::Database;
 use indexed_db_futures::error::{DomException, Error as IdbError, OpenDbError};
 use indexed_db_futures::object_store::ObjectStore;
@@ -82,6 +81,11 @@ use std::future::{Future, IntoFuture};
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 use wasm_bindgen::{JsCast, JsValue};
+
+/// Key of the page's saved setup in the database's `meta` store (see
+/// `app::resume`). It is defined here, beside the store that keys by it, so
+/// storage never reaches up to the page.
+pub const SETUP_KEY: &str = "setup";
 
 /// The object store holding every batch frame.
 pub const STORE_NAME: &str = "batches";

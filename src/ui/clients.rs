@@ -8,7 +8,7 @@ use super::controls::{dom_id, target_value, NumberField};
 use super::state::Action;
 use crate::app::playground::{ConsumerSettings, ProducerSettings};
 use crate::app::session::{ClientRow, View};
-use crate::scenario::{AckMode, CommitMode, ProcessingSpec};
+use crate::config::{AckMode, CommitMode, ProcessingSpec};
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use yew::prelude::*;

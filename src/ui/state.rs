@@ -8,8 +8,8 @@
 use super::persist::Persistence;
 use crate::app::playground::{BrokerKind, ConsumerSettings, Delivery, ProducerSettings, Setup};
 use crate::app::session::{Session, SharedSession, View};
-use crate::scenario::{AckMode, ProcessingSpec};
-use crate::settings::Setting;
+use crate::config::Setting;
+use crate::config::{AckMode, ProcessingSpec};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;

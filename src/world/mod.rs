@@ -8,7 +8,7 @@
 //! (scenario, seed): the history is byte-identical natively and in the browser.
 //!
 //! ```no_run
-//! use brokerlab::scenario::Scenario;
+//! use brokerlab::config::Scenario;
 //! use brokerlab::world::World;
 //! let scenario = Scenario::from_json(&std::fs::read_to_string("scenarios/prefetch.json").unwrap()).unwrap();
 //! let mut world = World::new(&scenario);
@@ -19,7 +19,6 @@
 
 use crate::broker::log;
 use crate::broker::log::{LogReply, LogRequest};
-use crate::broker::txn::IsolationLevel;
 use crate::broker::{Broker, ClientId, Delivery, KeyId, MsgId, Output, Request, Target};
 use crate::check::live::LiveChecker;
 use crate::check::{self, Snapshot, Summary};
@@ -30,12 +29,13 @@ use crate::client::log_consumer::{LogConsumer, LogConsumerConfig};
 use crate::client::producer::{Producer, ProducerConfig, Route};
 use crate::client::txn_producer::{TxnProducer, TxnProducerConfig};
 use crate::client::{ClientOutput, ClientTimer};
-use crate::history::{msg_name, Entry, History, Names, Proc};
-use crate::scenario::{
+use crate::config::IsolationLevel;
+use crate::config::{
     AckMode, Acks, BrokerSpec, ClientSpec, CommitMode, ConfirmSpec, FaultAction, FaultSpec,
     ProcessingSpec, QueueMode, Scenario, ScenarioError,
 };
-use crate::settings::{Setting, SettingSpec};
+use crate::config::{Setting, SettingSpec};
+use crate::history::{msg_name, Entry, History, Names, Proc};
 use crate::sim::net::{Direction, Link, Transit};
 use crate::sim::rng::{Probability, SimRng};
 use crate::storage::{FlushId, FlushState, MemoryStore, Storage, Tear};
@@ -441,7 +441,7 @@ impl World {
     }
 
     /// Parses, validates and builds in one go.
-    pub fn from_json(text: &str) -> Result<World, crate::scenario::ScenarioError> {
+    pub fn from_json(text: &str) -> Result<World, crate::config::ScenarioError> {
         Scenario::from_json(text).map(|s| World::new(&s))
     }
 
@@ -543,7 +543,7 @@ impl World {
     /// `settings` entry (an error names `settings[N].set.field` and says
     /// why), appended to the world's scenario at [`World::now_ms`] so an
     /// export replays it, recorded as a `setting` event, and applied from the
-    /// client's next decision (see [`crate::settings`] for what stays as it
+    /// client's next decision (see [`crate::scenario::settings`] for what stays as it
     /// was). Refused changes leave the world untouched.
     ///
     /// Why it is scheduled rather than applied in place: a replay of the
@@ -843,7 +843,10 @@ impl World {
     /// Schedules `settings[i]` in the late band (see [`SETTING_SEQ_BASE`]).
     fn schedule_setting(&mut self, at_ms: u64, i: usize) {
         assert!(at_ms >= self.now_ms, "cannot schedule in the past");
-        assert!(i <= crate::settings::bounds::SETTINGS_MAX, "validated");
+        assert!(
+            i <= crate::config::setting::bounds::SETTINGS_MAX,
+            "validated"
+        );
         self.queue.push(Scheduled {
             at_ms,
             seq: SETTING_SEQ_BASE + i as u64,
@@ -1777,7 +1780,7 @@ fn producer_config(
 /// One client's state machine from its (validated, interned) scenario entry.
 /// A log consumer's group-protocol settings (both kinds of log consumer).
 fn member_config(
-    k: &crate::scenario::LogConsumerSpec,
+    k: &crate::config::LogConsumerSpec,
     group: log::GroupId,
     topic: log::TopicId,
 ) -> MemberConfig {

@@ -6,9 +6,9 @@
 #![allow(dead_code)]
 
 use brokerlab::broker::log::{LogBroker, LogNote, LogRecord, LogReply, LogRequest};
-use brokerlab::broker::txn::IsolationLevel;
 use brokerlab::broker::{ClientId, Note, Output};
-use brokerlab::scenario::{Assignor, LogBrokerSpec, OffsetReset, TopicSpec};
+use brokerlab::config::IsolationLevel;
+use brokerlab::config::{Assignor, LogBrokerSpec, OffsetReset, TopicSpec};
 use brokerlab::storage::{FlushId, Limits, MemoryStore, Storage};
 
 pub struct Driver {

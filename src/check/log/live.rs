@@ -11,8 +11,8 @@ use crate::broker::log::LogNote;
 use crate::broker::{ClientId, KeyId, MsgId, Note};
 use crate::check::live::{msg_of, set_member};
 use crate::check::{Finding, Snapshot, Summary, FINDINGS_PER_KIND_MAX};
+use crate::config::Expectations;
 use crate::history::{msg_name, Entry, HistoryEvent, LogEntry, Names, OpType, Proc};
-use crate::scenario::Expectations;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A producer's sends with one key (Kafka orders per key).

@@ -1,0 +1,87 @@
+//! What every client kind shares: the tagged client list, its link to the
+//! broker, and how long processing one message takes.
+
+use super::{ConsumerSpec, LogConsumerSpec, LogProducerSpec, ProducerSpec};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ClientSpec {
+    Producer(ProducerSpec),
+    Consumer(ConsumerSpec),
+    LogProducer(LogProducerSpec),
+    LogConsumer(LogConsumerSpec),
+}
+
+impl ClientSpec {
+    pub fn id(&self) -> &str {
+        match self {
+            ClientSpec::Producer(p) => &p.id,
+            ClientSpec::Consumer(c) => &c.id,
+            ClientSpec::LogProducer(p) => &p.id,
+            ClientSpec::LogConsumer(c) => &c.id,
+        }
+    }
+
+    pub fn network(&self) -> Option<NetworkSpec> {
+        match self {
+            ClientSpec::Producer(p) => p.network,
+            ClientSpec::Consumer(c) => c.network,
+            ClientSpec::LogProducer(p) => p.network,
+            ClientSpec::LogConsumer(c) => c.network,
+        }
+    }
+
+    /// Message keys this client names (to intern).
+    pub fn keys(&self) -> &[String] {
+        match self {
+            ClientSpec::Producer(p) => &p.keys,
+            ClientSpec::Consumer(c) => &c.fail_keys,
+            ClientSpec::LogProducer(p) => &p.keys,
+            ClientSpec::LogConsumer(_) => &[],
+        }
+    }
+}
+
+/// A client-to-broker link. Both directions use the same settings.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    #[serde(default = "one")]
+    pub latency_ms_min: u64,
+    #[serde(default = "one")]
+    pub latency_ms_max: u64,
+    /// Chance that one message on the link vanishes.
+    #[serde(default)]
+    pub loss_probability: f64,
+    /// Chance that one message on the link arrives twice.
+    #[serde(default)]
+    pub duplicate_probability: f64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+impl Default for NetworkSpec {
+    fn default() -> NetworkSpec {
+        NetworkSpec {
+            latency_ms_min: 1,
+            latency_ms_max: 1,
+            loss_probability: 0.0,
+            duplicate_probability: 0.0,
+        }
+    }
+}
+
+/// How long one message takes to process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ProcessingSpec {
+    FixedMs(u64),
+    /// Uniform in `[min, max]`, drawn from the seeded client stream.
+    UniformMs {
+        min: u64,
+        max: u64,
+    },
+}

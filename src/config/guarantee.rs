@@ -1,0 +1,49 @@
+//! The delivery guarantee a scenario claims, and what each one forbids. How a
+//! guarantee sets the clients' knobs is `guarantee`'s job; the verdict on a
+//! run is `check::guarantee`'s.
+
+use super::Expectations;
+use serde::{Deserialize, Serialize};
+
+/// The delivery guarantee a scenario claims.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Guarantee {
+    AtMostOnce,
+    AtLeastOnce,
+    ExactlyOnceIdempotent,
+    ExactlyOnceTransactional,
+}
+
+impl Guarantee {
+    pub const ALL: [Guarantee; 4] = [
+        Guarantee::AtMostOnce,
+        Guarantee::AtLeastOnce,
+        Guarantee::ExactlyOnceIdempotent,
+        Guarantee::ExactlyOnceTransactional,
+    ];
+
+    /// The name used in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Guarantee::AtMostOnce => "at_most_once",
+            Guarantee::AtLeastOnce => "at_least_once",
+            Guarantee::ExactlyOnceIdempotent => "exactly_once_idempotent",
+            Guarantee::ExactlyOnceTransactional => "exactly_once_transactional",
+        }
+    }
+
+    /// What the guarantee forbids, judged on processed effects.
+    pub fn expectations(self) -> Expectations {
+        let (no_lost, no_duplicated) = match self {
+            Guarantee::AtMostOnce => (false, true),
+            Guarantee::AtLeastOnce => (true, false),
+            Guarantee::ExactlyOnceIdempotent | Guarantee::ExactlyOnceTransactional => (true, true),
+        };
+        Expectations {
+            no_lost,
+            no_duplicated,
+            ..Expectations::default()
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The queue broker's vocabulary: queues and exchanges (RabbitMQ or SQS
+//! semantics), and the producers and consumers that use them.
+
+use super::{default_window, is_false, NetworkSpec, ProcessingSpec};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueBrokerSpec {
+    /// `rabbitmq`: unacked deliveries return when the channel closes.
+    /// `sqs`: they return when the `visibility timeout` expires.
+    #[serde(default)]
+    pub mode: QueueMode,
+    pub queues: Vec<QueueSpec>,
+    #[serde(default)]
+    pub exchanges: Vec<ExchangeSpec>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueMode {
+    #[default]
+    Rabbitmq,
+    Sqs,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSpec {
+    pub name: String,
+    /// SQS `VisibilityTimeout`: how long a received message stays hidden.
+    /// Required in `sqs` mode, not allowed in `rabbitmq` mode.
+    #[serde(default)]
+    pub visibility_timeout_ms: Option<u64>,
+    /// `x-delivery-limit` (RabbitMQ) / `maxReceiveCount` (SQS): a message is
+    /// delivered at most this many times; when it comes back once more it is
+    /// dead-lettered (or dropped if there is no dead-letter queue).
+    #[serde(default)]
+    pub delivery_limit: Option<u32>,
+    /// Where dead-lettered messages go (`x-dead-letter-exchange` routed to one
+    /// queue, or the SQS redrive target). Must name another declared queue.
+    #[serde(default)]
+    pub dead_letter_queue: Option<String>,
+    /// `x-max-length` with `overflow = reject-publish`: past it, a publish is
+    /// refused with a negative confirm. Defaults to `limits.queue_depth_max`.
+    #[serde(default)]
+    pub max_length: Option<u64>,
+    /// SQS FIFO deduplication (`sqs` mode only): a publish whose
+    /// `MessageDeduplicationId` was accepted within the last 5 minutes of
+    /// virtual time is confirmed but not enqueued again. The producer's
+    /// message id is the `MessageDeduplicationId` (the same on every retry).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub fifo_deduplication: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeSpec {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: ExchangeKind,
+    pub bindings: Vec<BindingSpec>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExchangeKind {
+    /// A copy to every bound queue.
+    #[serde(rename = "fanout")]
+    Fanout,
+    /// To the queues whose binding key equals the message's routing key.
+    #[serde(rename = "direct")]
+    Direct,
+    /// RabbitMQ's `x-consistent-hash` exchange: exactly one bound queue, chosen by
+    /// a hash of the routing key. This is how the seed's "fan-out into partitions"
+    /// is built: one queue per partition, one exclusive consumer per queue.
+    #[serde(rename = "x-consistent-hash")]
+    ConsistentHash,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BindingSpec {
+    pub queue: String,
+    /// Only for `direct` exchanges.
+    #[serde(default)]
+    pub routing_key: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProducerSpec {
+    pub id: String,
+    /// The exchange to publish to; `""` is the default exchange, which routes
+    /// to the queue named by `routing_key`.
+    #[serde(default)]
+    pub exchange: String,
+    /// For the default exchange: the queue name. Otherwise unused; messages
+    /// carry their `key` as the routing key.
+    #[serde(default)]
+    pub routing_key: String,
+    /// Message keys, used in turn (message n gets `keys[n % len]`). A key is the
+    /// routing key for `direct`/`x-consistent-hash` exchanges and the effect's key.
+    #[serde(default)]
+    pub keys: Vec<String>,
+    /// Exactly one of `rate_per_s` and `interval_ms`.
+    #[serde(default)]
+    pub rate_per_s: Option<u64>,
+    #[serde(default)]
+    pub interval_ms: Option<u64>,
+    /// How many messages to publish (the run may end first).
+    pub count: u64,
+    #[serde(default)]
+    pub start_ms: u64,
+    #[serde(default)]
+    pub payload_bytes: u32,
+    /// Publisher confirms (`confirm.select`); absent means fire-and-forget.
+    #[serde(default)]
+    pub confirms: Option<ConfirmSpec>,
+    #[serde(default)]
+    pub network: Option<NetworkSpec>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmSpec {
+    /// How long to wait for the broker's confirm before giving up on an attempt.
+    pub timeout_ms: u64,
+    /// Re-publish the same message this many times after a timeout. Each retry
+    /// may duplicate the message: the first copy may have arrived after all.
+    #[serde(default)]
+    pub max_retries: u32,
+    /// Unconfirmed messages the producer may have out at once; when full it
+    /// waits (publisher flow control).
+    #[serde(default = "default_window")]
+    pub window: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerSpec {
+    pub id: String,
+    pub queue: String,
+    /// `basic.qos(prefetch_count)`: unacked deliveries this consumer may hold.
+    pub prefetch: u32,
+    #[serde(default)]
+    pub ack_mode: AckMode,
+    pub processing: ProcessingSpec,
+    /// `basic.consume(exclusive=true)`: the only consumer allowed on the queue.
+    #[serde(default)]
+    pub exclusive: bool,
+    /// Messages with these keys always fail processing ("poison messages").
+    #[serde(default)]
+    pub fail_keys: Vec<String>,
+    /// Chance that processing any other message fails.
+    #[serde(default)]
+    pub fail_probability: f64,
+    /// What a failed message gets: `basic.nack(requeue=true)` or
+    /// `basic.reject(requeue=false)`. In `sqs` mode a failure just does not
+    /// `DeleteMessage`, so the message returns after the visibility timeout.
+    #[serde(default)]
+    pub on_failure: OnFailure,
+    /// The idempotent consumer: remember this many processed message ids in
+    /// a dedup store committed with the effect (see [`crate::client::dedup`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup_ids_max: Option<u64>,
+    #[serde(default)]
+    pub network: Option<NetworkSpec>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AckMode {
+    /// `no_ack`: the broker forgets the message as it sends it (at-most-once).
+    Auto,
+    /// Manual `basic.ack` after the effect is applied (at-least-once).
+    #[default]
+    AfterProcessing,
+    /// Manual `basic.ack` when processing starts (at-most-once).
+    BeforeProcessing,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFailure {
+    #[default]
+    Requeue,
+    Reject,
+}

@@ -1,0 +1,103 @@
+//! The history: everything that happened in a run, in order.
+//!
+//! It follows Jepsen's shape. A client operation is an `invoke` event followed
+//! by one completion:
+//!
+//! - `ok`: it happened (a publish the broker confirmed, a message processed);
+//! - `fail`: it certainly did not happen (a publish the broker refused with
+//!   `basic.nack`, processing that failed before the effect);
+//! - `info`: unknown, it may or may not have happened (no confirm before the
+//!   timeout and no retries left, fire-and-forget publishes, a producer crash).
+//!
+//! Broker and world events (deliver, redeliver, requeue, dead-letter, crash,
+//! restart, network drops) are `event` lines between them. The checker reads
+//! only this history plus a final snapshot of where unprocessed messages sit.
+//!
+//! [`History::to_jsonl`] writes one JSON object per line. For the same scenario
+//! and seed it is byte-identical on every platform; [`History::hash`] is the
+//! xxh3-64 of those bytes, which the determinism tests compare.
+
+//!
+//! ## Rooms
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `entry.rs` | the entry types: [`Proc`], [`OpType`], [`Entry`], [`LogEntry`], [`HistoryEvent`] |
+//! | `names.rs` | how ids print: [`Names`], [`msg_name`], [`stream_name`], [`return_reason`] |
+//! | `jsonl/` | one event as a JSON line, the bytes [`History::hash`] reads |
+
+mod entry;
+mod jsonl;
+mod names;
+
+pub use entry::{Entry, HistoryEvent, LogEntry, OpType, Proc};
+pub use names::{msg_name, return_reason, stream_name, tag_name, Names};
+
+use xxhash_rust::xxh3::Xxh3;
+
+/// The recorded run. Bound: the world stops with an error before the number of
+/// events exceeds its `events_max` run bound times a small constant.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    /// Every event in the order it happened (times never go back).
+    events: Vec<HistoryEvent>,
+}
+
+impl History {
+    /// An empty history.
+    pub fn new() -> History {
+        History::default()
+    }
+
+    /// Appends one event. Panics if `time_ms` is before the last event's.
+    pub fn push(&mut self, time_ms: u64, process: Proc, entry: Entry) {
+        if let Some(last) = self.events.last() {
+            assert!(last.time_ms <= time_ms, "history goes back in time");
+        }
+        self.events.push(HistoryEvent {
+            time_ms,
+            process,
+            entry,
+        });
+    }
+
+    /// Every event so far, oldest first.
+    pub fn events(&self) -> &[HistoryEvent] {
+        &self.events
+    }
+
+    /// How many events there are.
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// True before the first event.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// One event as a JSON line (without the newline).
+    pub fn line(&self, ev: &HistoryEvent, names: &Names) -> String {
+        jsonl::line(ev, names)
+    }
+
+    /// The whole history as JSON Lines.
+    pub fn to_jsonl(&self, names: &Names) -> String {
+        let mut out = String::new();
+        for ev in &self.events {
+            out.push_str(&self.line(ev, names));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// xxh3-64 of [`History::to_jsonl`], computed without building the string.
+    pub fn hash(&self, names: &Names) -> u64 {
+        let mut hasher = Xxh3::new();
+        for ev in &self.events {
+            hasher.update(self.line(ev, names).as_bytes());
+            hasher.update(b"\n");
+        }
+        hasher.digest()
+    }
+}

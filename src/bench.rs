@@ -114,13 +114,17 @@ const GUARANTEE_IN_FLIGHT: u32 = 5;
 /// The broker a guarantee workload runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BenchBroker {
+    /// The queue broker (RabbitMQ semantics).
     Queue,
+    /// The log broker (Kafka semantics).
     Log,
 }
 
 impl BenchBroker {
+    /// Both brokers, in the order the benchmark prints them.
     pub const ALL: [BenchBroker; 2] = [BenchBroker::Log, BenchBroker::Queue];
 
+    /// The name the benchmark prints (`queue`, `log`).
     pub fn name(self) -> &'static str {
         match self {
             BenchBroker::Queue => "queue",
@@ -202,15 +206,20 @@ pub fn guarantee_scenario(broker: BenchBroker, g: Guarantee, messages: u64) -> S
 /// One measured guarantee workload.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GuaranteeRun {
+    /// The broker it ran on.
     pub broker: BenchBroker,
+    /// The guarantee that set the clients' knobs.
     pub guarantee: Guarantee,
+    /// Messages the producers published.
     pub messages: u64,
     /// Effects applied: what the consumers (the sink, under transactions) processed.
     pub effects: u64,
+    /// Wall-clock seconds to build and run the world (the scenario text excluded).
     pub seconds: f64,
 }
 
 impl GuaranteeRun {
+    /// Throughput: published messages per wall-clock second.
     pub fn msgs_per_s(&self) -> f64 {
         self.messages as f64 / self.seconds.max(1e-6)
     }

@@ -4,16 +4,23 @@
 use super::{ConsumerSpec, LogConsumerSpec, LogProducerSpec, ProducerSpec};
 use serde::{Deserialize, Serialize};
 
+/// One client of the scenario, tagged by `kind`. A queue client needs a
+/// queue broker and a log client a log broker (`scenario` checks it).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ClientSpec {
+    /// Publishes to an exchange of the queue broker (`kind: producer`).
     Producer(ProducerSpec),
+    /// Consumes from one queue of the queue broker (`kind: consumer`).
     Consumer(ConsumerSpec),
+    /// Produces to a topic of the log broker (`kind: log_producer`).
     LogProducer(LogProducerSpec),
+    /// A member of a consumer group on the log broker (`kind: log_consumer`).
     LogConsumer(LogConsumerSpec),
 }
 
 impl ClientSpec {
+    /// The client's id: unique in the scenario, the name faults and settings use.
     pub fn id(&self) -> &str {
         match self {
             ClientSpec::Producer(p) => &p.id,
@@ -23,6 +30,7 @@ impl ClientSpec {
         }
     }
 
+    /// The client's own link settings, if it overrides the scenario's `network`.
     pub fn network(&self) -> Option<NetworkSpec> {
         match self {
             ClientSpec::Producer(p) => p.network,
@@ -47,8 +55,11 @@ impl ClientSpec {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkSpec {
+    /// Fastest one-way trip of a message on the link, in virtual ms.
     #[serde(default = "one")]
     pub latency_ms_min: u64,
+    /// Slowest one-way trip; each message draws uniformly in `[min, max]`,
+    /// so messages on one link can overtake each other.
     #[serde(default = "one")]
     pub latency_ms_max: u64,
     /// Chance that one message on the link vanishes.
@@ -78,10 +89,13 @@ impl Default for NetworkSpec {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum ProcessingSpec {
+    /// Every message takes exactly this long.
     FixedMs(u64),
     /// Uniform in `[min, max]`, drawn from the seeded client stream.
     UniformMs {
+        /// Shortest processing time, ms.
         min: u64,
+        /// Longest processing time, ms.
         max: u64,
     },
 }

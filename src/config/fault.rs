@@ -4,10 +4,13 @@
 use super::is_false;
 use serde::{Deserialize, Serialize};
 
+/// One fault at a fixed virtual time.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
+    /// When the fault happens (virtual ms, before `duration_ms`).
     pub at_ms: u64,
+    /// What happens to the target.
     pub action: FaultAction,
     /// `"broker"` or a client id.
     pub target: String,
@@ -16,10 +19,16 @@ pub struct FaultSpec {
     pub until_ms: Option<u64>,
 }
 
+/// What a fault does to its target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultAction {
+    /// The target stops: a client loses its in-memory state and its link, the
+    /// queue broker loses everything it held, the log broker keeps what its
+    /// disk made durable.
     Crash,
+    /// A crashed target comes back up (the log broker recovers what its
+    /// disk holds).
     Restart,
     /// Drop consumer acks (to the broker) or publisher confirms (to the
     /// producer) on the target's link until `until_ms`.
@@ -43,12 +52,16 @@ pub enum FaultAction {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultOptions {
+    /// Draw broker crashes (each followed by a restart).
     #[serde(default)]
     pub broker_crash: bool,
+    /// Draw consumer crashes (each followed by a restart).
     #[serde(default)]
     pub consumer_crash: bool,
+    /// Draw producer crashes (each followed by a restart).
     #[serde(default)]
     pub producer_crash: bool,
+    /// Draw `drop_acks` windows on a client's link.
     #[serde(default)]
     pub drop_acks: bool,
     /// Draw `crash_after_send` (a producer crashes right after a send,
@@ -76,6 +89,7 @@ pub struct FaultOptions {
     /// How long a crashed node stays down (uniform in `[min, max]`).
     #[serde(default = "default_downtime_min")]
     pub downtime_ms_min: u64,
+    /// The longest downtime of a crashed node, ms.
     #[serde(default = "default_downtime_max")]
     pub downtime_ms_max: u64,
 }

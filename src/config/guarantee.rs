@@ -9,13 +9,21 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Guarantee {
+    /// A message is processed once or not at all: no duplicates, losses allowed.
     AtMostOnce,
+    /// A message is processed once or more: no losses, duplicates allowed.
     AtLeastOnce,
+    /// Exactly once from both idempotent halves: the idempotent producer
+    /// (`enable.idempotence`, or SQS FIFO deduplication) and a consumer
+    /// whose dedup store is committed with the effect.
     ExactlyOnceIdempotent,
+    /// Exactly once through Kafka transactions: read-process-write commits
+    /// the output and the input offsets together (log broker only).
     ExactlyOnceTransactional,
 }
 
 impl Guarantee {
+    /// Every guarantee, `at_most_once` first.
     pub const ALL: [Guarantee; 4] = [
         Guarantee::AtMostOnce,
         Guarantee::AtLeastOnce,

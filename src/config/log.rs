@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogBrokerSpec {
+    /// The topics the broker hosts (1 to `bounds::TOPICS_MAX`).
     pub topics: Vec<TopicSpec>,
     /// Virtual ms one `fsync` (one group commit) of the broker's disk takes.
     /// `acks=all` is answered only once the record's flush completed.
@@ -19,9 +20,11 @@ fn default_fsync_latency_ms() -> u64 {
     5
 }
 
+/// A topic: a name and its partitions, with Kafka's retention settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TopicSpec {
+    /// The topic's name, unique on the broker.
     pub name: String,
     /// Partitions (Kinesis: shards), each an append-only log with dense offsets.
     pub partitions: u32,
@@ -65,32 +68,43 @@ pub enum Partitioner {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogProducerSpec {
+    /// The producer's id, unique in the scenario.
     pub id: String,
+    /// The topic it writes to.
     pub topic: String,
     /// Record keys, used in turn; a key picks its partition by murmur2 hash.
     /// Empty: keyless records placed by `partitioner`.
     #[serde(default)]
     pub keys: Vec<String>,
+    /// Records per second (exactly one of `rate_per_s` and `interval_ms`).
     #[serde(default)]
     pub rate_per_s: Option<u64>,
+    /// Virtual ms between two records (exactly one of `rate_per_s` and `interval_ms`).
     #[serde(default)]
     pub interval_ms: Option<u64>,
+    /// How many records to produce (the run may end first).
     pub count: u64,
+    /// When the first record is produced, virtual ms.
     #[serde(default)]
     pub start_ms: u64,
+    /// The size each record says it has, bytes: carried and stored as a
+    /// number, no payload is simulated.
     #[serde(default)]
     pub payload_bytes: u32,
+    /// Kafka's `acks`: when the broker answers a produce request.
     #[serde(default)]
     pub acks: Acks,
     /// Re-sends after `request.timeout.ms` without a response. A retry is a new
     /// append: if the first one landed, the record is now at two offsets.
     #[serde(default)]
     pub retries: u32,
+    /// Kafka's `request.timeout.ms`: how long to wait for an answer before a retry.
     #[serde(default = "default_request_timeout_ms", rename = "request.timeout.ms")]
     pub request_timeout_ms: u64,
     /// Unanswered produce requests allowed at once (flow control).
     #[serde(default = "default_window", rename = "max.in.flight.requests")]
     pub max_in_flight: u32,
+    /// Where keyless records go: sticky batches or round-robin.
     #[serde(default)]
     pub partitioner: Partitioner,
     /// Kafka's `enable.idempotence`: a producer id, an epoch and a sequence
@@ -102,6 +116,7 @@ pub struct LogProducerSpec {
         skip_serializing_if = "is_false"
     )]
     pub enable_idempotence: bool,
+    /// The producer's own link settings; absent, the scenario's `network`.
     #[serde(default)]
     pub network: Option<NetworkSpec>,
 }
@@ -124,7 +139,9 @@ pub enum CommitMode {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OffsetReset {
+    /// From the first offset still in the log.
     Earliest,
+    /// From the log end: only records written from then on.
     #[default]
     Latest,
 }
@@ -145,14 +162,19 @@ pub enum Assignor {
 /// `seek(offset)` / `offsetsForTimes`, with the Kinesis iterator names as aliases.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SeekPosition {
+    /// Kafka's `seekToBeginning` (Kinesis `TRIM_HORIZON`).
     #[serde(rename = "earliest", alias = "TRIM_HORIZON")]
     Earliest,
+    /// Kafka's `seekToEnd` (Kinesis `LATEST`).
     #[serde(rename = "latest", alias = "LATEST")]
     Latest,
+    /// Kafka's `seek(offset)` (Kinesis `AT_SEQUENCE_NUMBER`): `offset` is read next.
     #[serde(rename = "offset", alias = "AT_SEQUENCE_NUMBER")]
     AtOffset,
+    /// The record after `offset` (Kinesis `AFTER_SEQUENCE_NUMBER`).
     #[serde(rename = "after_offset", alias = "AFTER_SEQUENCE_NUMBER")]
     AfterOffset,
+    /// Kafka's `offsetsForTimes` (Kinesis `AT_TIMESTAMP`).
     #[serde(rename = "timestamp", alias = "AT_TIMESTAMP")]
     AtTimestamp,
 }
@@ -161,7 +183,9 @@ pub enum SeekPosition {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeekSpec {
+    /// When the seek happens (virtual ms, before `duration_ms`).
     pub at_ms: u64,
+    /// Where it moves the consumer.
     pub position: SeekPosition,
     /// For `offset` / `after_offset`.
     #[serde(default)]
@@ -175,28 +199,43 @@ pub struct SeekSpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogConsumerSpec {
+    /// The consumer's id, unique in the scenario.
     pub id: String,
+    /// The topic it reads; every member of a group reads the same one.
     pub topic: String,
+    /// Kafka's `group.id`: members of one group share the topic's partitions
+    /// and its committed offsets.
     #[serde(rename = "group.id")]
     pub group_id: String,
+    /// How long one record's effect takes.
     pub processing: ProcessingSpec,
+    /// Kafka's `enable.auto.commit`: the consumer commits what it polled
+    /// every `auto.commit.interval.ms`, whether or not it was processed.
     #[serde(default = "yes", rename = "enable.auto.commit")]
     pub enable_auto_commit: bool,
+    /// Kafka's `auto.commit.interval.ms`.
     #[serde(default = "default_auto_commit_ms", rename = "auto.commit.interval.ms")]
     pub auto_commit_interval_ms: u64,
     /// Required when `enable.auto.commit` is false, not allowed otherwise.
     #[serde(default)]
     pub commit: Option<CommitMode>,
+    /// Kafka's `auto.offset.reset`: where to start without a committed offset.
     #[serde(default, rename = "auto.offset.reset")]
     pub auto_offset_reset: OffsetReset,
+    /// Kafka's `session.timeout.ms`: a member silent this long is removed
+    /// from the group and its partitions are reassigned.
     #[serde(default = "default_session_timeout_ms", rename = "session.timeout.ms")]
     pub session_timeout_ms: u64,
+    /// Kafka's `heartbeat.interval.ms`: below `session.timeout.ms`.
     #[serde(default = "default_heartbeat_ms", rename = "heartbeat.interval.ms")]
     pub heartbeat_interval_ms: u64,
+    /// Kafka's `partition.assignment.strategy`.
     #[serde(default, rename = "partition.assignment.strategy")]
     pub assignment: Assignor,
+    /// Kafka's `max.poll.records`: records one `poll()` returns at most.
     #[serde(default = "default_max_poll_records", rename = "max.poll.records")]
     pub max_poll_records: u32,
+    /// Seeks at fixed times (Kafka `seek*`, Kinesis iterator types).
     #[serde(default)]
     pub seeks: Vec<SeekSpec>,
     /// Leaves the group (`close()`: commit, then `LeaveGroup`) at this time.
@@ -218,6 +257,7 @@ pub struct LogConsumerSpec {
     /// [`crate::client::txn_producer`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transactional: Option<TransactionalSpec>,
+    /// The consumer's own link settings; absent, the scenario's `network`.
     #[serde(default)]
     pub network: Option<NetworkSpec>,
 }

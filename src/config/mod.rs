@@ -1,11 +1,16 @@
-//! The scenario file: everything a run depends on besides the code.
+//! The scenario vocabulary: everything a run depends on besides the code,
+//! as plain data types with serde.
 //!
-//! A scenario is JSON (see `scenarios/*.json` for one per behaviour). Parsing is
-//! strict: every struct denies unknown fields, so a typo such as `"prefech"` is an
-//! error instead of a silently ignored setting. After parsing, [`Scenario::validate`]
-//! checks what types cannot: positive rates, probabilities in `[0, 1]`, faults
-//! inside the run, client ids that exist. Every error names the field path
-//! (`clients[2].prefetch`) and the reason, and nothing here panics on bad input.
+//! A scenario is JSON (see `scenarios/*.json` for one per behaviour). This
+//! module only says what the words are: every struct denies unknown fields,
+//! so a typo such as `"prefech"` is a parse error instead of a silently
+//! ignored setting, and defaults live beside the fields they fill. What the
+//! types cannot say (positive rates, faults inside the run, ids that exist, a
+//! guarantee's preconditions) is checked one layer up, in `scenario`, which
+//! also loads the text.
+//!
+//! Why this is the bottom layer: the broker, the clients, the checker and
+//! the page all speak this vocabulary, and it needs nothing from them.
 //!
 //! ```json
 //! {
@@ -25,10 +30,9 @@
 //! }
 //! ```
 //!
-//! Room to grow: `broker.kind` is a tag, so the log broker (issue 4) becomes a new
-//! variant of [`BrokerSpec`]; `clients[].kind` is a tag too, so new client kinds
-//! (an idempotent or transactional producer, issue 5) are new variants; and the
-//! `expect` block is where a delivery-guarantee setting will plug in.
+//! Room to grow: `broker.kind` and `clients[].kind` are tags, so a new
+//! broker or client kind is a new variant of [`BrokerSpec`] or
+//! [`ClientSpec`].
 
 mod client;
 mod fault;
@@ -98,10 +102,12 @@ pub struct Scenario {
     pub seed: u64,
     /// The run stops at this virtual time. Producers stop publishing at it too.
     pub duration_ms: u64,
+    /// Which broker runs, and what it declares (queues or topics).
     pub broker: BrokerSpec,
     /// Default link settings for every client; a client may override them.
     #[serde(default)]
     pub network: NetworkSpec,
+    /// The producers and consumers.
     pub clients: Vec<ClientSpec>,
     /// Faults at fixed times.
     #[serde(default)]
@@ -122,6 +128,7 @@ pub struct Scenario {
     /// are used exactly as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guarantee: Option<Guarantee>,
+    /// Caps that keep one run finite; the defaults suit every bundled scenario.
     #[serde(default)]
     pub limits: Limits,
 }
@@ -141,8 +148,10 @@ pub enum BrokerSpec {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expectations {
+    /// An acknowledged message must be processed at least once.
     #[serde(default)]
     pub no_lost: bool,
+    /// No message may be processed twice.
     #[serde(default)]
     pub no_duplicated: bool,
     /// No out-of-order processing among one producer's messages.
@@ -153,6 +162,8 @@ pub struct Expectations {
     pub no_out_of_order_per_key: bool,
 }
 
+/// Hard caps on one run, so a bad scenario stops with an error instead of
+/// running forever or eating the page's memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
@@ -195,6 +206,7 @@ impl Default for Limits {
 pub struct ScenarioError {
     /// A path such as `clients[2].prefetch`, or `.` for the whole document.
     pub path: String,
+    /// Why the value is refused, in words a person can act on.
     pub reason: String,
 }
 

@@ -4,6 +4,7 @@
 use super::{default_window, is_false, NetworkSpec, ProcessingSpec};
 use serde::{Deserialize, Serialize};
 
+/// The queue broker: its semantics and what it declares.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueueBrokerSpec {
@@ -11,22 +12,31 @@ pub struct QueueBrokerSpec {
     /// `sqs`: they return when the `visibility timeout` expires.
     #[serde(default)]
     pub mode: QueueMode,
+    /// The queues (1 to `bounds::QUEUES_MAX`), each with its own settings.
     pub queues: Vec<QueueSpec>,
+    /// Exchanges besides the default one (`""`, which routes by queue name).
     #[serde(default)]
     pub exchanges: Vec<ExchangeSpec>,
 }
 
+/// Which queue broker's rules apply.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QueueMode {
+    /// RabbitMQ (AMQP 0-9-1): unacked deliveries return when the channel closes.
     #[default]
     Rabbitmq,
+    /// Amazon SQS: a received message is hidden for the `visibility timeout`
+    /// and returns unless it is deleted.
     Sqs,
 }
 
+/// One queue and its settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueueSpec {
+    /// The queue's name, unique on the broker (and its routing key on the
+    /// default exchange).
     pub name: String,
     /// SQS `VisibilityTimeout`: how long a received message stays hidden.
     /// Required in `sqs` mode, not allowed in `rabbitmq` mode.
@@ -53,15 +63,20 @@ pub struct QueueSpec {
     pub fifo_deduplication: bool,
 }
 
+/// An exchange: routes each published message to bound queues.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeSpec {
+    /// The exchange's name, unique and not `""` (that is the default exchange).
     pub name: String,
+    /// How it picks queues (`type` in the file).
     #[serde(rename = "type")]
     pub kind: ExchangeKind,
+    /// The queues bound to it.
     pub bindings: Vec<BindingSpec>,
 }
 
+/// RabbitMQ's exchange types that the broker models.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ExchangeKind {
     /// A copy to every bound queue.
@@ -77,18 +92,22 @@ pub enum ExchangeKind {
     ConsistentHash,
 }
 
+/// A binding from an exchange to one queue.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BindingSpec {
+    /// The bound queue.
     pub queue: String,
     /// Only for `direct` exchanges.
     #[serde(default)]
     pub routing_key: Option<String>,
 }
 
+/// A queue producer: publishes messages, with publisher confirms or without.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProducerSpec {
+    /// The producer's id, unique in the scenario.
     pub id: String,
     /// The exchange to publish to; `""` is the default exchange, which routes
     /// to the queue named by `routing_key`.
@@ -105,21 +124,28 @@ pub struct ProducerSpec {
     /// Exactly one of `rate_per_s` and `interval_ms`.
     #[serde(default)]
     pub rate_per_s: Option<u64>,
+    /// Virtual ms between two messages (exactly one of `rate_per_s` and `interval_ms`).
     #[serde(default)]
     pub interval_ms: Option<u64>,
     /// How many messages to publish (the run may end first).
     pub count: u64,
+    /// When the first message is published, virtual ms.
     #[serde(default)]
     pub start_ms: u64,
+    /// The size each message says it has, bytes: carried as a number, no
+    /// payload is simulated.
     #[serde(default)]
     pub payload_bytes: u32,
     /// Publisher confirms (`confirm.select`); absent means fire-and-forget.
     #[serde(default)]
     pub confirms: Option<ConfirmSpec>,
+    /// The producer's own link settings; absent, the scenario's `network`.
     #[serde(default)]
     pub network: Option<NetworkSpec>,
 }
 
+/// Publisher confirms: how long to wait, how often to retry, how many to
+/// have out at once.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmSpec {
@@ -135,15 +161,20 @@ pub struct ConfirmSpec {
     pub window: u32,
 }
 
+/// A queue consumer: takes deliveries from one queue, processes, acks.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsumerSpec {
+    /// The consumer's id, unique in the scenario.
     pub id: String,
+    /// The queue it consumes from.
     pub queue: String,
     /// `basic.qos(prefetch_count)`: unacked deliveries this consumer may hold.
     pub prefetch: u32,
+    /// When it acks: never (`auto`, `no_ack`), before or after processing.
     #[serde(default)]
     pub ack_mode: AckMode,
+    /// How long one message's effect takes.
     pub processing: ProcessingSpec,
     /// `basic.consume(exclusive=true)`: the only consumer allowed on the queue.
     #[serde(default)]
@@ -163,10 +194,12 @@ pub struct ConsumerSpec {
     /// a dedup store committed with the effect (see [`crate::client::dedup`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dedup_ids_max: Option<u64>,
+    /// The consumer's own link settings; absent, the scenario's `network`.
     #[serde(default)]
     pub network: Option<NetworkSpec>,
 }
 
+/// When a queue consumer acknowledges a delivery.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AckMode {
@@ -179,10 +212,14 @@ pub enum AckMode {
     BeforeProcessing,
 }
 
+/// What a consumer does with a message whose processing failed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnFailure {
+    /// `basic.nack(requeue=true)`: back into the queue, `redelivered` set.
     #[default]
     Requeue,
+    /// `basic.reject(requeue=false)`: dead-lettered, or dropped without a
+    /// dead-letter queue.
     Reject,
 }

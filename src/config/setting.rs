@@ -19,6 +19,7 @@ pub mod bounds {
     pub const PROCESSING_MS_MAX: u64 = 600_000;
     /// Queue `prefetch` and log `max.poll.records`: the scenario format's limits.
     pub const PREFETCH_MAX: u32 = crate::config::bounds::PREFETCH_MAX;
+    /// `max.poll.records` of a log consumer, as the scenario format bounds it.
     pub const MAX_POLL_RECORDS_MAX: u32 = crate::config::bounds::MAX_POLL_RECORDS_MAX;
 }
 
@@ -70,7 +71,10 @@ impl Setting {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SettingSpec {
+    /// When the change takes effect (virtual ms, at most `duration_ms`).
     pub at_ms: u64,
+    /// The id of the client that changes.
     pub client: String,
+    /// The new value.
     pub set: Setting,
 }

@@ -49,6 +49,8 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// The scenario as the indented JSON of a scenario file (what the page
+    /// exports); [`Scenario::from_json`] reads it back.
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(self).expect("a scenario always serializes")
     }

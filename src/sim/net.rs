@@ -26,28 +26,39 @@ pub enum Direction {
 /// What happens to one message on a link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transit {
+    /// The message vanishes (the link's `loss_probability`).
     Lost,
     /// Arrives at `at_ms`, and a second copy at `duplicate_at_ms` if duplicated.
     Arrives {
+        /// When the message arrives, virtual ms.
         at_ms: u64,
+        /// When the second copy arrives, if the link duplicated it.
         duplicate_at_ms: Option<u64>,
     },
 }
 
+/// One client's link to the broker, both directions: latency, loss,
+/// duplication, FIFO order per direction, and the `drop_acks` fault.
 #[derive(Clone, Debug)]
 pub struct Link {
+    /// Fastest one-way trip, virtual ms.
     latency_ms_min: u64,
+    /// Slowest one-way trip, virtual ms.
     latency_ms_max: u64,
+    /// Chance that one message vanishes.
     loss: Probability,
+    /// Chance that one message arrives twice.
     duplicate: Probability,
     /// Latest arrival time scheduled in each direction (FIFO order).
     last_up_ms: u64,
+    /// Latest arrival time scheduled broker to client (FIFO order).
     last_down_ms: u64,
     /// The `drop_acks` fault: acks (up) and confirms (down) vanish before this time.
     pub drop_acks_until_ms: u64,
 }
 
 impl Link {
+    /// A link with the settings of a validated `spec`.
     pub fn new(spec: &NetworkSpec) -> Link {
         assert!(
             spec.latency_ms_min <= spec.latency_ms_max,
@@ -88,6 +99,7 @@ impl Link {
         }
     }
 
+    /// Whether a `drop_acks` fault is on at `now_ms`.
     pub fn drops_acks(&self, now_ms: u64) -> bool {
         now_ms < self.drop_acks_until_ms
     }

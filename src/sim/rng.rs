@@ -26,6 +26,7 @@ pub struct Probability {
 const SCALE: u64 = 1 << 53;
 
 impl Probability {
+    /// The probability 0: [`SimRng::chance`] with it is always false.
     pub const NEVER: Probability = Probability { threshold: 0 };
 
     /// Converts a validated probability. The scenario validator rejects values
@@ -38,6 +39,7 @@ impl Probability {
         Probability { threshold }
     }
 
+    /// Whether this is the probability 0 (a draw with it can be skipped).
     pub fn is_never(self) -> bool {
         self.threshold == 0
     }
@@ -50,6 +52,7 @@ pub struct SimRng {
 }
 
 impl SimRng {
+    /// The generator for `seed` (SplitMix64 expands it to the full state).
     pub fn new(seed: u64) -> SimRng {
         SimRng {
             inner: Xoshiro256PlusPlus::seed_from_u64(seed),
@@ -64,6 +67,7 @@ impl SimRng {
         SimRng::new(seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15))
     }
 
+    /// The next 64 uniform bits.
     pub fn next_u64(&mut self) -> u64 {
         self.inner.next_u64()
     }

@@ -1,0 +1,425 @@
+//! Building a world from a scenario: the interned names, the broker, one
+//! state machine per client, the links and the store; a fresh start
+//! ([`World::new`]), another store ([`World::with_storage`]) or a stored log
+//! resumed after a reload ([`World::resume`]).
+
+use super::clock::Ev;
+use super::{Client, ClientKind, World};
+use crate::broker::log;
+use crate::broker::{Broker, ClientId, KeyId, Target};
+use crate::client::consumer::{Consumer, ConsumerConfig};
+use crate::client::dedup::StoreId;
+use crate::client::group_member::MemberConfig;
+use crate::client::log_consumer::{LogConsumer, LogConsumerConfig};
+use crate::client::producer::{Producer, ProducerConfig, Route};
+use crate::client::txn_producer::{TxnProducer, TxnProducerConfig};
+use crate::config::{Acks, BrokerSpec, ClientSpec, ConfirmSpec, QueueMode, Scenario};
+use crate::history::{Entry, History, Names, Proc};
+use crate::sim::net::Link;
+use crate::sim::rng::{Probability, SimRng};
+use crate::storage::{MemoryStore, Storage};
+use std::collections::{BTreeMap, BinaryHeap};
+
+/// PRNG stream names (see [`SimRng::stream`]).
+const NET_STREAM: u64 = 1;
+
+const CLIENT_STREAM: u64 = 2;
+
+/// Where a torn write is cut (`crash_torn`, `fault_options.torn_writes`).
+/// Its own stream: runs without torn writes never draw from it.
+const TEAR_STREAM: u64 = 3;
+
+impl World {
+    /// Builds the world for a *validated* scenario (see [`Scenario::from_json`]).
+    pub fn new(scenario: &Scenario) -> World {
+        let mut world = World::build(scenario);
+        world.start();
+        world
+    }
+
+    /// The world before its clients start: nothing scheduled, nothing recorded.
+    fn build(scenario: &Scenario) -> World {
+        scenario
+            .validate()
+            .expect("World::new needs a validated scenario");
+        // The delivery guarantee, if set, becomes the knobs underneath.
+        let scenario = &crate::guarantee::resolved(scenario);
+        scenario
+            .validate()
+            .expect("a guarantee resolves to a valid scenario");
+        let names = build_names(scenario);
+        let key_of = |k: &str| names.keys.iter().position(|n| n == k).map(|i| i as KeyId);
+        let broker = Broker::new(
+            &scenario.broker,
+            &key_of,
+            &names.keys,
+            names.groups.len(),
+            scenario.limits.queue_depth_max,
+        );
+        let fsync_latency_ms = match &scenario.broker {
+            BrokerSpec::Log(l) => l.fsync_latency_ms,
+            BrokerSpec::Queue(_) => 0,
+        };
+        let mut storage = MemoryStore::new(Default::default(), fsync_latency_ms);
+        storage.recover(); // a fresh disk: nothing to recover, ready to write
+        let links = scenario
+            .clients
+            .iter()
+            .map(|c| Link::new(&c.network().unwrap_or(scenario.network)))
+            .collect();
+        let clients = build_clients(scenario, &names);
+        World {
+            scenario: scenario.clone(),
+            now_ms: 0,
+            end_ms: scenario.duration_ms,
+            queue: BinaryHeap::new(),
+            next_seq: 0,
+            events_run: 0,
+            rng_net: SimRng::stream(scenario.seed, NET_STREAM),
+            rng_clients: SimRng::stream(scenario.seed, CLIENT_STREAM),
+            rng_tear: SimRng::stream(scenario.seed, TEAR_STREAM),
+            links,
+            broker,
+            storage: Box::new(storage),
+            drained: false,
+            clients,
+            history: History::new(),
+            effects: BTreeMap::new(),
+            names,
+            next_msg_id: 1,
+            broker_out: Vec::new(),
+            client_out: Vec::new(),
+            dedup: BTreeMap::new(),
+            armed: Vec::new(),
+        }
+    }
+
+    /// Builds the world on another store (the browser passes its IndexedDB
+    /// store here). The store must be empty and recovered (ready to write).
+    pub fn with_storage(scenario: &Scenario, storage: Box<dyn Storage>) -> World {
+        let mut world = World::new(scenario);
+        world.storage = storage;
+        world
+    }
+
+    /// Builds a log world on a store that holds the log of an earlier run (a
+    /// page reload: the old world is gone, its disk is not). The broker
+    /// recovers it exactly as after a crash (CRC checks, truncation, offsets,
+    /// producer and transaction state; see [`log::LogBroker::resume`]) and the
+    /// history opens with a broker `restart`, the recovery report and one
+    /// `carried` event per record the earlier run left. Then the clients
+    /// start, as in [`World::new`]: consumers of the stored group begin at
+    /// its committed offsets, and new message ids follow the carried ones.
+    ///
+    /// Virtual time starts again at 0 (a new process); carried records keep
+    /// the earlier run's timestamps. Errors (say what and where) when the
+    /// scenario is not a log scenario or the stored log has partitions it
+    /// lacks; nothing has run then.
+    pub fn resume(scenario: &Scenario, mut storage: Box<dyn Storage>) -> Result<World, String> {
+        let mut world = World::build(scenario);
+        let Broker::Log(broker) = &world.broker else {
+            return Err("only the log broker keeps a log to resume".to_string());
+        };
+        let recovery = storage.recover();
+        let foreign = recovery.streams.keys().find(|stream| match **stream {
+            crate::storage::StreamId::Partition { topic, partition } => {
+                !broker.has_partition(topic, partition)
+            }
+            _ => false,
+        });
+        if let Some(stream) = foreign {
+            return Err(format!(
+                "the stored log has {stream}, which this setup does not have: start fresh instead"
+            ));
+        }
+        world.storage = storage;
+        world.record(Proc::Broker, Entry::Restart);
+        let group_topics = world.group_topics();
+        let mut out = std::mem::take(&mut world.broker_out);
+        let Broker::Log(broker) = &mut world.broker else {
+            unreachable!("checked above");
+        };
+        let storage = &mut *world.storage;
+        broker.resume(world.now_ms, &recovery, &group_topics, storage, &mut out);
+        // New ids continue past the stored ones; stored data that leaves no
+        // room for that (forged, or from a runaway run) is refused, not
+        // wrapped around into ids the log already holds.
+        let max_msg_id = broker.max_msg_id().unwrap_or(0);
+        if max_msg_id >= u64::MAX / 2 {
+            return Err(format!(
+                "the stored log's message ids reach {max_msg_id}, too close to the limit to continue: start fresh instead"
+            ));
+        }
+        let shift = broker.producer_id_shift();
+        if shift >= u32::MAX / 2 {
+            return Err(format!(
+                "the stored producer ids have used {shift} restarts, too close to the limit to continue: start fresh instead"
+            ));
+        }
+        let next = max_msg_id + 1;
+        world.next_msg_id = world.next_msg_id.max(next);
+        world.apply_broker_outputs(&mut out);
+        world.broker_out = out;
+        world.start();
+        Ok(world)
+    }
+
+    /// The topic each consumer group reads, by group index, from the
+    /// scenario's consumers (`None` for a group no consumer names).
+    fn group_topics(&self) -> Vec<Option<log::TopicId>> {
+        let mut topics = vec![None; self.names.groups.len()];
+        for c in &self.scenario.clients {
+            let ClientSpec::LogConsumer(k) = c else {
+                continue;
+            };
+            let group = self.names.groups.iter().position(|g| *g == k.group_id);
+            let topic = self.names.topics.iter().position(|t| *t == k.topic);
+            if let (Some(g), Some(t)) = (group, topic) {
+                topics[g] = Some(t as log::TopicId);
+            }
+        }
+        topics
+    }
+
+    /// Parses, validates and builds in one go.
+    pub fn from_json(text: &str) -> Result<World, crate::config::ScenarioError> {
+        Scenario::from_json(text).map(|s| World::new(&s))
+    }
+
+    fn start(&mut self) {
+        let times: Vec<u64> = self.scenario.faults.iter().map(|f| f.at_ms).collect();
+        for (i, at_ms) in times.into_iter().enumerate() {
+            self.schedule(at_ms, Ev::Fault(i as u32));
+        }
+        let times: Vec<u64> = self.scenario.settings.iter().map(|c| c.at_ms).collect();
+        for (i, at_ms) in times.into_iter().enumerate() {
+            self.schedule_setting(at_ms, i);
+        }
+        for c in 0..self.clients.len() as ClientId {
+            self.start_client(c);
+        }
+    }
+
+    /// A producer sets its first publish timer; a consumer subscribes.
+    pub(super) fn start_client(&mut self, c: ClientId) {
+        let mut out = std::mem::take(&mut self.client_out);
+        let now = self.now_ms;
+        match &mut self.clients[c as usize].kind {
+            ClientKind::Producer(p) => p.start(&mut out),
+            ClientKind::Consumer(k) => k.subscribe(&mut out),
+            ClientKind::LogConsumer(k) => k.start(now, &mut out),
+            ClientKind::TxnProducer(k) => k.start(now, &mut out),
+        }
+        self.apply_client_outputs(c, &mut out);
+        self.client_out = out;
+    }
+}
+
+/// Interns client ids, keys (message keys and binding keys), queue names,
+/// topic names and consumer group ids.
+fn build_names(s: &Scenario) -> Names {
+    let mut names = Names::default();
+    match &s.broker {
+        BrokerSpec::Queue(b) => names.queues = b.queues.iter().map(|q| q.name.clone()).collect(),
+        BrokerSpec::Log(b) => names.topics = b.topics.iter().map(|t| t.name.clone()).collect(),
+    }
+    for c in &s.clients {
+        intern_client(&mut names, c);
+    }
+    if let BrokerSpec::Queue(b) = &s.broker {
+        for x in &b.exchanges {
+            x.bindings
+                .iter()
+                .filter_map(|b| b.routing_key.as_deref())
+                .for_each(|k| intern_key(&mut names, k));
+        }
+    }
+    names
+}
+
+/// Adds a name to a table unless it is there.
+/// Bound: the names in the scenario (validated clients × their keys).
+fn intern(table: &mut Vec<String>, name: &str) {
+    if !table.iter().any(|x| x == name) {
+        table.push(name.to_string());
+    }
+}
+
+pub(super) fn intern_key(names: &mut Names, key: &str) {
+    intern(&mut names.keys, key);
+}
+
+/// Interns a client's id, the keys it names and its consumer group.
+pub(super) fn intern_client(names: &mut Names, c: &ClientSpec) {
+    names.clients.push(c.id().to_string());
+    c.keys().iter().for_each(|k| intern_key(names, k));
+    if let ClientSpec::LogConsumer(k) = c {
+        intern(&mut names.groups, &k.group_id);
+    }
+}
+
+fn build_clients(s: &Scenario, names: &Names) -> Vec<Client> {
+    s.clients
+        .iter()
+        .enumerate()
+        .map(|(i, c)| build_client(s, names, i as ClientId, c))
+        .collect()
+}
+
+/// A producer's settings both producer kinds share. `schedule` is
+/// (interval_ms, rate_per_s, start_ms, count); message `k` is due at
+/// `start_ms + k * num / den` ms. The caller adds the confirm settings.
+fn producer_config(
+    route: Route,
+    keys: Vec<KeyId>,
+    schedule: (Option<u64>, Option<u64>, u64, u64),
+    payload_bytes: u32,
+) -> impl FnOnce(Option<ConfirmSpec>) -> ProducerConfig {
+    let (interval_ms, rate_per_s, start_ms, count) = schedule;
+    let (period_num, period_den) = match (interval_ms, rate_per_s) {
+        (Some(ms), _) => (ms, 1),
+        (None, Some(rate)) => (1000, rate),
+        (None, None) => unreachable!("validated: a rate or an interval"),
+    };
+    move |confirms| ProducerConfig {
+        route,
+        keys,
+        period_num,
+        period_den,
+        start_ms,
+        count,
+        payload_bytes,
+        confirms,
+        idempotence: false,
+    }
+}
+
+/// One client's state machine from its (validated, interned) scenario entry.
+/// A log consumer's group-protocol settings (both kinds of log consumer).
+fn member_config(
+    k: &crate::config::LogConsumerSpec,
+    group: log::GroupId,
+    topic: log::TopicId,
+) -> MemberConfig {
+    MemberConfig {
+        group,
+        topic,
+        assignor: k.assignment,
+        reset: k.auto_offset_reset,
+        session_timeout_ms: k.session_timeout_ms,
+        heartbeat_interval_ms: k.heartbeat_interval_ms,
+        isolation: k.isolation_level,
+    }
+}
+
+pub(super) fn build_client(s: &Scenario, names: &Names, id: ClientId, c: &ClientSpec) -> Client {
+    let key = |k: &str| names.keys.iter().position(|n| n == k).expect("interned") as KeyId;
+    let queue = |q: &str| names.queues.iter().position(|n| n == q).expect("validated") as u32;
+    let topic = |t: &str| names.topics.iter().position(|n| n == t).expect("validated") as u16;
+    let kind = match (c, &s.broker) {
+        (ClientSpec::Producer(p), BrokerSpec::Queue(b)) => {
+            let target = if p.exchange.is_empty() {
+                Target::Queue(queue(&p.routing_key))
+            } else {
+                Target::Exchange(
+                    b.exchanges
+                        .iter()
+                        .position(|x| x.name == p.exchange)
+                        .expect("validated") as u32,
+                )
+            };
+            let schedule = (p.interval_ms, p.rate_per_s, p.start_ms, p.count);
+            let keys = p.keys.iter().map(|k| key(k)).collect();
+            let cfg = producer_config(Route::Queue(target), keys, schedule, p.payload_bytes);
+            ClientKind::Producer(Producer::new(id, cfg(p.confirms)))
+        }
+        (ClientSpec::Consumer(k), BrokerSpec::Queue(b)) => ClientKind::Consumer(Consumer::new(
+            id,
+            ConsumerConfig {
+                queue: queue(&k.queue),
+                prefetch: k.prefetch,
+                ack_mode: k.ack_mode,
+                processing: k.processing,
+                exclusive: k.exclusive,
+                fail_keys: k.fail_keys.iter().map(|f| key(f)).collect(),
+                fail_probability: Probability::new(k.fail_probability),
+                on_failure: k.on_failure,
+                sqs: b.mode == QueueMode::Sqs,
+                dedup: k
+                    .dedup_ids_max
+                    .map(|n| (StoreId::Queue(queue(&k.queue)), n)),
+            },
+        )),
+        (ClientSpec::LogProducer(p), BrokerSpec::Log(b)) => {
+            let t = topic(&p.topic);
+            let partitions = b.topics[t as usize].partitions;
+            let confirms = (p.acks != Acks::Zero).then_some(ConfirmSpec {
+                timeout_ms: p.request_timeout_ms,
+                max_retries: p.retries,
+                window: p.max_in_flight,
+            });
+            let key_partitions = p
+                .keys
+                .iter()
+                .map(|k| (key(k), log::partition_for_key(k.as_bytes(), partitions)))
+                .collect();
+            let route = Route::Log {
+                topic: t,
+                partitions,
+                key_partitions,
+                partitioner: p.partitioner,
+                acks: p.acks,
+            };
+            let schedule = (p.interval_ms, p.rate_per_s, p.start_ms, p.count);
+            let keys = p.keys.iter().map(|k| key(k)).collect();
+            let cfg = producer_config(route, keys, schedule, p.payload_bytes);
+            let mut cfg = cfg(confirms);
+            cfg.idempotence = p.enable_idempotence;
+            ClientKind::Producer(Producer::new(id, cfg))
+        }
+        (ClientSpec::LogConsumer(k), BrokerSpec::Log(b)) if k.transactional.is_some() => {
+            let t = k.transactional.as_ref().expect("matched");
+            let group = names.groups.iter().position(|g| *g == k.group_id);
+            let output = topic(&t.output_topic);
+            ClientKind::TxnProducer(TxnProducer::new(
+                id,
+                TxnProducerConfig {
+                    txn: crate::client::txn_producer::txn_index(s, &t.transactional_id),
+                    transaction_timeout_ms: t.transaction_timeout_ms,
+                    member: member_config(k, group.expect("interned") as u16, topic(&k.topic)),
+                    output,
+                    output_partitions: b.topics[output as usize].partitions,
+                    processing: k.processing,
+                    max_poll_records: k.max_poll_records,
+                    start_ms: t.start_ms,
+                },
+            ))
+        }
+        (ClientSpec::LogConsumer(k), BrokerSpec::Log(_)) => {
+            let group = names.groups.iter().position(|g| *g == k.group_id);
+            ClientKind::LogConsumer(LogConsumer::new(
+                id,
+                LogConsumerConfig {
+                    member: member_config(k, group.expect("interned") as u16, topic(&k.topic)),
+                    processing: k.processing,
+                    auto_commit_interval_ms: k
+                        .enable_auto_commit
+                        .then_some(k.auto_commit_interval_ms),
+                    commit: k.commit,
+                    max_poll_records: k.max_poll_records,
+                    seeks: k.seeks.clone(),
+                    leave_at_ms: k.leave_at_ms,
+                    dedup: k
+                        .dedup_ids_max
+                        .map(|n| (StoreId::Group(group.expect("interned") as u16), n)),
+                },
+            ))
+        }
+        _ => unreachable!("validated: client kinds fit the broker kind"),
+    };
+    Client {
+        kind,
+        incarnation: 0,
+        conn: 0,
+    }
+}

@@ -1,0 +1,267 @@
+//! The event loop: the virtual clock and the event queue.
+//!
+//! Every event is [`Scheduled`] at a virtual time with a sequence number;
+//! the queue pops the earliest `(time, seq)` first, so events of one
+//! millisecond run in the order they were scheduled. [`World::step`] runs one
+//! event and `dispatch` hands it to the room that handles it.
+
+use super::wire::Downlink;
+use super::{ClientKind, RunError, World, PENDING_EVENTS_MAX};
+use crate::broker::{ClientId, Request};
+use crate::client::ClientTimer;
+use crate::config::BrokerSpec;
+use crate::history::{Entry, Proc};
+use crate::storage::{FlushId, FlushState};
+use std::cmp::Ordering;
+
+/// Sequence numbers of setting changes (`Ev::Setting`) start here: above
+/// every other event's, so a change sorts after every other event of its
+/// millisecond, whether it was scheduled when the world started (a replayed
+/// scenario) or clicked while the run went on (then that millisecond's other
+/// events have already run). Changes among themselves keep their order.
+const SETTING_SEQ_BASE: u64 = 1 << 62;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Ev {
+    /// A request reaches the broker. `sent_ms` is when it left the client
+    /// (only [`World::in_flight`] reads it).
+    ToBroker {
+        from: ClientId,
+        sent_ms: u64,
+        req: Request,
+    },
+    /// A reply reaches a client; `conn` is the client connection it was sent on.
+    ToClient {
+        to: ClientId,
+        conn: u32,
+        sent_ms: u64,
+        msg: Downlink,
+    },
+    Timer {
+        client: ClientId,
+        incarnation: u32,
+        timer: ClientTimer,
+    },
+    /// The broker asked to be woken (visibility timeouts).
+    BrokerWake,
+    /// The consumer learns its broker connection died.
+    ConnectionLost {
+        client: ClientId,
+        conn: u32,
+    },
+    Fault(u32),
+    /// A live client setting of the scenario's `settings` list comes due.
+    Setting(u32),
+    /// A group commit of the broker's storage reaches its completion time.
+    FlushDone(FlushId),
+    /// A client crashed by an armed fault comes back (its `until_ms`).
+    RestartClient(ClientId),
+}
+
+/// One entry of the event queue. Ordered by (time, sequence), earliest first.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Scheduled {
+    /// When it runs (virtual ms).
+    pub(super) at_ms: u64,
+    /// Breaks ties at one millisecond: the order of scheduling.
+    pub(super) seq: u64,
+    /// What runs.
+    pub(super) ev: Ev,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at_ms, self.seq) == (other.at_ms, other.seq)
+    }
+}
+
+impl Eq for Scheduled {}
+
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Scheduled {
+    /// Reversed, so `BinaryHeap` (a max-heap) pops the earliest event.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.at_ms, other.seq).cmp(&(self.at_ms, self.seq))
+    }
+}
+
+/// What one step did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// An event ran at this time.
+    Ran {
+        /// The virtual time it ran at.
+        time_ms: u64,
+    },
+    /// Nothing left before the end of the run.
+    Finished,
+}
+
+impl World {
+    /// Runs the next event, if it is due before the end of the run.
+    pub fn step(&mut self) -> Result<Step, RunError> {
+        let Some(next) = self.queue.peek().copied() else {
+            return Ok(Step::Finished);
+        };
+        if next.at_ms > self.end_ms {
+            return Ok(Step::Finished);
+        }
+        if self.events_run >= self.scenario.limits.events_max {
+            return Err(RunError::EventLimit {
+                events_max: self.scenario.limits.events_max,
+                time_ms: self.now_ms,
+            });
+        }
+        if let Ev::FlushDone(flush) = next.ev {
+            // Ask before popping: an IndexedDB flush may not be committed yet.
+            if self.storage.flush_state(flush, next.at_ms) == FlushState::InProgress {
+                return Err(RunError::WaitingForStorage {
+                    flush,
+                    time_ms: next.at_ms,
+                });
+            }
+        }
+        self.queue.pop();
+        assert!(next.at_ms >= self.now_ms, "the clock never goes back");
+        self.now_ms = next.at_ms;
+        self.events_run += 1;
+        self.dispatch(next.ev);
+        Ok(Step::Ran {
+            time_ms: self.now_ms,
+        })
+    }
+
+    /// Runs every event due at or before `t_ms` (capped at the end of the run)
+    /// and moves the clock to that time.
+    pub fn run_until(&mut self, t_ms: u64) -> Result<(), RunError> {
+        let until = t_ms.min(self.end_ms);
+        while self.queue.peek().is_some_and(|s| s.at_ms <= until) {
+            self.step()?;
+        }
+        self.now_ms = self.now_ms.max(until);
+        Ok(())
+    }
+
+    /// Runs to `duration_ms`.
+    pub fn run(&mut self) -> Result<(), RunError> {
+        self.run_until(self.end_ms)
+    }
+
+    /// Runs to the end; a log run then drains for `limits.drain_ms` (see
+    /// [`World::drain`]). What `brokerlab run` and `sweep` judge.
+    pub fn finish(&mut self) -> Result<(), RunError> {
+        match self.scenario.broker {
+            BrokerSpec::Queue(_) => self.run(),
+            BrokerSpec::Log(_) => self.drain(self.scenario.limits.drain_ms),
+        }
+    }
+
+    /// The final drain of a log run: the broker and every crashed consumer
+    /// come back, and the run goes on `drain_ms` longer so the groups can
+    /// read what is left. Only after it does the checker report `unseen`.
+    pub fn drain(&mut self, drain_ms: u64) -> Result<(), RunError> {
+        self.run()?;
+        self.restart_broker();
+        for c in 0..self.clients.len() as ClientId {
+            let consumer = matches!(
+                self.clients[c as usize].kind,
+                ClientKind::Consumer(_) | ClientKind::LogConsumer(_)
+            );
+            if consumer {
+                self.restart_client(c);
+            }
+        }
+        self.end_ms = self.end_ms.saturating_add(drain_ms);
+        self.run()?;
+        self.drained = true;
+        Ok(())
+    }
+
+    /// Virtual time of the next pending event, if any. The page's frame loop
+    /// uses it to jump over idle time instead of stepping through it.
+    pub fn next_event_ms(&self) -> Option<u64> {
+        self.queue.peek().map(|s| s.at_ms)
+    }
+
+    /// Whether nothing is left to run before the end of the run.
+    pub fn is_finished(&self) -> bool {
+        self.queue.peek().is_none_or(|s| s.at_ms > self.end_ms)
+    }
+
+    /// The virtual clock (ms since the run started).
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    /// When the run ends: `duration_ms`, plus the drain once it started.
+    pub fn end_ms(&self) -> u64 {
+        self.end_ms
+    }
+
+    /// Events run so far (bounded by `limits.events_max`).
+    pub fn events_run(&self) -> u64 {
+        self.events_run
+    }
+
+    /// Schedules `settings[i]` in the late band (see [`SETTING_SEQ_BASE`]).
+    pub(super) fn schedule_setting(&mut self, at_ms: u64, i: usize) {
+        assert!(at_ms >= self.now_ms, "cannot schedule in the past");
+        assert!(
+            i <= crate::config::setting::bounds::SETTINGS_MAX,
+            "validated"
+        );
+        self.queue.push(Scheduled {
+            at_ms,
+            seq: SETTING_SEQ_BASE + i as u64,
+            ev: Ev::Setting(i as u32),
+        });
+    }
+
+    pub(super) fn schedule(&mut self, at_ms: u64, ev: Ev) {
+        assert!(at_ms >= self.now_ms, "cannot schedule in the past");
+        assert!(
+            self.next_seq < SETTING_SEQ_BASE,
+            "sequence numbers run below the late band"
+        );
+        assert!(
+            self.queue.len() < PENDING_EVENTS_MAX,
+            "event queue over its bound"
+        );
+        self.queue.push(Scheduled {
+            at_ms,
+            seq: self.next_seq,
+            ev,
+        });
+        self.next_seq += 1;
+    }
+
+    pub(super) fn record(&mut self, process: Proc, entry: Entry) {
+        self.history.push(self.now_ms, process, entry);
+    }
+
+    fn dispatch(&mut self, ev: Ev) {
+        match ev {
+            Ev::ToBroker { from, req, .. } => self.arrive_at_broker(from, req),
+            Ev::ToClient { to, conn, msg, .. } => self.arrive_at_client(to, conn, msg),
+            Ev::Timer {
+                client,
+                incarnation,
+                timer,
+            } => self.client_timer(client, incarnation, timer),
+            Ev::BrokerWake => self.broker_wake(),
+            Ev::FlushDone(id) => self.flush_done(id),
+            Ev::ConnectionLost { client, conn } => self.connection_lost(client, conn),
+            Ev::Fault(i) => {
+                let fault = self.scenario.faults[i as usize].clone();
+                self.apply_fault(&fault);
+            }
+            Ev::Setting(i) => self.apply_setting(i as usize),
+            Ev::RestartClient(c) => self.restart_client(c),
+        }
+    }
+}

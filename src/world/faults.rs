@@ -1,0 +1,244 @@
+//! Faults: crashes and restarts of the broker and of clients, scheduled in
+//! the scenario or injected live, `drop_acks`, armed faults that fire at a
+//! client's next send or effect (`crash_after_send`, `crash_after_process`),
+//! and torn crashes of the broker's disk.
+
+use super::clock::Ev;
+use super::wire::request_msg;
+use super::{ClientKind, World};
+use crate::broker::{ClientId, Request};
+use crate::client::ClientOutput;
+use crate::config::{FaultAction, FaultSpec};
+use crate::history::{Entry, Proc};
+use crate::sim::net::{Direction, Transit};
+use crate::storage::Tear;
+
+/// A tear keeps `below(2^k)` bytes of the batch, `k` drawn below this: cuts
+/// in the header and deep in a large batch are both likely. (The store
+/// clamps the cut below the batch's length, so the batch is always torn.)
+const TEAR_BITS_MAX: u64 = 16;
+
+impl World {
+    pub(super) fn apply_fault(&mut self, fault: &FaultSpec) {
+        if fault.target == "broker" {
+            match fault.action {
+                FaultAction::Crash => self.crash_broker(self.scenario.fault_options.torn_writes),
+                FaultAction::CrashTorn => self.crash_broker(true),
+                FaultAction::Restart => self.restart_broker(),
+                FaultAction::DropAcks
+                | FaultAction::CrashAfterSend
+                | FaultAction::CrashAfterProcess => {
+                    unreachable!("validated: these target a client")
+                }
+            }
+            return;
+        }
+        let c = self
+            .names
+            .clients
+            .iter()
+            .position(|n| *n == fault.target)
+            .expect("validated client id") as ClientId;
+        match fault.action {
+            FaultAction::Crash => self.crash_client(c),
+            FaultAction::CrashTorn => unreachable!("validated: crash_torn targets the broker"),
+            FaultAction::Restart => self.restart_client(c),
+            FaultAction::DropAcks => {
+                let until_ms = fault.until_ms.expect("validated: drop_acks has until_ms");
+                self.links[c as usize].drop_acks_until_ms = until_ms;
+                self.record(Proc::Client(c), Entry::DropAcks { until_ms });
+            }
+            FaultAction::CrashAfterSend | FaultAction::CrashAfterProcess => {
+                let until_ms = fault
+                    .until_ms
+                    .expect("validated: armed faults have until_ms");
+                self.armed.retain(|a| a.0 != c);
+                self.armed.push((c, fault.action, until_ms));
+            }
+        }
+    }
+
+    /// Whether an armed fault of `client` fires after output `o` (`rest`
+    /// is what the same step still has to do): a producer's publish went
+    /// out, or a consumer's effect was applied (so the ack or commit that
+    /// follows never does). A transactional client's effect is a whole
+    /// committed batch, so it dies after the batch's last `ok process`, not
+    /// between records of one transaction.
+    pub(super) fn armed_fault_fires(
+        &self,
+        client: ClientId,
+        o: &ClientOutput,
+        rest: &[ClientOutput],
+    ) -> bool {
+        let Some(&(_, action, _)) = self.armed.iter().find(|a| a.0 == client) else {
+            return false;
+        };
+        match (action, o) {
+            (FaultAction::CrashAfterSend, ClientOutput::Send(req)) => request_msg(*req).is_some(),
+            // The effect and its `ok` are in; the ack or commit is next.
+            (FaultAction::CrashAfterProcess, ClientOutput::EffectOnce { .. }) => true,
+            (FaultAction::CrashAfterProcess, ClientOutput::Record(e)) => {
+                let more_ok =
+                    |r: &ClientOutput| matches!(r, ClientOutput::Record(e) if is_process_ok(e));
+                is_process_ok(e) && !rest.iter().any(more_ok)
+            }
+            _ => false,
+        }
+    }
+
+    /// Crashes the client whose armed fault fired and schedules its restart.
+    pub(super) fn fire_armed_fault(&mut self, client: ClientId) {
+        let at = self
+            .armed
+            .iter()
+            .position(|a| a.0 == client)
+            .expect("armed");
+        let (_, action, restart_ms) = self.armed.remove(at);
+        if let ClientKind::Producer(p) = &mut self.clients[client as usize].kind {
+            assert_eq!(action, FaultAction::CrashAfterSend);
+            p.keep_unacked_at_crash();
+        }
+        self.crash_client(client);
+        self.schedule(restart_ms.max(self.now_ms), Ev::RestartClient(client));
+    }
+
+    /// The broker dies. With `torn`, the batch its disk was writing lands
+    /// torn (see [`FaultAction::CrashTorn`]).
+    pub(super) fn crash_broker(&mut self, torn: bool) {
+        if !self.broker.is_up() {
+            return;
+        }
+        self.record(Proc::Broker, Entry::Crash);
+        let tear = if torn {
+            let bits = self.rng_tear.below(TEAR_BITS_MAX);
+            let keep_bytes = self.rng_tear.below(1 << bits);
+            Tear::LastBatch {
+                keep_bytes: u32::try_from(keep_bytes).expect("below 2^16"),
+            }
+        } else {
+            Tear::None
+        };
+        let mut out = std::mem::take(&mut self.broker_out);
+        self.broker
+            .crash(self.now_ms, tear, &mut *self.storage, &mut out);
+        self.apply_broker_outputs(&mut out);
+        self.broker_out = out;
+        // Every consumer's TCP connection breaks; it notices after one link delay.
+        for c in 0..self.clients.len() as ClientId {
+            let client = &self.clients[c as usize];
+            let consumer = matches!(
+                client.kind,
+                ClientKind::Consumer(_) | ClientKind::LogConsumer(_) | ClientKind::TxnProducer(_)
+            );
+            if client.alive() && consumer {
+                let conn = client.conn;
+                let at_ms = match self.links[c as usize].send(
+                    self.now_ms,
+                    Direction::Down,
+                    false,
+                    &mut self.rng_net,
+                ) {
+                    Transit::Arrives { at_ms, .. } => at_ms,
+                    Transit::Lost => unreachable!("non-lossy sends arrive"),
+                };
+                self.schedule(at_ms, Ev::ConnectionLost { client: c, conn });
+            }
+        }
+    }
+
+    pub(super) fn restart_broker(&mut self) {
+        if self.broker.is_up() {
+            return;
+        }
+        self.record(Proc::Broker, Entry::Restart);
+        let mut out = std::mem::take(&mut self.broker_out);
+        self.broker
+            .restart(self.now_ms, &mut *self.storage, &mut out);
+        self.apply_broker_outputs(&mut out);
+        self.broker_out = out;
+        // Clients with automatic connection recovery re-subscribe.
+        for c in 0..self.clients.len() as ClientId {
+            let client = &mut self.clients[c as usize];
+            if !client.alive() {
+                continue;
+            }
+            // The old connection is certainly dead, even if the consumer has
+            // not noticed yet: start a fresh one.
+            let mut out = std::mem::take(&mut self.client_out);
+            match &mut client.kind {
+                ClientKind::Consumer(k) => {
+                    client.conn += 1;
+                    k.connection_lost();
+                    k.subscribe(&mut out);
+                }
+                ClientKind::LogConsumer(k) => {
+                    client.conn += 1;
+                    k.rejoin(&mut out);
+                }
+                ClientKind::TxnProducer(k) => {
+                    client.conn += 1;
+                    k.start_over(self.now_ms, &mut out);
+                }
+                ClientKind::Producer(_) => {}
+            }
+            self.apply_client_outputs(c, &mut out);
+            self.client_out = out;
+        }
+    }
+
+    pub(super) fn crash_client(&mut self, c: ClientId) {
+        if !self.clients[c as usize].alive() {
+            return;
+        }
+        self.record(Proc::Client(c), Entry::Crash);
+        let mut out = std::mem::take(&mut self.client_out);
+        let client = &mut self.clients[c as usize];
+        client.incarnation += 1;
+        client.conn += 1;
+        let is_consumer = matches!(client.kind, ClientKind::Consumer(_));
+        match &mut client.kind {
+            ClientKind::Producer(p) => p.crash(&mut out),
+            ClientKind::Consumer(k) => k.crash(&mut out),
+            // Kafka notices a dead member by its missing heartbeats.
+            ClientKind::LogConsumer(k) => k.crash(&mut out),
+            ClientKind::TxnProducer(k) => k.crash(&mut out),
+        }
+        self.apply_client_outputs(c, &mut out);
+        self.client_out = out;
+        if is_consumer {
+            // The broker notices the dead TCP connection (heartbeat) one link delay later.
+            self.send_up(c, Request::ChannelClosed);
+        }
+    }
+
+    pub(super) fn restart_client(&mut self, c: ClientId) {
+        if self.clients[c as usize].alive() {
+            return;
+        }
+        self.record(Proc::Client(c), Entry::Restart);
+        let mut out = std::mem::take(&mut self.client_out);
+        let now = self.now_ms;
+        match &mut self.clients[c as usize].kind {
+            ClientKind::Producer(p) => p.restart(now, &mut out),
+            ClientKind::Consumer(k) => k.restart(&mut out),
+            ClientKind::LogConsumer(k) => k.restart(now, &mut out),
+            ClientKind::TxnProducer(k) => k.restart(now, &mut out),
+        }
+        self.apply_client_outputs(c, &mut out);
+        self.client_out = out;
+    }
+}
+
+/// An `ok process` entry of either consumer kind.
+pub(super) fn is_process_ok(e: &Entry) -> bool {
+    matches!(
+        e,
+        Entry::Process {
+            ty: crate::history::OpType::Ok,
+            ..
+        } | Entry::Log(crate::history::LogEntry::Process {
+            ty: crate::history::OpType::Ok,
+            ..
+        })
+    )
+}

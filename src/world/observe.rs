@@ -1,0 +1,262 @@
+//! Observation: what the page draws (client views, effects) and what the
+//! checker judges (the snapshot of unfinished messages, the summary, kept
+//! up to date live by a [`LiveChecker`]).
+
+use super::clock::Ev;
+use super::wire::Downlink;
+use super::{ClientKind, World};
+use crate::broker::{Broker, ClientId, MsgId, Request};
+use crate::check::live::LiveChecker;
+use crate::check::{self, Snapshot, Summary};
+use crate::config::IsolationLevel;
+use crate::config::{BrokerSpec, ClientSpec, Scenario};
+use crate::history::{History, Names};
+use crate::storage::Storage;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A client's state for the UI.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientView {
+    /// The client's id, as the scenario names it.
+    pub id: String,
+    /// Producers are drawn on the left, everything that reads on the right.
+    pub is_producer: bool,
+    /// Running: not crashed, not left its group, not fenced.
+    pub alive: bool,
+    /// Producer: messages published. Consumer: messages processed.
+    pub count: u64,
+    /// Consumer: deliveries received and not finished.
+    pub in_hand: u64,
+    /// Consumer: virtual time spent processing so far.
+    pub busy_ms: u64,
+}
+
+impl World {
+    /// Every client's state for the page, in [`crate::broker::ClientId`] order.
+    pub fn clients(&self) -> Vec<ClientView> {
+        self.clients
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let id = self.names.clients[i].clone();
+                match &c.kind {
+                    ClientKind::Producer(p) => ClientView {
+                        id,
+                        is_producer: true,
+                        alive: p.alive,
+                        count: p.published(),
+                        in_hand: 0,
+                        busy_ms: 0,
+                    },
+                    ClientKind::Consumer(k) => ClientView {
+                        id,
+                        is_producer: false,
+                        alive: k.alive,
+                        count: k.processed,
+                        in_hand: k.in_hand() as u64,
+                        busy_ms: k.busy_ms,
+                    },
+                    ClientKind::LogConsumer(k) => ClientView {
+                        id,
+                        is_producer: false,
+                        alive: k.alive && !k.left,
+                        count: k.processed,
+                        in_hand: k.in_hand() as u64,
+                        busy_ms: k.busy_ms,
+                    },
+                    ClientKind::TxnProducer(k) => ClientView {
+                        id,
+                        is_producer: false,
+                        alive: k.alive && !k.fenced(),
+                        count: k.processed,
+                        in_hand: k.in_hand() as u64,
+                        busy_ms: k.busy_ms,
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// The scenario as run so far, live changes included (see
+    /// [`World::inject`]): exporting it replays this run.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// Everything that happened so far.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// The interned names the history's ids stand for.
+    pub fn names(&self) -> &Names {
+        &self.names
+    }
+
+    /// Processed messages per key name (`"(none)"` for keyless messages).
+    pub fn effects(&self) -> BTreeMap<String, u64> {
+        self.effects
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.map_or_else(|| "(none)".to_string(), |k| self.names.key(k).to_string()),
+                    *v,
+                )
+            })
+            .collect()
+    }
+
+    /// The broker, for views of its queues or partitions.
+    pub fn broker(&self) -> &Broker {
+        &self.broker
+    }
+
+    /// The broker's store, for a driver that must await it (see
+    /// [`RunError::WaitingForStorage`]).
+    pub fn storage_mut(&mut self) -> &mut dyn Storage {
+        &mut *self.storage
+    }
+
+    /// Where every unfinished message is right now: in the broker, on a link,
+    /// or in a consumer's hands. The checker needs this to tell "still queued"
+    /// from "lost".
+    pub fn snapshot(&self) -> Snapshot {
+        self.snapshot_where(|_| true)
+    }
+
+    /// [`World::snapshot`] with only the `wanted` messages in `pending` (a
+    /// live checker needs no others). A log broker's records are looked at
+    /// only if some message is wanted: its log holds every record of the run.
+    pub fn snapshot_among(&self, wanted: &BTreeSet<MsgId>) -> Snapshot {
+        let (Some(&lo), Some(&hi)) = (wanted.first(), wanted.last()) else {
+            if self.broker.as_log().is_some() {
+                return Snapshot::default();
+            }
+            return self.snapshot_where(|_| false);
+        };
+        // Most records are outside the wanted ids' range: a cheap test first.
+        self.snapshot_where(|m| (lo..=hi).contains(&m) && wanted.contains(&m))
+    }
+
+    fn snapshot_where(&self, keep: impl Fn(MsgId) -> bool) -> Snapshot {
+        let copies = self.broker.held();
+        let broker_held = copies.len() as u64;
+        let mut held: BTreeSet<MsgId> = copies
+            .into_iter()
+            .map(|(_, m)| m)
+            .filter(|m| keep(*m))
+            .collect();
+        for s in self.queue.iter() {
+            match s.ev {
+                Ev::ToBroker {
+                    req: Request::Publish { msg, .. },
+                    ..
+                } => {
+                    held.insert(msg.id);
+                }
+                Ev::ToClient {
+                    msg: Downlink::Deliver(d),
+                    ..
+                } => {
+                    held.insert(d.msg.id);
+                }
+                _ => {}
+            }
+        }
+        for c in &self.clients {
+            match &c.kind {
+                ClientKind::Consumer(k) => held.extend(k.holding()),
+                ClientKind::LogConsumer(k) => held.extend(k.holding()),
+                ClientKind::TxnProducer(k) => held.extend(k.holding()),
+                ClientKind::Producer(_) => {}
+            }
+        }
+        held.retain(|m| keep(*m));
+        Snapshot {
+            pending: held,
+            broker_held,
+        }
+    }
+
+    /// The consumers with `isolation.level=read_committed` (they never
+    /// receive an aborted transaction's records, so the log checker does not
+    /// call jumping over them a skip).
+    pub fn read_committed_clients(&self) -> BTreeSet<ClientId> {
+        let committed = |c: &ClientSpec| match c {
+            ClientSpec::LogConsumer(k) => k.isolation_level == IsolationLevel::ReadCommitted,
+            _ => false,
+        };
+        let clients = self.scenario.clients.iter().enumerate();
+        clients
+            .filter(|(_, c)| committed(c))
+            .map(|(i, _)| i as ClientId)
+            .collect()
+    }
+
+    /// Counts, reconciliation and checker findings for the run so far.
+    pub fn summary(&self) -> Summary {
+        let mut summary = match &self.scenario.broker {
+            BrokerSpec::Queue(_) => check::check(
+                &self.history,
+                &self.snapshot(),
+                &self.names,
+                &self.scenario.expect,
+            ),
+            BrokerSpec::Log(_) => {
+                let mut s = check::log::check(
+                    &self.history,
+                    &self.snapshot(),
+                    &self.names,
+                    &self.scenario.expect,
+                    self.drained,
+                    &self.read_committed_clients(),
+                );
+                check::txn_history::apply(&self.history, &mut s);
+                s
+            }
+        };
+        self.add_run_facts(&mut summary);
+        summary
+    }
+
+    /// A [`LiveChecker`] for this run: pass it to [`World::live_summary`].
+    pub fn live_checker(&self) -> LiveChecker {
+        match &self.scenario.broker {
+            BrokerSpec::Queue(_) => LiveChecker::queue(),
+            BrokerSpec::Log(_) => LiveChecker::log(self.read_committed_clients()),
+        }
+    }
+
+    /// The same as [`World::summary`], from a checker that reads only the
+    /// events added since its last call (the page refreshes its verdict this
+    /// way while a run plays). `checker` must come from
+    /// [`World::live_checker`] of this world and be used with it alone.
+    pub fn live_summary(&self, checker: &mut LiveChecker) -> Summary {
+        checker.consume(&self.history, &self.names, self.drained);
+        let snap = self.snapshot_among(checker.wanted());
+        let mut summary = checker.summary(&snap, &self.names, &self.scenario.expect);
+        self.add_run_facts(&mut summary);
+        summary
+    }
+
+    /// Run metadata and the effect-store invariant, on top of a checker's summary.
+    fn add_run_facts(&self, summary: &mut Summary) {
+        summary.seed = self.scenario.seed;
+        summary.scenario = self.scenario.name.clone();
+        summary.time_ms = self.now_ms;
+        summary.events = self.events_run;
+        summary.effects_total = self.effects.values().sum();
+        summary.consumer_busy_ms = self
+            .clients
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| match &c.kind {
+                ClientKind::Consumer(k) => Some((self.names.clients[i].clone(), k.busy_ms)),
+                ClientKind::LogConsumer(k) => Some((self.names.clients[i].clone(), k.busy_ms)),
+                ClientKind::TxnProducer(k) => Some((self.names.clients[i].clone(), k.busy_ms)),
+                ClientKind::Producer(_) => None,
+            })
+            .collect();
+        check::add_effect_invariant(summary);
+    }
+}

@@ -1,0 +1,255 @@
+//! The wire: one link per client, with latency, loss and duplication drawn
+//! from the network stream, `drop_acks` faults, and what a lost message does
+//! to a connection. Also the messages in flight, for drawing them.
+
+use super::clock::Ev;
+use super::{ClientKind, World};
+use crate::broker::log::{LogReply, LogRequest};
+use crate::broker::{ClientId, Delivery, MsgId, Request};
+use crate::history::{msg_name, Entry, Proc};
+use crate::sim::net::{Direction, Transit};
+
+/// A message on its way from the broker to a client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Downlink {
+    Deliver(Delivery),
+    Confirm { msg: MsgId, ok: bool },
+    Log(LogReply),
+}
+
+/// One message travelling on a link, for drawing it on its way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InFlight {
+    /// The client at the far end of the link.
+    pub client: String,
+    /// Client → broker (publish) or broker → client (delivery, confirm).
+    pub to_broker: bool,
+    /// The message, as `m17`.
+    pub msg: String,
+    /// When it left.
+    pub sent_ms: u64,
+    /// When it arrives.
+    pub arrives_ms: u64,
+}
+
+impl World {
+    /// Messages on the wire right now (sent at or before now, arriving after
+    /// it), earliest arrival first, at most `limit`: publishes and acks on
+    /// the way up, deliveries and confirms on the way down. Acks name no
+    /// message on the wire, so they are not listed. Costs one pass over the
+    /// event queue.
+    pub fn in_flight(&self, limit: usize) -> Vec<InFlight> {
+        let mut found: Vec<(u64, u64, InFlight)> = Vec::new();
+        for s in self.queue.iter().filter(|s| s.at_ms > self.now_ms) {
+            let (client, to_broker, msg, sent_ms) = match s.ev {
+                Ev::ToBroker { from, sent_ms, req } => match request_msg(req) {
+                    Some(msg) => (from, true, msg, sent_ms),
+                    None => continue,
+                },
+                Ev::ToClient {
+                    to, sent_ms, msg, ..
+                } => match downlink_msg(msg).0 {
+                    Some(id) => (to, false, id, sent_ms),
+                    None => continue,
+                },
+                _ => continue,
+            };
+            let flight = InFlight {
+                client: self.names.clients[client as usize].clone(),
+                to_broker,
+                msg: msg_name(msg),
+                sent_ms,
+                arrives_ms: s.at_ms,
+            };
+            found.push((s.at_ms, s.seq, flight));
+        }
+        found.sort_unstable_by_key(|(at, seq, _)| (*at, *seq));
+        found.truncate(limit);
+        found.into_iter().map(|(_, _, f)| f).collect()
+    }
+
+    pub(super) fn send_down(&mut self, to: ClientId, msg: Downlink) {
+        let link = &mut self.links[to as usize];
+        let is_confirm = matches!(
+            msg,
+            Downlink::Confirm { .. }
+                | Downlink::Log(LogReply::ProduceAck { .. } | LogReply::CommitResponse { .. })
+        );
+        if is_confirm && link.drops_acks(self.now_ms) {
+            let (id, what) = downlink_msg(msg);
+            let why = "drop_acks fault";
+            self.record(Proc::Broker, Entry::NetDrop { msg: id, what, why });
+            return;
+        }
+        let transit = link.send(self.now_ms, Direction::Down, true, &mut self.rng_net);
+        let conn = self.clients[to as usize].conn;
+        match transit {
+            Transit::Lost => {
+                let (id, what) = downlink_msg(msg);
+                self.record(
+                    Proc::Broker,
+                    Entry::NetDrop {
+                        msg: id,
+                        what,
+                        why: "link loss",
+                    },
+                );
+                self.reset_consumer_connection(to);
+            }
+            Transit::Arrives {
+                at_ms,
+                duplicate_at_ms,
+            } => {
+                let sent_ms = self.now_ms;
+                let ev = Ev::ToClient {
+                    to,
+                    conn,
+                    sent_ms,
+                    msg,
+                };
+                self.schedule(at_ms, ev);
+                if let Some(dup) = duplicate_at_ms {
+                    self.schedule(dup, ev);
+                }
+            }
+        }
+    }
+
+    pub(super) fn send_up(&mut self, from: ClientId, req: Request) {
+        let link = &mut self.links[from as usize];
+        let is_ack = matches!(
+            req,
+            Request::Ack { .. } | Request::Nack { .. } | Request::Log(LogRequest::Commit { .. })
+        );
+        if is_ack && link.drops_acks(self.now_ms) {
+            let entry = Entry::NetDrop {
+                msg: None,
+                what: request_name(req),
+                why: "drop_acks fault",
+            };
+            self.record(Proc::Client(from), entry);
+            return;
+        }
+        // Subscribing and channel close are connection-level: not subject to loss.
+        let lossy = !matches!(
+            req,
+            Request::Consume { .. }
+                | Request::Qos { .. }
+                | Request::ChannelClosed
+                | Request::Log(
+                    LogRequest::JoinGroup { .. }
+                        | LogRequest::LeaveGroup { .. }
+                        | LogRequest::Heartbeat { .. }
+                )
+        );
+        match link.send(self.now_ms, Direction::Up, lossy, &mut self.rng_net) {
+            Transit::Lost => {
+                let entry = Entry::NetDrop {
+                    msg: request_msg(req),
+                    what: request_name(req),
+                    why: "link loss",
+                };
+                self.record(Proc::Client(from), entry);
+                self.reset_consumer_connection(from);
+            }
+            Transit::Arrives {
+                at_ms,
+                duplicate_at_ms,
+            } => {
+                let sent_ms = self.now_ms;
+                let ev = Ev::ToBroker { from, sent_ms, req };
+                self.schedule(at_ms, ev);
+                if let Some(dup) = duplicate_at_ms {
+                    self.schedule(dup, ev);
+                }
+            }
+        }
+    }
+
+    /// A message lost on a consumer's link. Real AMQP runs over TCP, which does
+    /// not lose single messages: a loss shows up as a broken connection. So the
+    /// broker sees the channel close (and requeues the unacked deliveries), the
+    /// consumer drops deliveries of the dead channel, and reconnects at once.
+    /// Producers need no such step: their recovery is the confirm timeout.
+    pub(super) fn reset_consumer_connection(&mut self, c: ClientId) {
+        let client = &mut self.clients[c as usize];
+        if let ClientKind::TxnProducer(k) = &mut client.kind {
+            if k.alive {
+                client.conn += 1;
+                let mut out = std::mem::take(&mut self.client_out);
+                k.start_over(self.now_ms, &mut out);
+                self.apply_client_outputs(c, &mut out);
+                self.client_out = out;
+            }
+            return;
+        }
+        if let ClientKind::LogConsumer(k) = &mut client.kind {
+            if k.alive {
+                client.conn += 1;
+                let mut out = std::mem::take(&mut self.client_out);
+                k.rejoin(&mut out);
+                self.apply_client_outputs(c, &mut out);
+                self.client_out = out;
+            }
+            return;
+        }
+        let ClientKind::Consumer(k) = &mut client.kind else {
+            return;
+        };
+        if !k.alive {
+            return;
+        }
+        client.conn += 1;
+        k.connection_lost();
+        self.send_up(c, Request::ChannelClosed);
+        let mut out = std::mem::take(&mut self.client_out);
+        if let ClientKind::Consumer(k) = &self.clients[c as usize].kind {
+            k.subscribe(&mut out);
+        }
+        self.apply_client_outputs(c, &mut out);
+        self.client_out = out;
+    }
+}
+
+pub(super) fn request_name(req: Request) -> &'static str {
+    match req {
+        Request::Log(LogRequest::Produce { .. }) => "produce",
+        Request::Log(LogRequest::JoinGroup { .. }) => "join_group",
+        Request::Log(LogRequest::Heartbeat { .. }) => "heartbeat",
+        Request::Log(LogRequest::LeaveGroup { .. }) => "leave_group",
+        Request::Log(LogRequest::Poll { .. }) => "poll",
+        Request::Log(LogRequest::Commit { .. }) => "commit",
+        Request::Log(LogRequest::Seek { .. }) => "seek",
+        Request::Log(LogRequest::Txn(_)) => "txn",
+        Request::Log(LogRequest::ProduceIdempotent { .. }) => "produce",
+        Request::Publish { .. } => "publish",
+        Request::Consume { .. } => "consume",
+        Request::Ack { .. } => "ack",
+        Request::Nack { .. } => "nack",
+        Request::Credit => "credit",
+        Request::Qos { .. } => "qos",
+        Request::ChannelClosed => "channel_closed",
+    }
+}
+
+pub(super) fn request_msg(req: Request) -> Option<MsgId> {
+    match req {
+        Request::Publish { msg, .. } => Some(msg.id),
+        Request::Log(LogRequest::Produce { msg, .. }) => Some(msg.id),
+        Request::Log(LogRequest::ProduceIdempotent { msg, .. }) => Some(msg.id),
+        _ => None,
+    }
+}
+
+pub(super) fn downlink_msg(msg: Downlink) -> (Option<MsgId>, &'static str) {
+    match msg {
+        Downlink::Deliver(d) => (Some(d.msg.id), "deliver"),
+        Downlink::Confirm { msg, .. } => (Some(msg), "confirm"),
+        Downlink::Log(LogReply::ProduceAck { msg, .. }) => (Some(msg), "produce_ack"),
+        Downlink::Log(LogReply::Record { record, .. }) => (Some(record.msg.id), "record"),
+        Downlink::Log(LogReply::Assignment { .. }) => (None, "assignment"),
+        Downlink::Log(LogReply::PollEnd { .. }) => (None, "poll_end"),
+        Downlink::Log(LogReply::Txn(_)) => (None, "txn"),
+        Downlink::Log(LogReply::CommitResponse { .. }) => (None, "commit_response"),
+    }
+}

@@ -30,7 +30,7 @@
 //! [`crate::guarantee::txn`]). On the queue broker it gives a [`SetupError`]
 //! that says why, which the page shows next to the control.
 
-pub use crate::check::guarantee::Verdict;
+use crate::check::guarantee::Verdict;
 use crate::check::Summary;
 use crate::config::{
     AckMode, Acks, Assignor, BindingSpec, BrokerSpec, ClientSpec, CommitMode, ConfirmSpec,

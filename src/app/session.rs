@@ -7,7 +7,8 @@
 //! already cut down to what fits on screen, that components render without
 //! knowing anything about brokers.
 
-use crate::app::playground::{self, BrokerKind, Delivery, Setup, SetupError, Verdict};
+use crate::app::playground::{self, BrokerKind, Delivery, Setup, SetupError};
+use crate::check::guarantee::Verdict;
 use crate::check::live::LiveChecker;
 use crate::check::{Counts, Summary};
 use crate::config::Setting;

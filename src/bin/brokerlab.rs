@@ -51,6 +51,8 @@ mod native {
         }
     }
 
+    /// Runs the command line and returns the exit code: 0 fine, 1 a check
+    /// failed, 2 bad input.
     pub fn main() -> i32 {
         match dispatch() {
             Ok(code) => code,
@@ -61,6 +63,8 @@ mod native {
         }
     }
 
+    /// Reads the command word (or `--version`, `--help`) and hands the rest
+    /// of the arguments to that command.
     fn dispatch() -> Result<i32, Usage> {
         let mut parser = lexopt::Parser::from_env();
         let command = match parser.next()? {
@@ -88,18 +92,22 @@ mod native {
         }
     }
 
+    /// Reads and validates a scenario file; an error names the file, the
+    /// field and the reason.
     fn load(path: &str) -> Result<Scenario, Usage> {
         let text =
             std::fs::read_to_string(path).map_err(|e| Usage(format!("cannot read {path}: {e}")))?;
         Scenario::from_json(&text).map_err(|e| Usage(format!("{path}: {e}")))
     }
 
+    /// The value of `flag` as a non-negative integer.
     fn number(parser: &mut lexopt::Parser, flag: &str) -> Result<u64, Usage> {
         let v = parser.value()?.string()?;
         v.parse()
             .map_err(|_| Usage(format!("{flag}: `{v}` is not a non-negative integer")))
     }
 
+    /// `brokerlab run`: one seed, a one-line JSON summary, the history on request.
     fn run(mut parser: lexopt::Parser) -> Result<i32, Usage> {
         let (mut path, mut seed, mut history, mut random) = (None, None, None, false);
         while let Some(arg) = parser.next()? {
@@ -145,6 +153,8 @@ mod native {
         Ok(0)
     }
 
+    /// `brokerlab sweep`: seeds in a row with drawn faults, stopping at the
+    /// first that fails and printing the command that replays it.
     fn sweep(mut parser: lexopt::Parser) -> Result<i32, Usage> {
         let (mut path, mut seeds, mut first) = (None, None, None);
         while let Some(arg) = parser.next()? {
@@ -188,6 +198,7 @@ mod native {
         Ok(0)
     }
 
+    /// `brokerlab bench`: the throughput workloads, one JSON line each.
     fn bench(mut parser: lexopt::Parser) -> Result<i32, Usage> {
         let (mut messages, mut log, mut guarantees) = (None, false, false);
         while let Some(arg) = parser.next()? {

@@ -466,3 +466,28 @@ async fn start_fresh_clears_the_database() {
     let mut store = reload(store, config).await;
     assert_eq!(store.recover().record_count(), 0);
 }
+
+/// The open says whether the browser had the database at all (the page's
+/// sign that a log vanished), and a deliberate clear is dated, so a record of
+/// acknowledgements older than it is not mistaken for a loss.
+#[wasm_bindgen_test]
+async fn an_open_says_whether_the_database_existed_and_a_clear_is_dated() {
+    let config = config("brokerlab-storage-open-report");
+    let mut store = fresh(config.clone()).await;
+    assert!(store.open_report().created, "deleted, so created anew");
+    assert_eq!(store.open_report().data_loss, None);
+    assert_eq!(store.cleared_ms(), None, "never cleared");
+    append_batches(&mut store, P0, 0, 2);
+    flush_durable(&mut store, 0).await;
+
+    let mut store = reload(store, config.clone()).await;
+    assert!(!store.open_report().created, "the database was there");
+    assert_eq!(store.recover().record_count(), 20);
+    let before_ms = js_sys::Date::now() as u64;
+    store.start_fresh();
+    let store = reload(store, config).await;
+    let cleared_ms = store.cleared_ms().expect("the clear is dated");
+    assert!(cleared_ms >= before_ms, "{cleared_ms} < {before_ms}");
+    assert!(!store.open_report().created);
+    store.close().await;
+}

@@ -71,13 +71,16 @@ pub struct Record {
     pub producer_id: u64,
     /// Partitioning key. `None` and `Some(empty)` are different things.
     pub key: Option<Vec<u8>>,
+    /// The payload, opaque to storage (the broker's record layout).
     pub value: Vec<u8>,
 }
 
 /// Records with consecutive offsets starting at `base_offset`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordBatch {
+    /// Offset of the first record; the batch's place in its stream.
     pub base_offset: u64,
+    /// The records, at `base_offset`, `base_offset + 1`, ...
     pub records: Vec<Record>,
 }
 
@@ -85,17 +88,25 @@ pub struct RecordBatch {
 /// is an error (the caller can split it), not a panic.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EncodeError {
+    /// No records: a batch always holds at least one.
     Empty,
+    /// More than [`BATCH_RECORDS_MAX`] records.
     TooManyRecords {
+        /// Records the caller put in the batch.
         record_count: usize,
     },
+    /// The encoded batch would exceed [`BATCH_BYTES_MAX`].
     TooLarge {
+        /// Its encoded length in bytes.
         batch_len: usize,
     },
     /// `records[index].offset` is not `base_offset + index`.
     OffsetNotDense {
+        /// The record's index in the batch.
         index: usize,
+        /// The offset it should have.
         expected: u64,
+        /// The offset it has.
         found: u64,
     },
 }
@@ -128,43 +139,63 @@ impl std::error::Error for EncodeError {}
 pub enum DecodeError {
     /// Fewer than [`HEADER_LEN`] bytes left: a crash cut the header short.
     TornHeader {
+        /// Byte position of the batch.
         at: usize,
+        /// Bytes left from there.
         available: usize,
     },
     /// `batch_len` cannot be right (smaller than a header or above the cap).
     BadLength {
+        /// Byte position of the batch.
         at: usize,
+        /// The length its header claims.
         batch_len: usize,
     },
     /// `batch_len` says the batch goes past the end of the data: a torn write.
     LengthPastEnd {
+        /// Byte position of the batch.
         at: usize,
+        /// The length its header claims.
         batch_len: usize,
+        /// Bytes actually left from `at`.
         available: usize,
     },
     /// The bytes changed after they were written.
     CrcMismatch {
+        /// Byte position of the batch.
         at: usize,
+        /// The checksum stored in the header.
         expected: u32,
+        /// The checksum of the bytes found.
         actual: u32,
     },
     /// The checksum matched but the header is not one we wrote.
     BadMagic {
+        /// Byte position of the batch.
         at: usize,
+        /// The magic byte found.
         found: u8,
     },
+    /// The checksum matched but the record count is zero or above
+    /// [`BATCH_RECORDS_MAX`].
     BadRecordCount {
+        /// Byte position of the batch.
         at: usize,
+        /// The count the header claims.
         record_count: usize,
     },
     /// The checksum matched but record `index` does not fit in the body.
     BadRecord {
+        /// Byte position of the batch.
         at: usize,
+        /// Index of the record that does not fit.
         index: usize,
     },
     /// A stored value holds more than one batch's bytes.
     TrailingBytes {
+        /// Byte position of the batch.
         at: usize,
+        /// Bytes after its end.
         extra: usize,
     },
 }
@@ -295,8 +326,11 @@ fn encode_record(record: &Record, out: &mut Vec<u8>) {
 /// without decoding records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchHeader {
+    /// Bytes of the whole batch, header included.
     pub batch_len: usize,
+    /// Records in it.
     pub record_count: usize,
+    /// Offset of its first record.
     pub base_offset: u64,
 }
 

@@ -45,6 +45,7 @@ pub struct Entry {
     /// Global write order; the IndexedDB key. Below 2^53 so that it is an
     /// exact JavaScript number.
     pub seq: u64,
+    /// The stream the batch belongs to.
     pub stream: StreamId,
     /// The encoded record batch (see [`super::batch`]); may be torn or corrupt.
     pub bytes: Vec<u8>,
@@ -61,6 +62,7 @@ pub struct Repair {
 }
 
 impl Repair {
+    /// Nothing to put and nothing to delete: no transaction needed.
     pub fn is_empty(&self) -> bool {
         self.put.is_empty() && self.delete.is_empty()
     }
@@ -93,6 +95,9 @@ struct LostFlushes {
 /// `seq` must stay an exact JavaScript number (IndexedDB keys are doubles).
 const SEQ_MAX: u64 = (1 << 53) - 1;
 
+/// The bookkeeping every store shares: pending, in-flight and durable
+/// batches, group-commit flushes, crashes and recovery, with no I/O. A store
+/// carries its decisions out on its own disk (memory, IndexedDB).
 #[derive(Debug)]
 pub struct Journal {
     limits: Limits,
@@ -118,6 +123,7 @@ pub struct Journal {
 }
 
 impl Journal {
+    /// An empty journal: nothing stored, nothing to recover.
     pub fn new(limits: Limits, fsync_latency_ms: u64) -> Journal {
         assert!(limits.pending_batches_max > 0 && limits.pending_bytes_max > 0);
         assert!(limits.in_flight_flushes_max > 0);
@@ -151,6 +157,7 @@ impl Journal {
         journal
     }
 
+    /// The durable image, in write (`seq`) order.
     pub fn durable(&self) -> &[Entry] {
         &self.durable
     }
@@ -160,6 +167,7 @@ impl Journal {
         &mut self.durable
     }
 
+    /// Bytes in the durable image.
     pub fn durable_bytes(&self) -> usize {
         self.durable.iter().map(|entry| entry.bytes.len()).sum()
     }
@@ -175,6 +183,7 @@ impl Journal {
         self.durable_bytes() + in_flight
     }
 
+    /// Bytes appended but not yet sealed into a flush.
     pub fn pending_bytes(&self) -> usize {
         self.pending_bytes
     }
@@ -190,6 +199,7 @@ impl Journal {
         self.stopped.as_ref()
     }
 
+    /// [`Storage::append`](super::Storage::append): encodes and buffers.
     pub fn append(&mut self, stream: StreamId, batch: &RecordBatch) -> Result<(), StorageError> {
         self.check_writable()?;
         if let Some(&expected) = self.log_ends.get(&stream) {
@@ -236,6 +246,8 @@ impl Journal {
         }
     }
 
+    /// [`Storage::begin_flush`](super::Storage::begin_flush): seals every
+    /// pending batch into one flush.
     pub fn begin_flush(&mut self, now_ms: u64) -> Result<FlushTicket, StorageError> {
         self.check_writable()?;
         let in_flight = self.in_flight.len();
@@ -297,6 +309,8 @@ impl Journal {
         self.recompute_log_ends();
     }
 
+    /// [`Storage::flush_state`](super::Storage::flush_state); a store whose
+    /// disk is real also needs [`io_done`](Self::io_done) first.
     pub fn flush_state(&mut self, id: FlushId, now_ms: u64) -> FlushState {
         assert!(id.0 < self.next_flush, "flush {} was never begun", id.0);
         self.promote(now_ms);
@@ -332,6 +346,8 @@ impl Journal {
         }
     }
 
+    /// [`Storage::crash`](super::Storage::crash), plus the [`Repair`] that
+    /// makes a real disk match (undo in-flight writes, write the tear).
     pub fn crash(&mut self, now_ms: u64, tear: Tear) -> (CrashReport, Repair) {
         self.promote(now_ms);
         let lost_pending_batches = self.pending.len();

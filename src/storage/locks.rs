@@ -100,14 +100,17 @@ impl Lease {
         }
     }
 
+    /// The log (database) this lease is for.
     pub fn db_name(&self) -> &str {
         &self.db_name
     }
 
+    /// Whether a Web Lock backs it, or only the fencing epoch.
     pub fn kind(&self) -> LeaseKind {
         self.kind
     }
 
+    /// Held, or taken over by another tab.
     pub fn status(&self) -> LeaseStatus {
         self.status.get()
     }

@@ -17,6 +17,8 @@ use super::recovery::{Recovery, Truncation};
 use super::{CrashReport, FlushId, FlushState, FlushTicket, RecordBatch, Storage};
 use super::{StorageError, StreamId, Tear};
 
+/// A simulated disk in memory: the [`Journal`] with nothing behind it, so a
+/// flush is durable at its virtual completion time.
 #[derive(Debug)]
 pub struct MemoryStore {
     journal: Journal,
@@ -51,6 +53,7 @@ impl MemoryStore {
         self.journal.durable_mut()
     }
 
+    /// The bookkeeping, for tests that look at the disk directly.
     pub fn journal(&self) -> &Journal {
         &self.journal
     }

@@ -8,6 +8,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | [`acked`] | what the page had acknowledged, kept outside its database (`brokerlab.acked`), and the comparison with a recovered log |
 //! | [`batch`] | the record batch and its byte layout (encode, checked decode) |
 //! | [`journal`] | the bookkeeping both stores share: pending, in flight, durable |
 //! | [`recovery`] | turning a durable image back into batches, truncating at damage |
@@ -73,6 +74,7 @@
 //! deletes its batches, even if the browser had already committed them,
 //! because in the simulated timeline the power went out first.
 
+pub mod acked;
 pub mod batch;
 pub mod journal;
 pub mod memory;
@@ -98,7 +100,12 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum StreamId {
     /// The log of one partition. Topics are numbered by the broker.
-    Partition { topic: u16, partition: u16 },
+    Partition {
+        /// The topic's index in the broker's topic list.
+        topic: u16,
+        /// The partition's index within its topic.
+        partition: u16,
+    },
     /// Committed consumer offsets (Kafka's `__consumer_offsets`).
     Offsets,
     /// Idempotent-producer state: producer id, epoch, last sequence numbers.
@@ -163,6 +170,7 @@ pub struct FlushId(pub u64);
 /// What [`Storage::begin_flush`] hands back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FlushTicket {
+    /// The flush; ask [`Storage::flush_state`] about it.
     pub id: FlushId,
     /// Virtual time at which the flush's `fsync` completes: schedule the
     /// "flush done" event for then and ask [`Storage::flush_state`].
@@ -193,7 +201,10 @@ pub enum Tear {
     /// last reach the disk whole, its last batch reaches it cut to
     /// `keep_bytes` bytes (clamped below the batch's length, so it is always
     /// torn), and newer flushes are lost.
-    LastBatch { keep_bytes: u32 },
+    LastBatch {
+        /// Bytes of the last batch that reach the disk (before clamping).
+        keep_bytes: u32,
+    },
 }
 
 /// What a crash destroyed.
@@ -207,10 +218,14 @@ pub struct CrashReport {
     pub torn: Option<TornBatch>,
 }
 
+/// The batch a crash tore, and how much of it reached the disk.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TornBatch {
+    /// The stream it belonged to.
     pub stream: StreamId,
+    /// Bytes of it on the disk.
     pub kept_bytes: usize,
+    /// Its whole length.
     pub batch_len: usize,
 }
 
@@ -220,52 +235,86 @@ pub enum StorageError {
     /// IndexedDB does not exist or refuses to open (private browsing,
     /// disabled storage, a sandboxed frame). The app falls back to the memory
     /// store and says so.
-    Unavailable { reason: String },
+    Unavailable {
+        /// What the browser said.
+        reason: String,
+    },
     /// The database could not be opened because another tab keeps an older
     /// version of it open and does not close it (an older build of the page).
     Blocked,
     /// Another tab owns this log (holds its lock). Open it read-only, or take
     /// it over.
-    OtherTab { db_name: String },
+    OtherTab {
+        /// The log's database.
+        db_name: String,
+    },
     /// Another tab took this log over: this tab's lease was revoked or its
     /// owner epoch is no longer the database's. Its writes are refused.
-    TakenOver { db_name: String },
+    TakenOver {
+        /// The log's database.
+        db_name: String,
+    },
     /// The store was opened read-only; take the log over to write.
-    ReadOnly { db_name: String },
+    ReadOnly {
+        /// The log's database.
+        db_name: String,
+    },
     /// The browser's storage quota is used up. Durable writes stop; what was
     /// already durable stays.
-    QuotaExceeded { detail: String },
+    QuotaExceeded {
+        /// The browser's message.
+        detail: String,
+    },
     /// Another tab upgraded or deleted the database; this connection closed.
     VersionChange,
     /// A previous failure stopped durable writes (see `cause`).
-    WritesStopped { cause: Box<StorageError> },
+    WritesStopped {
+        /// The failure that stopped them.
+        cause: Box<StorageError>,
+    },
     /// The flush was in flight when the broker crashed.
     LostInCrash,
     /// After a crash or an open, call [`Storage::recover`] before writing.
     NotRecovered,
     /// More pending data than [`Limits`] allows: flush first.
     PendingFull {
+        /// Batches pending.
         pending_batches: usize,
+        /// Their bytes.
         pending_bytes: usize,
     },
     /// More flushes in flight than [`Limits::in_flight_flushes_max`].
-    TooManyFlushes { in_flight: usize },
+    TooManyFlushes {
+        /// Flushes already in flight.
+        in_flight: usize,
+    },
     /// The batch does not start where the stream's log ends.
     OffsetGap {
+        /// The stream appended to.
         stream: StreamId,
+        /// Where its log ends.
         expected: u64,
+        /// Where the batch starts.
         found: u64,
     },
     /// The batch could not be encoded.
     Encode(EncodeError),
     /// Stored data failed its checks (reported by recovery, which truncates).
     Corrupt {
+        /// The damaged stream.
         stream: StreamId,
+        /// Index of the bad batch among the stream's stored batches.
         batch_index: usize,
+        /// What the check found.
         error: DecodeError,
     },
     /// Any other IndexedDB failure, with the DOMException's name and message.
-    Io { name: String, message: String },
+    Io {
+        /// The DOMException's name (`UnknownError`, ...).
+        name: String,
+        /// Its message.
+        message: String,
+    },
 }
 
 impl fmt::Display for StorageError {

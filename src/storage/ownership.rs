@@ -52,7 +52,10 @@ pub fn lock_name(db_name: &str) -> String {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
     /// This tab owns the log: it may write, under owner epoch `epoch`.
-    Owner { epoch: u64 },
+    Owner {
+        /// The owner epoch this tab wrote at open; writes check it.
+        epoch: u64,
+    },
     /// Another tab owns (or may own) the log: reads only.
     ReadOnly,
 }

@@ -21,7 +21,9 @@ use std::fmt;
 /// What a restart rebuilds from: every stream's surviving batches, in order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Recovery {
+    /// Each stream's batches, up to its first damaged one.
     pub streams: BTreeMap<StreamId, Vec<RecordBatch>>,
+    /// What was kept and cut, per stream.
     pub report: RecoveryReport,
 }
 
@@ -29,15 +31,20 @@ pub struct Recovery {
 /// stream, ready to be a history event.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RecoveryReport {
+    /// One report per stream found on the disk.
     pub streams: BTreeMap<StreamId, StreamReport>,
 }
 
+/// What recovery kept of one stream, and where it cut it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StreamReport {
+    /// Batches kept.
     pub batches: usize,
+    /// Records in them.
     pub records: u64,
     /// Offset the next append must start at (`None`: nothing survived).
     pub log_end_offset: Option<u64>,
+    /// Where and why the stream was cut, if it was.
     pub truncated: Option<Truncation>,
 }
 
@@ -46,23 +53,34 @@ pub struct StreamReport {
 pub struct Truncation {
     /// Index (among the stream's stored batches) of the first batch dropped.
     pub batch_index: usize,
+    /// What was wrong with that batch.
     pub reason: TruncationReason,
     /// Batches dropped: the bad one and every later one of the stream.
     pub dropped_batches: usize,
+    /// Bytes of those batches.
     pub dropped_bytes: usize,
 }
 
+/// Why a stream was cut, with the detail a report needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TruncationReason {
     /// The batch's bytes failed a check (torn, CRC mismatch, ...).
     Corrupt(DecodeError),
     /// The batch is intact but does not start where the log ends.
-    OffsetGap { expected: u64, found: u64 },
+    OffsetGap {
+        /// Where the log ended.
+        expected: u64,
+        /// Where the batch starts.
+        found: u64,
+    },
     /// The batch is intact, but its reader found a record at `offset` it
     /// could not have written (a value layout it does not know) and cut
     /// the stream there (see [`crate::storage::Storage::truncate`]). Here
     /// `dropped_batches` counts the batch cut short too.
-    UnreadableRecord { offset: u64 },
+    UnreadableRecord {
+        /// The offset of the record the reader could not read.
+        offset: u64,
+    },
 }
 
 /// The kind of damage that ended a stream's log, small and `Copy` so it can
@@ -96,6 +114,7 @@ impl TruncationCause {
 }
 
 impl TruncationReason {
+    /// The short kind, for the history.
     pub fn cause(&self) -> TruncationCause {
         match self {
             TruncationReason::OffsetGap { .. } => TruncationCause::OffsetGap,

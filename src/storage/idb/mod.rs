@@ -61,26 +61,28 @@
 //!
 //! [`FaultInjection`] fakes the first two so tests can take those paths.
 
-use super::journal::{Entry, Journal, Limits, Repair};
+mod open;
+mod probe;
+mod writer;
+
+use super::journal::{Entry, Journal, Limits};
 use super::locks::Lease;
-use super::ownership::{check_fence, next_epoch, Access, LeaseStatus};
+use super::ownership::{Access, LeaseStatus};
 use super::recovery::{Recovery, Truncation};
 use super::{CrashReport, FlushId, FlushState, FlushTicket, RecordBatch, Storage};
 use super::{StorageError, StreamId, Tear};
 use indexed_db_futures::database::Database;
-use indexed_db_futures::error::{DomException, Error as IdbError, OpenDbError};
-use indexed_db_futures::object_store::ObjectStore;
-use indexed_db_futures::prelude::*;
-use indexed_db_futures::transaction::{
-    Transaction, TransactionDurability, TransactionMode, TransactionOptions,
-};
-use indexed_db_futures::KeyRange;
+use indexed_db_futures::error::{DomException, Error as IdbError};
+use open::{claim_and_load, load_image, open_db, open_error};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::future::{Future, IntoFuture};
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 use wasm_bindgen::{JsCast, JsValue};
+use writer::{run_writer, wake_all, DiskOp};
+
+pub use open::frame;
+pub use probe::OpenReport;
 
 /// Key of the page's saved setup in the database's `meta` store (see
 /// `app::resume`). It is defined here, beside the store that keys by it, so
@@ -93,6 +95,10 @@ pub const STORE_NAME: &str = "batches";
 pub const META_STORE: &str = "meta";
 /// Key of the owner epoch in [`META_STORE`]: a JavaScript number.
 pub const OWNER_KEY: &str = "owner";
+/// Key in [`META_STORE`] of the `Date.now()` of the last deliberate clear
+/// (Start fresh, or a new run): a record of acknowledgements older than it
+/// describes a log deleted on purpose (see [`crate::storage::acked`]).
+pub const CLEARED_KEY: &str = "cleared_ms";
 /// Schema version; bump it (with an upgrade path) if the layout changes.
 /// 1: `batches`. 2: adds `meta` (the owner epoch).
 pub const DB_VERSION: u32 = 2;
@@ -127,14 +133,19 @@ pub struct FaultInjection {
 pub struct IdbConfig {
     /// One database per log; tests use a fresh name each.
     pub db_name: String,
+    /// The transaction `durability` hint of every write.
     pub durability: Durability,
     /// Virtual time a flush takes (the simulation's fsync latency).
     pub fsync_latency_ms: u64,
+    /// Bounds on pending data and flushes in flight.
     pub limits: Limits,
+    /// Failures to fake (tests).
     pub faults: FaultInjection,
 }
 
 impl IdbConfig {
+    /// The defaults for database `db_name`: strict durability, no fsync
+    /// latency, default limits, no faults.
     pub fn new(db_name: &str) -> IdbConfig {
         IdbConfig {
             db_name: db_name.to_string(),
@@ -146,25 +157,12 @@ impl IdbConfig {
     }
 }
 
-/// A write the writer task must carry out, in order.
-#[derive(Debug)]
-enum DiskOp {
-    /// Put every batch of this flush in one transaction.
-    Flush(FlushId),
-    /// Make the disk match the journal after a crash or a truncation.
-    Repair(Repair),
-    /// Delete keys of values that could not be read at open.
-    DeleteKeys(Vec<JsValue>),
-    /// Delete everything (start fresh): the batches and the saved setup.
-    Clear,
-    /// Save the page's setup next to the log (see [`crate::app::resume`]).
-    PutSetup(String),
-}
-
 /// A stored value `open` could not make sense of (recovery deletes it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnreadableValue {
+    /// Its key, as the browser shows it.
     pub key: String,
+    /// Why it cannot be read.
     pub reason: String,
 }
 
@@ -200,13 +198,17 @@ struct Shared {
     saved_setup: Result<Option<String>, String>,
 }
 
-/// What `open` reads back: the batches, values it could not parse, and the
-/// saved setup.
-type Image = (
-    Vec<Entry>,
-    Vec<(JsValue, UnreadableValue)>,
-    Result<Option<String>, String>,
-);
+/// What `open` reads back.
+struct Image {
+    /// The batches, in key order.
+    entries: Vec<Entry>,
+    /// Values that could not be parsed (recovery deletes them).
+    unreadable: Vec<(JsValue, UnreadableValue)>,
+    /// The saved setup, or why the stored value is unusable.
+    setup: Result<Option<String>, String>,
+    /// When the log was last cleared on purpose ([`CLEARED_KEY`]).
+    cleared_ms: Option<u64>,
+}
 
 impl Shared {
     /// Why this tab may not write, if it may not: the connection closed, the
@@ -244,6 +246,11 @@ pub struct IdbStore {
     /// handle; a dropped handle releases it, and the fence then protects the
     /// log from writes still queued.
     lease: Option<Lease>,
+    /// What the open found: whether the database existed, and any data loss
+    /// the browser reported (see [`OpenReport`]).
+    opened: OpenReport,
+    /// [`CLEARED_KEY`] as the open read it.
+    cleared_ms: Option<u64>,
 }
 
 impl IdbStore {
@@ -275,11 +282,11 @@ impl IdbStore {
             let db_name = config.db_name.clone();
             return Err(StorageError::TakenOver { db_name });
         }
-        let db = open_db(&config.db_name).await?;
+        let (db, opened) = open_db(&config.db_name).await?;
         let (epoch, image) = claim_and_load(&db, config.durability).await?;
         let lease_status = lease.status_cell();
         let access = Access::Owner { epoch };
-        let mut store = IdbStore::assemble(db, config, access, image)?;
+        let mut store = IdbStore::assemble((db, opened), config, access, image)?;
         store.shared.borrow_mut().lease = Some(lease_status);
         store.lease = Some(lease);
         Ok(store)
@@ -290,25 +297,25 @@ impl IdbStore {
     /// `recover` still works, in memory only, to show what the log holds.
     pub async fn open_read_only(config: IdbConfig) -> Result<IdbStore, StorageError> {
         check_available(&config)?;
-        let db = open_db(&config.db_name).await?;
+        let (db, opened) = open_db(&config.db_name).await?;
         let image = load_image(&db).await?;
-        IdbStore::assemble(db, config, Access::ReadOnly, image)
+        IdbStore::assemble((db, opened), config, Access::ReadOnly, image)
     }
 
     fn assemble(
-        db: Database,
+        (db, opened): (Database, OpenReport),
         config: IdbConfig,
         access: Access,
-        (entries, unreadable, saved_setup): Image,
+        image: Image,
     ) -> Result<IdbStore, StorageError> {
-        let journal = Journal::from_image(config.limits, config.fsync_latency_ms, entries);
+        let journal = Journal::from_image(config.limits, config.fsync_latency_ms, image.entries);
         let shared = Shared {
             journal,
             queue: VecDeque::new(),
             writer_running: false,
             closed: None,
             waiters: Vec::new(),
-            unreadable,
+            unreadable: image.unreadable,
             faults: config.faults,
             durability: config.durability,
             db_name: config.db_name,
@@ -316,12 +323,14 @@ impl IdbStore {
             lease: None,
             fenced: false,
             last_repair_error: None,
-            saved_setup,
+            saved_setup: image.setup,
         };
         let store = IdbStore {
             db,
             shared: Rc::new(RefCell::new(shared)),
             lease: None,
+            opened,
+            cleared_ms: image.cleared_ms,
         };
         store.watch_version_change()?;
         Ok(store)
@@ -331,6 +340,18 @@ impl IdbStore {
     /// tab stole the lock.
     pub fn lease_status(&self) -> Option<LeaseStatus> {
         self.lease.as_ref().map(Lease::status)
+    }
+
+    /// What the open found: whether the browser had the database at all,
+    /// and the data loss it reported, if any.
+    pub fn open_report(&self) -> &OpenReport {
+        &self.opened
+    }
+
+    /// When the log was last cleared on purpose, as stored at open
+    /// (`Date.now()` ms; `None` if never).
+    pub fn cleared_ms(&self) -> Option<u64> {
+        self.cleared_ms
     }
 
     /// Owner (with its epoch) or read-only.
@@ -548,499 +569,6 @@ impl Storage for IdbStore {
         drop(shared);
         self.enqueue(DiskOp::Clear);
     }
-}
-
-/// Flush transactions the writer starts before waiting for the first of them
-/// (see [`run_flushes`]). Bounds the requests queued in the browser at once.
-const PIPELINE_FLUSHES_MAX: usize = 64;
-
-/// The writer task: runs queued operations until the queue is empty. At most
-/// one runs per store (`writer_running`). Consecutive flushes are pipelined
-/// ([`run_flushes`]); a repair, delete or clear runs alone, after them.
-async fn run_writer(db: Database, shared: Rc<RefCell<Shared>>) {
-    loop {
-        let ops = next_ops(&shared);
-        if ops.is_empty() {
-            let mut state = shared.borrow_mut();
-            state.writer_running = false;
-            wake_all(&mut state);
-            return;
-        }
-        if matches!(ops[0], DiskOp::Flush(_)) {
-            run_flushes(&db, &shared, &ops).await;
-            continue;
-        }
-        assert_eq!(ops.len(), 1, "only flushes are pipelined");
-        let result = match start_op(&db, &shared, &ops[0]) {
-            Ok(Some(started)) => finish_op(&shared, started, None).await,
-            Ok(None) => Ok(()),
-            Err(error) => Err(error),
-        };
-        let mut state = shared.borrow_mut();
-        if let Err(error) = result {
-            state.last_repair_error = Some(error);
-        }
-        wake_all(&mut state);
-    }
-}
-
-/// The next run of queued flushes (at most [`PIPELINE_FLUSHES_MAX`]), or the
-/// next other operation alone; empty when the queue is.
-fn next_ops(shared: &Rc<RefCell<Shared>>) -> Vec<DiskOp> {
-    let mut state = shared.borrow_mut();
-    let Some(first) = state.queue.pop_front() else {
-        return Vec::new();
-    };
-    let mut ops = vec![first];
-    while matches!(ops[0], DiskOp::Flush(_)) && ops.len() < PIPELINE_FLUSHES_MAX {
-        match state.queue.front() {
-            Some(DiskOp::Flush(_)) => ops.push(state.queue.pop_front().expect("front exists")),
-            _ => break,
-        }
-    }
-    ops
-}
-
-/// Writes several flushes, one transaction each, without a round trip
-/// between them: every transaction is created (its requests issued) first,
-/// then they are awaited in order. IndexedDB runs read-write transactions on
-/// the same stores one after the other, in the order they were created, so
-/// the disk sees the same sequence as before, only without idle gaps.
-///
-/// The log must still never get a hole: if flush N fails, flush N+1 (already
-/// created) must not commit. It cannot have started yet (it waits for N), and
-/// its first request is the fence read; we are told of N's end before that
-/// read answers, and abort N+1 there, before any of its writes is done.
-async fn run_flushes(db: &Database, shared: &Rc<RefCell<Shared>>, ops: &[DiskOp]) {
-    let started: Vec<_> = ops.iter().map(|op| start_op(db, shared, op)).collect();
-    let mut failure: Option<StorageError> = None;
-    for (op, started) in ops.iter().zip(started) {
-        let DiskOp::Flush(id) = op else {
-            unreachable!("next_ops pipelines flushes only");
-        };
-        let result = match started {
-            Ok(Some(started)) => finish_op(shared, started, failure.clone()).await,
-            Ok(None) => Ok(()),
-            Err(error) => Err(error),
-        };
-        if let Err(error) = &result {
-            failure.get_or_insert_with(|| error.clone());
-        }
-        let mut state = shared.borrow_mut();
-        state.journal.io_done(*id, result);
-        wake_all(&mut state);
-    }
-}
-
-fn wake_all(shared: &mut Shared) {
-    for waker in shared.waiters.drain(..) {
-        waker.wake();
-    }
-}
-
-/// A transaction whose requests are all issued, not yet finished.
-struct Started<'db> {
-    tx: Transaction<'db>,
-    /// The owner-epoch read, the transaction's first request.
-    fence:
-        std::pin::Pin<Box<dyn Future<Output = indexed_db_futures::Result<Option<JsValue>>> + 'db>>,
-    epoch: u64,
-    db_name: String,
-    inject_quota: bool,
-}
-
-/// Creates the transaction for `op` and issues every request synchronously
-/// (no await: the auto-commit trap). `None` for a flush that a crash or an
-/// earlier failure already discarded: it is never written.
-fn start_op<'db>(
-    db: &'db Database,
-    shared: &Rc<RefCell<Shared>>,
-    op: &DiskOp,
-) -> Result<Option<Started<'db>>, StorageError> {
-    let state = shared.borrow();
-    state.writable()?;
-    let Access::Owner { epoch } = state.access else {
-        unreachable!("writable() refuses read-only stores");
-    };
-    if let DiskOp::Flush(id) = op {
-        if state.journal.flush_entries(*id).is_none() {
-            return Ok(None);
-        }
-    }
-    let tx = readwrite(db, state.durability)?;
-    // The fence goes first: IndexedDB answers requests in order, so its
-    // answer arrives before any write below is carried out.
-    let fence = Box::pin(get_owner(&tx)?);
-    let store = tx
-        .object_store(STORE_NAME)
-        .map_err(|error| dom_error(&error, None))?;
-    let inject_quota = match op {
-        DiskOp::Flush(id) => {
-            let entries = state.journal.flush_entries(*id).expect("checked above");
-            put_entries(&store, entries)?;
-            let limit = state.faults.quota_bytes;
-            limit.is_some_and(|limit| state.journal.bytes_through(*id) > limit)
-        }
-        DiskOp::Repair(repair) => {
-            put_entries(&store, &repair.put)?;
-            let keys = repair
-                .delete
-                .iter()
-                .map(|&seq| JsValue::from_f64(seq as f64));
-            delete_keys(&store, keys)?;
-            false
-        }
-        DiskOp::DeleteKeys(keys) => {
-            delete_keys(&store, keys.iter().cloned())?;
-            false
-        }
-        DiskOp::Clear => {
-            store.clear().map_err(|error| dom_error(&error, None))?;
-            let meta = meta_store(&tx)?;
-            let key = KeyRange::Only(JsValue::from_str(SETUP_KEY));
-            meta.delete::<JsValue, _>(key)
-                .primitive()
-                .map_err(|error| dom_error(&error, None))?;
-            false
-        }
-        DiskOp::PutSetup(text) => {
-            let meta = meta_store(&tx)?;
-            meta.put(JsValue::from_str(text))
-                .with_key(JsValue::from_str(SETUP_KEY))
-                .primitive()
-                .map_err(|error| dom_error(&error, None))?;
-            false
-        }
-    };
-    drop(store);
-    let db_name = state.db_name.clone();
-    Ok(Some(Started {
-        tx,
-        fence,
-        epoch,
-        db_name,
-        inject_quota,
-    }))
-}
-
-/// Waits for the fence read, then lets the transaction commit, or aborts it
-/// (rolling back every request) when another tab owns the log, an earlier
-/// pipelined flush failed (`earlier`), or a quota fault is injected.
-async fn finish_op(
-    shared: &Rc<RefCell<Shared>>,
-    started: Started<'_>,
-    earlier: Option<StorageError>,
-) -> Result<(), StorageError> {
-    let Started {
-        tx,
-        fence,
-        epoch,
-        db_name,
-        inject_quota,
-    } = started;
-    let stored = fence.await.map_err(|error| dom_error(&error, None))?;
-    if let Some(error) = earlier {
-        let _ = tx.abort().await;
-        return Err(error);
-    }
-    if let Err(error) = check_fence(stored.and_then(|v| v.as_f64()), epoch, &db_name) {
-        // Another tab owns the log now: none of this may land.
-        let _ = tx.abort().await;
-        shared.borrow_mut().fenced = true;
-        return Err(error);
-    }
-    if inject_quota {
-        // Roll the real transaction back, then report what Chromium reports.
-        let _ = tx.abort().await;
-        let message = "injected fault: the flush exceeds FaultInjection::quota_bytes";
-        return Err(StorageError::from_dom(
-            "AbortError",
-            message,
-            Some("QuotaExceededError"),
-        ));
-    }
-    finish(tx).await
-}
-
-fn readwrite(db: &Database, durability: Durability) -> Result<Transaction<'_>, StorageError> {
-    let hint = match durability {
-        Durability::Relaxed => TransactionDurability::Relaxed,
-        Durability::Strict => TransactionDurability::Strict,
-    };
-    let mut options = TransactionOptions::new();
-    options.set_durability(hint);
-    let builder = db
-        .transaction([STORE_NAME, META_STORE])
-        .with_mode(TransactionMode::Readwrite);
-    builder
-        .with_options(options)
-        .build()
-        .map_err(|error| dom_error(&error, None))
-}
-
-/// Waits for the transaction's end and names the failure precisely: the
-/// transaction's own `error` says *why* it aborted (e.g. the quota).
-async fn finish(tx: Transaction<'_>) -> Result<(), StorageError> {
-    let done = tx.on_done().map_err(|error| dom_error(&error, None))?;
-    if done.await.is_ok() {
-        return Ok(());
-    }
-    let cause = tx.error();
-    let inner = cause.as_ref().map(dom_name);
-    let message = cause
-        .as_ref()
-        .map_or_else(|| "transaction aborted".to_string(), |e| e.to_string());
-    Err(StorageError::from_dom(
-        "AbortError",
-        &message,
-        inner.as_deref(),
-    ))
-}
-
-fn put_entries(store: &ObjectStore<'_>, entries: &[Entry]) -> Result<(), StorageError> {
-    for entry in entries {
-        let key = entry.seq as f64;
-        let value: JsValue = frame(entry.stream, &entry.bytes).into();
-        // The request future is dropped: requests go out when built, and a
-        // failing one aborts the transaction, which `finish` reports.
-        store
-            .put(value)
-            .with_key(key)
-            .primitive()
-            .map_err(|error| dom_error(&error, None))?;
-    }
-    Ok(())
-}
-
-fn delete_keys(
-    store: &ObjectStore<'_>,
-    keys: impl Iterator<Item = JsValue>,
-) -> Result<(), StorageError> {
-    for key in keys {
-        store
-            .delete::<JsValue, _>(KeyRange::Only(key))
-            .primitive()
-            .map_err(|error| dom_error(&error, None))?;
-    }
-    Ok(())
-}
-
-/// The stored value for one batch: stream code, then the batch bytes.
-pub fn frame(stream: StreamId, bytes: &[u8]) -> js_sys::Uint8Array {
-    let len = (FRAME_HEADER_LEN + bytes.len()) as u32;
-    let array = js_sys::Uint8Array::new_with_length(len);
-    array
-        .subarray(0, FRAME_HEADER_LEN as u32)
-        .copy_from(&stream.code().to_le_bytes());
-    array
-        .subarray(FRAME_HEADER_LEN as u32, len)
-        .copy_from(bytes);
-    array
-}
-
-fn meta_store<'tx>(tx: &'tx Transaction<'_>) -> Result<ObjectStore<'tx>, StorageError> {
-    tx.object_store(META_STORE)
-        .map_err(|error| dom_error(&error, None))
-}
-
-/// Reads the saved setup within `tx` (which must cover [`META_STORE`]).
-async fn read_setup(tx: &Transaction<'_>) -> Result<Result<Option<String>, String>, StorageError> {
-    let meta = meta_store(tx)?;
-    let value = meta
-        .get::<JsValue, JsValue, _>(KeyRange::Only(JsValue::from_str(SETUP_KEY)))
-        .primitive()
-        .map_err(|error| dom_error(&error, None))?
-        .await
-        .map_err(|error| dom_error(&error, None))?;
-    Ok(match value {
-        None => Ok(None),
-        Some(v) => v
-            .as_string()
-            .map(Some)
-            .ok_or_else(|| format!("the value under `{SETUP_KEY}` is not text: {v:?}")),
-    })
-}
-
-/// The request for the owner epoch (issued now, answered in order).
-fn get_owner(
-    tx: &Transaction<'_>,
-) -> Result<impl Future<Output = indexed_db_futures::Result<Option<JsValue>>>, StorageError> {
-    let meta = tx
-        .object_store(META_STORE)
-        .map_err(|error| dom_error(&error, None))?;
-    meta.get::<JsValue, JsValue, _>(KeyRange::Only(JsValue::from_str(OWNER_KEY)))
-        .primitive()
-        .map_err(|error| dom_error(&error, None))
-}
-
-/// Opens the database, upgrading it to [`DB_VERSION`] if needed. If another
-/// connection to an older version does not close (it ignores
-/// `versionchange`), the browser fires `blocked` and would wait forever:
-/// this answers `Blocked` instead, and closes the connection should the
-/// open still succeed later, so the late connection blocks nobody.
-async fn open_db(name: &str) -> Result<Database, StorageError> {
-    let blocked = Rc::new(Cell::new(false));
-    let waker: Rc<Cell<Option<Waker>>> = Rc::new(Cell::new(None));
-    let on_blocked = {
-        let (blocked, waker) = (Rc::clone(&blocked), Rc::clone(&waker));
-        move |_event| {
-            blocked.set(true);
-            if let Some(waker) = waker.take() {
-                waker.wake();
-            }
-            Ok(())
-        }
-    };
-    let request = Database::open(name)
-        .with_version(DB_VERSION)
-        .with_on_blocked(on_blocked)
-        .with_on_upgrade_needed(upgrade);
-    let mut open = Box::pin(request.into_future());
-    let outcome = std::future::poll_fn(|cx| {
-        if let Poll::Ready(result) = open.as_mut().poll(cx) {
-            return Poll::Ready(Some(result));
-        }
-        if blocked.get() {
-            return Poll::Ready(None);
-        }
-        waker.set(Some(cx.waker().clone()));
-        Poll::Pending
-    })
-    .await;
-    match outcome {
-        Some(result) => result.map_err(open_error),
-        None => {
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Ok(db) = open.await {
-                    db.close();
-                }
-            });
-            Err(StorageError::Blocked)
-        }
-    }
-}
-
-/// Version 0 → 2 creates both stores; 1 → 2 adds `meta`.
-fn upgrade(
-    _event: indexed_db_futures::database::VersionChangeEvent,
-    db: Database,
-) -> indexed_db_futures::Result<()> {
-    for name in [STORE_NAME, META_STORE] {
-        if !db.object_store_names().any(|store| store == name) {
-            db.create_object_store(name).build()?;
-        }
-    }
-    Ok(())
-}
-
-/// Any failure to open means "no IndexedDB here": the app falls back.
-fn open_error(error: OpenDbError) -> StorageError {
-    let reason = match &error {
-        OpenDbError::Base(IdbError::DomException(dom)) => {
-            format!("{}: {}", dom_name_of(dom), dom.message())
-        }
-        other => other.to_string(),
-    };
-    StorageError::Unavailable { reason }
-}
-
-/// The owner's open: in ONE read-write transaction, bump the owner epoch and
-/// read every frame back. An old owner's write transaction therefore runs
-/// wholly before this one (and is in the image) or after it (and is fenced).
-async fn claim_and_load(
-    db: &Database,
-    durability: Durability,
-) -> Result<(u64, Image), StorageError> {
-    let tx = readwrite(db, durability)?;
-    let stored = get_owner(&tx)?
-        .await
-        .map_err(|error| dom_error(&error, None))?;
-    let epoch = next_epoch(stored.and_then(|value| value.as_f64()))?;
-    let meta = tx
-        .object_store(META_STORE)
-        .map_err(|error| dom_error(&error, None))?;
-    meta.put(JsValue::from_f64(epoch as f64))
-        .with_key(JsValue::from_str(OWNER_KEY))
-        .primitive()
-        .map_err(|error| dom_error(&error, None))?;
-    drop(meta);
-    let (entries, unreadable) = read_frames(&tx).await?;
-    let setup = read_setup(&tx).await?;
-    finish(tx).await?;
-    Ok((epoch, (entries, unreadable, setup)))
-}
-
-/// Reads every frame, in key order, in one readonly transaction.
-async fn load_image(db: &Database) -> Result<Image, StorageError> {
-    let tx = db
-        .transaction([STORE_NAME, META_STORE])
-        .build()
-        .map_err(|error| dom_error(&error, None))?;
-    let (entries, unreadable) = read_frames(&tx).await?;
-    let setup = read_setup(&tx).await?;
-    Ok((entries, unreadable, setup))
-}
-
-/// Every frame of [`STORE_NAME`] within `tx`, in key order.
-async fn read_frames(
-    tx: &Transaction<'_>,
-) -> Result<(Vec<Entry>, Vec<(JsValue, UnreadableValue)>), StorageError> {
-    let store = tx
-        .object_store(STORE_NAME)
-        .map_err(|error| dom_error(&error, None))?;
-    let keys = store
-        .get_all_keys::<JsValue>()
-        .primitive()
-        .map_err(|e| dom_error(&e, None))?;
-    let values = store
-        .get_all::<JsValue>()
-        .primitive()
-        .map_err(|e| dom_error(&e, None))?;
-    let keys = keys.await.map_err(|error| dom_error(&error, None))?;
-    let values = values.await.map_err(|error| dom_error(&error, None))?;
-    let mut entries = Vec::new();
-    let mut unreadable = Vec::new();
-    for (key, value) in keys.zip(values) {
-        let (key, value) = (
-            key.map_err(|e| dom_error(&e, None))?,
-            value.map_err(|e| dom_error(&e, None))?,
-        );
-        match parse_frame(&key, value) {
-            Ok(entry) => entries.push(entry),
-            Err(reason) => {
-                let shown = UnreadableValue {
-                    key: format!("{key:?}"),
-                    reason,
-                };
-                unreadable.push((key, shown));
-            }
-        }
-    }
-    Ok((entries, unreadable))
-}
-
-fn parse_frame(key: &JsValue, value: JsValue) -> Result<Entry, String> {
-    let seq = key
-        .as_f64()
-        .filter(|k| k.fract() == 0.0 && (0.0..9.0e15).contains(k))
-        .ok_or("key is not a batch sequence number")? as u64;
-    let array = value
-        .dyn_into::<js_sys::Uint8Array>()
-        .map_err(|_| "value is not a Uint8Array")?;
-    let len = array.length();
-    if (len as usize) < FRAME_HEADER_LEN {
-        return Err(format!("frame of {len} bytes has no stream header"));
-    }
-    // Copy the header and the batch out of JS memory separately: one copy of
-    // the batch bytes, not two (copying is most of what a reload costs).
-    let mut code = [0; FRAME_HEADER_LEN];
-    array
-        .subarray(0, FRAME_HEADER_LEN as u32)
-        .copy_to(&mut code);
-    let code = u64::from_le_bytes(code);
-    let stream = StreamId::from_code(code).ok_or(format!("unknown stream code {code:#x}"))?;
-    let bytes = array.subarray(FRAME_HEADER_LEN as u32, len).to_vec();
-    Ok(Entry { seq, stream, bytes })
 }
 
 fn dom_name_of(dom: &DomException) -> String {

@@ -28,8 +28,10 @@ use std::path::{Path, PathBuf};
 /// The layers, bottom to top, each with why it sits there. A new top-level
 /// module must be added here (the test fails until it is).
 const LAYERS: &[(&[&str], &str)] = &[
-    // The product's name and pitch: plain constants, needed by the CLI and the page.
-    (&["version"], "constants"),
+    // The product's name and pitch: plain constants, needed by the CLI and the
+    // page. Broker node ids and names: storage, faults, brokers, the history
+    // and the world all name nodes, and a node id needs nothing.
+    (&["version", "node"], "constants and identities"),
     // The scenario vocabulary (plain serde types) and the disk model: both are
     // used by every layer above and need nothing of the crate themselves.
     (&["config", "storage"], "vocabulary and disk"),

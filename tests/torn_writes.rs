@@ -62,7 +62,9 @@ fn story(w: &World) -> Story {
     let mut crashed = false;
     for ev in w.history().events() {
         let Entry::Broker(Note::Log(n)) = ev.entry else {
-            if ev.entry == Entry::Crash && ev.process == brokerlab::history::Proc::Broker {
+            if ev.entry == Entry::Crash
+                && ev.process == brokerlab::history::Proc::Broker(brokerlab::node::NodeId::FIRST)
+            {
                 crashed = true;
             }
             continue;

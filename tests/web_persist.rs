@@ -315,7 +315,7 @@ async fn a_reloaded_page_resumes_its_log_from_indexeddb() {
     let mut first_position = std::collections::BTreeMap::new();
     for e in world.history().events() {
         if let (
-            Proc::Broker,
+            Proc::Broker(brokerlab::node::NodeId::FIRST),
             Entry::Broker(Note::Log(LogNote::Position {
                 group: 0,
                 partition,

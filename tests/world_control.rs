@@ -6,6 +6,7 @@ use brokerlab::config::{
     ClientSpec, ConsumerSpec, FaultAction, FaultSpec, ProcessingSpec, ProducerSpec, Scenario,
 };
 use brokerlab::history::{Entry, OpType, Proc};
+use brokerlab::node::NodeId;
 use brokerlab::world::World;
 
 fn scenario(file: &str) -> Scenario {
@@ -66,7 +67,7 @@ fn inject_crashes_and_restarts_the_broker_now_and_records_it_in_the_scenario() {
     world.inject(fault(FaultAction::Crash, "broker")).unwrap();
     assert!(!world.broker().is_up());
     let crashes = times(&world, |e| matches!(e, Entry::Crash));
-    assert_eq!(crashes, vec![(40, Proc::Broker)]);
+    assert_eq!(crashes, vec![(40, Proc::Broker(NodeId::FIRST))]);
     world.run_until(90).unwrap();
     world.inject(fault(FaultAction::Restart, "broker")).unwrap();
     assert!(world.broker().is_up());

@@ -213,7 +213,7 @@ fn gather(f: &mut Facts, t: u64, process: Proc, entry: Entry, names: &Names) {
         (_, Entry::Retry { .. }) => f.counts.publish_retries += 1,
         (Proc::Client(c), Entry::Log(e)) => gather_client(f, t, c, e, names),
         (Proc::Client(c), Entry::Crash | Entry::Restart) => reset_reads(f, c),
-        (Proc::Broker, Entry::Broker(Note::Log(n))) => gather_note(f, t, n),
+        (Proc::Broker(_), Entry::Broker(Note::Log(n))) => gather_note(f, t, n),
         _ => {}
     }
 }
@@ -738,6 +738,7 @@ mod tests {
     use super::*;
     use crate::broker::txn::TxnNote;
     use crate::history::Proc::{Broker, Client};
+    use crate::node::NodeId;
 
     /// Clients: 0 = plain producer, 1 = transactional producer (producer id
     /// 7), 2 = a read_committed consumer, 3 = a read_uncommitted consumer.
@@ -785,7 +786,7 @@ mod tests {
                 partition: 0,
                 offset,
             };
-            h.push(1, Broker, Entry::Broker(Note::Log(note)));
+            h.push(1, Broker(NodeId::FIRST), Entry::Broker(Note::Log(note)));
         };
         let marker = |h: &mut History, offset: u64, commit: bool| {
             let m = TxnNote::Marker {
@@ -795,7 +796,11 @@ mod tests {
                 offset,
                 commit,
             };
-            h.push(1, Broker, Entry::Broker(Note::Log(LogNote::Txn(m))));
+            h.push(
+                1,
+                Broker(NodeId::FIRST),
+                Entry::Broker(Note::Log(LogNote::Txn(m))),
+            );
         };
         record(&mut h, TXN, 1, 0);
         marker(&mut h, 1, true);
@@ -885,7 +890,7 @@ mod tests {
                 offset,
                 carried,
             };
-            h.push(0, Broker, Entry::Broker(Note::Log(note)));
+            h.push(0, Broker(NodeId::FIRST), Entry::Broker(Note::Log(note)));
         }
         h
     }
@@ -902,7 +907,7 @@ mod tests {
             offset: 3,
             carried: Carried::Acked,
         };
-        h.push(0, Broker, Entry::Broker(Note::Log(copy)));
+        h.push(0, Broker(NodeId::FIRST), Entry::Broker(Note::Log(copy)));
         let s = summary(&h);
         assert_eq!(s.counts.published, 3, "m1, m2, m3 (twice in the log)");
         assert_eq!(s.log.expect("a log summary").carried, 4);

@@ -217,7 +217,7 @@ fn gather_event(f: &mut Facts, ev: &HistoryEvent) {
             f.msgs.entry(delivery.msg.id).or_default().last_delivery = Some((t, to));
         }
         (Proc::Client(c), Entry::Crash) => f.crashes.entry(c).or_default().push(t),
-        (Proc::Broker, Entry::Crash) => f.broker_crashes.push(t),
+        (Proc::Broker(_), Entry::Crash) => f.broker_crashes.push(t),
         (_, Entry::Broker(note)) => gather_note(f, t, note),
         _ => {}
     }

@@ -84,7 +84,7 @@ fn gather_event(g: &mut Gathered, ev: &HistoryEvent) {
         ) => {
             g.reads.push((c, msg, partition, offset, t));
         }
-        (Proc::Broker, Entry::Broker(Note::Log(n))) => gather_note(g, t, n),
+        (Proc::Broker(_), Entry::Broker(Note::Log(n))) => gather_note(g, t, n),
         _ => {}
     }
 }
@@ -367,7 +367,7 @@ impl Live {
         let (reads, produced) = (self.g.reads.len(), self.g.produced.len());
         let pid_before = match ev.process {
             Proc::Client(c) => self.g.producer_of.get(&c).copied(),
-            Proc::Broker => None,
+            Proc::Broker(_) => None,
         };
         let topic_known = |g: &Gathered, m: MsgId| g.topic_of.contains_key(&m);
         let appended = match ev.entry {

@@ -2,12 +2,14 @@
 
 use crate::broker::log::{GroupId, PartitionId, PartitionSet, Seek};
 use crate::broker::{ClientId, Delivery, DeliveryTag, KeyId, MsgId, Note};
+use crate::node::NodeId;
 
 /// Who did it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Proc {
-    /// The broker (its notes, deliveries, crashes and restarts).
-    Broker,
+    /// A broker node (its notes, deliveries, crashes and restarts). A
+    /// one-node run has only [`NodeId::FIRST`], named `broker`.
+    Broker(NodeId),
     /// A producer or consumer, by id (names in [`super::Names`]).
     Client(ClientId),
 }

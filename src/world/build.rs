@@ -15,6 +15,7 @@ use crate::client::producer::{Producer, ProducerConfig, Route};
 use crate::client::txn_producer::{TxnProducer, TxnProducerConfig};
 use crate::config::{Acks, BrokerSpec, ClientSpec, ConfirmSpec, QueueMode, Scenario};
 use crate::history::{Entry, History, Names, Proc};
+use crate::node::NodeId;
 use crate::sim::net::Link;
 use crate::sim::rng::{Probability, SimRng};
 use crate::storage::{MemoryStore, Storage};
@@ -133,7 +134,7 @@ impl World {
             ));
         }
         world.storage = storage;
-        world.record(Proc::Broker, Entry::Restart);
+        world.record(Proc::Broker(NodeId::FIRST), Entry::Restart);
         let group_topics = world.group_topics();
         let mut out = std::mem::take(&mut world.broker_out);
         let Broker::Log(broker) = &mut world.broker else {

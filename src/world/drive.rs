@@ -10,13 +10,14 @@ use crate::broker::{ClientId, KeyId, MsgId, Output, Request};
 use crate::client::dedup::{DedupStore, StoreId};
 use crate::client::{ClientOutput, ClientTimer};
 use crate::history::{Entry, Proc};
+use crate::node::NodeId;
 use crate::storage::{FlushId, FlushState};
 
 impl World {
     pub(super) fn arrive_at_broker(&mut self, from: ClientId, req: Request) {
         if !self.broker.is_up() {
             self.record(
-                Proc::Broker,
+                Proc::Broker(NodeId::FIRST),
                 Entry::NetDrop {
                     msg: request_msg(req),
                     what: request_name(req),
@@ -37,14 +38,14 @@ impl World {
         for o in out.drain(..) {
             match o {
                 Output::Deliver { to, delivery } => {
-                    self.record(Proc::Broker, Entry::Deliver { to, delivery });
+                    self.record(Proc::Broker(NodeId::FIRST), Entry::Deliver { to, delivery });
                     self.send_down(to, Downlink::Deliver(delivery));
                 }
                 Output::Confirm { to, msg, ok } => {
                     self.send_down(to, Downlink::Confirm { msg, ok })
                 }
                 Output::WakeAt { at_ms } => self.schedule(at_ms.max(self.now_ms), Ev::BrokerWake),
-                Output::Note(note) => self.record(Proc::Broker, Entry::Broker(note)),
+                Output::Note(note) => self.record(Proc::Broker(NodeId::FIRST), Entry::Broker(note)),
                 Output::Log { to, reply } => self.send_down(to, Downlink::Log(reply)),
                 Output::FlushAt { id, at_ms } => self.schedule(at_ms, Ev::FlushDone(id)),
             }

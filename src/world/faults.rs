@@ -10,6 +10,7 @@ use crate::broker::{ClientId, Request};
 use crate::client::ClientOutput;
 use crate::config::{FaultAction, FaultSpec};
 use crate::history::{Entry, Proc};
+use crate::node::NodeId;
 use crate::sim::net::{Direction, Transit};
 use crate::storage::Tear;
 
@@ -108,7 +109,7 @@ impl World {
         if !self.broker.is_up() {
             return;
         }
-        self.record(Proc::Broker, Entry::Crash);
+        self.record(Proc::Broker(NodeId::FIRST), Entry::Crash);
         let tear = if torn {
             let bits = self.rng_tear.below(TEAR_BITS_MAX);
             let keep_bytes = self.rng_tear.below(1 << bits);
@@ -150,7 +151,7 @@ impl World {
         if self.broker.is_up() {
             return;
         }
-        self.record(Proc::Broker, Entry::Restart);
+        self.record(Proc::Broker(NodeId::FIRST), Entry::Restart);
         let mut out = std::mem::take(&mut self.broker_out);
         self.broker
             .restart(self.now_ms, &mut *self.storage, &mut out);

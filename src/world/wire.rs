@@ -7,6 +7,7 @@ use super::{ClientKind, World};
 use crate::broker::log::{LogReply, LogRequest};
 use crate::broker::{ClientId, Delivery, MsgId, Request};
 use crate::history::{msg_name, Entry, Proc};
+use crate::node::NodeId;
 use crate::sim::net::{Direction, Transit};
 
 /// A message on its way from the broker to a client.
@@ -78,7 +79,10 @@ impl World {
         if is_confirm && link.drops_acks(self.now_ms) {
             let (id, what) = downlink_msg(msg);
             let why = "drop_acks fault";
-            self.record(Proc::Broker, Entry::NetDrop { msg: id, what, why });
+            self.record(
+                Proc::Broker(NodeId::FIRST),
+                Entry::NetDrop { msg: id, what, why },
+            );
             return;
         }
         let transit = link.send(self.now_ms, Direction::Down, true, &mut self.rng_net);
@@ -87,7 +91,7 @@ impl World {
             Transit::Lost => {
                 let (id, what) = downlink_msg(msg);
                 self.record(
-                    Proc::Broker,
+                    Proc::Broker(NodeId::FIRST),
                     Entry::NetDrop {
                         msg: id,
                         what,

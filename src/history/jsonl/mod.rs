@@ -101,7 +101,7 @@ fn op_name(ty: OpType) -> &'static str {
 /// One event as a JSON line (without the newline).
 pub(super) fn line(ev: &HistoryEvent, names: &Names) -> String {
     let process = match ev.process {
-        Proc::Broker => "broker",
+        Proc::Broker(node) => node.name(),
         Proc::Client(c) => names.client(c),
     };
     let base = Line {

@@ -1,12 +1,13 @@
-//! Bundles every `scenarios/*.json` file into the page, so the Scenarios menu
-//! always lists exactly what the repository ships (no list to keep in sync).
+//! Bundles every `scenarios/*.json` and `lessons/*.json` file into the
+//! crate, so the Scenarios menu and the lesson index always list exactly what
+//! the repository ships (no list to keep in sync).
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-fn main() {
-    println!("cargo:rerun-if-changed=scenarios");
-    let mut names: Vec<String> = std::fs::read_dir("scenarios")
+/// The `.json` file names in `dir`, sorted (none if it does not exist).
+fn json_files(dir: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|dir| {
             dir.filter_map(|entry| entry.ok())
                 .map(|entry| entry.file_name().to_string_lossy().into_owned())
@@ -15,22 +16,43 @@ fn main() {
         })
         .unwrap_or_default();
     names.sort();
+    names
+}
+
+/// Writes `OUT_DIR/<out>`: a `pub const <constant>: &[(&str, &str)]` of
+/// (`label(dir, file name)`, file text) for every JSON file in `dir`.
+fn bundle(dir: &str, out: &str, constant: &str, doc: &str, label: fn(&str, &str) -> String) {
+    println!("cargo:rerun-if-changed={dir}");
     let root = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-    let mut code =
-        String::from("/// (file stem, file text) of every bundled scenario, sorted by name.\n");
-    code.push_str("pub const BUNDLED: &[(&str, &str)] = &[\n");
-    for name in &names {
-        let stem = name.trim_end_matches(".json");
-        let path = Path::new(&root).join("scenarios").join(name);
+    let mut code = format!("/// {doc}\npub const {constant}: &[(&str, &str)] = &[\n");
+    for name in json_files(dir) {
+        let path = Path::new(&root).join(dir).join(&name);
         writeln!(
             code,
-            "    ({stem:?}, include_str!({:?})),",
+            "    ({:?}, include_str!({:?})),",
+            label(dir, &name),
             path.display().to_string()
         )
         .expect("writing to a String cannot fail");
     }
     code.push_str("];\n");
-    let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
-        .join("bundled_scenarios.rs");
-    std::fs::write(out, code).expect("write bundled_scenarios.rs");
+    let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join(out);
+    std::fs::write(out, code).expect("write a bundle file");
+}
+
+fn main() {
+    bundle(
+        "scenarios",
+        "bundled_scenarios.rs",
+        "BUNDLED",
+        "(file stem, file text) of every bundled scenario, sorted by name.",
+        |_, name| name.trim_end_matches(".json").to_string(),
+    );
+    bundle(
+        "lessons",
+        "bundled_lessons.rs",
+        "LESSONS",
+        "(file path such as `lessons/01_backlog.json`, file text) of every bundled lesson, sorted by name.",
+        |dir, name| format!("{dir}/{name}"),
+    );
 }

@@ -267,13 +267,16 @@ impl Session {
     /// `text` is a scenario file; errors name the field and the reason.
     pub fn from_json(name: &str, text: &str) -> Result<Session, ScenarioError> {
         let scenario = Scenario::from_json(text)?;
-        Ok(Session::new(
-            Source::File {
-                name: name.to_string(),
-            },
-            None,
-            World::new(&scenario),
-        ))
+        Ok(Session::from_scenario(name, &scenario))
+    }
+
+    /// A run of an already validated scenario (a lesson's setup), shown
+    /// under `name` like a loaded file.
+    pub fn from_scenario(name: &str, scenario: &Scenario) -> Session {
+        let source = Source::File {
+            name: name.to_string(),
+        };
+        Session::new(source, None, World::new(scenario))
     }
 
     fn new(source: Source, delivery: Option<Delivery>, world: World) -> Session {
@@ -410,6 +413,11 @@ impl Session {
         self.summary = self.world.live_summary(&mut self.checker);
     }
 
+    /// The checker's summary as of the last [`Session::refresh_summary`].
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
     pub fn crash_broker(&mut self) -> Result<(), ScenarioError> {
         self.inject(FaultAction::Crash, "broker", None)
     }
@@ -469,7 +477,7 @@ impl Session {
         let setup = self.playground_setup()?;
         setup.producers.push(settings);
         let spec = setup.producer_client(setup.producers.len() - 1);
-        self.add(spec)
+        self.add_client(spec)
     }
 
     /// Adds the next consumer of a playground setup while the run goes on.
@@ -477,7 +485,7 @@ impl Session {
         let setup = self.playground_setup()?;
         setup.consumers.push(settings);
         let spec = setup.consumer_client(setup.consumers.len() - 1);
-        self.add(spec)
+        self.add_client(spec)
     }
 
     fn playground_setup(&mut self) -> Result<&mut Setup, String> {
@@ -489,7 +497,9 @@ impl Session {
         }
     }
 
-    fn add(&mut self, spec: ClientSpec) -> Result<(), String> {
+    /// Adds any client while the run goes on (a lesson's `add_consumer`),
+    /// validated as [`World::add_client`] does; the summary follows.
+    pub fn add_client(&mut self, spec: ClientSpec) -> Result<(), String> {
         self.world.add_client(spec).map_err(|e| e.to_string())?;
         self.refresh_summary();
         Ok(())

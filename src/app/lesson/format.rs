@@ -1,0 +1,702 @@
+//! The lesson file: the data a lesson is made of, and the rules it must obey.
+//!
+//! Every struct denies unknown fields and every enum is closed, so a typo in a
+//! lesson file (`"crash_brokr"`, a counter that does not exist) is an error
+//! that names the file and the field instead of a control that silently never
+//! shows. [`Lesson::validate`] then checks what the types cannot say: the
+//! setup is a valid scenario, every action of the solution is one of the
+//! lesson's controls, clients named by goals and actions exist, bounds hold.
+
+use super::LessonError;
+use crate::config::{Acks, ClientSpec, Guarantee, IsolationLevel, Scenario};
+use serde::{Deserialize, Serialize};
+
+/// Upper bounds on one lesson, so a lesson stays a short page.
+pub mod bounds {
+    /// Intro steps before the prediction.
+    pub const INTRO_STEPS_MAX: usize = 12;
+    /// Characters of one paragraph (an intro step, a hint, a goal line...).
+    pub const TEXT_CHARS_MAX: usize = 900;
+    /// Goals on the checklist.
+    pub const GOALS_MAX: usize = 8;
+    /// Hints, shown one at a time.
+    pub const HINTS_MAX: usize = 8;
+    /// Timed actions of the solution.
+    pub const SOLUTION_ACTIONS_MAX: usize = 32;
+    /// Choices of the prediction.
+    pub const CHOICES_MAX: usize = 6;
+    /// Conditions one choice combines.
+    pub const CONDITIONS_PER_CHOICE_MAX: usize = 4;
+    /// Clients the learner may add (`add_consumer`).
+    pub const ADDABLE_CLIENTS_MAX: usize = 4;
+    /// Real broker settings the debrief names.
+    pub const DEBRIEF_SETTINGS_MAX: usize = 10;
+}
+
+/// One lesson, parsed and validated. Built by [`Lesson::from_json`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lesson {
+    /// The file stem (`03_broker_crash`): deep links and stored progress use it.
+    pub id: String,
+    /// The heading of the lesson.
+    pub title: String,
+    /// The one idea the lesson teaches, in a sentence (the lesson index lists it).
+    pub concept: String,
+    /// Short steps of text read before the prediction.
+    pub intro: Vec<IntroStep>,
+    /// The system the experiment runs on: a scenario, validated like a file
+    /// in `scenarios/` (errors name `setup.<field>`).
+    pub setup: Scenario,
+    /// What the learner may do; the page hides or disables everything else.
+    pub controls: Vec<Control>,
+    /// Clients `add_consumer` adds, in this order: the lesson decides what
+    /// a new consumer is (its group, where it starts reading).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add: Vec<ClientSpec>,
+    /// Asked before the run; its answer is computed from the run.
+    pub prediction: Prediction,
+    /// The checklist that ticks itself while the run goes on.
+    pub goals: Vec<Goal>,
+    /// Shown one at a time, when the learner asks.
+    pub hints: Vec<String>,
+    /// A learner's actions that reach every goal from the setup's seed.
+    pub solution: Vec<TimedAction>,
+    /// Read after the run: what happened, in the real brokers' words.
+    pub debrief: Debrief,
+}
+
+/// One intro step: a paragraph and, optionally, a picture.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntroStep {
+    /// The paragraph (plain text, never HTML).
+    pub text: String,
+    /// A picture shown beside the paragraph.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picture: Option<Picture>,
+}
+
+/// The pictures an intro step may name. The page draws each one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Picture {
+    /// The lesson's own setup, drawn as the playground draws a run.
+    System,
+    /// Producers, a broker in the middle, consumers: why a broker at all.
+    Broker,
+    /// A queue: ready messages, a delivery held unacked, the ack that deletes.
+    Queue,
+    /// A partitioned log: offsets, and a consumer group's committed offset.
+    Log,
+    /// A read-process-write transaction: input offsets and output records
+    /// committed together by the coordinator.
+    Transaction,
+}
+
+/// A control the page may offer the learner: the closed list of what a
+/// lesson can allow (the file lists them by these names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Control {
+    /// Play, pause and step the run (every lesson has it).
+    Play,
+    /// Crash the broker now.
+    CrashBroker,
+    /// Restart a crashed broker.
+    RestartBroker,
+    /// Crash one consumer now.
+    CrashConsumer,
+    /// Restart a crashed consumer.
+    RestartConsumer,
+    /// Toggle a consumer's processing ten times slower.
+    SlowConsumer,
+    /// Add the next consumer of the lesson's `add` list.
+    AddConsumer,
+    /// Drop the publisher confirms (produce responses) on every producer's
+    /// link for a while, as a flaky network would.
+    DropConfirms,
+    /// Before the run: the log producers' `acks`.
+    SetAcks,
+    /// Before the run: the delivery guarantee of both ends.
+    SetGuarantee,
+    /// Before the run: the partitions of every topic.
+    SetPartitions,
+    /// Before the run: when a log consumer commits its offsets.
+    SetCommit,
+    /// Before the run: a log consumer's `isolation.level`.
+    SetIsolation,
+}
+
+impl Control {
+    /// Every control, in the order a page lists them.
+    pub const ALL: [Control; 13] = [
+        Control::Play,
+        Control::CrashBroker,
+        Control::RestartBroker,
+        Control::CrashConsumer,
+        Control::RestartConsumer,
+        Control::SlowConsumer,
+        Control::AddConsumer,
+        Control::DropConfirms,
+        Control::SetAcks,
+        Control::SetGuarantee,
+        Control::SetPartitions,
+        Control::SetCommit,
+        Control::SetIsolation,
+    ];
+
+    /// The name used in lesson files (`crash_broker`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Control::Play => "play",
+            Control::CrashBroker => "crash_broker",
+            Control::RestartBroker => "restart_broker",
+            Control::CrashConsumer => "crash_consumer",
+            Control::RestartConsumer => "restart_consumer",
+            Control::SlowConsumer => "slow_consumer",
+            Control::AddConsumer => "add_consumer",
+            Control::DropConfirms => "drop_confirms",
+            Control::SetAcks => "set_acks",
+            Control::SetGuarantee => "set_guarantee",
+            Control::SetPartitions => "set_partitions",
+            Control::SetCommit => "set_commit",
+            Control::SetIsolation => "set_isolation",
+        }
+    }
+
+    /// True for the choices made before the run starts: they change the
+    /// setup itself, which a running world cannot take back.
+    pub fn before_run(self) -> bool {
+        matches!(
+            self,
+            Control::SetAcks
+                | Control::SetGuarantee
+                | Control::SetPartitions
+                | Control::SetCommit
+                | Control::SetIsolation
+        )
+    }
+}
+
+/// When a log consumer commits its offsets (the `set_commit` choice).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommitChoice {
+    /// `commitSync` before processing a poll's records: at most once.
+    BeforeProcessing,
+    /// `commitSync` after each record's effect: at least once.
+    AfterProcessing,
+    /// `enable.auto.commit=true`: `poll()` commits what the previous polls
+    /// returned (processed by then) every `auto.commit.interval.ms`.
+    AutoCommit,
+}
+
+/// What a learner does, as the page's controls and the solution say it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// Crash the broker.
+    CrashBroker,
+    /// Restart the crashed broker.
+    RestartBroker,
+    /// Crash consumer `target`.
+    CrashConsumer {
+        /// The consumer's id.
+        target: String,
+    },
+    /// Restart consumer `target`.
+    RestartConsumer {
+        /// The consumer's id.
+        target: String,
+    },
+    /// Toggle consumer `target` slow (ten times its processing time) or back.
+    SlowConsumer {
+        /// The consumer's id.
+        target: String,
+    },
+    /// Add the next client of the lesson's `add` list.
+    AddConsumer,
+    /// Drop publisher confirms on every live producer's link for a while.
+    DropConfirms,
+    /// Before the run: every log producer's `acks`.
+    SetAcks {
+        /// `0`, `1` or `all`.
+        value: Acks,
+    },
+    /// Before the run: the delivery guarantee.
+    SetGuarantee {
+        /// `at_most_once`, `at_least_once`, `exactly_once_idempotent` or
+        /// `exactly_once_transactional`.
+        value: Guarantee,
+    },
+    /// Before the run: partitions of every topic.
+    SetPartitions {
+        /// Partitions per topic.
+        value: u32,
+    },
+    /// Before the run: when log consumer `target` commits.
+    SetCommit {
+        /// The log consumer's id.
+        target: String,
+        /// Before or after processing, or `enable.auto.commit`.
+        value: CommitChoice,
+    },
+    /// Before the run: log consumer `target`'s `isolation.level`.
+    SetIsolation {
+        /// The log consumer's id.
+        target: String,
+        /// `read_committed` or `read_uncommitted`.
+        value: IsolationLevel,
+    },
+}
+
+impl Action {
+    /// The control that offers this action.
+    pub fn control(&self) -> Control {
+        match self {
+            Action::CrashBroker => Control::CrashBroker,
+            Action::RestartBroker => Control::RestartBroker,
+            Action::CrashConsumer { .. } => Control::CrashConsumer,
+            Action::RestartConsumer { .. } => Control::RestartConsumer,
+            Action::SlowConsumer { .. } => Control::SlowConsumer,
+            Action::AddConsumer => Control::AddConsumer,
+            Action::DropConfirms => Control::DropConfirms,
+            Action::SetAcks { .. } => Control::SetAcks,
+            Action::SetGuarantee { .. } => Control::SetGuarantee,
+            Action::SetPartitions { .. } => Control::SetPartitions,
+            Action::SetCommit { .. } => Control::SetCommit,
+            Action::SetIsolation { .. } => Control::SetIsolation,
+        }
+    }
+
+    /// The client the action names, if it names one.
+    pub fn target(&self) -> Option<&str> {
+        match self {
+            Action::CrashConsumer { target }
+            | Action::RestartConsumer { target }
+            | Action::SlowConsumer { target }
+            | Action::SetCommit { target, .. }
+            | Action::SetIsolation { target, .. } => Some(target),
+            _ => None,
+        }
+    }
+}
+
+/// One step of a solution: `{"at_ms": 400, "action": "crash_broker"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TimedAction {
+    /// Virtual time of the action (0 for the choices made before the run).
+    pub at_ms: u64,
+    /// What is done then.
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+/// By hand, because serde's `flatten` lets unknown fields through: a field
+/// the action does not take (`"target"` on `crash_broker`) is refused.
+impl<'de> Deserialize<'de> for TimedAction {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TimedAction, D::Error> {
+        use serde::de::Error;
+        let mut fields = serde_json::Map::deserialize(d)?;
+        let at_ms = fields
+            .remove("at_ms")
+            .ok_or_else(|| D::Error::missing_field("at_ms"))?;
+        let at_ms = u64::deserialize(at_ms).map_err(|e| D::Error::custom(format!("at_ms: {e}")))?;
+        let given = serde_json::Value::Object(fields);
+        let action = Action::deserialize(&given).map_err(D::Error::custom)?;
+        let taken = serde_json::to_value(&action).map_err(D::Error::custom)?;
+        for key in given.as_object().into_iter().flat_map(|m| m.keys()) {
+            if taken.get(key).is_none() {
+                return Err(D::Error::custom(format!(
+                    "unknown field `{key}`: `{}` does not take it",
+                    action.control().name()
+                )));
+            }
+        }
+        Ok(TimedAction { at_ms, action })
+    }
+}
+
+/// The question asked before the run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prediction {
+    /// The question, about the experiment the learner is about to run.
+    pub question: String,
+    /// The answers offered; the true one is the one whose conditions the run
+    /// meets (the file never says which).
+    pub choices: Vec<Choice>,
+}
+
+/// One answer of the prediction.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Choice {
+    /// The answer as the learner reads it.
+    pub text: String,
+    /// True when every condition holds at the end of the run.
+    pub when: Vec<Condition>,
+}
+
+/// A line of the checklist.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Goal {
+    /// The line as the learner reads it.
+    pub text: String,
+    /// With `at_least`, a goal to reach (ticked the first time it holds);
+    /// with `at_most`, one to keep (failed the first time it does not).
+    pub when: Condition,
+}
+
+/// A bound on one measured number: `{"counter": "lost", "at_least": 1}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    /// What is measured.
+    pub counter: Counter,
+    /// The client, for counters about one client (`processed_by`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    /// Holds when the value is at least this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_least: Option<u64>,
+    /// Holds when the value is at most this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_most: Option<u64>,
+}
+
+impl Condition {
+    /// Whether `value` is inside the bounds.
+    pub fn holds(&self, value: u64) -> bool {
+        self.at_least.is_none_or(|n| value >= n) && self.at_most.is_none_or(|n| value <= n)
+    }
+}
+
+/// The numbers a goal or a choice may bound: the live checker's counts, the
+/// world's state sampled during the run, and facts read from the history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Counter {
+    /// Messages published (first sends).
+    Published,
+    /// Publishes the broker confirmed (`ok`).
+    Confirmed,
+    /// Messages processed at least once.
+    Processed,
+    /// Confirmed messages never processed and gone (log: lost-write).
+    Lost,
+    /// Messages processed more than once.
+    Duplicated,
+    /// A producer's message processed after a later one of the same producer.
+    OutOfOrder,
+    /// The same, among messages with one key.
+    OutOfOrderPerKey,
+    /// Deliveries flagged `redelivered=true`.
+    Redelivered,
+    /// Re-sends after a confirm (produce response) never came.
+    PublishRetries,
+    /// Log: one message appended at more than one offset.
+    LogDuplicates,
+    /// Records of aborted transactions a consumer read (G1a), as listed by
+    /// the checker (at most 20 are listed: enough to say whether it happened).
+    AbortedReads,
+    /// Records read before their transaction committed (precommitted-read),
+    /// listed the same way.
+    PrecommittedReads,
+    /// Broker crashes so far.
+    BrokerCrashes,
+    /// Consumer crashes so far.
+    ConsumerCrashes,
+    /// Transactions the coordinator aborted.
+    AbortedTransactions,
+    /// The most messages waiting at once, sampled through the run: a queue
+    /// broker's held messages (ready + unacked), a log's lag of its first
+    /// consumer group.
+    BacklogPeak,
+    /// The same for the fullest single queue or partition.
+    QueuePeak,
+    /// Messages processed by `client`.
+    ProcessedBy,
+}
+
+impl Counter {
+    /// The name used in lesson files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Counter::Published => "published",
+            Counter::Confirmed => "confirmed",
+            Counter::Processed => "processed",
+            Counter::Lost => "lost",
+            Counter::Duplicated => "duplicated",
+            Counter::OutOfOrder => "out_of_order",
+            Counter::OutOfOrderPerKey => "out_of_order_per_key",
+            Counter::Redelivered => "redelivered",
+            Counter::PublishRetries => "publish_retries",
+            Counter::LogDuplicates => "log_duplicates",
+            Counter::AbortedReads => "aborted_reads",
+            Counter::PrecommittedReads => "precommitted_reads",
+            Counter::BrokerCrashes => "broker_crashes",
+            Counter::ConsumerCrashes => "consumer_crashes",
+            Counter::AbortedTransactions => "aborted_transactions",
+            Counter::BacklogPeak => "backlog_peak",
+            Counter::QueuePeak => "queue_peak",
+            Counter::ProcessedBy => "processed_by",
+        }
+    }
+
+    /// True for the counters about one client (the condition names it).
+    pub fn needs_client(self) -> bool {
+        self == Counter::ProcessedBy
+    }
+}
+
+/// Read after the run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Debrief {
+    /// Paragraphs: what the run showed and why.
+    pub text: Vec<String>,
+    /// The real brokers' settings behind it.
+    pub settings: Vec<RealSetting>,
+}
+
+/// A real broker's setting, by its real name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RealSetting {
+    /// Exactly as the broker spells it (`acks`, `min.insync.replicas`).
+    pub name: String,
+    /// Which brokers have it (`Kafka`, `RabbitMQ`, `SQS`).
+    pub broker: String,
+    /// What it does, in a sentence.
+    pub meaning: String,
+}
+
+fn err<T>(path: impl Into<String>, reason: impl Into<String>) -> Result<T, LessonError> {
+    Err(LessonError {
+        file: String::new(),
+        path: path.into(),
+        reason: reason.into(),
+    })
+}
+
+fn check_text(path: &str, text: &str) -> Result<(), LessonError> {
+    if text.trim().is_empty() || text.chars().count() > bounds::TEXT_CHARS_MAX {
+        return err(
+            path,
+            format!("must be 1..={} characters", bounds::TEXT_CHARS_MAX),
+        );
+    }
+    Ok(())
+}
+
+fn check_count(path: &str, n: usize, min: usize, max: usize) -> Result<(), LessonError> {
+    if n < min || n > max {
+        return err(path, format!("needs {min}..={max} entries, has {n}"));
+    }
+    Ok(())
+}
+
+impl Lesson {
+    /// Every rule the types cannot express. The returned error's `file` is
+    /// empty: [`Lesson::from_json`] fills it in.
+    pub fn validate(&self) -> Result<(), LessonError> {
+        for (path, text) in [
+            ("id", &self.id),
+            ("title", &self.title),
+            ("concept", &self.concept),
+        ] {
+            check_text(path, text)?;
+        }
+        check_count("intro", self.intro.len(), 1, bounds::INTRO_STEPS_MAX)?;
+        for (i, step) in self.intro.iter().enumerate() {
+            check_text(&format!("intro[{i}].text"), &step.text)?;
+        }
+        self.setup.validate().or_else(|e| {
+            err(
+                format!("setup.{}", e.path.trim_start_matches('.')),
+                e.reason,
+            )
+        })?;
+        self.validate_controls()?;
+        self.validate_add()?;
+        self.validate_prediction()?;
+        self.validate_goals()?;
+        check_count("hints", self.hints.len(), 1, bounds::HINTS_MAX)?;
+        for (i, hint) in self.hints.iter().enumerate() {
+            check_text(&format!("hints[{i}]"), hint)?;
+        }
+        self.validate_solution()?;
+        self.validate_debrief()
+    }
+
+    fn validate_controls(&self) -> Result<(), LessonError> {
+        if !self.controls.contains(&Control::Play) {
+            return err(
+                "controls",
+                "must include `play`: the learner runs the experiment",
+            );
+        }
+        for (i, c) in self.controls.iter().enumerate() {
+            if self.controls[..i].contains(c) {
+                return err(format!("controls[{i}]"), format!("`{}` twice", c.name()));
+            }
+        }
+        let adds = self.controls.contains(&Control::AddConsumer);
+        if adds == self.add.is_empty() {
+            return err(
+                "add",
+                "list the clients `add_consumer` adds exactly when the controls include it",
+            );
+        }
+        Ok(())
+    }
+
+    /// Each added client must fit the setup as if it were one of its own
+    /// (validated as the world validates a client added mid-run).
+    fn validate_add(&self) -> Result<(), LessonError> {
+        check_count("add", self.add.len(), 0, bounds::ADDABLE_CLIENTS_MAX)?;
+        let mut all = self.setup.clone();
+        for (j, spec) in self.add.iter().enumerate() {
+            all.clients.push(spec.clone());
+            if let Err(e) = all.validate() {
+                let own = format!("clients[{}]", all.clients.len() - 1);
+                let path = match e.path.strip_prefix(&own) {
+                    Some(tail) => format!("add[{j}]{tail}"),
+                    None => format!("add[{j}] (as setup.{})", e.path),
+                };
+                return err(path, e.reason);
+            }
+        }
+        Ok(())
+    }
+
+    /// Ids of every client the lesson's run may have.
+    fn client_ids(&self) -> Vec<&str> {
+        let all = self.setup.clients.iter().chain(&self.add);
+        all.map(ClientSpec::id).collect()
+    }
+
+    fn validate_condition(&self, path: &str, c: &Condition) -> Result<(), LessonError> {
+        if c.at_least.is_none() && c.at_most.is_none() {
+            return err(path, "give at_least, at_most or both");
+        }
+        if let (Some(lo), Some(hi)) = (c.at_least, c.at_most) {
+            if lo > hi {
+                return err(format!("{path}.at_least"), "greater than at_most");
+            }
+        }
+        match (&c.client, c.counter.needs_client()) {
+            (None, true) => err(
+                format!("{path}.client"),
+                format!("`{}` counts one client: name it", c.counter.name()),
+            ),
+            (Some(_), false) => err(
+                format!("{path}.client"),
+                format!("`{}` is not about one client", c.counter.name()),
+            ),
+            (Some(id), true) if !self.client_ids().contains(&id.as_str()) => err(
+                format!("{path}.client"),
+                format!("unknown client `{id}` (not in setup.clients or add)"),
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    fn validate_prediction(&self) -> Result<(), LessonError> {
+        let p = &self.prediction;
+        check_text("prediction.question", &p.question)?;
+        check_count(
+            "prediction.choices",
+            p.choices.len(),
+            2,
+            bounds::CHOICES_MAX,
+        )?;
+        for (i, choice) in p.choices.iter().enumerate() {
+            let path = format!("prediction.choices[{i}]");
+            check_text(&format!("{path}.text"), &choice.text)?;
+            let n = choice.when.len();
+            check_count(
+                &format!("{path}.when"),
+                n,
+                1,
+                bounds::CONDITIONS_PER_CHOICE_MAX,
+            )?;
+            for (j, c) in choice.when.iter().enumerate() {
+                self.validate_condition(&format!("{path}.when[{j}]"), c)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_goals(&self) -> Result<(), LessonError> {
+        check_count("goals", self.goals.len(), 1, bounds::GOALS_MAX)?;
+        for (i, goal) in self.goals.iter().enumerate() {
+            let path = format!("goals[{i}]");
+            check_text(&format!("{path}.text"), &goal.text)?;
+            self.validate_condition(&format!("{path}.when"), &goal.when)?;
+            if goal.when.at_least.is_some() == goal.when.at_most.is_some() {
+                return err(
+                    format!("{path}.when"),
+                    "a goal gives exactly one of at_least (reach it) and at_most (keep it)",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_solution(&self) -> Result<(), LessonError> {
+        let n = self.solution.len();
+        check_count("solution", n, 0, bounds::SOLUTION_ACTIONS_MAX)?;
+        let ids = self.client_ids();
+        let mut last_ms = 0;
+        for (i, step) in self.solution.iter().enumerate() {
+            let path = format!("solution[{i}]");
+            let control = step.action.control();
+            if !self.controls.contains(&control) {
+                return err(
+                    format!("{path}.action"),
+                    format!("`{}` is not among the lesson's controls", control.name()),
+                );
+            }
+            if step.at_ms < last_ms || step.at_ms >= self.setup.duration_ms {
+                return err(
+                    format!("{path}.at_ms"),
+                    "must not go back in time and must come before the end of the run",
+                );
+            }
+            if control.before_run() && step.at_ms != 0 {
+                return err(
+                    format!("{path}.at_ms"),
+                    "a choice made before the run is at 0",
+                );
+            }
+            if let Some(id) = step.action.target() {
+                if !ids.contains(&id) {
+                    return err(format!("{path}.target"), format!("unknown client `{id}`"));
+                }
+            }
+            last_ms = step.at_ms;
+        }
+        Ok(())
+    }
+
+    fn validate_debrief(&self) -> Result<(), LessonError> {
+        let d = &self.debrief;
+        check_count("debrief.text", d.text.len(), 1, bounds::INTRO_STEPS_MAX)?;
+        for (i, text) in d.text.iter().enumerate() {
+            check_text(&format!("debrief.text[{i}]"), text)?;
+        }
+        let n = d.settings.len();
+        check_count("debrief.settings", n, 1, bounds::DEBRIEF_SETTINGS_MAX)?;
+        for (i, s) in d.settings.iter().enumerate() {
+            let path = format!("debrief.settings[{i}]");
+            check_text(&format!("{path}.name"), &s.name)?;
+            check_text(&format!("{path}.broker"), &s.broker)?;
+            check_text(&format!("{path}.meaning"), &s.meaning)?;
+        }
+        Ok(())
+    }
+}

@@ -14,7 +14,10 @@
 pub mod dedup;
 pub mod log;
 pub mod queue;
-pub mod txn;
+
+/// The transaction coordinator and markers belong to the log broker
+/// ([`log::txn`]); this is the same module under its short name.
+pub use log::txn;
 
 use crate::config::BrokerSpec;
 use crate::storage::{FlushId, FlushState, Storage, Tear};

@@ -38,49 +38,42 @@
 //! coordinator directly instead of keeping their own producer state;
 //! `AddOffsetsToTxn` and `TxnOffsetCommit` are one request.
 
-use super::log::{GroupId, PartitionId, TopicId};
-use super::ClientId;
+use super::state_log::{decode, encode};
+use super::{
+    GroupId, PartitionId, TopicId, TxnError, TxnIdx, TxnNote, TxnReply, OFFSETS_PER_TXN_MAX,
+    PARTITIONS_PER_TXN_MAX, TXN_IDS_MAX,
+};
+use crate::broker::ClientId;
 use crate::storage::{Record, RecordBatch};
 use std::collections::BTreeMap;
-
-/// Index of a `transactional.id` (the world interns the names).
-pub type TxnIdx = u16;
-
-/// `transactional.id`s a coordinator tracks. Bounded by the scenario's
-/// clients (each transactional client has one id).
-pub const TXN_IDS_MAX: usize = 256;
-/// Partitions one transaction may write to.
-pub const PARTITIONS_PER_TXN_MAX: usize = 64;
-/// Consumer offsets one transaction may commit.
-pub const OFFSETS_PER_TXN_MAX: usize = 64;
-
-/// What marks a record as transactional in a partition log: the producer id
-/// and epoch that wrote it and, for a control record, the decision.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TxnTag {
-    pub producer_id: u64,
-    pub epoch: u16,
-    /// `Some(commit)`: a commit/abort marker, never shown to consumers.
-    pub marker: Option<bool>,
-}
 
 /// Kafka's `TransactionState`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TxnState {
+    /// Has a producer id and epoch, no transaction yet.
     Empty,
+    /// A transaction is open: partitions added, records and offsets coming.
     Ongoing,
+    /// `EndTxn(commit)` arrived; once this record is durable the commit
+    /// cannot be taken back (the commit point).
     PrepareCommit,
+    /// Aborting: `EndTxn(abort)`, a timeout, or a new instance's
+    /// `InitProducerId`.
     PrepareAbort,
+    /// The commit markers are written; the next transaction may begin.
     CompleteCommit,
+    /// The abort markers are written; the next transaction may begin.
     CompleteAbort,
 }
 
 impl TxnState {
-    fn code(self) -> u8 {
+    /// The state's byte in a `Txn` stream record.
+    pub(super) fn code(self) -> u8 {
         self as u8
     }
 
-    fn from_code(c: u8) -> Option<TxnState> {
+    /// The inverse of [`Self::code`]; `None` for a byte no state has.
+    pub(super) fn from_code(c: u8) -> Option<TxnState> {
         use TxnState::*;
         [
             Empty,
@@ -102,6 +95,7 @@ impl TxnState {
         )
     }
 
+    /// Kafka's name of the state, as the history writes it.
     pub fn name(self) -> &'static str {
         match self {
             TxnState::Empty => "Empty",
@@ -114,99 +108,17 @@ impl TxnState {
     }
 }
 
-/// Errors with Kafka's names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TxnError {
-    /// `PRODUCER_FENCED`: a newer epoch exists; this instance is a zombie.
-    ProducerFenced,
-    /// `CONCURRENT_TRANSACTIONS`: the previous transaction is still being
-    /// completed; retry shortly.
-    ConcurrentTransactions,
-    /// `INVALID_TXN_STATE`: e.g. `EndTxn` with no transaction open.
-    InvalidTxnState,
-    /// The coordinator's bounds (ids, partitions or offsets per transaction).
-    LimitExceeded,
-    /// `TxnOffsetCommit` refused by the group coordinator (KIP-447): the
-    /// member's generation is stale or it is not a member, so the input
-    /// partitions may be someone else's. The client aborts the transaction.
-    OffsetCommit(super::log::CommitError),
-}
-
-/// Client to coordinator (carried in [`super::log::LogRequest::Txn`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TxnRequest {
-    InitProducerId {
-        txn: TxnIdx,
-        transaction_timeout_ms: u64,
-    },
-    AddPartitionsToTxn {
-        txn: TxnIdx,
-        producer_id: u64,
-        epoch: u16,
-        topic: TopicId,
-        partition: PartitionId,
-    },
-    /// A transactional produce: the record is part of the open transaction.
-    Produce {
-        txn: TxnIdx,
-        producer_id: u64,
-        epoch: u16,
-        topic: TopicId,
-        partition: PartitionId,
-        msg: super::Message,
-    },
-    /// `AddOffsetsToTxn` + `TxnOffsetCommit`: commit `offset` for the
-    /// group's partition if, and only if, the transaction commits.
-    /// `member` and `generation` are the consumer's (Kafka's
-    /// `sendOffsetsToTransaction(offsets, consumer.groupMetadata())`):
-    /// KIP-447 fences a commit from a member that lost the partition.
-    TxnOffsetCommit {
-        txn: TxnIdx,
-        producer_id: u64,
-        epoch: u16,
-        group: GroupId,
-        member: ClientId,
-        generation: u32,
-        partition: PartitionId,
-        offset: u64,
-    },
-    EndTxn {
-        txn: TxnIdx,
-        producer_id: u64,
-        epoch: u16,
-        commit: bool,
-    },
-}
-
-/// Coordinator to client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TxnReply {
-    ProducerId {
-        producer_id: u64,
-        epoch: u16,
-    },
-    /// `AddPartitionsToTxn` or `TxnOffsetCommit` accepted.
-    Added,
-    Produced {
-        msg: super::MsgId,
-        partition: PartitionId,
-        offset: u64,
-    },
-    /// The transaction reached its decision on disk; markers are written.
-    Ended {
-        commit: bool,
-    },
-    Error {
-        error: TxnError,
-    },
-}
-
 /// One `transactional.id`'s entry (Kafka's `TransactionMetadata`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TxnMeta {
+    /// Handed out once per `transactional.id` and kept across instances.
     pub producer_id: u64,
+    /// Bumped by every `InitProducerId` and every coordinator abort:
+    /// requests with an older one are a zombie's.
     pub epoch: u16,
+    /// Where the two-phase commit stands.
     pub state: TxnState,
+    /// `transaction.timeout.ms` of the current instance.
     pub transaction_timeout_ms: u64,
     /// When the current transaction began (its first `AddPartitionsToTxn`).
     pub started_ms: u64,
@@ -218,54 +130,37 @@ pub struct TxnMeta {
     pub waiting: Option<ClientId>,
     /// `Txn` stream offset of the Prepare record: markers wait until the
     /// disk has it.
-    prepare_offset: Option<u64>,
+    pub(super) prepare_offset: Option<u64>,
 }
 
 /// What the broker must do for a decided transaction: write one marker per
 /// partition, and (commit only) apply the transaction's offsets.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MarkerJob {
+    /// The decided `transactional.id`, to complete once markers are written.
     pub txn: TxnIdx,
+    /// Written into every marker, so a partition knows whose records it ends.
     pub producer_id: u64,
+    /// The decision's epoch, written into every marker.
     pub epoch: u16,
+    /// Commit markers (`true`) or abort markers.
     pub commit: bool,
+    /// Every partition the transaction wrote to: one marker each.
     pub partitions: Vec<(TopicId, PartitionId)>,
+    /// Consumer offsets to apply on commit: (group, partition, offset).
     pub offsets: Vec<(GroupId, PartitionId, u64)>,
     /// Who to tell `Ended` once the markers are written.
     pub reply_to: Option<ClientId>,
 }
 
-/// Things the coordinator did, for the history.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TxnNote {
-    State {
-        txn: TxnIdx,
-        producer_id: u64,
-        epoch: u16,
-        state: TxnState,
-    },
-    /// A request from an older epoch was refused.
-    Fenced {
-        txn: TxnIdx,
-        producer_id: u64,
-        epoch: u16,
-    },
-    /// `transaction.timeout.ms` passed: the coordinator aborts.
-    TimedOut { txn: TxnIdx },
-    /// A marker took up `offset` in a partition.
-    Marker {
-        producer_id: u64,
-        topic: TopicId,
-        partition: PartitionId,
-        offset: u64,
-        commit: bool,
-    },
-}
-
+/// The coordinator's table of `transactional.id`s and its `Txn` stream.
 #[derive(Clone, Debug, Default)]
 pub struct TxnCoordinator {
+    /// One entry per `transactional.id`: the two-phase commit's state.
     /// Bound: [`TXN_IDS_MAX`].
     txns: BTreeMap<TxnIdx, TxnMeta>,
+    /// The producer id the next new `transactional.id` gets (never reused,
+    /// so a recovered table and a new id cannot collide).
     next_producer_id: u64,
     /// State records not yet handed to storage.
     pending: Vec<Record>,
@@ -276,6 +171,7 @@ pub struct TxnCoordinator {
 }
 
 impl TxnCoordinator {
+    /// An empty table; the first producer id it hands out is 1000.
     pub fn new() -> TxnCoordinator {
         TxnCoordinator {
             next_producer_id: 1000,
@@ -283,10 +179,12 @@ impl TxnCoordinator {
         }
     }
 
+    /// The entry of one `transactional.id`, if it ever called `InitProducerId`.
     pub fn meta(&self, txn: TxnIdx) -> Option<&TxnMeta> {
         self.txns.get(&txn)
     }
 
+    /// No `transactional.id` has an entry.
     pub fn is_empty(&self) -> bool {
         self.txns.is_empty()
     }
@@ -681,102 +579,10 @@ fn job(txn: TxnIdx, m: &TxnMeta) -> MarkerJob {
     }
 }
 
-/// One state record: key = the `transactional.id` index; value = producer
-/// id, epoch, state, timeout, start, then the partitions and the offsets.
-fn encode(offset: u64, txn: TxnIdx, m: &TxnMeta) -> Record {
-    let mut v = Vec::with_capacity(32 + 4 * m.partitions.len() + 12 * m.offsets.len());
-    v.extend_from_slice(&m.producer_id.to_le_bytes());
-    v.extend_from_slice(&m.epoch.to_le_bytes());
-    v.push(m.state.code());
-    v.extend_from_slice(&m.transaction_timeout_ms.to_le_bytes());
-    v.extend_from_slice(&m.started_ms.to_le_bytes());
-    v.extend_from_slice(&(m.partitions.len() as u16).to_le_bytes());
-    for (t, p) in &m.partitions {
-        v.extend_from_slice(&t.to_le_bytes());
-        v.extend_from_slice(&p.to_le_bytes());
-    }
-    v.extend_from_slice(&(m.offsets.len() as u16).to_le_bytes());
-    for (g, p, o) in &m.offsets {
-        v.extend_from_slice(&g.to_le_bytes());
-        v.extend_from_slice(&p.to_le_bytes());
-        v.extend_from_slice(&o.to_le_bytes());
-    }
-    Record {
-        offset,
-        timestamp_ms: m.started_ms,
-        producer_id: m.producer_id,
-        key: Some(txn.to_le_bytes().to_vec()),
-        value: v,
-    }
-}
-
-/// Reads little-endian numbers off the front of a byte slice.
-struct Reader<'a>(&'a [u8]);
-
-impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
-        let (head, rest) = self.0.split_first_chunk::<N>()?;
-        self.0 = rest;
-        Some(*head)
-    }
-    fn u16(&mut self) -> Option<u16> {
-        self.take().map(u16::from_le_bytes)
-    }
-    fn u64(&mut self) -> Option<u64> {
-        self.take().map(u64::from_le_bytes)
-    }
-}
-
-fn decode(r: &Record) -> Option<(TxnIdx, TxnMeta)> {
-    let txn = u16::from_le_bytes(r.key.as_deref()?.try_into().ok()?);
-    let mut rd = Reader(&r.value);
-    let producer_id = rd.u64()?;
-    // An exhausted epoch cannot be bumped at recovery: not one we wrote.
-    let epoch = rd.u16().filter(|&e| e < u16::MAX)?;
-    let state = TxnState::from_code(rd.take::<1>()?[0])?;
-    let transaction_timeout_ms = rd.u64()?;
-    let started_ms = rd.u64()?;
-    let n = rd.u16()?;
-    let partitions = (0..n)
-        .map(|_| Some((rd.u16()?, rd.u16()?)))
-        .collect::<Option<Vec<_>>>()?;
-    let n = rd.u16()?;
-    let offsets = (0..n)
-        .map(|_| Some((rd.u16()?, rd.u16()?, rd.u64()?)))
-        .collect::<Option<Vec<_>>>()?;
-    let meta = TxnMeta {
-        producer_id,
-        epoch,
-        state,
-        transaction_timeout_ms,
-        started_ms,
-        partitions,
-        offsets,
-        waiting: None,
-        prepare_offset: None,
-    };
-    Some((txn, meta))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn state_records_round_trip() {
-        let meta = TxnMeta {
-            producer_id: 1001,
-            epoch: 7,
-            state: TxnState::PrepareCommit,
-            transaction_timeout_ms: 60_000,
-            started_ms: 42,
-            partitions: vec![(0, 1), (1, 3)],
-            offsets: vec![(0, 1, 99)],
-            waiting: None,
-            prepare_offset: None,
-        };
-        assert_eq!(decode(&encode(5, 3, &meta)), Some((3, meta)));
-    }
+    use crate::broker::log::txn::state_log::{decode, encode};
 
     #[test]
     fn unreadable_state_records_end_recovery_there() {

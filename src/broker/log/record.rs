@@ -36,11 +36,10 @@
 //! the store ([`crate::storage::Storage::truncate`]), and reports it as a
 //! `truncated` with cause `bad_format`, as recovery reports a damaged batch.
 
-use super::log_txn::{decode_txn_tag, encode_txn_tag, TXN_TAG_BYTES};
-use super::{KeyId, StoredRecord};
+use super::txn::TxnTag;
+use super::StoredRecord;
 use crate::broker::dedup::{IdempotentTag, IDEMPOTENT_TAG_BYTES};
-use crate::broker::txn::TxnTag;
-use crate::broker::{ClientId, Message};
+use crate::broker::{ClientId, KeyId, Message};
 use crate::storage::Record;
 use std::fmt;
 
@@ -125,6 +124,41 @@ pub(super) fn decode_record(
         msg,
         txn,
         idem,
+    })
+}
+
+/// Bytes a [`TxnTag`] adds to a stored record's value.
+const TXN_TAG_BYTES: usize = 11;
+
+/// Appends the tag after the 20 bytes of a plain record: producer id, epoch,
+/// kind (0 = data, 1 = commit marker, 2 = abort marker). Plain records stay
+/// 20 bytes, so logs written before transactions existed read the same.
+fn encode_txn_tag(tag: Option<TxnTag>, value: &mut Vec<u8>) {
+    let Some(t) = tag else { return };
+    value.extend_from_slice(&t.producer_id.to_le_bytes());
+    value.extend_from_slice(&t.epoch.to_le_bytes());
+    value.push(match t.marker {
+        None => 0,
+        Some(true) => 1,
+        Some(false) => 2,
+    });
+}
+
+/// The tag in `tail` (the bytes after a record's first 20), or `None` when
+/// it is not a transactional tail.
+fn decode_txn_tag(tail: &[u8]) -> Option<TxnTag> {
+    let tail: &[u8; TXN_TAG_BYTES] = tail.try_into().ok()?;
+    let [a, b, c, d, e, f, g, h, e0, e1, kind] = *tail;
+    let marker = match kind {
+        0 => None,
+        1 => Some(true),
+        2 => Some(false),
+        _ => return None,
+    };
+    Some(TxnTag {
+        producer_id: u64::from_le_bytes([a, b, c, d, e, f, g, h]),
+        epoch: u16::from_le_bytes([e0, e1]),
+        marker,
     })
 }
 

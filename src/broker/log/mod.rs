@@ -45,7 +45,6 @@
 //! so members rejoin after a broker restart (committed offsets are persisted).
 
 use super::dedup::{IdempotentTag, ProducerIdent, ProducerStates, SeqCheck};
-use super::txn::{TxnCoordinator, TxnNote, TxnReply, TxnRequest, TxnTag};
 use super::{ClientId, KeyId, Message, MsgId, Output};
 use crate::config::{Acks, Assignor, IsolationLevel, LogBrokerSpec, OffsetReset};
 use crate::storage::{
@@ -54,18 +53,15 @@ use crate::storage::{
 };
 use std::collections::{BTreeMap, VecDeque};
 
-// Transactions on the log: markers, the last stable offset, the coordinator's
-// requests (a child module, so it sees this file's private types).
-#[path = "log_txn.rs"]
-mod log_txn;
-use log_txn::is_marker;
-pub use log_txn::{PartitionTxn, MARKER_MSG_ID};
+mod record;
+pub mod txn;
 
-// How a record is laid out in storage (with who wrote it), and read back.
-#[path = "log_record.rs"]
-mod log_record;
-pub use log_record::RecordLayoutError;
-use log_record::{decode_record, encode_record};
+pub use record::RecordLayoutError;
+pub use txn::{PartitionTxn, MARKER_MSG_ID};
+
+use record::{decode_record, encode_record};
+use txn::partition::is_marker;
+use txn::{TxnCoordinator, TxnNote, TxnReply, TxnRequest, TxnTag};
 
 pub type TopicId = u16;
 pub type PartitionId = u16;
@@ -1339,6 +1335,17 @@ impl LogBroker {
         })
     }
 
+    /// Hands the coordinator's new state records to storage (same group
+    /// commit as the records they describe). Returns the stream end.
+    fn append_txn_batch(&mut self, storage: &mut dyn Storage) -> Result<Option<u64>, StorageError> {
+        let Some(batch) = self.coordinator.take_batch() else {
+            return Ok(None);
+        };
+        let end = batch.next_offset();
+        storage.append(StreamId::Txn, &batch)?;
+        Ok(Some(end))
+    }
+
     /// The world asks storage at the flush's completion time and reports here.
     /// `Durable` releases the `acks=all` responses it covers.
     pub fn flush_done(
@@ -1829,6 +1836,11 @@ impl LogBroker {
             }
         }
         views
+    }
+
+    /// The log end offset of a partition (markers included).
+    pub fn log_end(&self, topic: TopicId, partition: PartitionId) -> u64 {
+        self.topics[topic as usize].partitions[partition as usize].end()
     }
 
     /// A group's committed offset for a partition.

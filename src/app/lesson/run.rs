@@ -133,6 +133,8 @@ pub struct LessonRun {
 
 impl LessonRun {
     /// A fresh pass: first intro step, no prediction, the setup untouched.
+    /// `lesson` comes from [`Lesson::from_json`] (or the bundled list), so
+    /// its setup is a valid scenario.
     pub fn new(lesson: Lesson) -> LessonRun {
         let setup = lesson.setup.clone();
         let session = Session::from_scenario(&lesson.id, &setup);

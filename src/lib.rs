@@ -31,7 +31,7 @@
 //! | 6 | [`guarantee`] | one delivery-guarantee setting turned into every client's knobs | sets client knobs within the clients' own limits |
 //! | 7 | [`scenario`] | loading a scenario from JSON and validating it, live settings' rules included (errors name the field) | validation asks `guarantee` and `client` for their rules |
 //! | 8 | [`world`] | one run: builds brokers and clients from a scenario, the event loop with its virtual clock, faults, live control, the checker's feed | ties every layer below together |
-//! | 9 | [`app`] | what a page drives: the playground's settings (`app::playground`), one live run under a frame budget (`app::session`), the setup saved for a reload (`app::resume`), lessons and one learner's pass through one (`app::lesson`) | drives a world; knows nothing of the DOM |
+//! | 9 | [`app`] | what a page drives: the playground's settings (`app::playground`), one live run under a frame budget (`app::session`), the setup saved for a reload (`app::resume`), what a run acknowledged (`app::acked`), lessons and one learner's pass through one (`app::lesson`) | drives a world; knows nothing of the DOM |
 //! | 9 | [`mod@bench`] | the throughput workloads of the native and the browser benchmark, and the cost of each delivery guarantee | drives worlds, like `app` |
 //! | 10 | `ui` | the Yew page (wasm only): a `Reducible` state with an `Action` enum, components that only render (see `src/ui/mod.rs`) | the top: draws what `app` holds |
 //!

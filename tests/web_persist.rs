@@ -34,6 +34,24 @@ async fn log_runs_are_written_to_indexeddb_and_acks_wait_for_it() {
     })
     .await;
 
+    // The page asked for persistent storage and says what the browser answered.
+    dom::until("the persistent-storage line", || {
+        dom::all_by_role(&root, "status")
+            .iter()
+            .any(|(_, name)| name.starts_with("Persistent storage:"))
+    })
+    .await;
+    let line = dom::all_by_role(&root, "status")
+        .into_iter()
+        .map(|(_, name)| name)
+        .find(|name| name.starts_with("Persistent storage:"))
+        .unwrap();
+    assert!(
+        line.starts_with("Persistent storage: granted.")
+            || line.starts_with("Persistent storage: not granted."),
+        "the browser answered: {line}"
+    );
+
     dom::click(&root, "Play");
     dom::until("records to be confirmed", || {
         dom::counter(&root, "Confirmed") >= 20

@@ -3,9 +3,11 @@
 //! Nothing below this layer knows it exists. It turns the page's settings into a
 //! scenario ([`playground`]), drives one live run under a frame budget and draws the
 //! [`session::View`] ([`session`]), and saves the setup beside the stored log so a
-//! reload can resume it ([`resume`]). It runs lessons too: an experiment per idea,
-//! with a prediction and a checklist that ticks itself ([`lesson`]).
+//! reload can resume it ([`resume`]), with a record of what the run acknowledged
+//! ([`acked`]). It runs lessons too: an experiment per idea, with a prediction and
+//! a checklist that ticks itself ([`lesson`]).
 
+pub mod acked;
 pub mod lesson;
 pub mod playground;
 pub mod resume;

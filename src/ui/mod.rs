@@ -14,8 +14,12 @@
 //! | `topology.rs` | the SVG picture: producers → queues with message boxes → consumers |
 //! | `figures.rs` | the live counters, the verdict, the findings and a message's cause chain |
 //! | `timeline.rs` | the event log and the throughput/backlog chart |
-//! | `persist.rs` | the IndexedDB store behind log-broker runs, and its banners |
+//! | `persist.rs` | the IndexedDB store behind log-broker runs |
+//! | `banners.rs` | what the page says about its stored log: unavailable, stopped, an earlier visit's log (Resume / Start fresh), a log that came back short, the resumed log, persistent storage |
+//! | `acked.rs` | the record of what log runs acknowledged, kept in `localStorage` outside the log's database |
 
+pub mod acked;
+mod banners;
 mod bundled;
 mod clients;
 mod controls;
@@ -55,6 +59,7 @@ pub fn app() -> Html {
     use_frame_loop(state.playing, state.dispatcher());
     use_keyboard(state.dispatcher());
     use_store(state.dispatcher());
+    use_record_on_hide(state.acks.clone());
     let dispatch = {
         let d = state.dispatcher();
         Callback::from(move |a: Action| d.dispatch(a))
@@ -67,7 +72,7 @@ pub fn app() -> Html {
                 if let Some(notice) = &state.notice {
                     <p class="notice" role="alert">{ notice.clone() }</p>
                 }
-                { persistence_banner(&state.persistence, state.resumed.as_deref(), &dispatch) }
+                { banners::persistence(&state, &dispatch) }
                 <controls::Controls
                     setup={state.setup.clone()}
                     playing={state.playing}
@@ -109,107 +114,46 @@ fn header() -> Html {
     }
 }
 
-/// Opens the IndexedDB store once, when the app mounts.
+/// Opens the IndexedDB store once, when the app mounts, then asks for
+/// persistent storage (without holding the store up: a browser may prompt).
 #[hook]
 fn use_store(dispatch: UseReducerDispatcher<AppState>) {
     use_effect_with((), move |_| {
         wasm_bindgen_futures::spawn_local(async move {
-            dispatch.dispatch(Action::StoreOpened(persist::open().await));
+            let persistence = persist::open().await;
+            let ready = matches!(persistence, persist::Persistence::Ready { .. });
+            dispatch.dispatch(Action::StoreOpened(persistence));
+            if ready {
+                let answer = persist::request_persistent_storage().await;
+                dispatch.dispatch(Action::StoragePersisted(answer));
+            }
         });
     });
 }
 
-/// Says where log runs keep their log when that is not simply "IndexedDB",
-/// and what a resumed log brought back (`resumed`).
-fn persistence_banner(
-    p: &persist::Persistence,
-    resumed: Option<&str>,
-    dispatch: &Callback<Action>,
-) -> Html {
-    if let persist::Persistence::Ready { store, .. } = p {
-        if let Some((text, taken)) = persist::stopped(store) {
-            return html! {
-                <div class="banner" role="alert">
-                    <p>{ text }</p>
-                    if taken {
-                        <button onclick={take_over(dispatch)}>{ "Take over" }</button>
-                    }
-                </div>
-            };
-        }
-    }
-    match p {
-        persist::Persistence::Unavailable {
-            message,
-            can_take_over,
-        } => html! {
-            <div class="banner" role="alert">
-                <p>{ message.clone() }</p>
-                if *can_take_over {
-                    <button onclick={take_over(dispatch)}>{ "Take over" }</button>
+/// Writes the record of acknowledgements at once when the page is hidden or
+/// closed (`pagehide`, `visibilitychange` to hidden): the throttle must not
+/// cost what happened in the page's last quarter second.
+#[hook]
+fn use_record_on_hide(acks: acked::SharedRecorder) {
+    use_effect_with((), move |_| {
+        let window = web_sys::window();
+        let document = window.as_ref().and_then(|w| w.document());
+        let on_hide = {
+            let acks = acks.clone();
+            move |_: &web_sys::Event| acks.borrow_mut().flush()
+        };
+        let pagehide = window.map(|w| gloo_events::EventListener::new(&w, "pagehide", on_hide));
+        let visibility = document.map(|doc| {
+            let target = doc.clone();
+            gloo_events::EventListener::new(&target, "visibilitychange", move |_| {
+                if doc.visibility_state() == web_sys::VisibilityState::Hidden {
+                    acks.borrow_mut().flush();
                 }
-            </div>
-        },
-        persist::Persistence::Ready {
-            found_records,
-            found_any: true,
-            saved_setup,
-            ..
-        } => stored_log_banner(*found_records, saved_setup, dispatch),
-        _ => resumed.map_or_else(Html::default, |text| {
-            html! {
-                <div class="banner banner-info">
-                    <p>{ text.to_string() }</p>
-                    <button onclick={dispatch.reform(|_| Action::StartFresh)}>{ "Start fresh" }</button>
-                </div>
-            }
-        }),
-    }
-}
-
-/// The choice a stored log offers on load: Resume (under the setup saved
-/// with it) or Start fresh (delete it). Without a usable saved setup, the
-/// reason is shown and Resume is disabled.
-fn stored_log_banner(
-    found_records: u64,
-    saved_setup: &Result<crate::app::playground::Setup, String>,
-    dispatch: &Callback<Action>,
-) -> Html {
-    let (setup_text, can_resume) = match saved_setup {
-        Ok(setup) => (
-            format!(
-                "It was written by: {}.",
-                crate::app::resume::describe(setup)
-            ),
-            true,
-        ),
-        Err(why) => (format!("It cannot be resumed: {why}."), false),
-    };
-    let what = match found_records {
-        0 => "no records, only committed offsets or producer and transaction state".to_string(),
-        n => format!("{n} records"),
-    };
-    html! {
-        <div class="banner" role="alert">
-            <p>{ format!(
-                "A log from an earlier visit is stored in this browser ({what}). {setup_text} \
-                 Resume it, or start fresh (deletes it). Until you choose, log runs use the in-memory disk model."
-            ) }</p>
-            <button disabled={!can_resume} onclick={dispatch.reform(|_| Action::Resume)}>{ "Resume" }</button>
-            <button onclick={dispatch.reform(|_| Action::StartFresh)}>{ "Start fresh" }</button>
-        </div>
-    }
-}
-
-/// Takes the log over from another tab, then reports the store as opened.
-fn take_over(dispatch: &Callback<Action>) -> Callback<MouseEvent> {
-    let dispatch = dispatch.clone();
-    Callback::from(move |_| {
-        let dispatch = dispatch.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            dispatch.emit(Action::StoreOpened(persist::take_over().await));
+            })
         });
-    })
+        move || drop((pagehide, visibility))
+    });
 }
 
 /// While `playing`, sends one `Frame` per animation frame. The handle of the

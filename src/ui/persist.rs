@@ -13,6 +13,7 @@
 //! never persist anything: that is the seed's point about them.
 
 use crate::app::playground::Setup;
+use crate::storage::acked::{AckedRecord, Vanished};
 use crate::storage::idb::{IdbConfig, IdbStore};
 use crate::storage::{
     CrashReport, FlushId, FlushState, FlushTicket, RecordBatch, Recovery, Storage, StorageError,
@@ -87,6 +88,15 @@ pub enum Persistence {
         /// silently by the next run.
         found_any: bool,
         saved_setup: Result<Setup, String>,
+        /// The record of acknowledgements the earlier visit left
+        /// ([`crate::storage::acked`]), unless a deliberate clear came after
+        /// it; until the log is resumed or cleared.
+        acked_before: Option<AckedRecord>,
+        /// That record names acknowledged records the stored log does not
+        /// hold: the database vanished, is empty, or came back shorter. The
+        /// page says so, and runs use the in-memory model until the person
+        /// chooses (Start fresh, or Resume when records are left).
+        vanished: Option<Vanished>,
     },
     /// IndexedDB cannot be used; the message says why and what happens now.
     /// `can_take_over` when another tab owns the log and this one may take it.
@@ -127,11 +137,26 @@ fn opened(result: Result<IdbStore, StorageError>) -> Persistence {
                 ),
                 Err(why) => Err(format!("the saved setup is unreadable: {why}")),
             };
+            let acked_before =
+                super::acked::read().filter(|r| r.db == DB_NAME && !r.is_stale(store.cleared_ms()));
+            let vanished = acked_before.as_ref().and_then(|record| {
+                let report = store.open_report();
+                crate::app::acked::vanished_on_load(
+                    record,
+                    DB_NAME,
+                    report.created,
+                    &recovery,
+                    saved_setup.as_ref().ok(),
+                    report.data_loss.clone(),
+                )
+            });
             Persistence::Ready {
                 store: SharedStore(Rc::new(RefCell::new(store))),
                 found_records: partition_records(&recovery),
                 found_any: recovery.report.streams.values().any(|r| r.records > 0),
                 saved_setup,
+                acked_before,
+                vanished,
             }
         }
         Err(e) => Persistence::Unavailable {
@@ -175,4 +200,31 @@ fn unavailable_message(e: &StorageError) -> String {
         _ => "IndexedDB could not be opened",
     };
     format!("{what} ({e}). The log broker runs on the in-memory disk model: crashes behave the same, but nothing survives a reload.")
+}
+
+/// Asks the browser to keep this site's storage under pressure
+/// (`navigator.storage.persist()`; already persisted counts as granted).
+/// Without it IndexedDB is "best-effort" data the browser may evict when
+/// space runs low. Chromium decides without a prompt; other browsers may ask
+/// the person, so nothing waits for this.
+pub async fn request_persistent_storage() -> Result<bool, String> {
+    use wasm_bindgen_futures::JsFuture;
+    let text = |e: wasm_bindgen::JsValue| format!("{e:?}");
+    let window = web_sys::window().ok_or("no window")?;
+    let manager = window.navigator().storage();
+    let persisted = JsFuture::from(manager.persisted().map_err(text)?).await;
+    if persisted.map_err(text)?.as_bool() == Some(true) {
+        return Ok(true);
+    }
+    let granted = JsFuture::from(manager.persist().map_err(text)?).await;
+    Ok(granted.map_err(text)?.as_bool() == Some(true))
+}
+
+/// The line shown beside the log's storage: what `persist()` answered.
+pub fn persistent_storage_text(answer: &Result<bool, String>) -> String {
+    match answer {
+        Ok(true) => "Persistent storage: granted. The browser will not evict this log to free space; a crash can still damage it.".to_string(),
+        Ok(false) => "Persistent storage: not granted. The browser treats this log as best-effort data and may evict it when space runs low.".to_string(),
+        Err(why) => format!("Persistent storage: could not be asked for ({why})."),
+    }
 }

@@ -5,7 +5,10 @@
 //! (the simulation handle, shared through a context); components only render
 //! the derived [`View`] and send actions back.
 
-use super::persist::Persistence;
+mod stored_log;
+
+use super::acked::{AckRecorder, SharedRecorder};
+use super::persist::{Persistence, DB_NAME};
 use crate::app::playground::{BrokerKind, ConsumerSettings, Delivery, ProducerSettings, Setup};
 use crate::app::session::{Session, SharedSession, View};
 use crate::config::Setting;
@@ -93,6 +96,8 @@ pub enum Action {
     StartFresh,
     /// Go on with the log an earlier visit left, under the setup saved with it.
     Resume,
+    /// What `navigator.storage.persist()` answered (or why it could not be asked).
+    StoragePersisted(Result<bool, String>),
     /// An error from outside the reducer (e.g. a file could not be read).
     Notice(String),
 }
@@ -120,6 +125,11 @@ pub struct AppState {
     pub persistence: Persistence,
     /// After Resume: what recovery found, until the next run starts.
     pub resumed: Option<String>,
+    /// Keeps the record of what log runs acknowledged outside their
+    /// database (see `ui::acked`); shared with the `pagehide` listener.
+    pub acks: SharedRecorder,
+    /// What `navigator.storage.persist()` answered, once it has.
+    pub storage_persisted: Option<Result<bool, String>>,
     clock: Clock,
     last_frame_ms: Option<f64>,
     last_summary_ms: f64,
@@ -143,6 +153,7 @@ impl PartialEq for AppState {
             && self.new_consumer == other.new_consumer
             && self.persistence == other.persistence
             && self.resumed == other.resumed
+            && self.storage_persisted == other.storage_persisted
     }
 }
 
@@ -151,8 +162,12 @@ impl AppState {
         let setup = Setup::default();
         let session = Session::from_setup(&setup).expect("the default setup is valid");
         let view = Rc::new(session.view(None));
+        let session = Rc::new(RefCell::new(session));
+        let acks = AckRecorder::new(Rc::clone(&session), DB_NAME);
         AppState {
-            session: Rc::new(RefCell::new(session)),
+            acks: Rc::new(RefCell::new(acks)),
+            storage_persisted: None,
+            session,
             view,
             setup,
             new_producer: ProducerSettings::default(),
@@ -179,6 +194,13 @@ impl AppState {
 
     fn refresh_view(&mut self) {
         self.view = Rc::new(self.session.borrow().view(self.focus.as_deref()));
+        self.acks.borrow_mut().observe((self.clock)());
+    }
+
+    /// `session` becomes the page's run.
+    fn start_run(&mut self, session: Session) {
+        self.acks.borrow_mut().new_run(session.persistent);
+        *self.session.borrow_mut() = session;
     }
 
     /// Runs the checker now and redraws.
@@ -199,7 +221,7 @@ impl AppState {
     fn try_setup(&mut self, setup: Setup) {
         match Session::from_setup_with_store(&setup, self.store_for_runs()) {
             Ok(session) => {
-                *self.session.borrow_mut() = session;
+                self.start_run(session);
                 self.setup = setup;
                 self.notice = None;
                 self.resumed = None;
@@ -383,6 +405,7 @@ impl Reducible for AppState {
             Action::StoreOpened(p) => s.store_opened(p),
             Action::StartFresh => s.start_fresh(),
             Action::Resume => s.resume(),
+            Action::StoragePersisted(answer) => s.storage_persisted = Some(answer),
         }
         Rc::new(s)
     }
@@ -432,85 +455,11 @@ impl AppState {
         }
     }
 
-    /// The store new log runs write to: IndexedDB once it is open and holds
-    /// no earlier visit's log (the person decides about that one first).
-    fn store_for_runs(&self) -> Option<Box<dyn crate::storage::Storage>> {
-        match &self.persistence {
-            Persistence::Ready {
-                store,
-                found_any: false,
-                ..
-            } => Some(Box::new(store.clone())),
-            _ => None,
-        }
-    }
-
-    fn store_opened(&mut self, persistence: Persistence) {
-        self.persistence = persistence;
-        if self.setup.broker == BrokerKind::Log && self.store_for_runs().is_some() {
-            self.playing = false;
-            self.try_setup(self.setup.clone());
-        }
-    }
-
-    fn start_fresh(&mut self) {
-        if let Persistence::Ready {
-            store,
-            found_records,
-            found_any,
-            ..
-        } = &mut self.persistence
-        {
-            use crate::storage::Storage as _;
-            store.clone().start_fresh();
-            (*found_records, *found_any) = (0, false);
-            self.playing = false;
-            self.try_setup(self.setup.clone());
-        }
-    }
-
-    /// Builds the earlier visit's setup on its stored log: the broker
-    /// recovers it as after a crash, and the run goes on from there. From
-    /// then on the log is this run's: Reset or a new setting starts fresh.
-    fn resume(&mut self) {
-        let Persistence::Ready {
-            store,
-            found_records,
-            found_any,
-            saved_setup,
-        } = &mut self.persistence
-        else {
-            return;
-        };
-        let setup = match saved_setup {
-            Ok(setup) => setup.clone(),
-            Err(why) => {
-                self.notice = Some(format!("Cannot resume: {why}. Start fresh instead."));
-                return;
-            }
-        };
-        match Session::resume_with_store(&setup, Box::new(store.clone())) {
-            Ok(session) => {
-                self.resumed = Some(resumed_text(&session));
-                (*found_records, *found_any) = (0, false);
-                *self.session.borrow_mut() = session;
-                self.setup = setup;
-                self.notice = None;
-                self.input_errors.clear();
-            }
-            Err(why) => self.notice = Some(format!("Cannot resume: {why}. Start fresh instead.")),
-        }
-        self.playing = false;
-        self.focus = None;
-        self.last_frame_ms = None;
-        self.settle();
-    }
-
     fn load(&mut self, name: &str, text: &str) {
         self.playing = false;
         match Session::from_json(name, text) {
             Ok(session) => {
-                *self.session.borrow_mut() = session;
+                self.start_run(session);
                 self.notice = None;
                 // A loaded file is a new run: the resumed log's banner no
                 // longer describes what is on screen.
@@ -522,49 +471,6 @@ impl AppState {
         }
         self.settle();
     }
-}
-
-/// What the banner says after Resume: how much came back, how much of it the
-/// earlier visit had consumed, and what recovery cut.
-fn resumed_text(session: &Session) -> String {
-    use crate::broker::log::{Carried, LogNote};
-    use crate::broker::Note;
-    use crate::history::Entry;
-    let history = session.world().history();
-    let names = session.world().names();
-    let (mut carried, mut consumed) = (0u64, 0u64);
-    let mut cut = Vec::new();
-    for ev in history.events() {
-        match ev.entry {
-            Entry::Broker(Note::Log(LogNote::Carried { carried: how, .. })) => {
-                carried += 1;
-                consumed += u64::from(how == Carried::Consumed);
-            }
-            Entry::Broker(Note::Log(LogNote::Truncated {
-                stream,
-                offset,
-                cause,
-                dropped_batches,
-                dropped_bytes,
-                ..
-            })) => cut.push(format!(
-                "{} at offset {offset} ({}: {dropped_batches} batches, {dropped_bytes} bytes dropped)",
-                crate::history::stream_name(stream, names),
-                cause.name()
-            )),
-            _ => {}
-        }
-    }
-    let mut text = format!(
-        "Resumed the log of an earlier visit: {carried} records recovered, {consumed} of them below the group's \
-         committed offsets (consumed then: counted as published and processed)."
-    );
-    if cut.is_empty() {
-        text.push_str(" Nothing was truncated.");
-    } else {
-        text.push_str(&format!(" Truncated: {}.", cut.join("; ")));
-    }
-    text
 }
 
 /// The setting a settings-row field's text asks for, or why it is no value.

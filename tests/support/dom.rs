@@ -23,8 +23,17 @@ pub fn fresh_root() -> Element {
     root
 }
 
-/// The accessible name of an element: `aria-label` if set, else its text.
+/// The accessible name of an element: the text of the elements its
+/// `aria-labelledby` names, else `aria-label`, else its own text.
 pub fn accessible_name(el: &Element) -> String {
+    if let Some(ids) = el.get_attribute("aria-labelledby") {
+        let doc = document();
+        let parts: Vec<String> = ids
+            .split_whitespace()
+            .filter_map(|id| doc.get_element_by_id(id)?.text_content())
+            .collect();
+        return parts.join(" ").trim().to_string();
+    }
     if let Some(label) = el.get_attribute("aria-label") {
         return label;
     }

@@ -1,0 +1,143 @@
+//! The reducer's side of the page's stored log: the store opening, a log an
+//! earlier visit left (Resume or Start fresh), and one that came back short
+//! of what the page had acknowledged (see `ui::acked`).
+
+use super::AppState;
+use crate::app::playground::BrokerKind;
+use crate::app::session::Session;
+use crate::ui::persist::Persistence;
+
+impl AppState {
+    /// The store new log runs write to: IndexedDB once it is open and holds
+    /// no earlier visit's log, nor the trace of a lost one (the person
+    /// decides about those first).
+    pub(super) fn store_for_runs(&self) -> Option<Box<dyn crate::storage::Storage>> {
+        match &self.persistence {
+            Persistence::Ready {
+                store,
+                found_any: false,
+                vanished: None,
+                ..
+            } => Some(Box::new(store.clone())),
+            _ => None,
+        }
+    }
+
+    pub(super) fn store_opened(&mut self, persistence: Persistence) {
+        self.persistence = persistence;
+        if self.setup.broker == BrokerKind::Log && self.store_for_runs().is_some() {
+            self.playing = false;
+            self.try_setup(self.setup.clone());
+        }
+    }
+
+    /// Deletes the stored log and its record of acknowledgements (the
+    /// record first: a kill in between then leaves a log to offer, never a
+    /// record that cries loss over a log deleted on purpose).
+    pub(super) fn start_fresh(&mut self) {
+        if let Persistence::Ready {
+            store,
+            found_records,
+            found_any,
+            acked_before,
+            vanished,
+            ..
+        } = &mut self.persistence
+        {
+            use crate::storage::Storage as _;
+            self.acks.borrow_mut().clear();
+            store.clone().start_fresh();
+            (*found_records, *found_any) = (0, false);
+            (*acked_before, *vanished) = (None, None);
+            self.playing = false;
+            self.try_setup(self.setup.clone());
+        }
+    }
+
+    /// Builds the earlier visit's setup on its stored log: the broker
+    /// recovers it as after a crash, and the run goes on from there. From
+    /// then on the log is this run's: Reset or a new setting starts fresh.
+    pub(super) fn resume(&mut self) {
+        let Persistence::Ready {
+            store, saved_setup, ..
+        } = &self.persistence
+        else {
+            return;
+        };
+        let setup = match saved_setup {
+            Ok(setup) => setup.clone(),
+            Err(why) => {
+                self.notice = Some(format!("Cannot resume: {why}. Start fresh instead."));
+                return;
+            }
+        };
+        match Session::resume_with_store(&setup, Box::new(store.clone())) {
+            Ok(session) => {
+                self.resumed = Some(resumed_text(&session));
+                self.start_run(session);
+                if let Persistence::Ready {
+                    found_records,
+                    found_any,
+                    acked_before,
+                    vanished,
+                    ..
+                } = &mut self.persistence
+                {
+                    (*found_records, *found_any) = (0, false);
+                    (*acked_before, *vanished) = (None, None);
+                }
+                self.setup = setup;
+                self.notice = None;
+                self.input_errors.clear();
+            }
+            Err(why) => self.notice = Some(format!("Cannot resume: {why}. Start fresh instead.")),
+        }
+        self.playing = false;
+        self.focus = None;
+        self.last_frame_ms = None;
+        self.settle();
+    }
+}
+
+/// What the banner says after Resume: how much came back, how much of it the
+/// earlier visit had consumed, and what recovery cut.
+fn resumed_text(session: &Session) -> String {
+    use crate::broker::log::{Carried, LogNote};
+    use crate::broker::Note;
+    use crate::history::Entry;
+    let history = session.world().history();
+    let names = session.world().names();
+    let (mut carried, mut consumed) = (0u64, 0u64);
+    let mut cut = Vec::new();
+    for ev in history.events() {
+        match ev.entry {
+            Entry::Broker(Note::Log(LogNote::Carried { carried: how, .. })) => {
+                carried += 1;
+                consumed += u64::from(how == Carried::Consumed);
+            }
+            Entry::Broker(Note::Log(LogNote::Truncated {
+                stream,
+                offset,
+                cause,
+                dropped_batches,
+                dropped_bytes,
+                ..
+            })) => cut.push(format!(
+                "{} at offset {offset} ({}: {dropped_batches} batches, {dropped_bytes} bytes dropped)",
+                crate::history::stream_name(stream, names),
+                cause.name()
+            )),
+            _ => {}
+        }
+    }
+    let mut text = format!(
+        "Resumed the log of an earlier visit: {carried} records recovered, {consumed} of them below the group's \
+         committed offsets (consumed then: counted as published and processed)."
+    );
+    if cut.is_empty() {
+        text.push_str(" Nothing was truncated.");
+    } else {
+        text.push_str(&format!(" Truncated: {}.", cut.join("; ")));
+    }
+    text
+}

@@ -12,7 +12,7 @@
 use super::{Finding, Summary, FINDINGS_PER_KIND_MAX};
 use crate::broker::{ClientId, MsgId};
 use crate::config::Guarantee;
-use crate::history::{msg_name, Entry, History, LogEntry, Names, OpType, Proc};
+use crate::history::{msg_name, Entry, History, HistoryEvent, LogEntry, Names, OpType, Proc};
 
 /// Steps told per cause chain; a longer story ends in "…".
 pub const CHAIN_STEPS_MAX: usize = 12;
@@ -20,6 +20,7 @@ pub const CHAIN_STEPS_MAX: usize = 12;
 /// A guarantee's judgement of one run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verdict {
+    /// True when no finding breaks the guarantee.
     pub holds: bool,
     /// Findings that break the guarantee (counts are complete).
     pub violations: u64,
@@ -99,36 +100,7 @@ pub fn cause_chain(f: &Finding, history: &History, names: &Names) -> String {
     let mut steps: Vec<String> = Vec::new();
     let mut processed_by: Vec<ClientId> = Vec::new();
     for ev in history.events() {
-        let who = match ev.process {
-            Proc::Client(c) => names.client(c).to_string(),
-            _ => "broker".to_string(),
-        };
-        let t = ev.time_ms;
-        let step = match (ev.process, ev.entry) {
-            (_, Entry::Publish { ty, msg: m, .. }) if m == msg => Some(format!(
-                "{who} published {} ({}) at {t} ms",
-                msg_name(m),
-                op(ty)
-            )),
-            (_, Entry::Retry { msg: m, attempt }) if m == msg => {
-                Some(format!("{who} retried it (attempt {attempt}) at {t} ms"))
-            }
-            (Proc::Client(c), e) if processed_ok(e) == Some(msg) => {
-                processed_by.push(c);
-                Some(format!("{who} processed it at {t} ms{}", offset_of(e)))
-            }
-            (Proc::Client(c), Entry::Crash) if processed_by.last() == Some(&c) => {
-                processed_by.pop();
-                Some(format!(
-                    "{who} crashed at {t} ms before its ack/commit reached the broker"
-                ))
-            }
-            (_, Entry::Deduplicated { msg: m }) if m == msg => {
-                Some(format!("{who} skipped it at {t} ms (dedup store)"))
-            }
-            _ => None,
-        };
-        steps.extend(step);
+        steps.extend(chain_step(msg, ev, names, &mut processed_by));
         if steps.len() > CHAIN_STEPS_MAX {
             steps.truncate(CHAIN_STEPS_MAX);
             steps.push("…".to_string());
@@ -138,36 +110,102 @@ pub fn cause_chain(f: &Finding, history: &History, names: &Names) -> String {
     format!("{} {}: {}", msg_name(msg), f.kind, steps.join(", then "))
 }
 
+/// One step of `msg`'s story, if `ev` tells one. `processed_by` holds the
+/// consumers that processed it, most recent last: a crash of the last one
+/// is part of the story. Every entry is named, so a new one does not
+/// compile until the story decides.
+fn chain_step(
+    msg: MsgId,
+    ev: &HistoryEvent,
+    names: &Names,
+    processed_by: &mut Vec<ClientId>,
+) -> Option<String> {
+    let who = || match ev.process {
+        Proc::Client(c) => names.client(c).to_string(),
+        Proc::Broker(node) => node.name().to_string(),
+    };
+    let t = ev.time_ms;
+    match ev.entry {
+        Entry::Publish { ty, msg: m, .. } => (m == msg)
+            .then(|| format!("{} published {} ({}) at {t} ms", who(), msg_name(m), op(ty))),
+        Entry::Retry { msg: m, attempt } => {
+            (m == msg).then(|| format!("{} retried it (attempt {attempt}) at {t} ms", who()))
+        }
+        Entry::Process { ty, delivery } => {
+            let this = delivery.msg.id == msg && ty == OpType::Ok;
+            let Proc::Client(c) = ev.process else {
+                return None;
+            };
+            this.then(|| {
+                processed_by.push(c);
+                format!("{} processed it at {t} ms", who())
+            })
+        }
+        Entry::Log(e) => {
+            let at = log_processed(e).filter(|(m, _)| *m == msg)?.1;
+            let Proc::Client(c) = ev.process else {
+                return None;
+            };
+            processed_by.push(c);
+            Some(format!("{} processed it at {t} ms{at}", who()))
+        }
+        Entry::Crash => match ev.process {
+            Proc::Client(c) if processed_by.last() == Some(&c) => {
+                processed_by.pop();
+                Some(format!(
+                    "{} crashed at {t} ms before its ack/commit reached the broker",
+                    who()
+                ))
+            }
+            Proc::Client(_) | Proc::Broker(_) => None,
+        },
+        Entry::Deduplicated { msg: m } => {
+            (m == msg).then(|| format!("{} skipped it at {t} ms (dedup store)", who()))
+        }
+        // The story is told by publishes, processing and crashes: what the
+        // broker and the network did in between shows in the finding itself.
+        Entry::AckSent { .. }
+        | Entry::NackSent { .. }
+        | Entry::Deliver { .. }
+        | Entry::Broker(_)
+        | Entry::Restart
+        | Entry::DropAcks { .. }
+        | Entry::NetDrop { .. }
+        | Entry::Setting(_) => None,
+    }
+}
+
+/// The message and place of a log consumer's `ok process`, if `e` is one.
+fn log_processed(e: LogEntry) -> Option<(MsgId, String)> {
+    match e {
+        LogEntry::Process {
+            ty,
+            partition,
+            offset,
+            msg,
+            ..
+        } => {
+            (ty == OpType::Ok).then(|| (msg, format!(" (partition {partition}, offset {offset})")))
+        }
+        // Reads, commits and group steps are not part of the story.
+        LogEntry::Produced { .. }
+        | LogEntry::Join { .. }
+        | LogEntry::Assigned { .. }
+        | LogEntry::Poll { .. }
+        | LogEntry::Read { .. }
+        | LogEntry::Commit { .. }
+        | LogEntry::CommitDone { .. }
+        | LogEntry::Seek { .. }
+        | LogEntry::Leave { .. }
+        | LogEntry::ProducerId { .. } => None,
+    }
+}
+
 fn op(ty: OpType) -> &'static str {
     match ty {
         OpType::Invoke => "sent",
         OpType::Ok => "acknowledged",
         OpType::Fail => "refused",
         OpType::Info => "outcome unknown",
-    }
-}
-
-/// The message of an `ok process` of either consumer kind.
-fn processed_ok(e: Entry) -> Option<MsgId> {
-    match e {
-        Entry::Process {
-            ty: OpType::Ok,
-            delivery,
-        } => Some(delivery.msg.id),
-        Entry::Log(LogEntry::Process {
-            ty: OpType::Ok,
-            msg,
-            ..
-        }) => Some(msg),
-        _ => None,
-    }
-}
-
-fn offset_of(e: Entry) -> String {
-    match e {
-        Entry::Log(LogEntry::Process {
-            partition, offset, ..
-        }) => format!(" (partition {partition}, offset {offset})"),
-        _ => String::new(),
     }
 }

@@ -35,6 +35,7 @@
 
 use super::{finish, FINDINGS_PER_KIND_MAX};
 use super::{gather_event, msg_finding, Bucket, Facts, Order, Snapshot, Summary};
+use crate::broker::log::LogNote;
 use crate::broker::{ClientId, MsgId, Note};
 use crate::config::Expectations;
 use crate::history::{Entry, History, HistoryEvent, LogEntry, Names, OpType, Proc};
@@ -107,6 +108,9 @@ impl LiveChecker {
 }
 
 /// The message an event is about, if any: that message's facts may change.
+///
+/// Every variant is named, so a new entry or note does not compile until
+/// the checker decides whether it changes a message's facts.
 pub(super) fn msg_of(entry: &Entry) -> Option<MsgId> {
     match *entry {
         Entry::Publish { msg, .. }
@@ -117,17 +121,34 @@ pub(super) fn msg_of(entry: &Entry) -> Option<MsgId> {
         Entry::Process { delivery, .. } | Entry::Deliver { delivery, .. } => Some(delivery.msg.id),
         Entry::NetDrop { msg, .. } => msg,
         Entry::Broker(note) => note_msg(note),
-        Entry::Log(
-            LogEntry::Produced { msg, .. }
-            | LogEntry::Read { msg, .. }
-            | LogEntry::Process { msg, .. },
-        ) => Some(msg),
-        _ => None,
+        Entry::Log(e) => log_entry_msg(e),
+        // About a process or a link, not a message: whatever the process
+        // held shows in the snapshot's pending set.
+        Entry::Crash | Entry::Restart | Entry::DropAcks { .. } | Entry::Setting(_) => None,
     }
 }
 
+/// The message a log client's entry is about (see [`msg_of`]).
+fn log_entry_msg(e: LogEntry) -> Option<MsgId> {
+    match e {
+        LogEntry::Produced { msg, .. }
+        | LogEntry::Read { msg, .. }
+        | LogEntry::Process { msg, .. } => Some(msg),
+        // Group membership, polls, commits, seeks and producer ids move no
+        // message's facts; the reads and processing that follow them do.
+        LogEntry::Join { .. }
+        | LogEntry::Assigned { .. }
+        | LogEntry::Poll { .. }
+        | LogEntry::Commit { .. }
+        | LogEntry::CommitDone { .. }
+        | LogEntry::Seek { .. }
+        | LogEntry::Leave { .. }
+        | LogEntry::ProducerId { .. } => None,
+    }
+}
+
+/// The message a broker note is about (see [`msg_of`]).
 fn note_msg(note: Note) -> Option<MsgId> {
-    use crate::broker::log::LogNote;
     match note {
         Note::Enqueued { msg, .. }
         | Note::Deleted { msg, .. }
@@ -137,12 +158,44 @@ fn note_msg(note: Note) -> Option<MsgId> {
         | Note::Unroutable { msg }
         | Note::DuplicateDropped { msg, .. }
         | Note::LostInCrash { msg, .. } => Some(msg),
-        Note::Log(
-            LogNote::Appended { msg, .. }
-            | LogNote::DuplicateSequence { msg, .. }
-            | LogNote::Carried { msg, .. },
-        ) => Some(msg),
-        _ => None,
+        // A stale ack names a tag the broker no longer holds (nothing
+        // changes); a refused consume names a consumer.
+        Note::StaleAck { .. } | Note::ConsumeRefused { .. } => None,
+        Note::Log(n) => log_note_msg(n),
+    }
+}
+
+/// The message a log-broker note is about (see [`msg_of`]).
+fn log_note_msg(n: LogNote) -> Option<MsgId> {
+    match n {
+        LogNote::Appended { msg, .. }
+        | LogNote::DuplicateSequence { msg, .. }
+        | LogNote::Carried { msg, .. } => Some(msg),
+        // Refused before the append: nothing of the message changed, and
+        // the producer's retry is an entry of its own.
+        LogNote::SequenceRejected { .. } => None,
+        // Ranges of offsets: what they hold moves in the snapshot's pending
+        // set, and the counts are per partition.
+        LogNote::Durable { .. }
+        | LogNote::RetentionDeleted { .. }
+        | LogNote::LostInCrash { .. }
+        | LogNote::Recovered { .. } => None,
+        // Storage and recovery bookkeeping: streams, offsets, producer state.
+        LogNote::TornWrite { .. }
+        | LogNote::Truncated { .. }
+        | LogNote::WritesStopped { .. }
+        | LogNote::RecoveredOffset { .. }
+        | LogNote::ProducerStateFromLog { .. }
+        | LogNote::RecoveredProducer { .. } => None,
+        // Group membership and offsets: the reads that follow count.
+        LogNote::Assigned { .. }
+        | LogNote::SessionExpired { .. }
+        | LogNote::Committed { .. }
+        | LogNote::CommitRejected { .. }
+        | LogNote::UnstableOffsetCommit { .. }
+        | LogNote::Position { .. } => None,
+        // Markers are judged by place (see `txn_history`), not by message.
+        LogNote::Txn(_) => None,
     }
 }
 

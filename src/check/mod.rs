@@ -62,7 +62,9 @@ pub struct Snapshot {
 pub struct Finding {
     /// `lost`, `duplicated`, `unexpected`, `recovered`, `out_of_order`.
     pub kind: &'static str,
+    /// The messages it is about (`m5`), first the one whose story tells it.
     pub msgs: Vec<String>,
+    /// When it happened: the virtual times the explanation names.
     pub times_ms: Vec<u64>,
     /// A sentence for people.
     pub explanation: String,
@@ -71,26 +73,44 @@ pub struct Finding {
 /// Every count the checker reports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
+    /// Distinct messages producers published.
     pub published: u64,
     /// Publish outcomes: `ok` (confirmed), `info` (unknown), `fail` (refused).
     pub confirmed: u64,
+    /// Publishes whose outcome is unknown (`info`, or no answer yet).
     pub unconfirmed: u64,
+    /// Publishes the broker refused (`fail`).
     pub refused: u64,
+    /// Distinct messages whose effect was applied at least once.
     pub processed: u64,
     /// `ok process` events, counting repeats.
     pub processed_total: u64,
+    /// Unprocessed messages sitting in a dead-letter queue at the end.
     pub dead_lettered: u64,
+    /// Unprocessed messages still in the broker, on a link or in a consumer.
     pub pending: u64,
+    /// Messages dropped on purpose (reject without DLQ, `x-max-length`,
+    /// unroutable).
     pub discarded: u64,
+    /// Confirmed, never processed, gone: the anomaly.
     pub lost: u64,
+    /// Unconfirmed and gone: allowed (the producer was never told yes).
     pub unconfirmed_missing: u64,
+    /// Messages whose effect was applied more than once.
     pub duplicated: u64,
+    /// Processed but never published.
     pub unexpected: u64,
+    /// Unknown publish outcome, processed anyway (allowed).
     pub recovered: u64,
+    /// Processed after a later message of the same producer.
     pub out_of_order: u64,
+    /// Processed after a later message of the same producer and key.
     pub out_of_order_per_key: u64,
+    /// Deliveries to consumers (queue) or records read (log).
     pub deliveries: u64,
+    /// Deliveries flagged `redelivered` (log: records read again).
     pub redeliveries: u64,
+    /// Publishes re-sent after a confirm timeout.
     pub publish_retries: u64,
     /// Virtual time of the last `ok process`: how long the work took.
     pub last_processed_ms: u64,
@@ -99,21 +119,29 @@ pub struct Counts {
 /// The one-line result of a run.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
+    /// The scenario's name (the world fills it in).
     pub scenario: String,
+    /// The seed of the run.
     pub seed: u64,
+    /// Virtual time at the end of the run.
     pub time_ms: u64,
+    /// History events recorded.
     pub events: u64,
+    /// Every count, reconciled.
     pub counts: Counts,
     /// The reconciliation identity with numbers filled in.
     pub identity: String,
     /// The broker's conservation identity with numbers filled in.
     pub broker_identity: String,
+    /// The consumers' effect store: effects applied, summed over messages.
     pub effects_total: u64,
     /// Virtual ms each consumer spent processing (the parallelism it delivered).
     pub consumer_busy_ms: BTreeMap<String, u64>,
     /// True when no invariant and no scenario expectation is violated.
     pub ok: bool,
+    /// Each broken invariant or expectation, as a sentence.
     pub violations: Vec<String>,
+    /// What was found, at most [`FINDINGS_PER_KIND_MAX`] of each kind.
     pub findings: Vec<Finding>,
     /// Log-model counts (Jepsen's Kafka anomalies); `None` for queue runs.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -178,49 +206,67 @@ fn gather(history: &History) -> Facts {
 }
 
 /// Learns from one history event (the batch checker reads them all in a
-/// row; the live one, [`live`], as they come).
+/// row; the live one, [`live`], as they come). Every entry is named: a new
+/// one does not compile until the queue model decides what it means.
 fn gather_event(f: &mut Facts, ev: &HistoryEvent) {
     let t = ev.time_ms;
-    match (ev.process, ev.entry) {
-        (Proc::Client(p), Entry::Publish { ty, msg, .. }) => {
-            let info = f.msgs.entry(msg).or_default();
-            if ty == OpType::Invoke {
-                info.producer = Some(p);
-                info.published_at_ms = t;
-            } else {
-                info.outcome = Some(ty);
+    match ev.entry {
+        Entry::Publish { ty, msg, .. } => {
+            if let Proc::Client(p) = ev.process {
+                let info = f.msgs.entry(msg).or_default();
+                if ty == OpType::Invoke {
+                    info.producer = Some(p);
+                    info.published_at_ms = t;
+                } else {
+                    info.outcome = Some(ty);
+                }
             }
         }
-        (_, Entry::Retry { msg, .. }) => {
+        Entry::Retry { msg, .. } => {
             f.counts.publish_retries += 1;
             f.msgs.entry(msg).or_default().retries += 1;
         }
-        (
-            Proc::Client(c),
-            Entry::Process {
-                ty: OpType::Ok,
-                delivery,
-            },
-        ) => {
-            f.msgs
-                .entry(delivery.msg.id)
-                .or_default()
-                .processed
-                .push((t, c, delivery));
-            f.process_order.push((t, c, delivery));
-            f.counts.processed_total += 1;
-            f.counts.last_processed_ms = t;
+        Entry::Process { ty, delivery } => {
+            if let (Proc::Client(c), OpType::Ok) = (ev.process, ty) {
+                gather_processed(f, t, c, delivery);
+            }
         }
-        (_, Entry::Deliver { to, delivery }) => {
+        Entry::Deliver { to, delivery } => {
             f.counts.deliveries += 1;
             f.counts.redeliveries += u64::from(delivery.redelivered);
             f.msgs.entry(delivery.msg.id).or_default().last_delivery = Some((t, to));
         }
-        (Proc::Client(c), Entry::Crash) => f.crashes.entry(c).or_default().push(t),
-        (Proc::Broker(_), Entry::Crash) => f.broker_crashes.push(t),
-        (_, Entry::Broker(note)) => gather_note(f, t, note),
-        _ => {}
+        Entry::Crash => match ev.process {
+            Proc::Client(c) => f.crashes.entry(c).or_default().push(t),
+            Proc::Broker(_) => f.broker_crashes.push(t),
+        },
+        Entry::Broker(note) => gather_note(f, t, note),
+        // What the consumer sent back: the broker's notes (delete, requeue)
+        // tell what the ack or nack did.
+        Entry::AckSent { .. } | Entry::NackSent { .. } => {}
+        // A restart changes no message; the crash before it was counted.
+        Entry::Restart => {}
+        // Link faults: a lost message shows as its fate or as pending.
+        Entry::DropAcks { .. } | Entry::NetDrop { .. } => {}
+        // The effect was not applied again: no `ok process`, nothing to count.
+        Entry::Deduplicated { .. } => {}
+        // A setting changes how clients behave, not what happened.
+        Entry::Setting(_) => {}
+        // A log client's entry: the log model's (see [`log`]).
+        Entry::Log(_) => {}
     }
+}
+
+/// An `ok process`: the effect was applied.
+fn gather_processed(f: &mut Facts, t: u64, c: ClientId, delivery: Delivery) {
+    f.msgs
+        .entry(delivery.msg.id)
+        .or_default()
+        .processed
+        .push((t, c, delivery));
+    f.process_order.push((t, c, delivery));
+    f.counts.processed_total += 1;
+    f.counts.last_processed_ms = t;
 }
 
 fn gather_note(f: &mut Facts, t: u64, note: Note) {
@@ -258,6 +304,26 @@ fn gather_note(f: &mut Facts, t: u64, note: Note) {
         && matches!(info.fate, Some((ft, Note::DeadLettered { to: Some(_), .. })) if ft == t);
     if !into_dlq {
         info.fate = Some((t, note));
+    }
+}
+
+/// The log broker's note inside `note`, if it is one. The log-model
+/// checkers read only these: the queue broker's notes never come from a log
+/// broker. Every variant is named, so a new queue note does not compile
+/// until this decides.
+fn log_note(note: Note) -> Option<crate::broker::log::LogNote> {
+    match note {
+        Note::Log(n) => Some(n),
+        Note::Enqueued { .. }
+        | Note::Deleted { .. }
+        | Note::Requeued { .. }
+        | Note::DeadLettered { .. }
+        | Note::RejectedPublish { .. }
+        | Note::Unroutable { .. }
+        | Note::DuplicateDropped { .. }
+        | Note::LostInCrash { .. }
+        | Note::StaleAck { .. }
+        | Note::ConsumeRefused { .. } => None,
     }
 }
 
@@ -423,7 +489,8 @@ impl Bucket {
             | match m.outcome {
                 Some(OpType::Ok) => Bucket::CONFIRMED,
                 Some(OpType::Fail) => Bucket::REFUSED,
-                _ => Bucket::UNCONFIRMED,
+                // No confirm (yet): `info`, or only the `invoke` so far.
+                Some(OpType::Info | OpType::Invoke) | None => Bucket::UNCONFIRMED,
             };
         if processed {
             b |= Bucket::PROCESSED;
@@ -691,7 +758,8 @@ fn reorder_cause(
                     .get(&cc)
                     .and_then(|ts| ts.iter().rev().find(|&&x| x <= rt))
                     .map(|ct| format!(" ({} crashed at t={ct})", names.client(cc))),
-                _ => None,
+                // No crash behind these: the consumer or the timer sent it back.
+                ReturnReason::Nack | ReturnReason::VisibilityTimeout => None,
             };
             return format!(
                 "{m} was redelivered (delivery {}) after {} at t={rt}{}; {tail}",

@@ -14,7 +14,7 @@
 //! Each finding carries its ids, offsets and times, and its `Display` tells
 //! the cause chain in one line.
 
-use crate::broker::log::{LogNote, PartitionId, TopicId};
+use crate::broker::log::{PartitionId, TopicId};
 use crate::broker::txn::TxnNote;
 use crate::broker::{ClientId, MsgId};
 use std::fmt;
@@ -22,36 +22,48 @@ use std::fmt;
 /// A transactional record landed at `offset` (from the broker's append).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TxnWrite {
+    /// The message written.
     pub msg: MsgId,
+    /// The transactional producer that wrote it.
     pub producer_id: u64,
+    /// Where it landed: topic...
     pub topic: TopicId,
+    /// ...partition...
     pub partition: PartitionId,
+    /// ...and offset.
     pub offset: u64,
+    /// When the producer learned it landed.
     pub time_ms: u64,
 }
 
 /// A commit or abort marker took up `offset`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TxnMarker {
+    /// The producer whose transaction it closes.
     pub producer_id: u64,
+    /// Where it sits: topic...
     pub topic: TopicId,
+    /// ...partition...
     pub partition: PartitionId,
+    /// ...and offset.
     pub offset: u64,
+    /// Commit (true) or abort.
     pub commit: bool,
+    /// When the broker wrote it.
     pub time_ms: u64,
 }
 
 impl TxnMarker {
-    /// The marker a broker note tells of, if it tells of one.
-    pub fn from_note(note: LogNote, time_ms: u64) -> Option<TxnMarker> {
+    /// The marker a coordinator note tells of, if it tells of one.
+    pub fn from_note(note: TxnNote, time_ms: u64) -> Option<TxnMarker> {
         match note {
-            LogNote::Txn(TxnNote::Marker {
+            TxnNote::Marker {
                 producer_id,
                 topic,
                 partition,
                 offset,
                 commit,
-            }) => Some(TxnMarker {
+            } => Some(TxnMarker {
                 producer_id,
                 topic,
                 partition,
@@ -59,7 +71,9 @@ impl TxnMarker {
                 commit,
                 time_ms,
             }),
-            _ => None,
+            // State changes, fencing and timeouts take no offset: only a
+            // marker decides what a transactional record's readers saw.
+            TxnNote::State { .. } | TxnNote::Fenced { .. } | TxnNote::TimedOut { .. } => None,
         }
     }
 }
@@ -67,27 +81,40 @@ impl TxnMarker {
 /// A consumer received the record at `offset`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TxnRead {
+    /// The consumer that read it.
     pub reader: ClientId,
+    /// The message it read.
     pub msg: MsgId,
+    /// Where the record sits: topic...
     pub topic: TopicId,
+    /// ...partition...
     pub partition: PartitionId,
+    /// ...and offset.
     pub offset: u64,
+    /// When the poll returned it.
     pub time_ms: u64,
 }
 
+/// A read the transactional checker objects to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TxnFinding {
     /// G1a: a value of an aborted transaction was read.
     AbortedRead {
+        /// The read.
         read: TxnRead,
+        /// The producer that wrote the record.
         producer_id: u64,
+        /// The marker that aborted its transaction.
         abort: TxnMarker,
     },
-    /// A value was read before its transaction committed (`commit` is the
-    /// marker written later, `None` if the transaction never ended).
+    /// A value was read before its transaction committed.
     PrecommittedRead {
+        /// The read.
         read: TxnRead,
+        /// The producer that wrote the record.
         producer_id: u64,
+        /// The commit marker written after the read; `None` if the
+        /// transaction never ended.
         commit: Option<TxnMarker>,
     },
 }

@@ -20,7 +20,7 @@
 use super::txn::{self, TxnFinding, TxnMarker, TxnRead, TxnWrite};
 use super::{Finding, Summary, FINDINGS_PER_KIND_MAX};
 use crate::broker::log::{LogNote, PartitionId, TopicId};
-use crate::broker::{ClientId, MsgId, Note};
+use crate::broker::{ClientId, MsgId};
 use crate::history::{msg_name, Entry, History, HistoryEvent, LogEntry, OpType, Proc};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -54,42 +54,94 @@ fn gather(history: &History) -> Gathered {
     g
 }
 
+/// What one event taught [`Gathered`] that the live checker reacts to
+/// beyond new reads and writes (it finds those by the lists' lengths).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Learned {
+    /// Nothing that places a message or closes a transaction.
+    Nothing,
+    /// `msg` was appended at `place`; `first` when that told its topic.
+    Appended {
+        msg: MsgId,
+        place: Place,
+        first: bool,
+    },
+    /// A marker landed: the last of [`Gathered::markers`].
+    Marker,
+}
+
 /// Learns from one event (the batch checker reads all of them in a row, the
-/// live one as they come).
-fn gather_event(g: &mut Gathered, ev: &HistoryEvent) {
+/// live one as they come). Every entry is named: a new one does not compile
+/// until the transactional checker decides what it means.
+fn gather_event(g: &mut Gathered, ev: &HistoryEvent) -> Learned {
     let t = ev.time_ms;
-    match (ev.process, ev.entry) {
-        (Proc::Client(c), Entry::Log(LogEntry::ProducerId { producer_id, .. })) => {
-            g.producer_of.insert(c, producer_id);
+    match ev.entry {
+        Entry::Log(e) => {
+            if let Proc::Client(c) = ev.process {
+                gather_client(g, t, c, e);
+            }
+            Learned::Nothing
         }
-        (
-            Proc::Client(c),
-            Entry::Log(LogEntry::Produced {
-                msg,
-                partition,
-                offset,
-            }),
-        ) if g.producer_of.contains_key(&c) => {
-            g.produced_of.entry(msg).or_default().push(g.produced.len());
-            g.produced.push((c, msg, partition, offset, t));
-        }
-        (
-            Proc::Client(c),
-            Entry::Log(LogEntry::Read {
-                msg,
-                partition,
-                offset,
-                ..
-            }),
-        ) => {
-            g.reads.push((c, msg, partition, offset, t));
-        }
-        (Proc::Broker(_), Entry::Broker(Note::Log(n))) => gather_note(g, t, n),
-        _ => {}
+        Entry::Broker(note) => match (ev.process, super::log_note(note)) {
+            (Proc::Broker(_), Some(n)) => gather_note(g, t, n),
+            // Broker notes come from the broker, log notes from a log broker.
+            (Proc::Client(_), _) | (Proc::Broker(_), None) => Learned::Nothing,
+        },
+        // Publishes, processing and faults: a transactional write is known
+        // by its `produced`, its outcome by the markers; the lineage of
+        // inputs and outputs is [`Lineage`]'s.
+        Entry::Publish { .. }
+        | Entry::Retry { .. }
+        | Entry::Process { .. }
+        | Entry::AckSent { .. }
+        | Entry::NackSent { .. }
+        | Entry::Deliver { .. }
+        | Entry::Crash
+        | Entry::Restart
+        | Entry::DropAcks { .. }
+        | Entry::NetDrop { .. }
+        | Entry::Deduplicated { .. }
+        | Entry::Setting(_) => Learned::Nothing,
     }
 }
 
-fn gather_note(g: &mut Gathered, t: u64, n: LogNote) {
+/// A log client's entry: producer ids, transactional writes, reads.
+fn gather_client(g: &mut Gathered, t: u64, c: ClientId, e: LogEntry) {
+    match e {
+        LogEntry::ProducerId { producer_id, .. } => {
+            g.producer_of.insert(c, producer_id);
+        }
+        LogEntry::Produced {
+            msg,
+            partition,
+            offset,
+        } => {
+            if g.producer_of.contains_key(&c) {
+                g.produced_of.entry(msg).or_default().push(g.produced.len());
+                g.produced.push((c, msg, partition, offset, t));
+            }
+        }
+        LogEntry::Read {
+            msg,
+            partition,
+            offset,
+            ..
+        } => g.reads.push((c, msg, partition, offset, t)),
+        // Group membership, polls, processing, commits and seeks: what was
+        // read is in the reads; processing is [`Lineage`]'s.
+        LogEntry::Join { .. }
+        | LogEntry::Assigned { .. }
+        | LogEntry::Poll { .. }
+        | LogEntry::Process { .. }
+        | LogEntry::Commit { .. }
+        | LogEntry::CommitDone { .. }
+        | LogEntry::Seek { .. }
+        | LogEntry::Leave { .. } => {}
+    }
+}
+
+/// A log-broker note: appends place messages, markers close transactions.
+fn gather_note(g: &mut Gathered, t: u64, n: LogNote) -> Learned {
     match n {
         LogNote::Appended {
             msg,
@@ -97,19 +149,46 @@ fn gather_note(g: &mut Gathered, t: u64, n: LogNote) {
             partition,
             offset,
         } => {
+            let first = !g.topic_of.contains_key(&msg);
             g.topic_of.entry(msg).or_insert(topic);
-            let held = g.held.entry((topic, partition, offset)).or_default();
+            let place = (topic, partition, offset);
+            let held = g.held.entry(place).or_default();
             if !held.contains(&msg) {
                 held.push(msg);
             }
+            Learned::Appended { msg, place, first }
         }
-        _ => {
-            if let Some(m) = TxnMarker::from_note(n, t) {
-                let of = g.markers_of.entry((m.topic, m.partition, m.producer_id));
-                of.or_default().entry(m.offset).or_insert(g.markers.len());
-                g.markers.push(m);
-            }
+        LogNote::Txn(txn) => {
+            let Some(m) = TxnMarker::from_note(txn, t) else {
+                return Learned::Nothing;
+            };
+            let of = g.markers_of.entry((m.topic, m.partition, m.producer_id));
+            of.or_default().entry(m.offset).or_insert(g.markers.len());
+            g.markers.push(m);
+            Learned::Marker
         }
+        // A carried record's transaction ended in an earlier visit (the
+        // log checker hides aborted ones); the rest neither places a
+        // transactional record nor closes a transaction.
+        LogNote::Carried { .. }
+        | LogNote::Durable { .. }
+        | LogNote::RetentionDeleted { .. }
+        | LogNote::LostInCrash { .. }
+        | LogNote::Recovered { .. }
+        | LogNote::TornWrite { .. }
+        | LogNote::Truncated { .. }
+        | LogNote::WritesStopped { .. }
+        | LogNote::RecoveredOffset { .. }
+        | LogNote::ProducerStateFromLog { .. }
+        | LogNote::RecoveredProducer { .. }
+        | LogNote::Assigned { .. }
+        | LogNote::SessionExpired { .. }
+        | LogNote::Committed { .. }
+        | LogNote::CommitRejected { .. }
+        | LogNote::UnstableOffsetCommit { .. }
+        | LogNote::Position { .. }
+        | LogNote::DuplicateSequence { .. }
+        | LogNote::SequenceRejected { .. } => Learned::Nothing,
     }
 }
 
@@ -289,7 +368,7 @@ impl Lineage {
             Entry::Log(LogEntry::Process { ty, msg, .. }) => match ty {
                 OpType::Invoke => self.queue.entry(c).or_default().push_back(msg),
                 // A batch given up before its outputs were handed over.
-                _ => {
+                OpType::Ok | OpType::Fail | OpType::Info => {
                     self.queue.entry(c).or_default().retain(|m| *m != msg);
                     if ty == OpType::Info {
                         if let Some(out) = self.output_of.get(&msg) {
@@ -298,19 +377,33 @@ impl Lineage {
                     }
                 }
             },
-            Entry::Publish {
-                ty: OpType::Invoke,
-                msg,
-                ..
-            } => {
-                let input = self.queue.entry(c).or_default().pop_front();
-                self.output_of
-                    .insert(input.expect("one output per input record"), msg);
+            Entry::Publish { ty, msg, .. } => {
+                if ty == OpType::Invoke {
+                    let input = self.queue.entry(c).or_default().pop_front();
+                    self.output_of
+                        .insert(input.expect("one output per input record"), msg);
+                }
             }
             Entry::Crash => {
                 self.queue.remove(&c);
             }
-            _ => {}
+            // The client's other log steps (reads, commits, producer ids)
+            // say nothing about which input an output belongs to.
+            Entry::Log(_) => {}
+            // Not a transactional client's lineage: queue-client steps,
+            // broker notes, a restart (the crash already cleared the batch),
+            // faults and settings.
+            Entry::Retry { .. }
+            | Entry::Process { .. }
+            | Entry::AckSent { .. }
+            | Entry::NackSent { .. }
+            | Entry::Deliver { .. }
+            | Entry::Broker(_)
+            | Entry::Restart
+            | Entry::DropAcks { .. }
+            | Entry::NetDrop { .. }
+            | Entry::Deduplicated { .. }
+            | Entry::Setting(_) => {}
         }
     }
 }
@@ -369,14 +462,7 @@ impl Live {
             Proc::Client(c) => self.g.producer_of.get(&c).copied(),
             Proc::Broker(_) => None,
         };
-        let topic_known = |g: &Gathered, m: MsgId| g.topic_of.contains_key(&m);
-        let appended = match ev.entry {
-            Entry::Broker(Note::Log(LogNote::Appended { msg, .. })) => {
-                Some((msg, !topic_known(&self.g, msg)))
-            }
-            _ => None,
-        };
-        gather_event(&mut self.g, ev);
+        let learned = gather_event(&mut self.g, ev);
         self.lineage.step(&self.g, ev);
         if let Proc::Client(c) = ev.process {
             let pid = self.g.producer_of.get(&c).copied();
@@ -392,24 +478,20 @@ impl Live {
             let msg = self.g.produced[produced].1;
             self.place(false, produced, msg);
         }
-        if let Some((msg, first)) = appended {
-            if let Some(Entry::Broker(Note::Log(LogNote::Appended {
-                topic,
-                partition,
-                offset,
-                ..
-            }))) = Some(ev.entry)
-            {
-                self.dirty.insert((topic, partition, offset));
-            }
-            if first {
-                for (is_read, i) in self.unplaced.remove(&msg).unwrap_or_default() {
-                    self.place(is_read, i, msg);
+        match learned {
+            Learned::Appended { msg, place, first } => {
+                self.dirty.insert(place);
+                if first {
+                    for (is_read, i) in self.unplaced.remove(&msg).unwrap_or_default() {
+                        self.place(is_read, i, msg);
+                    }
                 }
             }
-        }
-        if let Some(m) = self.g.markers.last().filter(|_| is_marker(ev)) {
-            self.marker_landed(*m);
+            Learned::Marker => {
+                let m = *self.g.markers.last().expect("a marker just landed");
+                self.marker_landed(m);
+            }
+            Learned::Nothing => {}
         }
     }
 
@@ -511,13 +593,4 @@ impl Live {
         assert_eq!(w.msg, read.msg, "one offset holds one value");
         txn::judge(&read, &w, g.closing(&w, w.offset + 1))
     }
-}
-
-fn is_marker(ev: &HistoryEvent) -> bool {
-    matches!(
-        ev.entry,
-        Entry::Broker(Note::Log(LogNote::Txn(
-            crate::broker::txn::TxnNote::Marker { .. }
-        )))
-    )
 }

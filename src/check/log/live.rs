@@ -7,8 +7,8 @@ use super::{
     clash_finding, duplicate_finding, gather, passed, send_clash, send_finding, summarize,
     write_finding, Facts, Part, WriteBucket,
 };
-use crate::broker::log::LogNote;
-use crate::broker::{ClientId, KeyId, MsgId, Note};
+use crate::broker::log::{LogNote, PartitionId};
+use crate::broker::{ClientId, KeyId, MsgId};
 use crate::check::live::{msg_of, set_member};
 use crate::check::{Finding, Snapshot, Summary, FINDINGS_PER_KIND_MAX};
 use crate::config::Expectations;
@@ -17,6 +17,32 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// A producer's sends with one key (Kafka orders per key).
 type SendKey = (ClientId, Option<KeyId>);
+
+/// What one event changes in the live bookkeeping beyond the facts.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    /// An `invoke publish`: the message joins this send list.
+    Sent(SendKey),
+    /// A `produced`: the write was acknowledged.
+    Acked,
+    /// A `read` used this offset.
+    Read { partition: PartitionId, offset: u64 },
+    /// An `ok process`; `max_before` is the partition's highest processed
+    /// offset before it.
+    Processed {
+        partition: PartitionId,
+        max_before: Option<u64>,
+    },
+    /// An `append` or `carried` record at `offset` of `part`; `max_before`
+    /// as above for a carried record (`None` for an append).
+    Placed {
+        part: Part,
+        offset: u64,
+        max_before: Option<u64>,
+    },
+    /// Nothing beyond the facts.
+    Nothing,
+}
 
 pub(in crate::check) struct Live {
     /// The batch checker's facts; its counts also hold the sum of `buckets`.
@@ -82,7 +108,7 @@ impl Live {
 
     pub(in crate::check) fn consume(&mut self, ev: &HistoryEvent, names: &Names) {
         self.txn.consume(ev);
-        let max_before = self.processed_max_of(ev);
+        let step = self.step_of(ev);
         gather(&mut self.f, ev.time_ms, ev.process, ev.entry, names);
         let Some(id) = msg_of(&ev.entry) else {
             return;
@@ -93,85 +119,154 @@ impl Live {
             && m.processed.is_empty()
             && (m.outcome != Some(OpType::Ok) || self.drained);
         set_member(&mut self.wanted, id, open);
-        match (ev.process, ev.entry) {
-            (
-                Proc::Client(p),
-                Entry::Publish {
-                    ty: OpType::Invoke,
-                    key,
-                    ..
-                },
-            ) => {
-                let list = &self.f.sends[&(p, key)];
-                self.send_pos.insert(id, ((p, key), list.len() - 1));
+        match step {
+            Step::Sent(key) => {
+                let list = &self.f.sends[&key];
+                self.send_pos.insert(id, (key, list.len() - 1));
             }
-            (_, Entry::Log(LogEntry::Produced { .. })) => self.acked(id),
-            (
-                _,
-                Entry::Log(LogEntry::Read {
-                    partition, offset, ..
-                }),
-            ) => {
+            Step::Acked => self.acked(id),
+            Step::Read { partition, offset } => {
                 self.offset_used((self.f.topic_of(id), partition), offset);
             }
-            (
-                _,
-                Entry::Log(LogEntry::Process {
-                    ty: OpType::Ok,
-                    partition,
-                    ..
-                }),
-            ) => {
+            Step::Processed {
+                partition,
+                max_before,
+            } => {
                 self.first_processing(id);
                 self.passed_by((self.f.topic_of(id), partition), max_before);
             }
-            (
-                _,
-                Entry::Broker(Note::Log(
-                    LogNote::Appended {
-                        topic,
-                        partition,
-                        offset,
-                        ..
-                    }
-                    | LogNote::Carried {
-                        topic,
-                        partition,
-                        offset,
-                        ..
-                    },
-                )),
-            ) => {
+            Step::Placed {
+                part,
+                offset,
+                max_before,
+            } => {
                 let twice = duplicate_finding(id, &self.f.msgs[&id]).is_some();
                 set_member(&mut self.duplicates, id, twice);
-                self.offset_used((topic, partition), offset);
-                if self.f.processed_max.contains_key(&(topic, partition)) {
+                self.offset_used(part, offset);
+                if self.f.processed_max.contains_key(&part) {
                     // A carried record consumed in the earlier visit counts
                     // as processed there.
-                    self.passed_by((topic, partition), max_before);
+                    self.passed_by(part, max_before);
                 }
             }
-            _ => {}
+            Step::Nothing => {}
         }
     }
 
-    /// The highest processed offset of the partition an `ok process` is
-    /// about, before it is counted.
-    fn processed_max_of(&self, ev: &HistoryEvent) -> Option<u64> {
+    /// What `ev` will change here, read before the facts learn from it
+    /// (some steps need the partition's processed offset from before).
+    /// Every entry is named: a new one does not compile until this decides.
+    fn step_of(&self, ev: &HistoryEvent) -> Step {
         match ev.entry {
-            Entry::Log(LogEntry::Process {
+            Entry::Publish { ty, key, .. } => match (ev.process, ty) {
+                (Proc::Client(p), OpType::Invoke) => Step::Sent((p, key)),
+                // An outcome: `produced` (just before an `ok`) is the step.
+                (Proc::Client(_), OpType::Ok | OpType::Fail | OpType::Info) => Step::Nothing,
+                (Proc::Broker(_), _) => Step::Nothing,
+            },
+            Entry::Log(e) => self.log_step(e),
+            Entry::Broker(note) => match crate::check::log_note(note) {
+                Some(n) => self.note_step(n),
+                None => Step::Nothing,
+            },
+            // Retries count in the facts; the queue broker's client steps
+            // are not a log run's; the rest is about processes and links.
+            Entry::Retry { .. }
+            | Entry::Process { .. }
+            | Entry::AckSent { .. }
+            | Entry::NackSent { .. }
+            | Entry::Deliver { .. }
+            | Entry::Crash
+            | Entry::Restart
+            | Entry::DropAcks { .. }
+            | Entry::NetDrop { .. }
+            | Entry::Deduplicated { .. }
+            | Entry::Setting(_) => Step::Nothing,
+        }
+    }
+
+    /// See [`Live::step_of`]: a log client's entry.
+    fn log_step(&self, e: LogEntry) -> Step {
+        match e {
+            LogEntry::Produced { .. } => Step::Acked,
+            LogEntry::Read {
+                partition, offset, ..
+            } => Step::Read { partition, offset },
+            LogEntry::Process {
                 ty: OpType::Ok,
                 partition,
                 msg,
                 ..
-            }) => {
+            } => {
                 let part = (self.f.topic_of(msg), partition);
-                self.f.processed_max.get(&part).map(|m| m.0)
+                Step::Processed {
+                    partition,
+                    max_before: self.f.processed_max.get(&part).map(|m| m.0),
+                }
             }
-            Entry::Broker(Note::Log(LogNote::Carried {
-                topic, partition, ..
-            })) => self.f.processed_max.get(&(topic, partition)).map(|m| m.0),
-            _ => None,
+            // Only an applied effect counts as processing.
+            LogEntry::Process {
+                ty: OpType::Invoke | OpType::Fail | OpType::Info,
+                ..
+            } => Step::Nothing,
+            // Membership, polls, commits, seeks and producer ids: the facts
+            // keep what matters (poll resets, producer ids).
+            LogEntry::Join { .. }
+            | LogEntry::Assigned { .. }
+            | LogEntry::Poll { .. }
+            | LogEntry::Commit { .. }
+            | LogEntry::CommitDone { .. }
+            | LogEntry::Seek { .. }
+            | LogEntry::Leave { .. }
+            | LogEntry::ProducerId { .. } => Step::Nothing,
+        }
+    }
+
+    /// See [`Live::step_of`]: a log-broker note.
+    fn note_step(&self, n: LogNote) -> Step {
+        match n {
+            LogNote::Appended {
+                topic,
+                partition,
+                offset,
+                ..
+            } => Step::Placed {
+                part: (topic, partition),
+                offset,
+                max_before: None,
+            },
+            LogNote::Carried {
+                topic,
+                partition,
+                offset,
+                ..
+            } => Step::Placed {
+                part: (topic, partition),
+                offset,
+                max_before: self.f.processed_max.get(&(topic, partition)).map(|m| m.0),
+            },
+            // No record changes place: duplicates and refused sequences
+            // append nothing, and the rest is bookkeeping the facts count
+            // (retention, crash losses, rebalances, markers) or ignore.
+            LogNote::DuplicateSequence { .. }
+            | LogNote::SequenceRejected { .. }
+            | LogNote::Durable { .. }
+            | LogNote::RetentionDeleted { .. }
+            | LogNote::LostInCrash { .. }
+            | LogNote::Recovered { .. }
+            | LogNote::TornWrite { .. }
+            | LogNote::Truncated { .. }
+            | LogNote::WritesStopped { .. }
+            | LogNote::RecoveredOffset { .. }
+            | LogNote::ProducerStateFromLog { .. }
+            | LogNote::RecoveredProducer { .. }
+            | LogNote::Assigned { .. }
+            | LogNote::SessionExpired { .. }
+            | LogNote::Committed { .. }
+            | LogNote::CommitRejected { .. }
+            | LogNote::UnstableOffsetCommit { .. }
+            | LogNote::Position { .. }
+            | LogNote::Txn(_) => Step::Nothing,
         }
     }
 

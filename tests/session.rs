@@ -235,3 +235,33 @@ fn the_sessions_live_checker_agrees_with_the_batch_checker_as_the_run_goes_on() 
         }
     }
 }
+
+/// A client added live is configured by the run's guarantee exactly as the
+/// ones it started with: under exactly once (transactional) a new consumer
+/// is a read-process-write client too, and the run still holds.
+#[test]
+fn a_consumer_added_live_gets_the_guarantees_knobs() {
+    use brokerlab::app::playground::{BrokerKind, Delivery};
+    use brokerlab::config::ClientSpec;
+    let setup = Setup {
+        broker: BrokerKind::Log,
+        delivery: Delivery::ExactlyOnceTransactional,
+        partitions: 3,
+        ..Setup::default()
+    };
+    let mut s = Session::from_setup(&setup).unwrap();
+    s.advance(500, &mut never());
+    s.add_consumer(ConsumerSettings::default()).unwrap();
+    let added = s.world().scenario().clients.iter().find(|c| c.id() == "c3");
+    let Some(ClientSpec::LogConsumer(c3)) = added else {
+        panic!("c3 is a log consumer: {added:?}")
+    };
+    assert!(c3.transactional.is_some(), "c3 is read-process-write");
+    s.advance(3_000, &mut never());
+    s.refresh_summary();
+    let view = s.view(None);
+    let c3 = view.consumers.iter().find(|c| c.id == "c3").unwrap();
+    assert!(c3.count > 0, "c3 got partitions and processed");
+    let verdict = view.verdict.expect("a playground run has a verdict");
+    assert!(verdict.holds, "{}", verdict.text);
+}

@@ -423,11 +423,7 @@ async fn exactly_once_transactional_holds_across_consumer_and_broker_crashes() {
 
 /// The settings row of `id`: its inline messages.
 fn settings_alerts(root: &Element, id: &str) -> Vec<String> {
-    let row = dom::get_by_role(root, "group", &format!("Settings of {id}"));
-    dom::all_by_role(&row, "alert")
-        .into_iter()
-        .map(|(_, text)| text)
-        .collect()
+    dom::alerts_in_group(root, &format!("Settings of {id}"))
 }
 
 async fn set_field(root: &Element, name: &str, value: &str) {

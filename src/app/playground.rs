@@ -36,23 +36,174 @@ use crate::config::{
     AckMode, Acks, Assignor, BindingSpec, BrokerSpec, ClientSpec, CommitMode, ConfirmSpec,
     ConsumerSpec, ExchangeKind, ExchangeSpec, Expectations, FaultOptions, Limits, LogBrokerSpec,
     LogConsumerSpec, LogProducerSpec, NetworkSpec, OffsetReset, Partitioner, ProcessingSpec,
-    ProducerSpec, QueueBrokerSpec, QueueMode, QueueSpec, Scenario, TopicSpec,
+    ProducerSpec, QueueBrokerSpec, QueueMode, QueueSpec, Scenario, ScenarioError, TopicSpec,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Bounds on what the page may ask for; the scenario bounds still apply on top.
+/// Bounds on what the page may ask for, each derived from the limit of the
+/// scenario (or of a live setting) it feeds, so a value a field accepts always
+/// builds a valid scenario. Where the page asks for less than the scenario
+/// allows (16 partitions fit the picture), the smaller number is the page's
+/// choice and the `min` keeps it honest if the scenario's limit ever shrinks.
 pub mod bounds {
-    /// Partitions (the seed's fan-out: one queue per partition).
-    pub const PARTITIONS_MAX: u32 = 16;
-    /// Producers plus consumers in the playground.
-    pub const CLIENTS_MAX: usize = 50;
-    /// One producer's publish rate.
-    pub const RATE_PER_S_MAX: u64 = 10_000;
-    /// One consumer's processing time.
-    pub const PROCESSING_MS_MAX: u64 = 10_000;
-    /// How long a playground run may last in virtual time (one hour).
+    use crate::config::bounds as scenario;
+    use crate::config::setting::bounds as live;
+
+    const fn min(a: u64, b: u64) -> u64 {
+        if a < b {
+            a
+        } else {
+            b
+        }
+    }
+
+    /// How long a playground run lasts in virtual time (one hour).
     pub const DURATION_MS: u64 = 3_600_000;
+    /// The run's length in whole seconds: a producer publishes
+    /// `rate_per_s` × this many messages.
+    pub const DURATION_S: u64 = DURATION_MS / 1000;
+    /// Partitions (the seed's fan-out: one queue per partition, or one
+    /// topic of this many partitions). 16 fit the picture.
+    pub const PARTITIONS_MAX: u32 = min(
+        16,
+        min(scenario::PARTITIONS_MAX as u64, scenario::QUEUES_MAX as u64),
+    ) as u32;
+    /// Producers plus consumers. Exactly once (transactional) adds one
+    /// `read_committed` sink to them, so one place is kept free for it.
+    pub const CLIENTS_MAX: usize = min(50, scenario::CLIENTS_MAX as u64 - 1) as usize;
+    /// One producer's publish rate. A producer publishes `rate_per_s` ×
+    /// [`DURATION_S`] messages, and a scenario holds at most
+    /// `MESSAGES_PER_PRODUCER_MAX` per producer: 2,777 msgs/s.
+    pub const RATE_PER_S_MAX: u64 = min(
+        live::RATE_PER_S_MAX,
+        scenario::MESSAGES_PER_PRODUCER_MAX / DURATION_S,
+    );
+    /// Keys a producer cycles through (`k0..k{n-1}`; 0 means no key).
+    pub const KEYS_MAX: u32 = live::KEYS_MAX;
+    /// One consumer's processing time. The Slow toggle multiplies it by
+    /// `session::SLOW_FACTOR`, which must stay within the live setting's bound.
+    pub const PROCESSING_MS_MAX: u64 = min(10_000, live::PROCESSING_MS_MAX);
+    /// `prefetch` on the queue, `max.poll.records` on the log: one field for both.
+    pub const PREFETCH_MAX: u32 = min(
+        1_000,
+        min(
+            scenario::PREFETCH_MAX as u64,
+            scenario::MAX_POLL_RECORDS_MAX as u64,
+        ),
+    ) as u32;
+
+    const _: () = assert!(DURATION_MS <= scenario::DURATION_MS_MAX);
+    const _: () = assert!(RATE_PER_S_MAX * DURATION_S <= scenario::MESSAGES_PER_PRODUCER_MAX);
+    const _: () = assert!(RATE_PER_S_MAX >= 1 && PARTITIONS_MAX >= 1 && PREFETCH_MAX >= 1);
+}
+
+/// One whole-number field of the page: its label, its range (from
+/// [`bounds`]) and what its refusal says. The toolbar, the "add" fields, the
+/// live settings rows and [`Setup::check`] all check through these, so one
+/// field gives one message wherever it is typed.
+#[derive(Clone, Copy, Debug)]
+pub struct FieldBounds {
+    /// The control's label (`Rate`): the key of its inline message.
+    pub field: &'static str,
+    /// The smallest value allowed.
+    pub min: u64,
+    /// The largest value allowed.
+    pub max: u64,
+    /// Why the maximum is what it is, when a learner could not guess it.
+    pub why_max: Option<fn() -> String>,
+}
+
+/// The page's whole-number fields.
+pub mod fields {
+    use super::{bounds, grouped, FieldBounds};
+
+    /// The toolbar's Partitions.
+    pub const PARTITIONS: FieldBounds =
+        FieldBounds::new("Partitions", 1, bounds::PARTITIONS_MAX as u64);
+    /// The toolbar's Seed: any 64-bit number.
+    pub const SEED: FieldBounds = FieldBounds::new("Seed", 0, u64::MAX);
+    /// A producer's rate, messages per second.
+    pub const RATE: FieldBounds = FieldBounds {
+        why_max: Some(|| {
+            format!(
+                "a run lasts {} s and holds at most {} messages per producer",
+                grouped(bounds::DURATION_S),
+                grouped(crate::config::bounds::MESSAGES_PER_PRODUCER_MAX)
+            )
+        }),
+        ..FieldBounds::new("Rate", 1, bounds::RATE_PER_S_MAX)
+    };
+    /// A producer's keys.
+    pub const KEYS: FieldBounds = FieldBounds::new("Keys", 0, bounds::KEYS_MAX as u64);
+    /// A consumer's processing time, ms.
+    pub const PROCESSING: FieldBounds =
+        FieldBounds::new("Processing time", 1, bounds::PROCESSING_MS_MAX);
+    /// A consumer's `prefetch` (queue) or `max.poll.records` (log).
+    pub const PREFETCH: FieldBounds = FieldBounds::new("Prefetch", 1, bounds::PREFETCH_MAX as u64);
+    /// Every whole-number field, for tests that walk them all.
+    pub const ALL: [FieldBounds; 6] = [PARTITIONS, SEED, RATE, KEYS, PROCESSING, PREFETCH];
+}
+
+impl FieldBounds {
+    /// A field whose maximum needs no explaining.
+    pub const fn new(field: &'static str, min: u64, max: u64) -> FieldBounds {
+        FieldBounds {
+            field,
+            min,
+            max,
+            why_max: None,
+        }
+    }
+
+    /// `n` if it is in range, else the refusal: "must be from 1 to 2777: a
+    /// run lasts 3,600 s and holds at most 10,000,000 messages per producer".
+    pub fn check(&self, n: u64) -> Result<u64, SetupError> {
+        if (self.min..=self.max).contains(&n) {
+            return Ok(n);
+        }
+        setup_err(
+            self.field,
+            format!("must be from {} to {}{}", self.min, self.max, self.why()),
+        )
+    }
+
+    /// The number typed into the field, if it is a whole number in range.
+    /// The refusal is the same for both ("must be a whole number from 1 to
+    /// 16"): the person sees the range either way.
+    pub fn parse(&self, text: &str) -> Result<u64, SetupError> {
+        match text.trim().parse::<u64>() {
+            Ok(n) if (self.min..=self.max).contains(&n) => Ok(n),
+            _ => setup_err(
+                self.field,
+                format!(
+                    "must be a whole number from {} to {}{}",
+                    self.min,
+                    self.max,
+                    self.why()
+                ),
+            ),
+        }
+    }
+
+    fn why(&self) -> String {
+        self.why_max
+            .map(|why| format!(": {}", why()))
+            .unwrap_or_default()
+    }
+}
+
+/// `10000000` as `10,000,000`, for messages a person reads.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Which broker family the page simulates.
@@ -159,6 +310,15 @@ pub struct ProducerSettings {
     pub keys: u32,
 }
 
+impl ProducerSettings {
+    /// Checks the rate and keys against [`fields::RATE`] and [`fields::KEYS`].
+    pub fn check(&self) -> Result<(), SetupError> {
+        fields::RATE.check(self.rate_per_s)?;
+        fields::KEYS.check(self.keys.into())?;
+        Ok(())
+    }
+}
+
 impl Default for ProducerSettings {
     fn default() -> ProducerSettings {
         ProducerSettings {
@@ -175,6 +335,16 @@ pub struct ConsumerSettings {
     pub processing_ms: u64,
     /// `basic.qos(prefetch_count)`.
     pub prefetch: u32,
+}
+
+impl ConsumerSettings {
+    /// Checks processing time and prefetch against [`fields::PROCESSING`]
+    /// and [`fields::PREFETCH`].
+    pub fn check(&self) -> Result<(), SetupError> {
+        fields::PROCESSING.check(self.processing_ms)?;
+        fields::PREFETCH.check(self.prefetch.into())?;
+        Ok(())
+    }
 }
 
 impl Default for ConsumerSettings {
@@ -266,7 +436,10 @@ pub fn queue_for_consumer(partitions: u32, index: usize) -> String {
 }
 
 impl Setup {
-    /// Checks every setting, then builds the scenario the world runs.
+    /// Checks every setting, then builds the scenario the world runs. A
+    /// setup that cannot run (typed on the page, or read back from a saved
+    /// one) is an error naming the control, never a panic: the page shows it
+    /// next to the control, or in the stored-log banner.
     pub fn to_scenario(&self) -> Result<Scenario, SetupError> {
         self.check()?;
         let mut scenario = Scenario {
@@ -295,14 +468,12 @@ impl Setup {
         };
         if self.delivery == Delivery::ExactlyOnceTransactional {
             // Consumers become read-process-write clients with a sink each.
-            crate::guarantee::txn::configure(&mut scenario)
-                .expect("checked: the log broker takes transactions");
+            crate::guarantee::txn::configure(&mut scenario).map_err(refused)?;
         }
-        // The page's bounds are tighter than the scenario's, so a setup that
-        // passed `check` must make a valid scenario: assert it, don't hope.
-        if let Err(e) = scenario.validate() {
-            panic!("playground built an invalid scenario: {e}");
-        }
+        // The page's bounds derive from the scenario's, so this holds for
+        // every setup `check` passes (`tests/playground_bounds.rs` walks
+        // them); if it ever does not, the page says so instead of panicking.
+        scenario.validate().map_err(refused)?;
         Ok(scenario)
     }
 
@@ -315,29 +486,22 @@ impl Setup {
         if let Some(why) = self.delivery.unavailable_reason_on(self.broker) {
             return setup_err("Delivery", why);
         }
-        if !(1..=bounds::PARTITIONS_MAX).contains(&self.partitions) {
-            return setup_err(
-                "Partitions",
-                format!(
-                    "must be a whole number from 1 to {}",
-                    bounds::PARTITIONS_MAX
-                ),
-            );
-        }
-        if self.producers.len() + self.consumers.len() > bounds::CLIENTS_MAX {
+        fields::PARTITIONS.check(self.partitions.into())?;
+        let clients = self.producers.len() + self.consumers.len();
+        if !(1..=bounds::CLIENTS_MAX).contains(&clients) {
             return setup_err(
                 "Clients",
                 format!(
-                    "at most {} producers and consumers together",
+                    "from 1 to {} producers and consumers together",
                     bounds::CLIENTS_MAX
                 ),
             );
         }
         for p in &self.producers {
-            check_producer(p)?;
+            p.check()?;
         }
         for c in &self.consumers {
-            check_consumer(c)?;
+            c.check()?;
         }
         Ok(())
     }
@@ -394,7 +558,7 @@ impl Setup {
 
     /// Producer `index` as a scenario client of whichever broker is chosen
     /// (use this, not [`Setup::producer_spec`], to add one mid-run).
-    pub fn producer_client(&self, index: usize) -> ClientSpec {
+    fn producer_client(&self, index: usize) -> ClientSpec {
         match self.broker {
             BrokerKind::Queue => ClientSpec::Producer(self.producer_spec(index)),
             BrokerKind::Log => ClientSpec::LogProducer(self.log_producer_spec(index)),
@@ -402,7 +566,7 @@ impl Setup {
     }
 
     /// Consumer `index` as a scenario client of whichever broker is chosen.
-    pub fn consumer_client(&self, index: usize) -> ClientSpec {
+    fn consumer_client(&self, index: usize) -> ClientSpec {
         match self.broker {
             BrokerKind::Queue => ClientSpec::Consumer(self.consumer_spec(index)),
             BrokerKind::Log => ClientSpec::LogConsumer(self.log_consumer_spec(index)),
@@ -411,7 +575,7 @@ impl Setup {
 
     /// The log producer for producer `index`: at most once is `acks=0`; at
     /// least once is `acks=all` with retries (duplicates at new offsets).
-    pub fn log_producer_spec(&self, index: usize) -> LogProducerSpec {
+    fn log_producer_spec(&self, index: usize) -> LogProducerSpec {
         let p = self.producers[index];
         let at_most_once = self.delivery == Delivery::AtMostOnce;
         let idempotent = self.delivery == Delivery::ExactlyOnceIdempotent;
@@ -421,7 +585,7 @@ impl Setup {
             keys: (0..p.keys).map(|k| format!("k{k}")).collect(),
             rate_per_s: Some(p.rate_per_s),
             interval_ms: None,
-            count: p.rate_per_s * (bounds::DURATION_MS / 1000),
+            count: p.rate_per_s.saturating_mul(bounds::DURATION_S),
             start_ms: 0,
             payload_bytes: 64,
             acks: if at_most_once { Acks::Zero } else { Acks::All },
@@ -440,7 +604,7 @@ impl Setup {
 
     /// The log consumer for consumer `index`: every consumer is a member of
     /// one group; at most once commits before processing, at least once after.
-    pub fn log_consumer_spec(&self, index: usize) -> LogConsumerSpec {
+    fn log_consumer_spec(&self, index: usize) -> LogConsumerSpec {
         let c = self.consumers[index];
         let commit = match self.delivery {
             Delivery::AtMostOnce => CommitMode::BeforeProcessing,
@@ -469,7 +633,7 @@ impl Setup {
     }
 
     /// The spec for producer `index` (also used when one is added mid-run).
-    pub fn producer_spec(&self, index: usize) -> ProducerSpec {
+    fn producer_spec(&self, index: usize) -> ProducerSpec {
         let p = self.producers[index];
         let (exchange, routing_key) = if self.partitions > 1 {
             ("orders".to_string(), String::new())
@@ -491,7 +655,7 @@ impl Setup {
             keys: (0..p.keys).map(|k| format!("k{k}")).collect(),
             rate_per_s: Some(p.rate_per_s),
             interval_ms: None,
-            count: p.rate_per_s * (bounds::DURATION_MS / 1000),
+            count: p.rate_per_s.saturating_mul(bounds::DURATION_S),
             start_ms: 0,
             payload_bytes: 64,
             confirms,
@@ -500,7 +664,7 @@ impl Setup {
     }
 
     /// The spec for consumer `index` (also used when one is added mid-run).
-    pub fn consumer_spec(&self, index: usize) -> ConsumerSpec {
+    fn consumer_spec(&self, index: usize) -> ConsumerSpec {
         let c = self.consumers[index];
         let ack_mode = match self.delivery {
             Delivery::AtMostOnce => AckMode::Auto,
@@ -529,33 +693,25 @@ impl Setup {
     }
 }
 
-fn check_producer(p: &ProducerSettings) -> Result<(), SetupError> {
-    if !(1..=bounds::RATE_PER_S_MAX).contains(&p.rate_per_s) {
-        return setup_err(
-            "Rate",
-            format!(
-                "must be from 1 to {} messages per second",
-                bounds::RATE_PER_S_MAX
-            ),
-        );
+/// A scenario error in a setup that passed [`Setup::check`], named after
+/// the control its path belongs to.
+fn refused(e: ScenarioError) -> SetupError {
+    let path = e.path.as_str();
+    let field = if path.starts_with("guarantee") {
+        "Delivery"
+    } else if path.starts_with("broker") {
+        "Partitions"
+    } else if path.ends_with(".count") || path.ends_with(".rate_per_s") {
+        "Rate"
+    } else if path.ends_with(".prefetch") || path.ends_with(".max.poll.records") {
+        "Prefetch"
+    } else {
+        "Clients"
+    };
+    SetupError {
+        field,
+        reason: format!("the scenario it builds is refused at {e}"),
     }
-    if p.keys > 64 {
-        return setup_err("Keys", "at most 64 keys");
-    }
-    Ok(())
-}
-
-fn check_consumer(c: &ConsumerSettings) -> Result<(), SetupError> {
-    if !(1..=bounds::PROCESSING_MS_MAX).contains(&c.processing_ms) {
-        return setup_err(
-            "Processing time",
-            format!("must be from 1 to {} ms", bounds::PROCESSING_MS_MAX),
-        );
-    }
-    if !(1..=1000).contains(&c.prefetch) {
-        return setup_err("Prefetch", "must be from 1 to 1000");
-    }
-    Ok(())
 }
 
 /// The checker's judgement of a run against the guarantee it claims, as the

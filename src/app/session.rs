@@ -473,28 +473,43 @@ impl Session {
     }
 
     /// Adds the next producer of a playground setup while the run goes on.
+    /// Refused (the setup and the run unchanged) when the grown setup could
+    /// not run, e.g. at a rate a run cannot hold.
     pub fn add_producer(&mut self, settings: playground::ProducerSettings) -> Result<(), String> {
-        let setup = self.playground_setup()?;
+        let mut setup = self.playground_setup()?.clone();
         setup.producers.push(settings);
-        let spec = setup.producer_client(setup.producers.len() - 1);
-        self.add_client(spec)
+        let id = playground::producer_id(setup.producers.len() - 1);
+        self.add_to_setup(setup, &id)
     }
 
-    /// Adds the next consumer of a playground setup while the run goes on.
+    /// Adds the next consumer of a playground setup while the run goes on;
+    /// refused like [`Session::add_producer`].
     pub fn add_consumer(&mut self, settings: playground::ConsumerSettings) -> Result<(), String> {
-        let setup = self.playground_setup()?;
+        let mut setup = self.playground_setup()?.clone();
         setup.consumers.push(settings);
-        let spec = setup.consumer_client(setup.consumers.len() - 1);
-        self.add_client(spec)
+        let id = playground::consumer_id(setup.consumers.len() - 1);
+        self.add_to_setup(setup, &id)
     }
 
-    fn playground_setup(&mut self) -> Result<&mut Setup, String> {
-        match &mut self.source {
-            Source::Playground(setup) => Ok(setup),
-            Source::File { .. } => {
-                Err("Clients can be added to playground runs only, not to a loaded file.".into())
-            }
-        }
+    fn playground_setup(&self) -> Result<&Setup, String> {
+        self.setup().ok_or_else(|| {
+            "Clients can be added to playground runs only, not to a loaded file.".into()
+        })
+    }
+
+    /// Validates the grown `setup` by building its scenario, adds client
+    /// `id` as that scenario configures it, and only then keeps `setup`: a
+    /// refusal anywhere leaves the setup (what the page saves) untouched.
+    fn add_to_setup(&mut self, setup: Setup, id: &str) -> Result<(), String> {
+        let scenario = setup.to_scenario().map_err(|e| e.to_string())?;
+        let spec = scenario
+            .clients
+            .into_iter()
+            .find(|c| c.id() == id)
+            .ok_or_else(|| format!("{id} is missing from the setup's scenario"))?;
+        self.add_client(spec)?;
+        self.source = Source::Playground(setup);
+        Ok(())
     }
 
     /// Adds any client while the run goes on (a lesson's `add_consumer`),
@@ -595,7 +610,8 @@ impl Session {
             (Setting::AckMode(_), _, Some(_)) => {}
             _ => return Err(format!("{id} has no setting {}", set.name())),
         }
-        setup.check().map_err(|e| e.reason)?;
+        // Build it, not just check it: what builds is what the page saves.
+        setup.to_scenario().map_err(|e| e.reason)?;
         Ok(Some(setup))
     }
 

@@ -9,7 +9,9 @@ mod stored_log;
 
 use super::acked::{AckRecorder, SharedRecorder};
 use super::persist::{Persistence, DB_NAME};
-use crate::app::playground::{BrokerKind, ConsumerSettings, Delivery, ProducerSettings, Setup};
+use crate::app::playground::{
+    fields, BrokerKind, ConsumerSettings, Delivery, FieldBounds, ProducerSettings, Setup,
+};
 use crate::app::session::{Session, SharedSession, View};
 use crate::config::Setting;
 use crate::config::{AckMode, ProcessingSpec};
@@ -38,6 +40,9 @@ const SUMMARY_COST_FACTOR: f64 = 10.0;
 pub const FAST_FORWARD_MS: u64 = 5_000;
 /// Wall ms one fast-forward may spend.
 const FAST_FORWARD_BUDGET_MS: f64 = 250.0;
+
+/// The toolbar's fields, which show a refused setup's message inline.
+const TOOLBAR_FIELDS: [&str; 4] = ["Broker", "Delivery", "Partitions", "Seed"];
 
 /// A monotonic wall clock in ms (`performance.now()` in the page). Passed in
 /// so the reducer itself never reads a clock and tests can drive it.
@@ -228,7 +233,13 @@ impl AppState {
                 self.save_setup();
             }
             Err(e) => {
-                self.input_errors.insert(e.field, e.reason);
+                // The toolbar shows its own fields' messages; anything else
+                // (a client's setting) is said for the whole page.
+                if TOOLBAR_FIELDS.contains(&e.field) {
+                    self.input_errors.insert(e.field, e.reason);
+                } else {
+                    self.notice = Some(format!("This setup cannot run: {e}"));
+                }
                 self.playing = false;
             }
         }
@@ -295,15 +306,16 @@ impl AppState {
         }
     }
 
-    fn set_number(&mut self, field: &'static str, text: &str, min: u64, max: u64) -> Option<u64> {
-        match text.trim().parse::<u64>() {
-            Ok(n) if (min..=max).contains(&n) => {
-                self.input_errors.remove(field);
+    /// The number typed into a field, checked against its bounds; a refusal
+    /// shows next to the field and the last good value stays.
+    fn set_number(&mut self, field: &FieldBounds, text: &str) -> Option<u64> {
+        match field.parse(text) {
+            Ok(n) => {
+                self.input_errors.remove(field.field);
                 Some(n)
             }
-            _ => {
-                self.input_errors
-                    .insert(field, format!("must be a whole number from {min} to {max}"));
+            Err(e) => {
+                self.input_errors.insert(e.field, e.reason);
                 None
             }
         }
@@ -355,8 +367,7 @@ impl Reducible for AppState {
                 });
             }
             Action::SetPartitions(text) => {
-                let max = u64::from(crate::app::playground::bounds::PARTITIONS_MAX);
-                if let Some(n) = s.set_number("Partitions", &text, 1, max) {
+                if let Some(n) = s.set_number(&fields::PARTITIONS, &text) {
                     s.try_setup(Setup {
                         partitions: n as u32,
                         ..s.setup.clone()
@@ -364,7 +375,7 @@ impl Reducible for AppState {
                 }
             }
             Action::SetSeed(text) => {
-                if let Some(seed) = s.set_number("Seed", &text, 0, u64::MAX) {
+                if let Some(seed) = s.set_number(&fields::SEED, &text) {
                     s.try_setup(Setup {
                         seed,
                         ..s.setup.clone()
@@ -433,22 +444,24 @@ impl AppState {
         self.settle();
     }
 
+    /// A field of the next producer or consumer to add: checked here, so
+    /// "Add producer" only ever adds a client the page's bounds allow.
     fn set_new_client(&mut self, field: &'static str, text: &str) {
-        use crate::app::playground::bounds as b;
         match field {
             "Rate" => {
-                if let Some(n) = self.set_number(field, text, 1, b::RATE_PER_S_MAX) {
+                if let Some(n) = self.set_number(&fields::RATE, text) {
                     self.new_producer.rate_per_s = n;
                 }
             }
             "Processing time" => {
-                if let Some(n) = self.set_number(field, text, 1, b::PROCESSING_MS_MAX) {
+                if let Some(n) = self.set_number(&fields::PROCESSING, text) {
                     self.new_consumer.processing_ms = n;
                 }
             }
             "Prefetch" => {
-                if let Some(n) = self.set_number(field, text, 1, 1000) {
-                    self.new_consumer.prefetch = n as u32;
+                let n = self.set_number(&fields::PREFETCH, text);
+                if let Some(n) = n.and_then(|n| u32::try_from(n).ok()) {
+                    self.new_consumer.prefetch = n;
                 }
             }
             other => self.notice = Some(format!("unknown setting {other}")),

@@ -174,6 +174,17 @@ pub fn change(control: &Element, value: &str) {
     control.dispatch_event(&event).expect("dispatch change");
 }
 
+/// The inline messages (`role="alert"`) inside the group named `name`, e.g.
+/// a client's settings row, "Settings of c1".
+#[allow(dead_code)]
+pub fn alerts_in_group(root: &Element, name: &str) -> Vec<String> {
+    let group = get_by_role(root, "group", name);
+    all_by_role(&group, "alert")
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect()
+}
+
 /// The text of the single element with `role`.
 #[allow(dead_code)]
 pub fn text_of_role(root: &Element, role: &str) -> String {

@@ -15,10 +15,16 @@
 //!   before the ack reaches the broker gets the message redelivered and
 //!   processed again (at-least-once).
 
-use super::{ClientOutput, ClientTimer};
+use super::dedup::StoreId;
+use super::{
+    Client, ClientOutput, ClientSettings, ClientTimer, ClientView, Ctx, Downlink, Lookup, NewKeys,
+    Reconnect,
+};
 use crate::broker::{ClientId, Delivery, KeyId, MsgId, QueueId, Request};
-use crate::config::{AckMode, OnFailure, ProcessingSpec};
-use crate::history::{Entry, OpType};
+use crate::config::{
+    AckMode, ConsumerSpec, OnFailure, ProcessingSpec, QueueBrokerSpec, QueueMode, Setting,
+};
+use crate::history::{Entry, Names, OpType};
 use crate::sim::rng::{Probability, SimRng};
 use std::collections::{BTreeSet, VecDeque};
 
@@ -283,5 +289,127 @@ impl Consumer {
     /// Deliveries received but unfinished (buffer + current).
     pub fn in_hand(&self) -> usize {
         self.buffer.len() + usize::from(self.current.is_some())
+    }
+}
+
+impl Consumer {
+    /// A queue consumer from its scenario entry (`kind: consumer`).
+    pub fn from_spec(
+        names: &Names,
+        id: ClientId,
+        k: &ConsumerSpec,
+        b: &QueueBrokerSpec,
+    ) -> Consumer {
+        let ids = Lookup(names);
+        let queue = ids.queue(&k.queue);
+        let cfg = ConsumerConfig {
+            queue,
+            prefetch: k.prefetch,
+            ack_mode: k.ack_mode,
+            processing: k.processing,
+            exclusive: k.exclusive,
+            fail_keys: k.fail_keys.iter().map(|f| ids.key(f)).collect(),
+            fail_probability: Probability::new(k.fail_probability),
+            on_failure: k.on_failure,
+            sqs: b.mode == QueueMode::Sqs,
+            dedup: k.dedup_ids_max.map(|n| (StoreId::Queue(queue), n)),
+        };
+        Consumer::new(id, cfg)
+    }
+}
+
+impl Client for Consumer {
+    fn start(&mut self, ctx: &mut Ctx) {
+        self.subscribe(ctx.out);
+    }
+
+    fn on_reply(&mut self, ctx: &mut Ctx, msg: Downlink) {
+        let Downlink::Deliver(d) = msg else {
+            unreachable!("a queue consumer gets deliveries");
+        };
+        self.on_deliver(ctx.now_ms, d, ctx.rng, ctx.out);
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx, timer: ClientTimer) {
+        assert_eq!(timer, ClientTimer::ProcessDone, "the only timer it sets");
+        self.on_process_done(ctx.now_ms, ctx.rng, ctx.out);
+    }
+
+    /// Also closes the channel: the broker notices the dead TCP connection
+    /// (by its heartbeat) one link delay later, and requeues what it had
+    /// delivered to it.
+    fn crash(&mut self, ctx: &mut Ctx) {
+        Consumer::crash(self, ctx.out);
+        ctx.out.push(ClientOutput::Send(Request::ChannelClosed));
+    }
+
+    fn restart(&mut self, ctx: &mut Ctx) {
+        Consumer::restart(self, ctx.out);
+    }
+
+    fn alive(&self) -> bool {
+        self.alive
+    }
+
+    fn has_connection(&self) -> bool {
+        true
+    }
+
+    /// Deliveries of the dead channel are dropped. After a lost message the
+    /// broker is told the channel closed (it requeues the unacked
+    /// deliveries); after a loss or a broker restart the consumer
+    /// subscribes again at once. A crash it merely noticed waits for the
+    /// broker to restart.
+    fn reconnect(&mut self, ctx: &mut Ctx, why: Reconnect) {
+        self.connection_lost();
+        match why {
+            Reconnect::Noticed => {}
+            Reconnect::LinkLoss => {
+                ctx.out.push(ClientOutput::Send(Request::ChannelClosed));
+                self.subscribe(ctx.out);
+            }
+            Reconnect::BrokerRestart => self.subscribe(ctx.out),
+        }
+    }
+
+    fn back_for_drain(&self) -> bool {
+        true
+    }
+
+    fn apply_setting(&mut self, ctx: &mut Ctx, set: Setting, _keys: NewKeys) {
+        match set {
+            Setting::Processing(x) => self.set_processing(x),
+            Setting::Prefetch(n) => self.set_prefetch(n, ctx.out),
+            Setting::AckMode(mode) => self.set_ack_mode(mode),
+            _ => unreachable!("validated: {} fits a queue consumer", set.name()),
+        }
+    }
+
+    fn settings(&self) -> ClientSettings {
+        ClientSettings {
+            processing: Some(self.processing()),
+            prefetch: Some(self.prefetch()),
+            ack_mode: Some(self.ack_mode()),
+            ..ClientSettings::default()
+        }
+    }
+
+    fn view(&self, id: &str) -> ClientView {
+        ClientView {
+            id: id.to_string(),
+            is_producer: false,
+            alive: self.alive,
+            count: self.processed,
+            in_hand: self.in_hand() as u64,
+            busy_ms: self.busy_ms,
+        }
+    }
+
+    fn holding(&self, into: &mut BTreeSet<MsgId>) {
+        into.extend(Consumer::holding(self));
+    }
+
+    fn busy_ms(&self) -> Option<u64> {
+        Some(self.busy_ms)
     }
 }

@@ -12,7 +12,7 @@ use super::log_consumer::send;
 use super::{ClientOutput, ClientTimer};
 use crate::broker::log::{GroupId, LogRecord, LogRequest, PartitionId, PartitionSet, TopicId};
 use crate::config::IsolationLevel;
-use crate::config::{Assignor, OffsetReset};
+use crate::config::{Assignor, LogConsumerSpec, OffsetReset};
 use crate::history::{Entry, LogEntry};
 
 /// A member's settings, as `JoinGroup` and the heartbeat need them.
@@ -27,6 +27,22 @@ pub struct MemberConfig {
     pub heartbeat_interval_ms: u64,
     /// `isolation.level` of the reads.
     pub isolation: IsolationLevel,
+}
+
+impl MemberConfig {
+    /// The group-protocol settings of a log consumer's scenario entry (both
+    /// kinds of log consumer), for the interned `group` and `topic`.
+    pub fn from_spec(k: &LogConsumerSpec, group: GroupId, topic: TopicId) -> MemberConfig {
+        MemberConfig {
+            group,
+            topic,
+            assignor: k.assignment,
+            reset: k.auto_offset_reset,
+            session_timeout_ms: k.session_timeout_ms,
+            heartbeat_interval_ms: k.heartbeat_interval_ms,
+            isolation: k.isolation_level,
+        }
+    }
 }
 
 /// The member's view of its group.

@@ -36,16 +36,20 @@
 //! timer (`heartbeat.interval.ms`); a dead consumer stops heartbeating and the
 //! broker expires it after `session.timeout.ms`.
 
+use super::dedup::StoreId;
 use super::group_member::{GroupMember, MemberConfig};
-use super::{ClientOutput, ClientTimer};
+use super::{
+    Client, ClientOutput, ClientSettings, ClientTimer, ClientView, Ctx, Downlink, Lookup, NewKeys,
+    Reconnect,
+};
 use crate::broker::log::{
     partitions_of, CommitError, GroupId, LogRecord, LogReply, LogRequest, PartitionId, Seek,
 };
 use crate::broker::{ClientId, MsgId, Request};
-use crate::config::{CommitMode, ProcessingSpec, SeekPosition, SeekSpec};
-use crate::history::{Entry, LogEntry, OpType};
+use crate::config::{CommitMode, LogConsumerSpec, ProcessingSpec, SeekPosition, SeekSpec, Setting};
+use crate::history::{Entry, LogEntry, Names, OpType};
 use crate::sim::rng::SimRng;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Resolved settings of one log consumer.
 #[derive(Clone, Debug)]
@@ -542,6 +546,113 @@ impl LogConsumer {
 
     pub fn in_hand(&self) -> usize {
         self.buffer.len() + usize::from(self.current.is_some())
+    }
+}
+
+impl LogConsumer {
+    /// A consumer-group member from its scenario entry (`kind:
+    /// log_consumer` without `transactional`).
+    pub fn from_spec(names: &Names, id: ClientId, k: &LogConsumerSpec) -> LogConsumer {
+        let ids = Lookup(names);
+        let group = ids.group(&k.group_id);
+        let cfg = LogConsumerConfig {
+            member: MemberConfig::from_spec(k, group, ids.topic(&k.topic)),
+            processing: k.processing,
+            auto_commit_interval_ms: k.enable_auto_commit.then_some(k.auto_commit_interval_ms),
+            commit: k.commit,
+            max_poll_records: k.max_poll_records,
+            seeks: k.seeks.clone(),
+            leave_at_ms: k.leave_at_ms,
+            dedup: k.dedup_ids_max.map(|n| (StoreId::Group(group), n)),
+        };
+        LogConsumer::new(id, cfg)
+    }
+}
+
+impl Client for LogConsumer {
+    fn start(&mut self, ctx: &mut Ctx) {
+        LogConsumer::start(self, ctx.now_ms, ctx.out);
+    }
+
+    fn on_reply(&mut self, ctx: &mut Ctx, msg: Downlink) {
+        let Downlink::Log(reply) = msg else {
+            unreachable!("a log consumer gets log replies");
+        };
+        LogConsumer::on_reply(self, ctx.now_ms, reply, ctx.rng, ctx.out);
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx, timer: ClientTimer) {
+        let (now, out) = (ctx.now_ms, &mut *ctx.out);
+        match timer {
+            ClientTimer::ProcessDone => self.on_process_done(now, ctx.rng, out),
+            ClientTimer::Heartbeat => self.on_heartbeat_timer(now, out),
+            ClientTimer::ConfirmDeadline => self.on_commit_deadline(now, out),
+            ClientTimer::Seek(i) => self.on_seek_timer(i, out),
+            ClientTimer::Leave => self.on_leave_timer(now, out),
+            ClientTimer::Publish => unreachable!("timers go to the client kind that set them"),
+        }
+    }
+
+    /// Kafka notices a dead member by its missing heartbeats: nothing is sent.
+    fn crash(&mut self, ctx: &mut Ctx) {
+        LogConsumer::crash(self, ctx.out);
+    }
+
+    fn restart(&mut self, ctx: &mut Ctx) {
+        LogConsumer::restart(self, ctx.now_ms, ctx.out);
+    }
+
+    fn alive(&self) -> bool {
+        self.alive
+    }
+
+    fn has_connection(&self) -> bool {
+        true
+    }
+
+    /// Whatever broke the connection, the member joins its group again.
+    fn reconnect(&mut self, ctx: &mut Ctx, _why: Reconnect) {
+        self.rejoin(ctx.out);
+    }
+
+    fn back_for_drain(&self) -> bool {
+        true
+    }
+
+    fn apply_setting(&mut self, _ctx: &mut Ctx, set: Setting, _keys: NewKeys) {
+        match set {
+            Setting::Processing(x) => self.set_processing(x),
+            Setting::Prefetch(n) => self.set_max_poll_records(n),
+            _ => unreachable!("validated: {} fits a log consumer", set.name()),
+        }
+    }
+
+    fn settings(&self) -> ClientSettings {
+        ClientSettings {
+            processing: Some(self.processing()),
+            prefetch: Some(self.max_poll_records()),
+            commit: self.commit_mode(),
+            ..ClientSettings::default()
+        }
+    }
+
+    fn view(&self, id: &str) -> ClientView {
+        ClientView {
+            id: id.to_string(),
+            is_producer: false,
+            alive: self.alive && !self.left,
+            count: self.processed,
+            in_hand: self.in_hand() as u64,
+            busy_ms: self.busy_ms,
+        }
+    }
+
+    fn holding(&self, into: &mut BTreeSet<MsgId>) {
+        into.extend(LogConsumer::holding(self));
+    }
+
+    fn busy_ms(&self) -> Option<u64> {
+        Some(self.busy_ms)
     }
 }
 

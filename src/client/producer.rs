@@ -8,11 +8,19 @@
 //! the outcome is `info` (unknown). Without confirms every publish is `info`:
 //! fire-and-forget never learns whether it worked.
 
-use super::{ClientOutput, ClientTimer};
-use crate::broker::log::{LogRequest, PartitionId, TopicId};
+use super::{
+    Client, ClientOutput, ClientSettings, ClientTimer, ClientView, Ctx, Downlink, Lookup, NewKeys,
+    Reconnect,
+};
+use crate::broker::dedup::{producer_id, ProducerIdent};
+use crate::broker::log::{partition_for_key, LogReply, LogRequest, PartitionId, TopicId};
 use crate::broker::{ClientId, KeyId, Message, MsgId, Request, Target};
-use crate::config::{Acks, ConfirmSpec, Partitioner};
-use crate::history::{Entry, LogEntry, OpType};
+use crate::config::{
+    Acks, ConfirmSpec, FaultAction, LogBrokerSpec, LogProducerSpec, Partitioner, ProducerSpec,
+    QueueBrokerSpec, Scenario, Setting,
+};
+use crate::history::{Entry, LogEntry, Names, OpType};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Keyless records the sticky partitioner sends to one partition before it
 /// moves to the next (standing in for one full `batch.size`).
@@ -35,8 +43,6 @@ pub enum Route {
         acks: Acks,
     },
 }
-use crate::broker::dedup::{producer_id, ProducerIdent};
-use std::collections::{BTreeMap, VecDeque};
 
 /// A published message waiting for its confirm.
 #[derive(Clone, Copy, Debug)]
@@ -92,6 +98,9 @@ pub struct Producer {
     resend: Vec<Message>,
     /// Set by [`Producer::keep_unacked_at_crash`] for the next crash.
     keep_unacked: bool,
+    /// No publish slot runs after this time (the scenario's `duration_ms`),
+    /// also while the final drain of a log run goes on.
+    stop_ms: u64,
 }
 
 /// How a producer is set up, resolved from its scenario entry.
@@ -107,6 +116,8 @@ pub struct ProducerConfig {
     pub confirms: Option<ConfirmSpec>,
     /// `enable.idempotence` (log route, needs confirms).
     pub idempotence: bool,
+    /// No publishing after this time (the scenario's `duration_ms`).
+    pub stop_ms: u64,
 }
 
 impl Producer {
@@ -137,6 +148,7 @@ impl Producer {
             sequences: BTreeMap::new(),
             resend: Vec::new(),
             keep_unacked: false,
+            stop_ms: cfg.stop_ms,
         }
     }
 
@@ -520,4 +532,181 @@ fn keyless_partition(partitioner: Partitioner, seq: u64, partitions: u32) -> Par
         Partitioner::Sticky => seq / STICKY_BATCH_RECORDS,
     };
     (slot % n) as PartitionId
+}
+
+/// One message every `num / den` ms, from a scenario's `interval_ms` or
+/// `rate_per_s` (validated: one of them is set).
+fn period(interval_ms: Option<u64>, rate_per_s: Option<u64>) -> (u64, u64) {
+    match (interval_ms, rate_per_s) {
+        (Some(ms), _) => (ms, 1),
+        (None, Some(rate)) => (1000, rate),
+        (None, None) => unreachable!("validated: a rate or an interval"),
+    }
+}
+
+impl Producer {
+    /// A queue broker's producer from its scenario entry (`kind: producer`).
+    pub fn for_queue(
+        s: &Scenario,
+        names: &Names,
+        id: ClientId,
+        p: &ProducerSpec,
+        b: &QueueBrokerSpec,
+    ) -> Producer {
+        let ids = Lookup(names);
+        let target = if p.exchange.is_empty() {
+            Target::Queue(ids.queue(&p.routing_key))
+        } else {
+            let x = b.exchanges.iter().position(|x| x.name == p.exchange);
+            Target::Exchange(x.expect("validated") as u32)
+        };
+        let (period_num, period_den) = period(p.interval_ms, p.rate_per_s);
+        let cfg = ProducerConfig {
+            route: Route::Queue(target),
+            keys: p.keys.iter().map(|k| ids.key(k)).collect(),
+            period_num,
+            period_den,
+            start_ms: p.start_ms,
+            count: p.count,
+            payload_bytes: p.payload_bytes,
+            confirms: p.confirms,
+            idempotence: false,
+            stop_ms: s.duration_ms,
+        };
+        Producer::new(id, cfg)
+    }
+
+    /// A log broker's producer from its scenario entry (`kind: log_producer`):
+    /// `acks=0` waits for no confirm, keys go to their murmur2 partition.
+    pub fn for_log(
+        s: &Scenario,
+        names: &Names,
+        id: ClientId,
+        p: &LogProducerSpec,
+        b: &LogBrokerSpec,
+    ) -> Producer {
+        let ids = Lookup(names);
+        let topic = ids.topic(&p.topic);
+        let partitions = b.topics[topic as usize].partitions;
+        let key_partitions = p
+            .keys
+            .iter()
+            .map(|k| (ids.key(k), partition_for_key(k.as_bytes(), partitions)))
+            .collect();
+        let route = Route::Log {
+            topic,
+            partitions,
+            key_partitions,
+            partitioner: p.partitioner,
+            acks: p.acks,
+        };
+        let (period_num, period_den) = period(p.interval_ms, p.rate_per_s);
+        let cfg = ProducerConfig {
+            route,
+            keys: p.keys.iter().map(|k| ids.key(k)).collect(),
+            period_num,
+            period_den,
+            start_ms: p.start_ms,
+            count: p.count,
+            payload_bytes: p.payload_bytes,
+            confirms: (p.acks != Acks::Zero).then_some(ConfirmSpec {
+                timeout_ms: p.request_timeout_ms,
+                max_retries: p.retries,
+                window: p.max_in_flight,
+            }),
+            idempotence: p.enable_idempotence,
+            stop_ms: s.duration_ms,
+        };
+        Producer::new(id, cfg)
+    }
+}
+
+impl Client for Producer {
+    fn start(&mut self, ctx: &mut Ctx) {
+        Producer::start(self, ctx.out);
+    }
+
+    fn on_reply(&mut self, ctx: &mut Ctx, msg: Downlink) {
+        match msg {
+            Downlink::Confirm { msg, ok } => self.on_confirm(ctx.now_ms, msg, ok, ctx.out),
+            Downlink::Log(LogReply::ProduceAck {
+                msg,
+                partition,
+                offset,
+            }) => self.on_produce_ack(ctx.now_ms, msg, partition, offset, ctx.out),
+            _ => unreachable!("a producer gets confirms and produce acks"),
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx, timer: ClientTimer) {
+        match timer {
+            // Producers stop at `duration_ms`, also when a drain runs on.
+            ClientTimer::Publish if ctx.now_ms > self.stop_ms => {}
+            ClientTimer::Publish => self.on_publish_slot(ctx.now_ms, ctx.next_msg_id, ctx.out),
+            ClientTimer::ConfirmDeadline => self.on_confirm_deadline(ctx.now_ms, ctx.out),
+            _ => unreachable!("timers go to the client kind that set them"),
+        }
+    }
+
+    fn crash(&mut self, ctx: &mut Ctx) {
+        Producer::crash(self, ctx.out);
+    }
+
+    fn restart(&mut self, ctx: &mut Ctx) {
+        Producer::restart(self, ctx.now_ms, ctx.out);
+    }
+
+    fn alive(&self) -> bool {
+        self.alive
+    }
+
+    fn has_connection(&self) -> bool {
+        false
+    }
+
+    fn reconnect(&mut self, _ctx: &mut Ctx, _why: Reconnect) {
+        unreachable!("a producer keeps no connection state");
+    }
+
+    fn before_armed_crash(&mut self, action: FaultAction) {
+        assert_eq!(action, FaultAction::CrashAfterSend);
+        self.keep_unacked_at_crash();
+    }
+
+    fn back_for_drain(&self) -> bool {
+        false
+    }
+
+    fn apply_setting(&mut self, ctx: &mut Ctx, set: Setting, keys: NewKeys) {
+        match set {
+            Setting::RatePerS(rate) => self.set_rate(ctx.now_ms, 1000, rate),
+            Setting::Keys(_) => self.set_keys(keys.keys, &keys.partitions),
+            _ => unreachable!("validated: {} fits a producer", set.name()),
+        }
+    }
+
+    fn settings(&self) -> ClientSettings {
+        ClientSettings {
+            rate_per_s: Some(self.rate_per_s()),
+            keys: Some(self.key_count() as u32),
+            ..ClientSettings::default()
+        }
+    }
+
+    fn view(&self, id: &str) -> ClientView {
+        ClientView {
+            id: id.to_string(),
+            is_producer: true,
+            alive: self.alive,
+            count: self.published(),
+            in_hand: 0,
+            busy_ms: 0,
+        }
+    }
+
+    fn holding(&self, _into: &mut BTreeSet<MsgId>) {}
+
+    fn busy_ms(&self) -> Option<u64> {
+        None
+    }
 }

@@ -4,26 +4,20 @@
 //! resumed after a reload ([`World::resume`]).
 
 use super::clock::Ev;
-use super::{Client, ClientKind, World};
+use super::{Slot, World};
 use crate::broker::log;
-use crate::broker::{Broker, ClientId, KeyId, Target};
-use crate::client::consumer::{Consumer, ConsumerConfig};
-use crate::client::dedup::StoreId;
-use crate::client::group_member::MemberConfig;
-use crate::client::log_consumer::{LogConsumer, LogConsumerConfig};
-use crate::client::producer::{Producer, ProducerConfig, Route};
-use crate::client::txn_producer::{TxnProducer, TxnProducerConfig};
-use crate::config::{Acks, BrokerSpec, ClientSpec, ConfirmSpec, QueueMode, Scenario};
+use crate::broker::{Broker, ClientId, KeyId};
+use crate::config::{BrokerSpec, ClientSpec, Scenario};
 use crate::history::{Entry, History, Names, Proc};
 use crate::node::NodeId;
 use crate::sim::net::Link;
-use crate::sim::rng::{Probability, SimRng};
+use crate::sim::rng::SimRng;
 use crate::storage::{MemoryStore, Storage};
 use std::collections::{BTreeMap, BinaryHeap};
 
-/// PRNG stream names (see [`SimRng::stream`]).
+/// PRNG stream names (see [`SimRng::stream`]): the links' draws.
 const NET_STREAM: u64 = 1;
-
+/// The clients' draws (processing times, failures).
 const CLIENT_STREAM: u64 = 2;
 
 /// Where a torn write is cut (`crash_torn`, `fault_options.torn_writes`).
@@ -201,18 +195,10 @@ impl World {
         }
     }
 
-    /// A producer sets its first publish timer; a consumer subscribes.
+    /// A client's first step: a producer sets its first publish timer, a
+    /// consumer subscribes.
     pub(super) fn start_client(&mut self, c: ClientId) {
-        let mut out = std::mem::take(&mut self.client_out);
-        let now = self.now_ms;
-        match &mut self.clients[c as usize].kind {
-            ClientKind::Producer(p) => p.start(&mut out),
-            ClientKind::Consumer(k) => k.subscribe(&mut out),
-            ClientKind::LogConsumer(k) => k.start(now, &mut out),
-            ClientKind::TxnProducer(k) => k.start(now, &mut out),
-        }
-        self.apply_client_outputs(c, &mut out);
-        self.client_out = out;
+        self.with_client(c, |client, ctx| client.start(ctx));
     }
 }
 
@@ -259,167 +245,20 @@ pub(super) fn intern_client(names: &mut Names, c: &ClientSpec) {
     }
 }
 
-fn build_clients(s: &Scenario, names: &Names) -> Vec<Client> {
+/// One slot per scenario client, each built by the client registry
+/// ([`crate::client::build`]).
+fn build_clients(s: &Scenario, names: &Names) -> Vec<Slot> {
     s.clients
         .iter()
         .enumerate()
-        .map(|(i, c)| build_client(s, names, i as ClientId, c))
+        .map(|(i, c)| new_slot(s, names, i as ClientId, c))
         .collect()
 }
 
-/// A producer's settings both producer kinds share. `schedule` is
-/// (interval_ms, rate_per_s, start_ms, count); message `k` is due at
-/// `start_ms + k * num / den` ms. The caller adds the confirm settings.
-fn producer_config(
-    route: Route,
-    keys: Vec<KeyId>,
-    schedule: (Option<u64>, Option<u64>, u64, u64),
-    payload_bytes: u32,
-) -> impl FnOnce(Option<ConfirmSpec>) -> ProducerConfig {
-    let (interval_ms, rate_per_s, start_ms, count) = schedule;
-    let (period_num, period_den) = match (interval_ms, rate_per_s) {
-        (Some(ms), _) => (ms, 1),
-        (None, Some(rate)) => (1000, rate),
-        (None, None) => unreachable!("validated: a rate or an interval"),
-    };
-    move |confirms| ProducerConfig {
-        route,
-        keys,
-        period_num,
-        period_den,
-        start_ms,
-        count,
-        payload_bytes,
-        confirms,
-        idempotence: false,
-    }
-}
-
-/// One client's state machine from its (validated, interned) scenario entry.
-/// A log consumer's group-protocol settings (both kinds of log consumer).
-fn member_config(
-    k: &crate::config::LogConsumerSpec,
-    group: log::GroupId,
-    topic: log::TopicId,
-) -> MemberConfig {
-    MemberConfig {
-        group,
-        topic,
-        assignor: k.assignment,
-        reset: k.auto_offset_reset,
-        session_timeout_ms: k.session_timeout_ms,
-        heartbeat_interval_ms: k.heartbeat_interval_ms,
-        isolation: k.isolation_level,
-    }
-}
-
-pub(super) fn build_client(s: &Scenario, names: &Names, id: ClientId, c: &ClientSpec) -> Client {
-    let key = |k: &str| names.keys.iter().position(|n| n == k).expect("interned") as KeyId;
-    let queue = |q: &str| names.queues.iter().position(|n| n == q).expect("validated") as u32;
-    let topic = |t: &str| names.topics.iter().position(|n| n == t).expect("validated") as u16;
-    let kind = match (c, &s.broker) {
-        (ClientSpec::Producer(p), BrokerSpec::Queue(b)) => {
-            let target = if p.exchange.is_empty() {
-                Target::Queue(queue(&p.routing_key))
-            } else {
-                Target::Exchange(
-                    b.exchanges
-                        .iter()
-                        .position(|x| x.name == p.exchange)
-                        .expect("validated") as u32,
-                )
-            };
-            let schedule = (p.interval_ms, p.rate_per_s, p.start_ms, p.count);
-            let keys = p.keys.iter().map(|k| key(k)).collect();
-            let cfg = producer_config(Route::Queue(target), keys, schedule, p.payload_bytes);
-            ClientKind::Producer(Producer::new(id, cfg(p.confirms)))
-        }
-        (ClientSpec::Consumer(k), BrokerSpec::Queue(b)) => ClientKind::Consumer(Consumer::new(
-            id,
-            ConsumerConfig {
-                queue: queue(&k.queue),
-                prefetch: k.prefetch,
-                ack_mode: k.ack_mode,
-                processing: k.processing,
-                exclusive: k.exclusive,
-                fail_keys: k.fail_keys.iter().map(|f| key(f)).collect(),
-                fail_probability: Probability::new(k.fail_probability),
-                on_failure: k.on_failure,
-                sqs: b.mode == QueueMode::Sqs,
-                dedup: k
-                    .dedup_ids_max
-                    .map(|n| (StoreId::Queue(queue(&k.queue)), n)),
-            },
-        )),
-        (ClientSpec::LogProducer(p), BrokerSpec::Log(b)) => {
-            let t = topic(&p.topic);
-            let partitions = b.topics[t as usize].partitions;
-            let confirms = (p.acks != Acks::Zero).then_some(ConfirmSpec {
-                timeout_ms: p.request_timeout_ms,
-                max_retries: p.retries,
-                window: p.max_in_flight,
-            });
-            let key_partitions = p
-                .keys
-                .iter()
-                .map(|k| (key(k), log::partition_for_key(k.as_bytes(), partitions)))
-                .collect();
-            let route = Route::Log {
-                topic: t,
-                partitions,
-                key_partitions,
-                partitioner: p.partitioner,
-                acks: p.acks,
-            };
-            let schedule = (p.interval_ms, p.rate_per_s, p.start_ms, p.count);
-            let keys = p.keys.iter().map(|k| key(k)).collect();
-            let cfg = producer_config(route, keys, schedule, p.payload_bytes);
-            let mut cfg = cfg(confirms);
-            cfg.idempotence = p.enable_idempotence;
-            ClientKind::Producer(Producer::new(id, cfg))
-        }
-        (ClientSpec::LogConsumer(k), BrokerSpec::Log(b)) if k.transactional.is_some() => {
-            let t = k.transactional.as_ref().expect("matched");
-            let group = names.groups.iter().position(|g| *g == k.group_id);
-            let output = topic(&t.output_topic);
-            ClientKind::TxnProducer(TxnProducer::new(
-                id,
-                TxnProducerConfig {
-                    txn: crate::client::txn_producer::txn_index(s, &t.transactional_id),
-                    transaction_timeout_ms: t.transaction_timeout_ms,
-                    member: member_config(k, group.expect("interned") as u16, topic(&k.topic)),
-                    output,
-                    output_partitions: b.topics[output as usize].partitions,
-                    processing: k.processing,
-                    max_poll_records: k.max_poll_records,
-                    start_ms: t.start_ms,
-                },
-            ))
-        }
-        (ClientSpec::LogConsumer(k), BrokerSpec::Log(_)) => {
-            let group = names.groups.iter().position(|g| *g == k.group_id);
-            ClientKind::LogConsumer(LogConsumer::new(
-                id,
-                LogConsumerConfig {
-                    member: member_config(k, group.expect("interned") as u16, topic(&k.topic)),
-                    processing: k.processing,
-                    auto_commit_interval_ms: k
-                        .enable_auto_commit
-                        .then_some(k.auto_commit_interval_ms),
-                    commit: k.commit,
-                    max_poll_records: k.max_poll_records,
-                    seeks: k.seeks.clone(),
-                    leave_at_ms: k.leave_at_ms,
-                    dedup: k
-                        .dedup_ids_max
-                        .map(|n| (StoreId::Group(group.expect("interned") as u16), n)),
-                },
-            ))
-        }
-        _ => unreachable!("validated: client kinds fit the broker kind"),
-    };
-    Client {
-        kind,
+/// A fresh slot for client `id` (first incarnation, first connection).
+pub(super) fn new_slot(s: &Scenario, names: &Names, id: ClientId, c: &ClientSpec) -> Slot {
+    Slot {
+        client: crate::client::build(s, names, id, c),
         incarnation: 0,
         conn: 0,
     }

@@ -5,10 +5,10 @@
 //! millisecond run in the order they were scheduled. [`World::step`] runs one
 //! event and `dispatch` hands it to the room that handles it.
 
-use super::wire::Downlink;
-use super::{ClientKind, RunError, World, PENDING_EVENTS_MAX};
+use super::{RunError, World, PENDING_EVENTS_MAX};
 use crate::broker::{ClientId, Request};
 use crate::client::ClientTimer;
+use crate::client::Downlink;
 use crate::config::BrokerSpec;
 use crate::history::{Entry, Proc};
 use crate::storage::{FlushId, FlushState};
@@ -168,11 +168,7 @@ impl World {
         self.run()?;
         self.restart_broker();
         for c in 0..self.clients.len() as ClientId {
-            let consumer = matches!(
-                self.clients[c as usize].kind,
-                ClientKind::Consumer(_) | ClientKind::LogConsumer(_)
-            );
-            if consumer {
+            if self.clients[c as usize].client.back_for_drain() {
                 self.restart_client(c);
             }
         }

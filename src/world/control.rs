@@ -4,34 +4,15 @@
 //! validated like the scenario entry it becomes, and appended to the world's
 //! scenario so an export replays it.
 
-use super::build::{build_client, intern_client, intern_key};
-use super::{ClientKind, World};
+use super::build::{intern_client, intern_key, new_slot};
+use super::World;
 use crate::broker::log;
 use crate::broker::{Broker, ClientId, KeyId};
-use crate::config::{
-    AckMode, BrokerSpec, ClientSpec, CommitMode, FaultSpec, ProcessingSpec, ScenarioError,
-};
+use crate::client::{ClientSettings, NewKeys};
+use crate::config::{BrokerSpec, ClientSpec, FaultSpec, ProcessingSpec, ScenarioError};
 use crate::config::{Setting, SettingSpec};
 use crate::history::{Entry, Proc};
 use crate::sim::net::Link;
-
-/// A live client's settings (see [`World::client_settings`]); `None` where
-/// the client kind has no such setting or it cannot change live.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ClientSettings {
-    /// A producer's publish rate.
-    pub rate_per_s: Option<u64>,
-    /// How many keys a producer spreads its messages over (`k0..`).
-    pub keys: Option<u32>,
-    /// A consumer's processing time per message.
-    pub processing: Option<ProcessingSpec>,
-    /// Queue `prefetch` or log `max.poll.records`.
-    pub prefetch: Option<u32>,
-    /// A queue consumer's ack mode.
-    pub ack_mode: Option<AckMode>,
-    /// A log consumer's manual commit mode (`None` with `enable.auto.commit`).
-    pub commit: Option<CommitMode>,
-}
 
 impl World {
     /// Applies a fault right now, as the page's buttons do. `fault.at_ms` is
@@ -74,8 +55,8 @@ impl World {
         let id = self.clients.len() as ClientId;
         let net = spec.network().unwrap_or(self.scenario.network);
         self.links.push(Link::new(&net));
-        let client = build_client(&self.scenario, &self.names, id, &spec);
-        self.clients.push(client);
+        let slot = new_slot(&self.scenario, &self.names, id, &spec);
+        self.clients.push(slot);
         assert_eq!(self.clients.len(), self.names.clients.len());
         assert_eq!(self.clients.len(), self.links.len());
         self.start_client(id);
@@ -105,7 +86,7 @@ impl World {
     /// exported scenario schedules the change when the world starts, so it
     /// must sort the same way among the other events of its millisecond. A
     /// change runs after every other event of its millisecond (see
-    /// [`SETTING_SEQ_BASE`]) both ways, so the histories match byte for byte.
+    /// `SETTING_SEQ_BASE` in `clock.rs`) both ways, so the histories match byte for byte.
     pub fn set_client(&mut self, client_id: &str, set: Setting) -> Result<(), ScenarioError> {
         let mut candidate = self.scenario.clone();
         candidate.settings.push(SettingSpec {
@@ -135,33 +116,17 @@ impl World {
         self.record(Proc::Client(c as ClientId), Entry::Setting(set));
         let keys = match set {
             Setting::Keys(n) => self.intern_page_keys(c, n),
-            _ => (Vec::new(), Vec::new()),
+            _ => NewKeys::default(),
         };
-        let mut out = std::mem::take(&mut self.client_out);
-        let now = self.now_ms;
-        match (&mut self.clients[c].kind, set) {
-            (ClientKind::Producer(p), Setting::RatePerS(rate)) => p.set_rate(now, 1000, rate),
-            (ClientKind::Producer(p), Setting::Keys(_)) => p.set_keys(keys.0, &keys.1),
-            (ClientKind::Consumer(k), Setting::Processing(x)) => k.set_processing(x),
-            (ClientKind::LogConsumer(k), Setting::Processing(x)) => k.set_processing(x),
-            (ClientKind::TxnProducer(k), Setting::Processing(x)) => k.set_processing(x),
-            (ClientKind::Consumer(k), Setting::Prefetch(n)) => k.set_prefetch(n, &mut out),
-            (ClientKind::LogConsumer(k), Setting::Prefetch(n)) => k.set_max_poll_records(n),
-            (ClientKind::Consumer(k), Setting::AckMode(mode)) => k.set_ack_mode(mode),
-            _ => unreachable!("validated: {} fits {client}", set.name()),
-        }
-        self.apply_client_outputs(c as ClientId, &mut out);
-        self.client_out = out;
+        self.with_client(c as ClientId, |client, ctx| {
+            client.apply_setting(ctx, set, keys)
+        });
     }
 
     /// The page's key strategy `k0..k{n-1}` for producer `c`: interns new
     /// keys (the broker learns them) and, on the log broker, gives each its
     /// partition by the default partitioner's murmur2 hash.
-    fn intern_page_keys(
-        &mut self,
-        c: usize,
-        n: u32,
-    ) -> (Vec<KeyId>, Vec<(KeyId, log::PartitionId)>) {
+    fn intern_page_keys(&mut self, c: usize, n: u32) -> NewKeys {
         let partitions = match (&self.scenario.clients[c], &self.scenario.broker) {
             (ClientSpec::LogProducer(p), BrokerSpec::Log(b)) => b
                 .topics
@@ -170,8 +135,7 @@ impl World {
                 .map(|t| t.partitions),
             _ => None,
         };
-        let mut ids = Vec::new();
-        let mut parts = Vec::new();
+        let mut keys = NewKeys::default();
         for j in 0..n {
             let name = format!("k{j}");
             if !self.names.keys.contains(&name) {
@@ -184,41 +148,19 @@ impl World {
                 .iter()
                 .position(|k| *k == name)
                 .expect("interned") as KeyId;
-            ids.push(id);
+            keys.keys.push(id);
             if let Some(p) = partitions {
-                parts.push((id, log::partition_for_key(name.as_bytes(), p)));
+                let partition = log::partition_for_key(name.as_bytes(), p);
+                keys.partitions.push((id, partition));
             }
         }
-        (ids, parts)
+        keys
     }
 
     /// A live client's current settings, as the page's settings row shows
     /// them (`None` for an unknown id).
     pub fn client_settings(&self, client_id: &str) -> Option<ClientSettings> {
         let c = self.names.clients.iter().position(|n| n == client_id)?;
-        let none = ClientSettings::default();
-        Some(match &self.clients[c].kind {
-            ClientKind::Producer(p) => ClientSettings {
-                rate_per_s: Some(p.rate_per_s()),
-                keys: Some(p.key_count() as u32),
-                ..none
-            },
-            ClientKind::Consumer(k) => ClientSettings {
-                processing: Some(k.processing()),
-                prefetch: Some(k.prefetch()),
-                ack_mode: Some(k.ack_mode()),
-                ..none
-            },
-            ClientKind::LogConsumer(k) => ClientSettings {
-                processing: Some(k.processing()),
-                prefetch: Some(k.max_poll_records()),
-                commit: k.commit_mode(),
-                ..none
-            },
-            ClientKind::TxnProducer(k) => ClientSettings {
-                processing: Some(k.processing()),
-                ..none
-            },
-        })
+        Some(self.clients[c].client.settings())
     }
 }

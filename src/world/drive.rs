@@ -3,12 +3,11 @@
 //! history entries, messages onto the wire, timers and effects.
 
 use super::clock::Ev;
-use super::wire::{downlink_msg, request_msg, request_name, Downlink};
-use super::{ClientKind, World};
-use crate::broker::log::LogReply;
+use super::wire::{downlink_msg, request_msg, request_name};
+use super::World;
 use crate::broker::{ClientId, KeyId, MsgId, Output, Request};
 use crate::client::dedup::{DedupStore, StoreId};
-use crate::client::{ClientOutput, ClientTimer};
+use crate::client::{Client, ClientOutput, ClientTimer, Ctx, Downlink, Reconnect};
 use crate::history::{Entry, Proc};
 use crate::node::NodeId;
 use crate::storage::{FlushId, FlushState};
@@ -53,8 +52,8 @@ impl World {
     }
 
     pub(super) fn arrive_at_client(&mut self, to: ClientId, conn: u32, msg: Downlink) {
-        let client = &self.clients[to as usize];
-        if !client.alive() || client.conn != conn {
+        let slot = &self.clients[to as usize];
+        if !slot.client.alive() || slot.conn != conn {
             let (id, what) = downlink_msg(msg);
             self.record(
                 Proc::Client(to),
@@ -66,78 +65,30 @@ impl World {
             );
             return;
         }
-        let mut out = std::mem::take(&mut self.client_out);
-        match (&mut self.clients[to as usize].kind, msg) {
-            (ClientKind::Consumer(k), Downlink::Deliver(d)) => {
-                k.on_deliver(self.now_ms, d, &mut self.rng_clients, &mut out)
-            }
-            (ClientKind::Producer(p), Downlink::Confirm { msg, ok }) => {
-                p.on_confirm(self.now_ms, msg, ok, &mut out)
-            }
-            (
-                ClientKind::Producer(p),
-                Downlink::Log(LogReply::ProduceAck {
-                    msg,
-                    partition,
-                    offset,
-                }),
-            ) => p.on_produce_ack(self.now_ms, msg, partition, offset, &mut out),
-            (ClientKind::LogConsumer(k), Downlink::Log(reply)) => {
-                k.on_reply(self.now_ms, reply, &mut self.rng_clients, &mut out)
-            }
-            (ClientKind::TxnProducer(k), Downlink::Log(reply)) => {
-                k.on_reply(self.now_ms, reply, &mut out)
-            }
-            _ => unreachable!("deliveries go to consumers, confirms to producers"),
-        }
-        self.apply_client_outputs(to, &mut out);
-        self.client_out = out;
+        self.with_client(to, |client, ctx| client.on_reply(ctx, msg));
     }
 
+    /// A client's timer fires, unless it belongs to an older incarnation.
     pub(super) fn client_timer(&mut self, client: ClientId, incarnation: u32, timer: ClientTimer) {
-        let c = &mut self.clients[client as usize];
-        if c.incarnation != incarnation || !c.alive() {
+        let c = &self.clients[client as usize];
+        if c.incarnation != incarnation || !c.client.alive() {
             return; // a timer of a process that has since died
         }
+        self.with_client(client, |c, ctx| c.on_timer(ctx, timer));
+    }
+
+    /// Runs one handler of client `c` with a fresh [`Ctx`], then applies
+    /// what it output. Every call into a client goes through here.
+    pub(super) fn with_client(&mut self, c: ClientId, f: impl FnOnce(&mut dyn Client, &mut Ctx)) {
         let mut out = std::mem::take(&mut self.client_out);
-        let now = self.now_ms;
-        match (&mut c.kind, timer) {
-            // Producers stop at `duration_ms`, also when a drain runs on.
-            (ClientKind::Producer(_), ClientTimer::Publish) if now > self.scenario.duration_ms => {}
-            (ClientKind::Producer(p), ClientTimer::Publish) => {
-                p.on_publish_slot(now, &mut self.next_msg_id, &mut out)
-            }
-            (ClientKind::Producer(p), ClientTimer::ConfirmDeadline) => {
-                p.on_confirm_deadline(now, &mut out)
-            }
-            (ClientKind::Consumer(k), ClientTimer::ProcessDone) => {
-                k.on_process_done(now, &mut self.rng_clients, &mut out)
-            }
-            (ClientKind::LogConsumer(k), ClientTimer::ProcessDone) => {
-                k.on_process_done(now, &mut self.rng_clients, &mut out)
-            }
-            (ClientKind::LogConsumer(k), ClientTimer::Heartbeat) => {
-                k.on_heartbeat_timer(now, &mut out)
-            }
-            (ClientKind::LogConsumer(k), ClientTimer::ConfirmDeadline) => {
-                k.on_commit_deadline(now, &mut out)
-            }
-            (ClientKind::LogConsumer(k), ClientTimer::Seek(i)) => k.on_seek_timer(i, &mut out),
-            (ClientKind::LogConsumer(k), ClientTimer::Leave) => k.on_leave_timer(now, &mut out),
-            // The transactional client: start, heartbeat, batch done, request deadline.
-            (ClientKind::TxnProducer(k), ClientTimer::Publish) => k.on_start_timer(now, &mut out),
-            (ClientKind::TxnProducer(k), ClientTimer::Heartbeat) => {
-                k.on_heartbeat_timer(now, &mut out)
-            }
-            (ClientKind::TxnProducer(k), ClientTimer::ProcessDone) => {
-                k.on_process_done(now, &mut self.next_msg_id, &mut self.rng_clients, &mut out)
-            }
-            (ClientKind::TxnProducer(k), ClientTimer::ConfirmDeadline) => {
-                k.on_deadline_timer(now, &mut out)
-            }
-            _ => unreachable!("timers go to the client kind that set them"),
-        }
-        self.apply_client_outputs(client, &mut out);
+        let mut ctx = Ctx {
+            now_ms: self.now_ms,
+            rng: &mut self.rng_clients,
+            next_msg_id: &mut self.next_msg_id,
+            out: &mut out,
+        };
+        f(&mut *self.clients[c as usize].client, &mut ctx);
+        self.apply_client_outputs(c, &mut out);
         self.client_out = out;
     }
 
@@ -233,21 +184,8 @@ impl World {
             return;
         }
         c.conn += 1;
-        match &mut c.kind {
-            ClientKind::Consumer(k) => k.connection_lost(),
-            ClientKind::LogConsumer(k) => {
-                let mut out = std::mem::take(&mut self.client_out);
-                k.rejoin(&mut out);
-                self.apply_client_outputs(client, &mut out);
-                self.client_out = out;
-            }
-            ClientKind::TxnProducer(k) => {
-                let mut out = std::mem::take(&mut self.client_out);
-                k.start_over(self.now_ms, &mut out);
-                self.apply_client_outputs(client, &mut out);
-                self.client_out = out;
-            }
-            ClientKind::Producer(_) => {}
+        if c.client.has_connection() {
+            self.with_client(client, |c, ctx| c.reconnect(ctx, Reconnect::Noticed));
         }
     }
 }

@@ -5,9 +5,9 @@
 
 use super::clock::Ev;
 use super::wire::request_msg;
-use super::{ClientKind, World};
-use crate::broker::{ClientId, Request};
-use crate::client::ClientOutput;
+use super::World;
+use crate::broker::ClientId;
+use crate::client::{ClientOutput, Reconnect};
 use crate::config::{FaultAction, FaultSpec};
 use crate::history::{Entry, Proc};
 use crate::node::NodeId;
@@ -95,10 +95,9 @@ impl World {
             .position(|a| a.0 == client)
             .expect("armed");
         let (_, action, restart_ms) = self.armed.remove(at);
-        if let ClientKind::Producer(p) = &mut self.clients[client as usize].kind {
-            assert_eq!(action, FaultAction::CrashAfterSend);
-            p.keep_unacked_at_crash();
-        }
+        self.clients[client as usize]
+            .client
+            .before_armed_crash(action);
         self.crash_client(client);
         self.schedule(restart_ms.max(self.now_ms), Ev::RestartClient(client));
     }
@@ -126,13 +125,9 @@ impl World {
         self.broker_out = out;
         // Every consumer's TCP connection breaks; it notices after one link delay.
         for c in 0..self.clients.len() as ClientId {
-            let client = &self.clients[c as usize];
-            let consumer = matches!(
-                client.kind,
-                ClientKind::Consumer(_) | ClientKind::LogConsumer(_) | ClientKind::TxnProducer(_)
-            );
-            if client.alive() && consumer {
-                let conn = client.conn;
+            let slot = &self.clients[c as usize];
+            if slot.client.alive() && slot.client.has_connection() {
+                let conn = slot.conn;
                 let at_ms = match self.links[c as usize].send(
                     self.now_ms,
                     Direction::Down,
@@ -147,6 +142,8 @@ impl World {
         }
     }
 
+    /// The broker comes back (recovering its disk, for the log broker) and
+    /// every live client with a connection opens a fresh one.
     pub(super) fn restart_broker(&mut self) {
         if self.broker.is_up() {
             return;
@@ -157,76 +154,40 @@ impl World {
             .restart(self.now_ms, &mut *self.storage, &mut out);
         self.apply_broker_outputs(&mut out);
         self.broker_out = out;
-        // Clients with automatic connection recovery re-subscribe.
+        // Clients with automatic connection recovery re-subscribe: the old
+        // connection is certainly dead, even if the client has not noticed
+        // yet, so each starts a fresh one.
         for c in 0..self.clients.len() as ClientId {
-            let client = &mut self.clients[c as usize];
-            if !client.alive() {
-                continue;
+            let slot = &mut self.clients[c as usize];
+            if slot.client.alive() && slot.client.has_connection() {
+                slot.conn += 1;
+                self.with_client(c, |client, ctx| {
+                    client.reconnect(ctx, Reconnect::BrokerRestart)
+                });
             }
-            // The old connection is certainly dead, even if the consumer has
-            // not noticed yet: start a fresh one.
-            let mut out = std::mem::take(&mut self.client_out);
-            match &mut client.kind {
-                ClientKind::Consumer(k) => {
-                    client.conn += 1;
-                    k.connection_lost();
-                    k.subscribe(&mut out);
-                }
-                ClientKind::LogConsumer(k) => {
-                    client.conn += 1;
-                    k.rejoin(&mut out);
-                }
-                ClientKind::TxnProducer(k) => {
-                    client.conn += 1;
-                    k.start_over(self.now_ms, &mut out);
-                }
-                ClientKind::Producer(_) => {}
-            }
-            self.apply_client_outputs(c, &mut out);
-            self.client_out = out;
         }
     }
 
+    /// A client process dies: its timers and connection die with it (the
+    /// incarnation and connection counters move on).
     pub(super) fn crash_client(&mut self, c: ClientId) {
-        if !self.clients[c as usize].alive() {
+        if !self.clients[c as usize].client.alive() {
             return;
         }
         self.record(Proc::Client(c), Entry::Crash);
-        let mut out = std::mem::take(&mut self.client_out);
-        let client = &mut self.clients[c as usize];
-        client.incarnation += 1;
-        client.conn += 1;
-        let is_consumer = matches!(client.kind, ClientKind::Consumer(_));
-        match &mut client.kind {
-            ClientKind::Producer(p) => p.crash(&mut out),
-            ClientKind::Consumer(k) => k.crash(&mut out),
-            // Kafka notices a dead member by its missing heartbeats.
-            ClientKind::LogConsumer(k) => k.crash(&mut out),
-            ClientKind::TxnProducer(k) => k.crash(&mut out),
-        }
-        self.apply_client_outputs(c, &mut out);
-        self.client_out = out;
-        if is_consumer {
-            // The broker notices the dead TCP connection (heartbeat) one link delay later.
-            self.send_up(c, Request::ChannelClosed);
-        }
+        let slot = &mut self.clients[c as usize];
+        slot.incarnation += 1;
+        slot.conn += 1;
+        self.with_client(c, |client, ctx| client.crash(ctx));
     }
 
+    /// A crashed client process starts again.
     pub(super) fn restart_client(&mut self, c: ClientId) {
-        if self.clients[c as usize].alive() {
+        if self.clients[c as usize].client.alive() {
             return;
         }
         self.record(Proc::Client(c), Entry::Restart);
-        let mut out = std::mem::take(&mut self.client_out);
-        let now = self.now_ms;
-        match &mut self.clients[c as usize].kind {
-            ClientKind::Producer(p) => p.restart(now, &mut out),
-            ClientKind::Consumer(k) => k.restart(&mut out),
-            ClientKind::LogConsumer(k) => k.restart(now, &mut out),
-            ClientKind::TxnProducer(k) => k.restart(now, &mut out),
-        }
-        self.apply_client_outputs(c, &mut out);
-        self.client_out = out;
+        self.with_client(c, |client, ctx| client.restart(ctx));
     }
 }
 

@@ -24,8 +24,8 @@
 //! | room | its job |
 //! |---|---|
 //! | `clock.rs` | the event loop: the virtual clock, the queue ordered by (time, seq), `step`, `run_until`, `finish`, `drain`, and `dispatch`, which hands each event to its room |
-//! | `build.rs` | building the world from a scenario: names, the broker, the clients, the store; `new`, `with_storage`, `resume` |
-//! | `drive.rs` | running the state machines: an arrival goes to the broker or a client, and what they output becomes history, messages on the wire and timers |
+//! | `build.rs` | building the world from a scenario: names, the broker, the clients (each built by [`crate::client::build`]), the store; `new`, `with_storage`, `resume` |
+//! | `drive.rs` | running the state machines: an arrival goes to the broker or a client (through the [`crate::client::Client`] trait, never by kind), and what they output becomes history, messages on the wire and timers |
 //! | `wire.rs` | the links: latency, loss and duplication on the way up and down, `drop_acks`, connections reset by a loss, and the messages in flight |
 //! | `faults.rs` | faults: scheduled and injected crashes and restarts, `drop_acks`, armed `crash_after_*` faults, torn crashes of the broker's disk |
 //! | `control.rs` | live control, as the page drives it: `inject`, `add_client`, `set_client`, and the client settings the page shows |
@@ -42,19 +42,14 @@ mod faults;
 mod observe;
 mod wire;
 
+pub use crate::client::{ClientSettings, ClientView};
 pub use clock::Step;
-pub use control::ClientSettings;
-pub use observe::ClientView;
 pub use wire::InFlight;
 
 use crate::broker::ClientId;
 use crate::broker::{Broker, KeyId, MsgId, Output};
-use crate::client::consumer::Consumer;
 use crate::client::dedup::{DedupStore, StoreId};
-use crate::client::log_consumer::LogConsumer;
-use crate::client::producer::Producer;
-use crate::client::txn_producer::TxnProducer;
-use crate::client::ClientOutput;
+use crate::client::{Client, ClientOutput};
 use crate::config::{FaultAction, Scenario};
 use crate::history::{History, Names};
 use crate::sim::net::Link;
@@ -106,35 +101,18 @@ impl fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
-#[derive(Clone, Debug)]
-pub(super) enum ClientKind {
-    Producer(Producer),
-    Consumer(Consumer),
-    LogConsumer(LogConsumer),
-    /// A read-process-write transactional client.
-    TxnProducer(TxnProducer),
-}
-
-#[derive(Clone, Debug)]
-struct Client {
-    kind: ClientKind,
+/// One client process as the world keeps it: the client itself, plus the
+/// two counters that tell a stale timer or reply from a current one.
+struct Slot {
+    /// The client's state machine; the world drives it through the
+    /// [`Client`] trait without knowing its kind.
+    client: Box<dyn Client>,
     /// Bumped on every restart: timers of an older incarnation belong to a
     /// dead process and are dropped.
     incarnation: u32,
     /// Bumped on every restart and connection reset: replies sent on an older
     /// connection are dropped on arrival.
     conn: u32,
-}
-
-impl Client {
-    fn alive(&self) -> bool {
-        match &self.kind {
-            ClientKind::Producer(p) => p.alive,
-            ClientKind::Consumer(c) => c.alive,
-            ClientKind::LogConsumer(c) => c.alive,
-            ClientKind::TxnProducer(c) => c.alive,
-        }
-    }
 }
 
 /// One simulated run: a broker, its clients and their links, advanced event by
@@ -175,7 +153,7 @@ pub struct World {
     /// Set after [`World::drain`]: the checker may call unread records unseen.
     drained: bool,
     /// The clients, indexed by [`ClientId`].
-    clients: Vec<Client>,
+    clients: Vec<Slot>,
     /// Everything that happened, for the checker and the page.
     history: History,
     /// The consumers' visible effect: processed messages per key (`None` = no key).

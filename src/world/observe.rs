@@ -3,33 +3,16 @@
 //! up to date live by a [`LiveChecker`]).
 
 use super::clock::Ev;
-use super::wire::Downlink;
-use super::{ClientKind, World};
+use super::World;
 use crate::broker::{Broker, ClientId, MsgId, Request};
 use crate::check::live::LiveChecker;
 use crate::check::{self, Snapshot, Summary};
+use crate::client::{ClientView, Downlink};
 use crate::config::IsolationLevel;
 use crate::config::{BrokerSpec, ClientSpec, Scenario};
 use crate::history::{History, Names};
 use crate::storage::Storage;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// A client's state for the UI.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClientView {
-    /// The client's id, as the scenario names it.
-    pub id: String,
-    /// Producers are drawn on the left, everything that reads on the right.
-    pub is_producer: bool,
-    /// Running: not crashed, not left its group, not fenced.
-    pub alive: bool,
-    /// Producer: messages published. Consumer: messages processed.
-    pub count: u64,
-    /// Consumer: deliveries received and not finished.
-    pub in_hand: u64,
-    /// Consumer: virtual time spent processing so far.
-    pub busy_ms: u64,
-}
 
 impl World {
     /// Every client's state for the page, in [`crate::broker::ClientId`] order.
@@ -37,43 +20,7 @@ impl World {
         self.clients
             .iter()
             .enumerate()
-            .map(|(i, c)| {
-                let id = self.names.clients[i].clone();
-                match &c.kind {
-                    ClientKind::Producer(p) => ClientView {
-                        id,
-                        is_producer: true,
-                        alive: p.alive,
-                        count: p.published(),
-                        in_hand: 0,
-                        busy_ms: 0,
-                    },
-                    ClientKind::Consumer(k) => ClientView {
-                        id,
-                        is_producer: false,
-                        alive: k.alive,
-                        count: k.processed,
-                        in_hand: k.in_hand() as u64,
-                        busy_ms: k.busy_ms,
-                    },
-                    ClientKind::LogConsumer(k) => ClientView {
-                        id,
-                        is_producer: false,
-                        alive: k.alive && !k.left,
-                        count: k.processed,
-                        in_hand: k.in_hand() as u64,
-                        busy_ms: k.busy_ms,
-                    },
-                    ClientKind::TxnProducer(k) => ClientView {
-                        id,
-                        is_producer: false,
-                        alive: k.alive && !k.fenced(),
-                        count: k.processed,
-                        in_hand: k.in_hand() as u64,
-                        busy_ms: k.busy_ms,
-                    },
-                }
-            })
+            .map(|(i, slot)| slot.client.view(&self.names.clients[i]))
             .collect()
     }
 
@@ -112,7 +59,7 @@ impl World {
     }
 
     /// The broker's store, for a driver that must await it (see
-    /// [`RunError::WaitingForStorage`]).
+    /// [`super::RunError::WaitingForStorage`]).
     pub fn storage_mut(&mut self) -> &mut dyn Storage {
         &mut *self.storage
     }
@@ -163,13 +110,8 @@ impl World {
                 _ => {}
             }
         }
-        for c in &self.clients {
-            match &c.kind {
-                ClientKind::Consumer(k) => held.extend(k.holding()),
-                ClientKind::LogConsumer(k) => held.extend(k.holding()),
-                ClientKind::TxnProducer(k) => held.extend(k.holding()),
-                ClientKind::Producer(_) => {}
-            }
+        for slot in &self.clients {
+            slot.client.holding(&mut held);
         }
         held.retain(|m| keep(*m));
         Snapshot {
@@ -250,11 +192,9 @@ impl World {
             .clients
             .iter()
             .enumerate()
-            .filter_map(|(i, c)| match &c.kind {
-                ClientKind::Consumer(k) => Some((self.names.clients[i].clone(), k.busy_ms)),
-                ClientKind::LogConsumer(k) => Some((self.names.clients[i].clone(), k.busy_ms)),
-                ClientKind::TxnProducer(k) => Some((self.names.clients[i].clone(), k.busy_ms)),
-                ClientKind::Producer(_) => None,
+            .filter_map(|(i, slot)| {
+                let busy_ms = slot.client.busy_ms()?;
+                Some((self.names.clients[i].clone(), busy_ms))
             })
             .collect();
         check::add_effect_invariant(summary);

@@ -3,20 +3,13 @@
 //! to a connection. Also the messages in flight, for drawing them.
 
 use super::clock::Ev;
-use super::{ClientKind, World};
+use super::World;
 use crate::broker::log::{LogReply, LogRequest};
-use crate::broker::{ClientId, Delivery, MsgId, Request};
+use crate::broker::{ClientId, MsgId, Request};
+use crate::client::{Downlink, Reconnect};
 use crate::history::{msg_name, Entry, Proc};
 use crate::node::NodeId;
 use crate::sim::net::{Direction, Transit};
-
-/// A message on its way from the broker to a client.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Downlink {
-    Deliver(Delivery),
-    Confirm { msg: MsgId, ok: bool },
-    Log(LogReply),
-}
 
 /// One message travelling on a link, for drawing it on its way.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -170,48 +163,18 @@ impl World {
         }
     }
 
-    /// A message lost on a consumer's link. Real AMQP runs over TCP, which does
-    /// not lose single messages: a loss shows up as a broken connection. So the
-    /// broker sees the channel close (and requeues the unacked deliveries), the
-    /// consumer drops deliveries of the dead channel, and reconnects at once.
-    /// Producers need no such step: their recovery is the confirm timeout.
+    /// A message lost on a client's link. Real clients talk TCP, which does
+    /// not lose single messages: a loss shows up as a broken connection, so
+    /// a live client with a connection gets a new one at once (see
+    /// [`Reconnect::LinkLoss`]). Producers need no such step: their
+    /// recovery is the confirm timeout.
     pub(super) fn reset_consumer_connection(&mut self, c: ClientId) {
-        let client = &mut self.clients[c as usize];
-        if let ClientKind::TxnProducer(k) = &mut client.kind {
-            if k.alive {
-                client.conn += 1;
-                let mut out = std::mem::take(&mut self.client_out);
-                k.start_over(self.now_ms, &mut out);
-                self.apply_client_outputs(c, &mut out);
-                self.client_out = out;
-            }
+        let slot = &mut self.clients[c as usize];
+        if !slot.client.has_connection() || !slot.client.alive() {
             return;
         }
-        if let ClientKind::LogConsumer(k) = &mut client.kind {
-            if k.alive {
-                client.conn += 1;
-                let mut out = std::mem::take(&mut self.client_out);
-                k.rejoin(&mut out);
-                self.apply_client_outputs(c, &mut out);
-                self.client_out = out;
-            }
-            return;
-        }
-        let ClientKind::Consumer(k) = &mut client.kind else {
-            return;
-        };
-        if !k.alive {
-            return;
-        }
-        client.conn += 1;
-        k.connection_lost();
-        self.send_up(c, Request::ChannelClosed);
-        let mut out = std::mem::take(&mut self.client_out);
-        if let ClientKind::Consumer(k) = &self.clients[c as usize].kind {
-            k.subscribe(&mut out);
-        }
-        self.apply_client_outputs(c, &mut out);
-        self.client_out = out;
+        slot.conn += 1;
+        self.with_client(c, |client, ctx| client.reconnect(ctx, Reconnect::LinkLoss));
     }
 }
 

@@ -5,9 +5,11 @@
 //! [`session::View`] ([`session`]), and saves the setup beside the stored log so a
 //! reload can resume it ([`resume`]), with a record of what the run acknowledged
 //! ([`acked`]). It runs lessons too: an experiment per idea, with a prediction and
-//! a checklist that ticks itself ([`lesson`]).
+//! a checklist that ticks itself ([`lesson`]), and remembers where a learner is:
+//! routes and stored progress ([`learn`]).
 
 pub mod acked;
+pub mod learn;
 pub mod lesson;
 pub mod playground;
 pub mod resume;

@@ -1,0 +1,324 @@
+//! Where a learner is and what they have done: the page's routes
+//! (`#/learn/<lesson>/<step>` and friends) and the progress kept between
+//! visits. Plain data and text, so it is tested natively; the page reads the
+//! URL and the browser's storage and hands the text here.
+//!
+//! Both come from outside the program (a link someone typed, a value an older
+//! version stored), so both are parsed strictly and a bad one gives a
+//! sentence saying what was wrong; the page shows it and falls back to a
+//! place that exists. Nothing here panics on bad input.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The localStorage key the progress is kept under.
+pub const PROGRESS_KEY: &str = "brokerlab.progress";
+/// The stored format's version; another number is refused (and reset).
+pub const PROGRESS_VERSION: u32 = 1;
+/// Lessons remembered at most: more than ever ship, so a bloated stored
+/// value cannot make the page do unbounded work.
+pub const LESSONS_REMEMBERED_MAX: usize = 64;
+/// Longest URL fragment parsed; anything longer is refused unread.
+const HASH_LEN_MAX: usize = 200;
+
+/// A page of the site.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "page", rename_all = "snake_case")]
+pub enum Route {
+    /// The lesson list with progress marks (`#/learn`).
+    Index,
+    /// Step `step` (0-based) of lesson `id` (`#/learn/<id>/<step>`).
+    Lesson {
+        /// The lesson's id, its file stem (`03_broker_crash`).
+        id: String,
+        /// The step, 0-based, as [`crate::app::lesson::LessonRun::step`].
+        step: usize,
+    },
+    /// An in-memory broker and a log crashed side by side (`#/crash-test`).
+    CrashTest,
+    /// The free playground (`#/play`).
+    Playground,
+}
+
+impl Route {
+    /// The URL fragment for this page, `#` included.
+    pub fn to_hash(&self) -> String {
+        match self {
+            Route::Index => "#/learn".into(),
+            Route::Lesson { id, step } => format!("#/learn/{id}/{step}"),
+            Route::CrashTest => "#/crash-test".into(),
+            Route::Playground => "#/play".into(),
+        }
+    }
+
+    /// Reads a URL fragment (`#/learn/03_broker_crash/2`). An empty one
+    /// (`""` or `"#"`) is `Ok(None)`: the landing page decides. Anything
+    /// else that is not a page is an error saying what was not understood.
+    pub fn parse(hash: &str) -> Result<Option<Route>, String> {
+        if hash.len() > HASH_LEN_MAX {
+            return Err(format!("The link is too long ({} characters).", hash.len()));
+        }
+        let path = hash.trim_start_matches('#').trim_end_matches('/');
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        let route = match parts.as_slice() {
+            [] => return Ok(None),
+            ["learn"] => Route::Index,
+            ["learn", id] => Route::Lesson {
+                id: (*id).to_string(),
+                step: 0,
+            },
+            ["learn", id, step] => Route::Lesson {
+                id: (*id).to_string(),
+                step: step
+                    .parse()
+                    .map_err(|_| format!("The step `{step}` in the link is not a number."))?,
+            },
+            ["crash-test"] => Route::CrashTest,
+            ["play"] => Route::Playground,
+            _ => return Err(format!("The link `{hash}` names no page.")),
+        };
+        Ok(Some(route))
+    }
+
+    /// Checks a lesson route against the lessons that exist (id, step
+    /// count): an unknown lesson falls back to the index, a step past the
+    /// end to the last step, each with a sentence saying so.
+    pub fn resolve(self, lessons: &[(&str, usize)]) -> (Route, Option<String>) {
+        let Route::Lesson { id, step } = self else {
+            return (self, None);
+        };
+        match lessons.iter().find(|(known, _)| *known == id) {
+            None => (
+                Route::Index,
+                Some(format!(
+                    "There is no lesson `{id}`: here is the list of lessons."
+                )),
+            ),
+            Some(&(_, steps)) if step >= steps => (
+                Route::Lesson {
+                    id,
+                    step: steps - 1,
+                },
+                Some(format!(
+                    "That lesson has {steps} steps, so step {step} does not exist: showing its last step."
+                )),
+            ),
+            Some(_) => (Route::Lesson { id, step }, None),
+        }
+    }
+}
+
+/// What the page remembers of one lesson.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LessonMark {
+    /// The step last shown: where "continue" takes the learner.
+    pub step: usize,
+    /// Every goal was met in one run at least once.
+    pub done: bool,
+}
+
+/// How far a lesson has got, for the index's marks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mark {
+    /// Never opened.
+    NotStarted,
+    /// Opened; the step last shown.
+    InProgress(usize),
+    /// Every goal met once.
+    Done,
+}
+
+/// Everything remembered between visits (stored as JSON under
+/// [`PROGRESS_KEY`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Progress {
+    /// [`PROGRESS_VERSION`]: a format change must not be misread.
+    pub version: u32,
+    /// Per lesson id.
+    pub lessons: BTreeMap<String, LessonMark>,
+    /// The page last shown: a returning visitor lands there.
+    pub last: Option<Route>,
+}
+
+impl Default for Progress {
+    fn default() -> Progress {
+        Progress {
+            version: PROGRESS_VERSION,
+            lessons: BTreeMap::new(),
+            last: None,
+        }
+    }
+}
+
+impl Progress {
+    /// Reads stored progress. A value this version cannot read (broken
+    /// JSON, an unknown field, another version, too many lessons) is an
+    /// error naming the field, for the page to show before it starts over.
+    pub fn from_text(text: &str) -> Result<Progress, String> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let progress: Progress = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            format!("{}: {}", path, e.into_inner())
+        })?;
+        if progress.version != PROGRESS_VERSION {
+            return Err(format!(
+                "version: {} is not {PROGRESS_VERSION}",
+                progress.version
+            ));
+        }
+        if progress.lessons.len() > LESSONS_REMEMBERED_MAX {
+            return Err(format!(
+                "lessons: {} entries, more than {LESSONS_REMEMBERED_MAX}",
+                progress.lessons.len()
+            ));
+        }
+        Ok(progress)
+    }
+
+    /// The text to store.
+    pub fn to_text(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Records that `route` is shown: it becomes the landing page of the
+    /// next visit, and a lesson step becomes that lesson's place.
+    pub fn visit(&mut self, route: &Route) {
+        if let Route::Lesson { id, step } = route {
+            if self.lessons.len() < LESSONS_REMEMBERED_MAX || self.lessons.contains_key(id) {
+                self.lessons.entry(id.clone()).or_default().step = *step;
+            }
+        }
+        self.last = Some(route.clone());
+    }
+
+    /// Records that every goal of lesson `id` was met.
+    pub fn complete(&mut self, id: &str) {
+        if let Some(mark) = self.lessons.get_mut(id) {
+            mark.done = true;
+        }
+    }
+
+    /// The index's mark for lesson `id`.
+    pub fn mark(&self, id: &str) -> Mark {
+        match self.lessons.get(id) {
+            None => Mark::NotStarted,
+            Some(m) if m.done => Mark::Done,
+            Some(m) => Mark::InProgress(m.step),
+        }
+    }
+
+    /// Where a visit without a link starts: the page last shown, or, for
+    /// a first visit, the first step of `first_lesson`.
+    pub fn landing(&self, first_lesson: &str) -> Route {
+        self.last.clone().unwrap_or_else(|| Route::Lesson {
+            id: first_lesson.to_string(),
+            step: 0,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LESSONS: [(&str, usize); 2] = [("01_backlog", 6), ("03_broker_crash", 7)];
+
+    #[test]
+    fn routes_round_trip_through_their_hash() {
+        let routes = [
+            Route::Index,
+            Route::Lesson {
+                id: "03_broker_crash".into(),
+                step: 4,
+            },
+            Route::CrashTest,
+            Route::Playground,
+        ];
+        for r in routes {
+            assert_eq!(Route::parse(&r.to_hash()), Ok(Some(r.clone())));
+        }
+        assert_eq!(Route::parse(""), Ok(None));
+        assert_eq!(Route::parse("#"), Ok(None));
+        assert_eq!(Route::parse("#/"), Ok(None));
+    }
+
+    #[test]
+    fn bad_links_say_what_is_wrong() {
+        let e = Route::parse("#/learn/01_backlog/two").unwrap_err();
+        assert!(e.contains("`two`"), "{e}");
+        let e = Route::parse("#/nowhere").unwrap_err();
+        assert!(e.contains("names no page"), "{e}");
+        assert!(Route::parse(&"#/learn/".repeat(100)).is_err());
+    }
+
+    #[test]
+    fn resolve_falls_back_to_pages_that_exist() {
+        let unknown = Route::Lesson {
+            id: "99_nope".into(),
+            step: 0,
+        };
+        let (r, why) = unknown.resolve(&LESSONS);
+        assert_eq!(r, Route::Index);
+        assert!(why.unwrap().contains("`99_nope`"));
+        let past = Route::Lesson {
+            id: "01_backlog".into(),
+            step: 40,
+        };
+        let (r, why) = past.resolve(&LESSONS);
+        assert_eq!(
+            r,
+            Route::Lesson {
+                id: "01_backlog".into(),
+                step: 5
+            }
+        );
+        assert!(why.is_some());
+        assert_eq!(Route::CrashTest.resolve(&LESSONS), (Route::CrashTest, None));
+    }
+
+    #[test]
+    fn progress_round_trips_and_marks_lessons() {
+        let mut p = Progress::default();
+        assert_eq!(p.mark("01_backlog"), Mark::NotStarted);
+        assert_eq!(
+            p.landing("01_backlog"),
+            Route::Lesson {
+                id: "01_backlog".into(),
+                step: 0
+            }
+        );
+        let r = Route::Lesson {
+            id: "01_backlog".into(),
+            step: 3,
+        };
+        p.visit(&r);
+        assert_eq!(p.mark("01_backlog"), Mark::InProgress(3));
+        p.complete("01_backlog");
+        assert_eq!(p.mark("01_backlog"), Mark::Done);
+        p.visit(&Route::Playground);
+        let back = Progress::from_text(&p.to_text()).unwrap();
+        assert_eq!(back, p);
+        assert_eq!(back.landing("01_backlog"), Route::Playground);
+    }
+
+    #[test]
+    fn bad_stored_progress_names_the_field() {
+        for (text, field) in [
+            ("{", ""),
+            (r#"{"version":2,"lessons":{},"last":null}"#, "version"),
+            (
+                r#"{"version":1,"lessons":{"01_backlog":{"step":"x","done":false}},"last":null}"#,
+                "lessons.01_backlog.step",
+            ),
+            (
+                r#"{"version":1,"lessons":{},"last":{"page":"moon"}}"#,
+                "last",
+            ),
+        ] {
+            let e = Progress::from_text(text).unwrap_err();
+            assert!(e.contains(field), "{text}: {e}");
+        }
+    }
+}

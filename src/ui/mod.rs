@@ -17,6 +17,8 @@
 //! | `persist.rs` | the IndexedDB store behind log-broker runs |
 //! | `banners.rs` | what the page says about its stored log: unavailable, stopped, an earlier visit's log (Resume / Start fresh), a log that came back short, the resumed log, persistent storage |
 //! | `acked.rs` | the record of what log runs acknowledged, kept in `localStorage` outside the log's database |
+//! | `route.rs` | the site: which page shows (lessons, crash test, playground), the URL, stored progress |
+//! | `lesson/` | the lesson index, a lesson step by step, the crash test |
 
 pub mod acked;
 mod banners;
@@ -24,7 +26,9 @@ mod bundled;
 mod clients;
 mod controls;
 mod figures;
+mod lesson;
 pub mod persist;
+pub mod route;
 pub mod state;
 mod timeline;
 mod topology;
@@ -47,16 +51,38 @@ impl PartialEq for SimHandle {
 }
 
 /// `performance.now()`: the page's monotonic wall clock, handed to the state.
-fn wall_clock() -> state::Clock {
+pub(crate) fn wall_clock() -> state::Clock {
     let performance = web_sys::window().and_then(|w| w.performance());
     Rc::new(move || performance.as_ref().map_or(0.0, |p| p.now()))
 }
 
-/// The root component.
+/// The playground's inputs.
+#[derive(Properties, PartialEq, Default)]
+pub struct AppProps {
+    /// A scenario to load on mount, as (name, JSON): what a lesson's "Open
+    /// in the playground" carries over.
+    #[prop_or_default]
+    pub scenario: Option<Rc<(String, String)>>,
+}
+
+/// The playground.
 #[function_component(App)]
-pub fn app() -> Html {
+pub fn app(props: &AppProps) -> Html {
     let state = use_reducer(|| AppState::new(wall_clock()));
-    use_frame_loop(state.playing, state.dispatcher());
+    let frames = {
+        let d = state.dispatcher();
+        Callback::from(move |wall_ms| d.dispatch(Action::Frame { wall_ms }))
+    };
+    use_frame_loop(state.playing, frames);
+    {
+        let d = state.dispatcher();
+        use_effect_with(props.scenario.clone(), move |carried| {
+            if let Some(carried) = carried {
+                let (name, text) = (**carried).clone();
+                d.dispatch(Action::LoadScenario { name, text });
+            }
+        });
+    }
     use_keyboard(state.dispatcher());
     use_store(state.dispatcher());
     use_record_on_hide(state.acks.clone());
@@ -156,14 +182,15 @@ fn use_record_on_hide(acks: acked::SharedRecorder) {
     });
 }
 
-/// While `playing`, sends one `Frame` per animation frame. The handle of the
-/// pending frame lives in the effect; dropping it (pause, unmount) cancels it.
+/// While `playing`, calls `on_frame` with each animation frame's time. The
+/// handle of the pending frame lives in the effect; dropping it (pause,
+/// unmount) cancels it. The playground and the lesson pages share it.
 #[hook]
-fn use_frame_loop(playing: bool, dispatch: UseReducerDispatcher<AppState>) {
+pub(crate) fn use_frame_loop(playing: bool, on_frame: Callback<f64>) {
     use_effect_with(playing, move |playing| {
         let pending = Rc::new(std::cell::RefCell::new(None));
         if *playing {
-            schedule_frame(pending.clone(), dispatch);
+            schedule_frame(pending.clone(), on_frame);
         }
         move || drop(pending.borrow_mut().take())
     });
@@ -171,12 +198,12 @@ fn use_frame_loop(playing: bool, dispatch: UseReducerDispatcher<AppState>) {
 
 fn schedule_frame(
     pending: Rc<std::cell::RefCell<Option<gloo_render::AnimationFrame>>>,
-    dispatch: UseReducerDispatcher<AppState>,
+    on_frame: Callback<f64>,
 ) {
     let next = pending.clone();
     let frame = gloo_render::request_animation_frame(move |wall_ms| {
-        dispatch.dispatch(Action::Frame { wall_ms });
-        schedule_frame(next, dispatch);
+        on_frame.emit(wall_ms);
+        schedule_frame(next, on_frame);
     });
     *pending.borrow_mut() = Some(frame);
 }
@@ -210,18 +237,20 @@ fn use_keyboard(dispatch: UseReducerDispatcher<AppState>) {
 }
 
 fn in_control(event: &web_sys::KeyboardEvent) -> bool {
+    focus_in(event, &["INPUT", "SELECT", "TEXTAREA", "BUTTON"])
+}
+
+/// Whether the key went to an element with one of these tag names (a
+/// control that uses the key itself).
+pub(crate) fn focus_in(event: &web_sys::KeyboardEvent, tags: &[&str]) -> bool {
     event
         .target()
         .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-        .is_some_and(|el| {
-            matches!(
-                el.tag_name().as_str(),
-                "INPUT" | "SELECT" | "TEXTAREA" | "BUTTON"
-            )
-        })
+        .is_some_and(|el| tags.contains(&el.tag_name().as_str()))
 }
 
-/// Mounts the app on `<body>`; called by the `brokerlab-web` binary.
+/// Mounts the site (lessons, crash test, playground) on `<body>`; called
+/// by the `brokerlab-web` binary.
 pub fn start() {
-    yew::Renderer::<App>::new().render();
+    yew::Renderer::<route::Site>::new().render();
 }

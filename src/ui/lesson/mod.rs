@@ -1,0 +1,191 @@
+//! The lesson pages: the index with progress marks ([`index`]), one lesson
+//! step by step (this file), the experiment's controls ([`controls`]), the
+//! named pictures ([`pictures`]) and the crash test ([`crash_test`]).
+//!
+//! A lesson page draws a [`LessonRun`](crate::app::lesson::LessonRun)
+//! through its own `Reducible` ([`state`]); the picture and the counters of
+//! the run are the playground's own components. Which step shows is the
+//! route's business (`#/learn/<lesson>/<step>`): Back, Next and the ←/→ keys
+//! ask the router to go there, and the page follows.
+
+mod controls;
+pub mod crash_test;
+pub mod index;
+mod pictures;
+mod stages;
+pub mod state;
+
+use crate::app::learn::Route;
+use crate::app::lesson::{Lesson, Stage};
+use state::{LearnState, LessonAction};
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+/// A lesson page's inputs.
+#[derive(Properties, PartialEq)]
+pub struct LessonProps {
+    /// The lesson shown.
+    pub lesson: Rc<Lesson>,
+    /// Its place in the index, 0-based.
+    pub number: usize,
+    /// Lessons in the index.
+    pub total: usize,
+    /// The next lesson's id, if there is one.
+    pub next_id: Option<String>,
+    /// The step the route shows.
+    pub step: usize,
+    /// Asks the router to show a page.
+    pub nav: Callback<Route>,
+    /// Every goal was met (the index marks the lesson done).
+    pub on_complete: Callback<String>,
+    /// "Open in the playground": the setup's name and JSON.
+    pub open_playground: Callback<(String, String)>,
+}
+
+/// One lesson, one step at a time.
+#[function_component(LessonPage)]
+pub fn lesson_page(p: &LessonProps) -> Html {
+    let state = {
+        let (lesson, step) = ((*p.lesson).clone(), p.step);
+        use_reducer(move || LearnState::new(lesson, step, super::wall_clock()))
+    };
+    let d = {
+        let d = state.dispatcher();
+        Callback::from(move |a: LessonAction| d.dispatch(a))
+    };
+    {
+        let d = state.dispatcher();
+        use_effect_with(p.step, move |step| d.dispatch(LessonAction::GoTo(*step)));
+    }
+    let frames = {
+        let d = state.dispatcher();
+        Callback::from(move |wall_ms| d.dispatch(LessonAction::Frame { wall_ms }))
+    };
+    super::use_frame_loop(state.playing, frames);
+    let run = state.run.borrow();
+    let all_met = run.all_goals_met();
+    {
+        let (done, id) = (p.on_complete.clone(), p.lesson.id.clone());
+        use_effect_with(all_met, move |met| {
+            if *met {
+                done.emit(id);
+            }
+        });
+    }
+    let (step, steps) = (run.step(), run.step_count());
+    let go = |to: usize| {
+        let (nav, id) = (p.nav.clone(), p.lesson.id.clone());
+        Callback::from(move |_: MouseEvent| {
+            nav.emit(Route::Lesson {
+                id: id.clone(),
+                step: to,
+            })
+        })
+    };
+    use_arrow_keys(p, step, steps);
+    let next = match (step + 1 < steps, &p.next_id) {
+        (true, _) => html! { <button class="primary" onclick={go(step + 1)}>{ "Next" }</button> },
+        (false, Some(id)) => {
+            let (nav, id) = (p.nav.clone(), id.clone());
+            let onclick = move |_| {
+                nav.emit(Route::Lesson {
+                    id: id.clone(),
+                    step: 0,
+                })
+            };
+            html! { <button class="primary" {onclick}>{ "Next lesson" }</button> }
+        }
+        (false, None) => {
+            let nav = p.nav.clone();
+            html! { <button class="primary" onclick={move |_| nav.emit(Route::Index)}>{ "All lessons" }</button> }
+        }
+    };
+    let open = {
+        let (open, name) = (p.open_playground.clone(), p.lesson.id.clone());
+        let text = run.setup().to_json_pretty();
+        Callback::from(move |_| open.emit((name.clone(), text.clone())))
+    };
+    let is_run = run.stage() == Stage::Run;
+    let body = stages::body(&run, &state, &d, &p.nav);
+    drop(run);
+    html! {
+        <div class={classes!("lesson-page", is_run.then_some("with-lab"))}>
+            { step_list(p, step, steps, &state) }
+            <section class="lesson" aria-labelledby="lesson-heading">
+                <p class="lesson-kicker">
+                    { format!("Lesson {} of {} · step {} of {steps}", p.number + 1, p.total, step + 1) }
+                </p>
+                <h2 id="lesson-heading">{ &p.lesson.title }</h2>
+                { body }
+                <div class="lesson-nav" role="group" aria-label="Lesson steps">
+                    <button disabled={step == 0} onclick={go(step.saturating_sub(1))}>{ "Back" }</button>
+                    { next }
+                    <button class="lesson-open" onclick={open}>{ "Open in the playground" }</button>
+                </div>
+            </section>
+            if is_run {
+                { stages::lab(&state, &d) }
+            }
+        </div>
+    }
+}
+
+/// The steps as links (`#/learn/<lesson>/<n>`), the current one marked.
+fn step_list(p: &LessonProps, step: usize, steps: usize, state: &LearnState) -> Html {
+    let run = state.run.borrow();
+    let intro = run.lesson().intro.len();
+    let name = |n: usize| match n {
+        n if n < intro => format!("Idea {}", n + 1),
+        n if n == intro => "Predict".to_string(),
+        n if n == intro + 1 => "Experiment".to_string(),
+        _ => "Debrief".to_string(),
+    };
+    html! {
+        <nav class="lesson-steps" aria-label="Steps of this lesson">
+            <ol>
+                { for (0..steps).map(|n| {
+                    let href = Route::Lesson { id: p.lesson.id.clone(), step: n }.to_hash();
+                    let current = (n == step).then_some("step");
+                    html! { <li><a {href} aria-current={current}>{ name(n) }</a></li> }
+                }) }
+            </ol>
+        </nav>
+    }
+}
+
+/// ← and → move between steps, unless the focus is in a field that uses
+/// the arrows itself.
+#[hook]
+fn use_arrow_keys(p: &LessonProps, step: usize, steps: usize) {
+    let (nav, id) = (p.nav.clone(), p.lesson.id.clone());
+    use_effect_with((id, step, steps), move |(id, step, steps)| {
+        let (id, step, steps) = (id.clone(), *step, *steps);
+        let document = web_sys::window().and_then(|w| w.document());
+        let listener = document.map(|doc| {
+            gloo_events::EventListener::new(&doc, "keydown", move |event| {
+                let Some(key) = event.dyn_ref::<web_sys::KeyboardEvent>() else {
+                    return;
+                };
+                if key.ctrl_key()
+                    || key.meta_key()
+                    || key.alt_key()
+                    || super::focus_in(key, &["INPUT", "SELECT", "TEXTAREA"])
+                {
+                    return;
+                }
+                let to = match key.key().as_str() {
+                    "ArrowLeft" if step > 0 => step - 1,
+                    "ArrowRight" if step + 1 < steps => step + 1,
+                    _ => return,
+                };
+                key.prevent_default();
+                nav.emit(Route::Lesson {
+                    id: id.clone(),
+                    step: to,
+                });
+            })
+        });
+        move || drop(listener)
+    });
+}

@@ -1,0 +1,224 @@
+//! A lesson page's state: a `Reducible` over one [`LessonRun`], changed only
+//! through [`LessonAction`]. Buttons, keys and tests all go through it; the
+//! components only draw the snapshot it keeps ([`LearnState::view`],
+//! [`LearnState::goals`]).
+
+use crate::app::lesson::{self, GoalStatus, GoalView, Lesson, LessonRun};
+use crate::app::session::View;
+use std::cell::RefCell;
+use std::rc::Rc;
+use yew::Reducible;
+
+/// Speeds offered while a lesson plays (virtual ms per wall ms): slower
+/// than the playground's, since a lesson asks for a click at the right
+/// moment.
+pub const SPEEDS: [f64; 4] = [0.1, 0.25, 0.5, 1.0];
+const SPEED_DEFAULT_INDEX: usize = 1;
+/// Virtual ms one "Step" click covers: short enough to stop at a chosen
+/// moment, long enough that a backlog visibly changes.
+pub const STEP_MS: u64 = 100;
+/// Wall ms of simulation per animation frame, as in the playground.
+const FRAME_BUDGET_MS: f64 = 8.0;
+/// A frame after a long pause advances at most this much wall time.
+const FRAME_GAP_MS_MAX: f64 = 100.0;
+
+/// Everything a learner does on a lesson page.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LessonAction {
+    /// Show step `n` (the route changed).
+    GoTo(usize),
+    /// Answer the prediction with choice `n`.
+    Predict(usize),
+    /// Skip the prediction.
+    SkipPrediction,
+    /// Play or pause the run.
+    TogglePlay,
+    /// An animation frame at this wall time.
+    Frame {
+        /// `requestAnimationFrame`'s timestamp.
+        wall_ms: f64,
+    },
+    /// Run [`STEP_MS`] more, paused.
+    Step,
+    /// Run to the end, paused.
+    RunToEnd,
+    /// Choose a play speed from [`SPEEDS`].
+    SetSpeed(usize),
+    /// A lesson control (crash the broker, set acks…).
+    Act(lesson::Action),
+    /// Reveal the next hint.
+    Hint,
+    /// Start the experiment over.
+    Reset,
+    /// Show a message's story (a finding was clicked), or close it.
+    Focus(Option<String>),
+}
+
+/// A lesson page's state (see the module notes).
+#[derive(Clone)]
+pub struct LearnState {
+    /// The learner's pass, mutated in place; `revision` says it changed.
+    pub run: Rc<RefCell<LessonRun>>,
+    /// Bumped on every change of `run`, so Yew redraws.
+    pub revision: u64,
+    /// What the playground's picture and counters draw.
+    pub view: Rc<View>,
+    /// The checklist now.
+    pub goals: Vec<GoalView>,
+    /// The last goal that changed, said aloud by the live region.
+    pub announce: String,
+    /// The run plays in animation frames.
+    pub playing: bool,
+    /// Index into [`SPEEDS`].
+    pub speed_index: usize,
+    /// The message whose story is shown.
+    pub focus: Option<String>,
+    /// Why the last action was refused, if it was.
+    pub refused: Option<String>,
+    /// The wall time of the last frame (none when paused).
+    last_frame_ms: Option<f64>,
+    /// A monotonic wall clock, passed in so tests could drive it.
+    clock: super::super::state::Clock,
+}
+
+impl PartialEq for LearnState {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.run, &other.run)
+            && self.revision == other.revision
+            && self.playing == other.playing
+            && self.speed_index == other.speed_index
+            && self.refused == other.refused
+            && self.focus == other.focus
+    }
+}
+
+impl LearnState {
+    /// A fresh pass through `lesson`, showing `step`.
+    pub fn new(lesson: Lesson, step: usize, clock: super::super::state::Clock) -> LearnState {
+        let mut run = LessonRun::new(lesson);
+        run.go_to(step);
+        let mut s = LearnState {
+            view: Rc::new(run.session().view(None)),
+            goals: run.goals(),
+            run: Rc::new(RefCell::new(run)),
+            revision: 0,
+            announce: String::new(),
+            playing: false,
+            speed_index: SPEED_DEFAULT_INDEX,
+            focus: None,
+            refused: None,
+            last_frame_ms: None,
+            clock,
+        };
+        s.refresh();
+        s
+    }
+
+    /// Redraws from the run, and words the goals that changed since.
+    fn refresh(&mut self) {
+        let run = self.run.borrow();
+        let goals = run.goals();
+        for (old, new) in self.goals.iter().zip(&goals) {
+            if old.status != new.status {
+                self.announce = announcement(new);
+            }
+        }
+        self.goals = goals;
+        self.view = Rc::new(run.session().view(self.focus.as_deref()));
+        if run.finished() {
+            self.playing = false;
+        }
+        drop(run);
+        self.revision += 1;
+    }
+
+    fn frame(&mut self, wall_ms: f64) {
+        if !self.playing {
+            self.last_frame_ms = None;
+            return;
+        }
+        let gap_ms =
+            (self.last_frame_ms).map_or(0.0, |last| (wall_ms - last).clamp(0.0, FRAME_GAP_MS_MAX));
+        self.last_frame_ms = Some(wall_ms);
+        let virtual_ms = (gap_ms * SPEEDS[self.speed_index]).round() as u64;
+        let clock = self.clock.clone();
+        let deadline_ms = clock() + FRAME_BUDGET_MS;
+        (self.run.borrow_mut()).advance(virtual_ms, &mut || clock() >= deadline_ms);
+        self.refresh();
+    }
+
+    fn result(&mut self, r: Result<(), String>) {
+        self.refused = r.err();
+        self.refresh();
+    }
+}
+
+/// The sentence the live region says when a goal changes.
+fn announcement(g: &GoalView) -> String {
+    match g.status {
+        GoalStatus::Met => format!("Goal met: {}", g.text),
+        GoalStatus::Failed => format!("Goal missed: {}", g.text),
+        GoalStatus::Holding | GoalStatus::Pending => format!("Goal open: {}", g.text),
+    }
+}
+
+impl Reducible for LearnState {
+    type Action = LessonAction;
+
+    fn reduce(self: Rc<Self>, action: LessonAction) -> Rc<Self> {
+        let mut s = (*self).clone();
+        let run = s.run.clone();
+        match action {
+            LessonAction::GoTo(n) => {
+                if run.borrow().step() == n {
+                    return self;
+                }
+                run.borrow_mut().go_to(n);
+                s.refresh();
+            }
+            LessonAction::Predict(n) => {
+                let r = run.borrow_mut().predict(n);
+                s.result(r);
+            }
+            LessonAction::SkipPrediction => {
+                let r = run.borrow_mut().skip_prediction();
+                s.result(r);
+            }
+            LessonAction::TogglePlay => {
+                s.playing = !s.playing && run.borrow().can_run() && !run.borrow().finished();
+                s.last_frame_ms = None;
+            }
+            LessonAction::Frame { wall_ms } => s.frame(wall_ms),
+            LessonAction::Step => {
+                s.playing = false;
+                run.borrow_mut().advance(STEP_MS, &mut || false);
+                s.refresh();
+            }
+            LessonAction::RunToEnd => {
+                s.playing = false;
+                run.borrow_mut().run_to_end();
+                s.refresh();
+            }
+            LessonAction::SetSpeed(i) => s.speed_index = i.min(SPEEDS.len() - 1),
+            LessonAction::Act(a) => {
+                let r = run.borrow_mut().act(a);
+                s.result(r);
+            }
+            LessonAction::Hint => {
+                run.borrow_mut().show_hint();
+                s.refresh();
+            }
+            LessonAction::Reset => {
+                s.playing = false;
+                s.focus = None;
+                run.borrow_mut().reset();
+                s.result(Ok(()));
+            }
+            LessonAction::Focus(msg) => {
+                s.focus = msg;
+                s.refresh();
+            }
+        }
+        Rc::new(s)
+    }
+}

@@ -55,7 +55,8 @@ fn role_selector(role: &str) -> String {
         "status" => "output",
         "textbox" => "input[type=\"text\"]",
         "combobox" => "select",
-        "region" => "section[aria-label]",
+        "region" => "section[aria-label], section[aria-labelledby]",
+        "link" => "a[href]",
         "alert" => "",
         _ => "",
     };

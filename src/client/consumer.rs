@@ -20,7 +20,7 @@ use super::{
     Client, ClientOutput, ClientSettings, ClientTimer, ClientView, Ctx, Downlink, Lookup, NewKeys,
     Reconnect,
 };
-use crate::broker::{ClientId, Delivery, KeyId, MsgId, QueueId, Request};
+use crate::broker::{Delivery, KeyId, MsgId, QueueId, Request};
 use crate::config::{
     AckMode, ConsumerSpec, OnFailure, ProcessingSpec, QueueBrokerSpec, QueueMode, Setting,
 };
@@ -31,13 +31,21 @@ use std::collections::{BTreeSet, VecDeque};
 /// Resolved settings of one consumer.
 #[derive(Clone, Debug)]
 pub struct ConsumerConfig {
+    /// The queue it consumes from.
     pub queue: QueueId,
+    /// `basic.qos(prefetch_count)`: unacked deliveries the broker sends it at most.
     pub prefetch: u32,
+    /// When it acks: `auto` (`no_ack`), before or after processing.
     pub ack_mode: AckMode,
+    /// How long one message takes to process.
     pub processing: ProcessingSpec,
+    /// `basic.consume(exclusive)`: the only consumer of its queue.
     pub exclusive: bool,
+    /// Messages with these keys always fail processing (a poison message).
     pub fail_keys: BTreeSet<KeyId>,
+    /// The chance that processing any other message fails (a seeded draw).
     pub fail_probability: Probability,
+    /// What a failure does: requeue, dead-letter, or drop.
     pub on_failure: OnFailure,
     /// SQS mode: a failure is "do not DeleteMessage" rather than a nack.
     pub sqs: bool,
@@ -48,6 +56,7 @@ pub struct ConsumerConfig {
 /// What the consumer is working on.
 #[derive(Clone, Copy, Debug)]
 struct Current {
+    /// The delivery being processed.
     delivery: Delivery,
     /// Decided when processing starts (a seeded draw), applied when it ends.
     fails: bool,
@@ -57,28 +66,31 @@ struct Current {
 }
 
 #[derive(Clone, Debug)]
+/// A queue consumer: one delivery processed at a time, the rest buffered.
 pub struct Consumer {
-    pub id: ClientId,
+    /// Its settings; the live ones change in place.
     cfg: ConsumerConfig,
-    pub alive: bool,
+    /// Running; a crashed consumer receives nothing until restarted.
+    alive: bool,
     /// Deliveries received, not started. Bound: [`Consumer::buffer_max`].
     buffer: VecDeque<Delivery>,
+    /// The delivery in progress, if any: one at a time.
     current: Option<Current>,
     /// The largest prefetch this consumer has had: deliveries sent under a
     /// higher prefetch may still arrive after a live `basic.qos` lowers it,
     /// and the buffer must take them (see [`Consumer::buffer_max`]).
     prefetch_max_seen: u32,
     /// Virtual ms spent processing, to show how busy each consumer was.
-    pub busy_ms: u64,
+    busy_ms: u64,
     /// Messages whose effect this consumer applied.
-    pub processed: u64,
+    processed: u64,
 }
 
 impl Consumer {
-    pub fn new(id: ClientId, cfg: ConsumerConfig) -> Consumer {
+    /// A running consumer that has not subscribed yet.
+    pub fn new(cfg: ConsumerConfig) -> Consumer {
         assert!(cfg.prefetch > 0, "validated: prefetch is positive");
         Consumer {
-            id,
             prefetch_max_seen: cfg.prefetch,
             cfg,
             alive: true,
@@ -108,6 +120,8 @@ impl Consumer {
         }));
     }
 
+    /// A delivery arrived: buffer it (or turn it away when the buffer is
+    /// full) and start on it if idle.
     pub fn on_deliver(
         &mut self,
         now_ms: u64,
@@ -171,6 +185,8 @@ impl Consumer {
         out.push(ClientOutput::Send(Request::Ack { tag: d.tag }));
     }
 
+    /// The message in progress is done: apply its effect (or fail it), ack
+    /// or nack as the ack mode says, and start on the next.
     pub fn on_process_done(&mut self, now_ms: u64, rng: &mut SimRng, out: &mut Vec<ClientOutput>) {
         let cur = self
             .current
@@ -223,6 +239,7 @@ impl Consumer {
         self.buffer.clear();
     }
 
+    /// A new process: it subscribes again, with an empty buffer.
     pub fn restart(&mut self, out: &mut Vec<ClientOutput>) {
         assert!(!self.alive);
         self.alive = true;
@@ -266,14 +283,17 @@ impl Consumer {
         self.cfg.ack_mode = ack_mode;
     }
 
+    /// Its current `prefetch`.
     pub fn prefetch(&self) -> u32 {
         self.cfg.prefetch
     }
 
+    /// Its current ack mode.
     pub fn ack_mode(&self) -> AckMode {
         self.cfg.ack_mode
     }
 
+    /// Its current processing time.
     pub fn processing(&self) -> ProcessingSpec {
         self.cfg.processing
     }
@@ -294,12 +314,7 @@ impl Consumer {
 
 impl Consumer {
     /// A queue consumer from its scenario entry (`kind: consumer`).
-    pub fn from_spec(
-        names: &Names,
-        id: ClientId,
-        k: &ConsumerSpec,
-        b: &QueueBrokerSpec,
-    ) -> Consumer {
+    pub fn from_spec(names: &Names, k: &ConsumerSpec, b: &QueueBrokerSpec) -> Consumer {
         let ids = Lookup(names);
         let queue = ids.queue(&k.queue);
         let cfg = ConsumerConfig {
@@ -314,7 +329,7 @@ impl Consumer {
             sqs: b.mode == QueueMode::Sqs,
             dedup: k.dedup_ids_max.map(|n| (StoreId::Queue(queue), n)),
         };
-        Consumer::new(id, cfg)
+        Consumer::new(cfg)
     }
 }
 

@@ -39,7 +39,10 @@ pub enum StoreId {
 }
 
 #[derive(Clone, Debug)]
+/// One dedup store: the ids of the messages whose effect was applied,
+/// bounded, oldest evicted first.
 pub struct DedupStore {
+    /// Ids it remembers at most (`dedup_ids_max`).
     ids_max: u64,
     /// The ids remembered. Bound: `ids_max`.
     ids: BTreeSet<MsgId>,
@@ -50,6 +53,7 @@ pub struct DedupStore {
 }
 
 impl DedupStore {
+    /// An empty store that remembers up to `ids_max` ids.
     pub fn new(ids_max: u64) -> DedupStore {
         assert!((1..=IDS_MAX).contains(&ids_max), "validated dedup bound");
         DedupStore {
@@ -81,10 +85,12 @@ impl DedupStore {
         true
     }
 
+    /// Ids remembered now.
     pub fn len(&self) -> usize {
         self.ids.len()
     }
 
+    /// Whether it remembers no id.
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
     }

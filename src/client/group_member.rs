@@ -18,12 +18,17 @@ use crate::history::{Entry, LogEntry};
 /// A member's settings, as `JoinGroup` and the heartbeat need them.
 #[derive(Clone, Copy, Debug)]
 pub struct MemberConfig {
+    /// The consumer group it joins.
     pub group: GroupId,
     /// The topic the group reads (a transactional client's input topic).
     pub topic: TopicId,
+    /// `partition.assignment.strategy`: range or roundrobin.
     pub assignor: Assignor,
+    /// `auto.offset.reset`: where to start without a committed offset.
     pub reset: OffsetReset,
+    /// `session.timeout.ms`: silence after which the coordinator expels it.
     pub session_timeout_ms: u64,
+    /// `heartbeat.interval.ms`: how often it tells the coordinator it lives.
     pub heartbeat_interval_ms: u64,
     /// `isolation.level` of the reads.
     pub isolation: IsolationLevel,
@@ -48,6 +53,7 @@ impl MemberConfig {
 /// The member's view of its group.
 #[derive(Clone, Debug)]
 pub struct GroupMember {
+    /// Its settings.
     pub cfg: MemberConfig,
     /// The generation of the applied assignment (0: none since the last
     /// join; no coordinator generation matches it, so a commit sent before
@@ -59,10 +65,12 @@ pub struct GroupMember {
     pub pending: Option<(u32, PartitionSet)>,
     /// The poll waiting for its response.
     pub polling: Option<u64>,
+    /// The next poll's number: replies of older polls are told apart by it.
     next_poll: u64,
 }
 
 impl GroupMember {
+    /// A member that has not joined yet.
     pub fn new(cfg: MemberConfig) -> GroupMember {
         assert!(cfg.heartbeat_interval_ms > 0, "validated");
         GroupMember {
@@ -111,6 +119,7 @@ impl GroupMember {
         });
     }
 
+    /// Whether `partition` is in its applied assignment.
     pub fn owns(&self, partition: PartitionId) -> bool {
         self.partitions & (1 << partition) != 0
     }

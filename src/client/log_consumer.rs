@@ -45,7 +45,7 @@ use super::{
 use crate::broker::log::{
     partitions_of, CommitError, GroupId, LogRecord, LogReply, LogRequest, PartitionId, Seek,
 };
-use crate::broker::{ClientId, MsgId, Request};
+use crate::broker::{MsgId, Request};
 use crate::config::{CommitMode, LogConsumerSpec, ProcessingSpec, SeekPosition, SeekSpec, Setting};
 use crate::history::{Entry, LogEntry, Names, OpType};
 use crate::sim::rng::SimRng;
@@ -56,13 +56,17 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 pub struct LogConsumerConfig {
     /// Group, topic and the group protocol's settings.
     pub member: MemberConfig,
+    /// How long one record takes to process.
     pub processing: ProcessingSpec,
     /// `Some(auto.commit.interval.ms)` when `enable.auto.commit` is on.
     pub auto_commit_interval_ms: Option<u64>,
     /// Manual commits (only without auto-commit).
     pub commit: Option<CommitMode>,
+    /// `max.poll.records`: records one poll returns at most.
     pub max_poll_records: u32,
+    /// Seeks at given times (Kinesis iterator names), in time order.
     pub seeks: Vec<SeekSpec>,
+    /// When it calls `close()` and leaves its group, if ever.
     pub leave_at_ms: Option<u64>,
     /// The idempotent consumer's dedup store, if any.
     pub dedup: super::dedup::DedupConfig,
@@ -82,17 +86,21 @@ struct SyncCommit {
 }
 
 #[derive(Clone, Debug)]
+/// A consumer-group member of the log broker: polls, processes one record
+/// at a time, commits offsets.
 pub struct LogConsumer {
-    pub id: ClientId,
+    /// Its settings; the live ones change in place.
     cfg: LogConsumerConfig,
-    pub alive: bool,
+    /// Running; a crashed consumer receives nothing until restarted.
+    alive: bool,
     /// Left the group with `close()` (stays out until restarted).
-    pub left: bool,
+    left: bool,
     /// Its group membership: assignment, generation, the poll in flight.
     member: GroupMember,
     /// Records returned, not yet processed. Bound: `max.poll.records` (one
     /// poll's response; the next poll is sent only when this is empty).
     buffer: VecDeque<LogRecord>,
+    /// The record in progress, if any: one at a time.
     current: Option<LogRecord>,
     /// Next offset to read per owned partition (Kafka's "position").
     positions: BTreeMap<PartitionId, u64>,
@@ -101,16 +109,19 @@ pub struct LogConsumer {
     sync_commit: Option<SyncCommit>,
     /// A live `max.poll.records` change waiting for the next poll.
     max_poll_records_next: Option<u32>,
+    /// When offsets were last auto-committed (`auto.commit.interval.ms` counts from it).
     last_commit_ms: u64,
-    pub busy_ms: u64,
-    pub processed: u64,
+    /// Virtual ms spent processing, to show how busy it was.
+    busy_ms: u64,
+    /// Records whose effect it applied.
+    processed: u64,
 }
 
 impl LogConsumer {
-    pub fn new(id: ClientId, cfg: LogConsumerConfig) -> LogConsumer {
+    /// A running consumer that has not joined its group yet.
+    pub fn new(cfg: LogConsumerConfig) -> LogConsumer {
         assert!(cfg.max_poll_records > 0);
         LogConsumer {
-            id,
             member: GroupMember::new(cfg.member),
             cfg,
             alive: true,
@@ -126,6 +137,7 @@ impl LogConsumer {
         }
     }
 
+    /// The group it belongs to.
     pub fn group(&self) -> GroupId {
         self.cfg.member.group
     }
@@ -175,12 +187,15 @@ impl LogConsumer {
         self.positions.clear();
     }
 
+    /// The heartbeat timer: heartbeat unless it left the group.
     pub fn on_heartbeat_timer(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
         if !self.left {
             self.member.heartbeat(now_ms, out);
         }
     }
 
+    /// A reply of the log broker: an assignment, a record, the end of a
+    /// poll, or a commit's answer.
     pub fn on_reply(
         &mut self,
         now_ms: u64,
@@ -435,6 +450,8 @@ impl LogConsumer {
         });
     }
 
+    /// The record in progress is done: apply its effect, commit if
+    /// committing after processing, and start on the next.
     pub fn on_process_done(&mut self, now_ms: u64, rng: &mut SimRng, out: &mut Vec<ClientOutput>) {
         let r = self
             .current
@@ -506,6 +523,8 @@ impl LogConsumer {
         self.member.forget();
     }
 
+    /// A new process: it joins its group again and reads from the committed
+    /// offsets.
     pub fn restart(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
         assert!(!self.alive);
         self.alive = true;
@@ -513,6 +532,7 @@ impl LogConsumer {
         self.start(now_ms, out);
     }
 
+    /// Processing time from the next record on.
     pub fn set_processing(&mut self, processing: ProcessingSpec) {
         self.cfg.processing = processing;
     }
@@ -530,10 +550,12 @@ impl LogConsumer {
             .unwrap_or(self.cfg.max_poll_records)
     }
 
+    /// Its current processing time.
     pub fn processing(&self) -> ProcessingSpec {
         self.cfg.processing
     }
 
+    /// Its manual commit mode (`None` with `enable.auto.commit`).
     pub fn commit_mode(&self) -> Option<CommitMode> {
         self.cfg.commit
     }
@@ -544,6 +566,7 @@ impl LogConsumer {
         current.chain(self.buffer.iter().map(|r| r.msg.id))
     }
 
+    /// Records received and not finished (buffer + current).
     pub fn in_hand(&self) -> usize {
         self.buffer.len() + usize::from(self.current.is_some())
     }
@@ -552,7 +575,7 @@ impl LogConsumer {
 impl LogConsumer {
     /// A consumer-group member from its scenario entry (`kind:
     /// log_consumer` without `transactional`).
-    pub fn from_spec(names: &Names, id: ClientId, k: &LogConsumerSpec) -> LogConsumer {
+    pub fn from_spec(names: &Names, k: &LogConsumerSpec) -> LogConsumer {
         let ids = Lookup(names);
         let group = ids.group(&k.group_id);
         let cfg = LogConsumerConfig {
@@ -565,7 +588,7 @@ impl LogConsumer {
             leave_at_ms: k.leave_at_ms,
             dedup: k.dedup_ids_max.map(|n| (StoreId::Group(group), n)),
         };
-        LogConsumer::new(id, cfg)
+        LogConsumer::new(cfg)
     }
 }
 

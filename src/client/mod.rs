@@ -200,13 +200,13 @@ pub fn build(s: &Scenario, names: &Names, id: ClientId, spec: &ClientSpec) -> Bo
             Box::new(producer::Producer::for_log(s, names, id, p, b))
         }
         (ClientSpec::Consumer(k), BrokerSpec::Queue(b)) => {
-            Box::new(consumer::Consumer::from_spec(names, id, k, b))
+            Box::new(consumer::Consumer::from_spec(names, k, b))
         }
         (ClientSpec::LogConsumer(k), BrokerSpec::Log(b)) if k.transactional.is_some() => {
             Box::new(txn_producer::TxnProducer::from_spec(s, names, id, k, b))
         }
         (ClientSpec::LogConsumer(k), BrokerSpec::Log(_)) => {
-            Box::new(log_consumer::LogConsumer::from_spec(names, id, k))
+            Box::new(log_consumer::LogConsumer::from_spec(names, k))
         }
         _ => unreachable!("validated: client kinds fit the broker kind"),
     }

@@ -36,10 +36,15 @@ pub enum Route {
     /// A map by key, not by position in `keys`: a live key change must not
     /// move a retry of an older message to another partition.
     Log {
+        /// The topic it produces to.
         topic: TopicId,
+        /// The topic's partition count.
         partitions: u32,
+        /// Each key's partition.
         key_partitions: BTreeMap<KeyId, PartitionId>,
+        /// Where keyless records go: sticky batches or round-robin.
         partitioner: Partitioner,
+        /// `acks`: 0, 1 or all.
         acks: Acks,
     },
 }
@@ -47,7 +52,9 @@ pub enum Route {
 /// A published message waiting for its confirm.
 #[derive(Clone, Copy, Debug)]
 struct Pending {
+    /// The message, re-sent as is on a retry.
     msg: Message,
+    /// 0 for the first send; a deadline of an older attempt is ignored.
     attempt: u32,
     /// `enable.idempotence`: its sequence number in its partition, the same
     /// on every retry.
@@ -55,23 +62,33 @@ struct Pending {
 }
 
 #[derive(Clone, Debug)]
+/// A producer: publishes `count` messages on a schedule, with or without
+/// confirms (see the module docs).
 pub struct Producer {
-    pub id: ClientId,
+    /// Its client id: messages carry it as their producer.
+    id: ClientId,
+    /// Where its messages go.
     route: Route,
     /// Keys used in turn; empty means messages have no key.
     keys: Vec<KeyId>,
     /// Message `k` is due at `start_ms + (k - seq_base) * period_num / period_den`
     /// (integer maths, so 3 messages per second land at 0, 333, 666 ms exactly).
     period_num: u64,
+    /// See `period_num`.
     period_den: u64,
+    /// When message `seq_base` is due.
     start_ms: u64,
     /// The message the schedule counts from: 0, or where a live rate change
     /// re-anchored it (see [`Producer::set_rate`]).
     seq_base: u64,
+    /// Messages it publishes in all.
     count: u64,
+    /// Each message's payload size.
     payload_bytes: u32,
+    /// Publisher confirms (`None`: fire and forget, every publish is `info`).
     confirms: Option<ConfirmSpec>,
-    pub alive: bool,
+    /// Running; a crashed producer publishes nothing until restarted.
+    alive: bool,
     /// Messages published so far (the next one's `seq`).
     next_seq: u64,
     /// Bound: `confirms.window`.
@@ -106,13 +123,21 @@ pub struct Producer {
 /// How a producer is set up, resolved from its scenario entry.
 #[derive(Clone, Debug)]
 pub struct ProducerConfig {
+    /// Where its messages go.
     pub route: Route,
+    /// Keys used in turn; empty means messages have no key.
     pub keys: Vec<KeyId>,
+    /// One message every `period_num / period_den` ms.
     pub period_num: u64,
+    /// See `period_num`.
     pub period_den: u64,
+    /// When the first message is due.
     pub start_ms: u64,
+    /// Messages it publishes in all.
     pub count: u64,
+    /// Each message's payload size (the log stores it).
     pub payload_bytes: u32,
+    /// Publisher confirms: timeout, retries, window (`None`: fire and forget).
     pub confirms: Option<ConfirmSpec>,
     /// `enable.idempotence` (log route, needs confirms).
     pub idempotence: bool,
@@ -121,6 +146,7 @@ pub struct ProducerConfig {
 }
 
 impl Producer {
+    /// A running producer whose first publish slot is not set yet.
     pub fn new(id: ClientId, cfg: ProducerConfig) -> Producer {
         assert!(
             cfg.period_den > 0 && cfg.period_num > 0,
@@ -209,6 +235,7 @@ impl Producer {
         self.keys.len()
     }
 
+    /// Messages published so far.
     pub fn published(&self) -> u64 {
         self.next_seq
     }

@@ -93,13 +93,18 @@ fn steps_max(max_poll_records: u32) -> usize {
 pub struct TxnProducerConfig {
     /// Interned `transactional.id`.
     pub txn: TxnIdx,
+    /// `transaction.timeout.ms`: an open transaction older than this is aborted
+    /// by the coordinator (and its producer fenced).
     pub transaction_timeout_ms: u64,
     /// The input side: group, input topic and the group protocol's settings.
     pub member: MemberConfig,
+    /// The topic its results go to.
     pub output: TopicId,
     /// Output record for input partition `p` goes to `p % output_partitions`.
     pub output_partitions: u32,
+    /// How long one input record takes to process.
     pub processing: ProcessingSpec,
+    /// `max.poll.records`: input records per poll, and so per transaction.
     pub max_poll_records: u32,
     /// When the first incarnation starts (a later start with the same
     /// `transactional.id` fences an earlier instance).
@@ -107,6 +112,7 @@ pub struct TxnProducerConfig {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where the client is in its loop.
 pub enum Phase {
     /// Not yet started (before `start_ms`).
     Waiting,
@@ -123,11 +129,16 @@ pub enum Phase {
 }
 
 #[derive(Clone, Debug)]
+/// A read-process-write client (see the module docs).
 pub struct TxnProducer {
-    pub id: ClientId,
+    /// Its client id: also its member id in the input group.
+    id: ClientId,
+    /// Its settings; processing time changes live.
     cfg: TxnProducerConfig,
-    pub alive: bool,
-    pub phase: Phase,
+    /// Running; a crashed client receives nothing until restarted.
+    alive: bool,
+    /// Where it is in its loop.
+    phase: Phase,
     /// (producer id, epoch) from the last `InitProducerId`.
     producer: Option<(u64, u16)>,
     /// Its membership of the input topic's group.
@@ -155,16 +166,16 @@ pub struct TxnProducer {
     deadline_ms: Option<u64>,
     /// The request to resend when the backoff ends.
     retry: Option<TxnRequest>,
+    /// Its output messages so far (the next one's `seq`).
     seq: u64,
-    pub busy_ms: u64,
+    /// Virtual ms spent processing, to show how busy it was.
+    busy_ms: u64,
     /// Input records whose transaction committed.
-    pub processed: u64,
-    /// Transactions committed / started over.
-    pub commits: u64,
-    pub aborts: u64,
+    processed: u64,
 }
 
 impl TxnProducer {
+    /// A client waiting for its start time.
     pub fn new(id: ClientId, cfg: TxnProducerConfig) -> TxnProducer {
         assert!(cfg.max_poll_records > 0);
         assert!(cfg.output_partitions > 0 && cfg.member.topic != cfg.output);
@@ -188,11 +199,10 @@ impl TxnProducer {
             seq: 0,
             busy_ms: 0,
             processed: 0,
-            commits: 0,
-            aborts: 0,
         }
     }
 
+    /// Whether it was fenced (`ProducerFenced`): a zombie that stopped.
     pub fn fenced(&self) -> bool {
         self.phase == Phase::Fenced
     }
@@ -230,12 +240,15 @@ impl TxnProducer {
         );
     }
 
+    /// The heartbeat timer: heartbeat unless fenced.
     pub fn on_heartbeat_timer(&mut self, now_ms: u64, out: &mut Vec<ClientOutput>) {
         if !self.fenced() {
             self.member.heartbeat(now_ms, out);
         }
     }
 
+    /// A reply of the log broker: an assignment, an input record, the end of
+    /// a poll, or the coordinator's answer.
     pub fn on_reply(&mut self, now_ms: u64, reply: LogReply, out: &mut Vec<ClientOutput>) {
         assert!(self.alive, "the world drops replies to dead clients");
         if self.fenced() {
@@ -337,7 +350,6 @@ impl TxnProducer {
         }
 
         self.fail_batch(out);
-        self.aborts += 1;
         self.steps.clear();
         self.awaiting = None;
         self.retry = None;
@@ -375,10 +387,12 @@ impl TxnProducer {
         self.start(now_ms, out);
     }
 
+    /// Processing time from the next batch on.
     pub fn set_processing(&mut self, processing: ProcessingSpec) {
         self.cfg.processing = processing;
     }
 
+    /// Its current processing time.
     pub fn processing(&self) -> ProcessingSpec {
         self.cfg.processing
     }
@@ -388,6 +402,7 @@ impl TxnProducer {
         self.batch.iter().map(|r| r.msg.id)
     }
 
+    /// Input records held in the open transaction.
     pub fn in_hand(&self) -> usize {
         self.batch.len()
     }

@@ -270,7 +270,6 @@ impl TxnProducer {
         for r in std::mem::take(&mut self.batch) {
             out.push(process_entry(ty, &r));
         }
-        self.commits += u64::from(commit);
         self.phase = Phase::Polling;
         if std::mem::take(&mut self.rejoin_after_txn) {
             self.member.join(out);

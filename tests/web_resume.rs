@@ -170,6 +170,14 @@ async fn a_stored_log_is_offered_for_resume_and_resume_shows_its_records() {
         page.contains("Resumed the log of an earlier visit"),
         "the resume is reported"
     );
+    // That visit ran outside the page, so it left no record of what was
+    // acknowledged: Resume says it cannot tell.
+    let resumed = dom::get_by_role(&root, "status", "Resumed the log of an earlier visit");
+    let text = resumed.text_content().unwrap_or_default();
+    assert!(
+        text.contains("No record of what was acknowledged survived"),
+        "{text}"
+    );
     assert!(
         page.contains("carried"),
         "the event log lists carried records"

@@ -5,8 +5,9 @@
 //! since its last look, like the live checker) and keeps, per partition, the
 //! offset after the highest record a producer was told is written (`ok` of a
 //! produce, the history's `produced`), plus how many acknowledgements there
-//! were. A resumed run starts from the records it carried over: those
-//! counted as acknowledged count here too.
+//! were. A resumed run starts from the records it carried over: those the
+//! earlier visit acknowledged (below its checkpoint, `acked_before`; all of
+//! them when there was no checkpoint) count here too.
 //!
 //! [`AckTracker::record`] caps each frontier at the partition's durable end:
 //! under `acks=1` a producer hears back before the flush, and the record
@@ -40,6 +41,9 @@ pub struct AckTracker {
     /// The topic each client writes, when it is a plain log producer, looked
     /// up once per client. Bound: the run's clients.
     topics: BTreeMap<ClientId, Option<TopicId>>,
+    /// A resumed run's checkpoint (`acked_before`): carried records at or
+    /// past it were never acknowledged. Bound: partitions.
+    checkpoint: BTreeMap<(TopicId, PartitionId), u64>,
 }
 
 impl AckTracker {
@@ -71,6 +75,17 @@ impl AckTracker {
                 }
                 (
                     _,
+                    Entry::Broker(Note::Log(LogNote::AckedBefore {
+                        topic,
+                        partition,
+                        acked_end,
+                        ..
+                    })),
+                ) => {
+                    self.checkpoint.insert((topic, partition), acked_end);
+                }
+                (
+                    _,
                     Entry::Broker(Note::Log(LogNote::Carried {
                         topic,
                         partition,
@@ -78,7 +93,13 @@ impl AckTracker {
                         carried: Carried::Acked | Carried::Consumed,
                         ..
                     })),
-                ) => self.ack(topic, partition, offset),
+                ) => {
+                    // The checker's rule (`check::log`, `carry`).
+                    let end = self.checkpoint.get(&(topic, partition));
+                    if end.is_none_or(|&end| offset < end) {
+                        self.ack(topic, partition, offset);
+                    }
+                }
                 _ => {}
             }
         }
@@ -159,6 +180,27 @@ pub fn recovered_ends(recovery: &Recovery, topics: &[String]) -> BTreeMap<String
         ends.insert(format!("{name}-{partition}"), end);
     }
     ends
+}
+
+/// The record as the store's checkpoint ([`crate::storage::Storage::acked_checkpoint`]):
+/// partition names turned back into streams, by `topics` (the resumed
+/// setup's). A name this setup has no topic for is left out: the broker
+/// could not resume such a partition anyway.
+pub fn checkpoint(record: &AckedRecord, topics: &[String]) -> BTreeMap<StreamId, u64> {
+    let mut streams = BTreeMap::new();
+    for (name, &end) in &record.partitions {
+        let Some((topic, partition)) = crate::storage::acked::split_partition_name(name) else {
+            continue;
+        };
+        let Some(topic) = topics.iter().position(|t| t == topic) else {
+            continue;
+        };
+        let Ok(topic) = u16::try_from(topic) else {
+            continue;
+        };
+        streams.insert(StreamId::Partition { topic, partition }, end);
+    }
+    streams
 }
 
 /// What the page says on load about `record` (the earlier visit's) against

@@ -29,7 +29,13 @@
 //! ([`from_text`]); the page then offers only "Start fresh", never panics.
 
 use crate::app::playground::Setup;
+use crate::broker::log::{Carried, LogNote, PartitionId, TopicId};
+use crate::broker::Note;
+use crate::history::{stream_name, Entry};
+use crate::storage::acked::{describe_missing, Missing};
+use crate::world::World;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Format of the saved text. Bump it when [`Setup`] changes incompatibly.
 pub const SAVED_SETUP_VERSION: u32 = 1;
@@ -101,6 +107,167 @@ pub fn describe(setup: &Setup) -> String {
         plural(setup.producers.len(), "producer"),
         plural(setup.consumers.len(), "consumer"),
     )
+}
+
+/// What a Resume brought back, as the page tells it: how many records the
+/// earlier visit had acknowledged and how many of them came back (from the
+/// `acked_before` notes, written when the page's record of
+/// acknowledgements survived), which ones are missing, how many were
+/// written but never acknowledged, and what recovery cut.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResumeReport {
+    /// Records carried over (`carried` notes).
+    pub carried: u64,
+    /// Of them, below a group's committed offset: consumed then.
+    pub consumed: u64,
+    /// The page's record of acknowledgements was there to check against.
+    pub checked: bool,
+    /// Acknowledged before the page closed and recovered.
+    pub recovered: u64,
+    /// Acknowledged before the page closed and gone, per partition.
+    pub missing: Vec<Missing>,
+    /// Carried but never acknowledged: written, durable, and no producer
+    /// was told so (past the record's frontier, or in a transaction still
+    /// open).
+    pub unacknowledged: u64,
+    /// What recovery cut, one text per stream.
+    pub truncated: Vec<String>,
+}
+
+impl ResumeReport {
+    /// Reads a just-resumed world's history (the notes its resume wrote).
+    pub fn of(world: &World) -> ResumeReport {
+        let names = world.names();
+        let mut report = ResumeReport::default();
+        let mut acked_ends: BTreeMap<(TopicId, PartitionId), u64> = BTreeMap::new();
+        for ev in world.history().events() {
+            let Entry::Broker(Note::Log(note)) = ev.entry else {
+                continue;
+            };
+            match note {
+                LogNote::AckedBefore {
+                    topic,
+                    partition,
+                    acked_end,
+                    recovered_end,
+                } => {
+                    report.checked = true;
+                    acked_ends.insert((topic, partition), acked_end);
+                    if recovered_end < acked_end {
+                        report.missing.push(Missing {
+                            partition: format!("{}-{partition}", names.topic(topic)),
+                            from: recovered_end,
+                            to: acked_end,
+                        });
+                    }
+                }
+                LogNote::Carried {
+                    topic,
+                    partition,
+                    offset,
+                    carried,
+                    ..
+                } => {
+                    let end = acked_ends.get(&(topic, partition)).copied();
+                    report.carry(carried, end.map(|end| offset < end));
+                }
+                LogNote::Truncated {
+                    stream,
+                    offset,
+                    cause,
+                    dropped_batches,
+                    dropped_bytes,
+                    ..
+                } => report.truncated.push(format!(
+                    "{} at offset {offset} ({}: {dropped_batches} batches, {dropped_bytes} bytes dropped)",
+                    stream_name(stream, names),
+                    cause.name()
+                )),
+                _ => {}
+            }
+        }
+        report
+    }
+
+    /// One carried record; `below_checkpoint` says whether it is below its
+    /// partition's acknowledged frontier (`None`: no record to check).
+    fn carry(&mut self, carried: Carried, below_checkpoint: Option<bool>) {
+        self.carried += 1;
+        self.consumed += u64::from(carried == Carried::Consumed);
+        let durable = matches!(carried, Carried::Consumed | Carried::Acked);
+        match (carried, below_checkpoint) {
+            // A refused write (its transaction aborted): neither.
+            (Carried::Aborted, _) => {}
+            (_, Some(true)) | (_, None) if durable => self.recovered += 1,
+            _ => self.unacknowledged += 1,
+        }
+    }
+
+    /// Acknowledged before the page closed: recovered plus gone.
+    pub fn acked_before(&self) -> u64 {
+        self.recovered + self.missing.iter().map(Missing::count).sum::<u64>()
+    }
+
+    /// The banner's accessible name.
+    pub fn headline(&self) -> String {
+        if self.missing.is_empty() {
+            "Resumed the log of an earlier visit".to_string()
+        } else {
+            "Resumed the log of an earlier visit: acknowledged records are missing".to_string()
+        }
+    }
+
+    /// The banner's text.
+    pub fn text(&self) -> String {
+        let mut text = String::new();
+        if self.checked {
+            let k = self.acked_before();
+            text += &format!(
+                "{k} {} acknowledged before the page closed; {} of {k} recovered.",
+                records_were(k),
+                self.recovered
+            );
+            if !self.missing.is_empty() {
+                text += &format!(
+                    " Missing: {}. The disk lost them; the checker counts them as lost.",
+                    describe_missing(&self.missing)
+                );
+            }
+            text += &match self.unacknowledged {
+                0 => " Every other recovered record had been acknowledged too: none was written without an acknowledgement.".to_string(),
+                n => format!(
+                    " {n} more {} written to the log but never acknowledged: no producer heard back, so {} unconfirmed, not confirmed.",
+                    records_were(n),
+                    if n == 1 { "it counts as" } else { "they count as" }
+                ),
+            };
+        } else {
+            text += &format!(
+                "No record of what was acknowledged survived (it is kept in this browser's localStorage), \
+                 so all {} recovered records count as acknowledged.",
+                self.recovered
+            );
+        }
+        text += &format!(
+            " {} of the {} recovered records lie below the group's committed offsets (consumed then: counted as published and processed).",
+            self.consumed, self.carried
+        );
+        if self.truncated.is_empty() {
+            text += " Nothing was truncated.";
+        } else {
+            text += &format!(" Truncated: {}.", self.truncated.join("; "));
+        }
+        text
+    }
+}
+
+/// "1 record was" / "3 records were".
+fn records_were(n: u64) -> &'static str {
+    if n == 1 {
+        "record was"
+    } else {
+        "records were"
+    }
 }
 
 #[cfg(test)]

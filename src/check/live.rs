@@ -187,6 +187,9 @@ fn log_note_msg(n: LogNote) -> Option<MsgId> {
         | LogNote::RecoveredOffset { .. }
         | LogNote::ProducerStateFromLog { .. }
         | LogNote::RecoveredProducer { .. } => None,
+        // A resumed partition's acknowledged frontier: offsets, not messages
+        // (what it finds gone has no message ids any more).
+        LogNote::AckedBefore { .. } => None,
         // Group membership and offsets: the reads that follow count.
         LogNote::Assigned { .. }
         | LogNote::SessionExpired { .. }

@@ -171,6 +171,7 @@ fn gather_note(g: &mut Gathered, t: u64, n: LogNote) -> Learned {
         // log checker hides aborted ones); the rest neither places a
         // transactional record nor closes a transaction.
         LogNote::Carried { .. }
+        | LogNote::AckedBefore { .. }
         | LogNote::Durable { .. }
         | LogNote::RetentionDeleted { .. }
         | LogNote::LostInCrash { .. }

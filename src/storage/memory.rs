@@ -16,6 +16,7 @@ use super::journal::{Entry, Journal, Limits};
 use super::recovery::{Recovery, Truncation};
 use super::{CrashReport, FlushId, FlushState, FlushTicket, RecordBatch, Storage};
 use super::{StorageError, StreamId, Tear};
+use std::collections::BTreeMap;
 
 /// A simulated disk in memory: the [`Journal`] with nothing behind it, so a
 /// flush is durable at its virtual completion time.
@@ -24,6 +25,9 @@ pub struct MemoryStore {
     journal: Journal,
     /// Simulated disk size; `None` is unlimited.
     capacity_bytes: Option<usize>,
+    /// The checkpoint of acknowledged offsets kept beside this disk, if a
+    /// test gives one ([`Storage::acked_checkpoint`]).
+    acked_checkpoint: Option<BTreeMap<StreamId, u64>>,
 }
 
 impl MemoryStore {
@@ -32,7 +36,14 @@ impl MemoryStore {
         MemoryStore {
             journal: Journal::new(limits, fsync_latency_ms),
             capacity_bytes: None,
+            acked_checkpoint: None,
         }
+    }
+
+    /// Keeps `checkpoint` beside the disk: what a resuming broker is told
+    /// was acknowledged ([`Storage::acked_checkpoint`]).
+    pub fn set_acked_checkpoint(&mut self, checkpoint: Option<BTreeMap<StreamId, u64>>) {
+        self.acked_checkpoint = checkpoint;
     }
 
     /// Makes flushes fail with `QuotaExceeded` once durable plus in-flight
@@ -103,5 +114,9 @@ impl Storage for MemoryStore {
 
     fn truncate(&mut self, stream: StreamId, offset: u64) -> Result<Truncation, StorageError> {
         Ok(self.journal.truncate(stream, offset)?.0)
+    }
+
+    fn acked_checkpoint(&self) -> Option<BTreeMap<StreamId, u64>> {
+        self.acked_checkpoint.clone()
     }
 }

@@ -92,6 +92,7 @@ pub use memory::MemoryStore;
 pub use recovery::{Recovery, RecoveryReport, Truncation, TruncationCause};
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// Names one durable stream: one log per partition, plus the broker's own
@@ -445,6 +446,17 @@ pub trait Storage {
             message: "this store cannot truncate a stream".into(),
         })
     }
+
+    /// What a checkpoint kept *beside* this store says was acknowledged:
+    /// per partition stream, the offset after the last record a producer
+    /// was told is written. Kafka keeps such a checkpoint next to its log
+    /// segments (the high watermark); the page keeps one in `localStorage`
+    /// ([`acked`]). A broker resuming a log compares it with what recovery
+    /// found, so a disk that lost acknowledged records cannot hide it.
+    /// `None` (the default): no checkpoint, nothing to compare.
+    fn acked_checkpoint(&self) -> Option<BTreeMap<StreamId, u64>> {
+        None
+    }
 }
 
 /// One store shared by several owners: a test keeps a handle on the "disk"
@@ -471,5 +483,8 @@ impl<S: Storage> Storage for std::rc::Rc<std::cell::RefCell<S>> {
     }
     fn truncate(&mut self, stream: StreamId, offset: u64) -> Result<Truncation, StorageError> {
         self.borrow_mut().truncate(stream, offset)
+    }
+    fn acked_checkpoint(&self) -> Option<BTreeMap<StreamId, u64>> {
+        self.borrow().acked_checkpoint()
     }
 }

@@ -8,12 +8,13 @@
 use super::persist::{self, Persistence};
 use super::state::{Action, AppState};
 use crate::app::playground::Setup;
+use crate::app::resume::ResumeReport;
 use crate::storage::acked::Vanished;
 use yew::prelude::*;
 
 /// Every banner about the stored log, in order of urgency.
 pub fn persistence(state: &AppState, dispatch: &Callback<Action>) -> Html {
-    let banner = main_banner(&state.persistence, state.resumed.as_deref(), dispatch);
+    let banner = main_banner(&state.persistence, state.resumed.as_ref(), dispatch);
     let line = match (&state.persistence, &state.storage_persisted) {
         (Persistence::Ready { .. }, Some(answer)) => html! {
             <p class="storage-line" role="status">{ persist::persistent_storage_text(answer) }</p>
@@ -24,7 +25,11 @@ pub fn persistence(state: &AppState, dispatch: &Callback<Action>) -> Html {
 }
 
 /// The one banner that matters most now, if any.
-fn main_banner(p: &Persistence, resumed: Option<&str>, dispatch: &Callback<Action>) -> Html {
+fn main_banner(
+    p: &Persistence,
+    resumed: Option<&ResumeReport>,
+    dispatch: &Callback<Action>,
+) -> Html {
     if let Persistence::Ready { store, .. } = p {
         if let Some((text, taken)) = persist::stopped(store) {
             return html! {
@@ -65,14 +70,7 @@ fn main_banner(p: &Persistence, resumed: Option<&str>, dispatch: &Callback<Actio
                 }
             </>
         },
-        _ => resumed.map_or_else(Html::default, |text| {
-            html! {
-                <div class="banner banner-info">
-                    <p>{ text.to_string() }</p>
-                    <button onclick={dispatch.reform(|_| Action::StartFresh)}>{ "Start fresh" }</button>
-                </div>
-            }
-        }),
+        _ => resumed.map_or_else(Html::default, |report| resumed_banner(report, dispatch)),
     }
 }
 
@@ -89,6 +87,24 @@ fn vanished_banner(vanished: &Vanished, with_choice: bool, dispatch: &Callback<A
                       Until then, log runs use the in-memory disk model." }</p>
                 <button onclick={dispatch.reform(|_| Action::StartFresh)}>{ "Start fresh" }</button>
             }
+        </div>
+    }
+}
+
+/// What a Resume brought back: acknowledged before the page closed against
+/// recovered, the missing ones, the ones never acknowledged. An alert when
+/// acknowledged records are missing, else a status.
+fn resumed_banner(report: &ResumeReport, dispatch: &Callback<Action>) -> Html {
+    let (class, role) = if report.missing.is_empty() {
+        ("banner banner-info banner-resumed", "status")
+    } else {
+        ("banner banner-loss banner-resumed", "alert")
+    };
+    html! {
+        <div {class} {role} aria-labelledby="resumed-title">
+            <h2 id="resumed-title">{ report.headline() }</h2>
+            <p>{ report.text() }</p>
+            <button onclick={dispatch.reform(|_| Action::StartFresh)}>{ "Start fresh" }</button>
         </div>
     }
 }

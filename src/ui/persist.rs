@@ -68,6 +68,9 @@ impl Storage for SharedStore {
     fn truncate(&mut self, stream: StreamId, offset: u64) -> Result<Truncation, StorageError> {
         self.0.borrow_mut().truncate(stream, offset)
     }
+    fn acked_checkpoint(&self) -> Option<std::collections::BTreeMap<StreamId, u64>> {
+        self.0.borrow().acked_checkpoint()
+    }
 }
 
 /// What the page knows about its durable log.

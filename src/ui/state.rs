@@ -129,7 +129,7 @@ pub struct AppState {
     /// Where log-broker runs keep their log.
     pub persistence: Persistence,
     /// After Resume: what recovery found, until the next run starts.
-    pub resumed: Option<String>,
+    pub resumed: Option<crate::app::resume::ResumeReport>,
     /// Keeps the record of what log runs acknowledged outside their
     /// database (see `ui::acked`); shared with the `pagehide` listener.
     pub acks: SharedRecorder,

@@ -326,6 +326,23 @@ pub enum LogNote {
         offset: u64,
         carried: Carried,
     },
+    /// Resume only, when the store keeps a checkpoint of what was
+    /// acknowledged ([`Storage::acked_checkpoint`], the page's record), one
+    /// per partition: the earlier visit had acknowledged this partition's
+    /// records below `acked_end`, and recovery found its log ending at
+    /// `recovered_end`. Comes before every `Carried` note. A carried record at or
+    /// past `acked_end` was written but never acknowledged; offsets
+    /// `recovered_end..acked_end`, if any, were acknowledged and are gone.
+    AckedBefore {
+        /// The partition's topic.
+        topic: TopicId,
+        /// The partition.
+        partition: PartitionId,
+        /// The offset after the last record the earlier visit acknowledged.
+        acked_end: u64,
+        /// The offset after the last record recovery found.
+        recovered_end: u64,
+    },
     /// A rebalance gave `member` these partitions in `generation` (0 = idle).
     Assigned {
         group: GroupId,
@@ -1526,7 +1543,30 @@ impl LogBroker {
                 }
             }
         }
+        if let Some(checkpoint) = storage.acked_checkpoint() {
+            self.acked_before(&checkpoint, out);
+        }
         self.carry(group_topics, out);
+    }
+
+    /// One [`LogNote::AckedBefore`] per partition, from the store's
+    /// checkpoint (a partition it does not name had nothing acknowledged),
+    /// beside where recovery found that partition's log ending. A name for
+    /// a partition this broker lacks is ignored (the world refuses a stored
+    /// log that has one).
+    fn acked_before(&self, checkpoint: &BTreeMap<StreamId, u64>, out: &mut Vec<Output>) {
+        for (t, topic) in self.topics.iter().enumerate() {
+            for (p, log) in topic.partitions.iter().enumerate() {
+                let (topic, partition) = (t as TopicId, p as PartitionId);
+                let stream = StreamId::Partition { topic, partition };
+                out.push(note(LogNote::AckedBefore {
+                    topic,
+                    partition,
+                    acked_end: checkpoint.get(&stream).copied().unwrap_or(0),
+                    recovered_end: log.end(),
+                }));
+            }
+        }
     }
 
     /// One [`LogNote::Carried`] per recovered record; a recovered

@@ -300,8 +300,13 @@ pub(super) fn summarize(
     findings: Vec<Finding>,
     expect: &Expectations,
 ) -> Summary {
+    // Only a resume can lose acknowledged records before the run began.
+    let gone = match l.acked_gone {
+        0 => String::new(),
+        n => format!(" + acknowledged before and gone {n}"),
+    };
     let identity = format!(
-        "published {} = processed {} + pending {} + lost {} (lost-write {} + unseen {}) + unconfirmed_missing {}",
+        "published {} = processed {} + pending {} + lost {} (lost-write {} + unseen {}{gone}) + unconfirmed_missing {}",
         c.published, c.processed, c.pending, c.lost, l.lost_write, l.unseen, c.unconfirmed_missing
     );
     let broker_identity = format!(

@@ -260,6 +260,7 @@ impl Live {
             | LogNote::RecoveredOffset { .. }
             | LogNote::ProducerStateFromLog { .. }
             | LogNote::RecoveredProducer { .. }
+            | LogNote::AckedBefore { .. }
             | LogNote::Assigned { .. }
             | LogNote::SessionExpired { .. }
             | LogNote::Committed { .. }

@@ -81,6 +81,15 @@ pub struct LogCounts {
     pub rebalances: u64,
     /// Records a resumed run found in the stored log (`carried` events).
     pub carried: u64,
+    /// Offsets an earlier visit acknowledged that its resumed log no longer
+    /// holds (`acked_before` notes): lost, and counted in `lost`. Left out
+    /// of the summary when 0, as in every run that is not a resume.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub acked_gone: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// (topic, partition).
@@ -121,6 +130,9 @@ struct Facts {
     findings: Vec<Finding>,
     /// What a consumer never receives, so that jumping over it is no skip.
     hidden: Hidden,
+    /// A resumed run's checkpoint: per part, the offset after the last record
+    /// the earlier visit acknowledged (`acked_before`). Bound: partitions.
+    acked_end: BTreeMap<Part, u64>,
 }
 
 /// Offsets no consumer receives (markers) or no `read_committed` consumer
@@ -247,7 +259,7 @@ fn gather(f: &mut Facts, t: u64, process: Proc, entry: Entry, names: &Names) {
         }
         Entry::Broker(note) => {
             if let (Proc::Broker(_), Some(n)) = (process, super::log_note(note)) {
-                gather_note(f, t, n);
+                gather_note(f, t, n, names);
             }
         }
         // The queue broker's client steps: log consumers record theirs as
@@ -375,7 +387,7 @@ fn read(
 }
 
 /// A log-broker note. Every variant is named (see [`gather`]).
-fn gather_note(f: &mut Facts, t: u64, n: LogNote) {
+fn gather_note(f: &mut Facts, t: u64, n: LogNote, names: &Names) {
     match n {
         LogNote::Appended {
             msg,
@@ -402,6 +414,17 @@ fn gather_note(f: &mut Facts, t: u64, n: LogNote) {
         } => {
             let part = (topic, partition);
             carry(f, t, msg, (producer, key), part, offset, carried);
+        }
+        LogNote::AckedBefore {
+            topic,
+            partition,
+            acked_end,
+            recovered_end,
+        } => {
+            f.acked_end.insert((topic, partition), acked_end);
+            if recovered_end < acked_end {
+                acked_gone(f, t, (topic, partition), recovered_end..acked_end, names);
+            }
         }
         LogNote::RetentionDeleted { from, to, .. } => f.log.retention_deleted += to - from,
         LogNote::LostInCrash { from, to, .. } => f.log.lost_in_crash += to - from,
@@ -459,9 +482,12 @@ fn appended(f: &mut Facts, t: u64, msg: MsgId, part: Part, offset: u64) {
 /// reading carried records is never `unexpected`, and an acknowledged one
 /// nobody reads by the end of the drain is `unseen`, as in one run.
 ///
-/// What the earlier visit acknowledged but storage did not keep cannot be
-/// counted here: its history is gone. Within one visit the checker does see
-/// it (a crash and restart in one run), which is where durability is judged.
+/// When the page kept a record of what it acknowledged (`acked_before`,
+/// read before the carried records), a record at or past its partition's
+/// frontier was written but never acknowledged: its outcome is unknown, not
+/// `ok`. What the earlier visit acknowledged but storage did not keep is
+/// counted from that note ([`acked_gone`]); without a record it cannot be:
+/// the earlier visit's history is gone.
 #[allow(clippy::too_many_arguments)]
 fn carry(
     f: &mut Facts,
@@ -486,15 +512,16 @@ fn carry(
         .or_default()
         .entry(msg)
         .or_insert(t);
+    let acked = f.acked_end.get(&part).is_none_or(|&end| offset < end);
     let m = f.msgs.entry(msg).or_default();
     (m.producer, m.key, m.invoked_ms) = (Some(producer), key, t);
     m.appended.push((t, part, offset));
     m.outcome = Some(match carried {
-        Carried::Consumed | Carried::Acked => OpType::Ok,
+        Carried::Consumed | Carried::Acked if acked => OpType::Ok,
         Carried::Aborted => OpType::Fail,
-        Carried::InDoubt => OpType::Info,
+        Carried::Consumed | Carried::Acked | Carried::InDoubt => OpType::Info,
     });
-    if matches!(carried, Carried::Consumed | Carried::Acked) {
+    if acked && matches!(carried, Carried::Consumed | Carried::Acked) {
         m.acked_at = Some((part.1, offset, t));
     }
     if carried == Carried::Consumed {
@@ -504,4 +531,24 @@ fn carry(
             *max = (offset, t);
         }
     }
+}
+
+/// Offsets `gone` of `part` were acknowledged in an earlier visit and are
+/// not in its resumed log (see `LogNote::AckedBefore`): each was published
+/// and confirmed then, and is lost now. Their message ids went with them,
+/// so the finding names the partition and the offsets.
+fn acked_gone(f: &mut Facts, t: u64, part: Part, gone: std::ops::Range<u64>, names: &Names) {
+    let n = gone.end - gone.start;
+    f.counts.published += n;
+    f.counts.confirmed += n;
+    f.counts.lost += n;
+    f.log.acked_gone += n;
+    let text = format!(
+        "{}-{} offsets {}..{} ({n} records) were acknowledged before the page closed and are not in the recovered log: the disk lost them",
+        names.topic(part.0),
+        part.1,
+        gone.start,
+        gone.end
+    );
+    f.find("lost", vec![], vec![t], text);
 }

@@ -24,6 +24,7 @@ pub(super) fn describe_log_note<'a>(note: LogNote, names: &'a Names, ev: Line<'a
         LogNote::RecoveredOffset { .. }
         | LogNote::ProducerStateFromLog { .. }
         | LogNote::RecoveredProducer { .. }
+        | LogNote::AckedBefore { .. }
         | LogNote::Carried { .. } => recovery(note, names, ev),
         LogNote::Assigned { .. } | LogNote::SessionExpired { .. } => membership(note, names, ev),
         LogNote::Committed { .. }
@@ -231,6 +232,25 @@ fn recovery<'a>(note: LogNote, names: &'a Names, ev: Line<'a>) -> Line<'a> {
             tag: Some(format!("pid {producer_id} epoch {epoch}")),
             count: Some(u64::from(partitions)),
             ..ev
+        },
+        // `offset..to_offset` is what did not come back (empty if nothing).
+        LogNote::AckedBefore {
+            topic,
+            partition,
+            acked_end,
+            recovered_end,
+        } => Line {
+            tag: Some(format!(
+                "acknowledged below {acked_end}, recovered below {recovered_end}"
+            )),
+            ..range(
+                "acked_before",
+                (topic, partition),
+                Some(recovered_end),
+                acked_end,
+                names,
+                ev,
+            )
         },
         LogNote::Carried { .. } => carried(note, names, ev),
         other => unreachable!("{other:?} is not about recovery"),

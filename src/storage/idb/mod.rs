@@ -75,7 +75,7 @@ use indexed_db_futures::database::Database;
 use indexed_db_futures::error::{DomException, Error as IdbError};
 use open::{claim_and_load, load_image, open_db, open_error};
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 use wasm_bindgen::{JsCast, JsValue};
@@ -251,6 +251,9 @@ pub struct IdbStore {
     opened: OpenReport,
     /// [`CLEARED_KEY`] as the open read it.
     cleared_ms: Option<u64>,
+    /// What the page's record says was acknowledged, once the page hands
+    /// it over for a Resume ([`Storage::acked_checkpoint`]).
+    acked_checkpoint: Option<BTreeMap<StreamId, u64>>,
 }
 
 impl IdbStore {
@@ -331,6 +334,7 @@ impl IdbStore {
             lease: None,
             opened,
             cleared_ms: image.cleared_ms,
+            acked_checkpoint: None,
         };
         store.watch_version_change()?;
         Ok(store)
@@ -352,6 +356,13 @@ impl IdbStore {
     /// (`Date.now()` ms; `None` if never).
     pub fn cleared_ms(&self) -> Option<u64> {
         self.cleared_ms
+    }
+
+    /// Keeps the checkpoint of acknowledged offsets (the page's record,
+    /// read from `localStorage`) beside the log, for the broker that
+    /// resumes it ([`Storage::acked_checkpoint`]).
+    pub fn set_acked_checkpoint(&mut self, checkpoint: Option<BTreeMap<StreamId, u64>>) {
+        self.acked_checkpoint = checkpoint;
     }
 
     /// Owner (with its epoch) or read-only.
@@ -553,6 +564,10 @@ impl Storage for IdbStore {
             self.enqueue(DiskOp::Repair(repair));
         }
         Ok(cut)
+    }
+
+    fn acked_checkpoint(&self) -> Option<BTreeMap<StreamId, u64>> {
+        self.acked_checkpoint.clone()
     }
 
     /// Refused (recorded in [`last_repair_error`](IdbStore::last_repair_error),

@@ -1,9 +1,12 @@
 //! The reducer's side of the page's stored log: the store opening, a log an
-//! earlier visit left (Resume or Start fresh), and one that came back short
-//! of what the page had acknowledged (see `ui::acked`).
+//! earlier visit left (Resume or Start fresh, Resume checking the log
+//! against the record of what was acknowledged), and one that came back
+//! short of that record (see `ui::acked`).
 
 use super::AppState;
+use crate::app::acked::checkpoint;
 use crate::app::playground::BrokerKind;
+use crate::app::resume::ResumeReport;
 use crate::app::session::Session;
 use crate::ui::persist::Persistence;
 
@@ -59,7 +62,10 @@ impl AppState {
     /// then on the log is this run's: Reset or a new setting starts fresh.
     pub(super) fn resume(&mut self) {
         let Persistence::Ready {
-            store, saved_setup, ..
+            store,
+            saved_setup,
+            acked_before,
+            ..
         } = &self.persistence
         else {
             return;
@@ -71,9 +77,14 @@ impl AppState {
                 return;
             }
         };
+        // The record of what the earlier visit acknowledged goes to the
+        // broker as the store's checkpoint: it checks the log against it.
+        let topics = crate::app::acked::topic_names(Some(&setup));
+        let checkpoint = acked_before.as_ref().map(|r| checkpoint(r, &topics));
+        store.0.borrow_mut().set_acked_checkpoint(checkpoint);
         match Session::resume_with_store(&setup, Box::new(store.clone())) {
             Ok(session) => {
-                self.resumed = Some(resumed_text(&session));
+                self.resumed = Some(ResumeReport::of(session.world()));
                 self.start_run(session);
                 if let Persistence::Ready {
                     found_records,
@@ -97,47 +108,4 @@ impl AppState {
         self.last_frame_ms = None;
         self.settle();
     }
-}
-
-/// What the banner says after Resume: how much came back, how much of it the
-/// earlier visit had consumed, and what recovery cut.
-fn resumed_text(session: &Session) -> String {
-    use crate::broker::log::{Carried, LogNote};
-    use crate::broker::Note;
-    use crate::history::Entry;
-    let history = session.world().history();
-    let names = session.world().names();
-    let (mut carried, mut consumed) = (0u64, 0u64);
-    let mut cut = Vec::new();
-    for ev in history.events() {
-        match ev.entry {
-            Entry::Broker(Note::Log(LogNote::Carried { carried: how, .. })) => {
-                carried += 1;
-                consumed += u64::from(how == Carried::Consumed);
-            }
-            Entry::Broker(Note::Log(LogNote::Truncated {
-                stream,
-                offset,
-                cause,
-                dropped_batches,
-                dropped_bytes,
-                ..
-            })) => cut.push(format!(
-                "{} at offset {offset} ({}: {dropped_batches} batches, {dropped_bytes} bytes dropped)",
-                crate::history::stream_name(stream, names),
-                cause.name()
-            )),
-            _ => {}
-        }
-    }
-    let mut text = format!(
-        "Resumed the log of an earlier visit: {carried} records recovered, {consumed} of them below the group's \
-         committed offsets (consumed then: counted as published and processed)."
-    );
-    if cut.is_empty() {
-        text.push_str(" Nothing was truncated.");
-    } else {
-        text.push_str(&format!(" Truncated: {}.", cut.join("; ")));
-    }
-    text
 }

@@ -1,8 +1,11 @@
-//! Browser test: a log that vanishes between two loads does not vanish
-//! silently. The page writes a log and its record of acknowledgements
-//! (`localStorage` `brokerlab.acked`); the test deletes or shortens the
-//! database, as a browser that lost its files would; the next load says how
-//! many acknowledged records are gone, per partition, and what it means.
+//! Browser test: the page's record of what it acknowledged (`localStorage`
+//! `brokerlab.acked`), kept outside its database. A log that vanishes
+//! between two loads does not vanish silently: the test deletes or shortens
+//! the database, as a browser that lost its files would, and the next load
+//! says how many acknowledged records are gone, per partition, and what it
+//! means. And Resume tells the truth: how many records were acknowledged
+//! before the page closed, how many came back, which are missing, and how
+//! many were written but never acknowledged.
 //!
 //! In its own file (its own browser session): it deletes and damages the
 //! page's database, which other suites expect to be theirs.
@@ -64,12 +67,26 @@ async fn earlier_visit(confirmed: u64) -> AckedRecord {
     let record = stored_record().expect("the page recorded its acknowledgements");
     let shown = dom::counter(&root, "Confirmed");
     app.destroy();
+    closed_page_lets_go().await;
     assert_eq!(record.db, DB_NAME);
     assert!(
         record.acked >= confirmed && record.acked >= shown,
         "{record:?}, {shown} confirmed on the page"
     );
     record
+}
+
+/// Waits (frame by frame, at most 300) until the closed page's store has
+/// let go of the log's lease, as a closed tab does.
+async fn closed_page_lets_go() {
+    for _ in 0..300 {
+        if let Ok(store) = IdbStore::open(IdbConfig::new(DB_NAME)).await {
+            store.close().await;
+            return;
+        }
+        dom::next_frame().await;
+    }
+    panic!("the closed page kept the log's lease");
 }
 
 /// Renders the page and waits for the alert named `name`.
@@ -142,8 +159,7 @@ async fn a_shortened_log_is_reported_next_to_the_resume_choice() {
     // The disk keeps all but the last 3 acknowledged records of orders-0.
     let end = record.partitions["orders-0"];
     assert!(end > 3, "{record:?}");
-    // The closed page may not have let go of its lease yet: take it.
-    let mut store = IdbStore::take_over(IdbConfig::new(DB_NAME)).await.unwrap();
+    let mut store = IdbStore::open(IdbConfig::new(DB_NAME)).await.unwrap();
     store.recover();
     let stream = StreamId::Partition {
         topic: 0,
@@ -163,5 +179,71 @@ async fn a_shortened_log_is_reported_next_to_the_resume_choice() {
     let page = page_text(&root);
     assert!(page.contains("A log from an earlier visit"), "{page}");
     assert!(!dom::get_by_role(&root, "button", "Resume").has_attribute("disabled"));
+
+    // Resume says which acknowledged records are missing, and the checker
+    // counts them as lost.
+    dom::click(&root, "Resume");
+    let resumed = "Resumed the log of an earlier visit: acknowledged records are missing";
+    dom::until("the resumed alert", || {
+        dom::all_by_role(&root, "alert")
+            .iter()
+            .any(|(_, n)| n == resumed)
+    })
+    .await;
+    let k = record.acked_offsets();
+    let text = dom::get_by_role(&root, "alert", resumed)
+        .text_content()
+        .unwrap_or_default();
+    let says = format!(
+        "{k} records were acknowledged before the page closed; {} of {k} recovered. Missing: {listed}.",
+        k - 3
+    );
+    assert!(text.contains(&says), "{says:?} not in: {text}");
+    assert_eq!(dom::counter(&root, "Lost"), 3);
+    assert!(
+        page_text(&root)
+            .contains("were acknowledged before the page closed and are not in the recovered log"),
+        "the lost finding is listed"
+    );
+    app.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn resume_says_how_many_acknowledged_records_came_back() {
+    let record = earlier_visit(30).await;
+    let k = record.acked_offsets();
+    let root = dom::fresh_root();
+    let app = yew::Renderer::<App>::with_root(root.clone()).render();
+    dom::until("the stored-log banner", || {
+        page_text(&root).contains("A log from an earlier visit")
+    })
+    .await;
+    assert!(
+        !page_text(&root).contains("acknowledged records are gone"),
+        "a whole log raises no alarm"
+    );
+    dom::click(&root, "Resume");
+    let resumed = "Resumed the log of an earlier visit";
+    dom::until("the resumed status", || {
+        dom::all_by_role(&root, "status")
+            .iter()
+            .any(|(_, n)| n == resumed)
+    })
+    .await;
+    let text = dom::get_by_role(&root, "status", resumed)
+        .text_content()
+        .unwrap_or_default();
+    let says =
+        format!("{k} records were acknowledged before the page closed; {k} of {k} recovered.");
+    assert!(text.contains(&says), "{says:?} not in: {text}");
+    assert!(
+        text.contains("written to the log but never acknowledged")
+            || text.contains("none was written without an acknowledgement"),
+        "{text}"
+    );
+    // Confirmed is what was acknowledged, not every stored record.
+    assert_eq!(dom::counter(&root, "Confirmed"), k);
+    assert!(dom::counter(&root, "Published") >= k);
+    assert_eq!(dom::counter(&root, "Lost"), 0);
     app.destroy();
 }

@@ -25,7 +25,7 @@
 //! | 1 | [`storage`] | durable storage: CRC-32C record batches, the `Storage` trait (append, group-commit flush, crash, recovery), the memory store that models a disk; in the browser IndexedDB and the Web Locks lease | a disk knows bytes and streams, not brokers or pages |
 //! | 2 | [`sim`] | the deterministic substrate: seeded PRNG (`sim::rng`), links (`sim::net`), random fault schedules (`sim::faults`) | needs only the vocabulary; clients and the world draw from it |
 //! | 3 | [`broker`] | brokers as sans-IO state machines: the queue broker (RabbitMQ/SQS) and the log broker (Kafka), with transactions and idempotent producers | speaks requests and replies, writes to `storage`; knows nothing of who drives it |
-//! | 4 | [`history`] | the Jepsen-style history (invoke/ok/fail/info + broker events), JSONL and its hash | its events name broker requests and notes |
+//! | 4 | [`history`] | the Jepsen-style history (invoke/ok/fail/info + broker events), JSONL and its hash, a plain-English sentence per event | its events name broker requests and notes |
 //! | 5 | [`client`] | simulated producers (confirms, retries, idempotence, transactions) and consumers (prefetch, ack modes, groups, dedup) | sends broker requests and records history entries |
 //! | 6 | [`check`] | the checkers: queue model, log, transactions, the verdict per guarantee, and `check::live` as the history grows | reads a history of what clients and brokers did |
 //! | 6 | [`guarantee`] | one delivery-guarantee setting turned into every client's knobs | sets client knobs within the clients' own limits |

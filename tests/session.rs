@@ -115,11 +115,18 @@ fn crash_and_restart_live_then_the_story_of_a_lost_message() {
     let msg = lost.msgs[0].clone();
     let story = s.view(Some(&msg)).chain;
     let texts: Vec<&str> = story.iter().map(|r| r.text.as_str()).collect();
-    assert!(texts[0].contains("publish"), "{texts:?}");
+    assert!(texts[0].contains(&format!("published {msg}")), "{texts:?}");
     assert!(
-        texts.iter().any(|t| t.contains("lost_in_crash")),
-        "{texts:?}"
+        texts.iter().any(|t| t.ends_with("in the crash")),
+        "the story ends in the crash: {texts:?}"
     );
+    // Every row keeps its raw fields: the JSON line, naming the message.
+    assert!(story
+        .iter()
+        .all(|r| r.raw.contains(&format!("\"msg\":\"{msg}\""))));
+    assert!(story
+        .iter()
+        .any(|r| r.raw.contains("\"f\":\"lost_in_crash\"")));
     assert!(s.crash_client("c9").is_err(), "unknown clients are refused");
 }
 

@@ -113,8 +113,23 @@ async fn clicking_a_finding_tells_the_story_of_its_message() {
         "the story starts at the publish: {text}"
     );
     assert!(
-        text.contains("lost_in_crash"),
+        text.contains(&format!("{msg} was lost from")) && text.contains("in the crash"),
         "and ends in the crash: {text}"
+    );
+    assert!(
+        !text.contains("\"f\":"),
+        "raw fields are hidden at first: {text}"
+    );
+    dom::get_by_label(&root, "Raw fields")
+        .dyn_into::<web_sys::HtmlElement>()
+        .unwrap()
+        .click();
+    yew::scheduler::flush().await;
+    let story = dom::get_by_role(&root, "region", &format!("Story of {msg}"));
+    let text = story.text_content().unwrap_or_default();
+    assert!(
+        text.contains("\"f\":\"lost_in_crash\""),
+        "the switch shows each row's raw fields: {text}"
     );
     app.destroy();
 }
@@ -460,7 +475,7 @@ async fn a_live_consumers_settings_change_while_playing_and_bad_numbers_are_refu
     let log = dom::get_by_role(&root, "region", "Event log");
     let text = log.text_content().unwrap_or_default();
     assert!(
-        text.contains("c3setting value=1 what=prefetch"),
+        text.contains("c3 set prefetch to 1"),
         "the change is in the event log: {text}"
     );
 

@@ -8,12 +8,13 @@
 //! knowing anything about brokers.
 
 use crate::app::playground::{self, BrokerKind, Delivery, Setup, SetupError};
+use crate::broker::MsgId;
 use crate::check::guarantee::Verdict;
 use crate::check::live::LiveChecker;
 use crate::check::{Counts, Summary};
 use crate::config::Setting;
 use crate::config::{ClientSpec, FaultAction, FaultSpec, ProcessingSpec, Scenario, ScenarioError};
-use crate::history::HistoryEvent;
+use crate::history::{describe_event, HistoryEvent};
 use crate::storage::Storage;
 use crate::world::{ClientSettings, InFlight, RunError, Step, World};
 use std::collections::{BTreeMap, VecDeque};
@@ -140,9 +141,12 @@ pub struct GroupRow {
 pub struct EventRow {
     /// Position in the history, a stable key for list rendering.
     pub index: usize,
+    /// Virtual time of the event.
     pub time_ms: u64,
-    pub process: String,
+    /// What happened, as a sentence ([`crate::history::describe_event`]).
     pub text: String,
+    /// The same event with every field: its JSON line, for the details view.
+    pub raw: String,
 }
 
 /// One checker finding, as listed.
@@ -763,13 +767,12 @@ impl Session {
     }
 
     fn row(&self, index: usize, ev: &HistoryEvent) -> EventRow {
-        let line = self.world.history().line(ev, self.world.names());
-        let (process, text) = describe_line(&line);
+        let (history, names) = (self.world.history(), self.world.names());
         EventRow {
             index,
             time_ms: ev.time_ms,
-            process,
-            text,
+            text: describe_event(ev, names),
+            raw: history.line(ev, names),
         }
     }
 
@@ -784,9 +787,10 @@ impl Session {
             .collect()
     }
 
-    /// Every event that mentions message `msg`, in order: its story from
-    /// publish through deliveries, crashes and requeues to its fate. Only the
-    /// events added since the last call are read.
+    /// Every event that names message `msg` ([`crate::history::Entry::msg`]), in order:
+    /// its story from publish through deliveries, crashes and requeues to
+    /// its fate. Only the events added since the last call are read. A name
+    /// that is no message id (`m` and a number) has no story.
     fn chain(&self, msg: &str) -> Vec<EventRow> {
         let mut cache = self.chain_cache.borrow_mut();
         if cache.msg != msg {
@@ -795,15 +799,16 @@ impl Session {
                 ..ChainCache::default()
             };
         }
-        let needle = format!("\"msg\":\"{msg}\"");
-        let (names, history) = (self.world.names(), self.world.history());
-        let events = history.events();
+        let Some(id) = msg.strip_prefix('m').and_then(|n| n.parse::<MsgId>().ok()) else {
+            return Vec::new();
+        };
+        let events = self.world.history().events();
         assert!(cache.scanned <= events.len(), "the history only grows");
         for (i, ev) in events.iter().enumerate().skip(cache.scanned) {
             if cache.rows.len() == CHAIN_ROWS_MAX {
                 break;
             }
-            if history.line(ev, names).contains(&needle) {
+            if ev.entry.mentions(id) {
                 cache.rows.push(self.row(i, ev));
             }
         }
@@ -833,30 +838,6 @@ fn scale(p: ProcessingSpec, factor: u64) -> ProcessingSpec {
 
 fn run_error_text(e: &RunError) -> String {
     format!("The run stopped: {e}. Reset to start again.")
-}
-
-/// Turns one JSON history line into (process, "ok process m5 key=k1 …").
-fn describe_line(line: &str) -> (String, String) {
-    let Ok(serde_json::Value::Object(fields)) = serde_json::from_str::<serde_json::Value>(line)
-    else {
-        return (String::new(), line.to_string());
-    };
-    let text_of = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    let process = fields.get("process").map(text_of).unwrap_or_default();
-    let mut words: Vec<String> = ["type", "f", "msg"]
-        .iter()
-        .filter_map(|k| fields.get(*k).map(text_of))
-        .filter(|w| w != "event")
-        .collect();
-    for (k, v) in &fields {
-        if !matches!(k.as_str(), "time_ms" | "process" | "type" | "f" | "msg") {
-            words.push(format!("{k}={}", text_of(v)));
-        }
-    }
-    (process, words.join(" "))
 }
 
 /// The session behind an `Rc`, for the context.

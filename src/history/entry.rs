@@ -1,6 +1,7 @@
 //! The entry types: who did what, in Jepsen's shape (see [`super`]).
 
-use crate::broker::log::{GroupId, PartitionId, PartitionSet, Seek};
+use crate::broker::log::{GroupId, LogNote, PartitionId, PartitionSet, Seek};
+use crate::broker::txn::TxnNote;
 use crate::broker::{ClientId, Delivery, DeliveryTag, KeyId, MsgId, Note};
 use crate::node::NodeId;
 
@@ -222,4 +223,105 @@ pub struct HistoryEvent {
     pub process: Proc,
     /// What happened.
     pub entry: Entry,
+}
+
+impl Entry {
+    /// The message this entry names, if it names one: the `msg` field of its
+    /// JSON line. A message's story is every entry that names it.
+    ///
+    /// Every variant is named, so a new entry or note does not compile
+    /// until it says whether it names a message.
+    pub fn msg(&self) -> Option<MsgId> {
+        match *self {
+            Entry::Publish { msg, .. }
+            | Entry::Retry { msg, .. }
+            | Entry::AckSent { msg, .. }
+            | Entry::NackSent { msg, .. }
+            | Entry::Deduplicated { msg } => Some(msg),
+            Entry::Process { delivery, .. } | Entry::Deliver { delivery, .. } => {
+                Some(delivery.msg.id)
+            }
+            Entry::NetDrop { msg, .. } => msg,
+            Entry::Broker(note) => note_msg(note),
+            Entry::Log(e) => e.msg(),
+            // About a process or a link, not one message.
+            Entry::Crash | Entry::Restart | Entry::DropAcks { .. } | Entry::Setting(_) => None,
+        }
+    }
+
+    /// True if this entry names message `msg` (see [`Entry::msg`]).
+    pub fn mentions(&self, msg: MsgId) -> bool {
+        self.msg() == Some(msg)
+    }
+}
+
+impl LogEntry {
+    /// The message this entry names, if it names one (see [`Entry::msg`]).
+    pub fn msg(&self) -> Option<MsgId> {
+        match *self {
+            LogEntry::Produced { msg, .. }
+            | LogEntry::Read { msg, .. }
+            | LogEntry::Process { msg, .. } => Some(msg),
+            // Group membership, polls, commits, seeks and producer ids.
+            LogEntry::Join { .. }
+            | LogEntry::Assigned { .. }
+            | LogEntry::Poll { .. }
+            | LogEntry::Commit { .. }
+            | LogEntry::CommitDone { .. }
+            | LogEntry::Seek { .. }
+            | LogEntry::Leave { .. }
+            | LogEntry::ProducerId { .. } => None,
+        }
+    }
+}
+
+/// The message a broker note names, if it names one (see [`Entry::msg`]).
+fn note_msg(note: Note) -> Option<MsgId> {
+    match note {
+        Note::Enqueued { msg, .. }
+        | Note::Deleted { msg, .. }
+        | Note::Requeued { msg, .. }
+        | Note::DeadLettered { msg, .. }
+        | Note::RejectedPublish { msg, .. }
+        | Note::Unroutable { msg }
+        | Note::DuplicateDropped { msg, .. }
+        | Note::LostInCrash { msg, .. } => Some(msg),
+        // A tag the broker no longer holds; a consumer refused.
+        Note::StaleAck { .. } | Note::ConsumeRefused { .. } => None,
+        Note::Log(n) => log_note_msg(n),
+    }
+}
+
+/// The message a log-broker note names, if it names one.
+fn log_note_msg(n: LogNote) -> Option<MsgId> {
+    match n {
+        LogNote::Appended { msg, .. }
+        | LogNote::DuplicateSequence { msg, .. }
+        | LogNote::SequenceRejected { msg, .. }
+        | LogNote::Carried { msg, .. } => Some(msg),
+        // Ranges of offsets, storage streams, groups, producers: no one message.
+        LogNote::Durable { .. }
+        | LogNote::RetentionDeleted { .. }
+        | LogNote::LostInCrash { .. }
+        | LogNote::Recovered { .. }
+        | LogNote::TornWrite { .. }
+        | LogNote::Truncated { .. }
+        | LogNote::WritesStopped { .. }
+        | LogNote::RecoveredOffset { .. }
+        | LogNote::ProducerStateFromLog { .. }
+        | LogNote::RecoveredProducer { .. }
+        | LogNote::Assigned { .. }
+        | LogNote::SessionExpired { .. }
+        | LogNote::Committed { .. }
+        | LogNote::CommitRejected { .. }
+        | LogNote::UnstableOffsetCommit { .. }
+        | LogNote::Position { .. } => None,
+        LogNote::Txn(t) => match t {
+            // A marker's record id is no message of a producer.
+            TxnNote::State { .. }
+            | TxnNote::Fenced { .. }
+            | TxnNote::TimedOut { .. }
+            | TxnNote::Marker { .. } => None,
+        },
+    }
 }

@@ -25,13 +25,16 @@
 //! | `entry.rs` | the entry types: [`Proc`], [`OpType`], [`Entry`], [`LogEntry`], [`HistoryEvent`] |
 //! | `names.rs` | how ids print: [`Names`], [`msg_name`], [`stream_name`], [`return_reason`] |
 //! | `jsonl/` | one event as a JSON line, the bytes [`History::hash`] reads |
+//! | `sentence/` | one event as an English sentence, for people ([`describe_event`]) |
 
 mod entry;
 mod jsonl;
 mod names;
+mod sentence;
 
 pub use entry::{Entry, HistoryEvent, LogEntry, OpType, Proc};
 pub use names::{msg_name, return_reason, stream_name, tag_name, Names};
+pub use sentence::describe_event;
 
 use xxhash_rust::xxh3::Xxh3;
 

@@ -10,6 +10,10 @@ use yew::prelude::*;
 #[derive(Properties, PartialEq)]
 pub struct FiguresProps {
     pub view: Rc<View>,
+    /// Story rows show their raw fields under the sentence (the event
+    /// log's switch; off where there is no log, as in a lesson).
+    #[prop_or_default]
+    pub raw_fields: bool,
     pub dispatch: Callback<Action>,
 }
 
@@ -84,7 +88,7 @@ pub fn figures(p: &FiguresProps) -> Html {
             </dl>
             { findings(v, &p.dispatch) }
             if let Some(msg) = &v.focus_msg {
-                { chain(msg, &v.chain, &p.dispatch) }
+                { chain(msg, &v.chain, p.raw_fields, &p.dispatch) }
             }
         </div>
     }
@@ -119,23 +123,27 @@ fn findings(v: &View, dispatch: &Callback<Action>) -> Html {
     }
 }
 
-fn chain(msg: &str, rows: &[EventRow], dispatch: &Callback<Action>) -> Html {
+fn chain(msg: &str, rows: &[EventRow], raw: bool, dispatch: &Callback<Action>) -> Html {
     html! {
         <section class="chain" aria-label={format!("Story of {msg}")}>
             <h2>{ format!("Story of {msg}") }</h2>
             <button onclick={dispatch.reform(|_| Action::Focus(None))}>{ "Close story" }</button>
-            <ol>{ for rows.iter().map(event_row) }</ol>
+            <ol>{ for rows.iter().map(|r| event_row(r, raw)) }</ol>
         </section>
     }
 }
 
-/// One event as a list item: time, who, what. Used by the log as well.
-pub fn event_row(r: &EventRow) -> Html {
+/// One event as a list item: its time and its sentence, and with `raw` its
+/// JSON line underneath. Used by the log as well. Both are text nodes: a
+/// name from a scenario file never becomes markup.
+pub fn event_row(r: &EventRow, raw: bool) -> Html {
     html! {
         <li key={r.index}>
             <span class="t">{ format_ms(r.time_ms) }</span>
-            <span class="who">{ &r.process }</span>
             <span class="what">{ &r.text }</span>
+            if raw {
+                <code class="raw">{ &r.raw }</code>
+            }
         </li>
     }
 }

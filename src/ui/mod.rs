@@ -117,10 +117,10 @@ pub fn app(props: &AppProps) -> Html {
                             settings_open={state.settings_open.clone()}
                             client_errors={state.client_errors.clone()}
                             dispatch={dispatch.clone()} />
-                        <timeline::EventLog view={view.clone()} />
+                        <timeline::EventLog view={view.clone()} raw_fields={state.raw_fields} dispatch={dispatch.clone()} />
                     </section>
                     <section class="side" aria-label="Results">
-                        <figures::Figures view={view.clone()} dispatch={dispatch.clone()} />
+                        <figures::Figures view={view.clone()} raw_fields={state.raw_fields} dispatch={dispatch.clone()} />
                         <timeline::Chart view={view} />
                     </section>
                 </main>

@@ -91,6 +91,9 @@ pub enum Action {
     DropAcks,
     /// Show the cause chain of a message (a finding was clicked), or close it.
     Focus(Option<String>),
+    /// Show or hide every event row's raw fields (its JSON line) under its
+    /// sentence, in the event log and the story alike.
+    ToggleRawFields,
     LoadScenario {
         name: String,
         text: String,
@@ -118,6 +121,8 @@ pub struct AppState {
     pub playing: bool,
     pub speed_index: usize,
     pub focus: Option<String>,
+    /// Event rows show their raw fields under the sentence.
+    pub raw_fields: bool,
     /// Inline messages per control label, e.g. "Seed" → "must be a whole number".
     pub input_errors: BTreeMap<&'static str, String>,
     /// Clients whose settings row is open.
@@ -150,6 +155,7 @@ impl PartialEq for AppState {
             && self.playing == other.playing
             && self.speed_index == other.speed_index
             && self.focus == other.focus
+            && self.raw_fields == other.raw_fields
             && self.input_errors == other.input_errors
             && self.settings_open == other.settings_open
             && self.client_errors == other.client_errors
@@ -180,6 +186,7 @@ impl AppState {
             playing: false,
             speed_index: SPEED_DEFAULT_INDEX,
             focus: None,
+            raw_fields: false,
             input_errors: BTreeMap::new(),
             settings_open: BTreeSet::new(),
             client_errors: BTreeMap::new(),
@@ -411,6 +418,7 @@ impl Reducible for AppState {
                 s.focus = msg;
                 s.refresh_view();
             }
+            Action::ToggleRawFields => s.raw_fields = !s.raw_fields,
             Action::LoadScenario { name, text } => s.load(&name, &text),
             Action::Notice(text) => s.notice = Some(text),
             Action::StoreOpened(p) => s.store_opened(p),

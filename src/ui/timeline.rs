@@ -2,6 +2,7 @@
 //! most recent events (a bounded window: the newest rows only).
 
 use super::figures::event_row;
+use super::state::Action;
 use crate::app::session::{throughput_per_s, Sample, View};
 use std::rc::Rc;
 use yew::prelude::*;
@@ -14,12 +15,32 @@ pub struct TimelineProps {
     pub view: Rc<View>,
 }
 
+#[derive(Properties, PartialEq)]
+pub struct EventLogProps {
+    pub view: Rc<View>,
+    /// Each row shows its raw fields under its sentence.
+    pub raw_fields: bool,
+    pub dispatch: Callback<Action>,
+}
+
+/// The newest events as sentences, with a switch for their raw fields. The
+/// list scrolls, so it takes the keyboard focus too.
 #[function_component(EventLog)]
-pub fn event_log(p: &TimelineProps) -> Html {
+pub fn event_log(p: &EventLogProps) -> Html {
+    let raw = p.raw_fields;
     html! {
         <section class="events" aria-label="Event log">
-            <h2>{ "Event log (newest first)" }</h2>
-            <ol class="log">{ for p.view.events.iter().map(event_row) }</ol>
+            <div class="log-head">
+                <h2>{ "Event log (newest first)" }</h2>
+                <label class="switch">
+                    <input type="checkbox" checked={raw}
+                        onchange={p.dispatch.reform(|_| Action::ToggleRawFields)} />
+                    <span>{ "Raw fields" }</span>
+                </label>
+            </div>
+            <ol class="log" tabindex="0" aria-label="Events, newest first">
+                { for p.view.events.iter().map(|r| event_row(r, raw)) }
+            </ol>
         </section>
     }
 }

@@ -1,0 +1,75 @@
+//! The queue broker's notes as sentences.
+
+use super::{log_note, msg_name, Names};
+use crate::broker::{DeadLetterReason, MsgId, Note, QueueId};
+use crate::history::names::{return_reason, tag_name};
+
+/// A broker note: the queue broker's here, the log broker's in [`log_note`].
+pub(super) fn note(note: Note, who: &str, names: &Names) -> String {
+    let q = |q: QueueId| names.queue(q);
+    match note {
+        Note::Enqueued { msg, queue } => format!("{} entered {}", msg_name(msg), q(queue)),
+        Note::Deleted { msg, queue } => {
+            format!("{who} deleted {} from {}", msg_name(msg), q(queue))
+        }
+        Note::Requeued { msg, queue, reason } => format!(
+            "{} went back to {}: {}",
+            msg_name(msg),
+            q(queue),
+            return_reason(reason, names)
+        ),
+        Note::DeadLettered {
+            msg,
+            from,
+            to,
+            reason,
+        } => dead_lettered(msg, (from, to), reason, names),
+        Note::RejectedPublish { msg, queue } => format!(
+            "{who} refused {}: {} is full (x-max-length)",
+            msg_name(msg),
+            q(queue)
+        ),
+        Note::Unroutable { msg } => {
+            format!("{} matched no binding and was dropped", msg_name(msg))
+        }
+        Note::DuplicateDropped { msg, queue } => format!(
+            "{who} dropped a duplicate of {} for {}: same MessageDeduplicationId within 5 minutes",
+            msg_name(msg),
+            q(queue)
+        ),
+        Note::LostInCrash { msg, queue } => {
+            format!("{} was lost from {} in the crash", msg_name(msg), q(queue))
+        }
+        Note::StaleAck { tag } => format!(
+            "{who} ignored an ack for tag {}: it no longer holds that delivery",
+            tag_name(tag)
+        ),
+        Note::ConsumeRefused { consumer, queue } => format!(
+            "{} may not consume from {}: it has an exclusive consumer",
+            names.client(consumer),
+            q(queue)
+        ),
+        Note::Log(n) => log_note::note(n, who, names),
+    }
+}
+
+/// Into a dead-letter queue, or dropped when the queue has none.
+fn dead_lettered(
+    msg: MsgId,
+    (from, to): (QueueId, Option<QueueId>),
+    reason: DeadLetterReason,
+    names: &Names,
+) -> String {
+    let why = match reason {
+        DeadLetterReason::Rejected => "rejected",
+        DeadLetterReason::DeliveryLimit => "x-delivery-limit reached",
+    };
+    let (m, from) = (msg_name(msg), names.queue(from));
+    match to {
+        Some(to) => format!(
+            "{m} moved from {from} to dead-letter queue {}: {why}",
+            names.queue(to)
+        ),
+        None => format!("{m} was dropped from {from}: {why}, and there is no dead-letter queue"),
+    }
+}

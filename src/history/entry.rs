@@ -310,6 +310,7 @@ fn log_note_msg(n: LogNote) -> Option<MsgId> {
         | LogNote::RecoveredOffset { .. }
         | LogNote::ProducerStateFromLog { .. }
         | LogNote::RecoveredProducer { .. }
+        | LogNote::AckedBefore { .. }
         | LogNote::Assigned { .. }
         | LogNote::SessionExpired { .. }
         | LogNote::Committed { .. }

@@ -23,6 +23,7 @@ pub(super) fn note(n: LogNote, who: &str, names: &Names) -> String {
         | LogNote::RecoveredOffset { .. }
         | LogNote::ProducerStateFromLog { .. }
         | LogNote::RecoveredProducer { .. }
+        | LogNote::AckedBefore { .. }
         | LogNote::Carried { .. } => recovery(n, who, names),
         LogNote::Assigned { .. }
         | LogNote::SessionExpired { .. }
@@ -164,7 +165,8 @@ fn recovery(n: LogNote, who: &str, names: &Names) -> String {
             }
         ),
         LogNote::Carried { .. } => carried(n, names),
-        LogNote::RecoveredOffset { .. }
+        LogNote::AckedBefore { .. }
+        | LogNote::RecoveredOffset { .. }
         | LogNote::ProducerStateFromLog { .. }
         | LogNote::RecoveredProducer { .. } => read_back(n, names),
         other => unreachable!("{other:?} is not about recovery"),
@@ -201,6 +203,22 @@ fn read_back(n: LogNote, names: &Names) -> String {
         } => format!(
             "recovery read back producer {producer_id} (epoch {epoch}) on {partitions} partitions"
         ),
+        LogNote::AckedBefore {
+            topic,
+            partition,
+            acked_end,
+            recovered_end,
+        } => {
+            let p = part(topic, partition, names);
+            if recovered_end < acked_end {
+                format!(
+                    "the earlier visit had acknowledged {p} up to offset {acked_end}, but recovery found it ending at {recovered_end}: {} gone",
+                    range(recovered_end, acked_end)
+                )
+            } else {
+                format!("the earlier visit had acknowledged {p} up to offset {acked_end}; recovery kept all of it")
+            }
+        }
         other => unreachable!("{other:?} is not read back by recovery"),
     }
 }

@@ -53,7 +53,7 @@ fn base(log: bool, g: Guarantee) -> Scenario {
     // On the log every broker crash tears the batch its disk was writing
     // (`torn_writes`); the queue broker keeps no disk. A tear can keep
     // records and cut the idempotent producer state written after them:
-    // the broker rebuilds that state from the log (see `broker::dedup`),
+    // the broker rebuilds that state from the log (see `broker::log::producers`),
     // or a retry would land twice in the transactional cell's input topic.
     let torn = log;
     let doc = format!(
@@ -141,7 +141,7 @@ fn every_cell_of_the_matrix_holds_its_guarantee() {
 /// write transactions → `read_committed` sink), each seed's random faults
 /// on top. A tear can keep an idempotent record and cut the producer state
 /// written after it; the broker rebuilds that state from the log, so the
-/// producer's retry is not appended twice (see `src/broker/dedup.rs`).
+/// producer's retry is not appended twice (see `src/broker/log/producers.rs`).
 #[test]
 fn the_transactional_crash_sweep_holds_across_torn_writes() {
     let s = Scenario::from_json(include_str!("../scenarios/txn_crash_sweep.json")).unwrap();

@@ -207,7 +207,7 @@ fn torn_writes_tear_every_broker_crash_and_crash_torn_needs_the_log_broker() {
 /// producer's state from the log, so the producer's retry is a duplicate
 /// answered with the original offset, not a second copy.
 mod cut_producer_state {
-    use brokerlab::broker::dedup::{producer_id, ProducerIdent};
+    use brokerlab::broker::log::{producer_id, ProducerIdent};
     use brokerlab::broker::log::{LogBroker, LogNote, LogReply, LogRequest};
     use brokerlab::broker::{Message, Note, Output};
     use brokerlab::config::LogBrokerSpec;

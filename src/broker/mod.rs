@@ -14,6 +14,7 @@
 pub mod dedup;
 pub mod log;
 pub mod queue;
+mod wake;
 
 /// The transaction coordinator and markers belong to the log broker
 /// ([`log::txn`]); this is the same module under its short name.

@@ -12,8 +12,8 @@ use super::{
     Client, ClientOutput, ClientSettings, ClientTimer, ClientView, Ctx, Downlink, Lookup, NewKeys,
     Reconnect,
 };
-use crate::broker::dedup::{producer_id, ProducerIdent};
 use crate::broker::log::{partition_for_key, LogReply, LogRequest, PartitionId, TopicId};
+use crate::broker::log::{producer_id, ProducerIdent};
 use crate::broker::{ClientId, KeyId, Message, MsgId, Request, Target};
 use crate::config::{
     Acks, ConfirmSpec, FaultAction, LogBrokerSpec, LogProducerSpec, Partitioner, ProducerSpec,

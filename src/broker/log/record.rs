@@ -24,7 +24,7 @@
 //! The idempotent tail is what Kafka keeps in its batch header
 //! (`producerId`, `producerEpoch`, `baseSequence`): with it, recovery can
 //! rebuild the idempotent producers' state from the log itself when the
-//! `Producers` snapshot is stale (see [`crate::broker::dedup`]). Logs
+//! `Producers` snapshot is stale (see [`super::producers`]). Logs
 //! written before a tail existed read the same, since older layouts are
 //! still exactly these lengths.
 //!
@@ -36,22 +36,24 @@
 //! the store ([`crate::storage::Storage::truncate`]), and reports it as a
 //! `truncated` with cause `bad_format`, as recovery reports a damaged batch.
 
+use super::partition::StoredRecord;
+use super::producers::{IdempotentTag, ProducerIdent};
 use super::txn::TxnTag;
-use super::StoredRecord;
-use crate::broker::dedup::{IdempotentTag, IDEMPOTENT_TAG_BYTES};
 use crate::broker::{ClientId, KeyId, Message};
 use crate::storage::Record;
 use std::fmt;
 
 /// Bytes every record value starts with: message id, sequence, payload size.
-pub(super) const VALUE_HEAD_BYTES: usize = 20;
+const VALUE_HEAD_BYTES: usize = 20;
 
 /// A stored value whose layout this broker does not write.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordLayoutError {
     /// The record's offset in its partition.
     pub offset: u64,
+    /// How many value bytes it has.
     pub value_len: usize,
+    /// What is wrong with them, in words.
     pub why: &'static str,
 }
 
@@ -82,7 +84,7 @@ pub(super) fn encode_record(r: &StoredRecord, key_names: &[String]) -> Record {
     value.extend_from_slice(&r.msg.payload_bytes.to_le_bytes());
     encode_txn_tag(r.txn, &mut value);
     if let Some(tag) = r.idem {
-        tag.encode(&mut value);
+        encode_idem_tag(tag, &mut value);
     }
     Record {
         offset: r.offset,
@@ -162,6 +164,39 @@ fn decode_txn_tag(tail: &[u8]) -> Option<TxnTag> {
     })
 }
 
+/// Bytes an [`IdempotentTag`] adds after a stored record's 20 value bytes:
+/// producer id (u64), epoch (u16), kind (u8, [`IDEMPOTENT_KIND`]),
+/// sequence (u32). The first 11 bytes are laid out like a transactional
+/// tag's (producer id, epoch, kind), so the kind byte tells them apart.
+const IDEMPOTENT_TAG_BYTES: usize = 15;
+/// The kind byte of an idempotent tail (a transactional tail uses 0, 1, 2).
+const IDEMPOTENT_KIND: u8 = 3;
+
+/// Appends an idempotent tail: producer id, epoch, kind 3, sequence.
+fn encode_idem_tag(tag: IdempotentTag, value: &mut Vec<u8>) {
+    value.extend_from_slice(&tag.producer.id.to_le_bytes());
+    value.extend_from_slice(&tag.producer.epoch.to_le_bytes());
+    value.push(IDEMPOTENT_KIND);
+    value.extend_from_slice(&tag.sequence.to_le_bytes());
+}
+
+/// The tag in `tail` (the bytes after a record's 20), or `None` when
+/// `tail` is not an idempotent tail.
+fn decode_idem_tag(tail: &[u8]) -> Option<IdempotentTag> {
+    let tail: &[u8; IDEMPOTENT_TAG_BYTES] = tail.try_into().ok()?;
+    if tail[10] != IDEMPOTENT_KIND {
+        return None;
+    }
+    let [a, b, c, d, e, f, g, h, e0, e1, _, s0, s1, s2, s3] = *tail;
+    Some(IdempotentTag {
+        producer: ProducerIdent {
+            id: u64::from_le_bytes([a, b, c, d, e, f, g, h]),
+            epoch: u16::from_le_bytes([e0, e1]),
+        },
+        sequence: u32::from_le_bytes([s0, s1, s2, s3]),
+    })
+}
+
 /// The writer tail after the 20 head bytes; `None` for an unknown one.
 type Tail = (Option<TxnTag>, Option<IdempotentTag>);
 
@@ -169,7 +204,7 @@ fn decode_tail(tail: &[u8]) -> Option<Tail> {
     match tail.len() {
         0 => Some((None, None)),
         TXN_TAG_BYTES => Some((Some(decode_txn_tag(tail)?), None)),
-        IDEMPOTENT_TAG_BYTES => Some((None, Some(IdempotentTag::decode(tail)?))),
+        IDEMPOTENT_TAG_BYTES => Some((None, Some(decode_idem_tag(tail)?))),
         _ => None,
     }
 }
@@ -177,7 +212,6 @@ fn decode_tail(tail: &[u8]) -> Option<Tail> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::broker::dedup::ProducerIdent;
 
     fn record(txn: Option<TxnTag>, idem: Option<IdempotentTag>) -> StoredRecord {
         StoredRecord {

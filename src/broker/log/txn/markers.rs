@@ -12,29 +12,14 @@
 
 use super::requests::txn_note;
 use super::{MarkerJob, TxnMeta, TxnNote, TxnReply, TxnTag, MARKER_MSG_ID};
-use crate::broker::log::{
-    cut_stream, note, GroupId, GroupState, LogBroker, LogNote, LogReply, PartitionId, TopicId,
-};
+use crate::broker::log::partition::PartitionLog;
+use crate::broker::log::recovery::cut_stream;
+use crate::broker::log::{GroupId, LogBroker, LogReply, PartitionId, TopicId};
 use crate::broker::{Message, Output};
-use crate::config::{bounds::PARTITIONS_MAX, Assignor};
+use crate::config::bounds::PARTITIONS_MAX;
 use crate::storage::{RecordBatch, Storage, StreamId};
-use std::collections::BTreeMap;
 
 impl LogBroker {
-    /// Appends `msg` with its transactional tag (a record or a marker);
-    /// returns its offset.
-    pub(super) fn append_tagged(
-        &mut self,
-        now_ms: u64,
-        topic: TopicId,
-        partition: PartitionId,
-        msg: Message,
-        tag: TxnTag,
-    ) -> u64 {
-        let log = &mut self.topics[topic as usize].partitions[partition as usize];
-        log.push(now_ms, msg, Some(tag), None)
-    }
-
     /// A flush made the `Txn` stream durable to `end`: decided transactions
     /// get their markers.
     pub(in crate::broker::log) fn txn_durable(
@@ -53,11 +38,12 @@ impl LogBroker {
         for job in jobs {
             let mut notes = Vec::new();
             for &(topic, partition) in &job.partitions {
-                self.write_marker(now_ms, &job, topic, partition, &mut notes);
+                let log = self.partitions.log_mut(topic, partition);
+                notes.push(write_marker(now_ms, &job, (topic, partition), log));
             }
             if job.commit {
-                for &(group, partition, offset) in &job.offsets {
-                    self.apply_txn_offset(group, partition, offset, out);
+                for &offset in &job.offsets {
+                    self.groups.apply_txn_offset(offset, out);
                 }
             }
             self.coordinator.complete(job.txn, &mut notes);
@@ -67,75 +53,18 @@ impl LogBroker {
             groups.sort_unstable();
             groups.dedup();
             for group in groups {
-                self.resolve_unstable(group, out);
+                let pending = self.coordinator.pending_offsets(group);
+                self.groups
+                    .resolve_unstable(group, &self.partitions, pending, out);
             }
-            for &(topic, partition) in &job.partitions {
-                self.serve_parked(topic, partition, out);
+            for &at in &job.partitions {
+                self.groups.serve_parked(at, &self.partitions, out);
             }
             if let Some(to) = job.reply_to {
                 let reply = LogReply::Txn(TxnReply::Ended { commit: job.commit });
                 out.push(Output::Log { to, reply });
             }
         }
-    }
-
-    fn write_marker(
-        &mut self,
-        now_ms: u64,
-        job: &MarkerJob,
-        topic: TopicId,
-        partition: PartitionId,
-        notes: &mut Vec<TxnNote>,
-    ) {
-        let marker = Message {
-            id: MARKER_MSG_ID,
-            producer: 0,
-            seq: 0,
-            key: None,
-            payload_bytes: 0,
-        };
-        let tag = TxnTag {
-            producer_id: job.producer_id,
-            epoch: job.epoch,
-            marker: Some(job.commit),
-        };
-        let offset = self.append_tagged(now_ms, topic, partition, marker, tag);
-        notes.push(TxnNote::Marker {
-            producer_id: job.producer_id,
-            topic,
-            partition,
-            offset,
-            commit: job.commit,
-        });
-    }
-
-    /// A committed transaction's `TxnOffsetCommit`, applied like a commit.
-    fn apply_txn_offset(
-        &mut self,
-        group: u16,
-        partition: PartitionId,
-        offset: u64,
-        out: &mut Vec<Output>,
-    ) {
-        let Some(slot) = self.groups.get_mut(group as usize) else {
-            return; // not a group of this broker
-        };
-        // After a restart the group may have no state yet (membership is not
-        // persisted): the offset still counts, members take it on rejoin.
-        let g = slot.get_or_insert_with(|| GroupState {
-            topic: 0,
-            assignor: Assignor::Range,
-            generation: 0,
-            members: BTreeMap::new(),
-            committed: BTreeMap::new(),
-        });
-        g.committed.insert(partition, offset);
-        self.offsets_pending.insert((group, partition), offset);
-        out.push(note(LogNote::Committed {
-            group,
-            partition,
-            offset,
-        }));
     }
 
     /// After a restart: rebuild the coordinator and finish every decided
@@ -150,24 +79,55 @@ impl LogBroker {
         out: &mut Vec<Output>,
     ) {
         let mut notes = Vec::new();
-        let empty = Vec::new();
-        // Taken out for the call, so `fits` can ask the broker itself.
-        let mut coordinator = std::mem::take(&mut self.coordinator);
+        let (partitions, groups) = (&self.partitions, &self.groups);
+        // A record that names a partition or a group this broker lacks is
+        // as unreadable as a garbled one.
         let fits = |m: &TxnMeta| {
-            let partitions = m.partitions.iter().all(|&(t, p)| self.has_partition(t, p));
-            let offsets = m.offsets.iter().all(|&(g, p, _)| {
-                (g as usize) < self.groups.len() && u32::from(p) < PARTITIONS_MAX
-            });
-            partitions && offsets
+            let in_log = m.partitions.iter().all(|&(t, p)| partitions.has(t, p));
+            let offsets = m
+                .offsets
+                .iter()
+                .all(|&(g, p, _)| (g as usize) < groups.len() && u32::from(p) < PARTITIONS_MAX);
+            in_log && offsets
         };
-        let (jobs, unreadable) = coordinator.recover(batches.unwrap_or(&empty), &fits, &mut notes);
-        self.coordinator = coordinator;
+        let batches = batches.map_or(&[][..], Vec::as_slice);
+        let (jobs, unreadable) = self.coordinator.recover(batches, &fits, &mut notes);
         if let Some(offset) = unreadable {
             if !cut_stream(StreamId::Txn, offset, storage, out) {
-                self.writes_stopped = true;
+                self.durability.stop_writes();
             }
         }
         out.extend(notes.into_iter().map(txn_note));
         self.run_marker_jobs(now_ms, jobs, out);
+    }
+}
+
+/// One marker: a control record that takes up an offset, carries no
+/// message and ends the producer's transaction in this partition.
+fn write_marker(
+    now_ms: u64,
+    job: &MarkerJob,
+    (topic, partition): (TopicId, PartitionId),
+    log: &mut PartitionLog,
+) -> TxnNote {
+    let marker = Message {
+        id: MARKER_MSG_ID,
+        producer: 0,
+        seq: 0,
+        key: None,
+        payload_bytes: 0,
+    };
+    let tag = TxnTag {
+        producer_id: job.producer_id,
+        epoch: job.epoch,
+        marker: Some(job.commit),
+    };
+    let offset = log.push(now_ms, marker, Some(tag), None);
+    TxnNote::Marker {
+        producer_id: job.producer_id,
+        topic,
+        partition,
+        offset,
+        commit: job.commit,
     }
 }

@@ -14,7 +14,7 @@
 //!   `read_uncommitted` reads to the log end and sees aborted records too.
 
 use super::{TxnTag, TXN_IDS_MAX};
-use crate::broker::log::StoredRecord;
+use crate::broker::log::partition::StoredRecord;
 use std::collections::BTreeMap;
 
 /// The message id a marker carries: markers are no one's message.

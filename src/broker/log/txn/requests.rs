@@ -13,7 +13,8 @@
 //! caused.
 
 use super::{TxnError, TxnIdx, TxnMeta, TxnNote, TxnReply, TxnRequest, TxnTag};
-use crate::broker::log::{note, GroupId, LogBroker, LogNote, LogReply, PartitionId, TopicId};
+use crate::broker::log::notes::{note, LogNote};
+use crate::broker::log::{GroupId, LogBroker, LogReply, PartitionId, TopicId};
 use crate::broker::{ClientId, Message, Output};
 
 /// A coordinator note as a broker output.
@@ -127,20 +128,37 @@ impl LogBroker {
     }
 
     /// A transactional `Produce`: the coordinator checks the epoch and that
-    /// the partition was added, then the record is appended.
+    /// the partition was added. The record is appended now (answered at the
+    /// append, like `acks=1`: the commit point's flush makes it durable),
+    /// visible to `read_committed` only after its commit marker.
     fn txn_produce(
         &mut self,
         now_ms: u64,
         s: Sender,
-        tp: (TopicId, PartitionId),
+        (topic, partition): (TopicId, PartitionId),
         msg: Message,
         notes: &mut Vec<TxnNote>,
         out: &mut Vec<Output>,
     ) -> TxnReply {
+        let at = (topic, partition);
         let c = &mut self.coordinator;
-        match c.check_produce(s.txn, s.producer_id, s.epoch, tp, notes) {
-            Ok(()) => self.produce_txn(now_ms, tp, msg, s.producer_id, s.epoch, out),
-            Err(error) => TxnReply::Error { error },
+        if let Err(error) = c.check_produce(s.txn, s.producer_id, s.epoch, at, notes) {
+            return TxnReply::Error { error };
+        }
+        let tag = TxnTag {
+            producer_id: s.producer_id,
+            epoch: s.epoch,
+            marker: None,
+        };
+        let offset = self
+            .partitions
+            .append(now_ms, at, msg, (Some(tag), None), out);
+        self.partitions.apply_retention_count(topic, partition, out);
+        self.groups.serve_parked(at, &self.partitions, out);
+        TxnReply::Produced {
+            msg: msg.id,
+            partition,
+            offset,
         }
     }
 
@@ -155,8 +173,7 @@ impl LogBroker {
         notes: &mut Vec<TxnNote>,
         out: &mut Vec<Output>,
     ) -> TxnReply {
-        let g = self.groups.get(group as usize).and_then(|g| g.as_ref());
-        if let Some(error) = crate::broker::log::commit_error(g, member, generation) {
+        if let Some(error) = self.groups.commit_error(group, member, generation) {
             out.push(note(LogNote::CommitRejected {
                 group,
                 member,
@@ -170,40 +187,6 @@ impl LogBroker {
         let entry = (group, partition, offset);
         let c = &mut self.coordinator;
         c.add_offset(s.txn, s.producer_id, s.epoch, entry, notes)
-    }
-
-    /// A transactional record: appended now (answered at the append, like
-    /// `acks=1`: the commit point's flush makes it durable), visible to
-    /// `read_committed` only after its commit marker.
-    fn produce_txn(
-        &mut self,
-        now_ms: u64,
-        (topic, partition): (TopicId, PartitionId),
-        msg: Message,
-        producer_id: u64,
-        epoch: u16,
-        out: &mut Vec<Output>,
-    ) -> TxnReply {
-        let tag = TxnTag {
-            producer_id,
-            epoch,
-            marker: None,
-        };
-        let offset = self.append_tagged(now_ms, topic, partition, msg, tag);
-        self.stats.appended += 1;
-        out.push(note(LogNote::Appended {
-            msg: msg.id,
-            topic,
-            partition,
-            offset,
-        }));
-        self.apply_retention_count(topic, partition, out);
-        self.serve_parked(topic, partition, out);
-        TxnReply::Produced {
-            msg: msg.id,
-            partition,
-            offset,
-        }
     }
 
     /// `transaction.timeout.ms`: the coordinator aborts what ran too long.
@@ -220,7 +203,7 @@ impl LogBroker {
 
     /// The last stable offset of a partition.
     pub fn last_stable_offset(&self, topic: TopicId, partition: PartitionId) -> u64 {
-        let log = &self.topics[topic as usize].partitions[partition as usize];
+        let log = self.partitions.log(topic, partition);
         log.txn.last_stable_offset(log.end())
     }
 }

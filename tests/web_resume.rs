@@ -179,7 +179,7 @@ async fn a_stored_log_is_offered_for_resume_and_resume_shows_its_records() {
         "{text}"
     );
     assert!(
-        page.contains("carried"),
+        page.contains("came back from an earlier visit"),
         "the event log lists carried records"
     );
 

@@ -589,7 +589,11 @@ impl Setup {
             start_ms: 0,
             payload_bytes: 64,
             acks: if at_most_once { Acks::Zero } else { Acks::All },
-            retries: if at_most_once { 0 } else { 10 },
+            retries: if at_most_once {
+                0
+            } else {
+                crate::guarantee::RETRIES_AT_LEAST
+            },
             request_timeout_ms: 200,
             max_in_flight: if idempotent {
                 crate::guarantee::IDEMPOTENT_IN_FLIGHT_MAX
@@ -644,7 +648,7 @@ impl Setup {
             Delivery::AtMostOnce => None,
             _ => Some(ConfirmSpec {
                 timeout_ms: 200,
-                max_retries: 10,
+                max_retries: crate::guarantee::RETRIES_AT_LEAST,
                 window: 1000,
             }),
         };

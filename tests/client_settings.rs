@@ -4,8 +4,9 @@
 //! and where while the old value stays.
 #![cfg(not(target_arch = "wasm32"))]
 
-use brokerlab::app::playground::{BrokerKind, Delivery, Setup};
+use brokerlab::app::playground::{BrokerKind, Setup};
 use brokerlab::app::session::Session;
+use brokerlab::config::Guarantee;
 use brokerlab::config::Setting;
 use brokerlab::config::{AckMode, ProcessingSpec, Scenario};
 use brokerlab::history::{Entry, Proc};
@@ -13,7 +14,7 @@ use brokerlab::world::World;
 
 const SEED: u64 = 7;
 
-fn playground(broker: BrokerKind, delivery: Delivery) -> Scenario {
+fn playground(broker: BrokerKind, delivery: Guarantee) -> Scenario {
     let setup = Setup {
         broker,
         delivery,
@@ -69,7 +70,7 @@ fn run_with_changes(scenario: &Scenario) -> World {
 
 #[test]
 fn same_changes_give_the_same_history_and_the_export_replays_it() {
-    let scenario = playground(BrokerKind::Queue, Delivery::AtLeastOnce);
+    let scenario = playground(BrokerKind::Queue, Guarantee::AtLeastOnce);
     let a = run_with_changes(&scenario);
     let b = run_with_changes(&scenario);
     let hash = |w: &World| w.history().hash(w.names());
@@ -97,7 +98,7 @@ fn same_changes_give_the_same_history_and_the_export_replays_it() {
 
 #[test]
 fn a_lowered_prefetch_keeps_what_is_in_hand_and_then_bounds_it() {
-    let mut s = playground(BrokerKind::Queue, Delivery::AtLeastOnce);
+    let mut s = playground(BrokerKind::Queue, Guarantee::AtLeastOnce);
     s.settings.clear();
     let mut world = World::new(&s);
     // c2 (35 ms per message, prefetch 5) falls behind a 50 msg/s producer
@@ -125,7 +126,7 @@ fn a_lowered_prefetch_keeps_what_is_in_hand_and_then_bounds_it() {
 
 #[test]
 fn a_rate_change_applies_from_the_next_publish_slot() {
-    let s = playground(BrokerKind::Log, Delivery::AtLeastOnce);
+    let s = playground(BrokerKind::Log, Guarantee::AtLeastOnce);
     let mut world = World::new(&s);
     let published = |w: &World| w.clients().iter().find(|c| c.id == "p1").unwrap().count;
     world.run_until(1_000).unwrap();
@@ -147,7 +148,7 @@ fn a_rate_change_applies_from_the_next_publish_slot() {
 
 #[test]
 fn a_log_consumers_max_poll_records_changes_at_its_next_poll() {
-    let s = playground(BrokerKind::Log, Delivery::AtLeastOnce);
+    let s = playground(BrokerKind::Log, Guarantee::AtLeastOnce);
     let mut world = World::new(&s);
     world.run_until(500).unwrap();
     world.set_client("c1", Setting::Prefetch(1)).unwrap();
@@ -164,7 +165,7 @@ fn a_log_consumers_max_poll_records_changes_at_its_next_poll() {
 
 #[test]
 fn bad_changes_are_refused_with_what_and_where_and_change_nothing() {
-    let s = playground(BrokerKind::Queue, Delivery::AtLeastOnce);
+    let s = playground(BrokerKind::Queue, Guarantee::AtLeastOnce);
     let mut world = World::new(&s);
     world.run_until(300).unwrap();
     let events_before = world.history().len();
@@ -233,7 +234,7 @@ fn bad_changes_are_refused_with_what_and_where_and_change_nothing() {
     assert!(world.scenario().settings.is_empty(), "nothing kept");
     assert_eq!(world.client_settings("c1").unwrap().prefetch, Some(5));
     // A scenario's guarantee sets the ack modes: a change is refused.
-    let mut g = playground(BrokerKind::Queue, Delivery::AtLeastOnce);
+    let mut g = playground(BrokerKind::Queue, Guarantee::AtLeastOnce);
     g.guarantee = Some(brokerlab::config::Guarantee::AtLeastOnce);
     let mut world = World::new(&g);
     let e = world
@@ -241,7 +242,7 @@ fn bad_changes_are_refused_with_what_and_where_and_change_nothing() {
         .expect_err("the guarantee sets it");
     assert!(e.reason.contains("guarantee"), "{e}");
     // A log consumer's commit mode is set at start.
-    let mut world = World::new(&playground(BrokerKind::Log, Delivery::AtLeastOnce));
+    let mut world = World::new(&playground(BrokerKind::Log, Guarantee::AtLeastOnce));
     let e = world
         .set_client("c1", Setting::AckMode(AckMode::BeforeProcessing))
         .expect_err("log commit mode");
@@ -250,7 +251,7 @@ fn bad_changes_are_refused_with_what_and_where_and_change_nothing() {
 
 #[test]
 fn a_scenario_files_settings_are_validated_with_their_path() {
-    let mut s = playground(BrokerKind::Queue, Delivery::AtLeastOnce);
+    let mut s = playground(BrokerKind::Queue, Guarantee::AtLeastOnce);
     let text = s.to_json_pretty().replace(
         "\"faults\": [],",
         "\"faults\": [], \"settings\": [{\"at_ms\": 10, \"client\": \"c1\", \"set\": {\"prefetch\": 0}}],",

@@ -126,7 +126,7 @@ fn every_cell_of_the_matrix_holds_its_guarantee() {
     for log in [false, true] {
         for g in Guarantee::ALL {
             // Transactions need the log broker (the queue broker refuses
-            // the setting: see `guarantee_txn::QUEUE_REASON`).
+            // the setting: see `guarantee::txn::QUEUE_UNAVAILABLE`).
             if !log && g == Guarantee::ExactlyOnceTransactional {
                 continue;
             }

@@ -7,7 +7,8 @@
 //! guarantee, random crashes of the broker, consumers and producers, dropped
 //! acks, the final drain of a log run, and every example scenario.
 
-use brokerlab::app::playground::{BrokerKind, ConsumerSettings, Delivery, ProducerSettings, Setup};
+use brokerlab::app::playground::{BrokerKind, ConsumerSettings, ProducerSettings, Setup};
+use brokerlab::config::Guarantee;
 use brokerlab::config::{ClientSpec, CommitMode, FaultOptions, Scenario};
 use brokerlab::sim::faults::with_random_faults;
 use brokerlab::sim::rng::SimRng;
@@ -64,9 +65,9 @@ fn run_in_chunks(mut world: World, seed: u64, what: &str) -> usize {
 fn playground(seed: u64) -> (Scenario, String) {
     let mut rng = SimRng::new(seed);
     let broker = [BrokerKind::Queue, BrokerKind::Log][rng.below(2) as usize];
-    let deliveries: Vec<Delivery> = Delivery::ALL
+    let deliveries: Vec<Guarantee> = Guarantee::ALL
         .into_iter()
-        .filter(|d| d.unavailable_reason_on(broker).is_none())
+        .filter(|d| broker.unavailable(*d).is_none())
         .collect();
     let delivery = deliveries[rng.below(deliveries.len() as u64) as usize];
     let setup = Setup {
@@ -146,7 +147,7 @@ fn live_checker_matches_batch_when_acknowledged_writes_are_skipped() {
 fn playground_log(seed: u64) -> Scenario {
     let setup = Setup {
         broker: BrokerKind::Log,
-        delivery: Delivery::AtLeastOnce,
+        delivery: Guarantee::AtLeastOnce,
         partitions: 2,
         seed,
         producers: vec![ProducerSettings::default(); 2],

@@ -2,8 +2,8 @@
 //! ends, and the verdict judges processed effects against the guarantee.
 #![cfg(not(target_arch = "wasm32"))]
 
-use brokerlab::app::playground::{verdict, BrokerKind, Delivery, Setup};
-use brokerlab::config::{AckMode, BrokerSpec, ClientSpec, FaultAction, FaultSpec};
+use brokerlab::app::playground::{verdict, BrokerKind, Setup};
+use brokerlab::config::{AckMode, BrokerSpec, ClientSpec, FaultAction, FaultSpec, Guarantee};
 use brokerlab::world::World;
 
 fn consumers(s: &brokerlab::config::Scenario) -> Vec<&brokerlab::config::ConsumerSpec> {
@@ -32,7 +32,7 @@ fn default_setup_is_a_valid_round_robin_system() {
 #[test]
 fn guarantee_configures_both_ends() {
     let mut setup = Setup {
-        delivery: Delivery::AtMostOnce,
+        delivery: Guarantee::AtMostOnce,
         ..Setup::default()
     };
     let s = setup.to_scenario().unwrap();
@@ -43,7 +43,7 @@ fn guarantee_configures_both_ends() {
     }));
     assert!(s.expect.no_duplicated && !s.expect.no_lost);
 
-    setup.delivery = Delivery::AtLeastOnce;
+    setup.delivery = Guarantee::AtLeastOnce;
     let s = setup.to_scenario().unwrap();
     assert!(consumers(&s)
         .iter()
@@ -91,11 +91,11 @@ fn impossible_or_unbuilt_settings_name_their_control() {
         "Partitions"
     );
     let mut setup = Setup {
-        delivery: Delivery::ExactlyOnceTransactional,
+        delivery: Guarantee::ExactlyOnceTransactional,
         ..Setup::default()
     };
     assert_eq!(bad(setup.clone()), "Delivery");
-    setup.delivery = Delivery::AtLeastOnce;
+    setup.delivery = Guarantee::AtLeastOnce;
     setup.consumers[0].prefetch = 0;
     assert_eq!(bad(setup.clone()), "Prefetch");
     setup.consumers[0].prefetch = 5;
@@ -103,8 +103,58 @@ fn impossible_or_unbuilt_settings_name_their_control() {
     assert_eq!(bad(setup), "Rate");
 }
 
+/// Issue 11: one guarantee table. The page's knobs are exactly what the
+/// guarantee module sets for a scenario file claiming the same guarantee,
+/// and a guarantee a broker cannot give is refused with the one text.
+#[test]
+fn the_pages_delivery_is_the_guarantee_modules_table() {
+    for broker in BrokerKind::ALL {
+        for delivery in Guarantee::ALL {
+            let setup = Setup {
+                broker,
+                delivery,
+                partitions: 3,
+                ..Setup::default()
+            };
+            let Some(why) = broker.unavailable(delivery) else {
+                let page = setup.to_scenario().expect("runs");
+                let mut file = page.clone();
+                file.guarantee = Some(delivery);
+                let file = brokerlab::guarantee::resolved(&file);
+                assert_eq!(page.clients, file.clients, "{broker:?} {delivery:?}");
+                assert_eq!(page.expect, file.expect, "{broker:?} {delivery:?}");
+                let retries = |c: &ClientSpec| match c {
+                    ClientSpec::Producer(p) => p.confirms.map(|c| c.max_retries),
+                    ClientSpec::LogProducer(p) => Some(p.retries),
+                    _ => None,
+                };
+                let want = match delivery {
+                    Guarantee::AtMostOnce => None,
+                    _ => Some(brokerlab::guarantee::RETRIES_AT_LEAST),
+                };
+                for p in page.clients.iter().filter_map(retries) {
+                    assert_eq!(Some(p).filter(|&n| n > 0), want, "{broker:?} {delivery:?}");
+                }
+                continue;
+            };
+            let error = setup.to_scenario().expect_err("refused");
+            assert_eq!((error.field, error.reason), ("Delivery", why.to_string()));
+            // A scenario file on the same broker claiming it: the same text.
+            let mut file = Setup {
+                delivery: Guarantee::AtLeastOnce,
+                ..setup
+            }
+            .to_scenario()
+            .unwrap();
+            file.guarantee = Some(delivery);
+            let error = file.validate().expect_err("a file is refused too");
+            assert_eq!(error.reason, format!("{} {why}", delivery.name()));
+        }
+    }
+}
+
 /// Runs a setup for 4 s with the broker crashing at 1 s and restarting at 1.2 s.
-fn run_with_broker_crash(delivery: Delivery) -> brokerlab::check::Summary {
+fn run_with_broker_crash(delivery: Guarantee) -> brokerlab::check::Summary {
     // Consumers slower than the producer (2 × 10/s < 50/s), so a backlog builds.
     let slow = brokerlab::app::playground::ConsumerSettings {
         processing_ms: 100,
@@ -127,7 +177,7 @@ fn run_with_broker_crash(delivery: Delivery) -> brokerlab::check::Summary {
 #[test]
 fn verdict_judges_the_claimed_guarantee() {
     // An in-memory broker crash loses confirmed messages it still held.
-    let run = run_with_broker_crash(Delivery::AtLeastOnce);
+    let run = run_with_broker_crash(Guarantee::AtLeastOnce);
     assert!(
         run.counts.lost > 0,
         "the crash lost messages: {:?}",
@@ -136,7 +186,7 @@ fn verdict_judges_the_claimed_guarantee() {
     assert_eq!(run.counts.duplicated, 0, "{:?}", run.counts);
 
     // That loss breaks at least once, and the verdict says how much and what.
-    let v = verdict(Delivery::AtLeastOnce, &run);
+    let v = verdict(Guarantee::AtLeastOnce, &run);
     assert!(!v.holds);
     assert_eq!(v.violations, run.counts.lost);
     assert!(
@@ -147,7 +197,7 @@ fn verdict_judges_the_claimed_guarantee() {
     assert!(v.text.ends_with("(lost)"), "{}", v.text);
 
     // At most once tolerates loss; with no duplicates the same run holds.
-    let v = verdict(Delivery::AtMostOnce, &run);
+    let v = verdict(Guarantee::AtMostOnce, &run);
     assert!(v.holds, "{}", v.text);
     assert_eq!(v.text, "At most once: holds");
 }
@@ -156,13 +206,13 @@ fn verdict_judges_the_claimed_guarantee() {
 fn fire_and_forget_loss_is_not_jepsen_lost() {
     // Without confirms nothing was acknowledged, so vanished messages are
     // "unconfirmed and missing", not "lost" in Jepsen's sense.
-    let run = run_with_broker_crash(Delivery::AtMostOnce);
+    let run = run_with_broker_crash(Guarantee::AtMostOnce);
     assert_eq!(run.counts.lost, 0, "{:?}", run.counts);
     assert!(run.counts.unconfirmed_missing > 0, "{:?}", run.counts);
 }
 
 /// The log broker on the page: partitions become a topic, consumers one group.
-fn log_setup(delivery: Delivery) -> Setup {
+fn log_setup(delivery: Guarantee) -> Setup {
     Setup {
         broker: BrokerKind::Log,
         delivery,
@@ -174,7 +224,7 @@ fn log_setup(delivery: Delivery) -> Setup {
 #[test]
 fn the_log_broker_maps_partitions_consumers_and_delivery_to_kafka_settings() {
     use brokerlab::config::{Acks, CommitMode};
-    let s = log_setup(Delivery::AtMostOnce).to_scenario().unwrap();
+    let s = log_setup(Guarantee::AtMostOnce).to_scenario().unwrap();
     let BrokerSpec::Log(b) = &s.broker else {
         panic!("a log broker")
     };
@@ -190,7 +240,7 @@ fn the_log_broker_maps_partitions_consumers_and_delivery_to_kafka_settings() {
             other => panic!("a queue client in a log setup: {other:?}"),
         }
     }
-    let s = log_setup(Delivery::AtLeastOnce).to_scenario().unwrap();
+    let s = log_setup(Guarantee::AtLeastOnce).to_scenario().unwrap();
     for c in &s.clients {
         match c {
             ClientSpec::LogProducer(p) => {
@@ -205,7 +255,7 @@ fn the_log_broker_maps_partitions_consumers_and_delivery_to_kafka_settings() {
 
 #[test]
 fn at_least_once_on_the_log_survives_a_broker_crash_and_at_most_once_does_not_duplicate() {
-    let run = |delivery: Delivery| {
+    let run = |delivery: Guarantee| {
         let mut scenario = log_setup(delivery).to_scenario().unwrap();
         scenario.duration_ms = 4_000;
         crash_broker_at_1s(&mut scenario);
@@ -213,13 +263,13 @@ fn at_least_once_on_the_log_survives_a_broker_crash_and_at_most_once_does_not_du
         world.finish().unwrap();
         world.summary()
     };
-    let least = run(Delivery::AtLeastOnce);
+    let least = run(Guarantee::AtLeastOnce);
     assert_eq!(least.counts.lost, 0, "{:?}", least.findings);
     assert!(least.counts.processed > 100);
-    assert!(brokerlab::app::playground::verdict(Delivery::AtLeastOnce, &least).holds);
-    let most = run(Delivery::AtMostOnce);
+    assert!(brokerlab::app::playground::verdict(Guarantee::AtLeastOnce, &least).holds);
+    let most = run(Guarantee::AtMostOnce);
     assert_eq!(most.counts.duplicated, 0, "{:?}", most.findings);
-    assert!(brokerlab::app::playground::verdict(Delivery::AtMostOnce, &most).holds);
+    assert!(brokerlab::app::playground::verdict(Guarantee::AtMostOnce, &most).holds);
 }
 
 /// The broker crashes at 1 s and restarts at 1.2 s.

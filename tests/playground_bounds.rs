@@ -10,10 +10,11 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use brokerlab::app::playground::{
-    bounds, fields, BrokerKind, ConsumerSettings, Delivery, FieldBounds, ProducerSettings, Setup,
+    bounds, fields, BrokerKind, ConsumerSettings, FieldBounds, ProducerSettings, Setup,
 };
 use brokerlab::app::resume;
 use brokerlab::app::session::Session;
+use brokerlab::config::Guarantee;
 use brokerlab::config::{ProcessingSpec, Setting};
 use proptest::prelude::*;
 
@@ -50,7 +51,7 @@ fn with_field(setup: &Setup, field: &FieldBounds, value: u64) -> Setup {
 fn systems() -> Vec<Setup> {
     let mut out = Vec::new();
     for broker in BrokerKind::ALL {
-        for delivery in Delivery::ALL {
+        for delivery in Guarantee::ALL {
             let setup = Setup {
                 broker,
                 delivery,
@@ -168,7 +169,7 @@ fn a_refused_add_leaves_the_setup_and_the_run_alone() {
 #[derive(Clone, Debug)]
 enum Op {
     Broker(BrokerKind),
-    Delivery(Delivery),
+    Guarantee(Guarantee),
     /// Text typed into Partitions or Seed.
     Toolbar(&'static str, String),
     AddProducer(ProducerSettings),
@@ -195,7 +196,7 @@ fn op() -> impl Strategy<Value = Op> {
     let narrow = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
     prop_oneof![
         prop::sample::select(BrokerKind::ALL.to_vec()).prop_map(Op::Broker),
-        prop::sample::select(Delivery::ALL.to_vec()).prop_map(Op::Delivery),
+        prop::sample::select(Guarantee::ALL.to_vec()).prop_map(Op::Guarantee),
         (prop::sample::select(vec!["Partitions", "Seed"]), number())
             .prop_map(|(f, n)| Op::Toolbar(f, n.to_string())),
         (number(), number()).prop_map(move |(rate_per_s, keys)| Op::AddProducer(
@@ -242,7 +243,7 @@ impl Page {
                 broker: *broker,
                 ..toolbar
             }),
-            Op::Delivery(delivery) => self.restart(Setup {
+            Op::Guarantee(delivery) => self.restart(Setup {
                 delivery: *delivery,
                 ..toolbar
             }),

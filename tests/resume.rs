@@ -6,9 +6,10 @@
 //! same store with [`World::resume`].
 #![cfg(not(target_arch = "wasm32"))]
 
-use brokerlab::app::playground::{self, BrokerKind, Delivery, Setup};
+use brokerlab::app::playground::{self, BrokerKind, Setup};
 use brokerlab::broker::log::{Carried, LogNote};
 use brokerlab::broker::Note;
+use brokerlab::config::Guarantee;
 use brokerlab::config::{FaultAction, FaultSpec, Scenario};
 use brokerlab::history::{Entry, LogEntry, Proc};
 use brokerlab::storage::{MemoryStore, Storage, StreamId, Tear};
@@ -147,7 +148,7 @@ fn a_crc_mismatch_is_reported_as_such_and_acknowledged_records_it_cut_are_lost()
 
 #[test]
 fn a_restart_reports_recovered_producers_for_idempotent_runs() {
-    let mut setup = log_setup(Delivery::ExactlyOnceIdempotent);
+    let mut setup = log_setup(Guarantee::ExactlyOnceIdempotent);
     setup.seed = 3;
     let scenario = short(&setup);
     let mut world = World::with_storage(&scenario, Box::new(disk(5)));
@@ -164,7 +165,7 @@ fn a_restart_reports_recovered_producers_for_idempotent_runs() {
     );
 }
 
-fn log_setup(delivery: Delivery) -> Setup {
+fn log_setup(delivery: Guarantee) -> Setup {
     Setup {
         broker: BrokerKind::Log,
         delivery,
@@ -246,9 +247,9 @@ fn first_reads(world: &World) -> Vec<(u32, u16, u64)> {
 #[test]
 fn resume_recovers_the_stored_log_and_consumers_continue_from_their_committed_offsets() {
     for delivery in [
-        Delivery::AtLeastOnce,
-        Delivery::ExactlyOnceIdempotent,
-        Delivery::ExactlyOnceTransactional,
+        Guarantee::AtLeastOnce,
+        Guarantee::ExactlyOnceIdempotent,
+        Guarantee::ExactlyOnceTransactional,
     ] {
         for seed in 1..=3 {
             let mut setup = log_setup(delivery);
@@ -358,7 +359,7 @@ fn resume_recovers_the_stored_log_and_consumers_continue_from_their_committed_of
                 "{repro}: new writes landed: {}",
                 summary.broker_identity
             );
-            if delivery != Delivery::ExactlyOnceTransactional {
+            if delivery != Guarantee::ExactlyOnceTransactional {
                 // (Aborted transactions' writes are refused, so missing there.)
                 let missing = summary.counts.unconfirmed_missing;
                 assert_eq!(missing, 0, "{repro}: {}", summary.identity);
@@ -369,7 +370,7 @@ fn resume_recovers_the_stored_log_and_consumers_continue_from_their_committed_of
 
 #[test]
 fn idempotent_producers_of_a_resumed_run_are_not_mistaken_for_the_earlier_ones() {
-    let setup = log_setup(Delivery::ExactlyOnceIdempotent);
+    let setup = log_setup(Guarantee::ExactlyOnceIdempotent);
     let store = disk(5);
     first_visit(&setup, &store, 1_500);
     let mut world = World::resume(&short(&setup), Box::new(store)).unwrap();
@@ -388,7 +389,7 @@ fn idempotent_producers_of_a_resumed_run_are_not_mistaken_for_the_earlier_ones()
 
 #[test]
 fn resuming_a_log_under_a_setup_with_fewer_partitions_is_refused_with_a_reason() {
-    let setup = log_setup(Delivery::AtLeastOnce);
+    let setup = log_setup(Guarantee::AtLeastOnce);
     let store = disk(5);
     first_visit(&setup, &store, 1_000);
     let smaller = Setup {
@@ -406,7 +407,7 @@ fn resuming_a_log_under_a_setup_with_fewer_partitions_is_refused_with_a_reason()
 
 #[test]
 fn resuming_an_empty_store_is_a_fresh_run() {
-    let setup = log_setup(Delivery::AtLeastOnce);
+    let setup = log_setup(Guarantee::AtLeastOnce);
     let fresh = World::with_storage(&short(&setup), Box::new(disk(5)));
     let resumed = World::resume(&short(&setup), Box::new(disk(5))).unwrap();
     assert!(carried(&resumed).is_empty());
@@ -442,7 +443,7 @@ fn garble_last_record_batch(
 /// stream with a `bad_format` report when the log is resumed, never a panic.
 #[test]
 fn an_unreadable_transaction_state_record_is_cut_with_a_report() {
-    let setup = log_setup(Delivery::ExactlyOnceTransactional);
+    let setup = log_setup(Guarantee::ExactlyOnceTransactional);
     let store = disk(5);
     first_visit(&setup, &store, 1_500);
     let damaged_offset = garble_last_record_batch(&store, StreamId::Txn, |r| r.value.truncate(3));
@@ -466,7 +467,7 @@ fn an_unreadable_transaction_state_record_is_cut_with_a_report() {
 /// before it still count.
 #[test]
 fn an_unreadable_committed_offset_record_is_cut_with_a_report() {
-    let setup = log_setup(Delivery::AtLeastOnce);
+    let setup = log_setup(Guarantee::AtLeastOnce);
     let store = disk(5);
     first_visit(&setup, &store, 1_500);
     let damaged_offset = garble_last_record_batch(&store, StreamId::Offsets, |r| r.key = None);
@@ -494,7 +495,7 @@ fn jumps_over_recovered_transaction_markers_are_not_poll_skips() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(200);
     for seed in 1..=seeds {
-        let mut setup = log_setup(Delivery::ExactlyOnceTransactional);
+        let mut setup = log_setup(Guarantee::ExactlyOnceTransactional);
         setup.partitions = 1;
         setup.seed = seed;
         setup.consumers.push(setup.consumers[0]);
@@ -523,7 +524,7 @@ fn jumps_over_recovered_transaction_markers_are_not_poll_skips() {
 /// report. Finishing its transaction would have written a marker there.
 #[test]
 fn a_transaction_record_naming_an_unknown_partition_is_cut_with_a_report() {
-    let setup = log_setup(Delivery::ExactlyOnceTransactional);
+    let setup = log_setup(Guarantee::ExactlyOnceTransactional);
     let store = disk(5);
     first_visit(&setup, &store, 1_500);
     // The value: producer id (8), epoch (2), state (1), timeout (8),
@@ -560,7 +561,7 @@ fn a_transaction_record_naming_an_unknown_partition_is_cut_with_a_report() {
 /// Resume is refused with the reason (it used to overflow `id + 1`).
 #[test]
 fn a_stored_message_id_at_the_limit_refuses_resume_with_a_reason() {
-    let setup = log_setup(Delivery::AtLeastOnce);
+    let setup = log_setup(Guarantee::AtLeastOnce);
     let store = disk(5);
     first_visit(&setup, &store, 1_500);
     let p0 = StreamId::Partition {

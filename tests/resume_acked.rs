@@ -10,8 +10,9 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use brokerlab::app::acked::{checkpoint, topic_names, AckTracker};
-use brokerlab::app::playground::{BrokerKind, Delivery, Setup};
+use brokerlab::app::playground::{BrokerKind, Setup};
 use brokerlab::app::resume::ResumeReport;
+use brokerlab::config::Guarantee;
 use brokerlab::config::Scenario;
 use brokerlab::storage::acked::AckedRecord;
 use brokerlab::storage::{MemoryStore, Storage, StreamId, Tear};
@@ -29,7 +30,7 @@ const P0: StreamId = StreamId::Partition {
 fn setup() -> Setup {
     Setup {
         broker: BrokerKind::Log,
-        delivery: Delivery::AtLeastOnce,
+        delivery: Guarantee::AtLeastOnce,
         partitions: 3,
         seed: 11,
         ..Setup::default()

@@ -248,11 +248,12 @@ fn the_sessions_live_checker_agrees_with_the_batch_checker_as_the_run_goes_on() 
 /// is a read-process-write client too, and the run still holds.
 #[test]
 fn a_consumer_added_live_gets_the_guarantees_knobs() {
-    use brokerlab::app::playground::{BrokerKind, Delivery};
+    use brokerlab::app::playground::BrokerKind;
     use brokerlab::config::ClientSpec;
+    use brokerlab::config::Guarantee;
     let setup = Setup {
         broker: BrokerKind::Log,
-        delivery: Delivery::ExactlyOnceTransactional,
+        delivery: Guarantee::ExactlyOnceTransactional,
         partitions: 3,
         ..Setup::default()
     };

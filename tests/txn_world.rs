@@ -270,20 +270,25 @@ fn the_zombie_scenario_fences_the_first_instance() {
 }
 
 fn transactional_log_setup() -> brokerlab::app::playground::Setup {
-    use brokerlab::app::playground::{BrokerKind, Delivery, Setup};
+    use brokerlab::app::playground::{BrokerKind, Setup};
+    use brokerlab::config::Guarantee;
     Setup {
         broker: BrokerKind::Log,
-        delivery: Delivery::ExactlyOnceTransactional,
+        delivery: Guarantee::ExactlyOnceTransactional,
         ..Setup::default()
     }
 }
 
 #[test]
 fn the_playground_offers_transactions_on_the_log_broker_only() {
-    use brokerlab::app::playground::{BrokerKind, Delivery};
-    let d = Delivery::ExactlyOnceTransactional;
-    assert_eq!(d.unavailable_reason_on(BrokerKind::Log), None);
-    let why = d.unavailable_reason_on(BrokerKind::Queue).expect("refused");
+    use brokerlab::app::playground::BrokerKind;
+    use brokerlab::config::Guarantee;
+    let d = Guarantee::ExactlyOnceTransactional;
+    assert_eq!(BrokerKind::Log.unavailable(d), None);
+    let why = BrokerKind::Queue
+        .unavailable(d)
+        .expect("refused")
+        .to_string();
     assert!(why.contains("log broker"), "{why}");
     let queue = brokerlab::app::playground::Setup {
         broker: BrokerKind::Queue,

@@ -248,9 +248,10 @@ async fn close(store: brokerlab::ui::persist::SharedStore) {
 
 #[wasm_bindgen_test]
 async fn a_reloaded_page_resumes_its_log_from_indexeddb() {
-    use brokerlab::app::playground::{self, BrokerKind, Delivery, Setup};
+    use brokerlab::app::playground::{self, BrokerKind, Setup};
     use brokerlab::broker::log::LogNote;
     use brokerlab::broker::Note;
+    use brokerlab::config::Guarantee;
     use brokerlab::history::{Entry, Proc};
     use brokerlab::world::World;
 
@@ -260,7 +261,7 @@ async fn a_reloaded_page_resumes_its_log_from_indexeddb() {
         .expect("clear the test database");
     let setup = Setup {
         broker: BrokerKind::Log,
-        delivery: Delivery::AtLeastOnce,
+        delivery: Guarantee::AtLeastOnce,
         partitions: 3,
         seed: 5,
         ..Setup::default()
@@ -353,7 +354,7 @@ async fn a_reloaded_page_resumes_its_log_from_indexeddb() {
         );
     }
     let summary = world.summary();
-    let verdict = playground::verdict(Delivery::AtLeastOnce, &summary);
+    let verdict = playground::verdict(Guarantee::AtLeastOnce, &summary);
     assert!(verdict.holds, "{} ({})", verdict.text, summary.identity);
     assert_eq!(summary.counts.lost, 0, "{}", summary.identity);
     assert_eq!(summary.counts.unexpected, 0, "{}", summary.identity);

@@ -8,7 +8,8 @@
 #[path = "support/dom.rs"]
 mod dom;
 
-use brokerlab::app::playground::{BrokerKind, Delivery, Setup};
+use brokerlab::app::playground::{BrokerKind, Setup};
+use brokerlab::config::Guarantee;
 use brokerlab::storage::idb::{IdbConfig, IdbStore};
 use brokerlab::storage::Storage;
 use brokerlab::ui::persist::{SharedStore, DB_NAME};
@@ -109,7 +110,7 @@ async fn load_page() -> (web_sys::Element, yew::AppHandle<App>) {
 fn log_setup() -> Setup {
     Setup {
         broker: BrokerKind::Log,
-        delivery: Delivery::AtLeastOnce,
+        delivery: Guarantee::AtLeastOnce,
         partitions: 2,
         seed: 9,
         ..Setup::default()

@@ -202,7 +202,8 @@ fn delivery_options(root: &Element) -> Vec<(String, bool, String)> {
 
 #[wasm_bindgen_test]
 async fn guarantees_a_broker_cannot_run_are_listed_but_disabled() {
-    use brokerlab::app::playground::{BrokerKind, Delivery};
+    use brokerlab::app::playground::BrokerKind;
+    use brokerlab::config::Guarantee;
     let (root, app) = mount().await;
     for (broker, label) in [
         (BrokerKind::Queue, "In-memory queue"),
@@ -211,10 +212,10 @@ async fn guarantees_a_broker_cannot_run_are_listed_but_disabled() {
         change(&root, "Broker", label).await;
         let options = delivery_options(&root);
         let listed: Vec<&str> = options.iter().map(|o| o.0.as_str()).collect();
-        let all: Vec<&str> = Delivery::ALL.iter().map(|d| d.label()).collect();
+        let all: Vec<&str> = Guarantee::ALL.iter().map(|d| d.label()).collect();
         assert_eq!(listed, all, "every guarantee is listed, runnable or not");
-        for ((_, disabled, title), delivery) in options.iter().zip(Delivery::ALL) {
-            let reason = delivery.unavailable_reason_on(broker);
+        for ((_, disabled, title), delivery) in options.iter().zip(Guarantee::ALL) {
+            let reason = broker.unavailable(delivery).map(|u| u.to_string());
             assert_eq!(
                 *disabled,
                 reason.is_some(),
@@ -228,10 +229,26 @@ async fn guarantees_a_broker_cannot_run_are_listed_but_disabled() {
             );
         }
     }
-    // Transactions need the log: the queue broker greys that option out.
-    assert!(Delivery::ExactlyOnceTransactional
-        .unavailable_reason_on(BrokerKind::Queue)
+    // Transactions need the log: the queue broker greys that option out,
+    // and says what it needs (it is built; issue 12's stale "not built yet").
+    assert!(BrokerKind::Queue
+        .unavailable(Guarantee::ExactlyOnceTransactional)
         .is_some());
+    change(&root, "Broker", "In-memory queue").await;
+    let select = dom::get_by_label(&root, "Delivery");
+    let texts: Vec<String> = (0..select.child_element_count())
+        .filter_map(|i| select.children().item(i))
+        .map(|o| o.text_content().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        texts.last().map(String::as_str),
+        Some("Exactly once (transactional) (needs the log broker)"),
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().all(|t| !t.contains("not built yet")),
+        "{texts:?}"
+    );
     app.destroy();
 }
 

@@ -230,11 +230,12 @@ pub fn vanished_on_load(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::playground::{BrokerKind, Delivery, Setup};
+    use crate::app::playground::{BrokerKind, Setup};
     use crate::config::Acks;
+    use crate::config::Guarantee;
     use crate::storage::MemoryStore;
 
-    fn log_world(delivery: Delivery) -> World {
+    fn log_world(delivery: Guarantee) -> World {
         let setup = Setup {
             broker: BrokerKind::Log,
             delivery,
@@ -263,7 +264,7 @@ mod tests {
 
     #[test]
     fn the_record_names_each_partitions_acknowledged_end() {
-        let mut world = log_world(Delivery::AtLeastOnce);
+        let mut world = log_world(Guarantee::AtLeastOnce);
         let mut tracker = AckTracker::new();
         tracker.update(&world);
         assert_eq!(tracker.record(&world, "db", 7).partitions.len(), 0);
@@ -292,7 +293,7 @@ mod tests {
 
     #[test]
     fn acks_1_never_records_past_the_durable_end() {
-        let mut scenario = log_world(Delivery::AtLeastOnce).scenario().clone();
+        let mut scenario = log_world(Guarantee::AtLeastOnce).scenario().clone();
         for client in &mut scenario.clients {
             if let ClientSpec::LogProducer(p) = client {
                 p.acks = Acks::One;
@@ -319,7 +320,7 @@ mod tests {
 
     #[test]
     fn a_log_shorter_than_the_record_is_reported_by_partition() {
-        let mut world = log_world(Delivery::AtLeastOnce);
+        let mut world = log_world(Guarantee::AtLeastOnce);
         let mut tracker = AckTracker::new();
         world.run_until(1_500).unwrap();
         tracker.update(&world);

@@ -6,38 +6,27 @@
 //! [`Scenario`] — the same JSON-able value the CLI runs — so the UI holds no
 //! broker logic and everything a person can click is testable natively.
 //!
-//! How a guarantee configures both ends (the queue broker):
-//!
-//! | guarantee | producer | consumer |
-//! |---|---|---|
-//! | at most once | fire and forget (no publisher confirms) | `no_ack` (auto-ack) |
-//! | at least once | confirms, retry on timeout | manual `basic.ack` after processing |
-//!
-//! On the log broker (Kafka semantics: a topic of `partitions` partitions,
-//! every consumer in one consumer group):
-//!
-//! | guarantee | producer | consumer |
-//! |---|---|---|
-//! | at most once | `acks=0` | commit before processing |
-//! | at least once | `acks=all`, `retries` | commit after processing |
-//!
-//! Exactly once (idempotent) is at least once plus, on both brokers, a dedup
-//! store of processed ids in every consumer (committed with the effect), and
-//! on the log broker `enable.idempotence` (`max.in.flight.requests` 5).
-//! Exactly once (transactional) is the log broker only: each consumer
-//! becomes a read-process-write client whose output and offsets commit in
-//! one transaction, read downstream by a `read_committed` sink (see
-//! [`crate::guarantee::txn`]). On the queue broker it gives a [`SetupError`]
-//! that says why, which the page shows next to the control.
+//! The page's Delivery control picks a [`Guarantee`], and
+//! [`crate::guarantee::apply`] sets every client's knobs and the
+//! expectations, exactly as for a scenario file that says
+//! `"guarantee": "at_least_once"`. This module builds the clients with the
+//! knobs a guarantee leaves alone (rates, keys, processing, prefetch, topic
+//! and group) and never sets an ack mode, a retry count or a dedup store
+//! itself: the table of what each guarantee sets lives in
+//! [`crate::guarantee`], once. A guarantee the chosen broker cannot give
+//! (transactions on the queue broker) is a [`SetupError`] with the reason
+//! [`crate::guarantee::unavailable`] gives, which the page shows next to the
+//! control and on the greyed-out option.
 
 use crate::check::guarantee::Verdict;
 use crate::check::Summary;
 use crate::config::{
-    AckMode, Acks, Assignor, BindingSpec, BrokerSpec, ClientSpec, CommitMode, ConfirmSpec,
-    ConsumerSpec, ExchangeKind, ExchangeSpec, Expectations, FaultOptions, Limits, LogBrokerSpec,
+    AckMode, Acks, Assignor, BindingSpec, BrokerSpec, ClientSpec, CommitMode, ConsumerSpec,
+    ExchangeKind, ExchangeSpec, Expectations, FaultOptions, Guarantee, Limits, LogBrokerSpec,
     LogConsumerSpec, LogProducerSpec, NetworkSpec, OffsetReset, Partitioner, ProcessingSpec,
     ProducerSpec, QueueBrokerSpec, QueueMode, QueueSpec, Scenario, ScenarioError, TopicSpec,
 };
+use crate::guarantee::Unavailable;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -217,6 +206,7 @@ pub enum BrokerKind {
 }
 
 impl BrokerKind {
+    /// Both broker families, in the order the page lists them.
     pub const ALL: [BrokerKind; 2] = [BrokerKind::Queue, BrokerKind::Log];
 
     /// The label the page shows (and tests look for).
@@ -227,77 +217,14 @@ impl BrokerKind {
         }
     }
 
-    /// Why this choice cannot run yet, if it cannot.
-    pub fn unavailable_reason(self) -> Option<&'static str> {
-        match self {
-            BrokerKind::Queue => None,
-            BrokerKind::Log => None,
-        }
-    }
-}
-
-/// The delivery guarantee a run claims; the verdict judges the run against it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Delivery {
-    AtMostOnce,
-    AtLeastOnce,
-    ExactlyOnceIdempotent,
-    ExactlyOnceTransactional,
-}
-
-impl Delivery {
-    pub const ALL: [Delivery; 4] = [
-        Delivery::AtMostOnce,
-        Delivery::AtLeastOnce,
-        Delivery::ExactlyOnceIdempotent,
-        Delivery::ExactlyOnceTransactional,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Delivery::AtMostOnce => "At most once",
-            Delivery::AtLeastOnce => "At least once",
-            Delivery::ExactlyOnceIdempotent => "Exactly once (idempotent)",
-            Delivery::ExactlyOnceTransactional => "Exactly once (transactional)",
-        }
-    }
-
-    /// Why this guarantee cannot be configured yet, if it cannot.
-    pub fn unavailable_reason(self) -> Option<&'static str> {
-        match self {
-            Delivery::AtMostOnce
-            | Delivery::AtLeastOnce
-            | Delivery::ExactlyOnceIdempotent
-            | Delivery::ExactlyOnceTransactional => None,
-        }
-    }
-
-    /// Why this guarantee cannot be configured on `broker`, if it cannot:
-    /// transactions are a log-broker (Kafka) feature.
-    pub fn unavailable_reason_on(self, broker: BrokerKind) -> Option<&'static str> {
-        match (self, broker) {
-            (Delivery::ExactlyOnceTransactional, BrokerKind::Queue) => Some(
-                "needs the log broker: queues have no transaction coordinator, markers or read_committed",
-            ),
-            _ => self.unavailable_reason(),
-        }
-    }
-
-    /// The scenario's `guarantee` value for this choice.
-    pub fn guarantee(self) -> crate::config::Guarantee {
-        use crate::config::Guarantee;
-        match self {
-            Delivery::AtMostOnce => Guarantee::AtMostOnce,
-            Delivery::AtLeastOnce => Guarantee::AtLeastOnce,
-            Delivery::ExactlyOnceIdempotent => Guarantee::ExactlyOnceIdempotent,
-            Delivery::ExactlyOnceTransactional => Guarantee::ExactlyOnceTransactional,
-        }
-    }
-
-    /// What the guarantee forbids, judged on processed effects.
-    pub fn expectations(self) -> Expectations {
-        self.guarantee().expectations()
+    /// Why this broker cannot give `delivery`, if it cannot (asked of
+    /// [`crate::guarantee::unavailable`] with the broker the page builds).
+    pub fn unavailable(self, delivery: Guarantee) -> Option<Unavailable> {
+        let setup = Setup {
+            broker: self,
+            ..Setup::default()
+        };
+        crate::guarantee::unavailable(delivery, &setup.broker_spec())
     }
 }
 
@@ -311,6 +238,16 @@ pub struct ProducerSettings {
 }
 
 impl ProducerSettings {
+    /// The keys it cycles through: `k0..k{keys-1}`.
+    fn key_names(&self) -> Vec<String> {
+        (0..self.keys).map(|k| format!("k{k}")).collect()
+    }
+
+    /// Messages it publishes in a run: one per `1/rate` s for the whole run.
+    fn count(&self) -> u64 {
+        self.rate_per_s.saturating_mul(bounds::DURATION_S)
+    }
+
     /// Checks the rate and keys against [`fields::RATE`] and [`fields::KEYS`].
     pub fn check(&self) -> Result<(), SetupError> {
         fields::RATE.check(self.rate_per_s)?;
@@ -360,7 +297,8 @@ impl Default for ConsumerSettings {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Setup {
     pub broker: BrokerKind,
-    pub delivery: Delivery,
+    /// The Delivery control: the guarantee the run claims and is judged by.
+    pub delivery: Guarantee,
     /// 1 = one shared queue with round-robin; N > 1 = the seed's fan-out into
     /// N queues by key hash, consumer `i` reading queue `i mod N`.
     pub partitions: u32,
@@ -375,7 +313,7 @@ impl Default for Setup {
     fn default() -> Setup {
         Setup {
             broker: BrokerKind::Queue,
-            delivery: Delivery::AtLeastOnce,
+            delivery: Guarantee::AtLeastOnce,
             partitions: 1,
             seed: 1,
             producers: vec![ProducerSettings::default()],
@@ -462,14 +400,17 @@ impl Setup {
             faults: Vec::new(),
             settings: Vec::new(),
             fault_options: FaultOptions::default(),
-            expect: self.delivery.expectations(),
+            expect: Expectations::default(),
+            // Applied below, as a file's `guarantee` is applied, but left
+            // unset: the scenario (and its export) says exactly which knobs
+            // ran, and a knob changed by hand stays changed.
             guarantee: None,
             limits: Limits::default(),
         };
-        if self.delivery == Delivery::ExactlyOnceTransactional {
-            // Consumers become read-process-write clients with a sink each.
-            crate::guarantee::txn::configure(&mut scenario).map_err(refused)?;
-        }
+        // The guarantee sets the knobs and `expect` (for exactly once
+        // (transactional), consumers become read-process-write clients and a
+        // `read_committed` sink is added).
+        crate::guarantee::apply(self.delivery, &mut scenario).map_err(refused)?;
         // The page's bounds derive from the scenario's, so this holds for
         // every setup `check` passes (`tests/playground_bounds.rs` walks
         // them); if it ever does not, the page says so instead of panicking.
@@ -480,11 +421,8 @@ impl Setup {
     /// Checks every setting against the page's bounds (the field names the
     /// control, the reason says what is allowed).
     pub fn check(&self) -> Result<(), SetupError> {
-        if let Some(why) = self.broker.unavailable_reason() {
-            return setup_err("Broker", why);
-        }
-        if let Some(why) = self.delivery.unavailable_reason_on(self.broker) {
-            return setup_err("Delivery", why);
+        if let Some(why) = crate::guarantee::unavailable(self.delivery, &self.broker_spec()) {
+            return setup_err("Delivery", why.to_string());
         }
         fields::PARTITIONS.check(self.partitions.into())?;
         let clients = self.producers.len() + self.consumers.len();
@@ -550,150 +488,111 @@ impl Setup {
         })
     }
 
+    /// The clients, with every knob a guarantee sets left for
+    /// [`crate::guarantee::apply`] to set (see the module doc).
     fn client_specs(&self) -> Vec<ClientSpec> {
-        let producers = (0..self.producers.len()).map(|i| self.producer_client(i));
-        let consumers = (0..self.consumers.len()).map(|i| self.consumer_client(i));
+        let log = self.broker == BrokerKind::Log;
+        let producers = self.producers.iter().enumerate();
+        let producers = producers.map(|(i, p)| match log {
+            true => ClientSpec::LogProducer(log_producer_spec(i, p)),
+            false => ClientSpec::Producer(self.producer_spec(i, p)),
+        });
+        let consumers = self.consumers.iter().enumerate();
+        let consumers = consumers.map(|(i, c)| match log {
+            true => ClientSpec::LogConsumer(log_consumer_spec(i, c)),
+            false => ClientSpec::Consumer(self.consumer_spec(i, c)),
+        });
         producers.chain(consumers).collect()
     }
 
-    /// Producer `index` as a scenario client of whichever broker is chosen
-    /// (use this, not [`Setup::producer_spec`], to add one mid-run).
-    fn producer_client(&self, index: usize) -> ClientSpec {
-        match self.broker {
-            BrokerKind::Queue => ClientSpec::Producer(self.producer_spec(index)),
-            BrokerKind::Log => ClientSpec::LogProducer(self.log_producer_spec(index)),
-        }
-    }
-
-    /// Consumer `index` as a scenario client of whichever broker is chosen.
-    fn consumer_client(&self, index: usize) -> ClientSpec {
-        match self.broker {
-            BrokerKind::Queue => ClientSpec::Consumer(self.consumer_spec(index)),
-            BrokerKind::Log => ClientSpec::LogConsumer(self.log_consumer_spec(index)),
-        }
-    }
-
-    /// The log producer for producer `index`: at most once is `acks=0`; at
-    /// least once is `acks=all` with retries (duplicates at new offsets).
-    fn log_producer_spec(&self, index: usize) -> LogProducerSpec {
-        let p = self.producers[index];
-        let at_most_once = self.delivery == Delivery::AtMostOnce;
-        let idempotent = self.delivery == Delivery::ExactlyOnceIdempotent;
-        LogProducerSpec {
-            id: producer_id(index),
-            topic: LOG_TOPIC.to_string(),
-            keys: (0..p.keys).map(|k| format!("k{k}")).collect(),
-            rate_per_s: Some(p.rate_per_s),
-            interval_ms: None,
-            count: p.rate_per_s.saturating_mul(bounds::DURATION_S),
-            start_ms: 0,
-            payload_bytes: 64,
-            acks: if at_most_once { Acks::Zero } else { Acks::All },
-            retries: if at_most_once {
-                0
-            } else {
-                crate::guarantee::RETRIES_AT_LEAST
-            },
-            request_timeout_ms: 200,
-            max_in_flight: if idempotent {
-                crate::guarantee::IDEMPOTENT_IN_FLIGHT_MAX
-            } else {
-                1000
-            },
-            partitioner: Partitioner::Sticky,
-            enable_idempotence: idempotent,
-            network: None,
-        }
-    }
-
-    /// The log consumer for consumer `index`: every consumer is a member of
-    /// one group; at most once commits before processing, at least once after.
-    fn log_consumer_spec(&self, index: usize) -> LogConsumerSpec {
-        let c = self.consumers[index];
-        let commit = match self.delivery {
-            Delivery::AtMostOnce => CommitMode::BeforeProcessing,
-            _ => CommitMode::AfterProcessing,
-        };
-        LogConsumerSpec {
-            id: consumer_id(index),
-            topic: LOG_TOPIC.to_string(),
-            group_id: LOG_GROUP.to_string(),
-            processing: ProcessingSpec::FixedMs(c.processing_ms),
-            enable_auto_commit: false,
-            auto_commit_interval_ms: 5000,
-            commit: Some(commit),
-            auto_offset_reset: OffsetReset::Earliest,
-            session_timeout_ms: 1000,
-            heartbeat_interval_ms: 300,
-            assignment: Assignor::Range,
-            max_poll_records: c.prefetch,
-            seeks: Vec::new(),
-            leave_at_ms: None,
-            isolation_level: Default::default(),
-            dedup_ids_max: self.dedup_ids_max(),
-            transactional: None,
-            network: None,
-        }
-    }
-
-    /// The spec for producer `index` (also used when one is added mid-run).
-    fn producer_spec(&self, index: usize) -> ProducerSpec {
-        let p = self.producers[index];
+    /// Queue producer `index`: through the `orders` exchange when the
+    /// queues are partitions, else straight to `work`. Confirms and retries
+    /// are the guarantee's.
+    fn producer_spec(&self, index: usize, p: &ProducerSettings) -> ProducerSpec {
         let (exchange, routing_key) = if self.partitions > 1 {
             ("orders".to_string(), String::new())
         } else {
             (String::new(), "work".to_string())
         };
-        let confirms = match self.delivery {
-            Delivery::AtMostOnce => None,
-            _ => Some(ConfirmSpec {
-                timeout_ms: 200,
-                max_retries: crate::guarantee::RETRIES_AT_LEAST,
-                window: 1000,
-            }),
-        };
         ProducerSpec {
             id: producer_id(index),
             exchange,
             routing_key,
-            keys: (0..p.keys).map(|k| format!("k{k}")).collect(),
+            keys: p.key_names(),
             rate_per_s: Some(p.rate_per_s),
             interval_ms: None,
-            count: p.rate_per_s.saturating_mul(bounds::DURATION_S),
+            count: p.count(),
             start_ms: 0,
             payload_bytes: 64,
-            confirms,
+            confirms: None,
             network: None,
         }
     }
 
-    /// The spec for consumer `index` (also used when one is added mid-run).
-    fn consumer_spec(&self, index: usize) -> ConsumerSpec {
-        let c = self.consumers[index];
-        let ack_mode = match self.delivery {
-            Delivery::AtMostOnce => AckMode::Auto,
-            _ => AckMode::AfterProcessing,
-        };
+    /// Queue consumer `index` on its queue. The ack mode and a dedup store
+    /// are the guarantee's.
+    fn consumer_spec(&self, index: usize, c: &ConsumerSettings) -> ConsumerSpec {
         ConsumerSpec {
             id: consumer_id(index),
             queue: queue_for_consumer(self.partitions, index),
             prefetch: c.prefetch,
-            ack_mode,
+            ack_mode: AckMode::AfterProcessing,
             processing: ProcessingSpec::FixedMs(c.processing_ms),
             exclusive: false,
             fail_keys: Vec::new(),
             fail_probability: 0.0,
             on_failure: Default::default(),
-            dedup_ids_max: self.dedup_ids_max(),
+            dedup_ids_max: None,
             network: None,
         }
     }
+}
 
-    /// Exactly once (idempotent): every consumer keeps a dedup store of
-    /// processed ids, committed with the effect.
-    fn dedup_ids_max(&self) -> Option<u64> {
-        (self.delivery == Delivery::ExactlyOnceIdempotent)
-            .then_some(crate::guarantee::DEDUP_IDS_DEFAULT)
+/// Log producer `index` on the page's topic, with sticky partitioning.
+/// `acks`, `retries`, `enable.idempotence` and the in-flight cap that goes
+/// with it are the guarantee's.
+fn log_producer_spec(index: usize, p: &ProducerSettings) -> LogProducerSpec {
+    LogProducerSpec {
+        id: producer_id(index),
+        topic: LOG_TOPIC.to_string(),
+        keys: p.key_names(),
+        rate_per_s: Some(p.rate_per_s),
+        interval_ms: None,
+        count: p.count(),
+        start_ms: 0,
+        payload_bytes: 64,
+        acks: Acks::All,
+        retries: 0,
+        request_timeout_ms: 200,
+        max_in_flight: 1000,
+        partitioner: Partitioner::Sticky,
+        enable_idempotence: false,
+        network: None,
+    }
+}
+
+/// Log consumer `index`: every consumer is a member of one group. The
+/// commit mode, a dedup store or a transactional client are the guarantee's.
+fn log_consumer_spec(index: usize, c: &ConsumerSettings) -> LogConsumerSpec {
+    LogConsumerSpec {
+        id: consumer_id(index),
+        topic: LOG_TOPIC.to_string(),
+        group_id: LOG_GROUP.to_string(),
+        processing: ProcessingSpec::FixedMs(c.processing_ms),
+        enable_auto_commit: false,
+        auto_commit_interval_ms: 5000,
+        commit: Some(CommitMode::AfterProcessing),
+        auto_offset_reset: OffsetReset::Earliest,
+        session_timeout_ms: 1000,
+        heartbeat_interval_ms: 300,
+        assignment: Assignor::Range,
+        max_poll_records: c.prefetch,
+        seeks: Vec::new(),
+        leave_at_ms: None,
+        isolation_level: Default::default(),
+        dedup_ids_max: None,
+        transactional: None,
+        network: None,
     }
 }
 
@@ -722,8 +621,8 @@ fn refused(e: ScenarioError) -> SetupError {
 /// page shows it: "At least once: violated: 3 findings (lost)". The judging
 /// itself is [`crate::check::guarantee::judge`], so the page, the CLI and the
 /// sweeps can never disagree.
-pub fn verdict(delivery: Delivery, summary: &Summary) -> Verdict {
-    let mut v = crate::check::guarantee::judge(delivery.guarantee(), summary);
+pub fn verdict(delivery: Guarantee, summary: &Summary) -> Verdict {
+    let mut v = crate::check::guarantee::judge(delivery, summary);
     v.text = format!("{}: {}", delivery.label(), v.text);
     v
 }

@@ -273,12 +273,13 @@ fn records_were(n: u64) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::playground::{BrokerKind, Delivery};
+    use crate::app::playground::BrokerKind;
+    use crate::config::Guarantee;
 
     fn log_setup() -> Setup {
         Setup {
             broker: BrokerKind::Log,
-            delivery: Delivery::ExactlyOnceIdempotent,
+            delivery: Guarantee::ExactlyOnceIdempotent,
             partitions: 3,
             seed: 42,
             ..Setup::default()

@@ -7,11 +7,12 @@
 //! already cut down to what fits on screen, that components render without
 //! knowing anything about brokers.
 
-use crate::app::playground::{self, BrokerKind, Delivery, Setup, SetupError};
+use crate::app::playground::{self, BrokerKind, Setup, SetupError};
 use crate::broker::MsgId;
 use crate::check::guarantee::Verdict;
 use crate::check::live::LiveChecker;
 use crate::check::{Counts, Summary};
+use crate::config::Guarantee;
 use crate::config::Setting;
 use crate::config::{ClientSpec, FaultAction, FaultSpec, ProcessingSpec, Scenario, ScenarioError};
 use crate::history::{describe_event, HistoryEvent};
@@ -195,7 +196,7 @@ pub struct Session {
     pub source: Source,
     /// The guarantee the verdict judges against (`None` for files, which carry
     /// their own `expect` block instead).
-    pub delivery: Option<Delivery>,
+    pub delivery: Option<Guarantee>,
     world: World,
     /// Consumers toggled slow, with the processing time they had before
     /// (what the toggle goes back to, and what a setting changed while slow
@@ -283,7 +284,7 @@ impl Session {
         Session::new(source, None, World::new(scenario))
     }
 
-    fn new(source: Source, delivery: Option<Delivery>, world: World) -> Session {
+    fn new(source: Source, delivery: Option<Guarantee>, world: World) -> Session {
         let mut checker = world.live_checker();
         let summary = world.live_summary(&mut checker);
         Session {

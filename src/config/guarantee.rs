@@ -41,6 +41,17 @@ impl Guarantee {
         }
     }
 
+    /// The name a person reads: the page's Delivery list, its verdict line
+    /// ("At least once: holds") and the stored-log banner.
+    pub fn label(self) -> &'static str {
+        match self {
+            Guarantee::AtMostOnce => "At most once",
+            Guarantee::AtLeastOnce => "At least once",
+            Guarantee::ExactlyOnceIdempotent => "Exactly once (idempotent)",
+            Guarantee::ExactlyOnceTransactional => "Exactly once (transactional)",
+        }
+    }
+
     /// What the guarantee forbids, judged on processed effects.
     pub fn expectations(self) -> Expectations {
         let (no_lost, no_duplicated) = match self {

@@ -40,6 +40,32 @@ pub const IDEMPOTENT_IN_FLIGHT_MAX: u32 = 5;
 /// Processed message ids the guarantee's dedup store remembers per store.
 pub const DEDUP_IDS_DEFAULT: u64 = 100_000;
 
+/// A guarantee a broker cannot give, and why: the one text the scenario
+/// error, the page's Delivery list (its option and tooltip) and the page's
+/// inline message all show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unavailable {
+    /// What it takes, short enough for a list option: "needs the log broker".
+    pub needs: &'static str,
+    /// Why this broker cannot give it.
+    pub because: &'static str,
+}
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.needs, self.because)
+    }
+}
+
+/// Why `g` cannot run on `broker`, if it cannot. Today one refusal exists:
+/// transactions are a log-broker (Kafka) feature.
+pub fn unavailable(g: Guarantee, broker: &BrokerSpec) -> Option<Unavailable> {
+    match (g, broker) {
+        (Guarantee::ExactlyOnceTransactional, BrokerSpec::Queue(_)) => Some(txn::QUEUE_UNAVAILABLE),
+        _ => None,
+    }
+}
+
 fn scenario_err<T>(path: impl Into<String>, reason: impl Into<String>) -> Result<T, ScenarioError> {
     Err(ScenarioError {
         path: path.into(),
@@ -136,20 +162,24 @@ pub fn validate_armed_fault(
 }
 
 /// The scenario with its guarantee applied to the knobs, and `expect` set.
-/// Without a guarantee it is the scenario unchanged.
+/// Without a guarantee it is the scenario unchanged. For a *validated*
+/// scenario (validation runs the same configuration; see [`validate`]).
 pub fn resolved(s: &Scenario) -> Scenario {
     let mut out = s.clone();
     if let Some(g) = s.guarantee {
-        apply(g, &mut out);
+        apply(g, &mut out).expect("validated: the guarantee is configurable");
     }
     out
 }
 
-/// Sets every client's knobs and the expectations for `g`.
-pub fn apply(g: Guarantee, s: &mut Scenario) {
+/// Sets every client's knobs and the expectations for `g`, or says why
+/// the scenario's broker cannot give `g`. Applying twice changes nothing.
+pub fn apply(g: Guarantee, s: &mut Scenario) -> Result<(), ScenarioError> {
+    if let Some(why) = unavailable(g, &s.broker) {
+        return scenario_err("guarantee", format!("{} {why}", g.name()));
+    }
     if g == Guarantee::ExactlyOnceTransactional {
-        configure_transactional(s).expect("validated: transactional is configurable");
-        return;
+        return configure_transactional(s);
     }
     let sqs = matches!(&s.broker, BrokerSpec::Queue(b) if b.mode == QueueMode::Sqs);
     if let BrokerSpec::Queue(b) = &mut s.broker {
@@ -166,6 +196,7 @@ pub fn apply(g: Guarantee, s: &mut Scenario) {
         no_out_of_order_per_key: kept.no_out_of_order_per_key,
         ..g.expectations()
     };
+    Ok(())
 }
 
 fn configure_client(g: Guarantee, c: &mut ClientSpec) {

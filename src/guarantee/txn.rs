@@ -31,9 +31,11 @@ use crate::config::{
 };
 use crate::guarantee::{DEDUP_IDS_DEFAULT, IDEMPOTENT_IN_FLIGHT_MAX, RETRIES_AT_LEAST};
 
-/// The reason the queue broker refuses this guarantee.
-pub const QUEUE_REASON: &str =
-    "exactly_once_transactional needs the log broker: queues have no transaction coordinator, markers or read_committed";
+/// Why the queue broker refuses this guarantee (see [`super::unavailable`]).
+pub const QUEUE_UNAVAILABLE: super::Unavailable = super::Unavailable {
+    needs: "needs the log broker",
+    because: "queues have no transaction coordinator, markers or read_committed",
+};
 /// `transaction.timeout.ms` of the configured clients (Kafka's default).
 const TRANSACTION_TIMEOUT_MS: u64 = 60_000;
 
@@ -47,7 +49,8 @@ fn err<T>(path: String, reason: &str) -> Result<T, ScenarioError> {
 /// Rewrites `s` for `exactly_once_transactional` (see the module table).
 pub fn configure(s: &mut Scenario) -> Result<(), ScenarioError> {
     let BrokerSpec::Log(b) = &mut s.broker else {
-        return err("guarantee".into(), QUEUE_REASON);
+        let why = format!("exactly_once_transactional {QUEUE_UNAVAILABLE}");
+        return err("guarantee".into(), &why);
     };
     // Applying twice changes nothing: the sinks of an earlier pass read an
     // output topic and stay plain consumers.

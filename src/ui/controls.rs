@@ -3,7 +3,9 @@
 
 use super::state::{Action, SPEEDS};
 use super::SimHandle;
-use crate::app::playground::{BrokerKind, Delivery, Setup};
+use crate::app::playground::{BrokerKind, Setup};
+use crate::config::Guarantee;
+use crate::guarantee::Unavailable;
 use std::collections::BTreeMap;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
@@ -63,7 +65,7 @@ fn broker_select(p: &ControlsProps) -> Html {
         label: "Broker",
         all: &BrokerKind::ALL,
         name: BrokerKind::label,
-        unavailable: &BrokerKind::unavailable_reason,
+        unavailable: &|_| None,
         action: Action::SetBroker,
     };
     choice.render(p.setup.broker, p)
@@ -75,9 +77,9 @@ fn delivery_select(p: &ControlsProps) -> Html {
     let broker = p.setup.broker;
     let choice = Choice {
         label: "Delivery",
-        all: &Delivery::ALL,
-        name: Delivery::label,
-        unavailable: &move |d: Delivery| d.unavailable_reason_on(broker),
+        all: &Guarantee::ALL,
+        name: Guarantee::label,
+        unavailable: &move |d: Guarantee| broker.unavailable(d),
         action: Action::SetDelivery,
     };
     choice.render(p.setup.delivery, p)
@@ -88,7 +90,7 @@ struct Choice<'a, T: 'static> {
     label: &'static str,
     all: &'static [T],
     name: fn(T) -> &'static str,
-    unavailable: &'a dyn Fn(T) -> Option<&'static str>,
+    unavailable: &'a dyn Fn(T) -> Option<Unavailable>,
     action: fn(T) -> Action,
 }
 
@@ -136,11 +138,13 @@ fn speed_select(p: &ControlsProps) -> Html {
     }
 }
 
-/// A `<select>` named by its visible label. Options that cannot run yet stay
-/// listed (so people see what is coming) but are disabled, with the reason.
+/// A `<select>` named by its visible label. Options that cannot run with
+/// the rest of the setup stay listed (so people see what exists) but are
+/// disabled, saying what they need ("(needs the log broker)") and, in their
+/// tooltip, why.
 fn labelled_select(
     label: &'static str,
-    options: Vec<(&'static str, Option<&'static str>, bool)>,
+    options: Vec<(&'static str, Option<Unavailable>, bool)>,
     onchange: Callback<String>,
     error: Option<&String>,
 ) -> Html {
@@ -155,9 +159,9 @@ fn labelled_select(
             <select aria-label={label} {onchange}>
                 { for options.into_iter().map(|(name, unavailable, selected)| html! {
                     <option value={name} {selected} disabled={unavailable.is_some()}
-                        title={unavailable.unwrap_or_default()}>
+                        title={unavailable.map(|u| u.to_string()).unwrap_or_default()}>
                         { name }
-                        if unavailable.is_some() { { " (not built yet)" } }
+                        if let Some(u) = unavailable { { format!(" ({})", u.needs) } }
                     </option>
                 }) }
             </select>

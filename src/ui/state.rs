@@ -10,9 +10,10 @@ mod stored_log;
 use super::acked::{AckRecorder, SharedRecorder};
 use super::persist::{Persistence, DB_NAME};
 use crate::app::playground::{
-    fields, BrokerKind, ConsumerSettings, Delivery, FieldBounds, ProducerSettings, Setup,
+    fields, BrokerKind, ConsumerSettings, FieldBounds, ProducerSettings, Setup,
 };
 use crate::app::session::{Session, SharedSession, View};
+use crate::config::Guarantee;
 use crate::config::Setting;
 use crate::config::{AckMode, ProcessingSpec};
 use std::cell::RefCell;
@@ -62,7 +63,7 @@ pub enum Action {
     FastForward,
     SetSpeed(usize),
     SetBroker(BrokerKind),
-    SetDelivery(Delivery),
+    SetDelivery(Guarantee),
     /// Raw text from the Partitions field; checked before it is used.
     SetPartitions(String),
     /// Raw text from the Seed field.

@@ -232,6 +232,7 @@ impl BrokerKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ProducerSettings {
+    /// Messages it publishes per second, for the whole run.
     pub rate_per_s: u64,
     /// Messages carry keys `k0..k{keys-1}` in turn; 0 means no key.
     pub keys: u32,
@@ -269,6 +270,7 @@ impl Default for ProducerSettings {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ConsumerSettings {
+    /// How long each message takes to process.
     pub processing_ms: u64,
     /// `basic.qos(prefetch_count)`.
     pub prefetch: u32,
@@ -296,14 +298,18 @@ impl Default for ConsumerSettings {
 /// Everything the page's controls decide.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Setup {
+    /// The Broker control: a queue or a log.
     pub broker: BrokerKind,
     /// The Delivery control: the guarantee the run claims and is judged by.
     pub delivery: Guarantee,
     /// 1 = one shared queue with round-robin; N > 1 = the seed's fan-out into
     /// N queues by key hash, consumer `i` reading queue `i mod N`.
     pub partitions: u32,
+    /// The run's PRNG seed: the same seed and clicks give the same history.
     pub seed: u64,
+    /// Producers `p1, p2, ...`, in order.
     pub producers: Vec<ProducerSettings>,
+    /// Consumers `c1, c2, ...`, in order.
     pub consumers: Vec<ConsumerSettings>,
 }
 
@@ -333,6 +339,7 @@ impl Default for Setup {
 pub struct SetupError {
     /// The control's label, e.g. `Delivery` or `Partitions`.
     pub field: &'static str,
+    /// What is wrong and what is allowed: "must be from 1 to 16".
     pub reason: String,
 }
 
@@ -351,15 +358,17 @@ fn setup_err<T>(field: &'static str, reason: impl Into<String>) -> Result<T, Set
     })
 }
 
-/// The log broker's topic and consumer group on the page.
+/// The log broker's topic on the page: every producer writes to it.
 pub const LOG_TOPIC: &str = "orders";
+/// The page's consumer group: every log consumer is a member.
 pub const LOG_GROUP: &str = "playground";
 
-/// Producer ids are `p1, p2, …`, consumer ids `c1, c2, …`, in page order.
+/// Producer ids are `p1, p2, …`, in page order.
 pub fn producer_id(index: usize) -> String {
     format!("p{}", index + 1)
 }
 
+/// Consumer ids are `c1, c2, …`, in page order.
 pub fn consumer_id(index: usize) -> String {
     format!("c{}", index + 1)
 }

@@ -12,14 +12,14 @@ use crate::broker::MsgId;
 use crate::check::guarantee::Verdict;
 use crate::check::live::LiveChecker;
 use crate::check::{Counts, Summary};
-use crate::config::Guarantee;
-use crate::config::Setting;
-use crate::config::{ClientSpec, FaultAction, FaultSpec, ProcessingSpec, Scenario, ScenarioError};
+use crate::config::{Guarantee, ProcessingSpec, Scenario, ScenarioError};
 use crate::history::{describe_event, HistoryEvent};
 use crate::storage::Storage;
 use crate::world::{ClientSettings, InFlight, RunError, Step, World};
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
+
+mod control;
 
 /// Samples the chart's throughput line averages over: one second of virtual
 /// time. Work arrives in bursts (a poll's worth of records, a transaction's
@@ -70,12 +70,16 @@ pub enum Source {
     /// Built from the page's controls.
     Playground(Setup),
     /// A bundled example or a file the user picked.
-    File { name: String },
+    File {
+        /// Its file name, shown as the run's name.
+        name: String,
+    },
 }
 
 /// One chart point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sample {
+    /// Virtual time of the sample, a multiple of [`SAMPLE_EVERY_MS`].
     pub time_ms: u64,
     /// Messages processed so far (counting repeats): the slope is throughput.
     pub processed_total: u64,
@@ -86,20 +90,30 @@ pub struct Sample {
 /// A queue as drawn: the first few message ids and how many more there are.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueueRow {
+    /// The queue's name (`work`, `q0`, ...).
     pub name: String,
+    /// The first [`BOXES_PER_QUEUE_MAX`] ready messages, oldest first.
     pub ready: Vec<String>,
+    /// Every ready message, drawn or not (the "+N" label).
     pub ready_total: usize,
+    /// The first delivered but unacknowledged messages.
     pub unacked: Vec<String>,
+    /// Every unacknowledged message, drawn or not.
     pub unacked_total: usize,
+    /// The consumers subscribed to it, in subscription order.
     pub consumers: Vec<String>,
 }
 
 /// A client as drawn and listed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientRow {
+    /// `p1`, `c2`, or a file's client id.
     pub id: String,
+    /// Producers and consumers are listed (and drawn) apart.
     pub is_producer: bool,
+    /// False between a crash and its restart.
     pub alive: bool,
+    /// The Slow toggle is on.
     pub slow: bool,
     /// Producer: published. Consumer: processed.
     pub count: u64,
@@ -115,8 +129,9 @@ pub struct ClientRow {
 pub struct PartitionRow {
     /// `topic-partition`, as Kafka names them (`orders-0`).
     pub name: String,
-    /// Log start offset (retention moves it) and log end offset.
+    /// Log start offset (retention moves it).
     pub start: u64,
+    /// Log end offset: the next record goes here.
     pub end: u64,
     /// Records below this offset are on disk; the rest wait for an fsync.
     pub durable_end: u64,
@@ -124,7 +139,9 @@ pub struct PartitionRow {
     pub records: Vec<(u64, String)>,
     /// The first group's owner of this partition, if any.
     pub owner: Option<String>,
+    /// The first group's committed offset (where a new owner starts).
     pub committed: u64,
+    /// Records the first group has still to read.
     pub lag: u64,
 }
 
@@ -153,19 +170,28 @@ pub struct EventRow {
 /// One checker finding, as listed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FindingRow {
+    /// The checker's name for it: `lost`, `duplicated`, ...
     pub kind: &'static str,
+    /// The messages it is about (click one for its story).
     pub msgs: Vec<String>,
+    /// When it first showed, in virtual ms.
     pub time_ms: u64,
+    /// Why it happened, in the checker's words.
     pub explanation: String,
 }
 
 /// Everything the page draws, derived from the session in one go.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct View {
+    /// `playground`, or the loaded file's name.
     pub source_name: String,
+    /// The virtual clock.
     pub now_ms: u64,
+    /// When the run ends (its `duration_ms`).
     pub end_ms: u64,
+    /// Nothing is left to happen.
     pub finished: bool,
+    /// False between "Crash broker" and its restart.
     pub broker_up: bool,
     /// A log broker keeps its log on disk across a crash; a queue broker does not.
     pub broker_durable: bool,
@@ -173,26 +199,40 @@ pub struct View {
     pub persistent: bool,
     /// The world waits for this flush's IndexedDB transaction to complete.
     pub waiting_for_flush: Option<u64>,
+    /// The live checker's counts (published, confirmed, lost, ...).
     pub counts: Counts,
+    /// The claimed guarantee's verdict (playground runs).
     pub verdict: Option<Verdict>,
+    /// The first [`FINDINGS_SHOWN_MAX`] findings.
     pub findings: Vec<FindingRow>,
+    /// Queue broker only: its queues.
     pub queues: Vec<QueueRow>,
     /// Log broker only: partitions and the consumer group.
     pub partitions: Vec<PartitionRow>,
+    /// Log broker only: the first consumer group.
     pub group: Option<GroupRow>,
+    /// The producers, in id order.
     pub producers: Vec<ClientRow>,
+    /// The consumers, in id order.
     pub consumers: Vec<ClientRow>,
+    /// Up to [`IN_FLIGHT_DRAWN_MAX`] messages on the wire.
     pub in_flight: Vec<InFlight>,
+    /// The newest [`EVENT_ROWS_MAX`] events, newest first.
     pub events: Vec<EventRow>,
+    /// The chart's samples, oldest first.
     pub samples: Vec<Sample>,
-    /// The message whose story is shown (a finding was clicked), and its events.
+    /// The message whose story is shown (a finding was clicked).
     pub focus_msg: Option<String>,
+    /// That message's events, in order (at most [`CHAIN_ROWS_MAX`]).
     pub chain: Vec<EventRow>,
     /// Why ack/commit modes cannot be changed per client, if they cannot.
     pub ack_mode_locked: Option<String>,
 }
 
+/// One live run as the page drives it (see the module doc).
 pub struct Session {
+    /// Where the run came from; a playground run's setup grows with the
+    /// clients added live and is what the page saves beside its log.
     pub source: Source,
     /// The guarantee the verdict judges against (`None` for files, which carry
     /// their own `expect` block instead).
@@ -204,8 +244,11 @@ pub struct Session {
     slow: BTreeMap<String, ProcessingSpec>,
     /// The checker, fed only the events added since its last refresh.
     checker: LiveChecker,
+    /// The checker's last summary: what the counters and verdict show.
     summary: Summary,
+    /// The chart's last [`SAMPLES_MAX`] samples.
     samples: VecDeque<Sample>,
+    /// The virtual time of the next sample.
     next_sample_ms: u64,
     /// Set when the run stopped on a bound; shown instead of running on.
     pub run_error: Option<String>,
@@ -219,6 +262,8 @@ pub struct Session {
 }
 
 impl Session {
+    /// A run of the page's `setup` on the in-memory disk model; an error
+    /// names the control that cannot run (see [`Setup::to_scenario`]).
     pub fn from_setup(setup: &Setup) -> Result<Session, SetupError> {
         Session::from_setup_with_store(setup, None)
     }
@@ -303,6 +348,7 @@ impl Session {
         }
     }
 
+    /// The world being run, for reading (its clock, history, broker).
     pub fn world(&self) -> &World {
         &self.world
     }
@@ -421,203 +467,6 @@ impl Session {
     /// The checker's summary as of the last [`Session::refresh_summary`].
     pub fn summary(&self) -> &Summary {
         &self.summary
-    }
-
-    pub fn crash_broker(&mut self) -> Result<(), ScenarioError> {
-        self.inject(FaultAction::Crash, "broker", None)
-    }
-
-    pub fn restart_broker(&mut self) -> Result<(), ScenarioError> {
-        self.inject(FaultAction::Restart, "broker", None)
-    }
-
-    pub fn crash_client(&mut self, id: &str) -> Result<(), ScenarioError> {
-        self.inject(FaultAction::Crash, id, None)
-    }
-
-    pub fn restart_client(&mut self, id: &str) -> Result<(), ScenarioError> {
-        self.inject(FaultAction::Restart, id, None)
-    }
-
-    /// Drops publisher confirms (broker → producer) on every live producer's
-    /// link for [`DROP_ACKS_MS`]: the producers time out and re-publish, which
-    /// is how at-least-once turns a lost ack into a duplicate.
-    ///
-    /// Consumer acks are left alone here: the queue broker does not model
-    /// RabbitMQ's `consumer_timeout`, so a consumer whose acks vanish keeps its
-    /// prefetch window full forever and the page would simply stall.
-    pub fn drop_acks(&mut self) -> Result<(), ScenarioError> {
-        let until_ms = self.world.now_ms() + DROP_ACKS_MS;
-        let ids: Vec<String> = self
-            .world
-            .clients()
-            .into_iter()
-            .filter(|c| c.alive && c.is_producer)
-            .map(|c| c.id)
-            .collect();
-        for id in ids {
-            self.inject(FaultAction::DropAcks, &id, Some(until_ms))?;
-        }
-        Ok(())
-    }
-
-    fn inject(
-        &mut self,
-        action: FaultAction,
-        target: &str,
-        until_ms: Option<u64>,
-    ) -> Result<(), ScenarioError> {
-        self.world.inject(FaultSpec {
-            at_ms: self.world.now_ms(),
-            action,
-            target: target.to_string(),
-            until_ms,
-        })?;
-        self.refresh_summary();
-        Ok(())
-    }
-
-    /// Adds the next producer of a playground setup while the run goes on.
-    /// Refused (the setup and the run unchanged) when the grown setup could
-    /// not run, e.g. at a rate a run cannot hold.
-    pub fn add_producer(&mut self, settings: playground::ProducerSettings) -> Result<(), String> {
-        let mut setup = self.playground_setup()?.clone();
-        setup.producers.push(settings);
-        let id = playground::producer_id(setup.producers.len() - 1);
-        self.add_to_setup(setup, &id)
-    }
-
-    /// Adds the next consumer of a playground setup while the run goes on;
-    /// refused like [`Session::add_producer`].
-    pub fn add_consumer(&mut self, settings: playground::ConsumerSettings) -> Result<(), String> {
-        let mut setup = self.playground_setup()?.clone();
-        setup.consumers.push(settings);
-        let id = playground::consumer_id(setup.consumers.len() - 1);
-        self.add_to_setup(setup, &id)
-    }
-
-    fn playground_setup(&self) -> Result<&Setup, String> {
-        self.setup().ok_or_else(|| {
-            "Clients can be added to playground runs only, not to a loaded file.".into()
-        })
-    }
-
-    /// Validates the grown `setup` by building its scenario, adds client
-    /// `id` as that scenario configures it, and only then keeps `setup`: a
-    /// refusal anywhere leaves the setup (what the page saves) untouched.
-    fn add_to_setup(&mut self, setup: Setup, id: &str) -> Result<(), String> {
-        let scenario = setup.to_scenario().map_err(|e| e.to_string())?;
-        let spec = scenario
-            .clients
-            .into_iter()
-            .find(|c| c.id() == id)
-            .ok_or_else(|| format!("{id} is missing from the setup's scenario"))?;
-        self.add_client(spec)?;
-        self.source = Source::Playground(setup);
-        Ok(())
-    }
-
-    /// Adds any client while the run goes on (a lesson's `add_consumer`),
-    /// validated as [`World::add_client`] does; the summary follows.
-    pub fn add_client(&mut self, spec: ClientSpec) -> Result<(), String> {
-        self.world.add_client(spec).map_err(|e| e.to_string())?;
-        self.refresh_summary();
-        Ok(())
-    }
-
-    /// The Slow toggle: processing takes [`SLOW_FACTOR`] times longer. It
-    /// is a live [`Setting::Processing`] change, so it is in the history and
-    /// an export replays it.
-    pub fn toggle_slow(&mut self, id: &str) -> Result<(), String> {
-        if let Some(base) = self.slow.get(id).copied() {
-            self.world
-                .set_client(id, Setting::Processing(base))
-                .map_err(|e| e.to_string())?;
-            self.slow.remove(id);
-            return Ok(());
-        }
-        let base = self
-            .world
-            .client_settings(id)
-            .and_then(|c| c.processing)
-            .ok_or_else(|| format!("Slow: {id} is not a consumer"))?;
-        self.world
-            .set_client(id, Setting::Processing(scale(base, SLOW_FACTOR)))
-            .map_err(|e| e.to_string())?;
-        self.slow.insert(id.to_string(), base);
-        Ok(())
-    }
-
-    /// Why ack and commit modes cannot change per client in this run, if
-    /// they cannot: the run claims a delivery guarantee, the guarantee set
-    /// every client's mode, and the verdict judges the run against it.
-    /// Changing one client would make the verdict judge something that
-    /// client no longer does, so the change is refused instead.
-    pub fn ack_mode_locked(&self) -> Option<String> {
-        let guarantee = self
-            .world
-            .scenario()
-            .guarantee
-            .map(|g| g.name().to_string());
-        match (self.delivery, guarantee) {
-            (Some(d), _) => Some(format!(
-                "Set by Delivery ({}): the verdict judges the ack mode that guarantee sets. Choose another Delivery to change it.",
-                d.label()
-            )),
-            (None, Some(g)) => Some(format!(
-                "Set by the scenario's guarantee ({g}): the verdict judges the ack mode it sets."
-            )),
-            (None, None) => None,
-        }
-    }
-
-    /// Changes one setting of a live client from its next decision on (see
-    /// [`crate::scenario::settings`]): validated against the page's bounds (a
-    /// playground run) and the scenario's, recorded in the history, kept in
-    /// the page's setup (so it is saved for resume) and in the scenario (so
-    /// an export replays it). An error says what is wrong with the value;
-    /// the old value stays.
-    pub fn set_setting(&mut self, id: &str, set: Setting) -> Result<(), String> {
-        if let (Setting::AckMode(_), Some(why)) = (set, self.ack_mode_locked()) {
-            return Err(why);
-        }
-        let setup = self.setup_with(id, set)?;
-        let to_world = match (set, self.slow.contains_key(id)) {
-            (Setting::Processing(p), true) => Setting::Processing(scale(p, SLOW_FACTOR)),
-            _ => set,
-        };
-        self.world.set_client(id, to_world).map_err(|e| e.reason)?;
-        if let (Setting::Processing(p), Some(base)) = (set, self.slow.get_mut(id)) {
-            *base = p;
-        }
-        if let Some(setup) = setup {
-            self.source = Source::Playground(setup);
-        }
-        self.refresh_summary();
-        Ok(())
-    }
-
-    /// The playground setup with `set` applied to client `id`, checked
-    /// against the page's bounds (`None` for a file run, which has no setup).
-    fn setup_with(&self, id: &str, set: Setting) -> Result<Option<Setup>, String> {
-        let Some(mut setup) = self.setup().cloned() else {
-            return Ok(None);
-        };
-        let producer = (0..setup.producers.len()).find(|&i| playground::producer_id(i) == id);
-        let consumer = (0..setup.consumers.len()).find(|&i| playground::consumer_id(i) == id);
-        match (set, producer, consumer) {
-            (Setting::RatePerS(n), Some(i), _) => setup.producers[i].rate_per_s = n,
-            (Setting::Keys(n), Some(i), _) => setup.producers[i].keys = n,
-            (Setting::Processing(ProcessingSpec::FixedMs(ms)), _, Some(i)) => {
-                setup.consumers[i].processing_ms = ms
-            }
-            (Setting::Prefetch(n), _, Some(i)) => setup.consumers[i].prefetch = n,
-            (Setting::AckMode(_), _, Some(_)) => {}
-            _ => return Err(format!("{id} has no setting {}", set.name())),
-        }
-        // Build it, not just check it: what builds is what the page saves.
-        setup.to_scenario().map_err(|e| e.reason)?;
-        Ok(Some(setup))
     }
 
     /// Derives what the page draws. `focus` is the message whose story to show.
@@ -825,16 +674,6 @@ struct ChainCache {
     /// History events already read.
     scanned: usize,
     rows: Vec<EventRow>,
-}
-
-fn scale(p: ProcessingSpec, factor: u64) -> ProcessingSpec {
-    match p {
-        ProcessingSpec::FixedMs(ms) => ProcessingSpec::FixedMs(ms.saturating_mul(factor)),
-        ProcessingSpec::UniformMs { min, max } => ProcessingSpec::UniformMs {
-            min: min.saturating_mul(factor),
-            max: max.saturating_mul(factor),
-        },
-    }
 }
 
 fn run_error_text(e: &RunError) -> String {

@@ -49,20 +49,31 @@ const TOOLBAR_FIELDS: [&str; 4] = ["Broker", "Delivery", "Partitions", "Seed"];
 /// so the reducer itself never reads a clock and tests can drive it.
 pub type Clock = Rc<dyn Fn() -> f64>;
 
+/// Everything that can happen to the page, one named door each.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
-    /// An animation frame at this wall time.
+    /// An animation frame.
     Frame {
+        /// The frame's wall time (`performance.now()`).
         wall_ms: f64,
     },
+    /// Play: virtual time advances every frame at the chosen speed.
     Play,
+    /// Pause, and check the run now.
     Pause,
+    /// Space: Play when paused, Pause when playing.
     TogglePlay,
+    /// Run exactly one event (the Step button, or S).
     Step,
+    /// Start the setup's run again from virtual time 0.
     Reset,
+    /// Run [`FAST_FORWARD_MS`] of virtual time at once.
     FastForward,
+    /// The Speed list: an index into [`SPEEDS`].
     SetSpeed(usize),
+    /// The Broker list.
     SetBroker(BrokerKind),
+    /// The Delivery list.
     SetDelivery(Guarantee),
     /// Raw text from the Partitions field; checked before it is used.
     SetPartitions(String),
@@ -70,7 +81,9 @@ pub enum Action {
     SetSeed(String),
     /// Raw text of a new-client setting (`Rate`, `Processing time`, `Prefetch`).
     SetNewClient {
+        /// The field's label.
         field: &'static str,
+        /// What was typed.
         text: String,
     },
     /// Open or close a client's settings row.
@@ -78,25 +91,39 @@ pub enum Action {
     /// Raw text of one live client setting (`Rate`, `Keys`, `Processing
     /// time`, `Prefetch`, `Ack mode`); checked before it is used.
     SetClientSetting {
+        /// The client (`p1`, `c2`).
         id: String,
+        /// The field's label.
         field: &'static str,
+        /// What was typed or picked.
         text: String,
     },
+    /// Add a producer with the Add fields' settings.
     AddProducer,
+    /// Add a consumer with the Add fields' settings.
     AddConsumer,
+    /// Crash one client now.
     CrashClient(String),
+    /// Restart a crashed client.
     RestartClient(String),
+    /// Make a consumer 10 times slower, or back.
     ToggleSlow(String),
+    /// Crash the broker now.
     CrashBroker,
+    /// Restart the crashed broker.
     RestartBroker,
+    /// Drop every publisher confirm for a while.
     DropAcks,
     /// Show the cause chain of a message (a finding was clicked), or close it.
     Focus(Option<String>),
     /// Show or hide every event row's raw fields (its JSON line) under its
     /// sentence, in the event log and the story alike.
     ToggleRawFields,
+    /// A bundled example or a picked file to run instead.
     LoadScenario {
+        /// Its file name.
         name: String,
+        /// Its JSON text, checked before it runs.
         text: String,
     },
     /// The IndexedDB store finished opening (or could not be opened).
@@ -111,16 +138,25 @@ pub enum Action {
     Notice(String),
 }
 
+/// The page's state: the run (shared with the components through a
+/// context) and everything the controls show.
 #[derive(Clone)]
 pub struct AppState {
+    /// The run, mutated in place by the reducer.
     pub session: SharedSession,
+    /// What the components draw, derived after every change.
     pub view: Rc<View>,
     /// The controls' last good values; a new run starts from these.
     pub setup: Setup,
+    /// The Add fields' producer: what "Add producer" adds.
     pub new_producer: ProducerSettings,
+    /// The Add fields' consumer: what "Add consumer" adds.
     pub new_consumer: ConsumerSettings,
+    /// Frames advance the run.
     pub playing: bool,
+    /// The chosen speed, an index into [`SPEEDS`].
     pub speed_index: usize,
+    /// The message whose story is shown.
     pub focus: Option<String>,
     /// Event rows show their raw fields under the sentence.
     pub raw_fields: bool,
@@ -141,8 +177,11 @@ pub struct AppState {
     pub acks: SharedRecorder,
     /// What `navigator.storage.persist()` answered, once it has.
     pub storage_persisted: Option<Result<bool, String>>,
+    /// The page's wall clock, passed in (tests drive their own).
     clock: Clock,
+    /// The last frame's wall time, to turn the next one into virtual ms.
     last_frame_ms: Option<f64>,
+    /// When the checker last ran (wall ms).
     last_summary_ms: f64,
     /// Wall ms the last checker run took.
     summary_cost_ms: f64,
@@ -170,8 +209,12 @@ impl PartialEq for AppState {
 }
 
 impl AppState {
+    /// The page as it opens: the default setup's run, paused, and the
+    /// store still opening.
     pub fn new(clock: Clock) -> AppState {
         let setup = Setup::default();
+        // A constant, not a person's or a stored setting: it builds, or no
+        // page could (tests/playground.rs default_setup_is_a_valid_...).
         let session = Session::from_setup(&setup).expect("the default setup is valid");
         let view = Rc::new(session.view(None));
         let session = Rc::new(RefCell::new(session));
@@ -201,6 +244,7 @@ impl AppState {
         }
     }
 
+    /// Virtual ms per wall ms.
     pub fn speed(&self) -> f64 {
         SPEEDS[self.speed_index]
     }
@@ -296,6 +340,37 @@ impl AppState {
         self.settle();
     }
 
+    /// Stops playing, does `f` to the session (nothing, or one step), and
+    /// redraws with a fresh check.
+    fn stop(&mut self, f: impl FnOnce(&mut Session)) {
+        self.playing = false;
+        f(&mut self.session.borrow_mut());
+        self.settle();
+    }
+
+    /// Opens client `id`'s settings row, or closes it if it is open.
+    fn toggle_settings(&mut self, id: String) {
+        if !self.settings_open.remove(&id) {
+            self.settings_open.insert(id);
+        }
+    }
+
+    /// A live change that grows the setup (Add producer, Add consumer):
+    /// applied, then the setup saved beside the log for a reload.
+    fn live_and_save(&mut self, f: impl FnOnce(&mut Session) -> Result<(), String>) {
+        self.live(f);
+        self.save_setup();
+    }
+
+    /// A toolbar change: the last good setup with `change` applied starts a
+    /// new run, or the control shows why it cannot.
+    fn change_setup(&mut self, field: &'static str, change: impl FnOnce(&mut Setup)) {
+        self.input_errors.remove(field);
+        let mut setup = self.setup.clone();
+        change(&mut setup);
+        self.try_setup(setup);
+    }
+
     /// Saves the running setup next to the log, so a reload can resume it
     /// (see [`crate::app::resume`]). Only for runs that write to IndexedDB.
     fn save_setup(&mut self) {
@@ -338,19 +413,12 @@ impl Reducible for AppState {
         match action {
             Action::Frame { wall_ms } => s.frame(wall_ms),
             Action::Play => s.playing = s.session.borrow().run_error.is_none(),
-            Action::Pause => {
-                s.playing = false;
-                s.settle();
-            }
+            Action::Pause => s.stop(|_| {}),
             Action::TogglePlay => {
                 let play = !s.playing;
                 return Rc::new(s).reduce(if play { Action::Play } else { Action::Pause });
             }
-            Action::Step => {
-                s.playing = false;
-                s.session.borrow_mut().step_once();
-                s.settle();
-            }
+            Action::Step => s.stop(Session::step_once),
             Action::Reset => {
                 s.playing = false;
                 s.try_setup(s.setup.clone());
@@ -360,52 +428,29 @@ impl Reducible for AppState {
                 s.settle();
             }
             Action::SetSpeed(i) => s.speed_index = i.min(SPEEDS.len() - 1),
-            Action::SetBroker(broker) => {
-                s.input_errors.remove("Broker");
-                s.try_setup(Setup {
-                    broker,
-                    ..s.setup.clone()
-                });
-            }
-            Action::SetDelivery(delivery) => {
-                s.input_errors.remove("Delivery");
-                s.try_setup(Setup {
-                    delivery,
-                    ..s.setup.clone()
-                });
-            }
+            Action::SetBroker(broker) => s.change_setup("Broker", |x| x.broker = broker),
+            Action::SetDelivery(delivery) => s.change_setup("Delivery", |x| x.delivery = delivery),
             Action::SetPartitions(text) => {
-                if let Some(n) = s.set_number(&fields::PARTITIONS, &text) {
-                    s.try_setup(Setup {
-                        partitions: n as u32,
-                        ..s.setup.clone()
-                    });
+                let n = s.set_number(&fields::PARTITIONS, &text);
+                if let Some(n) = n.and_then(|n| u32::try_from(n).ok()) {
+                    s.change_setup("Partitions", |x| x.partitions = n);
                 }
             }
             Action::SetSeed(text) => {
                 if let Some(seed) = s.set_number(&fields::SEED, &text) {
-                    s.try_setup(Setup {
-                        seed,
-                        ..s.setup.clone()
-                    });
+                    s.change_setup("Seed", |x| x.seed = seed);
                 }
             }
             Action::SetNewClient { field, text } => s.set_new_client(field, &text),
-            Action::ToggleSettings(id) => {
-                if !s.settings_open.remove(&id) {
-                    s.settings_open.insert(id);
-                }
-            }
+            Action::ToggleSettings(id) => s.toggle_settings(id),
             Action::SetClientSetting { id, field, text } => s.set_client_setting(id, field, &text),
             Action::AddProducer => {
                 let p = s.new_producer;
-                s.live(|session| session.add_producer(p));
-                s.save_setup();
+                s.live_and_save(|session| session.add_producer(p));
             }
             Action::AddConsumer => {
                 let c = s.new_consumer;
-                s.live(|session| session.add_consumer(c));
-                s.save_setup();
+                s.live_and_save(|session| session.add_consumer(c));
             }
             Action::CrashClient(id) => s.live(|x| x.crash_client(&id).map_err(|e| e.to_string())),
             Action::RestartClient(id) => {

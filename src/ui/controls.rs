@@ -27,7 +27,7 @@ pub fn controls(p: &ControlsProps) -> Html {
         Callback::from(move |_| d.emit(a.clone()))
     };
     html! {
-        <div class="toolbar">
+        <section class="toolbar" aria-label="Controls">
             <fieldset class="group" aria-label="System">
                 { broker_select(p) }
                 { delivery_select(p) }
@@ -56,7 +56,7 @@ pub fn controls(p: &ControlsProps) -> Html {
                     title="Drop every publisher confirm for 2 s of virtual time: producers time out and publish again">{ "Drop acks" }</button>
             </fieldset>
             <ScenarioMenu dispatch={p.dispatch.clone()} />
-        </div>
+        </section>
     }
 }
 

@@ -97,7 +97,7 @@ fn crash_and_restart_live_then_the_story_of_a_lost_message() {
     s.toggle_slow("c2").unwrap();
     s.advance(3_000, &mut never());
     s.crash_broker().unwrap();
-    assert!(!s.view(None).broker_up);
+    assert!(!s.view(None).broker_up());
     assert!(
         s.crash_broker().is_ok(),
         "crashing a dead broker is a no-op"

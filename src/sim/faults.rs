@@ -75,7 +75,7 @@ pub fn random_faults(scenario: &Scenario, seed: u64) -> Vec<FaultSpec> {
                 .range_inclusive(opts.downtime_ms_min, opts.downtime_ms_max)
                 .max(1);
         let target = match kind {
-            Kind::BrokerCrash => "broker".to_string(),
+            Kind::BrokerCrash => crate::node::NodeId::FIRST.name().to_string(),
             Kind::ConsumerCrash | Kind::CrashAfterProcess => pick(&mut rng, &consumers),
             Kind::ProducerCrash | Kind::CrashAfterSend => pick(&mut rng, &producers),
             Kind::DropAcks => pick(&mut rng, &all_ids(scenario)),

@@ -103,7 +103,7 @@ pub fn app(props: &AppProps) -> Html {
                     setup={state.setup.clone()}
                     playing={state.playing}
                     speed_index={state.speed_index}
-                    broker_up={view.broker_up}
+                    broker_up={view.broker_up()}
                     input_errors={state.input_errors.clone()}
                     dispatch={dispatch.clone()} />
                 <main class="app-main" aria-label="Playground">

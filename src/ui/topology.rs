@@ -55,12 +55,12 @@ pub fn topology(p: &TopologyProps) -> Html {
                     { format!("broker · t = {}{}{}", format_ms(v.now_ms), generation.unwrap_or_default(), disk) }
                 </text>
                 { links(v) }
-                <rect class={classes!("broker", (!v.broker_up).then_some("dead"))}
+                <rect class={classes!("broker", (!v.broker_up()).then_some("dead"))}
                     x={BROKER_X.to_string()} y={(TOP - 5.0).to_string()}
                     width={BROKER_W.to_string()} height={broker_h.to_string()} rx="8" />
                 { for v.queues.iter().enumerate().map(|(i, q)| queue_row(i, q, v.focus_msg.as_deref())) }
                 { for v.partitions.iter().enumerate().map(|(i, p)| partition_row(i, p, v.focus_msg.as_deref())) }
-                if !v.broker_up {
+                if !v.broker_up() {
                     <text class="dead-label" x={(BROKER_X + BROKER_W / 2.0).to_string()}
                         y={(TOP + broker_h / 2.0).to_string()} text-anchor="middle">
                         { if v.broker_durable {

@@ -4,7 +4,7 @@
 //! resumed after a reload ([`World::resume`]).
 
 use super::clock::Ev;
-use super::{Slot, World};
+use super::{Node, Slot, World};
 use crate::broker::log;
 use crate::broker::{Broker, ClientId, KeyId};
 use crate::config::{BrokerSpec, ClientSpec, Scenario};
@@ -12,7 +12,7 @@ use crate::history::{Entry, History, Names, Proc};
 use crate::node::NodeId;
 use crate::sim::net::Link;
 use crate::sim::rng::SimRng;
-use crate::storage::{MemoryStore, Storage};
+use crate::storage::{MemoryStore, Storage, StreamId};
 use std::collections::{BTreeMap, BinaryHeap};
 
 /// PRNG stream names (see [`SimRng::stream`]): the links' draws.
@@ -43,20 +43,7 @@ impl World {
             .validate()
             .expect("a guarantee resolves to a valid scenario");
         let names = build_names(scenario);
-        let key_of = |k: &str| names.keys.iter().position(|n| n == k).map(|i| i as KeyId);
-        let broker = Broker::new(
-            &scenario.broker,
-            &key_of,
-            &names.keys,
-            names.groups.len(),
-            scenario.limits.queue_depth_max,
-        );
-        let fsync_latency_ms = match &scenario.broker {
-            BrokerSpec::Log(l) => l.fsync_latency_ms,
-            BrokerSpec::Queue(_) => 0,
-        };
-        let mut storage = MemoryStore::new(Default::default(), fsync_latency_ms);
-        storage.recover(); // a fresh disk: nothing to recover, ready to write
+        let nodes = vec![build_node(scenario, &names)];
         let links = scenario
             .clients
             .iter()
@@ -74,8 +61,7 @@ impl World {
             rng_clients: SimRng::stream(scenario.seed, CLIENT_STREAM),
             rng_tear: SimRng::stream(scenario.seed, TEAR_STREAM),
             links,
-            broker,
-            storage: Box::new(storage),
+            nodes,
             drained: false,
             clients,
             history: History::new(),
@@ -90,10 +76,11 @@ impl World {
     }
 
     /// Builds the world on another store (the browser passes its IndexedDB
-    /// store here). The store must be empty and recovered (ready to write).
+    /// store here), node 0's disk. The store must be empty and recovered
+    /// (ready to write).
     pub fn with_storage(scenario: &Scenario, storage: Box<dyn Storage>) -> World {
         let mut world = World::new(scenario);
-        world.storage = storage;
+        world.nodes[NodeId::FIRST.index()].storage = storage;
         world
     }
 
@@ -110,16 +97,21 @@ impl World {
     /// the earlier run's timestamps. Errors (say what and where) when the
     /// scenario is not a log scenario or the stored log has partitions it
     /// lacks; nothing has run then.
-    pub fn resume(scenario: &Scenario, mut storage: Box<dyn Storage>) -> Result<World, String> {
+    pub fn resume(scenario: &Scenario, storage: Box<dyn Storage>) -> Result<World, String> {
         let mut world = World::build(scenario);
-        let Broker::Log(broker) = &world.broker else {
+        world.resume_node(NodeId::FIRST, storage)?;
+        world.start();
+        Ok(world)
+    }
+
+    /// Node `node` recovers the log on `storage` (see [`World::resume`]).
+    fn resume_node(&mut self, node: NodeId, mut storage: Box<dyn Storage>) -> Result<(), String> {
+        let Broker::Log(broker) = &self.nodes[node.index()].broker else {
             return Err("only the log broker keeps a log to resume".to_string());
         };
         let recovery = storage.recover();
         let foreign = recovery.streams.keys().find(|stream| match **stream {
-            crate::storage::StreamId::Partition { topic, partition } => {
-                !broker.has_partition(topic, partition)
-            }
+            StreamId::Partition { topic, partition } => !broker.has_partition(topic, partition),
             _ => false,
         });
         if let Some(stream) = foreign {
@@ -127,15 +119,18 @@ impl World {
                 "the stored log has {stream}, which this setup does not have: start fresh instead"
             ));
         }
-        world.storage = storage;
-        world.record(Proc::Broker(NodeId::FIRST), Entry::Restart);
-        let group_topics = world.group_topics();
-        let mut out = std::mem::take(&mut world.broker_out);
-        let Broker::Log(broker) = &mut world.broker else {
+        self.nodes[node.index()].storage = storage;
+        self.record(Proc::Broker(node), Entry::Restart);
+        let group_topics = self.group_topics();
+        self.with_node(node, |broker, now_ms, storage, out| {
+            let Broker::Log(broker) = broker else {
+                unreachable!("checked above");
+            };
+            broker.resume(now_ms, &recovery, &group_topics, storage, out);
+        });
+        let Broker::Log(broker) = &self.nodes[node.index()].broker else {
             unreachable!("checked above");
         };
-        let storage = &mut *world.storage;
-        broker.resume(world.now_ms, &recovery, &group_topics, storage, &mut out);
         // New ids continue past the stored ones; stored data that leaves no
         // room for that (forged, or from a runaway run) is refused, not
         // wrapped around into ids the log already holds.
@@ -151,12 +146,8 @@ impl World {
                 "the stored producer ids have used {shift} restarts, too close to the limit to continue: start fresh instead"
             ));
         }
-        let next = max_msg_id + 1;
-        world.next_msg_id = world.next_msg_id.max(next);
-        world.apply_broker_outputs(&mut out);
-        world.broker_out = out;
-        world.start();
-        Ok(world)
+        self.next_msg_id = self.next_msg_id.max(max_msg_id + 1);
+        Ok(())
     }
 
     /// The topic each consumer group reads, by group index, from the
@@ -199,6 +190,28 @@ impl World {
     /// consumer subscribes.
     pub(super) fn start_client(&mut self, c: ClientId) {
         self.with_client(c, |client, ctx| client.start(ctx));
+    }
+}
+
+/// One broker node of the scenario, on a fresh memory disk.
+fn build_node(scenario: &Scenario, names: &Names) -> Node {
+    let key_of = |k: &str| names.keys.iter().position(|n| n == k).map(|i| i as KeyId);
+    let broker = Broker::new(
+        &scenario.broker,
+        &key_of,
+        &names.keys,
+        names.groups.len(),
+        scenario.limits.queue_depth_max,
+    );
+    let fsync_latency_ms = match &scenario.broker {
+        BrokerSpec::Log(l) => l.fsync_latency_ms,
+        BrokerSpec::Queue(_) => 0,
+    };
+    let mut storage = MemoryStore::new(Default::default(), fsync_latency_ms);
+    storage.recover(); // a fresh disk: nothing to recover, ready to write
+    Node {
+        broker,
+        storage: Box::new(storage),
     }
 }
 

@@ -11,6 +11,7 @@ use crate::client::ClientTimer;
 use crate::client::Downlink;
 use crate::config::BrokerSpec;
 use crate::history::{Entry, Proc};
+use crate::node::NodeId;
 use crate::storage::{FlushId, FlushState};
 use std::cmp::Ordering;
 
@@ -21,39 +22,62 @@ use std::cmp::Ordering;
 /// events have already run). Changes among themselves keep their order.
 const SETTING_SEQ_BASE: u64 = 1 << 62;
 
+/// Something that happens at a virtual time. Everything about a broker
+/// names its node, so a cluster needs no new kinds of event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Ev {
-    /// A request reaches the broker. `sent_ms` is when it left the client
-    /// (only [`World::in_flight`] reads it).
+    /// A request reaches broker node `node`. `sent_ms` is when it left the
+    /// client (only [`World::in_flight`] reads it).
     ToBroker {
+        /// The node it was sent to.
+        node: NodeId,
+        /// The client that sent it.
         from: ClientId,
+        /// When it left the client.
         sent_ms: u64,
+        /// The request.
         req: Request,
     },
     /// A reply reaches a client; `conn` is the client connection it was sent on.
     ToClient {
+        /// The node that sent it.
+        node: NodeId,
+        /// The client it goes to.
         to: ClientId,
+        /// The client's connection it was sent on: replies of an older one
+        /// are dropped.
         conn: u32,
+        /// When it left the broker.
         sent_ms: u64,
+        /// The message.
         msg: Downlink,
     },
+    /// A client's timer fires.
     Timer {
+        /// Whose timer.
         client: ClientId,
+        /// The incarnation that set it: a dead process's timers are dropped.
         incarnation: u32,
+        /// Which timer.
         timer: ClientTimer,
     },
-    /// The broker asked to be woken (visibility timeouts).
-    BrokerWake,
-    /// The consumer learns its broker connection died.
+    /// A broker node asked to be woken (visibility timeouts, group timers).
+    BrokerWake(NodeId),
+    /// A client learns that its connection died with broker node `node`.
     ConnectionLost {
+        /// The client.
         client: ClientId,
+        /// The node that crashed.
+        node: NodeId,
+        /// The connection that died (a newer one is left alone).
         conn: u32,
     },
+    /// A fault of the scenario's `faults` list comes due, by index.
     Fault(u32),
     /// A live client setting of the scenario's `settings` list comes due.
     Setting(u32),
-    /// A group commit of the broker's storage reaches its completion time.
-    FlushDone(FlushId),
+    /// A group commit of a node's storage reaches its completion time.
+    FlushDone(NodeId, FlushId),
     /// A client crashed by an armed fault comes back (its `until_ms`).
     RestartClient(ClientId),
 }
@@ -117,10 +141,12 @@ impl World {
                 time_ms: self.now_ms,
             });
         }
-        if let Ev::FlushDone(flush) = next.ev {
+        if let Ev::FlushDone(node, flush) = next.ev {
             // Ask before popping: an IndexedDB flush may not be committed yet.
-            if self.storage.flush_state(flush, next.at_ms) == FlushState::InProgress {
+            let storage = &mut self.nodes[node.index()].storage;
+            if storage.flush_state(flush, next.at_ms) == FlushState::InProgress {
                 return Err(RunError::WaitingForStorage {
+                    node,
                     flush,
                     time_ms: next.at_ms,
                 });
@@ -161,12 +187,15 @@ impl World {
         }
     }
 
-    /// The final drain of a log run: the broker and every crashed consumer
-    /// come back, and the run goes on `drain_ms` longer so the groups can
-    /// read what is left. Only after it does the checker report `unseen`.
+    /// The final drain of a log run: every broker node and every crashed
+    /// consumer come back, and the run goes on `drain_ms` longer so the
+    /// groups can read what is left. Only after it does the checker report
+    /// `unseen`.
     pub fn drain(&mut self, drain_ms: u64) -> Result<(), RunError> {
         self.run()?;
-        self.restart_broker();
+        for node in self.node_ids() {
+            self.restart_broker(node);
+        }
         for c in 0..self.clients.len() as ClientId {
             if self.clients[c as usize].client.back_for_drain() {
                 self.restart_client(c);
@@ -242,16 +271,18 @@ impl World {
 
     fn dispatch(&mut self, ev: Ev) {
         match ev {
-            Ev::ToBroker { from, req, .. } => self.arrive_at_broker(from, req),
+            Ev::ToBroker {
+                node, from, req, ..
+            } => self.arrive_at_broker(node, from, req),
             Ev::ToClient { to, conn, msg, .. } => self.arrive_at_client(to, conn, msg),
             Ev::Timer {
                 client,
                 incarnation,
                 timer,
             } => self.client_timer(client, incarnation, timer),
-            Ev::BrokerWake => self.broker_wake(),
-            Ev::FlushDone(id) => self.flush_done(id),
-            Ev::ConnectionLost { client, conn } => self.connection_lost(client, conn),
+            Ev::BrokerWake(node) => self.broker_wake(node),
+            Ev::FlushDone(node, id) => self.flush_done(node, id),
+            Ev::ConnectionLost { client, conn, .. } => self.connection_lost(client, conn),
             Ev::Fault(i) => {
                 let fault = self.scenario.faults[i as usize].clone();
                 self.apply_fault(&fault);

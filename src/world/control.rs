@@ -44,12 +44,14 @@ impl World {
         self.scenario = candidate;
         let (keys_before, groups_before) = (self.names.keys.len(), self.names.groups.len());
         intern_client(&mut self.names, &spec);
-        for k in keys_before..self.names.keys.len() {
-            self.broker.add_key(&self.names.keys[k]);
-        }
-        for _ in groups_before..self.names.groups.len() {
-            if let Broker::Log(b) = &mut self.broker {
-                b.add_group();
+        for node in &mut self.nodes {
+            for k in keys_before..self.names.keys.len() {
+                node.broker.add_key(&self.names.keys[k]);
+            }
+            for _ in groups_before..self.names.groups.len() {
+                if let Broker::Log(b) = &mut node.broker {
+                    b.add_group();
+                }
             }
         }
         let id = self.clients.len() as ClientId;
@@ -140,7 +142,9 @@ impl World {
             let name = format!("k{j}");
             if !self.names.keys.contains(&name) {
                 intern_key(&mut self.names, &name);
-                self.broker.add_key(&name);
+                for node in &mut self.nodes {
+                    node.broker.add_key(&name);
+                }
             }
             let id = self
                 .names

@@ -5,18 +5,19 @@
 use super::clock::Ev;
 use super::wire::{downlink_msg, request_msg, request_name};
 use super::World;
-use crate::broker::{ClientId, KeyId, MsgId, Output, Request};
+use crate::broker::{Broker, ClientId, KeyId, MsgId, Output, Request};
 use crate::client::dedup::{DedupStore, StoreId};
 use crate::client::{Client, ClientOutput, ClientTimer, Ctx, Downlink, Reconnect};
 use crate::history::{Entry, Proc};
 use crate::node::NodeId;
-use crate::storage::{FlushId, FlushState};
+use crate::storage::{FlushId, FlushState, Storage};
 
 impl World {
-    pub(super) fn arrive_at_broker(&mut self, from: ClientId, req: Request) {
-        if !self.broker.is_up() {
+    /// A request reaches broker node `node`: a node that is down drops it.
+    pub(super) fn arrive_at_broker(&mut self, node: NodeId, from: ClientId, req: Request) {
+        if !self.nodes[node.index()].broker.is_up() {
             self.record(
-                Proc::Broker(NodeId::FIRST),
+                Proc::Broker(node),
                 Entry::NetDrop {
                     msg: request_msg(req),
                     what: request_name(req),
@@ -25,28 +26,43 @@ impl World {
             );
             return;
         }
+        self.with_node(node, |broker, now_ms, storage, out| {
+            broker.handle(now_ms, from, req, storage, out)
+        });
+    }
+
+    /// Runs one handler of broker node `node` on its own disk, then applies
+    /// what it output. Every call into a broker goes through here.
+    pub(super) fn with_node(
+        &mut self,
+        node: NodeId,
+        f: impl FnOnce(&mut Broker, u64, &mut dyn Storage, &mut Vec<Output>),
+    ) {
         let mut out = std::mem::take(&mut self.broker_out);
-        let storage = &mut *self.storage;
-        self.broker
-            .handle(self.now_ms, from, req, storage, &mut out);
-        self.apply_broker_outputs(&mut out);
+        let n = &mut self.nodes[node.index()];
+        f(&mut n.broker, self.now_ms, &mut *n.storage, &mut out);
+        self.apply_broker_outputs(node, &mut out);
         self.broker_out = out;
     }
 
-    pub(super) fn apply_broker_outputs(&mut self, out: &mut Vec<Output>) {
+    /// What node `node` output, in order: history entries, messages down to
+    /// clients, its wake-up and flush timers.
+    pub(super) fn apply_broker_outputs(&mut self, node: NodeId, out: &mut Vec<Output>) {
         for o in out.drain(..) {
             match o {
                 Output::Deliver { to, delivery } => {
-                    self.record(Proc::Broker(NodeId::FIRST), Entry::Deliver { to, delivery });
-                    self.send_down(to, Downlink::Deliver(delivery));
+                    self.record(Proc::Broker(node), Entry::Deliver { to, delivery });
+                    self.send_down(node, to, Downlink::Deliver(delivery));
                 }
                 Output::Confirm { to, msg, ok } => {
-                    self.send_down(to, Downlink::Confirm { msg, ok })
+                    self.send_down(node, to, Downlink::Confirm { msg, ok })
                 }
-                Output::WakeAt { at_ms } => self.schedule(at_ms.max(self.now_ms), Ev::BrokerWake),
-                Output::Note(note) => self.record(Proc::Broker(NodeId::FIRST), Entry::Broker(note)),
-                Output::Log { to, reply } => self.send_down(to, Downlink::Log(reply)),
-                Output::FlushAt { id, at_ms } => self.schedule(at_ms, Ev::FlushDone(id)),
+                Output::WakeAt { at_ms } => {
+                    self.schedule(at_ms.max(self.now_ms), Ev::BrokerWake(node))
+                }
+                Output::Note(note) => self.record(Proc::Broker(node), Entry::Broker(note)),
+                Output::Log { to, reply } => self.send_down(node, to, Downlink::Log(reply)),
+                Output::FlushAt { id, at_ms } => self.schedule(at_ms, Ev::FlushDone(node, id)),
             }
         }
     }
@@ -151,28 +167,25 @@ impl World {
         }
     }
 
-    /// The broker asked to be woken (visibility timeouts, group timers).
-    pub(super) fn broker_wake(&mut self) {
-        let mut out = std::mem::take(&mut self.broker_out);
-        self.broker.tick(self.now_ms, &mut *self.storage, &mut out);
-        self.apply_broker_outputs(&mut out);
-        self.broker_out = out;
+    /// Broker node `node` asked to be woken (visibility timeouts, group
+    /// timers).
+    pub(super) fn broker_wake(&mut self, node: NodeId) {
+        self.with_node(node, |broker, now_ms, storage, out| {
+            broker.tick(now_ms, storage, out)
+        });
     }
 
-    /// A group commit reached its completion time (and, for IndexedDB, its
-    /// transaction committed: [`World::step`] waits for that).
-    pub(super) fn flush_done(&mut self, id: FlushId) {
-        if !self.broker.is_up() {
+    /// A group commit of node `node` reached its completion time (and, for
+    /// IndexedDB, its transaction committed: [`World::step`] waits for that).
+    pub(super) fn flush_done(&mut self, node: NodeId, id: FlushId) {
+        if !self.nodes[node.index()].broker.is_up() {
             return; // the crash already failed it
         }
-        let state = self.storage.flush_state(id, self.now_ms);
-        assert!(state != FlushState::InProgress, "step waits for the store");
-        let mut out = std::mem::take(&mut self.broker_out);
-        let storage = &mut *self.storage;
-        self.broker
-            .flush_done(self.now_ms, id, state, storage, &mut out);
-        self.apply_broker_outputs(&mut out);
-        self.broker_out = out;
+        self.with_node(node, |broker, now_ms, storage, out| {
+            let state = storage.flush_state(id, now_ms);
+            assert!(state != FlushState::InProgress, "step waits for the store");
+            broker.flush_done(now_ms, id, state, storage, out)
+        });
     }
 
     /// A client notices that its connection `conn` died (the broker crashed

@@ -20,20 +20,36 @@ use crate::storage::Tear;
 const TEAR_BITS_MAX: u64 = 16;
 
 impl World {
+    /// Applies a (validated) fault now. Its target names a broker node
+    /// (`broker` is node 0, see [`crate::node`]) or a client.
     pub(super) fn apply_fault(&mut self, fault: &FaultSpec) {
-        if fault.target == "broker" {
-            match fault.action {
-                FaultAction::Crash => self.crash_broker(self.scenario.fault_options.torn_writes),
-                FaultAction::CrashTorn => self.crash_broker(true),
-                FaultAction::Restart => self.restart_broker(),
-                FaultAction::DropAcks
-                | FaultAction::CrashAfterSend
-                | FaultAction::CrashAfterProcess => {
-                    unreachable!("validated: these target a client")
-                }
-            }
-            return;
+        match self.node_named(&fault.target) {
+            Some(node) => self.apply_node_fault(node, fault.action),
+            None => self.apply_client_fault(fault),
         }
+    }
+
+    /// The broker node a fault target names, if this world has it. A name
+    /// of a node the world lacks (`b1` in a one-node run) is left to the
+    /// clients, as before nodes had names.
+    fn node_named(&self, target: &str) -> Option<NodeId> {
+        NodeId::from_name(target).filter(|node| node.index() < self.nodes.len())
+    }
+
+    fn apply_node_fault(&mut self, node: NodeId, action: FaultAction) {
+        match action {
+            FaultAction::Crash => self.crash_broker(node, self.scenario.fault_options.torn_writes),
+            FaultAction::CrashTorn => self.crash_broker(node, true),
+            FaultAction::Restart => self.restart_broker(node),
+            FaultAction::DropAcks
+            | FaultAction::CrashAfterSend
+            | FaultAction::CrashAfterProcess => {
+                unreachable!("validated: these target a client")
+            }
+        }
+    }
+
+    fn apply_client_fault(&mut self, fault: &FaultSpec) {
         let c = self
             .names
             .clients
@@ -102,13 +118,13 @@ impl World {
         self.schedule(restart_ms.max(self.now_ms), Ev::RestartClient(client));
     }
 
-    /// The broker dies. With `torn`, the batch its disk was writing lands
-    /// torn (see [`FaultAction::CrashTorn`]).
-    pub(super) fn crash_broker(&mut self, torn: bool) {
-        if !self.broker.is_up() {
+    /// Broker node `node` dies. With `torn`, the batch its disk was writing
+    /// lands torn (see [`FaultAction::CrashTorn`]).
+    pub(super) fn crash_broker(&mut self, node: NodeId, torn: bool) {
+        if !self.nodes[node.index()].broker.is_up() {
             return;
         }
-        self.record(Proc::Broker(NodeId::FIRST), Entry::Crash);
+        self.record(Proc::Broker(node), Entry::Crash);
         let tear = if torn {
             let bits = self.rng_tear.below(TEAR_BITS_MAX);
             let keep_bytes = self.rng_tear.below(1 << bits);
@@ -118,11 +134,9 @@ impl World {
         } else {
             Tear::None
         };
-        let mut out = std::mem::take(&mut self.broker_out);
-        self.broker
-            .crash(self.now_ms, tear, &mut *self.storage, &mut out);
-        self.apply_broker_outputs(&mut out);
-        self.broker_out = out;
+        self.with_node(node, |broker, now_ms, storage, out| {
+            broker.crash(now_ms, tear, storage, out)
+        });
         // Every consumer's TCP connection breaks; it notices after one link delay.
         for c in 0..self.clients.len() as ClientId {
             let slot = &self.clients[c as usize];
@@ -137,23 +151,26 @@ impl World {
                     Transit::Arrives { at_ms, .. } => at_ms,
                     Transit::Lost => unreachable!("non-lossy sends arrive"),
                 };
-                self.schedule(at_ms, Ev::ConnectionLost { client: c, conn });
+                let lost = Ev::ConnectionLost {
+                    client: c,
+                    node,
+                    conn,
+                };
+                self.schedule(at_ms, lost);
             }
         }
     }
 
-    /// The broker comes back (recovering its disk, for the log broker) and
-    /// every live client with a connection opens a fresh one.
-    pub(super) fn restart_broker(&mut self) {
-        if self.broker.is_up() {
+    /// Broker node `node` comes back (recovering its disk, for the log
+    /// broker) and every live client with a connection opens a fresh one.
+    pub(super) fn restart_broker(&mut self, node: NodeId) {
+        if self.nodes[node.index()].broker.is_up() {
             return;
         }
-        self.record(Proc::Broker(NodeId::FIRST), Entry::Restart);
-        let mut out = std::mem::take(&mut self.broker_out);
-        self.broker
-            .restart(self.now_ms, &mut *self.storage, &mut out);
-        self.apply_broker_outputs(&mut out);
-        self.broker_out = out;
+        self.record(Proc::Broker(node), Entry::Restart);
+        self.with_node(node, |broker, now_ms, storage, out| {
+            broker.restart(now_ms, storage, out)
+        });
         // Clients with automatic connection recovery re-subscribe: the old
         // connection is certainly dead, even if the client has not noticed
         // yet, so each starts a fresh one.

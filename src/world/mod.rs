@@ -33,6 +33,18 @@
 //!
 //! Rooms reach each other's helpers through `pub(super)` methods; the
 //! world's fields are private to this module and its rooms.
+//!
+//! ## Broker nodes
+//!
+//! The world holds its brokers as nodes ([`NodeId`]), each with its own
+//! disk. A run has one today, node 0, named `broker` in histories and fault
+//! targets exactly as before nodes had ids. Every event that concerns a
+//! broker names its node (`Ev::ToBroker`, `ToClient`, `BrokerWake`,
+//! `FlushDone`, `ConnectionLost`), every broker history entry is
+//! `Proc::Broker(node)`, a fault targets a node by name, and a flush the
+//! driver must await names its node ([`RunError::WaitingForStorage`]).
+//! What a cluster still has to add: more nodes in `build.rs`, and where a
+//! request goes (`node_for` in `wire.rs`, the one place that picks a node).
 
 mod build;
 mod clock;
@@ -52,6 +64,7 @@ use crate::client::dedup::{DedupStore, StoreId};
 use crate::client::{Client, ClientOutput};
 use crate::config::{FaultAction, Scenario};
 use crate::history::{History, Names};
+use crate::node::NodeId;
 use crate::sim::net::Link;
 use crate::sim::rng::SimRng;
 use crate::storage::{FlushId, Storage};
@@ -76,6 +89,8 @@ pub enum RunError {
     /// store (IndexedDB) has not committed it yet. Await the store, then call
     /// `step` again; the event is still first in the queue.
     WaitingForStorage {
+        /// The broker node whose store it is (see [`World::storage_of`]).
+        node: NodeId,
         /// The flush the store has not committed yet.
         flush: FlushId,
         /// Its virtual completion time.
@@ -90,9 +105,13 @@ impl fmt::Display for RunError {
                 f,
                 "run bound exceeded: more than limits.events_max = {events_max} events by t={time_ms} ms"
             ),
-            RunError::WaitingForStorage { flush, time_ms } => write!(
+            RunError::WaitingForStorage {
+                node,
+                flush,
+                time_ms,
+            } => write!(
                 f,
-                "waiting for storage: flush {} is due at t={time_ms} ms and not yet on disk",
+                "waiting for storage: {node}'s flush {} is due at t={time_ms} ms and not yet on disk",
                 flush.0
             ),
         }
@@ -100,6 +119,18 @@ impl fmt::Display for RunError {
 }
 
 impl std::error::Error for RunError {}
+
+/// One broker node: the broker state machine and its own disk. A node's
+/// crash tears only its own disk's write in progress, as each Kafka broker
+/// has its own `log.dirs`.
+struct Node {
+    /// The broker under test on this node.
+    broker: Broker,
+    /// The node's disk. The log broker writes through it; the queue broker
+    /// keeps no disk. Swappable for the IndexedDB store (see
+    /// [`World::with_storage`]).
+    storage: Box<dyn Storage>,
+}
 
 /// One client process as the world keeps it: the client itself, plus the
 /// two counters that tell a stale timer or reply from a current one.
@@ -144,12 +175,11 @@ pub struct World {
     rng_tear: SimRng,
     /// One link per client, same index as `clients`.
     links: Vec<Link>,
-    /// The broker under test.
-    broker: Broker,
-    /// The broker's disk. The log broker writes through it; the queue broker
-    /// keeps no disk. Swappable for the IndexedDB store (see
-    /// [`World::with_storage`]).
-    storage: Box<dyn Storage>,
+    /// The broker nodes, indexed by [`NodeId`]. A run has one today
+    /// ([`NodeId::FIRST`]); a cluster adds nodes here, and every event,
+    /// history entry and fault already names the node it is about.
+    /// Bound: [`crate::node::NODES_MAX`].
+    nodes: Vec<Node>,
     /// Set after [`World::drain`]: the checker may call unread records unseen.
     drained: bool,
     /// The clients, indexed by [`ClientId`].

@@ -11,6 +11,7 @@ use crate::client::{ClientView, Downlink};
 use crate::config::IsolationLevel;
 use crate::config::{BrokerSpec, ClientSpec, Scenario};
 use crate::history::{History, Names};
+use crate::node::NodeId;
 use crate::storage::Storage;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -53,15 +54,42 @@ impl World {
             .collect()
     }
 
-    /// The broker, for views of its queues or partitions.
+    /// Node 0's broker, for views of its queues or partitions: the broker
+    /// of a one-node run.
     pub fn broker(&self) -> &Broker {
-        &self.broker
+        self.node(NodeId::FIRST)
     }
 
-    /// The broker's store, for a driver that must await it (see
+    /// The broker of node `node`.
+    ///
+    /// # Panics
+    /// For a node the world does not have (see [`World::node_ids`]).
+    pub fn node(&self, node: NodeId) -> &Broker {
+        &self.nodes[node.index()].broker
+    }
+
+    /// The world's broker nodes, in order: node 0 alone in a one-node run.
+    pub fn node_ids(&self) -> impl Iterator<Item = NodeId> + use<> {
+        let count = u8::try_from(self.nodes.len()).expect("bounded by NODES_MAX");
+        (0..count).map(NodeId)
+    }
+
+    /// Whether each broker node is up, by node: what the page's broker
+    /// drawing and its Crash / Restart buttons show.
+    pub fn nodes_up(&self) -> Vec<bool> {
+        self.nodes.iter().map(|n| n.broker.is_up()).collect()
+    }
+
+    /// Node 0's store, for a driver that must await it (see
     /// [`super::RunError::WaitingForStorage`]).
     pub fn storage_mut(&mut self) -> &mut dyn Storage {
-        &mut *self.storage
+        self.storage_of(NodeId::FIRST)
+    }
+
+    /// Node `node`'s store: [`super::RunError::WaitingForStorage`] names
+    /// the node whose flush the driver must await.
+    pub fn storage_of(&mut self, node: NodeId) -> &mut dyn Storage {
+        &mut *self.nodes[node.index()].storage
     }
 
     /// Where every unfinished message is right now: in the broker, on a link,
@@ -76,7 +104,7 @@ impl World {
     /// only if some message is wanted: its log holds every record of the run.
     pub fn snapshot_among(&self, wanted: &BTreeSet<MsgId>) -> Snapshot {
         let (Some(&lo), Some(&hi)) = (wanted.first(), wanted.last()) else {
-            if self.broker.as_log().is_some() {
+            if self.nodes.iter().any(|n| n.broker.as_log().is_some()) {
                 return Snapshot::default();
             }
             return self.snapshot_where(|_| false);
@@ -86,13 +114,13 @@ impl World {
     }
 
     fn snapshot_where(&self, keep: impl Fn(MsgId) -> bool) -> Snapshot {
-        let copies = self.broker.held();
-        let broker_held = copies.len() as u64;
-        let mut held: BTreeSet<MsgId> = copies
-            .into_iter()
-            .map(|(_, m)| m)
-            .filter(|m| keep(*m))
-            .collect();
+        let mut broker_held = 0;
+        let mut held: BTreeSet<MsgId> = BTreeSet::new();
+        for node in &self.nodes {
+            let copies = node.broker.held();
+            broker_held += copies.len() as u64;
+            held.extend(copies.into_iter().map(|(_, m)| m).filter(|m| keep(*m)));
+        }
         for s in self.queue.iter() {
             match s.ev {
                 Ev::ToBroker {

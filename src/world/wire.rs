@@ -16,6 +16,8 @@ use crate::sim::net::{Direction, Transit};
 pub struct InFlight {
     /// The client at the far end of the link.
     pub client: String,
+    /// The broker node at the near end.
+    pub node: NodeId,
     /// Client → broker (publish) or broker → client (delivery, confirm).
     pub to_broker: bool,
     /// The message, as `m17`.
@@ -35,21 +37,31 @@ impl World {
     pub fn in_flight(&self, limit: usize) -> Vec<InFlight> {
         let mut found: Vec<(u64, u64, InFlight)> = Vec::new();
         for s in self.queue.iter().filter(|s| s.at_ms > self.now_ms) {
-            let (client, to_broker, msg, sent_ms) = match s.ev {
-                Ev::ToBroker { from, sent_ms, req } => match request_msg(req) {
-                    Some(msg) => (from, true, msg, sent_ms),
+            let (node, client, to_broker, msg, sent_ms) = match s.ev {
+                Ev::ToBroker {
+                    node,
+                    from,
+                    sent_ms,
+                    req,
+                } => match request_msg(req) {
+                    Some(msg) => (node, from, true, msg, sent_ms),
                     None => continue,
                 },
                 Ev::ToClient {
-                    to, sent_ms, msg, ..
+                    node,
+                    to,
+                    sent_ms,
+                    msg,
+                    ..
                 } => match downlink_msg(msg).0 {
-                    Some(id) => (to, false, id, sent_ms),
+                    Some(id) => (node, to, false, id, sent_ms),
                     None => continue,
                 },
                 _ => continue,
             };
             let flight = InFlight {
                 client: self.names.clients[client as usize].clone(),
+                node,
                 to_broker,
                 msg: msg_name(msg),
                 sent_ms,
@@ -62,7 +74,10 @@ impl World {
         found.into_iter().map(|(_, _, f)| f).collect()
     }
 
-    pub(super) fn send_down(&mut self, to: ClientId, msg: Downlink) {
+    /// Broker node `node` sends `msg` to client `to` over the client's link:
+    /// it may be dropped (`drop_acks`), lost (the connection then breaks) or
+    /// duplicated.
+    pub(super) fn send_down(&mut self, node: NodeId, to: ClientId, msg: Downlink) {
         let link = &mut self.links[to as usize];
         let is_confirm = matches!(
             msg,
@@ -72,10 +87,7 @@ impl World {
         if is_confirm && link.drops_acks(self.now_ms) {
             let (id, what) = downlink_msg(msg);
             let why = "drop_acks fault";
-            self.record(
-                Proc::Broker(NodeId::FIRST),
-                Entry::NetDrop { msg: id, what, why },
-            );
+            self.record(Proc::Broker(node), Entry::NetDrop { msg: id, what, why });
             return;
         }
         let transit = link.send(self.now_ms, Direction::Down, true, &mut self.rng_net);
@@ -84,7 +96,7 @@ impl World {
             Transit::Lost => {
                 let (id, what) = downlink_msg(msg);
                 self.record(
-                    Proc::Broker(NodeId::FIRST),
+                    Proc::Broker(node),
                     Entry::NetDrop {
                         msg: id,
                         what,
@@ -99,6 +111,7 @@ impl World {
             } => {
                 let sent_ms = self.now_ms;
                 let ev = Ev::ToClient {
+                    node,
                     to,
                     conn,
                     sent_ms,
@@ -112,7 +125,19 @@ impl World {
         }
     }
 
+    /// Which broker node a request goes to: the only node. A cluster routes
+    /// here (produce and fetch to the partition's leader, group and
+    /// transaction requests to their coordinator).
+    fn node_for(&self, _req: Request) -> NodeId {
+        assert_eq!(self.nodes.len(), 1, "one broker node until clusters route");
+        NodeId::FIRST
+    }
+
+    /// Client `from` sends `req` to its broker node over its link: it may be
+    /// dropped (`drop_acks`), lost (the connection then breaks) or
+    /// duplicated.
     pub(super) fn send_up(&mut self, from: ClientId, req: Request) {
+        let node = self.node_for(req);
         let link = &mut self.links[from as usize];
         let is_ack = matches!(
             req,
@@ -154,7 +179,12 @@ impl World {
                 duplicate_at_ms,
             } => {
                 let sent_ms = self.now_ms;
-                let ev = Ev::ToBroker { from, sent_ms, req };
+                let ev = Ev::ToBroker {
+                    node,
+                    from,
+                    sent_ms,
+                    req,
+                };
                 self.schedule(at_ms, ev);
                 if let Some(dup) = duplicate_at_ms {
                     self.schedule(dup, ev);

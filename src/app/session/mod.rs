@@ -191,8 +191,9 @@ pub struct View {
     pub end_ms: u64,
     /// Nothing is left to happen.
     pub finished: bool,
-    /// False between "Crash broker" and its restart.
-    pub broker_up: bool,
+    /// Whether each broker node is up, by node (one today): see
+    /// [`View::broker_up`].
+    pub brokers_up: Vec<bool>,
     /// A log broker keeps its log on disk across a crash; a queue broker does not.
     pub broker_durable: bool,
     /// The log is written to IndexedDB (not only the in-memory disk model).
@@ -227,6 +228,14 @@ pub struct View {
     pub chain: Vec<EventRow>,
     /// Why ack/commit modes cannot be changed per client, if they cannot.
     pub ack_mode_locked: Option<String>,
+}
+
+impl View {
+    /// Whether node 0, the broker of a one-node run, is up (false before
+    /// any run): what the page's broker drawing and buttons show.
+    pub fn broker_up(&self) -> bool {
+        self.brokers_up.first().copied().unwrap_or(false)
+    }
 }
 
 /// One live run as the page drives it (see the module doc).
@@ -481,7 +490,7 @@ impl Session {
             now_ms: world.now_ms(),
             end_ms: world.end_ms(),
             finished: world.is_finished(),
-            broker_up: world.broker().is_up(),
+            brokers_up: world.nodes_up(),
             broker_durable: world.broker().as_log().is_some(),
             persistent: self.persistent,
             waiting_for_flush: self.waiting_for_flush,

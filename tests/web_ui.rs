@@ -538,3 +538,23 @@ async fn a_live_consumers_settings_change_while_playing_and_bad_numbers_are_refu
     assert_eq!(dom::text_of_role(&root, "status"), "At least once: holds");
     app.destroy();
 }
+
+#[wasm_bindgen_test]
+async fn a_loaded_scenario_says_what_it_is_about() {
+    let (root, app) = mount().await;
+    assert!(
+        root.query_selector(".about").unwrap().is_none(),
+        "the playground's own setup has no description"
+    );
+    change(&root, "Scenario", "broker_crash").await;
+    let about = root
+        .query_selector(".about")
+        .unwrap()
+        .expect("a description");
+    let text = about.text_content().unwrap();
+    assert!(
+        text.starts_with("broker_crash.json: An in-memory broker crashes at t=400"),
+        "{text}"
+    );
+    app.destroy();
+}

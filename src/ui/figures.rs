@@ -77,6 +77,11 @@ pub fn figures(p: &FiguresProps) -> Html {
     );
     html! {
         <div class="figures">
+            if !v.description.is_empty() {
+                <p class="about">
+                    <strong>{ format!("{}: ", v.source_name) }</strong>{ &v.description }
+                </p>
+            }
             <p class={verdict_class} role="status" aria-live="polite">{ verdict_text }</p>
             <dl class="counters">
                 { for counters.iter().map(|(label, value, meaning)| html! {
@@ -110,9 +115,10 @@ fn findings(v: &View, dispatch: &Callback<Action>) -> Html {
                             <button class={classes!("finding", f.kind)} {onclick}
                                 aria-label={format!("{} {} at {}", f.kind, f.msgs.join(", "), format_ms(f.time_ms))}
                                 aria-pressed={(v.focus_msg.as_ref() == f.msgs.first()).to_string()}>
-                                <span class="kind">{ f.kind }</span>
-                                <span class="ids">{ f.msgs.join(", ") }</span>
-                                <span class="time">{ format_ms(f.time_ms) }</span>
+                                // The visible text reads as the name does.
+                                <span class="kind">{ f.kind }</span>{ " " }
+                                <span class="ids">{ f.msgs.join(", ") }</span>{ " " }
+                                <span class="time">{ format!("at {}", format_ms(f.time_ms)) }</span>
                             </button>
                             <p class="explain">{ &f.explanation }</p>
                         </li>

@@ -185,6 +185,9 @@ pub struct FindingRow {
 pub struct View {
     /// `playground`, or the loaded file's name.
     pub source_name: String,
+    /// A loaded scenario's `description` (what it demonstrates), shown next
+    /// to its name; empty for the playground's own setup.
+    pub description: String,
     /// The virtual clock.
     pub now_ms: u64,
     /// When the run ends (its `duration_ms`).
@@ -486,6 +489,10 @@ impl Session {
             source_name: match &self.source {
                 Source::Playground(_) => "playground".into(),
                 Source::File { name } => name.clone(),
+            },
+            description: match &self.source {
+                Source::Playground(_) => String::new(),
+                Source::File { .. } => world.scenario().description.clone(),
             },
             now_ms: world.now_ms(),
             end_ms: world.end_ms(),

@@ -26,7 +26,7 @@ pub struct CrashTestProps {
 /// What one side of the test showed.
 #[derive(Clone, PartialEq)]
 struct Side {
-    /// The picture just after the crash.
+    /// The picture just before the crash: the backlog it is about to hit.
     at_crash: Rc<View>,
     /// When the broker crashed, virtual ms.
     crash_ms: u64,
@@ -37,17 +37,17 @@ struct Side {
 }
 
 /// Plays `lesson`'s solution as a learner would click it, keeping the
-/// picture right after the broker's crash.
+/// picture the moment before the broker's crash.
 fn crash(lesson: &Lesson) -> Result<Side, String> {
     let mut run = LessonRun::new(lesson.clone());
     run.skip_prediction()?;
     let mut at_crash = None;
     for step in &lesson.solution {
         run.run_to(step.at_ms);
-        run.act(step.action.clone())?;
         if step.action == Action::CrashBroker {
             at_crash = Some((Rc::new(run.session().view(None)), step.at_ms));
         }
+        run.act(step.action.clone())?;
     }
     run.run_to_end();
     let (at_crash, crash_ms) = at_crash.ok_or("the lesson's solution never crashes the broker")?;
@@ -109,7 +109,7 @@ fn side(title: &str, s: &Side) -> Html {
     html! {
         <section class="crash-side" aria-label={title.to_string()}>
             <h3>{ title }</h3>
-            <p class="quiet">{ format!("Just after the crash at t = {}:", crate::ui::topology::format_ms(s.crash_ms)) }</p>
+            <p class="quiet">{ format!("What it held the moment before the crash at t = {}:", crate::ui::topology::format_ms(s.crash_ms)) }</p>
             <Topology view={s.at_crash.clone()} />
             <dl class="counters">
                 <div class="counter"><dt>{ "Confirmed" }</dt><dd>{ s.confirmed }</dd></div>

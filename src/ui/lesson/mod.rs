@@ -54,58 +54,10 @@ pub fn lesson_page(p: &LessonProps) -> Html {
         let d = state.dispatcher();
         Callback::from(move |a: LessonAction| d.dispatch(a))
     };
-    {
-        let d = state.dispatcher();
-        use_effect_with(p.step, move |step| d.dispatch(LessonAction::GoTo(*step)));
-    }
-    let frames = {
-        let d = state.dispatcher();
-        Callback::from(move |wall_ms| d.dispatch(LessonAction::Frame { wall_ms }))
-    };
-    super::use_frame_loop(state.playing, frames);
+    use_lesson_effects(p, &state);
     let run = state.run.borrow();
-    let all_met = run.all_goals_met();
-    {
-        let (done, id) = (p.on_complete.clone(), p.lesson.id.clone());
-        use_effect_with(all_met, move |met| {
-            if *met {
-                done.emit(id);
-            }
-        });
-    }
     let (step, steps) = (run.step(), run.step_count());
-    let go = |to: usize| {
-        let (nav, id) = (p.nav.clone(), p.lesson.id.clone());
-        Callback::from(move |_: MouseEvent| {
-            nav.emit(Route::Lesson {
-                id: id.clone(),
-                step: to,
-            })
-        })
-    };
     use_arrow_keys(p, step, steps);
-    let next = match (step + 1 < steps, &p.next_id) {
-        (true, _) => html! { <button class="primary" onclick={go(step + 1)}>{ "Next" }</button> },
-        (false, Some(id)) => {
-            let (nav, id) = (p.nav.clone(), id.clone());
-            let onclick = move |_| {
-                nav.emit(Route::Lesson {
-                    id: id.clone(),
-                    step: 0,
-                })
-            };
-            html! { <button class="primary" {onclick}>{ "Next lesson" }</button> }
-        }
-        (false, None) => {
-            let nav = p.nav.clone();
-            html! { <button class="primary" onclick={move |_| nav.emit(Route::Index)}>{ "All lessons" }</button> }
-        }
-    };
-    let open = {
-        let (open, name) = (p.open_playground.clone(), p.lesson.id.clone());
-        let text = run.setup().to_json_pretty();
-        Callback::from(move |_| open.emit((name.clone(), text.clone())))
-    };
     let is_run = run.stage() == Stage::Run;
     let body = stages::body(&run, &state, &d, &p.nav);
     drop(run);
@@ -118,15 +70,71 @@ pub fn lesson_page(p: &LessonProps) -> Html {
                 </p>
                 <h2 id="lesson-heading">{ &p.lesson.title }</h2>
                 { body }
-                <div class="lesson-nav" role="group" aria-label="Lesson steps">
-                    <button disabled={step == 0} onclick={go(step.saturating_sub(1))}>{ "Back" }</button>
-                    { next }
-                    <button class="lesson-open" onclick={open}>{ "Open in the playground" }</button>
-                </div>
+                { lesson_nav(p, step, steps, &state) }
             </section>
             if is_run {
                 { stages::lab(&state, &d) }
             }
+        </div>
+    }
+}
+
+/// The page follows the route's step, plays in animation frames, and
+/// reports the lesson done once every goal is met.
+#[hook]
+fn use_lesson_effects(p: &LessonProps, state: &UseReducerHandle<LearnState>) {
+    let d = state.dispatcher();
+    use_effect_with(p.step, move |step| d.dispatch(LessonAction::GoTo(*step)));
+    let d = state.dispatcher();
+    let frames = Callback::from(move |wall_ms| d.dispatch(LessonAction::Frame { wall_ms }));
+    super::use_frame_loop(state.playing, frames);
+    let all_met = state.run.borrow().all_goals_met();
+    let (done, id) = (p.on_complete.clone(), p.lesson.id.clone());
+    use_effect_with(all_met, move |met| {
+        if *met {
+            done.emit(id);
+        }
+    });
+}
+
+/// Back, Next (or the next lesson) and Open in the playground.
+fn lesson_nav(p: &LessonProps, step: usize, steps: usize, state: &LearnState) -> Html {
+    let go = |id: &str, to: usize| {
+        let (nav, id) = (p.nav.clone(), id.to_string());
+        Callback::from(move |_: MouseEvent| {
+            nav.emit(Route::Lesson {
+                id: id.clone(),
+                step: to,
+            })
+        })
+    };
+    let here = p.lesson.id.as_str();
+    let next = match (step + 1 < steps, &p.next_id) {
+        (true, _) => {
+            html! { <button class="primary" onclick={go(here, step + 1)}>{ "Next" }</button> }
+        }
+        (false, Some(id)) => {
+            html! { <button class="primary" onclick={go(id, 0)}>{ "Next lesson" }</button> }
+        }
+        (false, None) => {
+            let nav = p.nav.clone();
+            html! { <button class="primary" onclick={move |_| nav.emit(Route::Index)}>{ "All lessons" }</button> }
+        }
+    };
+    // The setup is read at the click, with the choices made by then.
+    let open = {
+        let (open, name, run) = (
+            p.open_playground.clone(),
+            p.lesson.id.clone(),
+            state.run.clone(),
+        );
+        Callback::from(move |_| open.emit((name.clone(), run.borrow().setup().to_json_pretty())))
+    };
+    html! {
+        <div class="lesson-nav" role="group" aria-label="Lesson steps">
+            <button disabled={step == 0} onclick={go(here, step.saturating_sub(1))}>{ "Back" }</button>
+            { next }
+            <button class="lesson-open" onclick={open}>{ "Open in the playground" }</button>
         </div>
     }
 }

@@ -37,7 +37,7 @@ pub fn picture(picture: Picture) -> Html {
     };
     html! {
         <figure class="lesson-picture">
-            <svg viewBox="0 0 360 140" role="img" aria-label={alt}>{ body }</svg>
+            <svg viewBox="0 -6 360 146" role="img" aria-label={alt}>{ body }</svg>
             <figcaption>{ caption }</figcaption>
         </figure>
     }
@@ -77,6 +77,8 @@ fn broker() -> Html {
     let mesh =
         (0..3u32).flat_map(|i| (0..3u32).map(move |j| line(40, 22 + i * 40, 130, 22 + j * 40)));
     html! { <>
+        <text class="pic-label" x="4" y="8">{ "without a broker" }</text>
+        <text class="pic-label" x="196" y="8">{ "with a broker" }</text>
         { for (0..3u32).map(|i| boxed(4, 10 + i * 40, 36, "P", "")) }
         { for (0..3u32).map(|i| boxed(130, 10 + i * 40, 36, "C", "")) }
         { for mesh }

@@ -96,7 +96,7 @@ fn experiment(
             }
             { goals(&state.goals, &state.announce) }
             { hints(run, d) }
-            { run.outcome().map(|o| outcome(run, &o)).unwrap_or_default() }
+            { run.outcome().map(|o| outcome(run, &o, true)).unwrap_or_default() }
         </div>
     }
 }
@@ -141,8 +141,9 @@ fn hints(run: &LessonRun, d: &Callback<LessonAction>) -> Html {
     }
 }
 
-/// The prediction against what the checker saw, pointing at the moment.
-fn outcome(run: &LessonRun, o: &Outcome) -> Html {
+/// The prediction against what the checker saw, pointing at the moment;
+/// on the experiment step (`then`) also what to do next.
+fn outcome(run: &LessonRun, o: &Outcome, then: bool) -> Html {
     let choices = &run.lesson().prediction.choices;
     let saw = (o.true_choices.iter()).map(|&i| choices[i].text.trim_end_matches('.'));
     let saw = saw.collect::<Vec<_>>().join(" / ");
@@ -164,10 +165,12 @@ fn outcome(run: &LessonRun, o: &Outcome) -> Html {
             <p>{ predicted }</p>
             <p>{ format!("The checker saw: {saw}.{when}") }</p>
             <p><strong>{ verdict }</strong></p>
-            if run.all_goals_met() {
-                <p class="good">{ "Every goal is met. Next: the debrief." }</p>
-            } else {
-                <p>{ "Not every goal is met: reset and try again, or read a hint." }</p>
+            if then {
+                if run.all_goals_met() {
+                    <p class="good">{ "Every goal is met. Next: the debrief." }</p>
+                } else {
+                    <p>{ "Not every goal is met: reset and try again, or read a hint." }</p>
+                }
             }
         </section>
     }
@@ -178,7 +181,7 @@ fn debrief(run: &LessonRun) -> Html {
     html! {
         <div class="debrief">
             <h3>{ "Debrief" }</h3>
-            { run.outcome().map(|o| outcome(run, &o)).unwrap_or_default() }
+            { run.outcome().map(|o| outcome(run, &o, false)).unwrap_or_default() }
             { for b.text.iter().map(|t| html! { <p class="lesson-text">{ t }</p> }) }
             <table class="settings">
                 <caption>{ "The real brokers' settings involved" }</caption>

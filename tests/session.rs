@@ -273,3 +273,56 @@ fn a_consumer_added_live_gets_the_guarantees_knobs() {
     let verdict = view.verdict.expect("a playground run has a verdict");
     assert!(verdict.holds, "{}", verdict.text);
 }
+
+/// "Crash broker (tear the last write)" on a log run with the in-memory disk
+/// model: the view's crash report says which batch was torn, then what the
+/// restart's recovery cut; a plain crash with nothing in flight says so.
+#[test]
+fn a_torn_crash_is_reported_with_what_recovery_cut() {
+    use brokerlab::app::playground::BrokerKind;
+    let setup = Setup {
+        broker: BrokerKind::Log,
+        ..Setup::default()
+    };
+    let mut s = Session::from_setup(&setup).expect("log setup");
+    assert_eq!(s.view(None).last_crash, None);
+    s.advance(500, &mut never());
+    let in_flight = |s: &Session| {
+        let view = s.view(None);
+        view.partitions.iter().any(|p| p.durable_end < p.end)
+    };
+    for _ in 0..1_000 {
+        if in_flight(&s) {
+            break;
+        }
+        s.step_once();
+    }
+    assert!(in_flight(&s), "a group commit in flight");
+    s.crash_broker_torn().expect("a log broker can tear");
+    let crash = s.view(None).last_crash.expect("the crash is reported");
+    let torn = crash.torn.as_ref().expect("the write in flight was torn");
+    assert_eq!(torn.stream, "orders-0");
+    assert!(torn.kept_bytes < torn.batch_len, "{torn:?}");
+    assert!(crash.text().contains("recovery runs at its restart"));
+    s.restart_broker().unwrap();
+    let crash = s.view(None).last_crash.unwrap();
+    assert_eq!(crash.truncated.len(), 1, "{crash:?}");
+    assert!(
+        crash
+            .text()
+            .contains("recovery truncated orders-0 at offset"),
+        "{}",
+        crash.text()
+    );
+
+    // A plain crash with no write in flight tears nothing and cuts nothing.
+    s.advance(2_000, &mut never());
+    while in_flight(&s) {
+        s.step_once();
+    }
+    s.crash_broker().unwrap();
+    s.restart_broker().unwrap();
+    let text = s.view(None).last_crash.unwrap().text();
+    assert!(text.contains("no write was in flight"), "{text}");
+    assert!(text.contains("cut nothing"), "{text}");
+}

@@ -4,7 +4,8 @@
 //! scenario ([`playground`]), drives one live run under a frame budget and draws the
 //! [`session::View`] ([`session`]), and saves the setup beside the stored log so a
 //! reload can resume it ([`resume`]), with a record of what the run acknowledged
-//! ([`acked`]). It runs lessons too: an experiment per idea, with a prediction and
+//! ([`acked`]), and says what the broker's last crash tore and what recovery cut
+//! ([`recovery`]). It runs lessons too: an experiment per idea, with a prediction and
 //! a checklist that ticks itself ([`lesson`]), and remembers where a learner is:
 //! routes and stored progress ([`learn`]).
 
@@ -12,5 +13,6 @@ pub mod acked;
 pub mod learn;
 pub mod lesson;
 pub mod playground;
+pub mod recovery;
 pub mod resume;
 pub mod session;

@@ -16,6 +16,8 @@ pub struct ControlsProps {
     pub playing: bool,
     pub speed_index: usize,
     pub broker_up: bool,
+    /// A log broker: its disk can tear a write, so the torn crash is offered.
+    pub broker_durable: bool,
     pub input_errors: BTreeMap<&'static str, String>,
     pub dispatch: Callback<Action>,
 }
@@ -51,6 +53,12 @@ pub fn controls(p: &ControlsProps) -> Html {
             </fieldset>
             <fieldset class="group" aria-label="Faults">
                 <button class="danger" disabled={!p.broker_up} onclick={send(Action::CrashBroker)}>{ "Crash broker" }</button>
+                if p.broker_durable {
+                    <button class="danger" disabled={!p.broker_up} onclick={send(Action::CrashBrokerTorn)}
+                        title="Crash while the disk writes a group commit: the batch in flight lands cut short, and the restart's recovery truncates the log there">
+                        { "Crash broker (tear the last write)" }
+                    </button>
+                }
                 <button disabled={p.broker_up} onclick={send(Action::RestartBroker)}>{ "Restart broker" }</button>
                 <button onclick={send(Action::DropAcks)}
                     title="Drop every publisher confirm for 2 s of virtual time: producers time out and publish again">{ "Drop acks" }</button>

@@ -91,6 +91,12 @@ pub fn figures(p: &FiguresProps) -> Html {
                     </div>
                 }) }
             </dl>
+            if let Some(crash) = &v.last_crash {
+                <section class="crash-report" aria-label="Last broker crash">
+                    <h2>{ "Last broker crash" }</h2>
+                    <p>{ crash.text() }</p>
+                </section>
+            }
             { findings(v, &p.dispatch) }
             if let Some(msg) = &v.focus_msg {
                 { chain(msg, &v.chain, p.raw_fields, &p.dispatch) }

@@ -104,6 +104,7 @@ pub fn app(props: &AppProps) -> Html {
                     playing={state.playing}
                     speed_index={state.speed_index}
                     broker_up={view.broker_up()}
+                    broker_durable={view.broker_durable}
                     input_errors={state.input_errors.clone()}
                     dispatch={dispatch.clone()} />
                 <main class="app-main" aria-label="Playground">

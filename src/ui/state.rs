@@ -110,6 +110,8 @@ pub enum Action {
     ToggleSlow(String),
     /// Crash the broker now.
     CrashBroker,
+    /// Crash the broker with its disk mid-write: the batch in flight is torn.
+    CrashBrokerTorn,
     /// Restart the crashed broker.
     RestartBroker,
     /// Drop every publisher confirm for a while.
@@ -458,6 +460,7 @@ impl Reducible for AppState {
             }
             Action::ToggleSlow(id) => s.live(|x| x.toggle_slow(&id).map_err(|e| e.to_string())),
             Action::CrashBroker => s.live(|x| x.crash_broker().map_err(|e| e.to_string())),
+            Action::CrashBrokerTorn => s.live(|x| x.crash_broker_torn().map_err(|e| e.to_string())),
             Action::RestartBroker => s.live(|x| x.restart_broker().map_err(|e| e.to_string())),
             Action::DropAcks => s.live(|x| x.drop_acks().map_err(|e| e.to_string())),
             Action::Focus(msg) => {

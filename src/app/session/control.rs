@@ -22,6 +22,13 @@ impl Session {
     }
 
     /// "Restart broker": it recovers what its disk holds.
+    /// Crashes the broker while its disk writes: the batch in flight lands
+    /// torn (`crash_torn`), and the restart's recovery truncates it. With
+    /// nothing in flight it is a plain crash. Log broker only.
+    pub fn crash_broker_torn(&mut self) -> Result<(), ScenarioError> {
+        self.inject(FaultAction::CrashTorn, "broker", None)
+    }
+
     pub fn restart_broker(&mut self) -> Result<(), ScenarioError> {
         self.inject(FaultAction::Restart, "broker", None)
     }

@@ -8,6 +8,7 @@
 //! knowing anything about brokers.
 
 use crate::app::playground::{self, BrokerKind, Setup, SetupError};
+use crate::app::recovery::{CrashReader, LastCrash};
 use crate::broker::MsgId;
 use crate::check::guarantee::Verdict;
 use crate::check::live::LiveChecker;
@@ -231,6 +232,9 @@ pub struct View {
     pub chain: Vec<EventRow>,
     /// Why ack/commit modes cannot be changed per client, if they cannot.
     pub ack_mode_locked: Option<String>,
+    /// The broker's last crash and the recovery after it: what was torn,
+    /// lost and cut (see [`super::recovery`]).
+    pub last_crash: Option<LastCrash>,
 }
 
 impl View {
@@ -267,6 +271,8 @@ pub struct Session {
     /// The focused message's story so far, extended with new events only (a
     /// full scan per frame would re-read the whole history while playing).
     chain_cache: std::cell::RefCell<ChainCache>,
+    /// The last broker crash's report, kept current from new events only.
+    crash_reader: std::cell::RefCell<CrashReader>,
     /// True when the log is written to a real store (IndexedDB in the page).
     pub persistent: bool,
     /// The flush the world is waiting for, if it is waiting for the store.
@@ -357,6 +363,7 @@ impl Session {
             persistent: false,
             waiting_for_flush: None,
             chain_cache: Default::default(),
+            crash_reader: Default::default(),
         }
     }
 
@@ -515,6 +522,11 @@ impl Session {
             focus_msg: focus.map(str::to_string),
             chain: focus.map(|m| self.chain(m)).unwrap_or_default(),
             ack_mode_locked: self.ack_mode_locked(),
+            last_crash: self
+                .crash_reader
+                .borrow_mut()
+                .read(world.history(), world.names())
+                .cloned(),
         }
     }
 

@@ -9,6 +9,9 @@
 #      seeds 1..=100, with and without random faults), at release speed (profile `sweep`)
 #   5. browser tests (wasm-bindgen-test in headless Chromium)
 #   6. trunk build --release --offline, then the bundle-size report and budget
+#   7. the kill loop: a real Chromium on dist/, SIGKILLed mid-write 50 times and
+#      relaunched on the same profile; every acknowledged record must come back
+#      (or the page must report the loss) (scripts/kill-loop.mjs)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"
 cd "$ROOT"
@@ -48,6 +51,11 @@ cargo test --locked --target wasm32-unknown-unknown 2>&1 | tee "$LOG_DIR/browser
 step "trunk build --release --offline"
 trunk build --release --offline
 bash "$ROOT/scripts/bundle-size.sh" "$ROOT/dist"
+
+step "kill loop: SIGKILL Chromium while the page's log writes, relaunch, check (on dist/)"
+t0=$SECONDS
+node "$ROOT/scripts/kill-loop.mjs" --iterations "${KILL_LOOP_ITERATIONS:-50}" 2>&1 | tee "$LOG_DIR/kill-loop.log"
+echo "kill loop took $((SECONDS - t0)) s"
 
 # Sum the per-binary "test result:" lines of the given logs into one count.
 count() { awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^(passed|failed)/) { k = $(i+1); sub(/[;,]$/, "", k); n[k] += $i } }

@@ -12,12 +12,16 @@
 # - trunk 0.21.14: trunk 0.22 needs rustc 1.96 and we are on 1.95.
 # - binaryen 132 from npm: Debian's wasm-opt 108 cannot parse current Rust wasm.
 #   It lives in .tools/ (git-ignored) and Trunk.toml says `wasm_opt = "version_132"`.
+# - playwright-core 1.65.1 from npm, into .tools/ too: the kill loop
+#   (scripts/kill-loop.mjs) drives Debian's Chromium over CDP with it. Only the
+#   core library: it never downloads a browser of its own.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/.tools"
 TRUNK_VERSION="0.21.14"
 BINARYEN_VERSION="132"
+PLAYWRIGHT_VERSION="1.65.1"
 export PATH="$TOOLS/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 # Prints "step: N s" after running the given command.
@@ -61,6 +65,15 @@ ensure_binaryen() {
     npm install --prefix "$TOOLS" --no-audit --no-fund --silent "binaryen@$BINARYEN_VERSION"
 }
 
+ensure_playwright() {
+  local have
+  have="$(node -p "require('$TOOLS/node_modules/playwright-core/package.json').version" 2>/dev/null || true)"
+  [ "$have" = "$PLAYWRIGHT_VERSION" ] && return
+  mkdir -p "$TOOLS"
+  timed "npm install playwright-core@$PLAYWRIGHT_VERSION" \
+    npm install --prefix "$TOOLS" --no-audit --no-fund --silent "playwright-core@$PLAYWRIGHT_VERSION"
+}
+
 # Debian packages: chromium + its driver for browser tests, brotli for the size report.
 ensure_apt() {
   local missing=()
@@ -81,6 +94,7 @@ ensure_web_tools() {
   ensure_wasm_target
   ensure_wasm_bindgen
   ensure_binaryen
+  ensure_playwright
   ensure_trunk
 }
 

@@ -31,7 +31,7 @@
 use crate::app::playground::Setup;
 use crate::broker::log::{Carried, LogNote, PartitionId, TopicId};
 use crate::broker::Note;
-use crate::history::{stream_name, Entry};
+use crate::history::Entry;
 use crate::storage::acked::{describe_missing, Missing};
 use crate::world::World;
 use serde::{Deserialize, Serialize};
@@ -178,10 +178,13 @@ impl ResumeReport {
                     dropped_batches,
                     dropped_bytes,
                     ..
-                } => report.truncated.push(format!(
-                    "{} at offset {offset} ({}: {dropped_batches} batches, {dropped_bytes} bytes dropped)",
-                    stream_name(stream, names),
-                    cause.name()
+                } => report.truncated.push(super::recovery::describe_truncation(
+                    stream,
+                    names,
+                    offset,
+                    cause.name(),
+                    dropped_batches,
+                    dropped_bytes,
                 )),
                 _ => {}
             }

@@ -190,26 +190,26 @@ async function kill(browser) {
   }
 }
 
-/// The page's acknowledged frontiers, per partition: its `brokerlab.acked`
-/// record when it keeps one, otherwise what it shows as on disk.
+/// The page's acknowledged frontiers, per partition, from its
+/// `brokerlab.acked` record (the page writes it every 250 ms while a run
+/// plays, so a kill soon after Play may find none yet: `null`).
 async function ackedNow(page) {
   const text = await page.evaluate((key) => localStorage.getItem(key), ACKED_KEY);
-  if (text) {
-    const record = JSON.parse(text);
-    if (record.db === DB_NAME) return { source: "record", partitions: record.partitions, acked: record.acked };
-  }
-  return { source: "page", partitions: await partitionEnds(page, "durable"), acked: null };
+  if (!text) return null;
+  const record = JSON.parse(text);
+  if (record.version !== 1) throw new Failure(`brokerlab.acked has format version ${record.version}, this loop reads 1`);
+  if (record.db !== DB_NAME) return null;
+  return { partitions: record.partitions, acked: record.acked };
 }
 
-/// Per partition drawn in the page's picture, its log end (`end`) or the
-/// end of what is on disk (`durable`), from each partition's description
-/// ("orders-0: offsets 0..12, 12 on disk, committed 3, lag 9").
-async function partitionEnds(page, which) {
+/// Per partition drawn in the page's picture, its log end, from each
+/// partition's description ("orders-0: offsets 0..12, 12 on disk, ...").
+async function partitionEnds(page) {
   const titles = await page.locator("svg g.partition > title").allTextContents();
   const ends = {};
   for (const t of titles) {
     const m = /^(.+): offsets (\d+)\.\.(\d+), (\d+) on disk/.exec(t);
-    if (m) ends[m[1]] = Number(which === "end" ? m[3] : m[4]);
+    if (m) ends[m[1]] = Number(m[3]);
   }
   return ends;
 }
@@ -269,7 +269,7 @@ async function run(ctx, browser, out, runMs) {
   page.on("console", (m) => m.type() === "error" && out.errors.push(`console: ${m.text()}`));
   page.on("pageerror", (e) => out.errors.push(`page error: ${e.message}`));
   page.setDefaultTimeout(WAIT_MS);
-  await page.goto(ctx.url);
+  await page.goto(`${ctx.url}#/play`);
   await reopen(ctx, page, out);
   await page.getByRole("combobox", { name: "Speed" }).selectOption({ label: "100×" });
   await page.getByText(/· log in IndexedDB/).waitFor();
@@ -305,27 +305,27 @@ async function resumeAndCompare(ctx, page, out, resume, gone) {
   if (await gone.isVisible()) {
     out.lossReported = await gone.getByRole("heading").textContent();
   }
-  if (!(await resume.isVisible()) || !(await resume.isEnabled())) {
-    if (out.lossReported) {
-      // Nothing left to resume: start over on a fresh log.
-      await page.getByRole("button", { name: "Start fresh", exact: true }).first().click();
-      ctx.expected = {};
-      ctx.logWritten = false;
-      await page.getByRole("combobox", { name: "Broker" }).selectOption({ label: "Log" });
-      return;
+  const offered = (await resume.isVisible()) && (await resume.isEnabled());
+  if (!offered && !out.lossReported) throw new Failure("the stored log is not offered for Resume");
+  if (offered) {
+    await resume.click();
+    await resume.waitFor({ state: "hidden" });
+    const ends = await partitionEnds(page);
+    const short = Object.entries(ctx.expected)
+      .filter(([p, n]) => (ends[p] ?? 0) < n)
+      .map(([p, n]) => `${p}: acknowledged up to offset ${n}, back up to ${ends[p] ?? 0}`);
+    if (short.length && !out.lossReported) {
+      throw new Failure(`acknowledged records did not come back and the page said nothing:\n  ${short.join("\n  ")}`);
     }
-    throw new Failure("the stored log is not offered for Resume");
+    out.restored = { ends, short };
   }
-  await resume.click();
-  await resume.waitFor({ state: "hidden" });
-  const ends = await partitionEnds(page, "end");
-  const short = Object.entries(ctx.expected)
-    .filter(([p, n]) => (ends[p] ?? 0) < n)
-    .map(([p, n]) => `${p}: acknowledged up to offset ${n}, back up to ${ends[p] ?? 0}`);
-  if (short.length && !out.lossReported) {
-    throw new Failure(`acknowledged records did not come back and the page said nothing:\n  ${short.join("\n  ")}`);
+  if (out.lossReported) {
+    // The page said what is gone; go on from a fresh log, as a person would.
+    await page.getByRole("button", { name: "Start fresh", exact: true }).first().click();
+    ctx.expected = {};
+    ctx.logWritten = false;
+    await page.getByRole("combobox", { name: "Broker" }).selectOption({ label: "Log" });
   }
-  out.restored = { ends, short };
 }
 
 async function main() {
@@ -361,7 +361,7 @@ async function main() {
       tally.acked = Math.max(tally.acked, sum(ctx.expected));
       const back = out.restored ? `back: ${fmt(out.restored.ends)} (needed ${fmt(before)})` : "nothing to check";
       const loss = out.lossReported ? `; the page reported: ${out.lossReported}` : "";
-      const read = out.read ? `; acknowledged (${out.read.source}): ${fmt(out.read.partitions)}` : "";
+      const read = out.read ? `; acknowledged: ${fmt(out.read.partitions)} (${out.read.acked} acks)` : "";
       console.log(`iteration ${i} (${took} s): ${back}${loss}; ${out.note}${read}`);
     }
   } catch (e) {

@@ -61,7 +61,10 @@
 //! 3. On `InProgress` at completion time the world *pauses*: it processes no
 //!    further event. The browser driver awaits
 //!    `IdbStore::wait_durable(id)` and then resumes the world, which asks
-//!    again and now gets `Durable` (or `Failed`).
+//!    again and now gets `Durable` (or `Failed`). The page lets the world run
+//!    a little past the completion time first (`World::set_disk_run_ahead_ms`):
+//!    nothing is acked meanwhile, and what arrives waits for the next group
+//!    commit; the memory store is never late, so its runs never change.
 //!
 //! Virtual time therefore never passes a completion time whose transaction has
 //! not committed, so what the simulation acks is really on disk, and the

@@ -57,6 +57,8 @@ impl World {
             queue: BinaryHeap::new(),
             next_seq: 0,
             events_run: 0,
+            disk_run_ahead_ms: 0,
+            flush_overdue: None,
             rng_net: SimRng::stream(scenario.seed, NET_STREAM),
             rng_clients: SimRng::stream(scenario.seed, CLIENT_STREAM),
             rng_tear: SimRng::stream(scenario.seed, TEAR_STREAM),

@@ -203,4 +203,12 @@ pub struct World {
     /// Faults waiting for their moment: (client, `crash_after_send` or
     /// `crash_after_process`, restart at). Bound: the fault schedule.
     armed: Vec<(ClientId, FaultAction, u64)>,
+    /// How far past a group commit's completion time the world may run on
+    /// while a real store (IndexedDB) has not finished it; 0 waits at once
+    /// (see [`World::set_disk_run_ahead_ms`]).
+    disk_run_ahead_ms: u64,
+    /// The group commit the world runs ahead of (its node and flush), and
+    /// the time it was due: the run-ahead is counted from there. One at a
+    /// time (each broker has one flush in flight, and one node runs today).
+    flush_overdue: Option<(NodeId, FlushId, u64)>,
 }

@@ -67,6 +67,13 @@ while read -r line; do
     printf "{\"guarantee_cost\":\"%s/%s\",\"native_msgs_per_s\":%d,\"wasm_msgs_per_s\":%d,\"wasm_over_native_time\":%.2f}\n", b, g, n, w, n / w }'
 done <<<"$native_g"
 
+# A log run with its log in IndexedDB (issue 18 item 4): virtual ms per real
+# ms at 1x, 10x, 25x and 100x, and what the page said about the disk.
+disk_log="$(cargo test --release --target wasm32-unknown-unknown --test web_disk_bench -- --include-ignored --nocapture 2>&1)" ||
+  { echo "$disk_log" >&2; exit 1; }
+grep -o '{"bench":"log_in_indexeddb"[^}]*}' <<<"$disk_log" ||
+  { echo "$disk_log" >&2; echo "bench.sh: the disk bench printed no result" >&2; exit 1; }
+
 # The live page: frame-time percentiles under the issue's target load.
 ui_log="$(cargo test --release --target wasm32-unknown-unknown --test web_ui_bench -- --include-ignored --nocapture 2>&1)" ||
   { echo "$ui_log" >&2; exit 1; }

@@ -7,11 +7,13 @@
 //! ([`acked`]), and says what the broker's last crash tore and what recovery cut
 //! ([`recovery`]). It runs lessons too: an experiment per idea, with a prediction and
 //! a checklist that ticks itself ([`lesson`]), and remembers where a learner is:
-//! routes and stored progress ([`learn`]).
+//! routes and stored progress ([`learn`]). With the log in IndexedDB, it says
+//! when the disk sets a run's pace ([`pace`]).
 
 pub mod acked;
 pub mod learn;
 pub mod lesson;
+pub mod pace;
 pub mod playground;
 pub mod recovery;
 pub mod resume;

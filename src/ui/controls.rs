@@ -18,6 +18,8 @@ pub struct ControlsProps {
     pub broker_up: bool,
     /// A log broker: its disk can tear a write, so the torn crash is offered.
     pub broker_durable: bool,
+    /// "waiting for the disk: N commits/s, …" while IndexedDB sets the pace.
+    pub disk_pace: Option<String>,
     pub input_errors: BTreeMap<&'static str, String>,
     pub dispatch: Callback<Action>,
 }
@@ -50,6 +52,9 @@ pub fn controls(p: &ControlsProps) -> Html {
                 <button onclick={send(Action::FastForward)}>{ "Fast-forward" }</button>
                 <button onclick={send(Action::Reset)}>{ "Reset" }</button>
                 { speed_select(p) }
+                if let Some(pace) = &p.disk_pace {
+                    <span class="disk-pace" role="status">{ pace.clone() }</span>
+                }
             </fieldset>
             <fieldset class="group" aria-label="Faults">
                 <button class="danger" disabled={!p.broker_up} onclick={send(Action::CrashBroker)}>{ "Crash broker" }</button>

@@ -15,6 +15,7 @@
 //! | `figures.rs` | the live counters, the verdict, the findings and a message's cause chain |
 //! | `timeline.rs` | the event log and the throughput/backlog chart |
 //! | `persist.rs` | the IndexedDB store behind log-broker runs |
+//! | `disk.rs` | the disk pump: a run waiting for an IndexedDB commit goes on as soon as it is on disk |
 //! | `banners.rs` | what the page says about its stored log: unavailable, stopped, an earlier visit's log (Resume / Start fresh), a log that came back short, the resumed log, persistent storage |
 //! | `acked.rs` | the record of what log runs acknowledged, kept in `localStorage` outside the log's database |
 //! | `route.rs` | the site: which page shows (lessons, crash test, playground), the URL, stored progress |
@@ -25,6 +26,7 @@ mod banners;
 mod bundled;
 mod clients;
 mod controls;
+mod disk;
 mod figures;
 mod lesson;
 pub mod persist;
@@ -85,6 +87,7 @@ pub fn app(props: &AppProps) -> Html {
     }
     use_keyboard(state.dispatcher());
     use_store(state.dispatcher());
+    disk::use_disk_pump(state.disk.clone(), state.dispatcher());
     use_record_on_hide(state.acks.clone());
     let dispatch = {
         let d = state.dispatcher();
@@ -105,6 +108,7 @@ pub fn app(props: &AppProps) -> Html {
                     speed_index={state.speed_index}
                     broker_up={view.broker_up()}
                     broker_durable={view.broker_durable}
+                    disk_pace={state.disk.borrow().pace.pace().and_then(|p| p.disk_text()).filter(|_| view.persistent)}
                     input_errors={state.input_errors.clone()}
                     dispatch={dispatch.clone()} />
                 <main class="app-main" aria-label="Playground">

@@ -2,10 +2,14 @@
 //!
 //! The app opens one [`IdbStore`] when it starts. Every log-broker run then
 //! writes through it, so a broker's `acks=all` reply goes out only after the
-//! IndexedDB transaction holding the record has completed: when the world
+//! IndexedDB transaction holding the record has completed. When the world
 //! reaches a flush's completion time and the browser has not finished the
-//! transaction yet, the world answers "waiting for storage", the frame ends,
-//! and the next frame tries again once the browser has had a turn.
+//! transaction yet, the world runs on a little (producers keep sending; the
+//! next group commit takes it all, see [`crate::app::pace`]), then answers
+//! "waiting for storage"; the disk pump ([`super::disk`]) goes on as soon as
+//! the transaction completes. Such a run's timing follows the real disk, so
+//! unlike a run on the in-memory disk model it is not replayed event for
+//! event.
 //!
 //! When IndexedDB cannot be used — unavailable (private mode, disabled),
 //! blocked by an old tab, owned by another tab — the page says so in a banner

@@ -8,6 +8,7 @@
 mod stored_log;
 
 use super::acked::{AckRecorder, SharedRecorder};
+use super::disk::SharedPump;
 use super::persist::{Persistence, DB_NAME};
 use crate::app::playground::{
     fields, BrokerKind, ConsumerSettings, FieldBounds, ProducerSettings, Setup,
@@ -16,6 +17,7 @@ use crate::app::session::{Session, SharedSession, View};
 use crate::config::Guarantee;
 use crate::config::Setting;
 use crate::config::{AckMode, ProcessingSpec};
+use crate::storage::FlushId;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -57,6 +59,9 @@ pub enum Action {
         /// The frame's wall time (`performance.now()`).
         wall_ms: f64,
     },
+    /// The group commit the run waited for is on disk: run on without
+    /// waiting for the next frame (see [`super::disk`]).
+    DiskDone,
     /// Play: virtual time advances every frame at the chosen speed.
     Play,
     /// Pause, and check the run now.
@@ -187,6 +192,9 @@ pub struct AppState {
     last_summary_ms: f64,
     /// Wall ms the last checker run took.
     summary_cost_ms: f64,
+    /// Runs a log run on IndexedDB on as soon as the commit it waits for
+    /// is on disk (see [`super::disk`]); shared with the pump task.
+    pub disk: SharedPump,
 }
 
 impl PartialEq for AppState {
@@ -243,6 +251,7 @@ impl AppState {
             last_frame_ms: None,
             last_summary_ms: 0.0,
             summary_cost_ms: 0.0,
+            disk: SharedPump::default(),
         }
     }
 
@@ -310,9 +319,22 @@ impl AppState {
         let gap_ms = self
             .last_frame_ms
             .map_or(0.0, |last| (wall_ms - last).clamp(0.0, FRAME_GAP_MS_MAX));
+        {
+            let mut disk = self.disk.borrow_mut();
+            if self.last_frame_ms.is_none() {
+                disk.pace.reset();
+                disk.owed_ms = 0.0;
+            }
+            // Time the last frame asked for is still owed: the disk, not the
+            // speed setting, held the run back.
+            disk.waited |= disk.owed_ms >= 1.0;
+            disk.frame_spent_ms = 0.0;
+            let owed_max_ms = FRAME_GAP_MS_MAX * self.speed();
+            disk.owed_ms = (disk.owed_ms + gap_ms * self.speed()).min(owed_max_ms);
+        }
         self.last_frame_ms = Some(wall_ms);
-        let virtual_ms = (gap_ms * self.speed()).round() as u64;
-        self.run_for(virtual_ms, FRAME_BUDGET_MS);
+        self.run_owed();
+        self.observe_pace(wall_ms);
         let wait_ms = self.summary_cost_ms * SUMMARY_COST_FACTOR;
         if (self.clock)() - self.last_summary_ms >= wait_ms {
             self.check_now();
@@ -325,14 +347,58 @@ impl AppState {
         self.refresh_view();
     }
 
-    /// Advances `virtual_ms` of simulation within `budget_ms` of wall time.
-    fn run_for(&mut self, virtual_ms: u64, budget_ms: f64) {
+    /// Advances `virtual_ms` of simulation within `budget_ms` of wall time;
+    /// the virtual ms covered.
+    fn run_for(&self, virtual_ms: u64, budget_ms: f64) -> u64 {
         let clock = self.clock.clone();
         let deadline_ms = clock() + budget_ms;
         let mut over_budget = move || clock() >= deadline_ms;
         self.session
             .borrow_mut()
-            .advance(virtual_ms, &mut over_budget);
+            .advance(virtual_ms, &mut over_budget)
+    }
+
+    /// Runs the virtual time the frames asked for, within what is left of
+    /// this frame's budget. If the run stops to wait for the disk, the rest
+    /// stays owed and the disk pump comes back as soon as the commit is on
+    /// disk, without waiting for the next frame; if the budget runs out, the
+    /// rest is dropped (the page never races to catch up). Changes nothing
+    /// the page draws: the next frame redraws.
+    fn run_owed(&self) {
+        let (owed_ms, budget_ms) = {
+            let disk = self.disk.borrow();
+            (disk.owed_ms, FRAME_BUDGET_MS - disk.frame_spent_ms)
+        };
+        if !self.playing || budget_ms <= 0.0 || owed_ms < 1.0 {
+            self.disk.borrow_mut().disarm();
+            return;
+        }
+        let start_ms = (self.clock)();
+        let covered_ms = self.run_for(owed_ms as u64, budget_ms);
+        let mut disk = self.disk.borrow_mut();
+        disk.frame_spent_ms += (self.clock)() - start_ms;
+        let waiting = self.session.borrow().waiting_for_flush;
+        match (waiting, &self.persistence) {
+            (Some(flush), Persistence::Ready { store, .. }) => {
+                disk.owed_ms = (owed_ms - covered_ms as f64).max(0.0);
+                let done = store.0.borrow().durable_signal(FlushId(flush));
+                disk.arm(done);
+            }
+            _ => {
+                disk.owed_ms = 0.0;
+                disk.disarm();
+            }
+        }
+    }
+
+    /// One frame's worth of the pace: group commits, virtual time, waits.
+    fn observe_pace(&self, wall_ms: f64) {
+        let session = self.session.borrow();
+        let world = session.world();
+        let commits = world.broker().as_log().map_or(0, |b| b.stats().flushes);
+        let mut disk = self.disk.borrow_mut();
+        let waited = std::mem::take(&mut disk.waited);
+        disk.pace.observe(wall_ms, commits, world.now_ms(), waited);
     }
 
     /// Applies a live change to the session and reports its error inline.
@@ -411,9 +477,15 @@ impl Reducible for AppState {
     type Action = Action;
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        if action == Action::DiskDone {
+            // The pump's turn: the state stays the same Rc, so nothing renders.
+            self.run_owed();
+            return self;
+        }
         let mut s = (*self).clone();
         match action {
             Action::Frame { wall_ms } => s.frame(wall_ms),
+            Action::DiskDone => unreachable!("handled above"),
             Action::Play => s.playing = s.session.borrow().run_error.is_none(),
             Action::Pause => s.stop(|_| {}),
             Action::TogglePlay => {

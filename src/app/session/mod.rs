@@ -301,7 +301,9 @@ impl Session {
             Some(mut store) => {
                 store.start_fresh();
                 store.recover();
-                World::with_storage(&scenario, store)
+                let mut world = World::with_storage(&scenario, store);
+                world.set_disk_run_ahead_ms(super::pace::disk_run_ahead_ms(&scenario));
+                world
             }
             None => World::new(&scenario),
         };
@@ -316,7 +318,8 @@ impl Session {
     /// [`World::resume`]. Nothing is written until the run goes on.
     pub fn resume_with_store(setup: &Setup, store: Box<dyn Storage>) -> Result<Session, String> {
         let scenario = setup.to_scenario().map_err(|e| e.to_string())?;
-        let world = World::resume(&scenario, store)?;
+        let mut world = World::resume(&scenario, store)?;
+        world.set_disk_run_ahead_ms(super::pace::disk_run_ahead_ms(&scenario));
         let source = Source::Playground(setup.clone());
         let mut session = Session::new(source, Some(setup.delivery), world);
         session.persistent = true;

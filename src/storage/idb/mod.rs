@@ -390,6 +390,14 @@ impl IdbStore {
             .await;
     }
 
+    /// Like [`wait_durable`](Self::wait_durable), but the future holds no
+    /// borrow of the store while it waits: the page's frames keep writing
+    /// through the store (a `RefCell`) while the disk finishes the flush.
+    pub fn durable_signal(&self, id: FlushId) -> impl std::future::Future<Output = ()> + 'static {
+        let shared = Rc::clone(&self.shared);
+        async move { wait_on(&shared, |shared| !shared.journal.io_pending(id)).await }
+    }
+
     /// Resolves once every queued write, repair and clear has finished.
     pub async fn wait_idle(&self) {
         self.wait_until(|shared| shared.queue.is_empty() && !shared.writer_running)
@@ -454,17 +462,7 @@ impl IdbStore {
     }
 
     async fn wait_until(&self, ready: impl Fn(&Shared) -> bool) {
-        std::future::poll_fn(|cx| {
-            let mut shared = self.shared.borrow_mut();
-            if ready(&shared) {
-                return Poll::Ready(());
-            }
-            // Bounded by the number of tasks awaiting this store (one driver,
-            // in practice); drained on every wake.
-            shared.waiters.push(cx.waker().clone());
-            Poll::Pending
-        })
-        .await;
+        wait_on(&self.shared, ready).await;
     }
 
     fn check_writable(&self) -> Result<(), StorageError> {
@@ -600,4 +598,20 @@ fn dom_name(error: &IdbError) -> String {
 
 fn dom_error(error: &IdbError, inner: Option<&str>) -> StorageError {
     StorageError::from_dom(&dom_name(error), &error.to_string(), inner)
+}
+
+/// Resolves once `ready` holds for the store's shared state; wakes on every
+/// change the writer makes.
+async fn wait_on(shared: &Rc<RefCell<Shared>>, ready: impl Fn(&Shared) -> bool) {
+    std::future::poll_fn(|cx| {
+        let mut shared = shared.borrow_mut();
+        if ready(&shared) {
+            return Poll::Ready(());
+        }
+        // Bounded by the number of tasks awaiting this store (the driver and
+        // the page's disk pump, in practice); drained on every wake.
+        shared.waiters.push(cx.waker().clone());
+        Poll::Pending
+    })
+    .await;
 }

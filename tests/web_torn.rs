@@ -80,7 +80,9 @@ async fn a_torn_write_is_truncated_at_restart_and_the_page_says_what_was_cut() {
     yew::scheduler::flush().await;
     let report = crash_report(&root).expect("the crash is reported");
     assert!(
-        report.contains("the write in flight was torn: orders-0's batch reached the disk with"),
+        report.contains(
+            "the write in flight was torn: its last batch (orders-0) reached the disk with"
+        ),
         "{report}"
     );
     assert!(report.contains("recovery runs at its restart"), "{report}");

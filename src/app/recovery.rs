@@ -55,7 +55,7 @@ impl LastCrash {
             Some(t) => {
                 let _ = write!(
                     text,
-                    "the write in flight was torn: {}'s batch reached the disk with {} of its {} bytes.",
+                    "the write in flight was torn: its last batch ({}) reached the disk with {} of its {} bytes.",
                     t.stream, t.kept_bytes, t.batch_len
                 );
             }

@@ -108,7 +108,7 @@ pub fn app(props: &AppProps) -> Html {
                     speed_index={state.speed_index}
                     broker_up={view.broker_up()}
                     broker_durable={view.broker_durable}
-                    disk_pace={state.disk.borrow().pace.pace().and_then(|p| p.disk_text()).filter(|_| view.persistent)}
+                    disk_pace={state.disk.borrow().pace.pace().and_then(|p| p.disk_text()).filter(|_| view.persistent && state.playing)}
                     input_errors={state.input_errors.clone()}
                     dispatch={dispatch.clone()} />
                 <main class="app-main" aria-label="Playground">

@@ -4,6 +4,9 @@
 #   1. cargo fmt --check
 #   2. clippy -D warnings, native and wasm32
 #   3. native tests
+#   3b. RabbitMQ fidelity: a real RabbitMQ 3.10 (scripts/rabbitmq.sh installs and
+#      starts it on 127.0.0.1) runs every experiment of tests/rabbitmq_fidelity.rs,
+#      which must answer as recorded and as our queue broker does
 #   4. the delivery-guarantee matrix: 2,000 seeds x 7 cells = 14,000 runs, the
 #      torn-writes transactional sweep, and the golden histories (every scenario,
 #      seeds 1..=100, with and without random faults), at release speed (profile `sweep`)
@@ -14,6 +17,7 @@
 #      (or the page must report the loss) (scripts/kill-loop.mjs)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/rabbitmq.sh"
 cd "$ROOT"
 
 LOG_DIR="$ROOT/target/test-logs"
@@ -40,7 +44,15 @@ cargo clippy --all-targets --locked --target wasm32-unknown-unknown -- -D warnin
 step "native tests"
 cargo test --locked 2>&1 | tee "$LOG_DIR/native.log"
 
-step "guarantee matrix sweep (7 cells x 2,000 seeds + the torn-writes txn sweep) and the golden histories (23 scenarios x 100 seeds x 2), release speed"
+step "RabbitMQ fidelity (a real RabbitMQ 3.10 against our queue broker)"
+t0=$SECONDS
+rabbitmq_start
+BROKERLAB_RABBITMQ="$(rabbitmq_url)" cargo test --locked --test rabbitmq_fidelity -- --ignored --nocapture 2>&1 |
+  tee "$LOG_DIR/rabbitmq.log"
+rabbitmq_stop
+echo "RabbitMQ fidelity step took $((SECONDS - t0)) s"
+
+step "guarantee matrix sweep (7 cells x 2,000 seeds + the torn-writes txn sweep) and the golden histories (24 scenarios x 100 seeds x 2), release speed"
 GUARANTEE_SEEDS="${GUARANTEE_SEEDS:-2000}" cargo test --locked --profile sweep --test guarantees_sweep --test golden_histories 2>&1 |
   tee "$LOG_DIR/sweep.log"
 
@@ -60,7 +72,7 @@ echo "kill loop took $((SECONDS - t0)) s"
 # Sum the per-binary "test result:" lines of the given logs into one count.
 count() { awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^(passed|failed)/) { k = $(i+1); sub(/[;,]$/, "", k); n[k] += $i } }
                END { printf "%d %d\n", n["passed"], n["failed"] }' "$@"; }
-read -r native_pass native_fail < <(count "$LOG_DIR/native.log" "$LOG_DIR/sweep.log")
+read -r native_pass native_fail < <(count "$LOG_DIR/native.log" "$LOG_DIR/rabbitmq.log" "$LOG_DIR/sweep.log")
 read -r web_pass web_fail < <(count "$LOG_DIR/browser.log")
 echo
 echo "native tests: $native_pass passed, $native_fail failed"

@@ -78,6 +78,10 @@ fn scenario(s: &Setup) -> Scenario {
     let mut work = json!({ "name": "work", "dead_letter_queue": "dlq" });
     if let Some(limit) = s.delivery_limit {
         work["delivery_limit"] = json!(limit);
+        if !s.sqs {
+            // RabbitMQ counts deliveries on quorum queues only.
+            work["type"] = json!("quorum");
+        }
     }
     if s.sqs {
         work["visibility_timeout_ms"] = json!(60);

@@ -149,3 +149,39 @@ fn unknown_client_ids_are_errors() {
     let (path, _) = error_for(r#""queue": "work""#, r#""queue": "nope""#);
     assert_eq!(path, "clients[1].queue");
 }
+
+/// Queue arguments RabbitMQ would refuse (issue 14): the error names the field.
+#[test]
+fn rabbitmq_queue_arguments_it_would_refuse_are_errors() {
+    let queue = r#"{ "name": "work" }"#;
+    let (path, reason) = error_for(queue, r#"{ "name": "work", "delivery_limit": 3 }"#);
+    assert_eq!(path, "broker.queues[0].delivery_limit");
+    assert!(reason.contains("quorum"), "{reason}");
+    let quorum = r#"{ "name": "work", "type": "quorum", "delivery_limit": 3 }"#;
+    assert!(Scenario::from_json(&BASE.replacen(queue, quorum, 1)).is_ok());
+    let (path, reason) = error_for(queue, r#"{ "name": "work", "message_ttl_ms": -5 }"#);
+    assert_eq!(path, "broker.queues[0].message_ttl_ms", "{reason}");
+    let (_, reason) = error_for(queue, r#"{ "name": "work", "type": "stream" }"#);
+    assert!(
+        reason.contains("`stream`") && reason.contains("quorum"),
+        "{reason}"
+    );
+    let (path, _) = error_for(queue, r#"{ "name": "work", "overflow": "reject-publish" }"#);
+    assert_eq!(path, "broker.queues[0].overflow");
+}
+
+#[test]
+fn a_topic_binding_key_with_an_empty_word_is_an_error() {
+    let broker = r#""queues": [ { "name": "work" } ] }"#;
+    let topic = |key: &str| {
+        format!(
+            r#""queues": [ {{ "name": "work" }} ], "exchanges": [ {{ "name": "t", "type": "topic", "bindings": [ {{ "queue": "work", "routing_key": "{key}" }} ] }} ] }}"#
+        )
+    };
+    let (path, reason) = error_for(broker, &topic("orders..eu"));
+    assert_eq!(path, "broker.exchanges[0].bindings[0].routing_key");
+    assert!(reason.contains("empty word"), "{reason}");
+    let (_, reason) = error_for(broker, &topic("orders.eu*"));
+    assert!(reason.contains("whole words"), "{reason}");
+    assert!(Scenario::from_json(&BASE.replacen(broker, &topic("orders.*.#"), 1)).is_ok());
+}

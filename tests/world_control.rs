@@ -175,6 +175,7 @@ fn a_producer_added_mid_run_with_new_keys_routes_through_the_consistent_hash_exc
         start_ms: 0,
         payload_bytes: 0,
         confirms: None,
+        persistent: false,
         network: None,
     };
     world.add_client(ClientSpec::Producer(producer)).unwrap();

@@ -467,14 +467,7 @@ impl Setup {
         }
         let n = self.partitions;
         let queues = (0..n)
-            .map(|i| QueueSpec {
-                name: queue_for_consumer(n, i as usize),
-                visibility_timeout_ms: None,
-                delivery_limit: None,
-                dead_letter_queue: None,
-                max_length: None,
-                fifo_deduplication: false,
-            })
+            .map(|i| QueueSpec::named(queue_for_consumer(n, i as usize)))
             .collect();
         let exchanges = if n > 1 {
             vec![ExchangeSpec {
@@ -534,6 +527,7 @@ impl Setup {
             start_ms: 0,
             payload_bytes: 64,
             confirms: None,
+            persistent: false,
             network: None,
         }
     }

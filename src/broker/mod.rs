@@ -14,6 +14,7 @@
 pub mod dedup;
 pub mod log;
 pub mod queue;
+pub mod topic;
 mod wake;
 
 /// The transaction coordinator and markers belong to the log broker
@@ -67,6 +68,21 @@ pub struct Delivery {
     /// How many times it has now been delivered (`x-delivery-count` + 1 on quorum
     /// queues, `ApproximateReceiveCount` on SQS).
     pub delivery_count: u32,
+    /// The `x-delivery-count` header as the consumer sees it: earlier
+    /// deliveries of this message, on quorum queues only (`None` on classic
+    /// queues and in SQS mode, which have no such header).
+    pub x_delivery_count: Option<u32>,
+    /// The latest `x-death` entry, when the message was dead-lettered into this queue.
+    pub death: Option<Death>,
+}
+
+/// One `x-death` entry: why and from where a message was dead-lettered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Death {
+    /// Why: `rejected`, `expired`, `maxlen` or `delivery_limit`.
+    pub reason: DeadLetterReason,
+    /// The queue it died in.
+    pub queue: QueueId,
 }
 
 /// Where a publish goes.
@@ -86,20 +102,38 @@ pub enum Request {
         target: Target,
         msg: Message,
         confirm: bool,
+        /// `delivery_mode=2`: kept across a restart by a durable queue.
+        persistent: bool,
     },
     /// `basic.qos(prefetch)` + `basic.consume(queue, no_ack, exclusive)`.
+    /// `prefetch` 0 is unlimited; it bounds manual-ack deliveries only.
     Consume {
         queue: QueueId,
         prefetch: u32,
         auto_ack: bool,
         exclusive: bool,
+        /// Auto-ack only: deliveries the client may have unread before it
+        /// sends [`Request::Credit`] (TCP flow control: RabbitMQ does not apply
+        /// `prefetch` to auto-ack consumers, the socket holds them back). 0 =
+        /// unbounded, a client that reads as fast as the broker sends.
+        window: u32,
     },
+    /// `basic.get(queue, no_ack)`: pull one message, answered by [`Output::Got`].
+    Get { queue: QueueId, auto_ack: bool },
+    /// `basic.cancel`: the channel's consumer stops; its unacked deliveries
+    /// stay unacked on the channel.
+    Cancel,
     /// `basic.qos(prefetch)` again on an open channel: a live prefetch change.
     Qos { prefetch: u32 },
-    /// `basic.ack` (SQS: `DeleteMessage`).
-    Ack { tag: DeliveryTag },
-    /// `basic.nack` / `basic.reject`.
-    Nack { tag: DeliveryTag, requeue: bool },
+    /// `basic.ack` (SQS: `DeleteMessage`). `multiple`: every unacked delivery
+    /// of the channel up to and including `tag`.
+    Ack { tag: DeliveryTag, multiple: bool },
+    /// `basic.nack` (`basic.reject` is the same with `multiple = false`).
+    Nack {
+        tag: DeliveryTag,
+        multiple: bool,
+        requeue: bool,
+    },
     /// An auto-ack consumer started processing one message and has room for
     /// another. Real brokers get this back-pressure from TCP; we make it explicit
     /// so that `prefetch` bounds the consumer's buffer in every ack mode.
@@ -123,7 +157,18 @@ pub enum Output {
         msg: MsgId,
         ok: bool,
     },
-    /// Call `tick` at this virtual time (visibility timeouts).
+    /// The answer to `basic.get`: `get-ok` with the message, or `get-empty`.
+    Got {
+        to: ClientId,
+        delivery: Option<Delivery>,
+    },
+    /// The broker closed the client's channel (`channel.close` with a reply
+    /// code, e.g. 406 `PRECONDITION_FAILED`); its unacked deliveries are requeued.
+    ChannelError {
+        to: ClientId,
+        code: u16,
+    },
+    /// Call `tick` at this virtual time (visibility timeouts, TTL expiry).
     WakeAt {
         at_ms: u64,
     },
@@ -157,8 +202,25 @@ pub enum ReturnReason {
 pub enum DeadLetterReason {
     /// `basic.reject(requeue=false)` / `basic.nack(requeue=false)`.
     Rejected,
-    /// It came back after `x-delivery-limit` / `maxReceiveCount` deliveries.
+    /// It came back once more than `x-delivery-limit` allows (quorum: n + 1
+    /// deliveries), or after `maxReceiveCount` receives (SQS).
     DeliveryLimit,
+    /// `x-message-ttl` passed while it waited (`expired`).
+    Expired,
+    /// `x-max-length` / `x-max-length-bytes` pushed it out (`maxlen`).
+    MaxLen,
+}
+
+impl DeadLetterReason {
+    /// The `x-death` reason as RabbitMQ writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeadLetterReason::Rejected => "rejected",
+            DeadLetterReason::DeliveryLimit => "delivery_limit",
+            DeadLetterReason::Expired => "expired",
+            DeadLetterReason::MaxLen => "maxlen",
+        }
+    }
 }
 
 /// Things the broker did that a learner (and the checker) should see.
@@ -210,6 +272,12 @@ pub enum Note {
     StaleAck {
         tag: DeliveryTag,
     },
+    /// The broker closed a channel with this reply code (406: an ack for a
+    /// delivery tag the channel does not hold); its unacked deliveries went back.
+    ChannelError {
+        client: ClientId,
+        code: u16,
+    },
     /// `basic.consume` refused: the queue has an exclusive consumer.
     ConsumeRefused {
         consumer: ClientId,
@@ -250,10 +318,12 @@ impl Broker {
         queue_depth_max: u64,
     ) -> Broker {
         match spec {
-            BrokerSpec::Queue(q) => {
-                let hashes = key_names.iter().map(|k| queue::key_hash(k)).collect();
-                Broker::Queue(QueueBroker::from_spec(q, key_of, hashes, queue_depth_max))
-            }
+            BrokerSpec::Queue(q) => Broker::Queue(QueueBroker::from_spec(
+                q,
+                key_of,
+                key_names,
+                queue_depth_max,
+            )),
             BrokerSpec::Log(l) => Broker::Log(LogBroker::from_spec(l, key_names.to_vec(), groups)),
         }
     }
@@ -262,7 +332,7 @@ impl Broker {
     /// grow at the end, so its index is its [`KeyId`].
     pub fn add_key(&mut self, name: &str) {
         match self {
-            Broker::Queue(b) => b.add_key_hash(queue::key_hash(name)),
+            Broker::Queue(b) => b.add_key(name),
             Broker::Log(b) => b.add_key(name),
         }
     }

@@ -1,61 +1,106 @@
-//! The in-memory queue broker: RabbitMQ (AMQP 0-9-1) semantics, or SQS semantics
-//! when `mode = "sqs"`.
+//! The queue broker: RabbitMQ (AMQP 0-9-1) semantics, or SQS semantics
+//! when `mode = "sqs"`. Checked against a real RabbitMQ 3.10 by
+//! `tests/rabbitmq_fidelity.rs`.
 //!
 //! What it models, and why each piece matters for a learner:
 //!
-//! - **Queues hold messages in memory only.** [`QueueBroker::crash`] loses every
-//!   ready and unacked message; a restart brings the queue *definitions* back
-//!   (as if they were durable) but no messages (as if they were transient).
+//! - **Durability.** A crash loses every message held in memory, except the
+//!   persistent ones (`delivery_mode=2`) in a `durable` queue (quorum queues
+//!   always are): they come back after the restart, the delivered-but-unacked
+//!   ones marked `redelivered`. A restart brings every queue *definition* back
+//!   (the clients declare them again), so a transient queue comes back empty.
 //! - **Round-robin dispatch** among a queue's consumers, skipping any consumer
-//!   that already holds `prefetch` unacked deliveries (`basic.qos`). A slow
-//!   consumer therefore still gets every n-th message, which is where
-//!   out-of-order processing comes from.
+//!   that already holds `prefetch` unacked deliveries (`basic.qos`; 0 is
+//!   unlimited). A slow consumer therefore still gets every n-th message, which
+//!   is where out-of-order processing comes from. Auto-ack consumers are not
+//!   held to `prefetch`, only to their receive window (TCP flow control).
 //! - **Ack deletes.** Until the ack, the message is *unacked*: not in the ready
-//!   list, not deleted either.
+//!   list, not deleted either. `multiple` settles every earlier delivery of the
+//!   channel too; a tag the channel does not hold closes it with 406
+//!   `PRECONDITION_FAILED`, and its unacked deliveries go back.
 //! - **Returns.** `basic.nack(requeue=true)` and a closed channel (RabbitMQ) or an
-//!   expired `visibility timeout` (SQS) put the message back *at its original
-//!   position*: each message keeps the position it got at enqueue time, and the
-//!   ready list is ordered by that position.
-//! - **Delivery limit.** With `x-delivery-limit` / `maxReceiveCount` = n, a message
-//!   that comes back after its n-th delivery is dead-lettered instead.
+//!   expired `visibility timeout` (SQS) put the message back. A classic queue
+//!   puts it at its *original position* (each message keeps the position it got
+//!   at enqueue time); a quorum queue (3.10) puts it behind the ready messages.
+//! - **Delivery limit.** Quorum `x-delivery-limit` = n: a message is delivered
+//!   at most n + 1 times (`x-delivery-count` 0..=n), then dead-lettered. SQS
+//!   `maxReceiveCount` = n: at most n receives.
+//! - **Limits.** `x-max-length` / `x-max-length-bytes` count ready messages;
+//!   past them `drop-head` dead-letters the oldest, `reject-publish` refuses
+//!   the new one. `x-message-ttl` expires a message when it reaches the head.
+//!   A dead-lettered message carries `x-death` (reason and source queue).
 //!
 //! Simplifications (said here and in the UI): delivery tags are per broker, not
 //! per channel; the `x-consistent-hash` exchange hashes the routing key modulo the
 //! number of bindings instead of walking a hash ring; SQS is modelled as push
-//! with `prefetch` as the number of messages a consumer may have in flight.
+//! with `prefetch` as the number of messages a consumer may have in flight;
+//! persistent messages are safe as soon as they are enqueued (no disk write
+//! is modelled yet, so a confirm never waits for one).
 
 use super::dedup::DedupWindow;
 use super::{
-    ClientId, DeadLetterReason, Delivery, DeliveryTag, KeyId, Message, MsgId, Note, Output,
-    QueueId, QueueView, Request, ReturnReason, Target,
+    topic, ClientId, DeadLetterReason, Death, Delivery, DeliveryTag, KeyId, Message, MsgId, Note,
+    Output, QueueId, QueueView, Request, ReturnReason, Target,
 };
-use crate::config::{ExchangeKind, QueueBrokerSpec, QueueMode};
+use crate::config::{ExchangeKind, Overflow, QueueBrokerSpec, QueueKind, QueueMode};
 use std::collections::{BTreeMap, BTreeSet};
+
+/// The reply code of `channel.close` for an unknown delivery tag.
+pub const PRECONDITION_FAILED: u16 = 406;
 
 /// A declared queue's settings (not its contents).
 #[derive(Clone, Debug)]
 struct QueueConfig {
     name: String,
+    /// Classic or quorum: delivery counting, the limit and where returns go.
+    kind: QueueKind,
+    /// Whether its persistent messages survive a crash.
+    durable: bool,
     visibility_timeout_ms: Option<u64>,
     delivery_limit: Option<u32>,
     dead_letter: Option<QueueId>,
-    /// `x-max-length`: bound on ready + unacked messages in this queue.
-    max_length: u64,
+    /// `x-max-length`: bound on ready messages.
+    max_length: Option<u64>,
+    /// `x-max-length-bytes`: bound on ready payload bytes.
+    max_length_bytes: Option<u64>,
+    overflow: Overflow,
+    /// `x-message-ttl`.
+    ttl_ms: Option<u64>,
+    /// The simulation's bound on ready + unacked (`limits.queue_depth_max`):
+    /// past it a publish is refused, whatever the queue's own limits say.
+    depth_max: u64,
+}
+
+/// One binding of an exchange.
+#[derive(Clone, Debug)]
+struct Binding {
+    queue: QueueId,
+    /// `direct`: the routing key to match.
+    key: Option<KeyId>,
+    /// `topic`: the pattern to match.
+    pattern: Option<String>,
 }
 
 #[derive(Clone, Debug)]
 struct ExchangeConfig {
     kind: ExchangeKind,
-    /// (queue, binding key). The key is only used by `direct` exchanges.
-    bindings: Vec<(QueueId, Option<KeyId>)>,
+    bindings: Vec<Binding>,
 }
 
-/// A message waiting in a queue.
+/// A message in a queue, ready or (inside [`Unacked`]) delivered.
 #[derive(Clone, Copy, Debug)]
 struct Ready {
     msg: Message,
-    /// Deliveries so far; > 0 means the next delivery is a redelivery.
+    /// Deliveries so far (the next one's `x-delivery-count`).
     delivery_count: u32,
+    /// AMQP's `redelivered`: it may have been delivered before.
+    redelivered: bool,
+    /// `delivery_mode=2`.
+    persistent: bool,
+    /// When it entered this queue, for `x-message-ttl` (kept across returns).
+    enqueued_ms: u64,
+    /// How it got here if it was dead-lettered (`x-death`).
+    death: Option<Death>,
 }
 
 /// A message delivered and not yet acked.
@@ -64,12 +109,12 @@ struct Unacked {
     queue: QueueId,
     consumer: ClientId,
     /// Which subscription of that consumer it was delivered on (see
-    /// [`Subscription::generation`]).
+    /// [`Subscription::generation`]); 0 for `basic.get`.
     generation: u64,
     /// The queue position it returns to.
     position: u64,
-    msg: Message,
-    delivery_count: u32,
+    /// The message, `delivery_count` including this delivery.
+    ready: Ready,
     /// SQS only: when it becomes visible again.
     visible_at_ms: Option<u64>,
 }
@@ -77,9 +122,11 @@ struct Unacked {
 /// One queue's contents.
 #[derive(Clone, Debug, Default)]
 struct QueueState {
-    /// Ready messages keyed by their enqueue position, so a requeued message
-    /// slots back into its original place. Bound: `max_length`.
+    /// Ready messages keyed by their position, so a requeued message slots
+    /// back into its original place. Bound: `depth_max`.
     ready: BTreeMap<u64, Ready>,
+    /// Payload bytes of the ready messages (`x-max-length-bytes`).
+    ready_bytes: u64,
     /// How many of this queue's messages are unacked.
     unacked: u64,
     /// Subscribed consumers in subscription order. Bound: clients in the scenario.
@@ -94,16 +141,26 @@ struct QueueState {
 #[derive(Clone, Copy, Debug)]
 struct Subscription {
     queue: QueueId,
+    /// Manual ack: the most unacked deliveries (0 = unlimited).
     prefetch: u32,
-    /// Unacked deliveries (or, for auto-ack, deliveries not yet credited back).
-    /// Invariant: `in_flight <= prefetch`, except after a live `basic.qos`
-    /// lowered `prefetch`: deliveries already sent are not taken back, and
-    /// none are sent until `in_flight` drops below it.
+    /// Auto-ack (RabbitMQ mode): the most deliveries not yet credited back (0 = unlimited).
+    window: u32,
+    /// Unacked deliveries (or, for auto-ack, deliveries not yet credited
+    /// back). At most the bound above, except after a live `basic.qos`
+    /// lowered it: deliveries already sent are not taken back, and none are
+    /// sent until `in_flight` drops below it.
     in_flight: u32,
     auto_ack: bool,
     /// Grows with every subscription, so a return that belongs to an older
     /// subscription of the same consumer does not touch this one's counter.
     generation: u64,
+}
+
+/// How a client settles deliveries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Settle {
+    Ack,
+    Nack { requeue: bool },
 }
 
 /// Counters for the broker-side conservation check (see `check`).
@@ -122,6 +179,8 @@ pub struct QueueBroker {
     mode: QueueMode,
     queues_cfg: Vec<QueueConfig>,
     exchanges: Vec<ExchangeConfig>,
+    /// Each key's name (the routing key, for `topic` exchanges).
+    key_names: Vec<String>,
     /// Hash of each key, for `x-consistent-hash`.
     key_hashes: Vec<u64>,
     up: bool,
@@ -132,6 +191,12 @@ pub struct QueueBroker {
     subs: BTreeMap<ClientId, Subscription>,
     /// Bound: sum of prefetch over subscriptions.
     unacked: BTreeMap<u64, Unacked>,
+    /// Per client: the first tag of its current channel. An ack for an older
+    /// tag was sent on a channel that is gone (a real broker never sees it);
+    /// a newer one it does not hold is a double or unknown ack (406). No
+    /// entry: the client never opened a channel, every tag counts as its own.
+    /// Bound: clients in the scenario.
+    channel_first_tag: BTreeMap<ClientId, u64>,
     /// SQS: (visible_at_ms, tag). Bound: same as `unacked`.
     deadlines: BTreeSet<(u64, u64)>,
     /// The earliest `WakeAt` already requested, so we do not ask twice.
@@ -150,15 +215,16 @@ pub fn key_hash(key: &str) -> u64 {
 }
 
 impl QueueBroker {
-    /// The hash of a key interned mid-run; keys only ever grow at the end.
-    pub fn add_key_hash(&mut self, hash: u64) {
-        self.key_hashes.push(hash);
+    /// A key interned mid-run; keys only ever grow at the end.
+    pub fn add_key(&mut self, name: &str) {
+        self.key_names.push(name.to_string());
+        self.key_hashes.push(key_hash(name));
     }
 
     pub fn from_spec(
         spec: &QueueBrokerSpec,
         key_of: &dyn Fn(&str) -> Option<KeyId>,
-        key_hashes: Vec<u64>,
+        key_names: &[String],
         queue_depth_max: u64,
     ) -> QueueBroker {
         let index = |name: &str| -> QueueId {
@@ -170,10 +236,18 @@ impl QueueBroker {
             .iter()
             .map(|q| QueueConfig {
                 name: q.name.clone(),
+                kind: q.kind,
+                durable: q.durable || q.kind == QueueKind::Quorum,
                 visibility_timeout_ms: q.visibility_timeout_ms,
                 delivery_limit: q.delivery_limit,
                 dead_letter: q.dead_letter_queue.as_deref().map(index),
-                max_length: q.max_length.unwrap_or(queue_depth_max),
+                max_length: q.max_length,
+                max_length_bytes: q.max_length_bytes,
+                overflow: q.overflow.unwrap_or_default(),
+                ttl_ms: q
+                    .message_ttl_ms
+                    .map(|ms| u64::try_from(ms).expect("validated: not negative")),
+                depth_max: queue_depth_max,
             })
             .collect::<Vec<_>>();
         let exchanges = spec
@@ -184,7 +258,11 @@ impl QueueBroker {
                 bindings: x
                     .bindings
                     .iter()
-                    .map(|b| (index(&b.queue), b.routing_key.as_deref().and_then(key_of)))
+                    .map(|b| Binding {
+                        queue: index(&b.queue),
+                        key: b.routing_key.as_deref().and_then(key_of),
+                        pattern: b.routing_key.clone(),
+                    })
                     .collect(),
             })
             .collect();
@@ -198,12 +276,14 @@ impl QueueBroker {
             mode: spec.mode,
             queues_cfg,
             exchanges,
-            key_hashes,
+            key_names: key_names.to_vec(),
+            key_hashes: key_names.iter().map(|k| key_hash(k)).collect(),
             up: true,
             incarnation: 0,
             queues,
             subs: BTreeMap::new(),
             unacked: BTreeMap::new(),
+            channel_first_tag: BTreeMap::new(),
             deadlines: BTreeSet::new(),
             wake_armed_ms: None,
             next_tag: 0,
@@ -231,20 +311,41 @@ impl QueueBroker {
                 target,
                 msg,
                 confirm,
-            } => self.publish(now_ms, from, target, msg, confirm, out),
+                persistent,
+            } => self.publish(now_ms, from, target, (msg, persistent), confirm, out),
             Request::Consume {
                 queue,
                 prefetch,
                 auto_ack,
                 exclusive,
-            } => self.consume(now_ms, from, queue, prefetch, auto_ack, exclusive, out),
-            Request::Ack { tag } => self.ack(now_ms, from, tag, out),
-            Request::Nack { tag, requeue } => self.nack(now_ms, from, tag, requeue, out),
+                window,
+            } => {
+                let sub = Subscription {
+                    queue,
+                    prefetch,
+                    window,
+                    in_flight: 0,
+                    auto_ack,
+                    generation: 0,
+                };
+                self.consume(now_ms, from, sub, exclusive, out);
+            }
+            Request::Get { queue, auto_ack } => self.get(now_ms, from, queue, auto_ack, out),
+            Request::Cancel => self.cancel(now_ms, from, out),
+            Request::Ack { tag, multiple } => {
+                self.settle(now_ms, from, (tag, multiple), Settle::Ack, out);
+            }
+            Request::Nack {
+                tag,
+                multiple,
+                requeue,
+            } => self.settle(now_ms, from, (tag, multiple), Settle::Nack { requeue }, out),
             Request::Credit => self.credit(now_ms, from, out),
             Request::Qos { prefetch } => self.qos(now_ms, from, prefetch, out),
             Request::ChannelClosed => self.channel_closed(now_ms, from, out),
             Request::Log(_) => unreachable!("queue clients send queue requests"),
         }
+        self.arm_wake(out);
         self.assert_invariants();
     }
 
@@ -253,33 +354,31 @@ impl QueueBroker {
         now_ms: u64,
         from: ClientId,
         target: Target,
-        msg: Message,
+        (msg, persistent): (Message, bool),
         confirm: bool,
         out: &mut Vec<Output>,
     ) {
+        let targets = match target {
+            Target::Queue(q) => vec![q],
+            Target::Exchange(x) => self.route(x, msg.key),
+        };
         let mut accepted = true;
-        let mut routed = false;
-        match target {
-            Target::Queue(q) => {
-                routed = true;
-                if !self.fifo_duplicate(now_ms, q, msg, out) {
-                    accepted = self.enqueue(q, msg, 0, out);
-                }
-                self.dispatch(now_ms, q, out);
+        for &q in &targets {
+            if self.fifo_duplicate(now_ms, q, msg, out) {
+                continue;
             }
-            Target::Exchange(x) => {
-                let targets = self.route(x, msg.key);
-                for q in targets {
-                    routed = true;
-                    if self.fifo_duplicate(now_ms, q, msg, out) {
-                        continue;
-                    }
-                    accepted &= self.enqueue(q, msg, 0, out);
-                    self.dispatch(now_ms, q, out);
-                }
-            }
+            let ready = Ready {
+                msg,
+                delivery_count: 0,
+                redelivered: false,
+                persistent,
+                enqueued_ms: now_ms,
+                death: None,
+            };
+            accepted &= self.enqueue(now_ms, q, ready, out);
+            self.dispatch(now_ms, q, out);
         }
-        if !routed {
+        if targets.is_empty() {
             self.stats.dropped += 1;
             out.push(Output::Note(Note::Unroutable { msg: msg.id }));
         }
@@ -321,54 +420,115 @@ impl QueueBroker {
     fn route(&self, x: u32, key: Option<KeyId>) -> Vec<QueueId> {
         let ex = &self.exchanges[x as usize];
         match ex.kind {
-            ExchangeKind::Fanout => ex.bindings.iter().map(|b| b.0).collect(),
+            ExchangeKind::Fanout => ex.bindings.iter().map(|b| b.queue).collect(),
             ExchangeKind::Direct => ex
                 .bindings
                 .iter()
-                .filter(|b| b.1.is_some() && b.1 == key)
-                .map(|b| b.0)
+                .filter(|b| b.key.is_some() && b.key == key)
+                .map(|b| b.queue)
                 .collect(),
+            ExchangeKind::Topic => {
+                let routing_key = key.map_or("", |k| self.key_names[k as usize].as_str());
+                let mut to: Vec<QueueId> = ex
+                    .bindings
+                    .iter()
+                    .filter(|b| {
+                        b.pattern
+                            .as_deref()
+                            .is_some_and(|p| topic::matches(p, routing_key))
+                    })
+                    .map(|b| b.queue)
+                    .collect();
+                // A queue bound twice still gets one copy.
+                to.dedup();
+                to
+            }
             ExchangeKind::ConsistentHash => {
                 let hash = key.map_or(0, |k| self.key_hashes[k as usize]);
                 let n = ex.bindings.len() as u64;
-                vec![ex.bindings[(hash % n) as usize].0]
+                vec![ex.bindings[(hash % n) as usize].queue]
             }
         }
     }
 
-    /// Appends to the tail of queue `q`. False if `x-max-length` refused it.
-    fn enqueue(
-        &mut self,
-        q: QueueId,
-        msg: Message,
-        delivery_count: u32,
-        out: &mut Vec<Output>,
-    ) -> bool {
-        let depth = self.depth(q);
-        let cfg = &self.queues_cfg[q as usize];
-        if depth >= cfg.max_length {
-            self.stats.dropped += 1;
+    /// Appends to the tail of queue `q`, applying `x-max-length` and the
+    /// simulation's depth bound. False if the message was refused.
+    fn enqueue(&mut self, now_ms: u64, q: QueueId, ready: Ready, out: &mut Vec<Output>) -> bool {
+        let (depth_max, overflow) = {
+            let cfg = &self.queues_cfg[q as usize];
+            (cfg.depth_max, cfg.overflow)
+        };
+        let refuse = |this: &mut QueueBroker, out: &mut Vec<Output>| {
+            this.stats.dropped += 1;
             out.push(Output::Note(Note::RejectedPublish {
-                msg: msg.id,
+                msg: ready.msg.id,
                 queue: q,
             }));
-            return false;
+            false
+        };
+        if self.depth(q) >= depth_max {
+            return refuse(self, out);
         }
+        if self.over_limit(q, ready.msg.payload_bytes) {
+            match overflow {
+                Overflow::RejectPublish => return refuse(self, out),
+                Overflow::RejectPublishDlx => {
+                    self.insert(q, ready, out);
+                    let (_, ready) = self.pop_last(q);
+                    self.dead_letter(now_ms, q, ready, DeadLetterReason::MaxLen, out);
+                    return false;
+                }
+                Overflow::DropHead => self.drop_head(now_ms, q, ready.msg.payload_bytes, out),
+            }
+        }
+        self.insert(q, ready, out);
+        true
+    }
+
+    fn insert(&mut self, q: QueueId, ready: Ready, out: &mut Vec<Output>) {
         let position = self.next_position;
         self.next_position += 1;
-        self.queues[q as usize].ready.insert(
-            position,
-            Ready {
-                msg,
-                delivery_count,
-            },
-        );
+        let state = &mut self.queues[q as usize];
+        state.ready_bytes += u64::from(ready.msg.payload_bytes);
+        state.ready.insert(position, ready);
         self.stats.enqueued += 1;
         out.push(Output::Note(Note::Enqueued {
-            msg: msg.id,
+            msg: ready.msg.id,
             queue: q,
         }));
-        true
+    }
+
+    /// Whether one more ready message of `bytes` would pass `x-max-length(-bytes)`.
+    fn over_limit(&self, q: QueueId, bytes: u32) -> bool {
+        let cfg = &self.queues_cfg[q as usize];
+        let state = &self.queues[q as usize];
+        cfg.max_length
+            .is_some_and(|max| state.ready.len() as u64 >= max)
+            || cfg
+                .max_length_bytes
+                .is_some_and(|max| state.ready_bytes + u64::from(bytes) > max)
+    }
+
+    /// `drop-head`: dead-letter the oldest ready messages until `bytes` more fit.
+    fn drop_head(&mut self, now_ms: u64, q: QueueId, bytes: u32, out: &mut Vec<Output>) {
+        while self.over_limit(q, bytes) && !self.queues[q as usize].ready.is_empty() {
+            let (_, head) = self.pop_first(q);
+            self.dead_letter(now_ms, q, head, DeadLetterReason::MaxLen, out);
+        }
+    }
+
+    fn pop_first(&mut self, q: QueueId) -> (u64, Ready) {
+        let state = &mut self.queues[q as usize];
+        let (position, ready) = state.ready.pop_first().expect("not empty");
+        state.ready_bytes -= u64::from(ready.msg.payload_bytes);
+        (position, ready)
+    }
+
+    fn pop_last(&mut self, q: QueueId) -> (u64, Ready) {
+        let state = &mut self.queues[q as usize];
+        let (position, ready) = state.ready.pop_last().expect("just inserted");
+        state.ready_bytes -= u64::from(ready.msg.payload_bytes);
+        (position, ready)
     }
 
     fn depth(&self, q: QueueId) -> u64 {
@@ -376,22 +536,19 @@ impl QueueBroker {
         s.ready.len() as u64 + s.unacked
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn consume(
         &mut self,
         now_ms: u64,
         from: ClientId,
-        queue: QueueId,
-        prefetch: u32,
-        auto_ack: bool,
+        mut sub: Subscription,
         exclusive: bool,
         out: &mut Vec<Output>,
     ) {
-        assert!(prefetch > 0, "validated: prefetch is positive");
         if self.subs.contains_key(&from) {
             // A second basic.consume on a new connection: the old channel is gone.
             self.channel_closed(now_ms, from, out);
         }
+        let queue = sub.queue;
         let state = &mut self.queues[queue as usize];
         if state.exclusive || (exclusive && !state.consumers.is_empty()) {
             out.push(Output::Note(Note::ConsumeRefused {
@@ -403,43 +560,136 @@ impl QueueBroker {
         state.exclusive = exclusive;
         state.consumers.push(from);
         self.next_generation += 1;
-        let sub = Subscription {
-            queue,
-            prefetch,
-            in_flight: 0,
-            auto_ack,
-            generation: self.next_generation,
-        };
+        sub.generation = self.next_generation;
         self.subs.insert(from, sub);
+        self.channel_first_tag.insert(from, self.next_tag);
         self.dispatch(now_ms, queue, out);
     }
 
-    /// Removes an unacked delivery if `from` may settle it; notes a stale tag otherwise.
-    fn take_unacked(
-        &mut self,
-        from: ClientId,
-        tag: DeliveryTag,
-        out: &mut Vec<Output>,
-    ) -> Option<Unacked> {
-        let found = if tag.incarnation == self.incarnation {
-            self.unacked.get(&tag.n)
-        } else {
-            None
+    /// `basic.cancel`: no more pushes; what the channel holds stays unacked.
+    fn cancel(&mut self, now_ms: u64, from: ClientId, out: &mut Vec<Output>) {
+        let Some(sub) = self.subs.remove(&from) else {
+            return;
         };
-        match found {
-            Some(u) if u.consumer == from => {}
-            _ => {
-                out.push(Output::Note(Note::StaleAck { tag }));
-                return None;
+        let state = &mut self.queues[sub.queue as usize];
+        state.consumers.retain(|&c| c != from);
+        state.exclusive = false;
+        state.cursor = 0;
+        self.dispatch(now_ms, sub.queue, out);
+    }
+
+    /// `basic.get`: the head of the queue, or `get-empty`.
+    fn get(
+        &mut self,
+        now_ms: u64,
+        from: ClientId,
+        q: QueueId,
+        auto_ack: bool,
+        out: &mut Vec<Output>,
+    ) {
+        self.expire(now_ms, q, out);
+        if self.queues[q as usize].ready.is_empty() {
+            out.push(Output::Got {
+                to: from,
+                delivery: None,
+            });
+            return;
+        }
+        let (position, ready) = self.pop_first(q);
+        let delivery = self.delivery(q, ready);
+        out.push(Output::Got {
+            to: from,
+            delivery: Some(delivery),
+        });
+        self.hand_over(now_ms, (from, 0, auto_ack), position, delivery, ready, out);
+    }
+
+    /// `basic.ack` / `basic.nack` / `basic.reject` of `tag` (and, with
+    /// `multiple`, of every earlier delivery the channel holds).
+    fn settle(
+        &mut self,
+        now_ms: u64,
+        from: ClientId,
+        (tag, multiple): (DeliveryTag, bool),
+        how: Settle,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(tags) = self.settled_tags(now_ms, from, tag, multiple, out) else {
+            return;
+        };
+        let mut last_queue = None;
+        for n in tags {
+            let u = self.take_unacked(n);
+            last_queue = Some(u.queue);
+            match how {
+                Settle::Ack => {
+                    self.stats.deleted += 1;
+                    out.push(Output::Note(Note::Deleted {
+                        msg: u.ready.msg.id,
+                        queue: u.queue,
+                    }));
+                }
+                Settle::Nack { requeue: true } => {
+                    self.give_back(now_ms, u, ReturnReason::Nack, out)
+                }
+                Settle::Nack { requeue: false } => {
+                    self.dead_letter(now_ms, u.queue, u.ready, DeadLetterReason::Rejected, out);
+                }
             }
         }
-        let u = self.unacked.remove(&tag.n).expect("checked above");
+        match (how, last_queue) {
+            (Settle::Ack, Some(queue)) if !multiple => self.dispatch(now_ms, queue, out),
+            _ => self.dispatch_all(now_ms, out),
+        }
+    }
+
+    /// The tags one settle covers, or `None` (and a note or a channel error)
+    /// if `from` does not hold `tag`.
+    fn settled_tags(
+        &mut self,
+        now_ms: u64,
+        from: ClientId,
+        tag: DeliveryTag,
+        multiple: bool,
+        out: &mut Vec<Output>,
+    ) -> Option<Vec<u64>> {
+        let current = tag.incarnation == self.incarnation;
+        let held = current && self.unacked.get(&tag.n).is_some_and(|u| u.consumer == from);
+        if !held {
+            // A tag this channel never got, or already settled: RabbitMQ
+            // closes the channel. A tag from before a restart or from an
+            // earlier channel of the client, or one that belongs to another
+            // channel (our tags are per broker), is an old connection's: a
+            // real broker would never see it.
+            let this_channel = tag.n >= self.channel_first_tag.get(&from).copied().unwrap_or(0);
+            let unknown = current && this_channel && !self.unacked.contains_key(&tag.n);
+            if unknown && self.mode == QueueMode::Rabbitmq {
+                self.channel_error(now_ms, from, PRECONDITION_FAILED, out);
+            } else {
+                out.push(Output::Note(Note::StaleAck { tag }));
+            }
+            return None;
+        }
+        if !multiple {
+            return Some(vec![tag.n]);
+        }
+        let tags = self.unacked.range(..=tag.n);
+        Some(
+            tags.filter(|(_, u)| u.consumer == from)
+                .map(|(&n, _)| n)
+                .collect(),
+        )
+    }
+
+    /// Removes an unacked delivery and frees its consumer's prefetch slot.
+    fn take_unacked(&mut self, n: u64) -> Unacked {
+        let u = self.unacked.remove(&n).expect("checked by the caller");
         if let Some(at) = u.visible_at_ms {
-            self.deadlines.remove(&(at, tag.n));
+            self.deadlines.remove(&(at, n));
         }
         self.queues[u.queue as usize].unacked -= 1;
         self.release_credit(u.consumer, u.generation);
-        Some(u)
+        u
     }
 
     fn release_credit(&mut self, consumer: ClientId, generation: u64) {
@@ -451,45 +701,28 @@ impl QueueBroker {
         }
     }
 
-    fn ack(&mut self, now_ms: u64, from: ClientId, tag: DeliveryTag, out: &mut Vec<Output>) {
-        if let Some(u) = self.take_unacked(from, tag, out) {
-            self.stats.deleted += 1;
-            out.push(Output::Note(Note::Deleted {
-                msg: u.msg.id,
-                queue: u.queue,
-            }));
-            self.dispatch(now_ms, u.queue, out);
-        }
-    }
-
-    fn nack(
-        &mut self,
-        now_ms: u64,
-        from: ClientId,
-        tag: DeliveryTag,
-        requeue: bool,
-        out: &mut Vec<Output>,
-    ) {
-        if let Some(u) = self.take_unacked(from, tag, out) {
-            if requeue {
-                self.give_back(u, ReturnReason::Nack, out);
-            } else {
-                self.dead_letter(u.queue, u.msg, DeadLetterReason::Rejected, out);
-            }
-            self.dispatch_all(now_ms, out);
-        }
+    /// The broker closes `from`'s channel: its consumer is gone and its
+    /// unacked deliveries are requeued, as when the client closes it.
+    fn channel_error(&mut self, now_ms: u64, from: ClientId, code: u16, out: &mut Vec<Output>) {
+        out.push(Output::ChannelError { to: from, code });
+        out.push(Output::Note(Note::ChannelError { client: from, code }));
+        self.channel_closed(now_ms, from, out);
     }
 
     /// `basic.qos` on an open channel: the new prefetch bounds the next
     /// dispatch (a raised one lets more through right away). Without a
     /// subscription (the channel died on the way) there is nothing to change:
     /// the next `basic.consume` carries the consumer's new prefetch anyway.
+    /// An auto-ack consumer's receive window follows its prefetch (the
+    /// simulated client sizes its buffer by it).
     fn qos(&mut self, now_ms: u64, from: ClientId, prefetch: u32, out: &mut Vec<Output>) {
-        assert!(prefetch > 0, "validated: prefetch is positive");
         let Some(sub) = self.subs.get_mut(&from) else {
             return;
         };
         sub.prefetch = prefetch;
+        if sub.auto_ack && sub.window != 0 {
+            sub.window = prefetch;
+        }
         let queue = sub.queue;
         self.dispatch(now_ms, queue, out);
     }
@@ -506,16 +739,18 @@ impl QueueBroker {
         self.dispatch(now_ms, queue, out);
     }
 
-    /// RabbitMQ: every unacked delivery on the channel is requeued.
+    /// RabbitMQ: every unacked delivery on the channel is requeued (pushed or
+    /// fetched with `basic.get`, before or after a `basic.cancel`).
     /// SQS: there is no channel; in-flight messages wait for their timeout.
     fn channel_closed(&mut self, now_ms: u64, from: ClientId, out: &mut Vec<Output>) {
-        let Some(sub) = self.subs.remove(&from) else {
-            return;
-        };
-        let state = &mut self.queues[sub.queue as usize];
-        state.consumers.retain(|&c| c != from);
-        state.exclusive = false;
-        state.cursor = 0;
+        // Acks still on their way from the closed channel are old ones now.
+        self.channel_first_tag.insert(from, self.next_tag);
+        if let Some(sub) = self.subs.remove(&from) {
+            let state = &mut self.queues[sub.queue as usize];
+            state.consumers.retain(|&c| c != from);
+            state.exclusive = false;
+            state.cursor = 0;
+        }
         if self.mode == QueueMode::Rabbitmq {
             let tags: Vec<u64> = self
                 .unacked
@@ -526,61 +761,93 @@ impl QueueBroker {
             for t in tags {
                 let u = self.unacked.remove(&t).expect("listed above");
                 self.queues[u.queue as usize].unacked -= 1;
-                self.give_back(u, ReturnReason::ChannelClosed(from), out);
+                self.give_back(now_ms, u, ReturnReason::ChannelClosed(from), out);
             }
         }
         self.dispatch_all(now_ms, out);
     }
 
-    /// Puts a delivered message back at its original position, or dead-letters
-    /// it if it has used up its delivery limit.
-    fn give_back(&mut self, u: Unacked, reason: ReturnReason, out: &mut Vec<Output>) {
+    /// Puts a delivered message back (classic: at its original position;
+    /// quorum: behind the ready ones), or dead-letters it if it has used up
+    /// its delivery limit.
+    fn give_back(&mut self, now_ms: u64, u: Unacked, reason: ReturnReason, out: &mut Vec<Output>) {
         let cfg = &self.queues_cfg[u.queue as usize];
-        if cfg
-            .delivery_limit
-            .is_some_and(|limit| u.delivery_count >= limit)
-        {
-            self.dead_letter(u.queue, u.msg, DeadLetterReason::DeliveryLimit, out);
+        let count = u.ready.delivery_count;
+        let spent = match self.mode {
+            // x-delivery-limit n: n + 1 deliveries in all (3.10 quorum queues).
+            QueueMode::Rabbitmq => {
+                cfg.kind == QueueKind::Quorum && cfg.delivery_limit.is_some_and(|n| count > n)
+            }
+            // maxReceiveCount n: n receives in all.
+            QueueMode::Sqs => cfg.delivery_limit.is_some_and(|n| count >= n),
+        };
+        if spent {
+            self.dead_letter(
+                now_ms,
+                u.queue,
+                u.ready,
+                DeadLetterReason::DeliveryLimit,
+                out,
+            );
             return;
         }
-        let ready = Ready {
-            msg: u.msg,
-            delivery_count: u.delivery_count,
+        let position = if cfg.kind == QueueKind::Quorum {
+            self.next_position += 1;
+            self.next_position - 1
+        } else {
+            u.position
         };
-        let previous = self.queues[u.queue as usize]
-            .ready
-            .insert(u.position, ready);
+        let ready = Ready {
+            redelivered: true,
+            ..u.ready
+        };
+        let state = &mut self.queues[u.queue as usize];
+        state.ready_bytes += u64::from(ready.msg.payload_bytes);
+        let previous = state.ready.insert(position, ready);
         assert!(previous.is_none(), "two messages at one queue position");
         out.push(Output::Note(Note::Requeued {
-            msg: u.msg.id,
+            msg: ready.msg.id,
             queue: u.queue,
             reason,
         }));
     }
 
+    /// Moves a message to the queue's dead-letter queue with an `x-death`
+    /// entry, or drops it if there is none.
     fn dead_letter(
         &mut self,
+        now_ms: u64,
         from: QueueId,
-        msg: Message,
+        ready: Ready,
         reason: DeadLetterReason,
         out: &mut Vec<Output>,
     ) {
         let to = self.queues_cfg[from as usize].dead_letter;
         self.stats.dead_lettered += 1;
         out.push(Output::Note(Note::DeadLettered {
-            msg: msg.id,
+            msg: ready.msg.id,
             from,
             to,
             reason,
         }));
         // Delivery count restarts in the dead-letter queue: it is a new queue.
-        let kept = to.is_some_and(|dlq| self.enqueue(dlq, msg, 0, out));
+        let copy = Ready {
+            delivery_count: 0,
+            redelivered: false,
+            enqueued_ms: now_ms,
+            death: Some(Death {
+                reason,
+                queue: from,
+            }),
+            ..ready
+        };
+        let kept = to.is_some_and(|dlq| self.enqueue(now_ms, dlq, copy, out));
         if !kept {
             self.stats.dropped += 1;
         }
     }
 
-    /// Visibility timeouts (SQS). Safe to call at any time.
+    /// Visibility timeouts (SQS) and TTL expiry. Safe to call at any time.
     pub fn tick(&mut self, now_ms: u64, out: &mut Vec<Output>) {
         if !self.up {
             return;
@@ -597,15 +864,47 @@ impl QueueBroker {
                 .expect("every deadline has its unacked message");
             self.queues[u.queue as usize].unacked -= 1;
             self.release_credit(u.consumer, u.generation);
-            self.give_back(u, ReturnReason::VisibilityTimeout, out);
+            self.give_back(now_ms, u, ReturnReason::VisibilityTimeout, out);
+        }
+        for q in 0..self.queues.len() as QueueId {
+            self.expire(now_ms, q, out);
         }
         self.dispatch_all(now_ms, out);
         self.arm_wake(out);
         self.assert_invariants();
     }
 
+    /// `x-message-ttl`: dead-letters expired messages at the head of `q` (a
+    /// message behind a live one waits, as in RabbitMQ).
+    fn expire(&mut self, now_ms: u64, q: QueueId, out: &mut Vec<Output>) {
+        let Some(ttl) = self.queues_cfg[q as usize].ttl_ms else {
+            return;
+        };
+        while let Some((_, head)) = self.queues[q as usize].ready.first_key_value() {
+            if head.enqueued_ms + ttl > now_ms {
+                break;
+            }
+            let (_, head) = self.pop_first(q);
+            self.dead_letter(now_ms, q, head, DeadLetterReason::Expired, out);
+            // The dead-letter queue's consumers hear of it at the next tick.
+            out.push(Output::WakeAt { at_ms: now_ms });
+        }
+    }
+
+    /// Asks for a tick at the next visibility deadline or head expiry.
     fn arm_wake(&mut self, out: &mut Vec<Output>) {
-        if let Some(&(at, _)) = self.deadlines.first() {
+        let deadline = self.deadlines.first().map(|&(at, _)| at);
+        let expiry = self
+            .queues_cfg
+            .iter()
+            .zip(&self.queues)
+            .filter_map(|(cfg, s)| Some(s.ready.first_key_value()?.1.enqueued_ms + cfg.ttl_ms?))
+            .min();
+        let next = match (deadline, expiry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(at) = next {
             if self.wake_armed_ms.is_none_or(|armed| at < armed) {
                 self.wake_armed_ms = Some(at);
                 out.push(Output::WakeAt { at_ms: at });
@@ -619,30 +918,37 @@ impl QueueBroker {
         }
     }
 
-    /// Hands ready messages to consumers with free prefetch, round-robin.
+    /// Hands ready messages to consumers with room, round-robin.
     /// Bounded: each iteration removes one ready message.
     fn dispatch(&mut self, now_ms: u64, q: QueueId, out: &mut Vec<Output>) {
+        self.expire(now_ms, q, out);
         while !self.queues[q as usize].ready.is_empty() {
             let Some(consumer) = self.next_consumer(q) else {
                 break;
             };
-            let (position, ready) = self.queues[q as usize]
-                .ready
-                .pop_first()
-                .expect("not empty");
+            let (position, ready) = self.pop_first(q);
             self.deliver(now_ms, q, consumer, position, ready, out);
         }
     }
 
-    /// The next consumer in round-robin order that has prefetch room.
+    /// Whether a subscription may take one more delivery.
+    fn has_room(&self, sub: &Subscription) -> bool {
+        let bound = if sub.auto_ack && self.mode == QueueMode::Rabbitmq {
+            sub.window
+        } else {
+            sub.prefetch
+        };
+        bound == 0 || sub.in_flight < bound
+    }
+
+    /// The next consumer in round-robin order that has room.
     fn next_consumer(&mut self, q: QueueId) -> Option<ClientId> {
         let state = &self.queues[q as usize];
         let n = state.consumers.len() as u32;
         for i in 0..n {
             let idx = (state.cursor + i) % n;
             let c = state.consumers[idx as usize];
-            let sub = &self.subs[&c];
-            if sub.in_flight < sub.prefetch {
+            if self.has_room(&self.subs[&c]) {
                 self.queues[q as usize].cursor = (idx + 1) % n;
                 return Some(c);
             }
@@ -650,6 +956,7 @@ impl QueueBroker {
         None
     }
 
+    /// A push to a subscribed consumer.
     fn deliver(
         &mut self,
         now_ms: u64,
@@ -659,30 +966,51 @@ impl QueueBroker {
         ready: Ready,
         out: &mut Vec<Output>,
     ) {
+        let sub = self.subs[&consumer];
+        assert!(self.has_room(&sub), "prefetch exceeded");
+        self.subs.get_mut(&consumer).expect("subscribed").in_flight += 1;
+        let delivery = self.delivery(q, ready);
+        out.push(Output::Deliver {
+            to: consumer,
+            delivery,
+        });
+        let to = (consumer, sub.generation, sub.auto_ack);
+        self.hand_over(now_ms, to, position, delivery, ready, out);
+    }
+
+    /// The delivery a consumer sees for `ready`, with a fresh tag.
+    fn delivery(&mut self, q: QueueId, ready: Ready) -> Delivery {
         let tag = DeliveryTag {
             incarnation: self.incarnation,
             n: self.next_tag,
         };
         self.next_tag += 1;
-        let delivery_count = ready.delivery_count + 1;
-        let sub = self
-            .subs
-            .get_mut(&consumer)
-            .expect("chosen from subscribers");
-        sub.in_flight += 1;
-        assert!(sub.in_flight <= sub.prefetch, "prefetch exceeded");
-        let delivery = Delivery {
+        let quorum = self.queues_cfg[q as usize].kind == QueueKind::Quorum;
+        Delivery {
             tag,
             queue: q,
             msg: ready.msg,
-            redelivered: ready.delivery_count > 0,
-            delivery_count,
-        };
-        out.push(Output::Deliver {
-            to: consumer,
-            delivery,
-        });
-        if sub.auto_ack {
+            redelivered: ready.redelivered,
+            delivery_count: ready.delivery_count + 1,
+            x_delivery_count: (quorum && self.mode == QueueMode::Rabbitmq)
+                .then_some(ready.delivery_count),
+            death: ready.death,
+        }
+    }
+
+    /// After a delivery went out: auto-ack forgets the message, manual ack
+    /// keeps it unacked (and SQS starts its visibility timeout).
+    fn hand_over(
+        &mut self,
+        now_ms: u64,
+        (consumer, generation, auto_ack): (ClientId, u64, bool),
+        position: u64,
+        delivery: Delivery,
+        ready: Ready,
+        out: &mut Vec<Output>,
+    ) {
+        let q = delivery.queue;
+        if auto_ack {
             // no_ack: the broker forgets the message the moment it sends it.
             self.stats.deleted += 1;
             out.push(Output::Note(Note::Deleted {
@@ -694,48 +1022,70 @@ impl QueueBroker {
         let visible_at_ms = self.queues_cfg[q as usize]
             .visibility_timeout_ms
             .map(|v| now_ms + v);
-        let generation = sub.generation;
         let u = Unacked {
             queue: q,
             consumer,
             generation,
             position,
-            msg: ready.msg,
-            delivery_count,
+            ready: Ready {
+                delivery_count: delivery.delivery_count,
+                ..ready
+            },
             visible_at_ms,
         };
-        self.unacked.insert(tag.n, u);
+        self.unacked.insert(delivery.tag.n, u);
         self.queues[q as usize].unacked += 1;
         if let Some(at) = visible_at_ms {
-            self.deadlines.insert((at, tag.n));
+            self.deadlines.insert((at, delivery.tag.n));
             self.arm_wake(out);
         }
     }
 
-    /// The broker process dies: everything in memory is gone.
+    /// The broker process dies. Everything in memory is gone except the
+    /// persistent messages of durable queues, which the restart recovers:
+    /// unacked ones go back to their place, marked `redelivered`.
     pub fn crash(&mut self, out: &mut Vec<Output>) {
         assert!(self.up, "crash of a crashed broker");
+        let mut kept: Vec<BTreeMap<u64, Ready>> = vec![BTreeMap::new(); self.queues.len()];
+        let mut lost = 0;
+        let survives = |cfg: &QueueConfig, r: &Ready| cfg.durable && r.persistent;
         for (q, state) in self.queues.iter().enumerate() {
-            for r in state.ready.values() {
-                out.push(Output::Note(Note::LostInCrash {
-                    msg: r.msg.id,
-                    queue: q as QueueId,
-                }));
+            for (&position, r) in &state.ready {
+                if survives(&self.queues_cfg[q], r) {
+                    kept[q].insert(position, *r);
+                } else {
+                    lost += 1;
+                    out.push(Output::Note(Note::LostInCrash {
+                        msg: r.msg.id,
+                        queue: q as QueueId,
+                    }));
+                }
             }
         }
         for u in self.unacked.values() {
-            out.push(Output::Note(Note::LostInCrash {
-                msg: u.msg.id,
-                queue: u.queue,
-            }));
+            if survives(&self.queues_cfg[u.queue as usize], &u.ready) {
+                let ready = Ready {
+                    redelivered: true,
+                    ..u.ready
+                };
+                kept[u.queue as usize].insert(u.position, ready);
+            } else {
+                lost += 1;
+                out.push(Output::Note(Note::LostInCrash {
+                    msg: u.ready.msg.id,
+                    queue: u.queue,
+                }));
+            }
         }
-        let lost = self
-            .queues
-            .iter()
-            .map(|s| s.ready.len() as u64 + s.unacked)
-            .sum::<u64>();
         self.stats.lost_in_crash += lost;
-        self.queues = vec![QueueState::default(); self.queues_cfg.len()];
+        self.queues = kept
+            .into_iter()
+            .map(|ready| QueueState {
+                ready_bytes: ready.values().map(|r| u64::from(r.msg.payload_bytes)).sum(),
+                ready,
+                ..QueueState::default()
+            })
+            .collect();
         // The dedup windows were memory too.
         self.fifo
             .iter_mut()
@@ -743,12 +1093,13 @@ impl QueueBroker {
             .for_each(|w| *w = DedupWindow::default());
         self.subs.clear();
         self.unacked.clear();
+        self.channel_first_tag.clear();
         self.deadlines.clear();
         self.wake_armed_ms = None;
         self.up = false;
     }
 
-    /// Comes back with the declared queues and no messages.
+    /// Comes back with the declared queues and what durable ones kept.
     pub fn restart(&mut self) {
         assert!(!self.up, "restart of a running broker");
         self.up = true;
@@ -761,7 +1112,7 @@ impl QueueBroker {
         for (q, s) in self.queues.iter().enumerate() {
             held.extend(s.ready.values().map(|r| (q as QueueId, r.msg.id)));
         }
-        held.extend(self.unacked.values().map(|u| (u.queue, u.msg.id)));
+        held.extend(self.unacked.values().map(|u| (u.queue, u.ready.msg.id)));
         held
     }
 
@@ -782,7 +1133,7 @@ impl QueueBroker {
             })
             .collect();
         for u in self.unacked.values() {
-            views[u.queue as usize].unacked.push(u.msg.id);
+            views[u.queue as usize].unacked.push(u.ready.msg.id);
         }
         views
     }
@@ -796,10 +1147,11 @@ impl QueueBroker {
             "unacked counters drifted"
         );
         for (q, s) in self.queues.iter().enumerate() {
+            let cfg = &self.queues_cfg[q];
             assert!(
-                s.ready.len() as u64 + s.unacked <= self.queues_cfg[q].max_length,
-                "queue {} over x-max-length",
-                self.queues_cfg[q].name
+                s.ready.len() as u64 + s.unacked <= cfg.depth_max,
+                "queue {} over limits.queue_depth_max",
+                cfg.name
             );
         }
         if self.mode == QueueMode::Rabbitmq {

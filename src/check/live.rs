@@ -159,8 +159,9 @@ fn note_msg(note: Note) -> Option<MsgId> {
         | Note::DuplicateDropped { msg, .. }
         | Note::LostInCrash { msg, .. } => Some(msg),
         // A stale ack names a tag the broker no longer holds (nothing
-        // changes); a refused consume names a consumer.
-        Note::StaleAck { .. } | Note::ConsumeRefused { .. } => None,
+        // changes); a refused consume and a channel error name a consumer
+        // (the requeues a channel error causes are notes of their own).
+        Note::StaleAck { .. } | Note::ConsumeRefused { .. } | Note::ChannelError { .. } => None,
         Note::Log(n) => log_note_msg(n),
     }
 }

@@ -311,6 +311,7 @@ fn gather_note(f: &mut Facts, t: u64, note: Note) {
         }
         Note::RejectedPublish { msg, .. } | Note::Unroutable { msg } => msg,
         Note::StaleAck { .. }
+        | Note::ChannelError { .. }
         | Note::ConsumeRefused { .. }
         | Note::DuplicateDropped { .. }
         | Note::Log(_) => return,
@@ -341,6 +342,7 @@ fn log_note(note: Note) -> Option<crate::broker::log::LogNote> {
         | Note::DuplicateDropped { .. }
         | Note::LostInCrash { .. }
         | Note::StaleAck { .. }
+        | Note::ChannelError { .. }
         | Note::ConsumeRefused { .. } => None,
     }
 }

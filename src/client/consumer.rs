@@ -117,6 +117,11 @@ impl Consumer {
             prefetch: self.cfg.prefetch,
             auto_ack: self.cfg.ack_mode == AckMode::Auto,
             exclusive: self.cfg.exclusive,
+            // An auto-ack consumer reads its socket only as fast as it
+            // processes: it credits each delivery back, holding up to
+            // `prefetch` unread (TCP flow control; RabbitMQ itself does not
+            // apply prefetch to auto-ack consumers).
+            window: self.cfg.prefetch,
         }));
     }
 
@@ -182,7 +187,10 @@ impl Consumer {
             msg: d.msg.id,
             tag: d.tag,
         }));
-        out.push(ClientOutput::Send(Request::Ack { tag: d.tag }));
+        out.push(ClientOutput::Send(Request::Ack {
+            tag: d.tag,
+            multiple: false,
+        }));
     }
 
     /// The message in progress is done: apply its effect (or fail it), ack
@@ -208,6 +216,7 @@ impl Consumer {
                 }));
                 out.push(ClientOutput::Send(Request::Nack {
                     tag: d.tag,
+                    multiple: false,
                     requeue,
                 }));
             }

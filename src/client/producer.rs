@@ -87,6 +87,8 @@ pub struct Producer {
     payload_bytes: u32,
     /// Publisher confirms (`None`: fire and forget, every publish is `info`).
     confirms: Option<ConfirmSpec>,
+    /// `delivery_mode=2`: a durable queue keeps these across a broker restart.
+    persistent: bool,
     /// Running; a crashed producer publishes nothing until restarted.
     alive: bool,
     /// Messages published so far (the next one's `seq`).
@@ -139,6 +141,8 @@ pub struct ProducerConfig {
     pub payload_bytes: u32,
     /// Publisher confirms: timeout, retries, window (`None`: fire and forget).
     pub confirms: Option<ConfirmSpec>,
+    /// `delivery_mode=2` on every publish (queue route only).
+    pub persistent: bool,
     /// `enable.idempotence` (log route, needs confirms).
     pub idempotence: bool,
     /// No publishing after this time (the scenario's `duration_ms`).
@@ -163,6 +167,7 @@ impl Producer {
             count: cfg.count,
             payload_bytes: cfg.payload_bytes,
             confirms: cfg.confirms,
+            persistent: cfg.persistent,
             alive: true,
             next_seq: 0,
             pending: BTreeMap::new(),
@@ -340,6 +345,7 @@ impl Producer {
                 target: *target,
                 msg,
                 confirm: self.confirms.is_some(),
+                persistent: self.persistent,
             },
             Route::Log { topic, acks, .. } if self.idempotence => {
                 assert!(*acks == Acks::All, "validated: idempotence needs acks=all");
@@ -598,6 +604,7 @@ impl Producer {
             payload_bytes: p.payload_bytes,
             confirms: p.confirms,
             idempotence: false,
+            persistent: p.persistent,
             stop_ms: s.duration_ms,
         };
         Producer::new(id, cfg)
@@ -642,6 +649,7 @@ impl Producer {
                 window: p.max_in_flight,
             }),
             idempotence: p.enable_idempotence,
+            persistent: false,
             stop_ms: s.duration_ms,
         };
         Producer::new(id, cfg)

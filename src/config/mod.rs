@@ -53,7 +53,7 @@ pub use log::{
 };
 pub use queue::{
     AckMode, BindingSpec, ConfirmSpec, ConsumerSpec, ExchangeKind, ExchangeSpec, OnFailure,
-    ProducerSpec, QueueBrokerSpec, QueueMode, QueueSpec,
+    Overflow, ProducerSpec, QueueBrokerSpec, QueueKind, QueueMode, QueueSpec,
 };
 pub use setting::{Setting, SettingSpec};
 
@@ -78,6 +78,8 @@ pub mod bounds {
     pub const QUEUES_MAX: usize = 64;
     /// Entries in the fault schedule.
     pub const FAULTS_MAX: usize = 256;
+    /// `x-message-ttl` upper bound: one day (RabbitMQ allows more; a run is shorter).
+    pub const TTL_MS_MAX: i64 = 24 * 3600 * 1000;
     /// Prefetch (`basic.qos`): unacked deliveries one consumer may hold.
     pub const PREFETCH_MAX: u32 = 10_000;
     /// Virtual time a run may cover: 30 days in ms.

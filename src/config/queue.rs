@@ -42,25 +42,108 @@ pub struct QueueSpec {
     /// Required in `sqs` mode, not allowed in `rabbitmq` mode.
     #[serde(default)]
     pub visibility_timeout_ms: Option<u64>,
-    /// `x-delivery-limit` (RabbitMQ) / `maxReceiveCount` (SQS): a message is
-    /// delivered at most this many times; when it comes back once more it is
-    /// dead-lettered (or dropped if there is no dead-letter queue).
+    /// `x-queue-type` (RabbitMQ only): `classic` (the default) or `quorum`.
+    /// Only quorum queues count deliveries (`x-delivery-count`) and enforce
+    /// `x-delivery-limit`, and they serve a returned message after the ready
+    /// ones; a classic queue puts it back at its original position.
+    #[serde(
+        default,
+        rename = "type",
+        skip_serializing_if = "QueueKind::is_classic"
+    )]
+    pub kind: QueueKind,
+    /// `durable`: the queue and its persistent messages (producers with
+    /// `persistent`, `delivery_mode=2`) survive a broker restart. Quorum queues
+    /// are always durable. A transient queue comes back empty (the clients
+    /// declare it again).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub durable: bool,
+    /// RabbitMQ `x-delivery-limit` (quorum queues only): a message is delivered
+    /// at most this many times *plus one* (the first delivery and n
+    /// redeliveries), then dead-lettered (or dropped without a dead-letter
+    /// queue). SQS `maxReceiveCount`: at most this many receives in all.
     #[serde(default)]
     pub delivery_limit: Option<u32>,
     /// Where dead-lettered messages go (`x-dead-letter-exchange` routed to one
     /// queue, or the SQS redrive target). Must name another declared queue.
     #[serde(default)]
     pub dead_letter_queue: Option<String>,
-    /// `x-max-length` with `overflow = reject-publish`: past it, a publish is
-    /// refused with a negative confirm. Defaults to `limits.queue_depth_max`.
+    /// `x-max-length`: the most *ready* messages the queue keeps (unacked ones
+    /// do not count). What happens past it is `overflow`. Without it the queue
+    /// is still bounded by `limits.queue_depth_max` (ready + unacked, refusing
+    /// publishes): a limit of the simulation, not a RabbitMQ setting.
     #[serde(default)]
     pub max_length: Option<u64>,
+    /// `x-max-length-bytes`: the same bound on the ready messages' payload bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length_bytes: Option<u64>,
+    /// `x-overflow`: `drop-head` (the default: the oldest ready message is
+    /// dropped or dead-lettered), `reject-publish` (the new one is refused
+    /// with a negative confirm) or `reject-publish-dlx` (refused and
+    /// dead-lettered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overflow: Option<Overflow>,
+    /// `x-message-ttl`: a message older than this expires when it reaches the
+    /// head of the queue, and is dead-lettered (`x-death` reason `expired`).
+    /// Signed on purpose: a negative TTL is read, then refused by validation
+    /// with this field's path (inside the tagged `broker` serde loses it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_ttl_ms: Option<i64>,
     /// SQS FIFO deduplication (`sqs` mode only): a publish whose
     /// `MessageDeduplicationId` was accepted within the last 5 minutes of
     /// virtual time is confirmed but not enqueued again. The producer's
     /// message id is the `MessageDeduplicationId` (the same on every retry).
     #[serde(default, skip_serializing_if = "is_false")]
     pub fifo_deduplication: bool,
+}
+
+impl QueueSpec {
+    /// A queue with every argument at its default: classic, transient, unbounded.
+    pub fn named(name: String) -> QueueSpec {
+        QueueSpec {
+            name,
+            kind: QueueKind::Classic,
+            durable: false,
+            visibility_timeout_ms: None,
+            delivery_limit: None,
+            dead_letter_queue: None,
+            max_length: None,
+            max_length_bytes: None,
+            overflow: None,
+            message_ttl_ms: None,
+            fifo_deduplication: false,
+        }
+    }
+}
+
+/// `x-queue-type`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueKind {
+    /// One copy on one node; requeued messages return to their position.
+    #[default]
+    Classic,
+    /// Raft-replicated, always durable; counts deliveries.
+    Quorum,
+}
+
+impl QueueKind {
+    fn is_classic(&self) -> bool {
+        *self == QueueKind::Classic
+    }
+}
+
+/// `x-overflow`: what a full queue (`x-max-length`) does with a new message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Overflow {
+    /// Drop (or dead-letter, reason `maxlen`) the oldest ready message.
+    #[default]
+    DropHead,
+    /// Refuse the new message: `basic.nack` to a publisher in confirm mode.
+    RejectPublish,
+    /// Refuse it and dead-letter it.
+    RejectPublishDlx,
 }
 
 /// An exchange: routes each published message to bound queues.
@@ -85,6 +168,10 @@ pub enum ExchangeKind {
     /// To the queues whose binding key equals the message's routing key.
     #[serde(rename = "direct")]
     Direct,
+    /// To the queues whose binding pattern matches the routing key, word by
+    /// word (words are separated by `.`): `*` matches one word, `#` zero or more.
+    #[serde(rename = "topic")]
+    Topic,
     /// RabbitMQ's `x-consistent-hash` exchange: exactly one bound queue, chosen by
     /// a hash of the routing key. This is how the seed's "fan-out into partitions"
     /// is built: one queue per partition, one exclusive consumer per queue.
@@ -98,7 +185,8 @@ pub enum ExchangeKind {
 pub struct BindingSpec {
     /// The bound queue.
     pub queue: String,
-    /// Only for `direct` exchanges.
+    /// The binding key: required for `direct` (the routing key to match) and
+    /// `topic` (a pattern such as `orders.*.eu` or `orders.#`) exchanges.
     #[serde(default)]
     pub routing_key: Option<String>,
 }
@@ -139,6 +227,10 @@ pub struct ProducerSpec {
     /// Publisher confirms (`confirm.select`); absent means fire-and-forget.
     #[serde(default)]
     pub confirms: Option<ConfirmSpec>,
+    /// `delivery_mode=2`: a persistent message. A durable queue keeps it
+    /// across a broker restart; transient messages (the default) are lost.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub persistent: bool,
     /// The producer's own link settings; absent, the scenario's `network`.
     #[serde(default)]
     pub network: Option<NetworkSpec>,

@@ -286,8 +286,8 @@ fn note_msg(note: Note) -> Option<MsgId> {
         | Note::Unroutable { msg }
         | Note::DuplicateDropped { msg, .. }
         | Note::LostInCrash { msg, .. } => Some(msg),
-        // A tag the broker no longer holds; a consumer refused.
-        Note::StaleAck { .. } | Note::ConsumeRefused { .. } => None,
+        // A tag the broker no longer holds; a consumer refused; a channel closed.
+        Note::StaleAck { .. } | Note::ConsumeRefused { .. } | Note::ChannelError { .. } => None,
         Note::Log(n) => log_note_msg(n),
     }
 }

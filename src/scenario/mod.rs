@@ -21,8 +21,8 @@ pub mod settings;
 use crate::config::{
     bounds, Assignor, BrokerSpec, ClientSpec, ConsumerSpec, ExchangeKind, ExchangeSpec,
     FaultAction, FaultOptions, FaultSpec, Limits, LogBrokerSpec, LogConsumerSpec, LogProducerSpec,
-    NetworkSpec, ProcessingSpec, ProducerSpec, QueueBrokerSpec, QueueMode, QueueSpec, Scenario,
-    ScenarioError, SeekPosition, SeekSpec,
+    NetworkSpec, Overflow, ProcessingSpec, ProducerSpec, QueueBrokerSpec, QueueKind, QueueMode,
+    QueueSpec, Scenario, ScenarioError, SeekPosition, SeekSpec,
 };
 use std::collections::BTreeSet;
 
@@ -185,6 +185,7 @@ fn validate_queue(
     if q.delivery_limit == Some(0) {
         return err(format!("{path}.delivery_limit"), "must be positive");
     }
+    validate_rabbitmq_arguments(path, q, mode)?;
     if let Some(max) = q.max_length {
         if max == 0 || max > limits.queue_depth_max {
             return err(
@@ -193,6 +194,80 @@ fn validate_queue(
                     "must be in 1..={} (limits.queue_depth_max)",
                     limits.queue_depth_max
                 ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The queue arguments RabbitMQ itself would refuse, or that only one mode has.
+fn validate_rabbitmq_arguments(
+    path: &str,
+    q: &QueueSpec,
+    mode: QueueMode,
+) -> Result<(), ScenarioError> {
+    let rabbitmq_only = [
+        ("type", q.kind != QueueKind::Classic),
+        ("durable", q.durable),
+        ("overflow", q.overflow.is_some()),
+        ("message_ttl_ms", q.message_ttl_ms.is_some()),
+        ("max_length_bytes", q.max_length_bytes.is_some()),
+    ];
+    if mode == QueueMode::Sqs {
+        if let Some((field, _)) = rabbitmq_only.iter().find(|(_, set)| *set) {
+            return err(
+                format!("{path}.{field}"),
+                "a RabbitMQ queue argument; not in sqs mode",
+            );
+        }
+        return Ok(());
+    }
+    if q.delivery_limit.is_some() && q.kind == QueueKind::Classic {
+        return err(
+            format!("{path}.delivery_limit"),
+            "x-delivery-limit is a quorum queue argument: add \"type\": \"quorum\" (a classic queue ignores it)",
+        );
+    }
+    if q.message_ttl_ms
+        .is_some_and(|ttl| !(0..=bounds::TTL_MS_MAX).contains(&ttl))
+    {
+        return err(
+            format!("{path}.message_ttl_ms"),
+            format!("must be in 0..={} (x-message-ttl)", bounds::TTL_MS_MAX),
+        );
+    }
+    if q.max_length_bytes == Some(0) {
+        return err(format!("{path}.max_length_bytes"), "must be positive");
+    }
+    if q.overflow.is_some() && q.max_length.is_none() && q.max_length_bytes.is_none() {
+        return err(
+            format!("{path}.overflow"),
+            "only applies with max_length or max_length_bytes",
+        );
+    }
+    if q.overflow == Some(Overflow::RejectPublishDlx) && q.dead_letter_queue.is_none() {
+        return err(
+            format!("{path}.overflow"),
+            "reject-publish-dlx needs a dead_letter_queue",
+        );
+    }
+    Ok(())
+}
+
+/// A `topic` binding key: words separated by `.`, none empty (`a..b` or a
+/// trailing dot is refused); `*` and `#` only as whole words.
+fn validate_topic_key(path: String, key: &str) -> Result<(), ScenarioError> {
+    for word in key.split('.') {
+        if word.is_empty() {
+            return err(
+                path,
+                format!("`{key}` has an empty word (words are separated by one `.`)"),
+            );
+        }
+        if word != "*" && word != "#" && (word.contains('*') || word.contains('#')) {
+            return err(
+                path,
+                format!("`{key}`: `*` and `#` must be whole words, not part of `{word}`"),
             );
         }
     }
@@ -229,11 +304,15 @@ fn validate_exchanges(
                     format!("unknown queue `{}`", b.queue),
                 );
             }
-            if (x.kind == ExchangeKind::Direct) != b.routing_key.is_some() {
+            let keyed = matches!(x.kind, ExchangeKind::Direct | ExchangeKind::Topic);
+            if keyed != b.routing_key.is_some() {
                 return err(
                     format!("{bpath}.routing_key"),
-                    "required for direct exchanges and not allowed for others",
+                    "required for direct and topic exchanges and not allowed for others",
                 );
+            }
+            if let (ExchangeKind::Topic, Some(key)) = (x.kind, &b.routing_key) {
+                validate_topic_key(format!("{bpath}.routing_key"), key)?;
             }
         }
     }

@@ -60,6 +60,11 @@ impl World {
                 Output::WakeAt { at_ms } => {
                     self.schedule(at_ms.max(self.now_ms), Ev::BrokerWake(node))
                 }
+                // The world's consumers never send basic.get.
+                Output::Got { .. } => unreachable!("no simulated client sends basic.get"),
+                // The note is in the history; the consumer finds its channel
+                // gone and subscribes again, as after a connection loss.
+                Output::ChannelError { to, .. } => self.reset_consumer_connection(to),
                 Output::Note(note) => self.record(Proc::Broker(node), Entry::Broker(note)),
                 Output::Log { to, reply } => self.send_down(node, to, Downlink::Log(reply)),
                 Output::FlushAt { id, at_ms } => self.schedule(at_ms, Ev::FlushDone(node, id)),

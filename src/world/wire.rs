@@ -223,6 +223,8 @@ pub(super) fn request_name(req: Request) -> &'static str {
         Request::Consume { .. } => "consume",
         Request::Ack { .. } => "ack",
         Request::Nack { .. } => "nack",
+        Request::Get { .. } => "get",
+        Request::Cancel => "cancel",
         Request::Credit => "credit",
         Request::Qos { .. } => "qos",
         Request::ChannelClosed => "channel_closed",

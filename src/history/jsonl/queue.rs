@@ -76,6 +76,16 @@ pub(super) fn describe_note<'a>(note: Note, names: &'a Names, base: Line<'a>) ->
             tag: Some(tag_name(tag)),
             ..ev
         },
+        Note::ChannelError { client, code } => Line {
+            f: "channel_error",
+            consumer: Some(names.client(client)),
+            reason: Some(if code == 406 {
+                "406 PRECONDITION_FAILED: unknown delivery tag"
+            } else {
+                "channel error"
+            }),
+            ..ev
+        },
         Note::ConsumeRefused { consumer, queue } => Line {
             f: "consume_refused",
             consumer: Some(names.client(consumer)),
@@ -124,10 +134,7 @@ fn dead_lettered<'a>(
         msg: Some(msg_name(msg)),
         queue: Some(names.queue(from)),
         to_queue: to.map(|t| names.queue(t)),
-        reason: Some(match reason {
-            DeadLetterReason::Rejected => "rejected",
-            DeadLetterReason::DeliveryLimit => "delivery_limit",
-        }),
+        reason: Some(reason.name()),
         ..ev
     }
 }

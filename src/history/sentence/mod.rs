@@ -210,6 +210,8 @@ mod tests {
             },
             redelivered: true,
             delivery_count: 2,
+            x_delivery_count: None,
+            death: None,
         };
         let deliver = Entry::Deliver { to: 1, delivery };
         assert_eq!(

@@ -44,6 +44,10 @@ pub(super) fn note(note: Note, who: &str, names: &Names) -> String {
             "{who} ignored an ack for tag {}: it no longer holds that delivery",
             tag_name(tag)
         ),
+        Note::ChannelError { client, code } => format!(
+            "{who} closed the channel of {} with {code} PRECONDITION_FAILED: it acked a tag it does not hold; its unacked messages go back",
+            names.client(client)
+        ),
         Note::ConsumeRefused { consumer, queue } => format!(
             "{} may not consume from {}: it has an exclusive consumer",
             names.client(consumer),
@@ -63,6 +67,8 @@ fn dead_lettered(
     let why = match reason {
         DeadLetterReason::Rejected => "rejected",
         DeadLetterReason::DeliveryLimit => "x-delivery-limit reached",
+        DeadLetterReason::Expired => "x-message-ttl expired",
+        DeadLetterReason::MaxLen => "pushed out by x-max-length",
     };
     let (m, from) = (msg_name(msg), names.queue(from));
     match to {

@@ -1,0 +1,317 @@
+//! Runs a plan on our queue broker, through its sans-IO API: each channel is a
+//! client id, the publisher is one more, and virtual time only moves on `Sleep`.
+
+use super::plan::{Event, Experiment, Kind, Overflow, Queue, Seen, Step, To};
+use brokerlab::broker::queue::QueueBroker;
+use brokerlab::broker::{ClientId, Delivery, DeliveryTag, KeyId, Message, Output, Request, Target};
+use brokerlab::config::{
+    BindingSpec, ExchangeKind, ExchangeSpec, Overflow as SpecOverflow, QueueBrokerSpec, QueueKind,
+    QueueMode, QueueSpec,
+};
+use std::collections::{BTreeMap, HashMap};
+
+/// The publisher's client id; channels are 0..=99, queue drains 200 and up.
+const PUBLISHER: ClientId = 100;
+const DRAIN: ClientId = 200;
+
+/// A plan's run on our broker.
+struct Run {
+    broker: QueueBroker,
+    queues: Vec<String>,
+    exchanges: Vec<String>,
+    keys: Vec<String>,
+    now_ms: u64,
+    /// The delivery tag each channel last saw for each body.
+    tags: HashMap<(ClientId, String), DeliveryTag>,
+    events: Vec<Event>,
+}
+
+/// Runs `exp` on a fresh queue broker and returns what the clients saw.
+pub fn run(exp: &Experiment) -> Vec<Event> {
+    let (spec, keys) = spec(exp);
+    let key_of = |k: &str| keys.iter().position(|n| n == k).map(|i| i as KeyId);
+    let broker = QueueBroker::from_spec(&spec, &key_of, &keys, 1_000);
+    let mut run = Run {
+        broker,
+        queues: spec.queues.iter().map(|q| q.name.clone()).collect(),
+        exchanges: spec.exchanges.iter().map(|x| x.name.clone()).collect(),
+        keys,
+        now_ms: 0,
+        tags: HashMap::new(),
+        events: Vec::new(),
+    };
+    for step in exp.steps {
+        run.step(step);
+    }
+    for (i, q) in exp.queues().iter().enumerate() {
+        let msgs = run.drain(DRAIN + i as ClientId, q.name);
+        run.events.push(Event::Left {
+            queue: q.name.to_string(),
+            msgs: Some(msgs),
+        });
+    }
+    run.events
+}
+
+/// The broker the plan declares, and the routing keys it publishes with.
+fn spec(exp: &Experiment) -> (QueueBrokerSpec, Vec<String>) {
+    let queues = exp.queues().into_iter().map(queue_spec).collect();
+    let mut exchanges = Vec::new();
+    let mut keys = Vec::new();
+    for step in exp.steps {
+        match step {
+            Step::Topic(x, bindings) => exchanges.push(ExchangeSpec {
+                name: x.to_string(),
+                kind: ExchangeKind::Topic,
+                bindings: bindings
+                    .iter()
+                    .map(|(q, key)| BindingSpec {
+                        queue: q.to_string(),
+                        routing_key: Some(key.to_string()),
+                    })
+                    .collect(),
+            }),
+            Step::Publish {
+                to: To::Topic(_, key),
+                ..
+            } if !keys.iter().any(|k| k == key) => keys.push(key.to_string()),
+            _ => {}
+        }
+    }
+    let spec = QueueBrokerSpec {
+        mode: QueueMode::Rabbitmq,
+        queues,
+        exchanges,
+    };
+    (spec, keys)
+}
+
+fn queue_spec(q: Queue) -> QueueSpec {
+    QueueSpec {
+        kind: match q.kind {
+            Kind::Classic => QueueKind::Classic,
+            Kind::Quorum => QueueKind::Quorum,
+        },
+        durable: q.durable,
+        delivery_limit: q.delivery_limit,
+        dead_letter_queue: q.dead_letter_queue.map(str::to_string),
+        max_length: q.max_length.map(u64::from),
+        overflow: q
+            .overflow
+            .map(|Overflow::RejectPublish| SpecOverflow::RejectPublish),
+        message_ttl_ms: q.message_ttl_ms.map(i64::from),
+        ..QueueSpec::named(q.name.to_string())
+    }
+}
+
+/// "m7" is message 7.
+fn msg_id(body: &str) -> u64 {
+    body.trim_start_matches('m')
+        .parse()
+        .expect("bodies are m<number>")
+}
+
+impl Run {
+    fn queue(&self, name: &str) -> u32 {
+        self.queues
+            .iter()
+            .position(|q| q == name)
+            .expect("declared") as u32
+    }
+
+    fn step(&mut self, step: &Step) {
+        let mut out = Vec::new();
+        let now = self.now_ms;
+        match *step {
+            Step::Declare(_) | Step::Topic(..) => {}
+            Step::Publish {
+                to,
+                body,
+                persistent,
+                ..
+            } => {
+                let req = self.publish(to, body, persistent);
+                self.broker.handle(now, PUBLISHER, req, &mut out);
+            }
+            Step::Consume {
+                ch,
+                queue,
+                prefetch,
+                auto_ack,
+            } => {
+                let req = Request::Consume {
+                    queue: self.queue(queue),
+                    prefetch: prefetch.into(),
+                    auto_ack,
+                    exclusive: false,
+                    window: 0,
+                };
+                self.broker.handle(now, ch.into(), req, &mut out);
+            }
+            Step::Get {
+                ch,
+                queue,
+                auto_ack,
+            } => {
+                let req = Request::Get {
+                    queue: self.queue(queue),
+                    auto_ack,
+                };
+                self.broker.handle(now, ch.into(), req, &mut out);
+            }
+            Step::Ack { .. } | Step::Nack { .. } | Step::Reject { .. } => {
+                self.settle(step, &mut out)
+            }
+            Step::Cancel { ch } => self
+                .broker
+                .handle(now, ch.into(), Request::Cancel, &mut out),
+            Step::Close { ch } => {
+                self.broker
+                    .handle(now, ch.into(), Request::ChannelClosed, &mut out);
+            }
+            Step::Restart => {
+                self.broker.crash(&mut out);
+                self.broker.restart();
+                self.tags.clear();
+                out.clear();
+            }
+            Step::Sleep { ms } => {
+                self.now_ms += u64::from(ms);
+                self.broker.tick(self.now_ms, &mut out);
+            }
+        }
+        self.record(out);
+    }
+
+    fn publish(&self, to: To, body: &str, persistent: bool) -> Request {
+        let (target, key) = match to {
+            To::Queue(q) => (Target::Queue(self.queue(q)), None),
+            To::Topic(x, key) => {
+                let x = self
+                    .exchanges
+                    .iter()
+                    .position(|n| n == x)
+                    .expect("declared");
+                let k = self.keys.iter().position(|n| n == key).expect("collected");
+                (Target::Exchange(x as u32), Some(k as KeyId))
+            }
+        };
+        let id = msg_id(body);
+        let msg = Message {
+            id,
+            producer: PUBLISHER,
+            seq: id,
+            key,
+            payload_bytes: 0,
+        };
+        Request::Publish {
+            target,
+            msg,
+            confirm: true,
+            persistent,
+        }
+    }
+
+    fn settle(&mut self, step: &Step, out: &mut Vec<Output>) {
+        let req = |tag| match *step {
+            Step::Ack { multiple, .. } => Request::Ack { tag, multiple },
+            Step::Nack {
+                multiple, requeue, ..
+            } => Request::Nack {
+                tag,
+                multiple,
+                requeue,
+            },
+            Step::Reject { requeue, .. } => Request::Nack {
+                tag,
+                multiple: false,
+                requeue,
+            },
+            _ => unreachable!("settling steps only"),
+        };
+        let (Step::Ack { ch, body, .. }
+        | Step::Nack { ch, body, .. }
+        | Step::Reject { ch, body, .. }) = *step
+        else {
+            unreachable!("settling steps only")
+        };
+        let tag = self.tags[&(ch.into(), body.to_string())];
+        self.broker.handle(self.now_ms, ch.into(), req(tag), out);
+    }
+
+    /// Turns the broker's outputs into events: answers in order, then pushes
+    /// and channel closes grouped by channel (as the real run sees them).
+    fn record(&mut self, out: Vec<Output>) {
+        let mut per_channel: BTreeMap<ClientId, Vec<Event>> = BTreeMap::new();
+        for o in out {
+            match o {
+                Output::Confirm { msg, ok, .. } => self.events.push(Event::Confirm {
+                    body: format!("m{msg}"),
+                    ok,
+                }),
+                Output::Got { to, delivery } => {
+                    let msg = delivery.map(|d| self.seen(to, d));
+                    self.events.push(Event::Got { ch: ch(to), msg });
+                }
+                Output::Deliver { to, delivery } => {
+                    let msg = self.seen(to, delivery);
+                    per_channel
+                        .entry(to)
+                        .or_default()
+                        .push(Event::Deliver { ch: ch(to), msg });
+                }
+                Output::ChannelError { to, code } => {
+                    per_channel
+                        .entry(to)
+                        .or_default()
+                        .push(Event::ChannelClosed { ch: ch(to), code });
+                }
+                _ => {}
+            }
+        }
+        self.events.extend(per_channel.into_values().flatten());
+    }
+
+    fn seen(&mut self, to: ClientId, d: Delivery) -> Seen {
+        let body = format!("m{}", d.msg.id);
+        self.tags.insert((to, body.clone()), d.tag);
+        Seen {
+            body,
+            redelivered: d.redelivered,
+            delivery_count: d.x_delivery_count,
+            death: d.death.map(|x| {
+                (
+                    x.reason.name().to_string(),
+                    self.queues[x.queue as usize].clone(),
+                )
+            }),
+        }
+    }
+
+    /// The queue's messages in order, taken with auto-ack `basic.get`s.
+    fn drain(&mut self, client: ClientId, queue: &str) -> Vec<Seen> {
+        let q = self.queue(queue);
+        let mut msgs = Vec::new();
+        for _ in 0..100 {
+            let mut out = Vec::new();
+            let req = Request::Get {
+                queue: q,
+                auto_ack: true,
+            };
+            self.broker.handle(self.now_ms, client, req, &mut out);
+            let got = out.iter().find_map(|o| match o {
+                Output::Got { delivery, .. } => Some(*delivery),
+                _ => None,
+            });
+            match got.expect("basic.get is answered") {
+                Some(d) => msgs.push(self.seen(client, d)),
+                None => break,
+            }
+        }
+        msgs
+    }
+}
+
+fn ch(client: ClientId) -> u8 {
+    u8::try_from(client).expect("channels are small numbers")
+}

@@ -238,7 +238,7 @@ async fn resume_says_how_many_acknowledged_records_came_back() {
     assert!(text.contains(&says), "{says:?} not in: {text}");
     assert!(
         text.contains("written to the log but never acknowledged")
-            || text.contains("none was written without an acknowledgement"),
+            || text.contains("No recovered record was written without being acknowledged."),
         "{text}"
     );
     // Confirmed is what was acknowledged, not every stored record.

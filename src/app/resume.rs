@@ -220,47 +220,57 @@ impl ResumeReport {
         }
     }
 
-    /// The banner's text.
+    /// The banner's text, in one piece.
     pub fn text(&self) -> String {
-        let mut text = String::new();
-        if self.checked {
+        let parts = self.paragraphs();
+        let parts = parts.iter().filter(|p| !p.is_empty());
+        parts.cloned().collect::<Vec<_>>().join(" ")
+    }
+
+    /// The banner's paragraphs: acknowledged against recovered (and what is
+    /// missing); what was written but never acknowledged (empty without a
+    /// record); what was consumed then, and what recovery cut.
+    pub fn paragraphs(&self) -> [String; 3] {
+        let (acked, written) = if self.checked {
             let k = self.acked_before();
-            text += &format!(
+            let mut acked = format!(
                 "{k} {} acknowledged before the page closed; {} of {k} recovered.",
                 records_were(k),
                 self.recovered
             );
             if !self.missing.is_empty() {
-                text += &format!(
+                acked += &format!(
                     " Missing: {}. The disk lost them; the checker counts them as lost.",
                     describe_missing(&self.missing)
                 );
             }
-            text += &match self.unacknowledged {
-                0 => " Every other recovered record had been acknowledged too: none was written without an acknowledgement.".to_string(),
+            let written = match self.unacknowledged {
+                0 => "No recovered record was written without being acknowledged.".to_string(),
                 n => format!(
-                    " {n} more {} written to the log but never acknowledged: no producer heard back, so {} unconfirmed, not confirmed.",
+                    "{n} more {} written to the log but never acknowledged: no producer heard back, so {} unconfirmed, not confirmed.",
                     records_were(n),
                     if n == 1 { "it counts as" } else { "they count as" }
                 ),
             };
+            (acked, written)
         } else {
-            text += &format!(
+            let acked = format!(
                 "No record of what was acknowledged survived (it is kept in this browser's localStorage), \
                  so all {} recovered records count as acknowledged.",
                 self.recovered
             );
-        }
-        text += &format!(
-            " {} of the {} recovered records lie below the group's committed offsets (consumed then: counted as published and processed).",
+            (acked, String::new())
+        };
+        let mut consumed = format!(
+            "{} of the {} recovered records lie below the group's committed offsets (consumed then: counted as published and processed).",
             self.consumed, self.carried
         );
         if self.truncated.is_empty() {
-            text += " Nothing was truncated.";
+            consumed += " Nothing was truncated.";
         } else {
-            text += &format!(" Truncated: {}.", self.truncated.join("; "));
+            consumed += &format!(" Truncated: {}.", self.truncated.join("; "));
         }
-        text
+        [acked, written, consumed]
     }
 }
 

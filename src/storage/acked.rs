@@ -251,8 +251,9 @@ impl Vanished {
         format!("{n} acknowledged {records} are gone from the stored log")
     }
 
-    /// The banner's text: what is gone, what the browser said, what it means.
-    pub fn text(&self) -> String {
+    /// The banner's paragraphs: what is gone, what the browser said, what
+    /// it means.
+    pub fn paragraphs(&self) -> [String; 3] {
         let found = match self.found {
             Found::Missing => {
                 "The browser no longer has the log's database: it was created anew, empty."
@@ -264,14 +265,23 @@ impl Vanished {
             Some(report) => format!("The browser reported: {report}."),
             None => "The browser reported nothing.".to_string(),
         };
-        format!(
-            "{found} Missing: {}. Before the page closed it had acknowledged {} produce requests. {report} \
-             What this means: the browser's storage is this broker's disk, and the disk failed. \
-             The broker acknowledged only what IndexedDB said was on disk; a disk that drops committed data \
-             loses acknowledged records, as it would under a real broker.",
-            describe_missing(&self.missing),
-            self.acked,
-        )
+        [
+            format!(
+                "{found} Missing: {}. Before the page closed it had acknowledged {} produce requests.",
+                describe_missing(&self.missing),
+                self.acked,
+            ),
+            report,
+            "What this means: the browser's storage is this broker's disk, and the disk failed. \
+             The broker acknowledged only what IndexedDB said was on disk; a disk that drops \
+             committed data loses acknowledged records, as it would under a real broker."
+                .to_string(),
+        ]
+    }
+
+    /// The banner's text, in one piece.
+    pub fn text(&self) -> String {
+        self.paragraphs().join(" ")
     }
 }
 

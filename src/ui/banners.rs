@@ -81,7 +81,7 @@ fn vanished_banner(vanished: &Vanished, with_choice: bool, dispatch: &Callback<A
     html! {
         <div class="banner banner-loss" role="alert" aria-labelledby="vanished-title">
             <h2 id="vanished-title">{ vanished.headline() }</h2>
-            <p>{ vanished.text() }</p>
+            { for vanished.paragraphs().into_iter().map(|p| html! { <p>{ p }</p> }) }
             if with_choice {
                 <p>{ "Start fresh forgets this record and keeps new log runs in IndexedDB again. \
                       Until then, log runs use the in-memory disk model." }</p>
@@ -103,7 +103,7 @@ fn resumed_banner(report: &ResumeReport, dispatch: &Callback<Action>) -> Html {
     html! {
         <div {class} {role} aria-labelledby="resumed-title">
             <h2 id="resumed-title">{ report.headline() }</h2>
-            <p>{ report.text() }</p>
+            { for report.paragraphs().into_iter().filter(|p| !p.is_empty()).map(|p| html! { <p>{ p }</p> }) }
             <button onclick={dispatch.reform(|_| Action::StartFresh)}>{ "Start fresh" }</button>
         </div>
     }

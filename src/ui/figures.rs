@@ -119,9 +119,10 @@ fn findings(v: &View, dispatch: &Callback<Action>) -> Html {
                     html! {
                         <li>
                             <button class={classes!("finding", f.kind)} {onclick}
-                                aria-label={format!("{} {} at {}", f.kind, f.msgs.join(", "), format_ms(f.time_ms))}
-                                aria-pressed={(v.focus_msg.as_ref() == f.msgs.first()).to_string()}>
-                                // The visible text reads as the name does.
+                                aria-label={finding_name(f.kind, &f.msgs, f.time_ms)}
+                                aria-pressed={(!f.msgs.is_empty() && v.focus_msg.as_ref() == f.msgs.first()).to_string()}>
+                                // Spaces between the words, so the text reads as
+                                // the name says (not "lost-writem77").
                                 <span class="kind">{ f.kind }</span>{ " " }
                                 <span class="ids">{ f.msgs.join(", ") }</span>{ " " }
                                 <span class="time">{ format!("at {}", format_ms(f.time_ms)) }</span>
@@ -133,6 +134,18 @@ fn findings(v: &View, dispatch: &Callback<Action>) -> Html {
             </ul>
         </section>
     }
+}
+
+/// A finding button's name: its visible words in order ("lost m40 at 16.160 s"),
+/// so speech input can say what it sees. A finding about offsets rather
+/// than messages (a resumed log's `lost`) has no ids.
+fn finding_name(kind: &str, msgs: &[String], time_ms: u64) -> String {
+    let mut words = vec![kind.to_string()];
+    if !msgs.is_empty() {
+        words.push(msgs.join(", "));
+    }
+    words.push(format!("at {}", format_ms(time_ms)));
+    words.join(" ")
 }
 
 fn chain(msg: &str, rows: &[EventRow], raw: bool, dispatch: &Callback<Action>) -> Html {

@@ -165,7 +165,12 @@ impl World {
     /// world runs on meanwhile: producers keep sending, and what they send
     /// waits in the broker for the next group commit, which takes all of it
     /// in one transaction. Past the run-ahead the world waits.
-    fn flush_overdue(&mut self, node: NodeId, flush: FlushId, at_ms: u64) -> Result<Step, RunError> {
+    fn flush_overdue(
+        &mut self,
+        node: NodeId,
+        flush: FlushId,
+        at_ms: u64,
+    ) -> Result<Step, RunError> {
         let due_ms = match self.flush_overdue {
             Some((n, id, due_ms)) if n == node && id == flush => due_ms,
             _ => {

@@ -32,7 +32,10 @@ rabbitmq_fail() {
   return 1
 }
 
-# The environment every rabbitmq-* command of this node runs with.
+# The environment every rabbitmq-* command of this node runs with. It moves
+# HOME (the Erlang cookie lives there), so the functions that call it run in a
+# subshell, `f() ( ... )`: a script that sources this file (scripts/test.sh)
+# keeps its own HOME, and with it cargo's and rustup's.
 rabbitmq_env() {
   export HOME="$BROKERLAB_RABBITMQ_DIR"               # the Erlang cookie lives here
   export RABBITMQ_NODENAME="$BROKERLAB_RABBITMQ_NODE"
@@ -76,12 +79,12 @@ $(tail -n 15 "$RABBITMQ_ROOT/target/rabbitmq-install.log")"
   echo "rabbitmq: installed $(dpkg-query -W -f='${Version}' rabbitmq-server) in $((SECONDS - t0)) s"
 }
 
-rabbitmq_running() {
+rabbitmq_running() (
   rabbitmq_env
   "$RABBITMQ_BIN/rabbitmq-diagnostics" -q -n "$BROKERLAB_RABBITMQ_NODE" ping >/dev/null 2>&1
-}
+)
 
-rabbitmq_start() {
+rabbitmq_start() (
   mkdir -p "$RABBITMQ_ROOT/target"
   rabbitmq_install
   rabbitmq_env
@@ -104,16 +107,16 @@ rabbitmq_start() {
 $(tail -n 20 "$RABBITMQ_LOG_BASE/startup.log" "$RABBITMQ_LOG_BASE"/*.log 2>/dev/null)"
   fi
   echo "rabbitmq: $BROKERLAB_RABBITMQ_NODE $("$RABBITMQ_BIN/rabbitmqctl" -q -n "$BROKERLAB_RABBITMQ_NODE" version) up on 127.0.0.1:$BROKERLAB_RABBITMQ_PORT in $((SECONDS - t0)) s"
-}
+)
 
-rabbitmq_stop() {
+rabbitmq_stop() (
   [ -x "$RABBITMQ_BIN/rabbitmqctl" ] || return 0
   rabbitmq_env
   rabbitmq_running || return 0
   # `stop PIDFILE` returns once the OS process is gone, so a restart finds the port free.
   "$RABBITMQ_BIN/rabbitmqctl" -q -n "$BROKERLAB_RABBITMQ_NODE" stop "$RABBITMQ_PID_FILE" >/dev/null ||
     rabbitmq_fail "rabbitmqctl stop $BROKERLAB_RABBITMQ_NODE failed"
-}
+)
 
 rabbitmq_restart() {
   rabbitmq_stop
@@ -123,7 +126,7 @@ rabbitmq_restart() {
 # The broker restarts inside the running Erlang VM (`stop_app`, `start_app`):
 # queues and messages go through the same shutdown and recovery as a full
 # restart, in about 5 s instead of 12 (no VM boot). The fidelity test uses it.
-rabbitmq_restart_app() {
+rabbitmq_restart_app() (
   rabbitmq_env
   rabbitmq_running || rabbitmq_fail "node $BROKERLAB_RABBITMQ_NODE is not running (start it first)"
   local t0=$SECONDS ctl=("$RABBITMQ_BIN/rabbitmqctl" -q -n "$BROKERLAB_RABBITMQ_NODE")
@@ -132,7 +135,7 @@ rabbitmq_restart_app() {
   "${ctl[@]}" await_startup --timeout "$RABBITMQ_START_TIMEOUT_S" >/dev/null ||
     rabbitmq_fail "the rabbit app did not come back within $RABBITMQ_START_TIMEOUT_S s"
   echo "rabbitmq: $BROKERLAB_RABBITMQ_NODE restarted (app) in $((SECONDS - t0)) s"
-}
+)
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   case "${1:-}" in

@@ -43,6 +43,12 @@ pub struct DiskPump {
     waker: Option<Waker>,
     /// The page is gone: the task ends.
     closed: bool,
+    /// Where the pump task sends [`Action::DiskDone`]. It lives here, not in
+    /// the task, so that closing the pump drops it at once: the dispatcher
+    /// keeps the page's state alive, and with it the IndexedDB store and its
+    /// lock, which the next page (a route change, a remount) must be able to
+    /// take without waiting for the task to notice it is closed.
+    dispatch: Option<UseReducerDispatcher<AppState>>,
 }
 
 /// The pump, shared by the state and the pump task.
@@ -65,6 +71,7 @@ impl DiskPump {
     fn close(&mut self) {
         self.closed = true;
         self.armed = None;
+        self.dispatch = None;
         if let Some(waker) = self.waker.take() {
             waker.wake();
         }
@@ -99,10 +106,15 @@ async fn next_turn(pump: &SharedPump) -> bool {
 #[hook]
 pub fn use_disk_pump(pump: SharedPump, dispatch: UseReducerDispatcher<AppState>) {
     use_effect_with((), move |_| {
+        pump.borrow_mut().dispatch = Some(dispatch);
         let task_pump = Rc::clone(&pump);
         wasm_bindgen_futures::spawn_local(async move {
             while next_turn(&task_pump).await {
-                dispatch.dispatch(Action::DiskDone);
+                // Cloned out first: dispatching must not hold the pump's borrow.
+                let dispatch = task_pump.borrow().dispatch.clone();
+                if let Some(dispatch) = dispatch {
+                    dispatch.dispatch(Action::DiskDone);
+                }
             }
         });
         move || pump.borrow_mut().close()

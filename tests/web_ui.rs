@@ -553,7 +553,7 @@ async fn a_loaded_scenario_says_what_it_is_about() {
         .expect("a description");
     let text = about.text_content().unwrap();
     assert!(
-        text.starts_with("broker_crash.json: An in-memory broker crashes at t=400"),
+        text.starts_with("broker_crash.json: The broker crashes at t=400"),
         "{text}"
     );
     app.destroy();

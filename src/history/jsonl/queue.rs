@@ -17,60 +17,83 @@ pub(super) fn delivery_fields<'a>(d: Delivery, names: &'a Names, base: Line<'a>)
     }
 }
 
-/// A broker note: the queue broker's own here, the log broker's in
-/// [`log_note`].
+/// A broker note: the queue broker's own here, by family, the log broker's
+/// in [`log_note`].
 pub(super) fn describe_note<'a>(note: Note, names: &'a Names, base: Line<'a>) -> Line<'a> {
     let ev = Line {
         ty: "event",
         ..base
     };
-    let m = |id| Some(msg_name(id));
-    let q = |q| Some(names.queue(q));
     match note {
-        Note::Enqueued { msg, queue } => Line {
-            f: "enqueue",
-            msg: m(msg),
-            queue: q(queue),
-            ..ev
-        },
-        Note::Deleted { msg, queue } => Line {
-            f: "delete",
-            msg: m(msg),
-            queue: q(queue),
-            ..ev
-        },
-        Note::Requeued { msg, queue, reason } => requeued(msg, queue, reason, names, ev),
+        Note::Enqueued { .. }
+        | Note::Deleted { .. }
+        | Note::Requeued { .. }
+        | Note::DeadLettered { .. }
+        | Note::LostInCrash { .. } => in_queue(note, names, ev),
+        Note::RejectedPublish { .. } | Note::Unroutable { .. } | Note::DuplicateDropped { .. } => {
+            not_enqueued(note, names, ev)
+        }
+        Note::StaleAck { .. } | Note::ChannelError { .. } | Note::ConsumeRefused { .. } => {
+            channel(note, names, ev)
+        }
+        Note::Log(n) => log_note::describe_log_note(n, names, ev),
+    }
+}
+
+/// A message's life in a queue: it arrives, leaves for good, comes back,
+/// dies into a dead-letter queue (or is dropped), or dies with the broker.
+fn in_queue<'a>(note: Note, names: &'a Names, ev: Line<'a>) -> Line<'a> {
+    let (f, msg, queue) = match note {
+        Note::Enqueued { msg, queue } => ("enqueue", msg, queue),
+        Note::Deleted { msg, queue } => ("delete", msg, queue),
+        Note::Requeued { msg, queue, reason } => return requeued(msg, queue, reason, names, ev),
         Note::DeadLettered {
             msg,
             from,
             to,
             reason,
-        } => dead_lettered(msg, (from, to), reason, names, ev),
-        Note::RejectedPublish { msg, queue } => Line {
-            f: "reject_publish",
-            msg: m(msg),
-            queue: q(queue),
-            reason: Some("x-max-length"),
-            ..ev
-        },
-        Note::Unroutable { msg } => Line {
-            f: "unroutable",
-            msg: m(msg),
-            ..ev
-        },
-        Note::DuplicateDropped { msg, queue } => Line {
-            f: "duplicate_dropped",
-            msg: m(msg),
-            queue: q(queue),
-            reason: Some("MessageDeduplicationId seen within 5 minutes"),
-            ..ev
-        },
-        Note::LostInCrash { msg, queue } => Line {
-            f: "lost_in_crash",
-            msg: m(msg),
-            queue: q(queue),
-            ..ev
-        },
+        } => return dead_lettered(msg, (from, to), reason, names, ev),
+        Note::LostInCrash { msg, queue } => ("lost_in_crash", msg, queue),
+        other => unreachable!("{other:?} is not about a message in a queue"),
+    };
+    Line {
+        f,
+        msg: Some(msg_name(msg)),
+        queue: Some(names.queue(queue)),
+        ..ev
+    }
+}
+
+/// A publish the broker confirmed or refused without enqueueing it: the
+/// queue was full (`reject-publish`), nothing was bound, or SQS FIFO had
+/// seen its deduplication id. `reason` says which rule.
+fn not_enqueued<'a>(note: Note, names: &'a Names, ev: Line<'a>) -> Line<'a> {
+    let (f, msg, queue, reason) = match note {
+        Note::RejectedPublish { msg, queue } => {
+            ("reject_publish", msg, Some(queue), Some("x-max-length"))
+        }
+        Note::Unroutable { msg } => ("unroutable", msg, None, None),
+        Note::DuplicateDropped { msg, queue } => (
+            "duplicate_dropped",
+            msg,
+            Some(queue),
+            Some("MessageDeduplicationId seen within 5 minutes"),
+        ),
+        other => unreachable!("{other:?} is not about a publish left out"),
+    };
+    Line {
+        f,
+        msg: Some(msg_name(msg)),
+        queue: queue.map(|q| names.queue(q)),
+        reason,
+        ..ev
+    }
+}
+
+/// A channel or a consumer: an ack for a tag nobody holds, a channel the
+/// broker closed, a `basic.consume` refused by an exclusive consumer.
+fn channel<'a>(note: Note, names: &'a Names, ev: Line<'a>) -> Line<'a> {
+    match note {
         Note::StaleAck { tag } => Line {
             f: "stale_ack",
             tag: Some(tag_name(tag)),
@@ -89,11 +112,11 @@ pub(super) fn describe_note<'a>(note: Note, names: &'a Names, base: Line<'a>) ->
         Note::ConsumeRefused { consumer, queue } => Line {
             f: "consume_refused",
             consumer: Some(names.client(consumer)),
-            queue: q(queue),
+            queue: Some(names.queue(queue)),
             reason: Some("exclusive"),
             ..ev
         },
-        Note::Log(n) => log_note::describe_log_note(n, names, ev),
+        other => unreachable!("{other:?} is not about a channel"),
     }
 }
 

@@ -40,11 +40,16 @@ pub type QueueId = u32;
 /// only its size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Message {
+    /// Which logical message this is; a retry carries the same id.
     pub id: MsgId,
+    /// Who published it: the checker's per-producer order runs on this.
     pub producer: ClientId,
     /// The producer's own counter, 0, 1, 2...: the order it meant to publish in.
     pub seq: u64,
+    /// The message key: routes it (`x-consistent-hash`, a log partition) and
+    /// scopes per-key order. `None` for an unkeyed message.
     pub key: Option<KeyId>,
+    /// Payload size: counts against `x-max-length-bytes` and the log's batches.
     pub payload_bytes: u32,
 }
 
@@ -53,15 +58,20 @@ pub struct Message {
 /// restarted successor. (SQS calls the same idea a `ReceiptHandle`.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DeliveryTag {
+    /// The broker's life this tag was issued in (bumped by every restart).
     pub incarnation: u32,
+    /// The counter within that life, as AMQP numbers deliveries on a channel.
     pub n: u64,
 }
 
 /// One message handed to one consumer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Delivery {
+    /// What the consumer quotes back in its ack or nack.
     pub tag: DeliveryTag,
+    /// The queue it was delivered from.
     pub queue: QueueId,
+    /// The message itself.
     pub msg: Message,
     /// AMQP's `redelivered` flag: this message was delivered before.
     pub redelivered: bool,
@@ -99,8 +109,11 @@ pub enum Target {
 pub enum Request {
     /// `basic.publish`. `confirm` is true when the channel is in confirm mode.
     Publish {
+        /// The exchange or queue it is published to.
         target: Target,
+        /// The message.
         msg: Message,
+        /// Confirm mode: the broker answers with [`Output::Confirm`].
         confirm: bool,
         /// `delivery_mode=2`: kept across a restart by a durable queue.
         persistent: bool,
@@ -108,9 +121,13 @@ pub enum Request {
     /// `basic.qos(prefetch)` + `basic.consume(queue, no_ack, exclusive)`.
     /// `prefetch` 0 is unlimited; it bounds manual-ack deliveries only.
     Consume {
+        /// The queue to consume from.
         queue: QueueId,
+        /// `basic.qos` prefetch: unacked deliveries the channel may hold.
         prefetch: u32,
+        /// `no_ack`: a delivery counts as acked the moment it is sent.
         auto_ack: bool,
+        /// Refuse any other consumer on this queue (and be refused if one exists).
         exclusive: bool,
         /// Auto-ack only: deliveries the client may have unread before it
         /// sends [`Request::Credit`] (TCP flow control: RabbitMQ does not apply
@@ -119,19 +136,35 @@ pub enum Request {
         window: u32,
     },
     /// `basic.get(queue, no_ack)`: pull one message, answered by [`Output::Got`].
-    Get { queue: QueueId, auto_ack: bool },
+    Get {
+        /// The queue to pull from.
+        queue: QueueId,
+        /// `no_ack`: the message is deleted as it is handed over.
+        auto_ack: bool,
+    },
     /// `basic.cancel`: the channel's consumer stops; its unacked deliveries
     /// stay unacked on the channel.
     Cancel,
     /// `basic.qos(prefetch)` again on an open channel: a live prefetch change.
-    Qos { prefetch: u32 },
+    Qos {
+        /// The new prefetch (0 is unlimited).
+        prefetch: u32,
+    },
     /// `basic.ack` (SQS: `DeleteMessage`). `multiple`: every unacked delivery
     /// of the channel up to and including `tag`.
-    Ack { tag: DeliveryTag, multiple: bool },
+    Ack {
+        /// The delivery acknowledged.
+        tag: DeliveryTag,
+        /// Also every earlier unacked delivery of the channel.
+        multiple: bool,
+    },
     /// `basic.nack` (`basic.reject` is the same with `multiple = false`).
     Nack {
+        /// The delivery refused.
         tag: DeliveryTag,
+        /// Also every earlier unacked delivery of the channel.
         multiple: bool,
+        /// Back to the queue (`true`) or dead-lettered / dropped (`false`).
         requeue: bool,
     },
     /// An auto-ack consumer started processing one message and has room for
@@ -147,41 +180,57 @@ pub enum Request {
 /// Broker to world.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Output {
+    /// `basic.deliver`: a message pushed to a consumer.
     Deliver {
+        /// The consumer.
         to: ClientId,
+        /// The message with its tag and flags.
         delivery: Delivery,
     },
     /// Publisher confirm: `basic.ack` (`ok`) or `basic.nack` (refused).
     Confirm {
+        /// The producer.
         to: ClientId,
+        /// The message confirmed (or refused).
         msg: MsgId,
+        /// `basic.ack` when true, `basic.nack` when false.
         ok: bool,
     },
     /// The answer to `basic.get`: `get-ok` with the message, or `get-empty`.
     Got {
+        /// The client that asked.
         to: ClientId,
+        /// The message (`get-ok`), or `None` for `get-empty`.
         delivery: Option<Delivery>,
     },
     /// The broker closed the client's channel (`channel.close` with a reply
     /// code, e.g. 406 `PRECONDITION_FAILED`); its unacked deliveries are requeued.
     ChannelError {
+        /// The client whose channel closed.
         to: ClientId,
+        /// The AMQP reply code (406 `PRECONDITION_FAILED`).
         code: u16,
     },
     /// Call `tick` at this virtual time (visibility timeouts, TTL expiry).
     WakeAt {
+        /// The virtual time to be woken at.
         at_ms: u64,
     },
+    /// Something the broker did, for the history.
     Note(Note),
     /// A log-broker reply to one client.
     Log {
+        /// The client answered.
         to: ClientId,
+        /// The answer.
         reply: LogReply,
     },
     /// A group commit began: ask storage about flush `id` at `at_ms` and
     /// report with [`Broker::flush_done`].
     FlushAt {
+        /// The flush storage began.
         id: FlushId,
+        /// When it completes (or tears, if the broker crashes first).
         at_ms: u64,
     },
 }
@@ -226,61 +275,86 @@ impl DeadLetterReason {
 /// Things the broker did that a learner (and the checker) should see.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Note {
+    /// A published message was routed into a queue and waits there.
     Enqueued {
+        /// The message.
         msg: MsgId,
+        /// The queue it now waits in.
         queue: QueueId,
     },
     /// Gone for good after an ack, a `DeleteMessage` or an auto-ack send.
     Deleted {
+        /// The message.
         msg: MsgId,
+        /// The queue it left.
         queue: QueueId,
     },
+    /// A delivered message went back to its queue, to be delivered again.
     Requeued {
+        /// The message.
         msg: MsgId,
+        /// The queue it went back to.
         queue: QueueId,
+        /// Why it came back.
         reason: ReturnReason,
     },
     /// `to: None` means there was no dead-letter queue, so it was dropped.
     DeadLettered {
+        /// The message.
         msg: MsgId,
+        /// The queue it died in.
         from: QueueId,
+        /// The dead-letter queue it moved to, if there is one.
         to: Option<QueueId>,
+        /// Why it died (the `x-death` reason).
         reason: DeadLetterReason,
     },
     /// `x-max-length` reached with `overflow = reject-publish`.
     RejectedPublish {
+        /// The message refused.
         msg: MsgId,
+        /// The full queue.
         queue: QueueId,
     },
     /// No binding matched; without `mandatory` the message is dropped.
     Unroutable {
+        /// The message dropped.
         msg: MsgId,
     },
     /// SQS FIFO: a publish whose `MessageDeduplicationId` was accepted within
     /// the last 5 minutes; confirmed, not enqueued again.
     DuplicateDropped {
+        /// The message published again.
         msg: MsgId,
+        /// The FIFO queue that already has it.
         queue: QueueId,
     },
     /// The broker crashed while holding this message (ready or unacked).
     LostInCrash {
+        /// The message lost.
         msg: MsgId,
+        /// The queue that held it.
         queue: QueueId,
     },
     /// An ack or nack for a tag the broker does not hold: already deleted,
     /// expired (SQS), or from before a broker restart. Ignored.
     StaleAck {
+        /// The tag nobody holds.
         tag: DeliveryTag,
     },
     /// The broker closed a channel with this reply code (406: an ack for a
     /// delivery tag the channel does not hold); its unacked deliveries went back.
     ChannelError {
+        /// The client whose channel closed.
         client: ClientId,
+        /// The AMQP reply code.
         code: u16,
     },
     /// `basic.consume` refused: the queue has an exclusive consumer.
     ConsumeRefused {
+        /// The consumer refused.
         consumer: ClientId,
+        /// The queue held exclusively by another consumer.
         queue: QueueId,
     },
     /// Something the log broker did.
@@ -290,18 +364,22 @@ pub enum Note {
 /// A queue's state, for the UI and the checker.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueueView {
+    /// The queue's name from the scenario.
     pub name: String,
     /// Ready messages in delivery order.
     pub ready: Vec<MsgId>,
     /// Delivered, not yet acked (or in flight in SQS terms).
     pub unacked: Vec<MsgId>,
+    /// The consumers subscribed to it, in the order they joined.
     pub consumers: Vec<ClientId>,
 }
 
 /// Every broker kind the world can drive.
 #[derive(Clone, Debug)]
 pub enum Broker {
+    /// RabbitMQ (classic and quorum queues) or SQS: messages leave when acked.
     Queue(QueueBroker),
+    /// Kafka: an append-only log that consumers read by offset.
     Log(LogBroker),
 }
 
@@ -337,6 +415,7 @@ impl Broker {
         }
     }
 
+    /// Whether the broker process is running (false between a crash and its restart).
     pub fn is_up(&self) -> bool {
         match self {
             Broker::Queue(b) => b.is_up(),
@@ -344,6 +423,7 @@ impl Broker {
         }
     }
 
+    /// One request from client `from` arrived at `now_ms`; the answers go to `out`.
     pub fn handle(
         &mut self,
         now_ms: u64,
@@ -359,6 +439,8 @@ impl Broker {
         }
     }
 
+    /// The virtual clock reached a time the broker asked for with
+    /// [`Output::WakeAt`]: expire what is due.
     pub fn tick(&mut self, now_ms: u64, storage: &mut dyn Storage, out: &mut Vec<Output>) {
         match self {
             Broker::Queue(b) => b.tick(now_ms, out),
@@ -397,6 +479,9 @@ impl Broker {
         }
     }
 
+    /// The broker process starts again after a crash with what survived it:
+    /// the log broker recovers its disk, the queue broker keeps the
+    /// persistent messages of its durable queues.
     pub fn restart(&mut self, now_ms: u64, storage: &mut dyn Storage, out: &mut Vec<Output>) {
         match self {
             Broker::Queue(b) => b.restart(),
@@ -413,6 +498,7 @@ impl Broker {
         }
     }
 
+    /// Every queue's state, for the page; empty for the log broker.
     pub fn queue_views(&self) -> Vec<QueueView> {
         match self {
             Broker::Queue(b) => b.queue_views(),
@@ -420,6 +506,7 @@ impl Broker {
         }
     }
 
+    /// The queues' names, in [`QueueId`] order; empty for the log broker.
     pub fn queue_names(&self) -> Vec<String> {
         match self {
             Broker::Queue(b) => b.queue_names(),

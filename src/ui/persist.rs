@@ -82,18 +82,20 @@ impl Storage for SharedStore {
 pub enum Persistence {
     /// The store is being opened.
     Opening,
-    /// Log runs persist to IndexedDB. `found_records` (partition records)
-    /// were already stored when the page loaded (an earlier visit's log), until resumed or
-    /// cleared. `saved_setup` is the setup saved with that log, or why it
-    /// cannot be used (then only "Start fresh" is offered).
+    /// Log runs persist to IndexedDB.
     Ready {
+        /// The open store every log run writes through.
         store: SharedStore,
+        /// Partition records already stored when the page loaded (an earlier
+        /// visit's log), until resumed or cleared.
         found_records: u64,
         /// Anything at all is stored: partition records, or only committed
         /// offsets and producer or transaction state (retention may have
         /// deleted every record). Such a log is offered too, never wiped
         /// silently by the next run.
         found_any: bool,
+        /// The setup saved with that log, or why it cannot be used (then only
+        /// "Start fresh" is offered).
         saved_setup: Result<Setup, String>,
         /// The record of acknowledgements the earlier visit left
         /// ([`crate::storage::acked`]), unless a deliberate clear came after
@@ -105,10 +107,11 @@ pub enum Persistence {
         /// chooses (Start fresh, or Resume when records are left).
         vanished: Option<Vanished>,
     },
-    /// IndexedDB cannot be used; the message says why and what happens now.
-    /// `can_take_over` when another tab owns the log and this one may take it.
+    /// IndexedDB cannot be used.
     Unavailable {
+        /// Why, and what happens now (the banner's text).
         message: String,
+        /// Another tab owns the log and this one may take it over.
         can_take_over: bool,
     },
 }

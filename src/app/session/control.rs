@@ -21,7 +21,6 @@ impl Session {
         self.inject(FaultAction::Crash, "broker", None)
     }
 
-    /// "Restart broker": it recovers what its disk holds.
     /// Crashes the broker while its disk writes: the batch in flight lands
     /// torn (`crash_torn`), and the restart's recovery truncates it. With
     /// nothing in flight it is a plain crash. Log broker only.
@@ -29,6 +28,7 @@ impl Session {
         self.inject(FaultAction::CrashTorn, "broker", None)
     }
 
+    /// "Restart broker": it recovers what its disk holds.
     pub fn restart_broker(&mut self) -> Result<(), ScenarioError> {
         self.inject(FaultAction::Restart, "broker", None)
     }

@@ -48,6 +48,21 @@
 //! - `src/bin/brokerlab-web.rs`: the entry point Trunk builds into the page.
 //!
 //! Read the README's "concept → file" table to find where each broker idea lives.
+//!
+//! ## Habits the crate keeps
+//!
+//! Two lints hold the code to the house rules; `cargo clippy -- -D warnings`
+//! (scripts/test.sh, and every landing) turns them into errors:
+//!
+//! - `missing_docs`: every public item says what it is for.
+//! - `clippy::too_many_lines`: no function over 70 lines (the threshold is in
+//!   `clippy.toml`). A long function usually does several things; split it by
+//!   meaning. A rare `#[allow]` carries its reason beside it.
+//!
+//! No source file over 800 lines is the third habit; `tests/architecture.rs`
+//! checks it along with the layers.
+#![warn(missing_docs)]
+#![warn(clippy::too_many_lines)]
 
 // The modules in layer order, bottom first (see the table above).
 pub mod node;

@@ -13,6 +13,10 @@
 
 pub mod dedup;
 pub mod log;
+// The queue broker is being split into rooms (src/broker/queue/) by the
+// helper who owns it, and documented as it goes; until then its pub items
+// are exempt from the crate's `missing_docs`.
+#[allow(missing_docs)]
 pub mod queue;
 pub mod topic;
 mod wake;

@@ -337,7 +337,9 @@ fn report(
 /// Lineage: the client records its batch's `invoke process` entries, then
 /// one `invoke publish` per input record in the same order, so the n-th
 /// publish after a batch's process invokes is the n-th input's output.
-pub fn committed_in_doubt(history: &History) -> BTreeMap<MsgId, u64> {
+/// Each input comes with the client that processed it (its consumer group
+/// judges duplicates).
+pub fn committed_in_doubt(history: &History) -> BTreeMap<MsgId, (u64, ClientId)> {
     let g = gather(history);
     let mut lineage = Lineage::default();
     for ev in history.events() {
@@ -353,8 +355,8 @@ struct Lineage {
     /// Per client: inputs whose output has not been handed over yet.
     queue: BTreeMap<ClientId, VecDeque<MsgId>>,
     output_of: BTreeMap<MsgId, MsgId>,
-    /// (input, its output in the attempt whose outcome is unknown).
-    in_doubt: Vec<(MsgId, MsgId)>,
+    /// (client, input, its output in the attempt whose outcome is unknown).
+    in_doubt: Vec<(ClientId, MsgId, MsgId)>,
 }
 
 impl Lineage {
@@ -373,7 +375,7 @@ impl Lineage {
                     self.queue.entry(c).or_default().retain(|m| *m != msg);
                     if ty == OpType::Info {
                         if let Some(out) = self.output_of.get(&msg) {
-                            self.in_doubt.push((msg, *out));
+                            self.in_doubt.push((c, msg, *out));
                         }
                     }
                 }
@@ -410,8 +412,11 @@ impl Lineage {
 }
 
 /// The in-doubt inputs whose output's transaction committed, with the time
-/// of the commit marker.
-fn resolve(g: &Gathered, in_doubt: &[(MsgId, MsgId)]) -> BTreeMap<MsgId, u64> {
+/// of the commit marker and the client that processed them.
+fn resolve(
+    g: &Gathered,
+    in_doubt: &[(ClientId, MsgId, MsgId)],
+) -> BTreeMap<MsgId, (u64, ClientId)> {
     // Every write, also at an offset reused after a crash: the outcome is
     // looked up by message id, not by what a reader saw there.
     let survived = |w: &TxnWrite| {
@@ -419,7 +424,7 @@ fn resolve(g: &Gathered, in_doubt: &[(MsgId, MsgId)]) -> BTreeMap<MsgId, u64> {
         g.held.get(&place).is_none_or(|m| m.last() == Some(&w.msg))
     };
     let mut resolved = BTreeMap::new();
-    for &(input, out) in in_doubt {
+    for &(client, input, out) in in_doubt {
         let tries = g.produced_of.get(&out).into_iter().flatten();
         let Some(w) = tries.filter_map(|i| g.write(*i)).find(survived) else {
             continue;
@@ -427,7 +432,7 @@ fn resolve(g: &Gathered, in_doubt: &[(MsgId, MsgId)]) -> BTreeMap<MsgId, u64> {
         // `>=`: a write lost in a broker crash leaves its offset free, and
         // the recovery's marker for its transaction may take it.
         if let Some(m) = g.closing(&w, w.offset).filter(|m| m.commit) {
-            resolved.insert(input, m.time_ms);
+            resolved.insert(input, (m.time_ms, client));
         }
     }
     resolved
@@ -534,7 +539,7 @@ impl Live {
     }
 
     /// The in-doubt inputs resolved as committed, as [`committed_in_doubt`].
-    pub(super) fn resolved(&self) -> BTreeMap<MsgId, u64> {
+    pub(super) fn resolved(&self) -> BTreeMap<MsgId, (u64, ClientId)> {
         resolve(&self.g, &self.lineage.in_doubt)
     }
 

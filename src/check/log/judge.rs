@@ -33,12 +33,13 @@ impl WriteBucket {
         (WriteBucket::UNSEEN, "unseen"),
     ];
 
-    /// Message `m`, processed `processed` times; `pending` says the world
-    /// still holds it, `passed` that a later offset of its partition was
-    /// processed (see [`passed`]).
+    /// Message `m`, processed `processed` times in all, `in_one_group`
+    /// times by the group that processed it most (see [`Msg::busiest_group`]);
+    /// `pending` says the world still holds it, `passed` that a later offset
+    /// of its partition was processed (see [`passed`]).
     pub(super) fn of(
         m: &Msg,
-        processed: usize,
+        (processed, in_one_group): (usize, usize),
         pending: bool,
         drained: bool,
         passed: bool,
@@ -50,7 +51,7 @@ impl WriteBucket {
             (false, false) => 0,
             (true, true) => {
                 let mut b = WriteBucket::PROCESSED;
-                if processed > 1 {
+                if in_one_group > 1 {
                     b |= WriteBucket::DUPLICATED;
                 }
                 if m.outcome == Some(OpType::Info) {
@@ -124,10 +125,16 @@ pub(super) fn judge_writes(f: &mut Facts, snap: &Snapshot, drained: bool) {
         let m = &f.msgs[&id];
         let pending = snap.pending.contains(&id);
         let passed = passed(f, id).is_some();
-        let bucket = WriteBucket::of(m, m.processed.len(), pending, drained, passed);
+        let processed = (m.processed.len(), m.busiest_group(None).0);
+        let bucket = WriteBucket::of(m, processed, pending, drained, passed);
         bucket.add_to(&mut f.counts, &mut f.log, 1);
         if let Some(kind) = bucket.kind() {
-            let times = f.msgs[&id].processed.clone();
+            let m = &f.msgs[&id];
+            let times = if kind == "duplicated" {
+                m.times_in_busiest_group(None)
+            } else {
+                m.processed_times()
+            };
             let (times, text) = write_finding(f, kind, id, times, pending);
             f.find(kind, vec![id], times, text);
         }
@@ -135,7 +142,8 @@ pub(super) fn judge_writes(f: &mut Facts, snap: &Snapshot, drained: bool) {
 }
 
 /// The times and story of a `duplicated`, `lost-write` or `unseen` finding;
-/// `processed` holds the times `id` was processed.
+/// `processed` holds the times `id` was processed (for `duplicated`: by the
+/// one group that processed it more than once).
 pub(super) fn write_finding(
     f: &Facts,
     kind: &str,

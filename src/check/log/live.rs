@@ -5,7 +5,7 @@
 
 use super::{
     clash_finding, duplicate_finding, gather, passed, send_clash, send_finding, summarize,
-    write_finding, Facts, Part, WriteBucket,
+    write_finding, Facts, Part, Reader, WriteBucket,
 };
 use crate::broker::log::{LogNote, PartitionId};
 use crate::broker::{ClientId, KeyId, MsgId};
@@ -59,8 +59,9 @@ pub(in crate::check) struct Live {
     /// Published, unprocessed and unacknowledged (or any unprocessed once
     /// drained): their bucket depends on the snapshot.
     wanted: BTreeSet<MsgId>,
-    /// In-doubt inputs whose transaction committed, with the marker's time.
-    resolved: BTreeMap<MsgId, u64>,
+    /// In-doubt inputs whose transaction committed, with the marker's time
+    /// and the client that processed them.
+    resolved: BTreeMap<MsgId, (u64, ClientId)>,
     /// Acknowledged, unprocessed messages by where they were acknowledged:
     /// processing a later offset of that partition makes them lost-writes.
     unread: BTreeSet<(Part, u64, MsgId)>,
@@ -370,9 +371,23 @@ impl Live {
         summary
     }
 
-    fn processed_times(&self, id: MsgId) -> Vec<u64> {
-        let mut times = self.f.msgs[&id].processed.clone();
-        times.extend(self.resolved.get(&id));
+    /// A committed in-doubt processing of `id`, which the history's own
+    /// processing entries do not hold: when, and by which group.
+    fn resolved_processing(&self, id: MsgId) -> Option<(u64, Reader)> {
+        let (t, client) = self.resolved.get(&id)?;
+        Some((*t, self.f.group_of.get(client).copied()))
+    }
+
+    /// The times a finding of `kind` about `id` points at: for `duplicated`
+    /// the processing of the group that did it more than once, else all.
+    fn processed_times(&self, kind: &str, id: MsgId) -> Vec<u64> {
+        let m = &self.f.msgs[&id];
+        let extra = self.resolved_processing(id);
+        if kind == "duplicated" {
+            return m.times_in_busiest_group(extra);
+        }
+        let mut times = m.processed_times();
+        times.extend(extra.map(|p| p.0));
         times
     }
 
@@ -381,10 +396,13 @@ impl Live {
         let Some(m) = self.f.msgs.get(&id) else {
             return;
         };
-        let processed = m.processed.len() + usize::from(self.resolved.contains_key(&id));
+        let extra = self.resolved_processing(id);
+        let processed = m.processed.len() + usize::from(extra.is_some());
+        let in_one_group = m.busiest_group(extra).0;
         let pending = self.pending.contains(&id);
         let passed = passed(&self.f, id).is_some();
-        let new = WriteBucket::of(m, processed, pending, self.drained, passed);
+        let counts = (processed, in_one_group);
+        let new = WriteBucket::of(m, counts, pending, self.drained, passed);
         let unread = m.producer.is_some() && m.outcome == Some(OpType::Ok) && processed == 0;
         let at = unread.then(|| {
             let (partition, offset, _) = super::acked_place(m);
@@ -418,7 +436,8 @@ impl Live {
         let tell = |(id, k): (MsgId, usize)| {
             let kind = WriteBucket::FINDING_KINDS[k].1;
             let pending = self.pending.contains(&id);
-            let (times, text) = write_finding(&self.f, kind, id, self.processed_times(id), pending);
+            let times = self.processed_times(kind, id);
+            let (times, text) = write_finding(&self.f, kind, id, times, pending);
             finding(kind, vec![id], times, text)
         };
         listed.into_iter().map(tell).collect()

@@ -31,8 +31,11 @@
 //! `nonmonotonic-poll` is never the ordinary replay after a rebalance.
 //!
 //! The verdict counts use the same fields as the queue model: `lost` is
-//! lost-write + unseen, `duplicated` is "processed more than once" (the
-//! at-least-once cost, judged on effects).
+//! lost-write + unseen, `duplicated` is "processed more than once by one
+//! consumer group" (the at-least-once cost, judged on effects). Each group
+//! keeps its own offsets and reads the whole log for its own purpose, so a
+//! second group processing what the first already did is the log doing its
+//! job, not a duplicate: duplicates are judged per group (see [`Reader`]).
 
 mod judge;
 mod live;
@@ -46,7 +49,7 @@ use judge::{
 };
 
 use super::{Counts, Finding, Snapshot, Summary, FINDINGS_PER_KIND_MAX};
-use crate::broker::log::{Carried, LogNote, PartitionId, TopicId};
+use crate::broker::log::{Carried, GroupId, LogNote, PartitionId, TopicId};
 use crate::broker::{ClientId, KeyId, MsgId};
 use crate::config::Expectations;
 use crate::history::{msg_name, Entry, History, LogEntry, Names, OpType, Proc};
@@ -95,6 +98,13 @@ fn is_zero(n: &u64) -> bool {
 /// (topic, partition).
 type Part = (TopicId, PartitionId);
 
+/// Whose processing of a record it was, as far as duplicates go: the
+/// consumer group of the client that applied it (learned from its `join`).
+/// `None` when no group is known: a resumed log's record consumed in the
+/// earlier visit (its group's history is gone). Such a processing counts
+/// against every group, so reading it again in any group is a duplicate.
+type Reader = Option<GroupId>;
+
 #[derive(Clone, Debug, Default)]
 struct Msg {
     producer: Option<ClientId>,
@@ -105,9 +115,46 @@ struct Msg {
     acked_at: Option<(PartitionId, u64, u64)>,
     /// Every offset the broker appended it at: (time, part, offset).
     appended: Vec<(u64, Part, u64)>,
-    /// Times of each `ok process`.
-    processed: Vec<u64>,
+    /// Each `ok process`: when, and in which consumer group.
+    processed: Vec<(u64, Reader)>,
     reads: u64,
+}
+
+impl Msg {
+    /// The times it was processed, in any group.
+    fn processed_times(&self) -> Vec<u64> {
+        self.processed.iter().map(|p| p.0).collect()
+    }
+
+    /// How often the group that processed it most did so, and that group
+    /// (the first to reach the count on a tie; `None` if no known group
+    /// processed it). `extra` is a committed in-doubt transaction, which is
+    /// not in the history's processing. A processing by an unknown reader
+    /// counts for every group. More than one is a duplicate (`duplicated`).
+    /// Lists are a few entries long, so counting twice over is cheap and
+    /// allocates nothing.
+    fn busiest_group(&self, extra: Option<(u64, Reader)>) -> (usize, Reader) {
+        let all = || self.processed.iter().copied().chain(extra);
+        let unknown = all().filter(|p| p.1.is_none()).count();
+        let mut busiest = (0, None);
+        for g in all().filter_map(|p| p.1) {
+            let n = all().filter(|p| p.1 == Some(g)).count();
+            if n > busiest.0 {
+                busiest = (n, Some(g));
+            }
+        }
+        (unknown + busiest.0, busiest.1)
+    }
+
+    /// The times of [`Msg::busiest_group`]'s processing: what a
+    /// `duplicated` finding points at.
+    fn times_in_busiest_group(&self, extra: Option<(u64, Reader)>) -> Vec<u64> {
+        let (_, group) = self.busiest_group(extra);
+        let all = self.processed.iter().copied().chain(extra);
+        all.filter(|p| p.1.is_none() || p.1 == group)
+            .map(|p| p.0)
+            .collect()
+    }
 }
 
 #[derive(Default)]
@@ -121,6 +168,9 @@ struct Facts {
     /// Per consumer and partition: (poll, offset) of the last read since the
     /// last reset.
     last_read: BTreeMap<(ClientId, PartitionId), (u64, u64)>,
+    /// Each consumer's group, from its last `join`: duplicates are judged
+    /// per group ([`Reader`]). Bound: clients in the run.
+    group_of: BTreeMap<ClientId, GroupId>,
     /// Producer send order per (producer, key): message ids.
     sends: BTreeMap<(ClientId, Option<KeyId>), Vec<MsgId>>,
     /// First-time processing order, for per-key order: (producer, key) → seqs.
@@ -220,8 +270,9 @@ pub fn check(
     }
     // A read-process-write step whose client never heard the outcome, but
     // whose transaction committed, did process its input.
-    for (msg, t) in super::txn_history::committed_in_doubt(history) {
-        f.msgs.entry(msg).or_default().processed.push(t);
+    for (msg, (t, client)) in super::txn_history::committed_in_doubt(history) {
+        let reader = f.group_of.get(&client).copied();
+        f.msgs.entry(msg).or_default().processed.push((t, reader));
     }
     judge_writes(&mut f, snap, drained);
     judge_offsets(&mut f);
@@ -293,9 +344,12 @@ fn gather_client(f: &mut Facts, t: u64, c: ClientId, e: LogEntry, names: &Names)
             f.hidden.producer_id_of.insert(c, producer_id);
         }
         // The position legitimately moves back: poll tracking restarts.
-        LogEntry::Assigned { .. } | LogEntry::Seek { .. } | LogEntry::Join { .. } => {
+        // A join also says which group the consumer processes for.
+        LogEntry::Join { group } => {
+            f.group_of.insert(c, group);
             reset_reads(f, c)
         }
+        LogEntry::Assigned { .. } | LogEntry::Seek { .. } => reset_reads(f, c),
         LogEntry::Read {
             poll,
             partition,
@@ -311,7 +365,8 @@ fn gather_client(f: &mut Facts, t: u64, c: ClientId, e: LogEntry, names: &Names)
             ..
         } => {
             if ty == OpType::Ok {
-                processed(f, t, (partition, offset), msg);
+                let reader = f.group_of.get(&c).copied();
+                processed(f, t, (partition, offset), msg, reader);
             }
         }
         // A poll's records are its `read`s; commits show in the broker's
@@ -324,12 +379,18 @@ fn gather_client(f: &mut Facts, t: u64, c: ClientId, e: LogEntry, names: &Names)
     }
 }
 
-/// An `ok process` of the record at `offset` of `partition`: the effect
-/// was applied.
-fn processed(f: &mut Facts, t: u64, (partition, offset): (PartitionId, u64), msg: MsgId) {
+/// An `ok process` of the record at `offset` of `partition`, by a
+/// consumer of group `reader`: the effect was applied.
+fn processed(
+    f: &mut Facts,
+    t: u64,
+    (partition, offset): (PartitionId, u64),
+    msg: MsgId,
+    reader: Reader,
+) {
     let part = (f.topic_of(msg), partition);
     let m = f.msgs.entry(msg).or_default();
-    m.processed.push(t);
+    m.processed.push((t, reader));
     f.counts.processed_total += 1;
     f.counts.last_processed_ms = t;
     if m.processed.len() == 1 {
@@ -525,7 +586,8 @@ fn carry(
         m.acked_at = Some((part.1, offset, t));
     }
     if carried == Carried::Consumed {
-        m.processed.push(t);
+        // Consumed by some group of the earlier visit: which one is gone.
+        m.processed.push((t, None));
         let max = f.processed_max.entry(part).or_insert((offset, t));
         if offset >= max.0 {
             *max = (offset, t);

@@ -1,6 +1,7 @@
-//! Poll-skip against hand-written histories: jumps over markers and
-//! (for `read_committed`) aborted records are not skips; jumps over a
-//! record the reader should have received are.
+//! The log checker against hand-written histories. Poll-skip: jumps over
+//! markers and (for `read_committed`) aborted records are not skips; jumps
+//! over a record the reader should have received are. Duplicates: judged
+//! per consumer group, so a second group replaying the log is not one.
 use super::*;
 use crate::broker::txn::TxnNote;
 use crate::broker::Note;
@@ -198,4 +199,129 @@ fn a_committed_or_plain_record_is_a_skip() {
         0,
         "a repeat is nonmonotonic, not a skip"
     );
+}
+
+/// m4, published by `PLAIN` and appended at offset 6, processed by
+/// `COMMITTED` and `UNCOMMITTED`, each as often as `times` says, after each
+/// joined the group `groups` names for it. Returns the batch summary and
+/// the live one.
+fn processed_in_groups(groups: [GroupId; 2], times: [u64; 2]) -> (Summary, Summary) {
+    let mut h = History::new();
+    let publish = Entry::Publish {
+        ty: OpType::Invoke,
+        msg: 4,
+        key: None,
+    };
+    h.push(1, Client(PLAIN), publish);
+    let note = LogNote::Appended {
+        msg: 4,
+        topic: 0,
+        partition: 0,
+        offset: 6,
+    };
+    h.push(1, Broker(NodeId::FIRST), Entry::Broker(Note::Log(note)));
+    for (reader, group) in [COMMITTED, UNCOMMITTED].into_iter().zip(groups) {
+        h.push(2, Client(reader), Entry::Log(LogEntry::Join { group }));
+    }
+    let mut t = 3;
+    for (reader, n) in [COMMITTED, UNCOMMITTED].into_iter().zip(times) {
+        for _ in 0..n {
+            let process = LogEntry::Process {
+                ty: OpType::Ok,
+                partition: 0,
+                offset: 6,
+                msg: 4,
+                key: None,
+            };
+            h.push(t, Client(reader), Entry::Log(process));
+            t += 1;
+        }
+    }
+    let names = Names {
+        clients: ["p", "t", "rc", "ru"].map(String::from).to_vec(),
+        topics: vec!["orders".into()],
+        groups: vec!["dashboard".into(), "audit".into()],
+        ..Names::default()
+    };
+    let committed = BTreeSet::from([COMMITTED]);
+    let mut live = crate::check::live::LiveChecker::log(committed);
+    live.consume(&h, &names, false);
+    let live = live.summary(&Snapshot::default(), &names, &Expectations::default());
+    (summary(&h), live)
+}
+
+/// The `duplicated` count and the times its findings point at.
+fn duplicated(s: &Summary) -> (u64, Vec<Vec<u64>>) {
+    let found = s.findings.iter().filter(|f| f.kind == "duplicated");
+    let times = found.map(|f| f.times_ms.clone()).collect();
+    (s.counts.duplicated, times)
+}
+
+#[test]
+fn a_second_group_replaying_a_record_is_not_a_duplicate() {
+    let (batch, live) = processed_in_groups([0, 1], [1, 1]);
+    for s in [&batch, &live] {
+        assert_eq!(duplicated(s), (0, vec![]), "one processing per group");
+        assert_eq!(s.counts.processed_total, 2, "both groups applied it");
+    }
+}
+
+#[test]
+fn a_record_processed_twice_in_one_group_is_a_duplicate() {
+    let (batch, live) = processed_in_groups([0, 0], [1, 1]);
+    for s in [&batch, &live] {
+        assert_eq!(
+            duplicated(s),
+            (1, vec![vec![3, 4]]),
+            "two members of one group"
+        );
+    }
+}
+
+#[test]
+fn a_duplicate_points_at_the_processing_of_its_own_group() {
+    // dashboard (rc) processed m4 twice, audit (ru) once: one duplicate,
+    // whose times are dashboard's two, not audit's.
+    let (batch, live) = processed_in_groups([0, 1], [2, 1]);
+    for s in [&batch, &live] {
+        assert_eq!(duplicated(s), (1, vec![vec![3, 4]]));
+        let text = &s
+            .findings
+            .iter()
+            .find(|f| f.kind == "duplicated")
+            .unwrap()
+            .explanation;
+        assert!(text.starts_with("m4 was processed 2 times"), "{text}");
+    }
+}
+
+#[test]
+fn a_record_consumed_before_a_resume_is_a_duplicate_in_any_group() {
+    // The earlier visit's group is unknown: reading the record again in any
+    // group counts, as it did before groups were told apart.
+    let mut h = History::new();
+    let carried = LogNote::Carried {
+        msg: 1,
+        producer: PLAIN,
+        key: None,
+        topic: 0,
+        partition: 0,
+        offset: 0,
+        carried: Carried::Consumed,
+    };
+    h.push(0, Broker(NodeId::FIRST), Entry::Broker(Note::Log(carried)));
+    h.push(
+        1,
+        Client(UNCOMMITTED),
+        Entry::Log(LogEntry::Join { group: 1 }),
+    );
+    let process = LogEntry::Process {
+        ty: OpType::Ok,
+        partition: 0,
+        offset: 0,
+        msg: 1,
+        key: None,
+    };
+    h.push(2, Client(UNCOMMITTED), Entry::Log(process));
+    assert_eq!(duplicated(&summary(&h)), (1, vec![vec![0, 2]]));
 }

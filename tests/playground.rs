@@ -3,6 +3,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use brokerlab::app::playground::{verdict, BrokerKind, Setup};
+use brokerlab::app::session::Session;
 use brokerlab::config::{AckMode, BrokerSpec, ClientSpec, FaultAction, FaultSpec, Guarantee};
 use brokerlab::world::World;
 
@@ -27,6 +28,46 @@ fn default_setup_is_a_valid_round_robin_system() {
     };
     assert_eq!(b.queues.len(), 1);
     assert!(consumers(&scenario).iter().all(|c| c.queue == "work"));
+}
+
+/// What a new user meets (issue 12): the default playground holds a growing
+/// backlog, so a first broker crash on the in-memory queue loses confirmed
+/// messages and the verdict says so.
+#[test]
+fn default_setup_builds_a_backlog_that_a_crash_loses() {
+    let mut session = Session::from_setup(&Setup::default()).expect("the default setup runs");
+    let mut never = || false;
+    session.advance(2_000, &mut never);
+    let early = held(&session);
+    session.advance(3_000, &mut never);
+    let late = held(&session);
+    assert!(early >= 10, "a backlog after 2 s: {early}");
+    assert!(
+        late >= early + 20,
+        "and it grows: {early} at 2 s, {late} at 5 s"
+    );
+    session.refresh_summary();
+    assert_eq!(session.summary().counts.lost, 0, "nothing lost yet");
+
+    session.crash_broker().expect("a crash now");
+    session.restart_broker().expect("a restart now");
+    session.advance(1_000, &mut never);
+    session.refresh_summary();
+    let lost = session.summary().counts.lost;
+    assert!(
+        lost >= late / 2,
+        "the crash lost the backlog: {lost} of {late}"
+    );
+    let view = session.view(None);
+    assert!(
+        view.verdict.is_some_and(|v| !v.holds),
+        "at least once is violated"
+    );
+}
+
+/// Messages the broker holds: what the chart draws as the backlog.
+fn held(session: &Session) -> u64 {
+    session.world().broker().held().len() as u64
 }
 
 #[test]

@@ -25,8 +25,10 @@
 //! | `entry.rs` | the entry types: [`Proc`], [`OpType`], [`Entry`], [`LogEntry`], [`HistoryEvent`] |
 //! | `names.rs` | how ids print: [`Names`], [`msg_name`], [`stream_name`], [`return_reason`] |
 //! | `jsonl/` | one event as a JSON line, the bytes [`History::hash`] reads |
+//! | `edn.rs` | the client operations in Jepsen's EDN, for Jepsen and Elle ([`History::to_edn`]) |
 //! | `sentence/` | one event as an English sentence, for people ([`describe_event`]) |
 
+mod edn;
 mod entry;
 mod jsonl;
 mod names;
@@ -92,6 +94,13 @@ impl History {
             out.push('\n');
         }
         out
+    }
+
+    /// The client operations as Jepsen's `history.edn`: one map per line,
+    /// `:type :invoke/:ok/:fail/:info`, `:f :send/:poll` as in Jepsen's
+    /// Kafka workload, `:process` and `:time` in nanoseconds (see `edn.rs`).
+    pub fn to_edn(&self, names: &Names) -> String {
+        edn::to_edn(&self.events, names)
     }
 
     /// xxh3-64 of [`History::to_jsonl`], computed without building the string.

@@ -293,12 +293,18 @@ fn scenario_menu(p: &ScenarioMenuProps) -> Html {
         let d = p.dispatch.clone();
         Callback::from(move |e: Event| read_picked_file(&e, d.clone()))
     };
-    let on_export = Callback::from(move |_| {
-        let json = sim.0.borrow().export_json();
-        if let Err(e) = download("brokerlab-scenario.json", &json) {
-            web_sys::console::error_1(&e);
-        }
-    });
+    let save = |make: fn(&crate::app::session::Session) -> (String, String)| {
+        let sim = sim.clone();
+        Callback::from(move |_| {
+            let (name, text) = make(&sim.0.borrow());
+            if let Err(e) = download(&name, &text) {
+                web_sys::console::error_1(&e);
+            }
+        })
+    };
+    let on_export = save(|s| ("brokerlab-scenario.json".into(), s.export_json()));
+    let on_jsonl = save(|s| (format!("{}.jsonl", s.file_stem()), s.history_jsonl()));
+    let on_edn = save(|s| (format!("{}.edn", s.file_stem()), s.history_edn()));
     html! {
         <fieldset class="group" aria-label="Scenarios">
             <label class="field">
@@ -315,6 +321,8 @@ fn scenario_menu(p: &ScenarioMenuProps) -> Html {
                 <input type="file" aria-label="Open file" accept=".json,application/json" onchange={on_file} />
             </label>
             <button onclick={on_export}>{ "Export scenario" }</button>
+            <button onclick={on_jsonl} title="Every event of the run so far, one JSON object per line">{ "History (JSONL)" }</button>
+            <button onclick={on_edn} title="Client operations in Jepsen's history.edn conventions, for Jepsen and Elle">{ "History (EDN)" }</button>
         </fieldset>
     }
 }
@@ -346,7 +354,12 @@ fn read_picked_file(e: &Event, dispatch: Callback<Action>) {
 fn download(file_name: &str, text: &str) -> Result<(), wasm_bindgen::JsValue> {
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
     let options = web_sys::BlobPropertyBag::new();
-    options.set_type("application/json");
+    let json = file_name.ends_with(".json");
+    options.set_type(if json {
+        "application/json"
+    } else {
+        "text/plain"
+    });
     let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
     let url = web_sys::Url::create_object_url_with_blob(&blob)?;
     let document = web_sys::window()

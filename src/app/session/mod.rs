@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
 mod control;
+mod export;
 
 /// Samples the chart's throughput line averages over: one second of virtual
 /// time. Work arrives in bursts (a poll's worth of records, a transaction's

@@ -20,6 +20,8 @@ pub const PROGRESS_VERSION: u32 = 1;
 pub const LESSONS_REMEMBERED_MAX: usize = 64;
 /// Longest URL fragment parsed; anything longer is refused unread.
 const HASH_LEN_MAX: usize = 200;
+/// Longest `#/play/<link>` fragment parsed (see [`crate::app::share`]).
+const SHARE_HASH_LEN_MAX: usize = crate::app::share::LINK_CHARS_MAX + "#/play/".len();
 
 /// A page of the site.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +40,12 @@ pub enum Route {
     CrashTest,
     /// The free playground (`#/play`).
     Playground,
+    /// The playground opening a shared run (`#/play/<link>`, see
+    /// [`crate::app::share`]); the link is read when the page opens it.
+    Shared {
+        /// The link's fragment after `#/play/`.
+        link: String,
+    },
 }
 
 impl Route {
@@ -48,6 +56,7 @@ impl Route {
             Route::Lesson { id, step } => format!("#/learn/{id}/{step}"),
             Route::CrashTest => "#/crash-test".into(),
             Route::Playground => "#/play".into(),
+            Route::Shared { link } => format!("#/play/{link}"),
         }
     }
 
@@ -55,7 +64,13 @@ impl Route {
     /// (`""` or `"#"`) is `Ok(None)`: the landing page decides. Anything
     /// else that is not a page is an error saying what was not understood.
     pub fn parse(hash: &str) -> Result<Option<Route>, String> {
-        if hash.len() > HASH_LEN_MAX {
+        // A share link carries a whole run; every other page is short.
+        let max = if hash.starts_with("#/play/") {
+            SHARE_HASH_LEN_MAX
+        } else {
+            HASH_LEN_MAX
+        };
+        if hash.len() > max {
             return Err(format!("The link is too long ({} characters).", hash.len()));
         }
         let path = hash.trim_start_matches('#').trim_end_matches('/');
@@ -75,6 +90,9 @@ impl Route {
             },
             ["crash-test"] => Route::CrashTest,
             ["play"] => Route::Playground,
+            ["play", link] => Route::Shared {
+                link: (*link).to_string(),
+            },
             _ => return Err(format!("The link `{hash}` names no page.")),
         };
         Ok(Some(route))
@@ -190,7 +208,12 @@ impl Progress {
                 self.lessons.entry(id.clone()).or_default().step = *step;
             }
         }
-        self.last = Some(route.clone());
+        // A shared run is not a place to come back to: the next visit
+        // lands in the playground, and the link is not kept in storage.
+        self.last = Some(match route {
+            Route::Shared { .. } => Route::Playground,
+            other => other.clone(),
+        });
     }
 
     /// Records that every goal of lesson `id` was met.
@@ -235,6 +258,9 @@ mod tests {
             },
             Route::CrashTest,
             Route::Playground,
+            Route::Shared {
+                link: "1.eJwrSS0u0S0u".into(),
+            },
         ];
         for r in routes {
             assert_eq!(Route::parse(&r.to_hash()), Ok(Some(r.clone())));

@@ -18,3 +18,4 @@ pub mod playground;
 pub mod recovery;
 pub mod resume;
 pub mod session;
+pub mod share;

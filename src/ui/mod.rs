@@ -18,6 +18,7 @@
 //! | `disk.rs` | the disk pump: a run waiting for an IndexedDB commit goes on as soon as it is on disk |
 //! | `banners.rs` | what the page says about its stored log: unavailable, stopped, an earlier visit's log (Resume / Start fresh), a log that came back short, the resumed log, persistent storage |
 //! | `acked.rs` | the record of what log runs acknowledged, kept in `localStorage` outside the log's database |
+//! | `share.rs` | "Copy link": the share link, copied to the clipboard, and the run's history fingerprint |
 //! | `route.rs` | the site: which page shows (lessons, crash test, playground), the URL, stored progress |
 //! | `lesson/` | the lesson index, a lesson step by step, the crash test |
 
@@ -31,6 +32,7 @@ mod figures;
 mod lesson;
 pub mod persist;
 pub mod route;
+mod share;
 pub mod state;
 mod timeline;
 mod topology;
@@ -65,6 +67,9 @@ pub struct AppProps {
     /// in the playground" carries over.
     #[prop_or_default]
     pub scenario: Option<Rc<(String, String)>>,
+    /// A share link to open on mount (the fragment after `#/play/`).
+    #[prop_or_default]
+    pub share: Option<Rc<String>>,
 }
 
 /// The playground.
@@ -82,6 +87,14 @@ pub fn app(props: &AppProps) -> Html {
             if let Some(carried) = carried {
                 let (name, text) = (**carried).clone();
                 d.dispatch(Action::LoadScenario { name, text });
+            }
+        });
+    }
+    {
+        let d = state.dispatcher();
+        use_effect_with(props.share.clone(), move |link| {
+            if let Some(link) = link {
+                d.dispatch(Action::OpenLink((**link).clone()));
             }
         });
     }
@@ -111,6 +124,7 @@ pub fn app(props: &AppProps) -> Html {
                     disk_pace={state.disk.borrow().pace.pace().and_then(|p| p.disk_text()).filter(|_| view.persistent && state.playing)}
                     input_errors={state.input_errors.clone()}
                     dispatch={dispatch.clone()} />
+                <share::SharePanel panel={state.link.clone()} dispatch={dispatch.clone()} />
                 <main class="app-main" aria-label="Playground">
                     <section class="stage" aria-label="System">
                         <topology::Topology view={view.clone()} />

@@ -161,9 +161,10 @@ pub fn site() -> Html {
     };
     let page = page(&state, &nav);
     let on_lesson = matches!(state.route, Route::Lesson { .. });
+    let in_playground = matches!(state.route, Route::Playground | Route::Shared { .. });
     html! {
         <div class="app site">
-            if state.route != Route::Playground {
+            if !in_playground {
                 <header class="app-header">
                     <h1>{ PRODUCT_NAME }</h1>
                     <p>{ TAGLINE }</p>
@@ -213,6 +214,7 @@ fn page(state: &UseReducerHandle<SiteState>, nav: &Callback<Route>) -> Html {
             }
         }
         Route::Playground => html! { <App scenario={state.carry.clone()} /> },
+        Route::Shared { link } => html! { <App share={Some(Rc::new(link.clone()))} /> },
     }
 }
 
@@ -220,7 +222,10 @@ fn page(state: &UseReducerHandle<SiteState>, nav: &Callback<Route>) -> Html {
 fn site_nav(route: &Route, nav: &Callback<Route>, on_lesson: bool) -> Html {
     let link = |to: Route, text: &'static str| {
         let current = (route == &to
-            || matches!((route, &to), (Route::Lesson { .. }, Route::Index)))
+            || matches!(
+                (route, &to),
+                (Route::Lesson { .. }, Route::Index) | (Route::Shared { .. }, Route::Playground)
+            ))
         .then_some("page");
         let (nav, href) = (nav.clone(), to.to_hash());
         let onclick = move |e: MouseEvent| {

@@ -5,7 +5,10 @@
 //! (the simulation handle, shared through a context); components only render
 //! the derived [`View`] and send actions back.
 
+mod links;
 mod stored_log;
+
+pub use links::LinkPanel;
 
 use super::acked::{AckRecorder, SharedRecorder};
 use super::disk::SharedPump;
@@ -14,6 +17,7 @@ use crate::app::playground::{
     fields, BrokerKind, ConsumerSettings, FieldBounds, ProducerSettings, Setup,
 };
 use crate::app::session::{Session, SharedSession, View};
+use crate::app::share::LiveAction;
 use crate::config::Guarantee;
 use crate::config::Setting;
 use crate::config::{AckMode, ProcessingSpec};
@@ -143,6 +147,11 @@ pub enum Action {
     StoragePersisted(Result<bool, String>),
     /// An error from outside the reducer (e.g. a file could not be read).
     Notice(String),
+    /// "Copy link": make a share link of the run as it stands.
+    MakeLink,
+    /// Open a share link (`#/play/<link>`): its run, or the default
+    /// playground and a message saying what was wrong with it.
+    OpenLink(String),
 }
 
 /// The page's state: the run (shared with the components through a
@@ -184,6 +193,8 @@ pub struct AppState {
     pub acks: SharedRecorder,
     /// What `navigator.storage.persist()` answered, once it has.
     pub storage_persisted: Option<Result<bool, String>>,
+    /// The share link last made or opened, and the run's fingerprint.
+    pub link: Option<LinkPanel>,
     /// The page's wall clock, passed in (tests drive their own).
     clock: Clock,
     /// The last frame's wall time, to turn the next one into virtual ms.
@@ -215,6 +226,7 @@ impl PartialEq for AppState {
             && self.persistence == other.persistence
             && self.resumed == other.resumed
             && self.storage_persisted == other.storage_persisted
+            && self.link == other.link
     }
 }
 
@@ -232,6 +244,7 @@ impl AppState {
         AppState {
             acks: Rc::new(RefCell::new(acks)),
             storage_persisted: None,
+            link: None,
             session,
             view,
             setup,
@@ -267,6 +280,7 @@ impl AppState {
 
     /// `session` becomes the page's run.
     fn start_run(&mut self, session: Session) {
+        self.link = None;
         self.acks.borrow_mut().new_run(session.persistent);
         *self.session.borrow_mut() = session;
     }
@@ -520,21 +534,21 @@ impl Reducible for AppState {
             Action::SetClientSetting { id, field, text } => s.set_client_setting(id, field, &text),
             Action::AddProducer => {
                 let p = s.new_producer;
-                s.live_and_save(|session| session.add_producer(p));
+                s.live_and_save(|session| session.act(LiveAction::AddProducer(p)));
             }
             Action::AddConsumer => {
                 let c = s.new_consumer;
-                s.live_and_save(|session| session.add_consumer(c));
+                s.live_and_save(|session| session.act(LiveAction::AddConsumer(c)));
             }
-            Action::CrashClient(id) => s.live(|x| x.crash_client(&id).map_err(|e| e.to_string())),
-            Action::RestartClient(id) => {
-                s.live(|x| x.restart_client(&id).map_err(|e| e.to_string()))
-            }
-            Action::ToggleSlow(id) => s.live(|x| x.toggle_slow(&id).map_err(|e| e.to_string())),
-            Action::CrashBroker => s.live(|x| x.crash_broker().map_err(|e| e.to_string())),
-            Action::CrashBrokerTorn => s.live(|x| x.crash_broker_torn().map_err(|e| e.to_string())),
-            Action::RestartBroker => s.live(|x| x.restart_broker().map_err(|e| e.to_string())),
-            Action::DropAcks => s.live(|x| x.drop_acks().map_err(|e| e.to_string())),
+            Action::CrashClient(id) => s.live(|x| x.act(LiveAction::CrashClient(id))),
+            Action::RestartClient(id) => s.live(|x| x.act(LiveAction::RestartClient(id))),
+            Action::ToggleSlow(id) => s.live(|x| x.act(LiveAction::ToggleSlow(id))),
+            Action::CrashBroker => s.live(|x| x.act(LiveAction::CrashBroker)),
+            Action::CrashBrokerTorn => s.live(|x| x.act(LiveAction::CrashBrokerTorn)),
+            Action::RestartBroker => s.live(|x| x.act(LiveAction::RestartBroker)),
+            Action::DropAcks => s.live(|x| x.act(LiveAction::DropAcks)),
+            Action::MakeLink => s.make_link(),
+            Action::OpenLink(link) => s.open_link(&link),
             Action::Focus(msg) => {
                 s.focus = msg;
                 s.refresh_view();
@@ -559,7 +573,7 @@ impl AppState {
         let key = (id.clone(), field);
         let result = parse_setting(field, text).and_then(|set| {
             let mut session = self.session.borrow_mut();
-            session.set_setting(&id, set)
+            session.act(LiveAction::Set(id.clone(), set))
         });
         match result {
             Ok(()) => {

@@ -31,12 +31,16 @@ impl World {
     }
 
     /// Adds a producer or consumer mid-run, validated like a scenario client
-    /// (an error names `clients[N].field`). A producer starts publishing at
-    /// `max(spec.start_ms, now)`; its keys are interned and hashed like the
+    /// (an error names `clients[N].field`). A producer (queue or log) starts
+    /// publishing at `max(spec.start_ms, now)`; its keys are interned and hashed like the
     /// scenario's own. The client is appended to the world's scenario.
     pub fn add_client(&mut self, mut spec: ClientSpec) -> Result<(), ScenarioError> {
-        if let ClientSpec::Producer(p) = &mut spec {
-            p.start_ms = p.start_ms.max(self.now_ms);
+        // A producer added late starts now: its first publish would
+        // otherwise be scheduled in the past.
+        match &mut spec {
+            ClientSpec::Producer(p) => p.start_ms = p.start_ms.max(self.now_ms),
+            ClientSpec::LogProducer(p) => p.start_ms = p.start_ms.max(self.now_ms),
+            ClientSpec::Consumer(_) | ClientSpec::LogConsumer(_) => {}
         }
         let mut candidate = self.scenario.clone();
         candidate.clients.push(spec.clone());

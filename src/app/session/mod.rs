@@ -9,6 +9,7 @@
 
 use crate::app::playground::{self, BrokerKind, Setup, SetupError};
 use crate::app::recovery::{CrashReader, LastCrash};
+use crate::app::share::{Origin, Recorded};
 use crate::broker::MsgId;
 use crate::check::guarantee::Verdict;
 use crate::check::live::LiveChecker;
@@ -22,6 +23,7 @@ use std::rc::Rc;
 
 mod control;
 mod export;
+mod replay;
 
 /// Samples the chart's throughput line averages over: one second of virtual
 /// time. Work arrives in bursts (a poll's worth of records, a transaction's
@@ -276,6 +278,12 @@ pub struct Session {
     crash_reader: std::cell::RefCell<CrashReader>,
     /// True when the log is written to a real store (IndexedDB in the page).
     pub persistent: bool,
+    /// Where the run started, for a share link and the timeline's replays
+    /// (`None` for a run resumed from a stored log, which no replay rebuilds).
+    origin: Option<Origin>,
+    /// Every live action so far, each at the point of the run it was taken
+    /// (see [`Session::act`]): with `origin`, the whole run.
+    recorded: Vec<Recorded>,
     /// The flush the world is waiting for, if it is waiting for the store.
     pub waiting_for_flush: Option<u64>,
 }
@@ -309,7 +317,8 @@ impl Session {
             None => World::new(&scenario),
         };
         let source = Source::Playground(setup.clone());
-        let mut session = Session::new(source, Some(setup.delivery), world);
+        let origin = Some(Origin::Setup(setup.clone()));
+        let mut session = Session::new(source, Some(setup.delivery), world, origin);
         session.persistent = persistent;
         Ok(session)
     }
@@ -322,7 +331,7 @@ impl Session {
         let mut world = World::resume(&scenario, store)?;
         world.set_disk_run_ahead_ms(super::pace::disk_run_ahead_ms(&scenario));
         let source = Source::Playground(setup.clone());
-        let mut session = Session::new(source, Some(setup.delivery), world);
+        let mut session = Session::new(source, Some(setup.delivery), world, None);
         session.persistent = true;
         Ok(session)
     }
@@ -339,7 +348,9 @@ impl Session {
     /// `text` is a scenario file; errors name the field and the reason.
     pub fn from_json(name: &str, text: &str) -> Result<Session, ScenarioError> {
         let scenario = Scenario::from_json(text)?;
-        Ok(Session::from_scenario(name, &scenario))
+        let mut session = Session::from_scenario(name, &scenario);
+        session.origin = Some(Origin::file(name, text));
+        Ok(session)
     }
 
     /// A run of an already validated scenario (a lesson's setup), shown
@@ -348,10 +359,20 @@ impl Session {
         let source = Source::File {
             name: name.to_string(),
         };
-        Session::new(source, None, World::new(scenario))
+        let json = serde_json::to_string(scenario).expect("a scenario always serializes");
+        let origin = Some(Origin::File {
+            name: name.to_string(),
+            json,
+        });
+        Session::new(source, None, World::new(scenario), origin)
     }
 
-    fn new(source: Source, delivery: Option<Guarantee>, world: World) -> Session {
+    fn new(
+        source: Source,
+        delivery: Option<Guarantee>,
+        world: World,
+        origin: Option<Origin>,
+    ) -> Session {
         let mut checker = world.live_checker();
         let summary = world.live_summary(&mut checker);
         Session {
@@ -365,6 +386,8 @@ impl Session {
             next_sample_ms: 0,
             run_error: None,
             persistent: false,
+            origin,
+            recorded: Vec::new(),
             waiting_for_flush: None,
             chain_cache: Default::default(),
             crash_reader: Default::default(),

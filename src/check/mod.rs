@@ -43,11 +43,13 @@
 //! | `log/` | the log model (Jepsen's Kafka anomalies), batch and live |
 //! | `txn.rs`, `txn_history.rs` | G1a and precommitted-read, and their feed from the history |
 //! | `guarantee.rs` | the verdict for a claimed delivery guarantee, with cause chains |
+//! | `chain.rs` | a finding's causal chain read from the history, one rule for every kind ("Show me") |
 //!
 //! Every match over history entries and broker notes here names each
 //! variant: a new note does not compile until each checker decides what it
 //! means for it.
 
+pub mod chain;
 pub mod guarantee;
 pub mod live;
 pub mod log;

@@ -114,13 +114,17 @@ fn findings(v: &View, dispatch: &Callback<Action>) -> Html {
             <h2>{ "Findings" }</h2>
             <ul>
                 { for v.findings.iter().map(|f| {
-                    let msg = f.msgs.first().cloned();
-                    let onclick = dispatch.reform(move |_| Action::Focus(msg.clone()));
+                    // "Show me": its first message, or its kind for a
+                    // finding about no message (see `Session::finding_for`).
+                    let key = f.msgs.first().cloned().unwrap_or_else(|| f.kind.to_string());
+                    let pressed = v.focus_msg.as_ref() == Some(&key);
+                    let onclick = dispatch.reform(move |_| Action::Focus(Some(key.clone())));
                     html! {
                         <li>
                             <button class={classes!("finding", f.kind)} {onclick}
+                                title="Show me: its causal chain, from its first event"
                                 aria-label={finding_name(f.kind, &f.msgs, f.time_ms)}
-                                aria-pressed={(!f.msgs.is_empty() && v.focus_msg.as_ref() == f.msgs.first()).to_string()}>
+                                aria-pressed={pressed.to_string()}>
                                 // Spaces between the words, so the text reads as
                                 // the name says (not "lost-writem77").
                                 <span class="kind">{ f.kind }</span>{ " " }
@@ -153,7 +157,7 @@ fn chain(msg: &str, rows: &[EventRow], raw: bool, dispatch: &Callback<Action>) -
         <section class="chain" aria-label={format!("Story of {msg}")}>
             <h2>{ format!("Story of {msg}") }</h2>
             <button onclick={dispatch.reform(|_| Action::Focus(None))}>{ "Close story" }</button>
-            <ol>{ for rows.iter().map(|r| event_row(r, raw)) }</ol>
+            <ol>{ for rows.iter().enumerate().map(|(i, r)| row_item(r, raw, i == 0)) }</ol>
         </section>
     }
 }
@@ -162,8 +166,14 @@ fn chain(msg: &str, rows: &[EventRow], raw: bool, dispatch: &Callback<Action>) -
 /// JSON line underneath. Used by the log as well. Both are text nodes: a
 /// name from a scenario file never becomes markup.
 pub fn event_row(r: &EventRow, raw: bool) -> Html {
+    row_item(r, raw, false)
+}
+
+/// [`event_row`], marked as where a story starts when `first` (its first
+/// event: highlighted, and `aria-current` for a screen reader).
+fn row_item(r: &EventRow, raw: bool, first: bool) -> Html {
     html! {
-        <li key={r.index}>
+        <li key={r.index} class={first.then_some("first")} aria-current={first.then_some("step")}>
             <span class="t">{ format_ms(r.time_ms) }</span>
             <span class="what">{ &r.text }</span>
             if raw {

@@ -10,7 +10,6 @@
 use crate::app::playground::{self, BrokerKind, Setup, SetupError};
 use crate::app::recovery::{CrashReader, LastCrash};
 use crate::app::share::{Origin, Recorded};
-use crate::broker::MsgId;
 use crate::check::guarantee::Verdict;
 use crate::check::live::LiveChecker;
 use crate::check::{Counts, Summary};
@@ -24,6 +23,8 @@ use std::rc::Rc;
 mod control;
 mod export;
 mod replay;
+mod story;
+mod timeline;
 
 /// Samples the chart's throughput line averages over: one second of virtual
 /// time. Work arrives in bursts (a poll's worth of records, a transaction's
@@ -273,7 +274,7 @@ pub struct Session {
     pub run_error: Option<String>,
     /// The focused message's story so far, extended with new events only (a
     /// full scan per frame would re-read the whole history while playing).
-    chain_cache: std::cell::RefCell<ChainCache>,
+    chain_cache: std::cell::RefCell<story::ChainCache>,
     /// The last broker crash's report, kept current from new events only.
     crash_reader: std::cell::RefCell<CrashReader>,
     /// True when the log is written to a real store (IndexedDB in the page).
@@ -284,6 +285,9 @@ pub struct Session {
     /// Every live action so far, each at the point of the run it was taken
     /// (see [`Session::act`]): with `origin`, the whole run.
     recorded: Vec<Recorded>,
+    /// The timeline: the recorded future after a seek back, the furthest
+    /// point reached, the last fork (see `timeline.rs`).
+    travel: timeline::Travel,
     /// The flush the world is waiting for, if it is waiting for the store.
     pub waiting_for_flush: Option<u64>,
 }
@@ -388,6 +392,7 @@ impl Session {
             persistent: false,
             origin,
             recorded: Vec::new(),
+            travel: Default::default(),
             waiting_for_flush: None,
             chain_cache: Default::default(),
             crash_reader: Default::default(),
@@ -410,6 +415,10 @@ impl Session {
     pub fn advance(&mut self, virtual_ms: u64, over_budget: &mut dyn FnMut() -> bool) -> u64 {
         let start_ms = self.world.now_ms();
         let target_ms = start_ms.saturating_add(virtual_ms).min(self.world.end_ms());
+        // After a seek back, the recorded future's actions come first.
+        if let Err(e) = self.apply_due(target_ms, false) {
+            self.run_error = Some(e.to_string());
+        }
         while self.run_error.is_none() {
             match self.world.next_event_ms() {
                 Some(next_ms) if next_ms <= target_ms => {}
@@ -434,6 +443,7 @@ impl Session {
             }
         }
         self.take_samples();
+        self.note_progress();
         assert!(
             self.world.now_ms() >= start_ms,
             "virtual time never goes back"
@@ -443,11 +453,16 @@ impl Session {
 
     /// Runs exactly one event (the Step button).
     pub fn step_once(&mut self) {
+        // A recorded action at this very point goes first (after a seek).
+        if let Err(e) = self.apply_due(self.world.now_ms(), true) {
+            self.run_error = Some(e.to_string());
+        }
         if self.run_error.is_some() {
             return;
         }
         self.guard(|w| w.step().map(|_: Step| ()));
         self.take_samples();
+        self.note_progress();
     }
 
     /// Runs `f` and says whether the world is waiting for its store. A run
@@ -691,44 +706,6 @@ impl Session {
             .map(|(i, ev)| self.row(from + i, ev))
             .collect()
     }
-
-    /// Every event that names message `msg` ([`crate::history::Entry::msg`]), in order:
-    /// its story from publish through deliveries, crashes and requeues to
-    /// its fate. Only the events added since the last call are read. A name
-    /// that is no message id (`m` and a number) has no story.
-    fn chain(&self, msg: &str) -> Vec<EventRow> {
-        let mut cache = self.chain_cache.borrow_mut();
-        if cache.msg != msg {
-            *cache = ChainCache {
-                msg: msg.to_string(),
-                ..ChainCache::default()
-            };
-        }
-        let Some(id) = msg.strip_prefix('m').and_then(|n| n.parse::<MsgId>().ok()) else {
-            return Vec::new();
-        };
-        let events = self.world.history().events();
-        assert!(cache.scanned <= events.len(), "the history only grows");
-        for (i, ev) in events.iter().enumerate().skip(cache.scanned) {
-            if cache.rows.len() == CHAIN_ROWS_MAX {
-                break;
-            }
-            if ev.entry.mentions(id) {
-                cache.rows.push(self.row(i, ev));
-            }
-        }
-        cache.scanned = events.len();
-        cache.rows.clone()
-    }
-}
-
-/// See [`Session::chain`].
-#[derive(Debug, Default)]
-struct ChainCache {
-    msg: String,
-    /// History events already read.
-    scanned: usize,
-    rows: Vec<EventRow>,
 }
 
 fn run_error_text(e: &RunError) -> String {

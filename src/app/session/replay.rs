@@ -23,9 +23,26 @@ impl Session {
     /// records it at the current [`Mark`] if it was done. A refused action
     /// changes nothing and is not recorded.
     pub fn act(&mut self, action: LiveAction) -> Result<(), String> {
+        self.fork_if_in_the_past();
         let at = self.mark();
         self.apply(&action)?;
         self.recorded.push(Recorded { at, action });
+        self.note_progress();
+        Ok(())
+    }
+
+    /// Applies recorded action number `n` (1-based, for the message) of a
+    /// replay, standing at its mark, and records it again.
+    pub(super) fn record_applied(&mut self, r: Recorded, n: usize) -> Result<(), LinkError> {
+        debug_assert_eq!(r.at, self.mark(), "replayed at its mark");
+        self.apply(&r.action).map_err(|e| {
+            LinkError::Content(format!(
+                "action {n} ({} at t={} ms) was refused: {e}",
+                r.action.label(),
+                r.at.time_ms
+            ))
+        })?;
+        self.recorded.push(r);
         Ok(())
     }
 
@@ -102,19 +119,28 @@ impl Session {
     /// Applies `actions` (from a fresh start or a point before the first
     /// of them), each at its mark, then runs on to `to`.
     pub(super) fn replay(&mut self, actions: &[Recorded], to: Mark) -> Result<(), LinkError> {
-        for (i, r) in actions.iter().enumerate() {
-            self.run_to(r.at)?;
-            self.act(r.action.clone()).map_err(|e| {
-                LinkError::Content(format!(
-                    "action {} ({} at t={} ms) was refused: {e}",
-                    i + 1,
-                    r.action.label(),
-                    r.at.time_ms
-                ))
-            })?;
-        }
+        self.apply_all(actions)?;
         self.run_to(to)?;
         self.refresh_summary();
+        Ok(())
+    }
+
+    /// As [`Session::replay`], then every event due by `t_ms` (a seek).
+    pub(super) fn replay_then(&mut self, actions: &[Recorded], t_ms: u64) -> Result<(), LinkError> {
+        self.apply_all(actions)?;
+        self.world
+            .run_until(t_ms)
+            .map_err(|e| LinkError::Content(format!("the replay stopped: {e}")))?;
+        self.take_samples();
+        self.refresh_summary();
+        Ok(())
+    }
+
+    fn apply_all(&mut self, actions: &[Recorded]) -> Result<(), LinkError> {
+        for (i, r) in actions.iter().enumerate() {
+            self.run_to(r.at)?;
+            self.record_applied(r.clone(), i + 1)?;
+        }
         Ok(())
     }
 

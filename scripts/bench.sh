@@ -4,6 +4,7 @@
 # Goals from issue 3: >= 2M msgs/s in the browser, ratio <= 1.3. Printed, not asserted.
 # Then the cost of each delivery guarantee (issue 5), natively and in the browser.
 # Then the page's frame times with 50 clients at ~10k msgs/s (issue 7: 60 fps).
+# Then the timeline's seek time and checkpoint memory (issue 15).
 #
 #   bash scripts/bench.sh [MESSAGES]     (default 200000; the wasm test uses 200000 in release)
 set -euo pipefail
@@ -78,3 +79,10 @@ grep -o '{"bench":"log_in_indexeddb"[^}]*}' <<<"$disk_log" ||
 ui_log="$(cargo test --release --target wasm32-unknown-unknown --test web_ui_bench -- --include-ignored --nocapture 2>&1)" ||
   { echo "$ui_log" >&2; exit 1; }
 grep -o 'ui-bench: .*' <<<"$ui_log" || { echo "$ui_log" >&2; echo "bench.sh: the UI bench printed no result" >&2; exit 1; }
+
+# The timeline (issue 15 item 1): seek time in a 60 s run at 10,000 msgs/s
+# with 50 clients, and the memory its checkpoints hold (goals: 100 ms, 64 MB).
+seek_log="$(cargo test --release --target wasm32-unknown-unknown --test web_seek_bench -- --include-ignored --nocapture 2>&1)" ||
+  { echo "$seek_log" >&2; exit 1; }
+grep -o '{"bench":"seek"[^}]*}' <<<"$seek_log" ||
+  { echo "$seek_log" >&2; echo "bench.sh: the seek bench printed no result" >&2; exit 1; }

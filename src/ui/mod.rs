@@ -18,6 +18,7 @@
 //! | `disk.rs` | the disk pump: a run waiting for an IndexedDB commit goes on as soon as it is on disk |
 //! | `banners.rs` | what the page says about its stored log: unavailable, stopped, an earlier visit's log (Resume / Start fresh), a log that came back short, the resumed log, persistent storage |
 //! | `acked.rs` | the record of what log runs acknowledged, kept in `localStorage` outside the log's database |
+//! | `travel.rs` | the timeline bar: the slider over virtual time, Back, Forward, Jump to the end, Undo |
 //! | `share.rs` | "Copy link": the share link, copied to the clipboard, and the run's history fingerprint |
 //! | `route.rs` | the site: which page shows (lessons, crash test, playground), the URL, stored progress |
 //! | `lesson/` | the lesson index, a lesson step by step, the crash test |
@@ -36,6 +37,7 @@ mod share;
 pub mod state;
 mod timeline;
 mod topology;
+mod travel;
 
 use crate::app::session::SharedSession;
 use crate::version::{PRODUCT_NAME, TAGLINE};
@@ -124,6 +126,7 @@ pub fn app(props: &AppProps) -> Html {
                     disk_pace={state.disk.borrow().pace.pace().and_then(|p| p.disk_text()).filter(|_| view.persistent && state.playing)}
                     input_errors={state.input_errors.clone()}
                     dispatch={dispatch.clone()} />
+                <travel::Travel view={view.clone()} dispatch={dispatch.clone()} />
                 <share::SharePanel panel={state.link.clone()} dispatch={dispatch.clone()} />
                 <main class="app-main" aria-label="Playground">
                     <section class="stage" aria-label="System">

@@ -7,8 +7,10 @@
 
 mod links;
 mod stored_log;
+mod travel;
 
 pub use links::LinkPanel;
+pub use travel::{Story, TRAVEL_STEP_MS};
 
 use super::acked::{AckRecorder, SharedRecorder};
 use super::disk::SharedPump;
@@ -152,6 +154,14 @@ pub enum Action {
     /// Open a share link (`#/play/<link>`): its run, or the default
     /// playground and a message saying what was wrong with it.
     OpenLink(String),
+    /// The timeline slider: show the run at this virtual ms.
+    Seek(u64),
+    /// Back (false) or Forward (true) by [`TRAVEL_STEP_MS`].
+    SeekBy(bool),
+    /// Jump to the furthest instant reached.
+    SeekEnd,
+    /// Bring back the future that acting in the past dropped.
+    Undo,
 }
 
 /// The page's state: the run (shared with the components through a
@@ -174,6 +184,8 @@ pub struct AppState {
     pub speed_index: usize,
     /// The message whose story is shown.
     pub focus: Option<String>,
+    /// A selected finding's story, kept while the run shows its first event.
+    pub story: Option<Story>,
     /// Event rows show their raw fields under the sentence.
     pub raw_fields: bool,
     /// Inline messages per control label, e.g. "Seed" → "must be a whole number".
@@ -216,6 +228,7 @@ impl PartialEq for AppState {
             && self.playing == other.playing
             && self.speed_index == other.speed_index
             && self.focus == other.focus
+            && self.story == other.story
             && self.raw_fields == other.raw_fields
             && self.input_errors == other.input_errors
             && self.settings_open == other.settings_open
@@ -253,6 +266,7 @@ impl AppState {
             playing: false,
             speed_index: SPEED_DEFAULT_INDEX,
             focus: None,
+            story: None,
             raw_fields: false,
             input_errors: BTreeMap::new(),
             settings_open: BTreeSet::new(),
@@ -274,13 +288,16 @@ impl AppState {
     }
 
     fn refresh_view(&mut self) {
-        self.view = Rc::new(self.session.borrow().view(self.focus.as_deref()));
+        let mut view = self.session.borrow().view(self.focus.as_deref());
+        self.keep_story(&mut view);
+        self.view = Rc::new(view);
         self.acks.borrow_mut().observe((self.clock)());
     }
 
     /// `session` becomes the page's run.
     fn start_run(&mut self, session: Session) {
         self.link = None;
+        self.story = None;
         self.acks.borrow_mut().new_run(session.persistent);
         *self.session.borrow_mut() = session;
     }
@@ -549,9 +566,9 @@ impl Reducible for AppState {
             Action::DropAcks => s.live(|x| x.act(LiveAction::DropAcks)),
             Action::MakeLink => s.make_link(),
             Action::OpenLink(link) => s.open_link(&link),
-            Action::Focus(msg) => {
-                s.focus = msg;
-                s.refresh_view();
+            Action::Focus(msg) => s.show(msg),
+            Action::Seek(_) | Action::SeekBy(_) | Action::SeekEnd | Action::Undo => {
+                s.travel(action)
             }
             Action::ToggleRawFields => s.raw_fields = !s.raw_fields,
             Action::LoadScenario { name, text } => s.load(&name, &text),

@@ -25,6 +25,7 @@ mod export;
 mod replay;
 mod story;
 mod timeline;
+pub use timeline::seek_bench_setup;
 
 /// Samples the chart's throughput line averages over: one second of virtual
 /// time. Work arrives in bursts (a poll's worth of records, a transaction's
@@ -230,15 +231,23 @@ pub struct View {
     pub events: Vec<EventRow>,
     /// The chart's samples, oldest first.
     pub samples: Vec<Sample>,
-    /// The message whose story is shown (a finding was clicked).
+    /// What the shown story is of (a finding was selected): its first
+    /// message, or the kind of a finding about no message.
     pub focus_msg: Option<String>,
-    /// That message's events, in order (at most [`CHAIN_ROWS_MAX`]).
+    /// The selected finding's causal chain, or the message's story (at
+    /// most [`CHAIN_ROWS_MAX`] events, in order; see `story.rs`).
     pub chain: Vec<EventRow>,
     /// Why ack/commit modes cannot be changed per client, if they cannot.
     pub ack_mode_locked: Option<String>,
     /// The broker's last crash and the recovery after it: what was torn,
     /// lost and cut (see [`super::recovery`]).
     pub last_crash: Option<LastCrash>,
+    /// The furthest instant reached: the timeline slider's end.
+    pub head_ms: u64,
+    /// A fork dropped a future that Undo can bring back.
+    pub can_undo: bool,
+    /// Why this run cannot travel in time, if it cannot.
+    pub travel_refused: Option<&'static str>,
 }
 
 impl View {
@@ -569,6 +578,9 @@ impl Session {
                 .borrow_mut()
                 .read(world.history(), world.names())
                 .cloned(),
+            head_ms: self.head().time_ms,
+            can_undo: self.can_undo(),
+            travel_refused: self.travel_refused(),
         }
     }
 

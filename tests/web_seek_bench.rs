@@ -1,0 +1,46 @@
+//! Seek benchmark of the timeline (issue 15 item 1), printed, not asserted:
+//! a 60 s run of the issue's load (25 producers at 10,000 msgs/s in all, 25
+//! consumers), then seeks to instants across it, timed with
+//! `performance.now()`. Seeks replay from the start of the run (no
+//! checkpoints yet), so a seek costs about as much as running to its
+//! instant, and no checkpoint memory is held. Ignored in the suite; run by
+//! `bash scripts/bench.sh` (release build).
+#![cfg(target_arch = "wasm32")]
+
+use brokerlab::app::session::{seek_bench_setup, Session};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Virtual length of the run seeked in.
+const RUN_MS: u64 = 60_000;
+
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+#[wasm_bindgen_test]
+#[ignore = "benchmark: run by scripts/bench.sh"]
+fn seek_time_in_a_sixty_second_run_at_ten_thousand_msgs_per_s() {
+    let mut s = Session::from_setup(&seek_bench_setup()).expect("a valid setup");
+    let start = now_ms();
+    s.advance(RUN_MS, &mut || false);
+    let run_ms = now_ms() - start;
+    let mut seeks = Vec::new();
+    for t in [5_000, 30_000, 59_000, 15_000, 45_000] {
+        let start = now_ms();
+        s.seek_ms(t).expect("seek");
+        seeks.push(now_ms() - start);
+    }
+    let mean = seeks.iter().sum::<f64>() / seeks.len() as f64;
+    let max = seeks.iter().copied().fold(0.0, f64::max);
+    web_sys::console::log_1(
+        &format!(
+            "{{\"bench\":\"seek\",\"platform\":\"wasm\",\"run_virtual_ms\":{RUN_MS},\"events\":{},\"run_wall_ms\":{run_ms:.0},\"seek_ms_mean\":{mean:.0},\"seek_ms_max\":{max:.0},\"checkpoint_bytes\":0,\"goal_seek_ms\":100,\"goal_checkpoint_bytes_max\":67108864}}",
+            s.head().events
+        )
+        .into(),
+    );
+}

@@ -7,29 +7,13 @@
 //! sentence is plain English naming the message its event is about.
 #![cfg(not(target_arch = "wasm32"))]
 
-use brokerlab::config::Scenario;
+#[path = "support/bundled.rs"]
+mod bundled;
+
 use brokerlab::history::{describe_event, msg_name, Entry};
 use brokerlab::sim::faults::with_random_faults;
 use brokerlab::world::World;
 use std::collections::BTreeSet;
-
-/// Every bundled scenario, parsed.
-fn scenarios() -> Vec<(String, Scenario)> {
-    let mut files: Vec<_> = std::fs::read_dir("scenarios")
-        .expect("scenarios/ is readable")
-        .map(|e| e.expect("an entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| {
-            let json = std::fs::read_to_string(&p).expect("readable");
-            let s = Scenario::from_json(&json).unwrap_or_else(|e| panic!("{p:?}: {e}"));
-            (p.display().to_string(), s)
-        })
-        .collect()
-}
 
 /// The message a JSON line's `msg` field names, if it has one.
 fn msg_field(line: &str) -> Option<String> {
@@ -41,7 +25,7 @@ fn msg_field(line: &str) -> Option<String> {
 #[test]
 fn typed_message_ids_match_the_json_lines_and_sentences_name_them() {
     let mut kinds_seen = BTreeSet::new();
-    for (file, scenario) in scenarios() {
+    for (file, scenario) in bundled::scenarios() {
         for faults in [false, true] {
             let mut s = scenario.clone();
             s.seed = 7;

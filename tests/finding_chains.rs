@@ -6,6 +6,9 @@
 //! can report turns up; the kinds seen are printed with `--nocapture`.
 #![cfg(not(target_arch = "wasm32"))]
 
+#[path = "support/bundled.rs"]
+mod bundled;
+
 use brokerlab::check::chain::{causal_chain, CHAIN_EVENTS_MAX};
 use brokerlab::config::Scenario;
 use brokerlab::sim::faults::with_random_faults;
@@ -15,27 +18,10 @@ use std::collections::BTreeMap;
 /// Seeds of random faults per scenario (plus the plain run).
 const FAULT_SEEDS: u64 = 6;
 
-fn scenarios() -> Vec<(String, Scenario)> {
-    let mut files: Vec<_> = std::fs::read_dir("scenarios")
-        .expect("scenarios/ is readable")
-        .map(|e| e.expect("an entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| {
-            let json = std::fs::read_to_string(&p).expect("readable");
-            let s = Scenario::from_json(&json).unwrap_or_else(|e| panic!("{p:?}: {e}"));
-            (p.display().to_string(), s)
-        })
-        .collect()
-}
-
 #[test]
 fn every_finding_of_every_kind_has_a_causal_chain() {
     let mut kinds: BTreeMap<&'static str, usize> = BTreeMap::new();
-    for (name, scenario) in scenarios() {
+    for (name, scenario) in bundled::scenarios() {
         let runs = std::iter::once(scenario.clone())
             .chain((1..=FAULT_SEEDS).map(|seed| with_random_faults(&scenario, seed)));
         for run in runs {

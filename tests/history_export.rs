@@ -4,30 +4,15 @@
 //! Jepsen or Elle could not load fails.
 #![cfg(not(target_arch = "wasm32"))]
 
+#[path = "support/bundled.rs"]
+mod bundled;
+
 use brokerlab::config::Scenario;
 use brokerlab::history::{Entry, OpType};
 use brokerlab::sim::faults::with_random_faults;
 use brokerlab::world::World;
 use edn_format::{Keyword, Value};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Every bundled scenario, parsed.
-fn scenarios() -> Vec<(String, Scenario)> {
-    let mut files: Vec<_> = std::fs::read_dir("scenarios")
-        .expect("scenarios/ is readable")
-        .map(|e| e.expect("an entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| {
-            let json = std::fs::read_to_string(&p).expect("readable");
-            let s = Scenario::from_json(&json).unwrap_or_else(|e| panic!("{p:?}: {e}"));
-            (p.display().to_string(), s)
-        })
-        .collect()
-}
 
 fn run(scenario: &Scenario) -> World {
     let mut world = World::new(scenario);
@@ -155,7 +140,7 @@ fn polled(ops: &[Op]) -> BTreeSet<i64> {
 
 #[test]
 fn the_edn_export_parses_and_keeps_jepsens_rules_for_every_scenario() {
-    for (name, scenario) in scenarios() {
+    for (name, scenario) in bundled::scenarios() {
         for scenario in [scenario.clone(), with_random_faults(&scenario, 7)] {
             let world = run(&scenario);
             let edn = world.history().to_edn(world.names());
@@ -231,7 +216,7 @@ fn a_log_runs_ok_send_carries_its_offset_as_in_jepsens_kafka_workload() {
 
 #[test]
 fn every_jsonl_line_is_one_json_object() {
-    for (name, scenario) in scenarios() {
+    for (name, scenario) in bundled::scenarios() {
         let world = run(&with_random_faults(&scenario, 3));
         let jsonl = world.history().to_jsonl(world.names());
         assert_eq!(jsonl.lines().count(), world.history().len(), "{name}");

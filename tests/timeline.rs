@@ -130,3 +130,27 @@ fn a_shared_link_of_a_run_in_the_past_keeps_its_instant() {
     assert_eq!(opened.mark(), s.mark());
     assert_eq!(opened.fingerprint(), s.fingerprint());
 }
+
+/// The seek benchmark's load natively (the browser's is
+/// `tests/web_seek_bench.rs`, printed by `scripts/bench.sh`):
+/// `cargo test --profile sweep --test timeline -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark"]
+fn seek_time_natively() {
+    let mut s = Session::from_setup(&brokerlab::app::session::seek_bench_setup()).unwrap();
+    let start = std::time::Instant::now();
+    s.advance(60_000, &mut || false);
+    let run = start.elapsed();
+    let mut worst = std::time::Duration::ZERO;
+    for t in [5_000, 30_000, 59_000] {
+        let start = std::time::Instant::now();
+        s.seek_ms(t).unwrap();
+        worst = worst.max(start.elapsed());
+    }
+    println!(
+        "{{\"bench\":\"seek\",\"platform\":\"native\",\"events\":{},\"run_ms\":{},\"seek_ms_max\":{},\"checkpoint_bytes\":0}}",
+        s.head().events,
+        run.as_millis(),
+        worst.as_millis()
+    );
+}

@@ -82,7 +82,7 @@ grep -o 'ui-bench: .*' <<<"$ui_log" || { echo "$ui_log" >&2; echo "bench.sh: the
 
 # The timeline (issue 15 item 1): seek time in a 60 s run at 10,000 msgs/s
 # with 50 clients, and the memory its checkpoints hold (goals: 100 ms, 64 MB).
-seek_log="$(cargo test --release --target wasm32-unknown-unknown --test web_seek_bench -- --include-ignored --nocapture 2>&1)" ||
+seek_log="$(WASM_BINDGEN_TEST_TIMEOUT=900 cargo test --release --target wasm32-unknown-unknown --test web_seek_bench -- --include-ignored --nocapture 2>&1)" ||
   { echo "$seek_log" >&2; exit 1; }
 grep -o '{"bench":"seek"[^}]*}' <<<"$seek_log" ||
   { echo "$seek_log" >&2; echo "bench.sh: the seek bench printed no result" >&2; exit 1; }

@@ -44,7 +44,8 @@
 //!
 //! Binaries:
 //!
-//! - `src/bin/brokerlab.rs`: the native CLI (`brokerlab run`, `brokerlab sweep`).
+//! - `src/bin/brokerlab.rs`: the native CLI (`brokerlab run`, `sweep`, `bench`,
+//!   `check`).
 //! - `src/bin/brokerlab-web.rs`: the entry point Trunk builds into the page.
 //!
 //! Read the README's "concept → file" table to find where each broker idea lives.

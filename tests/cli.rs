@@ -1,21 +1,9 @@
 //! The `brokerlab` binary: summaries, exit codes, and reproducible failures.
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::process::Command;
-
-fn brokerlab(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_brokerlab"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-    (
-        out.status.code().unwrap(),
-        text(out.stdout),
-        text(out.stderr),
-    )
-}
+#[path = "support/cli.rs"]
+mod support;
+use support::brokerlab;
 
 #[test]
 fn run_prints_a_one_line_json_summary_and_writes_the_history() {

@@ -5,16 +5,9 @@
 use brokerlab::config::Scenario;
 use brokerlab::world::World;
 
-fn scenario_files() -> Vec<std::path::PathBuf> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    files
-}
+#[path = "support/cli.rs"]
+mod cli;
+use cli::scenario_files;
 
 #[test]
 fn every_scenario_file_runs_and_passes_its_checks() {

@@ -4,6 +4,7 @@
 //! brokerlab run SCENARIO.json [--seed N] [--history FILE.jsonl] [--random-faults]
 //! brokerlab sweep SCENARIO.json --seeds N [--first-seed S]
 //! brokerlab bench [--messages N] [--log | --guarantees]
+//! brokerlab check HISTORY.jsonl [--guarantee G]
 //! ```
 //!
 //! `run` prints a one-line JSON summary (counts and findings). `sweep` runs N
@@ -11,6 +12,12 @@
 //! stops at the first seed that breaks an invariant or an expectation, printing
 //! the command that replays it. Exit codes: 0 fine, 1 a check failed, 2 bad
 //! input (the message names the field and the reason).
+//!
+//! `check` reads a history recorded anywhere (brokerlab's JSONL: a run's
+//! `--history`, or a real broker driven by an exported program), runs the
+//! same checker and, with `--guarantee`, the same verdict, and prints one
+//! JSON line: the model, the verdict, the anomaly kinds, the counts and the
+//! findings. A malformed line is reported with its number and field (exit 2).
 //!
 //! On wasm32 this binary is an empty `main`: the browser runs `brokerlab-web`.
 // A binary is a crate of its own: it keeps the library's 70-line limit (clippy.toml).
@@ -26,7 +33,9 @@ fn main() {
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
-    use brokerlab::config::Scenario;
+    use brokerlab::check::recorded::check_recorded;
+    use brokerlab::config::{Guarantee, Scenario};
+    use brokerlab::history::read::read_jsonl;
     use brokerlab::sim::faults::with_random_faults;
     use brokerlab::world::World;
     use lexopt::prelude::*;
@@ -42,7 +51,8 @@ mod native {
     const USAGE: &str = "usage:
   brokerlab run SCENARIO.json [--seed N] [--history FILE.jsonl] [--random-faults]
   brokerlab sweep SCENARIO.json --seeds N [--first-seed S]
-  brokerlab bench [--messages N] [--log | --guarantees]";
+  brokerlab bench [--messages N] [--log | --guarantees]
+  brokerlab check HISTORY.jsonl [--guarantee at_most_once|at_least_once|exactly_once_idempotent|exactly_once_transactional]";
 
     /// Bad input: printed as `brokerlab: <message>`, exit code 2.
     struct Usage(String);
@@ -90,6 +100,7 @@ mod native {
             "run" => run(parser),
             "sweep" => sweep(parser),
             "bench" => bench(parser),
+            "check" => check(parser),
             other => Err(Usage(format!("unknown command `{other}`"))),
         }
     }
@@ -198,6 +209,48 @@ mod native {
             "{{\"sweep\":\"{path}\",\"seeds\":{seeds},\"first_seed\":{first},\"ok\":true}}"
         ));
         Ok(0)
+    }
+
+    /// `brokerlab check`: the checker and verdict on a recorded history.
+    fn check(mut parser: lexopt::Parser) -> Result<i32, Usage> {
+        let (mut path, mut guarantee) = (None, None);
+        while let Some(arg) = parser.next()? {
+            match arg {
+                Long("guarantee") => {
+                    let name = parser.value()?.string()?;
+                    let value = serde_json::Value::String(name.clone());
+                    guarantee = Some(serde_json::from_value::<Guarantee>(value).map_err(|_| {
+                        Usage(format!("--guarantee: `{name}` is not a delivery guarantee"))
+                    })?);
+                }
+                Value(v) if path.is_none() => path = Some(v.string()?),
+                other => return Err(other.unexpected().into()),
+            }
+        }
+        let path = path.ok_or_else(|| Usage("check: missing HISTORY.jsonl".into()))?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Usage(format!("cannot read {path}: {e}")))?;
+        let recorded = read_jsonl(&text).map_err(|e| Usage(format!("{path}: {e}")))?;
+        let c = check_recorded(&recorded, guarantee);
+        let line = serde_json::json!({
+            "history": path,
+            "model": c.model,
+            "events": c.summary.events,
+            "skipped_lines": recorded.skipped,
+            "guarantee": guarantee.map(|g| g.name()),
+            "verdict": c.verdict.as_ref().map(|v| v.text.clone()),
+            "anomalies": c.anomalies,
+            "ok": c.summary.ok,
+            "violations": c.summary.violations,
+            "counts": c.summary.counts,
+            "log": c.summary.log,
+            "identity": c.summary.identity,
+            "broker_identity": c.summary.broker_identity,
+            "findings": c.summary.findings,
+            "causes": c.verdict.map(|v| v.causes).unwrap_or_default(),
+        });
+        emit(&line.to_string());
+        Ok(if c.summary.ok { 0 } else { 1 })
     }
 
     /// `brokerlab bench`: the throughput workloads, one JSON line each.

@@ -44,6 +44,7 @@
 //! | `txn.rs`, `txn_history.rs` | G1a and precommitted-read, and their feed from the history |
 //! | `guarantee.rs` | the verdict for a claimed delivery guarantee, with cause chains |
 //! | `chain.rs` | a finding's causal chain read from the history, one rule for every kind ("Show me") |
+//! | `recorded.rs` | the same checks on a history recorded anywhere (`brokerlab check`) |
 //!
 //! Every match over history entries and broker notes here names each
 //! variant: a new note does not compile until each checker decides what it
@@ -53,6 +54,7 @@ pub mod chain;
 pub mod guarantee;
 pub mod live;
 pub mod log;
+pub mod recorded;
 mod story;
 pub mod txn;
 pub mod txn_history;

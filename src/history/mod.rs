@@ -26,12 +26,14 @@
 //! | `names.rs` | how ids print: [`Names`], [`msg_name`], [`stream_name`], [`return_reason`] |
 //! | `jsonl/` | one event as a JSON line, the bytes [`History::hash`] reads |
 //! | `edn.rs` | the client operations in Jepsen's EDN, for Jepsen and Elle ([`History::to_edn`]) |
+//! | `read/` | the other way: JSON lines recorded anywhere read back into a history ([`read::read_jsonl`]) |
 //! | `sentence/` | one event as an English sentence, for people ([`describe_event`]) |
 
 mod edn;
 mod entry;
 mod jsonl;
 mod names;
+pub mod read;
 mod sentence;
 
 pub use entry::{Entry, HistoryEvent, LogEntry, OpType, Proc};

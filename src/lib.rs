@@ -33,6 +33,7 @@
 //! | 8 | [`world`] | one run: builds brokers and clients from a scenario, the event loop with its virtual clock, faults, live control, the checker's feed | ties every layer below together |
 //! | 9 | [`app`] | what a page drives: the playground's settings (`app::playground`), one live run under a frame budget (`app::session`), the setup saved for a reload (`app::resume`), what a run acknowledged (`app::acked`), lessons and one learner's pass through one (`app::lesson`) | drives a world; knows nothing of the DOM |
 //! | 9 | [`mod@bench`] | the throughput workloads of the native and the browser benchmark, and the cost of each delivery guarantee | drives worlds, like `app` |
+//! | 9 | [`export`] | a scenario as a runnable experiment on a real broker (RabbitMQ, Kafka, NATS JetStream): the files, what maps, what cannot be reproduced, the simulated verdict to compare with | runs a world for that verdict, like `app` |
 //! | 10 | `ui` | the Yew page (wasm only): a `Reducible` state with an `Action` enum, components that only render (see `src/ui/mod.rs`) | the top: draws what `app` holds |
 //!
 //! Two notes on the table. `Scenario::from_json` and `Scenario::validate`
@@ -89,6 +90,7 @@ pub mod world;
 
 pub mod app;
 pub mod bench;
+pub mod export;
 
 #[cfg(target_arch = "wasm32")]
 pub mod ui;

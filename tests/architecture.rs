@@ -54,8 +54,9 @@ const LAYERS: &[(&[&str], &str)] = &[
     (&["scenario"], "loading and validation"),
     // The world: builds brokers and clients from a scenario, runs them, feeds the checker.
     (&["world"], "the running world"),
-    // What drives a world: the page's session and playground, and the benchmarks.
-    (&["app", "bench"], "applications"),
+    // What drives a world: the page's session and playground, the benchmarks,
+    // and the export of a scenario as an experiment on a real broker.
+    (&["app", "bench", "export"], "applications"),
     // The Yew page (wasm only): draws what `app` holds.
     (&["ui"], "the page"),
 ];

@@ -5,6 +5,7 @@
 //! brokerlab sweep SCENARIO.json --seeds N [--first-seed S]
 //! brokerlab bench [--messages N] [--log | --guarantees]
 //! brokerlab check HISTORY.jsonl [--guarantee G]
+//! brokerlab export-real SCENARIO.json --target rabbitmq|kafka|nats --out DIR
 //! ```
 //!
 //! `run` prints a one-line JSON summary (counts and findings). `sweep` runs N
@@ -18,6 +19,9 @@
 //! same checker and, with `--guarantee`, the same verdict, and prints one
 //! JSON line: the model, the verdict, the anomaly kinds, the counts and the
 //! findings. A malformed line is reported with its number and field (exit 2).
+//!
+//! `export-real` writes the scenario as a small project that runs it on a
+//! real broker and records a history `check` reads (see `brokerlab::export`).
 //!
 //! On wasm32 this binary is an empty `main`: the browser runs `brokerlab-web`.
 // A binary is a crate of its own: it keeps the library's 70-line limit (clippy.toml).
@@ -35,6 +39,7 @@ fn main() {
 mod native {
     use brokerlab::check::recorded::check_recorded;
     use brokerlab::config::{Guarantee, Scenario};
+    use brokerlab::export::{export, ExportFile, Target};
     use brokerlab::history::read::read_jsonl;
     use brokerlab::sim::faults::with_random_faults;
     use brokerlab::world::World;
@@ -52,7 +57,8 @@ mod native {
   brokerlab run SCENARIO.json [--seed N] [--history FILE.jsonl] [--random-faults]
   brokerlab sweep SCENARIO.json --seeds N [--first-seed S]
   brokerlab bench [--messages N] [--log | --guarantees]
-  brokerlab check HISTORY.jsonl [--guarantee at_most_once|at_least_once|exactly_once_idempotent|exactly_once_transactional]";
+  brokerlab check HISTORY.jsonl [--guarantee at_most_once|at_least_once|exactly_once_idempotent|exactly_once_transactional]
+  brokerlab export-real SCENARIO.json --target rabbitmq|kafka|nats --out DIR";
 
     /// Bad input: printed as `brokerlab: <message>`, exit code 2.
     struct Usage(String);
@@ -101,6 +107,7 @@ mod native {
             "sweep" => sweep(parser),
             "bench" => bench(parser),
             "check" => check(parser),
+            "export-real" => export_real(parser),
             other => Err(Usage(format!("unknown command `{other}`"))),
         }
     }
@@ -251,6 +258,63 @@ mod native {
         });
         emit(&line.to_string());
         Ok(if c.summary.ok { 0 } else { 1 })
+    }
+
+    /// `brokerlab export-real`: the scenario as a runnable experiment on a real broker.
+    fn export_real(mut parser: lexopt::Parser) -> Result<i32, Usage> {
+        let (mut path, mut target, mut out) = (None, None, None);
+        while let Some(arg) = parser.next()? {
+            match arg {
+                Long("target") => {
+                    let name = parser.value()?.string()?;
+                    target = Some(Target::from_name(&name).ok_or_else(|| {
+                        Usage(format!(
+                            "--target: `{name}` is not one of rabbitmq, kafka, nats"
+                        ))
+                    })?);
+                }
+                Long("out") => out = Some(std::path::PathBuf::from(parser.value()?)),
+                Value(v) if path.is_none() => path = Some(v.string()?),
+                other => return Err(other.unexpected().into()),
+            }
+        }
+        let path = path.ok_or_else(|| Usage("export-real: missing SCENARIO.json".into()))?;
+        let target = target.ok_or_else(|| Usage("export-real: missing --target".into()))?;
+        let out = out.ok_or_else(|| Usage("export-real: missing --out DIR".into()))?;
+        let scenario = load(&path)?;
+        let stem = std::path::Path::new(&path).file_stem().map_or_else(
+            || scenario.name.clone(),
+            |s| s.to_string_lossy().to_string(),
+        );
+        let files = export(&scenario, &stem, target).map_err(|e| Usage(format!("{path}: {e}")))?;
+        write_export(&out, &files)?;
+        emit(&format!(
+            "{{\"export\":\"{}\",\"target\":\"{}\",\"files\":{}}}",
+            out.display(),
+            target.name(),
+            files.len()
+        ));
+        Ok(0)
+    }
+
+    /// Writes an export's files into `dir` (created if missing); `run` is
+    /// made executable.
+    fn write_export(dir: &std::path::Path, files: &[ExportFile]) -> Result<(), Usage> {
+        let fail = |what: &std::path::Path, e: std::io::Error| {
+            Usage(format!("cannot write {}: {e}", what.display()))
+        };
+        std::fs::create_dir_all(dir).map_err(|e| fail(dir, e))?;
+        for f in files {
+            let file = dir.join(f.path);
+            std::fs::write(&file, &f.text).map_err(|e| fail(&file, e))?;
+            #[cfg(unix)]
+            if f.executable {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::Permissions::from_mode(0o755);
+                std::fs::set_permissions(&file, mode).map_err(|e| fail(&file, e))?;
+            }
+        }
+        Ok(())
     }
 
     /// `brokerlab bench`: the throughput workloads, one JSON line each.

@@ -1,0 +1,194 @@
+//! What maps onto each real broker, what an export refuses, and what it
+//! cannot reproduce (listed in the export's README).
+
+use super::{ExportError, Target};
+use crate::config::{BrokerSpec, ClientSpec, ExchangeKind, FaultAction, QueueMode, Scenario};
+use std::collections::BTreeMap;
+
+/// The README's mapping table for `target`: the scenario's words on the
+/// left, the real broker's on the right.
+pub fn mapping(target: Target) -> &'static str {
+    match target {
+        Target::Rabbitmq => RABBITMQ_MAPPING,
+        Target::Kafka => KAFKA_MAPPING,
+        Target::Nats => NATS_MAPPING,
+    }
+}
+
+/// The RabbitMQ mapping.
+const RABBITMQ_MAPPING: &str = "| scenario | RabbitMQ (pika) |
+|---|---|
+| queue `type` classic / quorum, `durable`, `delivery_limit`, `dead_letter_queue`, `max_length`, `max_length_bytes`, `overflow`, `message_ttl_ms` | `queue_declare` with `x-queue-type`, `durable`, `x-delivery-limit`, `x-dead-letter-exchange` \"\" + `x-dead-letter-routing-key`, `x-max-length`, `x-max-length-bytes`, `x-overflow`, `x-message-ttl` |
+| exchanges `fanout` / `direct` / `topic` and their bindings | `exchange_declare` and `queue_bind` |
+| producer `interval_ms` / `rate_per_s`, `count`, `keys`, `persistent` | one publish per tick; the key travels in the body and the `brokerlab-key` header; `delivery_mode=2` |
+| producer `confirms` (`timeout_ms`, `max_retries`) | `confirm_delivery()`; a `basic.nack` is a `fail`, a lost connection an `info` |
+| consumer `prefetch`, `ack_mode` auto / after / before processing | `basic_qos(prefetch_count)`, `basic_consume(auto_ack=...)`, `basic_ack` after or before the work |
+| consumer `fail_keys`, `fail_probability`, `on_failure` requeue / reject | `basic_nack(requeue=True/False)` |
+| consumer crash / restart | the client's process is killed with SIGKILL / started again |
+| broker crash / restart | the commands in `BROKER_KILL` / `BROKER_START` |
+| `drop_acks` on a producer / consumer | a client-side drop: confirms ignored until the timeout (then a retry) / acks not sent in the window |
+";
+
+/// The Kafka mapping.
+const KAFKA_MAPPING: &str = "| scenario | Apache Kafka (confluent-kafka) |
+|---|---|
+| topic `partitions`, `retention.ms` | `NewTopic(num_partitions, replication_factor, config={\"retention.ms\"})` |
+| producer `acks`, `retries`, `request.timeout.ms`, `enable.idempotence`, `max.in.flight.requests` | the same producer configs (`max.in.flight.requests.per.connection`) |
+| producer `keys` | the record key; the `murmur2_random` partitioner is the Java client's |
+| consumer `group.id`, `enable.auto.commit`, `auto.commit.interval.ms`, `auto.offset.reset`, `session.timeout.ms`, `heartbeat.interval.ms`, `isolation.level`, `partition.assignment.strategy` | the same consumer configs |
+| consumer `commit` after / before processing | `commit(message, asynchronous=False)` after or before the work |
+| consumer `max.poll.records` | `consume(num_messages=...)` |
+| consumer crash / restart | the client's process is killed with SIGKILL / started again |
+| broker crash / restart | `docker compose kill` / `docker compose start` of a broker (or `BROKER_KILL` / `BROKER_START`) |
+| `drop_acks` on a producer | a client-side drop: delivery reports ignored in the window, the record sent again |
+";
+
+/// The NATS JetStream mapping.
+const NATS_MAPPING: &str = "| scenario | NATS JetStream (nats-py) |
+|---|---|
+| topic (one partition) | a stream of the same name on the subject of the same name, file storage; `offset` = stream sequence - 1 |
+| `retention.ms` / `retention.records` | the stream's `max_age` / `max_msgs` |
+| producer `acks` all or 1 / 0 | `js.publish` (the PubAck comes once the message is stored) / a plain `nc.publish` |
+| producer `retries`, `request.timeout.ms` | a publish timeout and the same message sent again |
+| producer `enable.idempotence` | the `Nats-Msg-Id` header (the message id) within the stream's duplicate window |
+| consumer `group.id` (one member) | a durable pull consumer of that name, `ack_policy` explicit |
+| consumer `auto.offset.reset` earliest / latest | `deliver_policy` all / new |
+| consumer `commit` after / before processing, `enable.auto.commit` | `msg.ack()` after the work / before it / on receipt |
+| consumer `max.poll.records`, `session.timeout.ms` | `fetch(batch)`, `ack_wait` |
+| consumer crash / restart | the client's process is killed with SIGKILL / started again; JetStream redelivers what it had not acked after `ack_wait` |
+| broker crash / restart | the commands in `BROKER_KILL` / `BROKER_START` |
+| `drop_acks` on a producer | a client-side drop: the PubAck is ignored, the message sent again after `request.timeout.ms` |
+";
+
+/// Brokers of the scenario's Kafka cluster (one node per broker node).
+pub fn kafka_brokers(_s: &Scenario) -> u32 {
+    // The log broker is one node today; a replicated scenario sizes this.
+    1
+}
+
+/// Why `s` cannot be exported to `target` at all, if it cannot.
+pub fn refusal(s: &Scenario, target: Target) -> Option<ExportError> {
+    let err = |path: &str, reason: &str| {
+        Some(ExportError {
+            path: path.to_string(),
+            reason: reason.to_string(),
+        })
+    };
+    match (&s.broker, target) {
+        (BrokerSpec::Queue(q), Target::Rabbitmq) => {
+            if q.mode == QueueMode::Sqs {
+                return err("broker.mode", "SQS semantics have no RabbitMQ equivalent");
+            }
+            let hash = q
+                .exchanges
+                .iter()
+                .position(|e| e.kind == ExchangeKind::ConsistentHash);
+            if let Some(i) = hash {
+                return err(
+                    &format!("broker.exchanges[{i}].kind"),
+                    "x-consistent-hash needs the rabbitmq_consistent_hash_exchange plugin, which the export does not set up",
+                );
+            }
+        }
+        (BrokerSpec::Queue(_), _) => {
+            return err("broker", "a queue scenario exports to rabbitmq only");
+        }
+        (BrokerSpec::Log(_), Target::Rabbitmq) => {
+            return err("broker", "a log scenario exports to kafka or nats");
+        }
+        (BrokerSpec::Log(l), Target::Nats) => {
+            if let Some(i) = l.topics.iter().position(|t| t.partitions != 1) {
+                return err(
+                    &format!("broker.topics[{i}].partitions"),
+                    "a JetStream stream has no partitions: the NATS export needs 1",
+                );
+            }
+            if let Some(path) = shared_group(s) {
+                return err(
+                    &path,
+                    "JetStream has no group rebalancing: the NATS export needs one consumer per group.id",
+                );
+            }
+        }
+        (BrokerSpec::Log(_), Target::Kafka) => {}
+    }
+    let txn = s
+        .clients
+        .iter()
+        .position(|c| matches!(c, ClientSpec::LogConsumer(k) if k.transactional.is_some()));
+    if let Some(i) = txn {
+        return err(
+            &format!("clients[{i}].transactional"),
+            "transactional clients are not exported yet",
+        );
+    }
+    None
+}
+
+/// The path of the second consumer of a `group.id`, if two share one.
+fn shared_group(s: &Scenario) -> Option<String> {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, c) in s.clients.iter().enumerate() {
+        if let ClientSpec::LogConsumer(k) = c {
+            if seen.insert(&k.group_id, i).is_some() {
+                return Some(format!("clients[{i}].group.id"));
+            }
+        }
+    }
+    None
+}
+
+/// What the export cannot reproduce of `s` on `target`, one sentence each.
+pub fn gaps(s: &Scenario, target: Target) -> Vec<String> {
+    let mut out = vec![
+        "Time is the wall clock, not virtual time: rates, processing times and fault times are kept in milliseconds, but a real machine adds scheduling jitter, so counts (how many redelivered, lost or out of order) differ from the simulation's; the anomaly kinds and the verdict are what to compare.".to_string(),
+        "The network is the machine's loopback: the scenario's latency, loss and duplication are not reproduced.".to_string(),
+        "Message ids, keys and the publishing order are the scenario's; which messages a `fail_probability` fails is drawn by Python's `random` seeded with the scenario's seed, not by brokerlab's generator.".to_string(),
+    ];
+    for (i, f) in s.faults.iter().enumerate() {
+        let what = match f.action {
+            FaultAction::CrashAfterSend | FaultAction::CrashAfterProcess => {
+                "an armed crash (after a send or a processing) is not reproduced: the run skips it"
+            }
+            FaultAction::CrashTorn => {
+                "a torn write cannot be caused from outside the broker: it becomes a plain broker crash"
+            }
+            FaultAction::Crash | FaultAction::Restart if f.target == "broker" => {
+                "a broker crash or restart runs the commands in BROKER_KILL / BROKER_START (the run refuses to start without them)"
+            }
+            _ => continue,
+        };
+        out.push(format!("faults[{i}] ({}): {what}.", f.target));
+    }
+    if !s.settings.is_empty() {
+        out.push("Live client settings (`settings`) are not reproduced: clients keep their first settings.".to_string());
+    }
+    out.extend(client_gaps(s, target));
+    out.push(match target {
+        Target::Rabbitmq => "The broker's own notes (enqueue, delete, requeue) are not visible to clients: the history has the clients' side, and after the run every queue is drained and what was still in it is recorded as `held`. `brokerlab check` therefore does not check the broker's bookkeeping identity.".to_string(),
+        Target::Nats => "The stream's contents are read once after the run and recorded as `append` lines; JetStream does not report appends as they happen.".to_string(),
+        Target::Kafka => "This export was not run on the machines brokerlab is built on (no Kafka there): it is checked for shape only (the compose file parses, the program compiles, the config names are Kafka's).".to_string(),
+    });
+    out
+}
+
+/// Gaps that come from clients' settings.
+fn client_gaps(s: &Scenario, target: Target) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, c) in s.clients.iter().enumerate() {
+        let dedup = match c {
+            ClientSpec::Consumer(k) => k.dedup_ids_max.is_some(),
+            ClientSpec::LogConsumer(k) => k.dedup_ids_max.is_some(),
+            _ => false,
+        };
+        if dedup {
+            out.push(format!("clients[{i}] ({}): the idempotent consumer's dedup store is not reproduced: every delivery is processed.", c.id()));
+        }
+        if let (ClientSpec::LogConsumer(k), Target::Nats) = (c, target) {
+            if k.isolation_level != crate::config::IsolationLevel::default() {
+                out.push(format!("clients[{i}] ({}): JetStream has no transactions, so `isolation.level` has no effect.", c.id()));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,132 @@
+//! The export's files, refusals and gaps.
+
+use super::{export, Target};
+use crate::config::Scenario;
+
+/// True if `text` still has a `@NAME@` placeholder.
+fn unfilled(text: &str) -> bool {
+    text.split('@')
+        .skip(1)
+        .step_by(2)
+        .any(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+}
+
+/// A scenario file of the repository, loaded.
+fn scenario(path: &str) -> Scenario {
+    let text = std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    Scenario::from_json(&text).unwrap()
+}
+
+#[test]
+fn a_queue_scenario_exports_to_rabbitmq_with_every_file() {
+    let s = scenario("scenarios/auto_ack_loss.json");
+    let files = export(&s, "auto_ack_loss", Target::Rabbitmq).unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f.path).collect();
+    assert_eq!(
+        names,
+        [
+            "README.md",
+            "scenario.json",
+            "expected.json",
+            "experiment.py",
+            "requirements.txt",
+            "run"
+        ]
+    );
+    let text = |name: &str| &files.iter().find(|f| f.path == name).unwrap().text;
+    assert!(text("requirements.txt").starts_with("pika=="));
+    assert!(text("experiment.py").contains("import pika"));
+    assert!(!unfilled(text("run")), "every placeholder is filled");
+    assert!(!unfilled(text("README.md")));
+    assert!(
+        text("README.md").contains("violated"),
+        "{}",
+        text("README.md")
+    );
+    let expected: serde_json::Value = serde_json::from_str(text("expected.json")).unwrap();
+    assert_eq!(expected["anomalies"], serde_json::json!(["lost"]));
+    assert_eq!(expected["guarantee"], "at_least_once");
+    // The program reads the scenario back in brokerlab's own words.
+    let back = Scenario::from_json(text("scenario.json")).unwrap();
+    assert_eq!(back.clients.len(), s.clients.len());
+    assert!(files
+        .iter()
+        .filter(|f| f.executable)
+        .all(|f| f.path == "run"));
+}
+
+#[test]
+fn kafka_exports_a_compose_file_and_nats_refuses_partitions() {
+    let s = scenario("scenarios/log_at_least_once.json");
+    let files = export(&s, "log_at_least_once", Target::Kafka).unwrap();
+    let compose = &files
+        .iter()
+        .find(|f| f.path == "compose.yaml")
+        .unwrap()
+        .text;
+    assert!(compose.contains("KAFKA_PROCESS_ROLES"));
+    assert!(!unfilled(compose), "{compose}");
+    let e = export(&s, "log_at_least_once", Target::Nats).unwrap_err();
+    assert_eq!(e.path, "broker.topics[0].partitions");
+    let e = export(&s, "log_at_least_once", Target::Rabbitmq).unwrap_err();
+    assert_eq!(e.path, "broker");
+    let q = scenario("scenarios/nack_requeue.json");
+    assert_eq!(
+        export(&q, "nack_requeue", Target::Kafka).unwrap_err().path,
+        "broker"
+    );
+}
+
+#[test]
+fn refusals_name_the_field() {
+    let s = scenario("scenarios/visibility_timeout.json");
+    let e = export(&s, "visibility_timeout", Target::Rabbitmq).unwrap_err();
+    assert_eq!(e.path, "broker.mode");
+    let s = scenario("scenarios/fanout_partitions.json");
+    let e = export(&s, "fanout_partitions", Target::Rabbitmq).unwrap_err();
+    assert!(e.path.starts_with("broker.exchanges["), "{e}");
+    let s = scenario("scenarios/txn_read_process_write.json");
+    let e = export(&s, "txn_read_process_write", Target::Kafka).unwrap_err();
+    assert!(e.path.ends_with(".transactional"), "{e}");
+    let s = scenario("scenarios/log_throughput_1_partition.json");
+    let mut two = s.clone();
+    two.clients.push(two.clients.last().unwrap().clone());
+    if let Some(crate::config::ClientSpec::LogConsumer(k)) = two.clients.last_mut() {
+        k.id = "c9".into();
+    }
+    let e = export(&two, "x", Target::Nats).unwrap_err();
+    assert!(e.path.ends_with(".group.id"), "{e}");
+}
+
+#[test]
+fn the_readme_lists_a_broker_crash_and_an_armed_crash_as_gaps() {
+    let s = scenario("scenarios/log_at_least_once.json");
+    let gaps = super::gaps(&s, Target::Kafka);
+    assert!(gaps.iter().any(|g| g.contains("BROKER_KILL")), "{gaps:?}");
+    assert!(gaps.iter().any(|g| g.contains("not run")), "{gaps:?}");
+    let s = scenario("scenarios/armed_faults_sweep.json");
+    if super::refusal(&s, Target::Kafka).is_none() && !s.faults.is_empty() {
+        let gaps = super::gaps(&s, Target::Kafka);
+        assert!(gaps.len() > 3);
+    }
+}
+
+#[test]
+fn the_real_broker_scenarios_export_to_nats_and_kafka_with_their_simulated_kinds() {
+    let cases = [
+        ("log_replay", vec!["duplicated"]),
+        ("log_redelivery", vec![]),
+        ("log_idempotent_publish", vec![]),
+    ];
+    for (stem, kinds) in cases {
+        let s = scenario(&format!("scenarios/real_broker/{stem}.json"));
+        let expected = super::expected(&s);
+        assert_eq!(expected["verdict"], "holds", "{stem}");
+        assert_eq!(expected["anomalies"], serde_json::json!(kinds), "{stem}");
+        for target in [Target::Nats, Target::Kafka] {
+            let files = export(&s, stem, target).unwrap();
+            let program = &files.iter().find(|f| f.path == "experiment.py").unwrap().text;
+            assert!(program.ends_with("    main()\n"), "{stem}: the program runs its main");
+        }
+    }
+}

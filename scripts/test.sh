@@ -7,6 +7,10 @@
 #   3b. RabbitMQ fidelity: a real RabbitMQ 3.10 (scripts/rabbitmq.sh installs and
 #      starts it on 127.0.0.1) runs every experiment of tests/rabbitmq_fidelity.rs,
 #      which must answer as recorded and as our queue broker does
+#   3c. real brokers (scripts/real-brokers.sh): scenarios exported with
+#      `brokerlab export-real`, run on RabbitMQ and on Debian's nats-server with
+#      JetStream, their histories checked with `brokerlab check`; verdicts and
+#      anomaly kinds must equal the simulation's. Kafka exports: shape only
 #   4. the delivery-guarantee matrix: 2,000 seeds x 7 cells = 14,000 runs, the
 #      torn-writes transactional sweep, and the golden histories (every scenario,
 #      seeds 1..=100, with and without random faults), at release speed (profile `sweep`)
@@ -49,8 +53,13 @@ t0=$SECONDS
 rabbitmq_start
 BROKERLAB_RABBITMQ="$(rabbitmq_url)" cargo test --locked --test rabbitmq_fidelity -- --ignored --nocapture 2>&1 |
   tee "$LOG_DIR/rabbitmq.log"
-rabbitmq_stop
 echo "RabbitMQ fidelity step took $((SECONDS - t0)) s"
+
+step "real brokers: exported experiments on RabbitMQ and NATS JetStream, their histories checked (Kafka: shape only)"
+t0=$SECONDS
+bash scripts/real-brokers.sh 2>&1 | tee "$LOG_DIR/real-brokers.log"
+rabbitmq_stop
+echo "real brokers step took $((SECONDS - t0)) s"
 
 step "guarantee matrix sweep (7 cells x 2,000 seeds + the torn-writes txn sweep) and the golden histories (24 scenarios x 100 seeds x 2), release speed"
 GUARANTEE_SEEDS="${GUARANTEE_SEEDS:-2000}" cargo test --locked --profile sweep --test guarantees_sweep --test golden_histories 2>&1 |

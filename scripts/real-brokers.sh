@@ -28,7 +28,7 @@ NATS_PORT="${BROKERLAB_NATS_PORT:-4299}"
 NATS_DIR="$WORK/nats"
 # The queue scenarios run on RabbitMQ, and the log scenarios that fit one JetStream stream.
 RABBITMQ_SCENARIOS="consumer_crash_redelivery auto_ack_loss nack_requeue dead_letter_queue"
-NATS_SCENARIOS="real_broker/log_replay real_broker/log_redelivery real_broker/log_idempotent_publish"
+NATS_SCENARIOS="real_broker/log_replay real_broker/log_redelivery real_broker/log_idempotent_publish real_broker/log_publish_retry_duplicates"
 KAFKA_SCENARIOS="log_at_least_once log_crash_sweep real_broker/log_idempotent_publish"
 
 fail() {

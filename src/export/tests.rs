@@ -117,6 +117,7 @@ fn the_real_broker_scenarios_export_to_nats_and_kafka_with_their_simulated_kinds
         ("log_replay", vec!["duplicated"]),
         ("log_redelivery", vec![]),
         ("log_idempotent_publish", vec![]),
+        ("log_publish_retry_duplicates", vec!["duplicate", "duplicated"]),
     ];
     for (stem, kinds) in cases {
         let s = scenario(&format!("scenarios/real_broker/{stem}.json"));

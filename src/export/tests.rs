@@ -117,7 +117,10 @@ fn the_real_broker_scenarios_export_to_nats_and_kafka_with_their_simulated_kinds
         ("log_replay", vec!["duplicated"]),
         ("log_redelivery", vec![]),
         ("log_idempotent_publish", vec![]),
-        ("log_publish_retry_duplicates", vec!["duplicate", "duplicated"]),
+        (
+            "log_publish_retry_duplicates",
+            vec!["duplicate", "duplicated"],
+        ),
     ];
     for (stem, kinds) in cases {
         let s = scenario(&format!("scenarios/real_broker/{stem}.json"));
@@ -126,8 +129,39 @@ fn the_real_broker_scenarios_export_to_nats_and_kafka_with_their_simulated_kinds
         assert_eq!(expected["anomalies"], serde_json::json!(kinds), "{stem}");
         for target in [Target::Nats, Target::Kafka] {
             let files = export(&s, stem, target).unwrap();
-            let program = &files.iter().find(|f| f.path == "experiment.py").unwrap().text;
-            assert!(program.ends_with("    main()\n"), "{stem}: the program runs its main");
+            let program = &files
+                .iter()
+                .find(|f| f.path == "experiment.py")
+                .unwrap()
+                .text;
+            assert!(
+                program.ends_with("    main()\n"),
+                "{stem}: the program runs its main"
+            );
         }
     }
+}
+
+#[test]
+fn the_zip_holds_every_file_under_one_directory() {
+    let s = scenario("scenarios/nack_requeue.json");
+    assert_eq!(super::default_target(&s), Target::Rabbitmq);
+    let files = export(&s, "nack_requeue", Target::Rabbitmq).unwrap();
+    let bytes = super::zip_archive("nack_requeue-rabbitmq", &files).unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(zip.len(), files.len());
+    for f in &files {
+        let mut entry = zip
+            .by_name(&format!("nack_requeue-rabbitmq/{}", f.path))
+            .unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+        assert_eq!(text, f.text);
+        let mode = entry.unix_mode().unwrap() & 0o777;
+        assert_eq!(mode, if f.executable { 0o755 } else { 0o644 }, "{}", f.path);
+    }
+    let log = scenario("scenarios/real_broker/log_replay.json");
+    assert_eq!(super::default_target(&log), Target::Nats);
+    let big = scenario("scenarios/log_at_least_once.json");
+    assert_eq!(super::default_target(&big), Target::Kafka);
 }

@@ -114,7 +114,7 @@ fn the_readme_lists_a_broker_crash_and_an_armed_crash_as_gaps() {
 #[test]
 fn the_real_broker_scenarios_export_to_nats_and_kafka_with_their_simulated_kinds() {
     let cases = [
-        ("log_replay", vec!["duplicated"]),
+        ("log_replay", vec![]),
         ("log_redelivery", vec![]),
         ("log_idempotent_publish", vec![]),
         (

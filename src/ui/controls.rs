@@ -372,7 +372,12 @@ fn download(file_name: &str, text: &str) -> Result<(), wasm_bindgen::JsValue> {
         "text/plain"
     });
     let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    offer(file_name, &blob)
+}
+
+/// Offers `blob` as a download named `file_name` (a link clicked for the person).
+pub(super) fn offer(file_name: &str, blob: &web_sys::Blob) -> Result<(), wasm_bindgen::JsValue> {
+    let url = web_sys::Url::create_object_url_with_blob(blob)?;
     let document = web_sys::window()
         .and_then(|w| w.document())
         .ok_or("no document")?;

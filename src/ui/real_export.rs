@@ -3,7 +3,6 @@
 
 use crate::config::Scenario;
 use crate::export::{default_target, export, zip_archive};
-use wasm_bindgen::JsCast;
 
 /// What the button is for, said once beside it.
 pub const PURPOSE: &str =
@@ -41,13 +40,5 @@ fn download_bytes(file_name: &str, bytes: &[u8]) -> Result<(), wasm_bindgen::JsV
     let options = web_sys::BlobPropertyBag::new();
     options.set_type("application/zip");
     let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
-    let document = web_sys::window()
-        .and_then(|w| w.document())
-        .ok_or("no document")?;
-    let a: web_sys::HtmlAnchorElement = document.create_element("a")?.dyn_into()?;
-    a.set_href(&url);
-    a.set_download(file_name);
-    a.click();
-    web_sys::Url::revoke_object_url(&url)
+    super::controls::offer(file_name, &blob)
 }

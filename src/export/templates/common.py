@@ -114,6 +114,17 @@ def key_of(spec, n):
     return keys[n % len(keys)] if keys else None
 
 
+def publishes(index, spec):
+    """A producer's schedule: (time_ms, msg, key) for each message it sends,
+    `count` of them, every interval from start_ms, none at or after duration_ms."""
+    interval = producer_interval_ms(spec)
+    for n in range(spec["count"]):
+        t = spec.get("start_ms", 0) + n * interval
+        if t >= SCENARIO["duration_ms"]:
+            return
+        yield t, msg_name(index, n), key_of(spec, n)
+
+
 def drop_windows(client_id):
     """The [from, until) times of this client's drop_acks faults."""
     return [

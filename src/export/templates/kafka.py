@@ -61,7 +61,6 @@ def run_producer(index, spec, recorder):
     ready(spec["id"])
     rec = recorder()
     drops = drop_windows(spec["id"])
-    interval = producer_interval_ms(spec)
 
     def report(err, m, msg=None, key=None):
         if err is not None:
@@ -73,12 +72,8 @@ def run_producer(index, spec, recorder):
             rec("produced", msg=msg, partition=m.partition(), offset=m.offset())
             rec("publish", "ok", msg=msg, key=key)
 
-    for n in range(spec["count"]):
-        t = spec.get("start_ms", 0) + n * interval
-        if t >= SCENARIO["duration_ms"]:
-            break
+    for t, msg, key in publishes(index, spec):
         sleep_until_ms(t)
-        msg, key = msg_name(index, n), key_of(spec, n)
         rec("publish", "invoke", msg=msg, key=key)
         body = json.dumps({"msg": msg, "key": key})
         producer.produce(spec["topic"], value=body, key=key, on_delivery=lambda e, m, msg=msg, key=key: report(e, m, msg, key))

@@ -93,13 +93,8 @@ async def run_producer(index, spec, recorder):
     await asyncio.to_thread(ready, spec["id"])
     rec = recorder()
     drops = drop_windows(spec["id"])
-    interval = producer_interval_ms(spec)
-    for n in range(spec["count"]):
-        t = spec.get("start_ms", 0) + n * interval
-        if t >= SCENARIO["duration_ms"]:
-            break
+    for t, msg, key in publishes(index, spec):
         await sleep_until(t)
-        msg, key = msg_name(index, n), key_of(spec, n)
         rec("publish", "invoke", msg=msg, key=key)
         outcome = await publish(nc, js, spec, msg, key, rec, drops)
         rec("publish", outcome, msg=msg, key=key)

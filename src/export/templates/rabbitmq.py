@@ -101,13 +101,8 @@ def run_producer(index, spec, recorder):
     ready(spec["id"])
     rec = recorder()
     drops = drop_windows(spec["id"])
-    interval = producer_interval_ms(spec)
-    for n in range(spec["count"]):
-        t = spec.get("start_ms", 0) + n * interval
-        if t >= SCENARIO["duration_ms"]:
-            break
+    for t, msg, key in publishes(index, spec):
         sleep_until_ms(t)
-        msg, key = msg_name(index, n), key_of(spec, n)
         rec("publish", "invoke", msg=msg, key=key)
         attempts = 1 + (confirms or {}).get("max_retries", 0)
         outcome = "info"

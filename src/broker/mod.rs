@@ -11,14 +11,12 @@
 //! [`Broker`] is an enum so that the log broker (issue 4) can join as a second
 //! variant without the world caring which one it drives.
 
-pub mod dedup;
 pub mod log;
 // The queue broker is being split into rooms (src/broker/queue/) by the
 // helper who owns it, and documented as it goes; until then its pub items
 // are exempt from the crate's `missing_docs`.
 #[allow(missing_docs)]
 pub mod queue;
-pub mod topic;
 mod wake;
 
 /// The transaction coordinator and markers belong to the log broker

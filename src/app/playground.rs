@@ -494,6 +494,7 @@ impl Setup {
             mode: QueueMode::Rabbitmq,
             queues,
             exchanges,
+            fsync_latency_ms: 5,
         })
     }
 

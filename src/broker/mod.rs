@@ -331,11 +331,31 @@ pub enum Note {
         /// The FIFO queue that already has it.
         queue: QueueId,
     },
-    /// The broker crashed while holding this message (ready or unacked).
+    /// The broker crashed while holding this message (ready or unacked),
+    /// and it was not one a durable queue keeps: a transient message, or a
+    /// transient queue. RabbitMQ promises no more.
     LostInCrash {
         /// The message lost.
         msg: MsgId,
         /// The queue that held it.
+        queue: QueueId,
+    },
+    /// A persistent message of a durable queue that the disk did not give
+    /// back after a crash: its write was still in flight (or torn) when the
+    /// broker crashed. Its publisher confirm had not gone out yet.
+    LostFromDisk {
+        /// The message.
+        msg: MsgId,
+        /// The durable queue it was in.
+        queue: QueueId,
+    },
+    /// A message the disk gave back after a crash although it had left its
+    /// durable queue (acked, dead-lettered, expired): the record of its
+    /// leaving was not on disk yet. It will be delivered again.
+    Restored {
+        /// The message.
+        msg: MsgId,
+        /// The durable queue it is back in.
         queue: QueueId,
     },
     /// An ack or nack for a tag the broker does not hold: already deleted,
@@ -437,7 +457,10 @@ impl Broker {
         match (self, req) {
             (Broker::Log(b), Request::Log(r)) => b.handle(now_ms, from, r, storage, out),
             (Broker::Log(_), _) => unreachable!("log clients send log requests"),
-            (Broker::Queue(b), req) => b.handle(now_ms, from, req, out),
+            (Broker::Queue(b), req) => {
+                b.handle(now_ms, from, req, out);
+                b.write(now_ms, storage, out);
+            }
         }
     }
 
@@ -445,7 +468,10 @@ impl Broker {
     /// [`Output::WakeAt`]: expire what is due.
     pub fn tick(&mut self, now_ms: u64, storage: &mut dyn Storage, out: &mut Vec<Output>) {
         match self {
-            Broker::Queue(b) => b.tick(now_ms, out),
+            Broker::Queue(b) => {
+                b.tick(now_ms, out);
+                b.write(now_ms, storage, out);
+            }
             Broker::Log(b) => b.tick(now_ms, storage, out),
         }
     }
@@ -461,13 +487,12 @@ impl Broker {
         out: &mut Vec<Output>,
     ) {
         match self {
-            Broker::Queue(_) => unreachable!("the queue broker keeps no disk"),
+            Broker::Queue(b) => b.flush_done(now_ms, id, state, storage, out),
             Broker::Log(b) => b.flush_done(now_ms, id, state, storage, out),
         }
     }
 
-    /// The broker process dies. `tear` says what the disk was doing (the
-    /// queue broker has none, so it ignores it).
+    /// The broker process dies. `tear` says what the disk was doing.
     pub fn crash(
         &mut self,
         now_ms: u64,
@@ -476,7 +501,7 @@ impl Broker {
         out: &mut Vec<Output>,
     ) {
         match self {
-            Broker::Queue(b) => b.crash(out),
+            Broker::Queue(b) => b.crash(now_ms, tear, storage, out),
             Broker::Log(b) => b.crash(now_ms, tear, storage, out),
         }
     }

@@ -157,7 +157,9 @@ fn note_msg(note: Note) -> Option<MsgId> {
         | Note::RejectedPublish { msg, .. }
         | Note::Unroutable { msg }
         | Note::DuplicateDropped { msg, .. }
-        | Note::LostInCrash { msg, .. } => Some(msg),
+        | Note::LostInCrash { msg, .. }
+        | Note::LostFromDisk { msg, .. }
+        | Note::Restored { msg, .. } => Some(msg),
         // A stale ack names a tag the broker no longer holds (nothing
         // changes); a refused consume and a channel error name a consumer
         // (the requeues a channel error causes are notes of their own).

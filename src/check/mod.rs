@@ -309,8 +309,13 @@ fn gather_note(f: &mut Facts, t: u64, note: Note) {
             f.notes.dead_lettered += 1;
             msg
         }
-        Note::LostInCrash { msg, .. } => {
+        Note::LostInCrash { msg, .. } | Note::LostFromDisk { msg, .. } => {
             f.notes.lost_in_crash += 1;
+            msg
+        }
+        // Back from a durable queue's disk: a copy entered the queue again.
+        Note::Restored { msg, .. } => {
+            f.notes.enqueued += 1;
             msg
         }
         Note::RejectedPublish { msg, .. } | Note::Unroutable { msg } => msg,
@@ -345,6 +350,8 @@ fn log_note(note: Note) -> Option<crate::broker::log::LogNote> {
         | Note::Unroutable { .. }
         | Note::DuplicateDropped { .. }
         | Note::LostInCrash { .. }
+        | Note::LostFromDisk { .. }
+        | Note::Restored { .. }
         | Note::StaleAck { .. }
         | Note::ChannelError { .. }
         | Note::ConsumeRefused { .. } => None,

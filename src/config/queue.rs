@@ -17,6 +17,22 @@ pub struct QueueBrokerSpec {
     /// Exchanges besides the default one (`""`, which routes by queue name).
     #[serde(default)]
     pub exchanges: Vec<ExchangeSpec>,
+    /// Virtual ms one `fsync` (one group commit) of the broker's disk takes.
+    /// Only durable queues' persistent messages are written; their
+    /// publisher confirms wait for it.
+    #[serde(
+        default = "default_fsync_latency_ms",
+        skip_serializing_if = "is_default_fsync_latency"
+    )]
+    pub fsync_latency_ms: u64,
+}
+
+fn default_fsync_latency_ms() -> u64 {
+    5
+}
+
+fn is_default_fsync_latency(ms: &u64) -> bool {
+    *ms == default_fsync_latency_ms()
 }
 
 /// Which queue broker's rules apply.

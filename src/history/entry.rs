@@ -285,7 +285,9 @@ fn note_msg(note: Note) -> Option<MsgId> {
         | Note::RejectedPublish { msg, .. }
         | Note::Unroutable { msg }
         | Note::DuplicateDropped { msg, .. }
-        | Note::LostInCrash { msg, .. } => Some(msg),
+        | Note::LostInCrash { msg, .. }
+        | Note::LostFromDisk { msg, .. }
+        | Note::Restored { msg, .. } => Some(msg),
         // A tag the broker no longer holds; a consumer refused; a channel closed.
         Note::StaleAck { .. } | Note::ConsumeRefused { .. } | Note::ChannelError { .. } => None,
         Note::Log(n) => log_note_msg(n),

@@ -47,7 +47,8 @@ pub fn msg_name(id: MsgId) -> String {
 }
 
 /// A storage stream as the history names it: a partition the Kafka way
-/// (`orders-0`), the bookkeeping streams by their name (`offsets`).
+/// (`orders-0`), a durable queue's store by its queue (`queue work`), the
+/// bookkeeping streams by their name (`offsets`).
 pub fn stream_name(stream: crate::storage::StreamId, names: &Names) -> String {
     match stream {
         crate::storage::StreamId::Partition { topic, partition } => {
@@ -57,6 +58,10 @@ pub fn stream_name(stream: crate::storage::StreamId, names: &Names) -> String {
                 None => stream.to_string(),
             }
         }
+        crate::storage::StreamId::Queue { queue } => match names.queues.get(queue as usize) {
+            Some(name) => format!("queue {name}"),
+            None => stream.to_string(),
+        },
         other => other.to_string(),
     }
 }

@@ -139,6 +139,9 @@ fn validate_broker(broker: &QueueBrokerSpec, limits: &Limits) -> Result<(), Scen
             format!("declare 1..={} queues", bounds::QUEUES_MAX),
         );
     }
+    if broker.fsync_latency_ms > 60_000 {
+        return err("broker.fsync_latency_ms", "must be at most 60000");
+    }
     let mut names = BTreeSet::new();
     for (i, q) in broker.queues.iter().enumerate() {
         let path = format!("broker.queues[{i}]");

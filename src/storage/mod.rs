@@ -116,16 +116,23 @@ pub enum StreamId {
     Producers,
     /// Transaction coordinator state (Kafka's `__transaction_state`).
     Txn,
+    /// The message store of one durable queue of the queue broker: its
+    /// persistent messages coming and going (RabbitMQ's queue index).
+    Queue {
+        /// The queue's index in the broker's queue list.
+        queue: u16,
+    },
 }
 
 const TAG_PARTITION: u64 = 1;
 const TAG_OFFSETS: u64 = 2;
 const TAG_PRODUCERS: u64 = 3;
 const TAG_TXN: u64 = 4;
+const TAG_QUEUE: u64 = 5;
 
 impl StreamId {
     /// A stable number for storage: tag in bits 32..40, topic in 16..32,
-    /// partition in 0..16.
+    /// partition in 0..16 (a queue's index in 0..16).
     pub fn code(self) -> u64 {
         match self {
             StreamId::Partition { topic, partition } => {
@@ -134,6 +141,7 @@ impl StreamId {
             StreamId::Offsets => TAG_OFFSETS << 32,
             StreamId::Producers => TAG_PRODUCERS << 32,
             StreamId::Txn => TAG_TXN << 32,
+            StreamId::Queue { queue } => TAG_QUEUE << 32 | u64::from(queue),
         }
     }
 
@@ -148,6 +156,7 @@ impl StreamId {
             TAG_OFFSETS if low == 0 => Some(StreamId::Offsets),
             TAG_PRODUCERS if low == 0 => Some(StreamId::Producers),
             TAG_TXN if low == 0 => Some(StreamId::Txn),
+            TAG_QUEUE if low <= u64::from(u16::MAX) => Some(StreamId::Queue { queue: low as u16 }),
             _ => None,
         }
     }
@@ -162,6 +171,7 @@ impl fmt::Display for StreamId {
             StreamId::Offsets => write!(f, "offsets"),
             StreamId::Producers => write!(f, "producers"),
             StreamId::Txn => write!(f, "txn"),
+            StreamId::Queue { queue } => write!(f, "queue {queue}"),
         }
     }
 }

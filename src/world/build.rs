@@ -207,7 +207,7 @@ fn build_node(scenario: &Scenario, names: &Names) -> Node {
     );
     let fsync_latency_ms = match &scenario.broker {
         BrokerSpec::Log(l) => l.fsync_latency_ms,
-        BrokerSpec::Queue(_) => 0,
+        BrokerSpec::Queue(q) => q.fsync_latency_ms,
     };
     let mut storage = MemoryStore::new(Default::default(), fsync_latency_ms);
     storage.recover(); // a fresh disk: nothing to recover, ready to write

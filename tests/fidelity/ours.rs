@@ -1,5 +1,8 @@
 //! Runs a plan on our queue broker, through its sans-IO API: each channel is a
 //! client id, the publisher is one more, and virtual time only moves on `Sleep`.
+//! Durable queues write to a memory disk whose `fsync` takes no time: after
+//! each step the broker's group commit runs to the end, so a confirm that
+//! waits for the disk comes with the step that asked for it.
 
 use super::plan::{Event, Experiment, Kind, Overflow, Queue, Seen, Step, To};
 use brokerlab::broker::queue::QueueBroker;
@@ -8,6 +11,7 @@ use brokerlab::config::{
     BindingSpec, ExchangeKind, ExchangeSpec, Overflow as SpecOverflow, QueueBrokerSpec, QueueKind,
     QueueMode, QueueSpec,
 };
+use brokerlab::storage::{MemoryStore, Storage, Tear};
 use std::collections::{BTreeMap, HashMap};
 
 /// The publisher's client id; channels are 0..=99, queue drains 200 and up.
@@ -17,6 +21,8 @@ const DRAIN: ClientId = 200;
 /// A plan's run on our broker.
 struct Run {
     broker: QueueBroker,
+    /// The broker's disk.
+    disk: MemoryStore,
     queues: Vec<String>,
     exchanges: Vec<String>,
     keys: Vec<String>,
@@ -31,8 +37,11 @@ pub fn run(exp: &Experiment) -> Vec<Event> {
     let (spec, keys) = spec(exp);
     let key_of = |k: &str| keys.iter().position(|n| n == k).map(|i| i as KeyId);
     let broker = QueueBroker::from_spec(&spec, &key_of, &keys, 1_000);
+    let mut disk = MemoryStore::new(Default::default(), 0);
+    disk.recover();
     let mut run = Run {
         broker,
+        disk,
         queues: spec.queues.iter().map(|q| q.name.clone()).collect(),
         exchanges: spec.exchanges.iter().map(|x| x.name.clone()).collect(),
         keys,
@@ -82,6 +91,7 @@ fn spec(exp: &Experiment) -> (QueueBrokerSpec, Vec<String>) {
         mode: QueueMode::Rabbitmq,
         queues,
         exchanges,
+        fsync_latency_ms: 0,
     };
     (spec, keys)
 }
@@ -170,7 +180,7 @@ impl Run {
                     .handle(now, ch.into(), Request::ChannelClosed, &mut out);
             }
             Step::Restart => {
-                self.broker.crash(&mut out);
+                self.broker.crash(now, Tear::None, &mut self.disk, &mut out);
                 self.broker.restart();
                 self.tags.clear();
                 out.clear();
@@ -180,7 +190,22 @@ impl Run {
                 self.broker.tick(self.now_ms, &mut out);
             }
         }
+        self.sync(&mut out);
         self.record(out);
+    }
+
+    /// Runs the group commit until nothing is left to write.
+    fn sync(&mut self, out: &mut Vec<Output>) {
+        let now = self.now_ms;
+        self.broker.write(now, &mut self.disk, out);
+        while let Some(id) = out.iter().find_map(|o| match o {
+            Output::FlushAt { id, .. } => Some(*id),
+            _ => None,
+        }) {
+            out.retain(|o| !matches!(o, Output::FlushAt { id: i, .. } if *i == id));
+            let state = self.disk.flush_state(id, now);
+            self.broker.flush_done(now, id, state, &mut self.disk, out);
+        }
     }
 
     fn publish(&self, to: To, body: &str, persistent: bool) -> Request {

@@ -139,6 +139,9 @@ impl LogBroker {
                     true
                 }
                 StreamId::Txn => true,
+                // A queue broker's store: a log broker never writes one
+                // and leaves it alone.
+                StreamId::Queue { .. } => true,
             };
             if !writable {
                 self.durability.stop_writes();

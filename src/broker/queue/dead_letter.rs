@@ -11,6 +11,7 @@
 
 use super::channels::Unacked;
 use super::queues::Ready;
+use super::record::StoreEntry;
 use super::QueueBroker;
 use crate::broker::{DeadLetterReason, Death, Note, Output, QueueId, ReturnReason};
 use crate::config::{QueueKind, QueueMode};
@@ -38,11 +39,17 @@ impl QueueBroker {
         };
         if spent {
             let why = DeadLetterReason::DeliveryLimit;
-            self.dead_letter(now_ms, u.queue, u.ready, why, out);
+            self.dead_letter(now_ms, (u.queue, u.position), u.ready, why, out);
             return;
         }
         let position = if cfg.kind == QueueKind::Quorum {
-            self.queues.take_position()
+            let to = self.queues.take_position();
+            let entry = StoreEntry::Moved {
+                position: u.position,
+                to,
+            };
+            self.store.record(u.queue, u.ready.persistent, entry);
+            to
         } else {
             u.position
         };
@@ -58,17 +65,19 @@ impl QueueBroker {
         }));
     }
 
-    /// Moves a message to the queue's dead-letter queue with an `x-death`
-    /// entry, or drops it if there is none.
+    /// Moves a message that left queue `from` at `position` to the queue's
+    /// dead-letter queue with an `x-death` entry, or drops it if there is none.
     pub(super) fn dead_letter(
         &mut self,
         now_ms: u64,
-        from: QueueId,
+        (from, position): (QueueId, u64),
         ready: Ready,
         reason: DeadLetterReason,
         out: &mut Vec<Output>,
     ) {
         let to = self.queues.cfg(from).dead_letter;
+        let entry = StoreEntry::Removed { position };
+        self.store.record(from, ready.persistent, entry);
         self.stats.dead_lettered += 1;
         out.push(Output::Note(Note::DeadLettered {
             msg: ready.msg.id,
@@ -97,8 +106,9 @@ impl QueueBroker {
     /// message behind a live one waits, as in RabbitMQ).
     pub(super) fn expire(&mut self, now_ms: u64, q: QueueId, out: &mut Vec<Output>) {
         while self.queues.head_expired(q, now_ms) {
-            let (_, head) = self.queues.pop_first(q);
-            self.dead_letter(now_ms, q, head, DeadLetterReason::Expired, out);
+            let (position, head) = self.queues.pop_first(q);
+            let why = DeadLetterReason::Expired;
+            self.dead_letter(now_ms, (q, position), head, why, out);
             // The dead-letter queue's consumers hear of it at the next tick.
             out.push(Output::WakeAt { at_ms: now_ms });
         }

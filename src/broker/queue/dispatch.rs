@@ -9,6 +9,7 @@
 use super::channels::Unacked;
 use super::consumers::Subscription;
 use super::queues::Ready;
+use super::record::StoreEntry;
 use super::QueueBroker;
 use crate::broker::{ClientId, Delivery, Note, Output, QueueId};
 use crate::config::{QueueKind, QueueMode};
@@ -182,6 +183,8 @@ impl QueueBroker {
         let q = delivery.queue;
         if auto_ack {
             // no_ack: the broker forgets the message the moment it sends it.
+            let entry = StoreEntry::Removed { position };
+            self.store.record(q, ready.persistent, entry);
             self.stats.deleted += 1;
             out.push(Output::Note(Note::Deleted {
                 msg: ready.msg.id,
@@ -201,6 +204,11 @@ impl QueueBroker {
             },
             visible_at_ms,
         };
+        let entry = StoreEntry::Delivered {
+            position,
+            delivery_count: delivery.delivery_count,
+        };
+        self.store.record(q, ready.persistent, entry);
         self.channels.hold(delivery.tag.n, u);
         self.queues.state_mut(q).unacked += 1;
         if visible_at_ms.is_some() {

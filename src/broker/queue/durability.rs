@@ -1,45 +1,55 @@
 //! Crash and restart: what a durable queue keeps.
 //!
-//! A crash loses every message held in memory, except the persistent ones
-//! (`delivery_mode=2`) in a `durable` queue (quorum queues always are): the
-//! restart brings them back, the delivered-but-unacked ones marked
+//! A crash loses every message held in memory. What comes back is what the
+//! message store ([`super::store`]) had on disk: the persistent messages
+//! (`delivery_mode=2`) of `durable` queues (quorum queues always are) whose
+//! entry reached the disk, read back the way recovery reads a log (CRC
+//! checked, cut at the first damaged batch, so a torn write loses its batch
+//! and everything after it). One the disk shows delivered comes back
 //! `redelivered`. Every queue *definition* comes back (the clients declare
 //! them again), so a transient queue comes back empty.
+//!
+//! The history says what happened to each message the broker held:
+//!
+//! - transient (or in a transient queue): `lost_in_crash`, as RabbitMQ
+//!   promises, said at the crash;
+//! - persistent in a durable queue but not on disk yet (its write was in
+//!   flight, or torn): `lost_from_disk`. It cannot have been confirmed: a
+//!   confirm waits for the disk;
+//! - gone from the queue (acked, dead-lettered) but its leaving not on disk
+//!   yet: `restored`, it will be delivered again.
+//!
+//! The disk is read at the crash itself (nothing changes it until the
+//! restart), so what the broker holds while it is down is what will come back.
 
-use super::channels::Unacked;
-use super::queues::{QueueConfig, QueueState, Ready};
+use super::queues::{QueueState, Ready};
+use super::record::{self, StoreEntry, StoreLayoutError};
 use super::QueueBroker;
-use crate::broker::{Note, Output, QueueId};
+use crate::broker::{MsgId, Note, Output, QueueId};
+use crate::storage::{RecordBatch, Recovery, Storage, StreamId, Tear};
 use std::collections::BTreeMap;
 
-/// Whether a message survives a crash: persistent, in a durable queue.
-fn survives(cfg: &QueueConfig, r: &Ready) -> bool {
-    cfg.durable && r.persistent
-}
+/// Copies per (queue, message): what the broker held or what came back.
+type Copies = BTreeMap<(QueueId, MsgId), u32>;
 
 impl QueueBroker {
-    /// The broker process dies. Everything in memory is gone except the
-    /// persistent messages of durable queues, which the restart recovers:
-    /// unacked ones go back to their place, marked `redelivered`.
-    pub fn crash(&mut self, out: &mut Vec<Output>) {
+    /// The broker process dies at `now_ms`; `tear` says what the disk was
+    /// doing. Memory is gone; the queues hold what the disk kept.
+    pub fn crash(
+        &mut self,
+        now_ms: u64,
+        tear: Tear,
+        storage: &mut dyn Storage,
+        out: &mut Vec<Output>,
+    ) {
         assert!(self.up, "crash of a crashed broker");
-        let mut kept: Vec<BTreeMap<u64, Ready>> = vec![BTreeMap::new(); self.queues.len()];
-        let mut lost = 0;
-        for q in self.queues.ids() {
-            let cfg = self.queues.cfg(q);
-            for (&position, r) in &self.queues.state(q).ready {
-                if survives(cfg, r) {
-                    kept[q as usize].insert(position, *r);
-                } else {
-                    lost += 1;
-                    out.push(lost_note(r, q));
-                }
-            }
-        }
-        for u in self.channels.crash() {
-            lost += u64::from(!self.keep_unacked(&u, &mut kept, out));
-        }
-        self.stats.lost_in_crash += lost;
+        let held = self.forget_memory(out);
+        storage.crash(now_ms, tear);
+        let recovery = storage.recover();
+        let (kept, ends) = self.read_disk(&recovery, storage);
+        let back = copies(&kept);
+        self.compare(&held, &back, out);
+        self.store.crash(ends);
         self.queues.state = kept.into_iter().map(QueueState::with_ready).collect();
         // The dedup windows were memory too.
         self.fifo
@@ -51,38 +61,140 @@ impl QueueBroker {
         self.up = false;
     }
 
-    /// A crash found `u` unacked: kept (back at its place, `redelivered`)
-    /// if it survives, otherwise noted lost. True if kept.
-    fn keep_unacked(
-        &self,
-        u: &Unacked,
-        kept: &mut [BTreeMap<u64, Ready>],
-        out: &mut Vec<Output>,
-    ) -> bool {
-        if !survives(self.queues.cfg(u.queue), &u.ready) {
-            out.push(lost_note(&u.ready, u.queue));
-            return false;
-        }
-        let ready = Ready {
-            redelivered: true,
-            ..u.ready
-        };
-        kept[u.queue as usize].insert(u.position, ready);
-        true
-    }
-
-    /// Comes back with the declared queues and what durable ones kept.
+    /// Comes back with the declared queues and what durable ones kept; tags
+    /// from before the crash are stale from now on.
     pub fn restart(&mut self) {
         assert!(!self.up, "restart of a running broker");
         self.up = true;
         self.channels.restart();
     }
+
+    /// Drops every message from memory: the ones the store does not keep
+    /// are noted lost; the copies it keeps are counted, to compare with
+    /// what the disk gives back.
+    fn forget_memory(&mut self, out: &mut Vec<Output>) -> Copies {
+        let mut held = Copies::new();
+        let mut lost = 0;
+        let mut forget = |q: QueueId, r: &Ready, out: &mut Vec<Output>| {
+            if self.store.keeps(q, r.persistent) {
+                *held.entry((q, r.msg.id)).or_default() += 1;
+            } else {
+                lost += 1;
+                out.push(note(Note::LostInCrash {
+                    msg: r.msg.id,
+                    queue: q,
+                }));
+            }
+        };
+        for q in self.queues.ids() {
+            self.queues
+                .state(q)
+                .ready
+                .values()
+                .for_each(|r| forget(q, r, out));
+        }
+        for u in self.channels.crash() {
+            forget(u.queue, &u.ready, out);
+        }
+        self.stats.lost_in_crash += lost;
+        held
+    }
+
+    /// Each queue's messages as its stream on disk gives them, and each
+    /// stream's end (where its next record goes). A record this broker could
+    /// not have written cuts the stream there; a store that cannot cut
+    /// stops durable writes.
+    fn read_disk(
+        &mut self,
+        recovery: &Recovery,
+        storage: &mut dyn Storage,
+    ) -> (Vec<BTreeMap<u64, Ready>>, Vec<u64>) {
+        let n = self.queues.len();
+        let mut kept = vec![BTreeMap::new(); n];
+        let mut ends = vec![0; n];
+        for (stream, batches) in &recovery.streams {
+            let StreamId::Queue { queue } = *stream else {
+                continue;
+            };
+            let q = usize::from(queue);
+            if q >= n {
+                continue; // Not a queue of this broker: left alone.
+            }
+            let end = recovery.report.streams.get(stream);
+            ends[q] = end.and_then(|r| r.log_end_offset).unwrap_or(0);
+            if let Err(bad) = replay(batches, &mut kept[q]) {
+                ends[q] = bad.offset;
+                if storage.truncate(*stream, bad.offset).is_err() {
+                    self.store.stop_writes();
+                }
+            }
+        }
+        (kept, ends)
+    }
+
+    /// Notes what the disk lost or gave back, compared with what the broker
+    /// held of it, in (queue, message) order.
+    fn compare(&mut self, held: &Copies, back: &Copies, out: &mut Vec<Output>) {
+        let keys: std::collections::BTreeSet<_> = held.keys().chain(back.keys()).collect();
+        for &(queue, msg) in keys {
+            let had = held.get(&(queue, msg)).copied().unwrap_or(0);
+            let got = back.get(&(queue, msg)).copied().unwrap_or(0);
+            for _ in got..had {
+                self.stats.lost_in_crash += 1;
+                out.push(note(Note::LostFromDisk { msg, queue }));
+            }
+            for _ in had..got {
+                self.stats.enqueued += 1;
+                out.push(note(Note::Restored { msg, queue }));
+            }
+        }
+    }
 }
 
-/// The history's word for a message a crash took.
-fn lost_note(r: &Ready, q: QueueId) -> Output {
-    Output::Note(Note::LostInCrash {
-        msg: r.msg.id,
-        queue: q,
-    })
+/// Replays one queue's stream into `into` (position → message). Stops at the
+/// first record of a layout this broker does not write.
+fn replay(
+    batches: &[RecordBatch],
+    into: &mut BTreeMap<u64, Ready>,
+) -> Result<(), StoreLayoutError> {
+    for r in batches.iter().flat_map(|b| &b.records) {
+        match record::decode(r.offset, &r.value)? {
+            StoreEntry::Enqueued { position, ready } => {
+                into.insert(position, ready);
+            }
+            StoreEntry::Delivered {
+                position,
+                delivery_count,
+            } => {
+                if let Some(m) = into.get_mut(&position) {
+                    m.redelivered = true;
+                    m.delivery_count = delivery_count;
+                }
+            }
+            StoreEntry::Moved { position, to } => {
+                if let Some(m) = into.remove(&position) {
+                    into.insert(to, m);
+                }
+            }
+            StoreEntry::Removed { position } => {
+                into.remove(&position);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Copies per (queue, message) of what the disk gave back.
+fn copies(kept: &[BTreeMap<u64, Ready>]) -> Copies {
+    let mut c = Copies::new();
+    for (q, ready) in (0..).zip(kept) {
+        for r in ready.values() {
+            *c.entry((q, r.msg.id)).or_default() += 1;
+        }
+    }
+    c
+}
+
+fn note(n: Note) -> Output {
+    Output::Note(n)
 }

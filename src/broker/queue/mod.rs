@@ -4,11 +4,13 @@
 //!
 //! What it models, and why each piece matters for a learner:
 //!
-//! - **Durability.** A crash loses every message held in memory, except the
-//!   persistent ones (`delivery_mode=2`) in a `durable` queue (quorum queues
-//!   always are): they come back after the restart, the delivered-but-unacked
-//!   ones marked `redelivered`. A restart brings every queue *definition* back
-//!   (the clients declare them again), so a transient queue comes back empty.
+//! - **Durability.** A crash loses every message held in memory. Persistent
+//!   messages (`delivery_mode=2`) in a `durable` queue (quorum queues always
+//!   are) are written through [`Storage`](crate::storage::Storage) in group
+//!   commits, and their publisher confirm waits until they are on disk; a
+//!   restart reads them back, the delivered-but-unacked ones marked
+//!   `redelivered`. A restart brings every queue *definition* back (the
+//!   clients declare them again), so a transient queue comes back empty.
 //! - **Round-robin dispatch** among a queue's consumers, skipping any consumer
 //!   that already holds `prefetch` unacked deliveries (`basic.qos`; 0 is
 //!   unlimited). A slow consumer therefore still gets every n-th message, which
@@ -34,8 +36,9 @@
 //! per channel; the `x-consistent-hash` exchange hashes the routing key modulo the
 //! number of bindings instead of walking a hash ring; SQS is modelled as push
 //! with `prefetch` as the number of messages a consumer may have in flight;
-//! persistent messages are safe as soon as they are enqueued (no disk write
-//! is modelled yet, so a confirm never waits for one).
+//! a transient queue comes back empty after a restart instead of gone; the
+//! message store is never compacted (a durable queue's stream grows with
+//! every change until the run ends).
 //!
 //! [`QueueBroker`] is a thin composition: each job below owns its state,
 //! and the broker routes every request and timer to the rooms it concerns.
@@ -52,7 +55,9 @@
 //! | `dispatch` | pushing ready messages to consumers, `basic.get` |
 //! | `settle` | `basic.ack` / `basic.nack` / `basic.reject`, `multiple`, closed channels |
 //! | `dead_letter` | returns (classic and quorum order), the delivery limit, dead-lettering, `x-message-ttl` expiry |
-//! | `durability` | crash and restart: what durable queues keep |
+//! | `store` | the message store: durable queues' entries written in group commits, confirms waiting for the disk |
+//! | `record` | how one store entry is laid out in storage, and read back fallibly |
+//! | `durability` | crash and restart: what the disk gives back, and what the history says was lost or restored |
 //! | `view` | what the UI, the checker and the tests may ask |
 
 mod channels;
@@ -63,13 +68,16 @@ mod durability;
 mod fifo;
 mod publish;
 mod queues;
+mod record;
 mod routing;
 mod settle;
+mod store;
 mod topic;
 mod view;
 
 pub use channels::PRECONDITION_FAILED;
 pub use fifo::{DedupWindow, SQS_DEDUP_IDS_MAX, SQS_DEDUP_WINDOW_MS};
+pub use record::StoreLayoutError;
 pub use routing::key_hash;
 pub use topic::matches as topic_matches;
 pub use view::QueueBrokerStats;
@@ -77,10 +85,12 @@ pub use view::QueueBrokerStats;
 use super::wake::WakeAlarm;
 use super::{ClientId, KeyId, Output, Request};
 use crate::config::{QueueBrokerSpec, QueueMode};
+use crate::storage::{FlushId, FlushState, Storage};
 use channels::Channels;
 use consumers::{Consumers, Subscription};
 use queues::Queues;
 use routing::Exchanges;
+use store::MessageStore;
 
 /// The queue broker: one process, its queues, exchanges, consumers and
 /// channels.
@@ -102,6 +112,8 @@ pub struct QueueBroker {
     channels: Channels,
     /// SQS FIFO `MessageDeduplicationId` windows, per queue (`None` = off).
     fifo: Vec<Option<DedupWindow>>,
+    /// What durable queues write to storage, and the confirms waiting for it.
+    store: MessageStore,
     /// The earliest `WakeAt` asked for (visibility timeouts, TTL expiry).
     wake: WakeAlarm,
     /// Counters for the broker-side conservation check (see `check`).
@@ -125,8 +137,10 @@ impl QueueBroker {
             .iter()
             .map(|q| q.fifo_deduplication.then(DedupWindow::default))
             .collect();
+        let durable = queues.ids().map(|q| queues.cfg(q).durable).collect();
         QueueBroker {
             mode: spec.mode,
+            store: MessageStore::new(durable),
             up: true,
             consumers: Consumers::new(spec.mode, queues.len()),
             queues,
@@ -201,6 +215,37 @@ impl QueueBroker {
         }
         self.arm_wake(out);
         self.assert_invariants();
+    }
+
+    /// Writes what durable queues changed since the last flush, if no flush
+    /// is in flight (a group commit): call after [`handle`](Self::handle)
+    /// and [`tick`](Self::tick). The flush answers with [`Output::FlushAt`];
+    /// report its completion with [`flush_done`](Self::flush_done).
+    pub fn write(&mut self, now_ms: u64, storage: &mut dyn Storage, out: &mut Vec<Output>) {
+        if self.up {
+            self.store.write(now_ms, storage, out);
+        }
+    }
+
+    /// Flush `id` reached its completion time and storage says `state`:
+    /// durable, the confirms waiting for it go out and the next flush
+    /// begins. A flush from before a crash is ignored.
+    pub fn flush_done(
+        &mut self,
+        now_ms: u64,
+        id: FlushId,
+        state: FlushState,
+        storage: &mut dyn Storage,
+        out: &mut Vec<Output>,
+    ) {
+        if self.up {
+            self.store.flush_done(now_ms, id, state, storage, out);
+        }
+    }
+
+    /// Flushes (group commits) begun so far.
+    pub fn flushes(&self) -> u64 {
+        self.store.flushes
     }
 
     /// Visibility timeouts (SQS) and TTL expiry. Safe to call at any time.

@@ -6,6 +6,7 @@
 //! (`x-overflow = reject-publish`, or the simulation's depth bound).
 
 use super::queues::Ready;
+use super::record::StoreEntry;
 use super::QueueBroker;
 use crate::broker::{ClientId, DeadLetterReason, Message, Note, Output, QueueId, Target};
 use crate::config::Overflow;
@@ -26,6 +27,7 @@ impl QueueBroker {
             Target::Queue(q) => vec![q],
             Target::Exchange(x) => self.exchanges.route(x, msg.key),
         };
+        let mark = self.store.mark();
         let mut accepted = true;
         for &q in &targets {
             if self.fifo_duplicate(now_ms, q, msg, out) {
@@ -40,11 +42,10 @@ impl QueueBroker {
             out.push(Output::Note(Note::Unroutable { msg: msg.id }));
         }
         if confirm {
-            out.push(Output::Confirm {
-                to: from,
-                msg: msg.id,
-                ok: accepted,
-            });
+            // A persistent message in a durable queue is confirmed once on disk.
+            let kept = targets.iter().any(|&q| self.store.keeps(q, persistent));
+            let wait = kept && self.store.mark() > mark;
+            self.store.confirm((from, msg.id, accepted), wait, out);
         }
     }
 
@@ -90,8 +91,9 @@ impl QueueBroker {
                 Overflow::RejectPublish => return self.refuse(q, ready, out),
                 Overflow::RejectPublishDlx => {
                     self.insert(q, ready, out);
-                    let (_, ready) = self.queues.pop_last(q);
-                    self.dead_letter(now_ms, q, ready, DeadLetterReason::MaxLen, out);
+                    let (position, ready) = self.queues.pop_last(q);
+                    let why = DeadLetterReason::MaxLen;
+                    self.dead_letter(now_ms, (q, position), ready, why, out);
                     return false;
                 }
                 Overflow::DropHead => self.drop_head(now_ms, q, ready.msg.payload_bytes, out),
@@ -113,7 +115,9 @@ impl QueueBroker {
 
     /// Puts `ready` at the tail of `q` and says so.
     fn insert(&mut self, q: QueueId, ready: Ready, out: &mut Vec<Output>) {
-        self.queues.push_back(q, ready);
+        let position = self.queues.push_back(q, ready);
+        let entry = StoreEntry::Enqueued { position, ready };
+        self.store.record(q, ready.persistent, entry);
         self.stats.enqueued += 1;
         out.push(Output::Note(Note::Enqueued {
             msg: ready.msg.id,
@@ -124,8 +128,9 @@ impl QueueBroker {
     /// `drop-head`: dead-letter the oldest ready messages until `bytes` more fit.
     fn drop_head(&mut self, now_ms: u64, q: QueueId, bytes: u32, out: &mut Vec<Output>) {
         while self.queues.over_limit(q, bytes) && !self.queues.is_empty(q) {
-            let (_, head) = self.queues.pop_first(q);
-            self.dead_letter(now_ms, q, head, DeadLetterReason::MaxLen, out);
+            let (position, head) = self.queues.pop_first(q);
+            let why = DeadLetterReason::MaxLen;
+            self.dead_letter(now_ms, (q, position), head, why, out);
         }
     }
 }

@@ -40,7 +40,7 @@ pub(super) struct QueueConfig {
 }
 
 /// A message in a queue, ready or (inside an unacked delivery) delivered.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Ready {
     /// The message itself.
     pub(super) msg: Message,

@@ -4,6 +4,7 @@
 //! `PRECONDITION_FAILED`, and a closed channel returns what it held.
 
 use super::channels::{TagCheck, Unacked, PRECONDITION_FAILED};
+use super::record::StoreEntry;
 use super::QueueBroker;
 use crate::broker::{ClientId, DeadLetterReason, DeliveryTag, Note, Output, ReturnReason};
 use crate::config::QueueMode;
@@ -40,6 +41,10 @@ impl QueueBroker {
             last_queue = Some(u.queue);
             match how {
                 Settle::Ack => {
+                    let entry = StoreEntry::Removed {
+                        position: u.position,
+                    };
+                    self.store.record(u.queue, u.ready.persistent, entry);
                     self.stats.deleted += 1;
                     out.push(Output::Note(Note::Deleted {
                         msg: u.ready.msg.id,
@@ -50,7 +55,8 @@ impl QueueBroker {
                     self.give_back(now_ms, u, ReturnReason::Nack, out)
                 }
                 Settle::Nack { requeue: false } => {
-                    self.dead_letter(now_ms, u.queue, u.ready, DeadLetterReason::Rejected, out);
+                    let why = DeadLetterReason::Rejected;
+                    self.dead_letter(now_ms, (u.queue, u.position), u.ready, why, out);
                 }
             }
         }

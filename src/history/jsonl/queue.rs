@@ -30,6 +30,7 @@ pub(super) fn describe_note<'a>(note: Note, names: &'a Names, base: Line<'a>) ->
         | Note::Requeued { .. }
         | Note::DeadLettered { .. }
         | Note::LostInCrash { .. } => in_queue(note, names, ev),
+        Note::LostFromDisk { .. } | Note::Restored { .. } => from_disk(note, names, ev),
         Note::RejectedPublish { .. } | Note::Unroutable { .. } | Note::DuplicateDropped { .. } => {
             not_enqueued(note, names, ev)
         }
@@ -60,6 +61,34 @@ fn in_queue<'a>(note: Note, names: &'a Names, ev: Line<'a>) -> Line<'a> {
         f,
         msg: Some(msg_name(msg)),
         queue: Some(names.queue(queue)),
+        ..ev
+    }
+}
+
+/// What a durable queue's disk did not match after a crash: a message whose
+/// write was not on disk yet (`lost_from_disk`), or one whose leaving was
+/// not (`restored`, it is back). `reason` says which write was missing.
+fn from_disk<'a>(note: Note, names: &'a Names, ev: Line<'a>) -> Line<'a> {
+    let (f, msg, queue, reason) = match note {
+        Note::LostFromDisk { msg, queue } => (
+            "lost_from_disk",
+            msg,
+            queue,
+            "its write was not on disk at the crash",
+        ),
+        Note::Restored { msg, queue } => (
+            "restored",
+            msg,
+            queue,
+            "the record of its leaving was not on disk at the crash",
+        ),
+        other => unreachable!("{other:?} is not about a durable queue's disk"),
+    };
+    Line {
+        f,
+        msg: Some(msg_name(msg)),
+        queue: Some(names.queue(queue)),
+        reason: Some(reason),
         ..ev
     }
 }

@@ -37,9 +37,21 @@ pub(super) fn note(note: Note, who: &str, names: &Names) -> String {
             msg_name(msg),
             q(queue)
         ),
-        Note::LostInCrash { msg, queue } => {
-            format!("{} was lost from {} in the crash", msg_name(msg), q(queue))
-        }
+        Note::LostInCrash { msg, queue } => format!(
+            "{} was lost from {} in the crash: only persistent messages of a durable queue survive one",
+            msg_name(msg),
+            q(queue)
+        ),
+        Note::LostFromDisk { msg, queue } => format!(
+            "{} was lost from {} in the crash: persistent in a durable queue, but its write was not on disk yet (never confirmed)",
+            msg_name(msg),
+            q(queue)
+        ),
+        Note::Restored { msg, queue } => format!(
+            "{} came back to {} from its disk: it had left the queue, but that was not on disk yet; it will be delivered again",
+            msg_name(msg),
+            q(queue)
+        ),
         Note::StaleAck { tag } => format!(
             "{who} ignored an ack for tag {}: it no longer holds that delivery",
             tag_name(tag)

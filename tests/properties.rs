@@ -132,7 +132,7 @@ proptest! {
         let c = sum.counts;
         prop_assert!(sum.ok, "violations {:?}; {replay}", sum.violations);
         prop_assert_eq!(c.unexpected, 0, "{}", replay);
-        prop_assert_eq!(c.published, c.processed + c.dead_lettered + c.pending + c.discarded + c.lost + c.unconfirmed_missing, "{}", replay);
+        prop_assert_eq!(c.published, c.processed + c.dead_lettered + c.pending + c.discarded + c.lost + c.unconfirmed_missing + c.transient_lost, "{}", replay);
         prop_assert_eq!(sum.effects_total, c.processed_total, "{}", replay);
         let broker_crashed = scenario.faults.iter().any(|f| f.target == "broker");
         if s.ack_mode == "after_processing" && !broker_crashed {

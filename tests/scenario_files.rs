@@ -49,6 +49,7 @@ fn every_scenario_file_runs_and_passes_its_checks() {
                 + c.discarded
                 + c.lost
                 + c.unconfirmed_missing
+                + c.transient_lost
         );
         // The scenario format round-trips: what we print is what we read.
         assert_eq!(

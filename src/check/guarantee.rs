@@ -53,6 +53,9 @@ fn violated_kinds(g: Guarantee, summary: &Summary) -> Vec<&'static str> {
     if expect.no_lost && c.lost > 0 {
         kinds.push("lost");
     }
+    if expect.no_lost && c.transient_lost > 0 {
+        kinds.push("transient_lost");
+    }
     if expect.no_duplicated && c.duplicated > 0 {
         kinds.push("duplicated");
     }
@@ -69,6 +72,11 @@ pub fn judge(g: Guarantee, summary: &Summary) -> Verdict {
     if expect.no_lost && c.lost > 0 {
         violations += c.lost;
         kinds.push("lost");
+    }
+    // Expected from transient settings, but not at least once all the same.
+    if expect.no_lost && c.transient_lost > 0 {
+        violations += c.transient_lost;
+        kinds.push("transient_lost");
     }
     if expect.no_duplicated && c.duplicated > 0 {
         violations += c.duplicated;

@@ -222,7 +222,7 @@ struct QueueLive {
     /// Each message's bucket as last judged. Bound: messages in the run.
     buckets: std::collections::BTreeMap<MsgId, Bucket>,
     /// Messages per finding kind, in [`Bucket::FINDING_KINDS`] order.
-    by_kind: [BTreeSet<MsgId>; 4],
+    by_kind: [BTreeSet<MsgId>; 5],
     /// Messages whose bucket may have changed since it was judged.
     dirty: BTreeSet<MsgId>,
     /// The pending messages of the last snapshot (only `wanted` ones).

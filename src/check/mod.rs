@@ -5,7 +5,14 @@
 //! processed. The names follow Jepsen's `total-queue` model:
 //!
 //! - **lost**: the broker confirmed the publish (`ok`), yet the message was
-//!   never processed and is nowhere any more;
+//!   never processed and is nowhere any more, and nothing it was promised
+//!   explains it: a violation;
+//! - **transient_lost**: confirmed, then taken by a broker crash while it
+//!   was transient (a transient message, or any message in a transient
+//!   queue). RabbitMQ keeps only persistent messages of durable queues
+//!   across a restart, so this loss is expected: counted apart from `lost`,
+//!   not a violation of the scenario's `expect.no_lost` (a guarantee's
+//!   verdict still counts it: the setup did not deliver at least once);
 //! - **unexpected**: processed, but never published;
 //! - **duplicated**: processed more than once;
 //! - **recovered**: a publish with unknown outcome (`info`) that was processed
@@ -27,6 +34,8 @@
 //!                                   x-max-length, unroutable)
 //!           + lost                 (publish ok, gone: the anomaly)
 //!           + unconfirmed_missing  (publish info/fail, gone: allowed)
+//!           + transient_lost       (publish ok, transient, taken by a crash;
+//!                                   written only when there are any)
 //! ```
 //!
 //! A second identity checks the broker's own bookkeeping from its notes:
@@ -118,6 +127,11 @@ pub struct Counts {
     pub lost: u64,
     /// Unconfirmed and gone: allowed (the producer was never told yes).
     pub unconfirmed_missing: u64,
+    /// Confirmed, transient, and taken by a broker crash: the loss RabbitMQ
+    /// promises for a transient message or queue. Expected, not `lost`.
+    /// Left out of the summary JSON when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub transient_lost: u64,
     /// Messages whose effect was applied more than once.
     pub duplicated: u64,
     /// Processed but never published.
@@ -379,17 +393,25 @@ fn finish(
     expect: &Expectations,
     findings: Vec<Finding>,
 ) -> Summary {
-    let identity = format!(
+    let mut identity = format!(
         "published {} = processed {} + dead_lettered {} + pending {} + discarded {} + lost {} + unconfirmed_missing {}",
         c.published, c.processed, c.dead_lettered, c.pending, c.discarded, c.lost, c.unconfirmed_missing
     );
+    if c.transient_lost > 0 {
+        identity.push_str(&format!(" + transient_lost {}", c.transient_lost));
+    }
     let broker_identity = format!(
         "enqueued {} = deleted {} + dead_lettered {} + lost_in_crash {} + held {}",
         n.enqueued, n.deleted, n.dead_lettered, n.lost_in_crash, snap.broker_held
     );
     let mut violations = Vec::new();
-    let sum =
-        c.processed + c.dead_lettered + c.pending + c.discarded + c.lost + c.unconfirmed_missing;
+    let sum = c.processed
+        + c.dead_lettered
+        + c.pending
+        + c.discarded
+        + c.lost
+        + c.unconfirmed_missing
+        + c.transient_lost;
     if sum != c.published {
         violations.push(format!("counts do not reconcile: {identity}"));
     }
@@ -441,6 +463,11 @@ fn expectation_violations(c: &Counts, expect: &Expectations, violations: &mut Ve
             violations.push(format!("{what} = {count}"));
         }
     }
+}
+
+/// For `skip_serializing_if`: a count of 0 is left out of the summary JSON.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Cross-checks the consumers' effect store against the history.
@@ -502,12 +529,14 @@ impl Bucket {
     const DISCARDED: u16 = 1 << 10;
     const LOST: u16 = 1 << 11;
     const UNCONFIRMED_MISSING: u16 = 1 << 12;
+    const TRANSIENT_LOST: u16 = 1 << 13;
     /// The kinds that are findings, in the order they are listed per message.
-    const FINDING_KINDS: [(u16, &'static str); 4] = [
+    const FINDING_KINDS: [(u16, &'static str); 5] = [
         (Bucket::UNEXPECTED, "unexpected"),
         (Bucket::RECOVERED, "recovered"),
         (Bucket::DUPLICATED, "duplicated"),
         (Bucket::LOST, "lost"),
+        (Bucket::TRANSIENT_LOST, "transient_lost"),
     ];
 
     /// Where message `m` stands; `pending` says the world still holds it.
@@ -549,10 +578,14 @@ impl Bucket {
                     | Note::Unroutable { .. }
             ))
         );
+        // A crash took it while it was transient (a persistent message of a
+        // durable queue that the disk lost is `lost_from_disk`, and `lost`).
+        let transient = matches!(m.fate, Some((_, Note::LostInCrash { .. })));
         b |= match (pending, dead_lettered) {
             (true, true) => Bucket::DEAD_LETTERED,
             (true, false) => Bucket::PENDING,
             _ if discarded => Bucket::DISCARDED,
+            _ if m.outcome == Some(OpType::Ok) && transient => Bucket::TRANSIENT_LOST,
             _ if m.outcome == Some(OpType::Ok) => Bucket::LOST,
             _ => Bucket::UNCONFIRMED_MISSING,
         };
@@ -561,7 +594,7 @@ impl Bucket {
 
     /// Adds (`sign` 1) or takes away (`sign` -1) this bucket from `c`.
     fn add_to(self, c: &mut Counts, sign: i64) {
-        let fields: [(u16, &mut u64); 13] = [
+        let fields: [(u16, &mut u64); 14] = [
             (Bucket::PUBLISHED, &mut c.published),
             (Bucket::CONFIRMED, &mut c.confirmed),
             (Bucket::UNCONFIRMED, &mut c.unconfirmed),
@@ -575,6 +608,7 @@ impl Bucket {
             (Bucket::DISCARDED, &mut c.discarded),
             (Bucket::LOST, &mut c.lost),
             (Bucket::UNCONFIRMED_MISSING, &mut c.unconfirmed_missing),
+            (Bucket::TRANSIENT_LOST, &mut c.transient_lost),
         ];
         add_where(self.0, fields, sign);
     }

@@ -57,6 +57,21 @@ pub(super) fn msg_finding(
                 ),
             }
         }
+        ("transient_lost", _) => {
+            let (t, queue) = match m.fate {
+                Some((t, Note::LostInCrash { queue, .. })) => (t, names.queue(queue)),
+                _ => (m.published_at_ms, "its queue"),
+            };
+            one_msg(
+                kind,
+                id,
+                t,
+                format!(
+                    "{} was confirmed, then lost from {queue} when the broker crashed at t={t}: it was transient (a transient message, or a transient queue), and RabbitMQ keeps only persistent messages of durable queues across a restart. An expected loss, not a broker fault: publish it persistent to a durable queue to keep it",
+                    msg_name(id)
+                ),
+            )
+        }
         _ => one_msg(
             "lost",
             id,
@@ -96,6 +111,12 @@ fn explain_lost(
     if let Some((t, Note::LostInCrash { queue, .. })) = m.fate {
         return format!(
             "{name} was confirmed, then lost from queue {} when the broker crashed at t={t}",
+            names.queue(queue)
+        );
+    }
+    if let Some((t, Note::LostFromDisk { queue, .. })) = m.fate {
+        return format!(
+            "{name} was confirmed as persistent in the durable queue {}, yet the disk did not give it back after the crash at t={t}: the confirm came before the disk had it",
             names.queue(queue)
         );
     }

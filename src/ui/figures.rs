@@ -37,8 +37,8 @@ pub fn figures(p: &FiguresProps) -> Html {
         ),
         (
             "Lost",
-            c.lost,
-            "confirmed, yet gone for good: never processed and nowhere to be found",
+            c.lost + c.transient_lost,
+            "confirmed, yet gone for good: never processed and nowhere to be found (transient messages a broker crash took included: the findings call those transient_lost, the loss RabbitMQ promises for them)",
         ),
         (
             "Duplicated",

@@ -385,8 +385,12 @@ pub enum Counter {
     Confirmed,
     /// Messages processed at least once.
     Processed,
-    /// Confirmed messages never processed and gone (log: lost-write).
+    /// Confirmed messages never processed and gone (log: lost-write),
+    /// which nothing the broker promised explains.
     Lost,
+    /// Confirmed transient messages a broker crash took: the loss RabbitMQ
+    /// promises for a transient message or queue.
+    TransientLost,
     /// Messages processed more than once.
     Duplicated,
     /// A producer's message processed after a later one of the same producer.
@@ -429,6 +433,7 @@ impl Counter {
             Counter::Confirmed => "confirmed",
             Counter::Processed => "processed",
             Counter::Lost => "lost",
+            Counter::TransientLost => "transient_lost",
             Counter::Duplicated => "duplicated",
             Counter::OutOfOrder => "out_of_order",
             Counter::OutOfOrderPerKey => "out_of_order_per_key",

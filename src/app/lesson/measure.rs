@@ -78,6 +78,7 @@ impl Observer {
             Counter::Confirmed => counts.confirmed,
             Counter::Processed => counts.processed,
             Counter::Lost => counts.lost,
+            Counter::TransientLost => counts.transient_lost,
             Counter::Duplicated => counts.duplicated,
             Counter::OutOfOrder => counts.out_of_order,
             Counter::OutOfOrderPerKey => counts.out_of_order_per_key,

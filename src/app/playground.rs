@@ -217,6 +217,16 @@ impl BrokerKind {
         }
     }
 
+    /// What the simulation does differently from the real brokers of this
+    /// family, one sentence each (the page lists them where the broker is
+    /// chosen).
+    pub fn simplifications(self) -> &'static [&'static str] {
+        match self {
+            BrokerKind::Queue => &crate::broker::queue::SIMPLIFICATIONS,
+            BrokerKind::Log => &[],
+        }
+    }
+
     /// Why this broker cannot give `delivery`, if it cannot (asked of
     /// [`crate::guarantee::unavailable`] with the broker the page builds).
     pub fn unavailable(self, delivery: Guarantee) -> Option<Unavailable> {

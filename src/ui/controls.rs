@@ -73,6 +73,7 @@ pub fn controls(p: &ControlsProps) -> Html {
     }
 }
 
+/// The broker picker, and beside it what the chosen broker simplifies.
 fn broker_select(p: &ControlsProps) -> Html {
     let choice = Choice {
         label: "Broker",
@@ -81,7 +82,19 @@ fn broker_select(p: &ControlsProps) -> Html {
         unavailable: &|_| None,
         action: Action::SetBroker,
     };
-    choice.render(p.setup.broker, p)
+    let broker = p.setup.broker;
+    let simplifications = broker.simplifications();
+    html! {
+        <>
+            { choice.render(broker, p) }
+            if !simplifications.is_empty() {
+                <details class="simplifications">
+                    <summary>{ format!("How the {} differs from the real broker", broker.label().to_lowercase()) }</summary>
+                    <ul>{ for simplifications.iter().map(|s| html! { <li>{ *s }</li> }) }</ul>
+                </details>
+            }
+        </>
+    }
 }
 
 /// Which guarantees can run depends on the broker: transactions are a

@@ -32,13 +32,8 @@
 //!   the new one. `x-message-ttl` expires a message when it reaches the head.
 //!   A dead-lettered message carries `x-death` (reason and source queue).
 //!
-//! Simplifications (said here and in the UI): delivery tags are per broker, not
-//! per channel; the `x-consistent-hash` exchange hashes the routing key modulo the
-//! number of bindings instead of walking a hash ring; SQS is modelled as push
-//! with `prefetch` as the number of messages a consumer may have in flight;
-//! a transient queue comes back empty after a restart instead of gone; the
-//! message store is never compacted (a durable queue's stream grows with
-//! every change until the run ends).
+//! Simplifications: [`SIMPLIFICATIONS`], which the page shows where the
+//! queue broker is chosen and the README repeats.
 //!
 //! [`QueueBroker`] is a thin composition: each job below owns its state,
 //! and the broker routes every request and timer to the rooms it concerns.
@@ -76,6 +71,18 @@ mod topic;
 mod view;
 
 pub use channels::PRECONDITION_FAILED;
+
+/// What this broker does differently from RabbitMQ 3.10 and SQS, one
+/// sentence each: the page lists them where the queue broker is chosen.
+pub const SIMPLIFICATIONS: [&str; 7] = [
+    "A transient queue comes back empty after a broker restart instead of gone: the clients declare it again when they reconnect.",
+    "Delivery tags are numbered per broker, not per channel.",
+    "The x-consistent-hash exchange takes the routing key's hash modulo the number of bindings instead of walking a hash ring.",
+    "SQS is modelled as push: prefetch is how many messages a consumer may have in flight.",
+    "A durable queue's message store is never compacted: it grows with every change until the run ends.",
+    "In the page the queue broker writes to the simulated disk, not to IndexedDB, so its durable queues do not survive a reload.",
+    "Not modelled: headers exchanges, per-message expiration, consumer_timeout, SQS FIFO MessageGroupId, quorum-queue replication.",
+];
 pub use fifo::{DedupWindow, SQS_DEDUP_IDS_MAX, SQS_DEDUP_WINDOW_MS};
 pub use record::StoreLayoutError;
 pub use routing::key_hash;

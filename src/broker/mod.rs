@@ -12,10 +12,6 @@
 //! variant without the world caring which one it drives.
 
 pub mod log;
-// The queue broker is being split into rooms (src/broker/queue/) by the
-// helper who owns it, and documented as it goes; until then its pub items
-// are exempt from the crate's `missing_docs`.
-#[allow(missing_docs)]
 pub mod queue;
 mod wake;
 

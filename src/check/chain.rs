@@ -161,7 +161,11 @@ fn log_entry_disrupts(e: LogEntry) -> bool {
 
 fn note_disrupts(note: Note) -> bool {
     match note {
-        Note::LostInCrash { .. } | Note::ChannelError { .. } | Note::StaleAck { .. } => true,
+        Note::LostInCrash { .. }
+        | Note::LostFromDisk { .. }
+        | Note::Restored { .. }
+        | Note::ChannelError { .. }
+        | Note::StaleAck { .. } => true,
         Note::Enqueued { .. }
         | Note::Deleted { .. }
         | Note::Requeued { .. }

@@ -107,8 +107,9 @@ struct Copies {
     held: BTreeMap<MsgId, u64>,
 }
 
-/// Counts each message's copies: `enqueue` adds one; `delete`,
-/// `dead_letter`, `drop` and `lost_in_crash` take one away.
+/// Counts each message's copies: `enqueue` and `restored` add one;
+/// `delete`, `dead_letter`, `drop`, `lost_in_crash` and `lost_from_disk`
+/// take one away.
 fn copies_from_notes(r: &Recorded) -> Copies {
     let mut net: BTreeMap<MsgId, i64> = BTreeMap::new();
     let mut enqueued = 0;
@@ -117,13 +118,15 @@ fn copies_from_notes(r: &Recorded) -> Copies {
             continue;
         };
         let (msg, delta) = match note {
-            Note::Enqueued { msg, .. } => {
+            // A copy back from a durable queue's disk enters it again.
+            Note::Enqueued { msg, .. } | Note::Restored { msg, .. } => {
                 enqueued += 1;
                 (msg, 1)
             }
             Note::Deleted { msg, .. }
             | Note::DeadLettered { msg, .. }
-            | Note::LostInCrash { msg, .. } => (msg, -1),
+            | Note::LostInCrash { msg, .. }
+            | Note::LostFromDisk { msg, .. } => (msg, -1),
             // Returns, refusals and channel events move no copy in or out.
             Note::Requeued { .. }
             | Note::RejectedPublish { .. }

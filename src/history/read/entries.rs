@@ -22,7 +22,9 @@ impl Reader {
             "publish" | "retry" | "process" | "ack" | "nack" | "deliver" | "redeliver"
             | "deduplicated" => self.client_op(f, l)?,
             "enqueue" | "delete" | "requeue" | "dead_letter" | "drop" | "reject_publish"
-            | "unroutable" | "duplicate_dropped" => Entry::Broker(self.queue_note(f, l)?),
+            | "unroutable" | "duplicate_dropped" | "lost_from_disk" | "restored" => {
+                Entry::Broker(self.queue_note(f, l)?)
+            }
             "lost_in_crash" if !l.has("topic") => Entry::Broker(self.queue_note(f, l)?),
             "crash" => Entry::Crash,
             "restart" => Entry::Restart,
@@ -152,6 +154,8 @@ impl Reader {
             },
             "reject_publish" => Note::RejectedPublish { msg, queue },
             "duplicate_dropped" => Note::DuplicateDropped { msg, queue },
+            "lost_from_disk" => Note::LostFromDisk { msg, queue },
+            "restored" => Note::Restored { msg, queue },
             _ => Note::LostInCrash { msg, queue },
         })
     }

@@ -298,7 +298,7 @@ async fn two_hundred_random_clicks_cause_no_panic_and_no_console_error() {
     for _ in 0..200 {
         let buttons: Vec<Element> = dom::all_by_role(&root, "button")
             .into_iter()
-            .filter(|(_, name)| name != "Export scenario" && name != "Export for a real broker")
+            .filter(|(_, name)| name != "Export scenario")
             .map(|(el, _)| el)
             .filter(|el| !el.has_attribute("disabled"))
             .collect();
@@ -556,32 +556,6 @@ async fn a_loaded_scenario_says_what_it_is_about() {
     assert!(
         text.starts_with("broker_crash.json: The broker crashes at t=400"),
         "{text}"
-    );
-    app.destroy();
-}
-
-#[wasm_bindgen_test]
-async fn export_for_a_real_broker_sits_beside_export_scenario_and_says_what_it_is_for() {
-    let (root, app) = mount().await;
-    let button = dom::get_by_role(&root, "button", "Export for a real broker");
-    let purpose = button
-        .get_attribute("aria-describedby")
-        .and_then(|id| dom::document().get_element_by_id(&id))
-        .expect("the button is described by a sentence");
-    let text = purpose.text_content().unwrap();
-    assert!(text.contains("real RabbitMQ, NATS or Kafka"), "{text}");
-    // An SQS scenario has no RabbitMQ equivalent: the page says so, no download.
-    change(&root, "Scenario", "visibility_timeout").await;
-    click(&root, "Export for a real broker").await;
-    let alerts: Vec<String> = dom::all_by_role(&root, "alert")
-        .into_iter()
-        .map(|(_, text)| text)
-        .collect();
-    assert!(
-        alerts
-            .iter()
-            .any(|a| a.contains("cannot run on rabbitmq") && a.contains("broker.mode")),
-        "{alerts:?}"
     );
     app.destroy();
 }

@@ -1,5 +1,5 @@
 //! Export a scenario as a runnable experiment against a real broker
-//! (`brokerlab export-real`, and the page's "Export for a real broker").
+//! (`brokerlab export-real`).
 //!
 //! The export is a small project a learner can run on their own machine:
 //!
@@ -174,37 +174,6 @@ pub fn export(
         files.push(file("compose.yaml", compose(&resolved), false));
     }
     Ok(files)
-}
-
-/// The export as one zip archive, every file under `dir/` (the page's
-/// download). Files are stored, not compressed: they are a few KB.
-pub fn zip_archive(dir: &str, files: &[ExportFile]) -> Result<Vec<u8>, ExportError> {
-    use std::io::Write;
-    use zip::write::SimpleFileOptions;
-    let fail = |e: &dyn fmt::Display| ExportError {
-        path: dir.to_string(),
-        reason: format!("cannot build the zip: {e}"),
-    };
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for f in files {
-        let options = SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Stored)
-            .unix_permissions(if f.executable { 0o755 } else { 0o644 });
-        zip.start_file(format!("{dir}/{}", f.path), options)
-            .map_err(|e| fail(&e))?;
-        zip.write_all(f.text.as_bytes()).map_err(|e| fail(&e))?;
-    }
-    Ok(zip.finish().map_err(|e| fail(&e))?.into_inner())
-}
-
-/// The target a page's scenario exports to: RabbitMQ for a queue broker,
-/// NATS JetStream for a log that fits one stream, Kafka for any other log.
-pub fn default_target(s: &Scenario) -> Target {
-    match s.broker {
-        crate::config::BrokerSpec::Queue(_) => Target::Rabbitmq,
-        crate::config::BrokerSpec::Log(_) if refusal(s, Target::Nats).is_none() => Target::Nats,
-        crate::config::BrokerSpec::Log(_) => Target::Kafka,
-    }
 }
 
 /// JSON with two-space indents and a final newline.

@@ -141,27 +141,3 @@ fn the_real_broker_scenarios_export_to_nats_and_kafka_with_their_simulated_kinds
         }
     }
 }
-
-#[test]
-fn the_zip_holds_every_file_under_one_directory() {
-    let s = scenario("scenarios/nack_requeue.json");
-    assert_eq!(super::default_target(&s), Target::Rabbitmq);
-    let files = export(&s, "nack_requeue", Target::Rabbitmq).unwrap();
-    let bytes = super::zip_archive("nack_requeue-rabbitmq", &files).unwrap();
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-    assert_eq!(zip.len(), files.len());
-    for f in &files {
-        let mut entry = zip
-            .by_name(&format!("nack_requeue-rabbitmq/{}", f.path))
-            .unwrap();
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
-        assert_eq!(text, f.text);
-        let mode = entry.unix_mode().unwrap() & 0o777;
-        assert_eq!(mode, if f.executable { 0o755 } else { 0o644 }, "{}", f.path);
-    }
-    let log = scenario("scenarios/real_broker/log_replay.json");
-    assert_eq!(super::default_target(&log), Target::Nats);
-    let big = scenario("scenarios/log_at_least_once.json");
-    assert_eq!(super::default_target(&big), Target::Kafka);
-}

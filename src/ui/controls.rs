@@ -318,15 +318,6 @@ fn scenario_menu(p: &ScenarioMenuProps) -> Html {
     let on_export = save(|s| ("brokerlab-scenario.json".into(), s.export_json()));
     let on_jsonl = save(|s| (format!("{}.jsonl", s.file_stem()), s.history_jsonl()));
     let on_edn = save(|s| (format!("{}.edn", s.file_stem()), s.history_edn()));
-    let on_export_real = {
-        let d = p.dispatch.clone();
-        Callback::from(move |_| {
-            let json = sim.0.borrow().export_json();
-            if let Err(why) = super::real_export::download_real_export(&json) {
-                d.emit(Action::Notice(why));
-            }
-        })
-    };
     html! {
         <fieldset class="group" aria-label="Scenarios">
             <label class="field">
@@ -345,8 +336,6 @@ fn scenario_menu(p: &ScenarioMenuProps) -> Html {
             <button onclick={on_export}>{ "Export scenario" }</button>
             <button onclick={on_jsonl} title="Every event of the run so far, one JSON object per line">{ "History (JSONL)" }</button>
             <button onclick={on_edn} title="Client operations in Jepsen's history.edn conventions, for Jepsen and Elle">{ "History (EDN)" }</button>
-            <button onclick={on_export_real} aria-describedby="real-export-purpose">{ "Export for a real broker" }</button>
-            <span id="real-export-purpose" class="hint">{ super::real_export::PURPOSE }</span>
         </fieldset>
     }
 }

@@ -49,6 +49,17 @@ impl ClientSpec {
             ClientSpec::LogConsumer(_) => &[],
         }
     }
+
+    /// A client added to a running world at `now_ms` starts no earlier
+    /// than now: a producer's first publish would otherwise be scheduled in
+    /// the past. Consumers start when they are added anyway.
+    pub fn start_no_earlier_than(&mut self, now_ms: u64) {
+        match self {
+            ClientSpec::Producer(p) => p.start_ms = p.start_ms.max(now_ms),
+            ClientSpec::LogProducer(p) => p.start_ms = p.start_ms.max(now_ms),
+            ClientSpec::Consumer(_) | ClientSpec::LogConsumer(_) => {}
+        }
+    }
 }
 
 /// A client-to-broker link. Both directions use the same settings.

@@ -35,13 +35,7 @@ impl World {
     /// publishing at `max(spec.start_ms, now)`; its keys are interned and hashed like the
     /// scenario's own. The client is appended to the world's scenario.
     pub fn add_client(&mut self, mut spec: ClientSpec) -> Result<(), ScenarioError> {
-        // A producer added late starts now: its first publish would
-        // otherwise be scheduled in the past.
-        match &mut spec {
-            ClientSpec::Producer(p) => p.start_ms = p.start_ms.max(self.now_ms),
-            ClientSpec::LogProducer(p) => p.start_ms = p.start_ms.max(self.now_ms),
-            ClientSpec::Consumer(_) | ClientSpec::LogConsumer(_) => {}
-        }
+        spec.start_no_earlier_than(self.now_ms);
         let mut candidate = self.scenario.clone();
         candidate.clients.push(spec.clone());
         candidate.validate()?;

@@ -100,6 +100,8 @@ fn playground(seed: u64) -> (Scenario, String) {
         crash_after_send: true,
         crash_after_process: true,
         torn_writes: broker == BrokerKind::Log,
+        broker_isolation: false,
+        slow_follower: false,
         max_faults: 4,
         downtime_ms_min: 20,
         downtime_ms_max: 400,

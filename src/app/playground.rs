@@ -480,6 +480,7 @@ impl Setup {
                     retention_records: None,
                 }],
                 fsync_latency_ms: 5,
+                cluster: None,
             });
         }
         let n = self.partitions;

@@ -12,9 +12,11 @@ pub struct FaultSpec {
     pub at_ms: u64,
     /// What happens to the target.
     pub action: FaultAction,
-    /// `"broker"` or a client id.
+    /// `"broker"` or a client id; in a cluster, a broker by name (`b1` …
+    /// `b5`, see [`crate::node`]) or a client id.
     pub target: String,
-    /// For `drop_acks`: when the link starts delivering acks again.
+    /// For `drop_acks`: when the link starts delivering acks again; for
+    /// `slow_follower`: when the follower catches its breath.
     #[serde(default)]
     pub until_ms: Option<u64>,
 }
@@ -46,6 +48,32 @@ pub enum FaultAction {
     /// land whole. Recovery truncates the stream at the torn batch. Nothing
     /// in that flush was acknowledged, so no guarantee may lose by it.
     CrashTorn,
+    /// Cluster only: the broker is cut off from the other brokers, the
+    /// controller and every client (its process runs on) until `heal`.
+    Isolate,
+    /// Cluster only: the broker is cut off from the other brokers and the
+    /// controller, but clients still reach it (a "zombie" leader that still
+    /// takes writes: the classic split brain) until `heal`.
+    IsolateFromBrokers,
+    /// Cluster only: an isolated broker's links come back.
+    Heal,
+    /// Cluster only: the broker's replica fetcher stalls (a long GC pause,
+    /// a saturated disk) until `until_ms`; its followers fall behind and,
+    /// after `replica.lag.time.max.ms`, out of the ISR.
+    SlowFollower,
+}
+
+impl FaultAction {
+    /// Whether the action only makes sense for a broker of a cluster.
+    pub fn is_cluster_only(self) -> bool {
+        matches!(
+            self,
+            FaultAction::Isolate
+                | FaultAction::IsolateFromBrokers
+                | FaultAction::Heal
+                | FaultAction::SlowFollower
+        )
+    }
 }
 
 /// The one place that says which faults a randomised run may inject.
@@ -83,6 +111,14 @@ pub struct FaultOptions {
     /// run moves.
     #[serde(default, skip_serializing_if = "is_false")]
     pub torn_writes: bool,
+    /// Cluster only: draw `isolate` / `heal` of a named broker. Off by
+    /// default, so seeds drawn before clusters existed keep their faults.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub broker_isolation: bool,
+    /// Cluster only: draw `slow_follower` windows of a named broker. Off by
+    /// default, like `broker_isolation`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub slow_follower: bool,
     /// How many faults one randomised run draws at most.
     #[serde(default = "default_max_faults")]
     pub max_faults: u32,
@@ -114,6 +150,8 @@ impl Default for FaultOptions {
             crash_after_send: false,
             crash_after_process: false,
             torn_writes: false,
+            broker_isolation: false,
+            slow_follower: false,
             max_faults: default_max_faults(),
             downtime_ms_min: default_downtime_min(),
             downtime_ms_max: default_downtime_max(),

@@ -1,7 +1,7 @@
 //! The log broker's vocabulary: topics of partitions, and the Kafka-style
 //! producers and consumer-group members that write and read them.
 
-use super::{default_window, is_false, NetworkSpec, ProcessingSpec};
+use super::{default_window, is_false, ClusterSpec, NetworkSpec, ProcessingSpec};
 use serde::{Deserialize, Serialize};
 
 /// The log broker: topics of partitions kept in a log on a simulated disk.
@@ -14,6 +14,12 @@ pub struct LogBrokerSpec {
     /// `acks=all` is answered only once the record's flush completed.
     #[serde(default = "default_fsync_latency_ms")]
     pub fsync_latency_ms: u64,
+    /// A Kafka-style cluster: brokers, `replication.factor`,
+    /// `min.insync.replicas`, flushing and elections (see
+    /// [`ClusterSpec`]). Absent: the one node of every run so far, which is
+    /// [`ClusterSpec::single_node`] (`flush.messages=1`, one replica).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterSpec>,
 }
 
 fn default_fsync_latency_ms() -> u64 {

@@ -35,6 +35,7 @@
 //! [`ClientSpec`].
 
 mod client;
+pub mod cluster;
 mod fault;
 mod guarantee;
 mod log;
@@ -45,6 +46,7 @@ pub mod setting;
 // flat namespace (`crate::config::Acks`). Flattening inside `config` hides no
 // dependency: the layering is checked per top-level module.
 pub use client::{ClientSpec, NetworkSpec, ProcessingSpec};
+pub use cluster::{ClusterSpec, Truncation};
 pub use fault::{FaultAction, FaultOptions, FaultSpec};
 pub use guarantee::Guarantee;
 pub use log::{

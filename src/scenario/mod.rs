@@ -16,6 +16,7 @@
 //! methods of [`Scenario`] defined here, not in `config`, so the plain types
 //! stay free of those rules; code below this layer never calls them.
 
+pub mod cluster;
 pub mod settings;
 
 use crate::config::{
@@ -37,6 +38,21 @@ impl Scenario {
     /// Parses and validates. Malformed JSON, unknown fields and bad values all
     /// come back as a [`ScenarioError`] naming the field.
     pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
+        let scenario = Scenario::parse_json(text)?;
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    /// Parses and validates a scenario for the replication core's harness
+    /// (see [`Scenario::validate_cluster`]).
+    pub fn cluster_from_json(text: &str) -> Result<Scenario, ScenarioError> {
+        let scenario = Scenario::parse_json(text)?;
+        scenario.validate_cluster()?;
+        Ok(scenario)
+    }
+
+    /// Parses only: the types' own rules (unknown fields, wrong kinds).
+    fn parse_json(text: &str) -> Result<Scenario, ScenarioError> {
         let de = &mut serde_json::Deserializer::from_str(text);
         let scenario: Scenario = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
@@ -45,7 +61,6 @@ impl Scenario {
                 reason: e.into_inner().to_string(),
             }
         })?;
-        scenario.validate()?;
         Ok(scenario)
     }
 
@@ -55,8 +70,27 @@ impl Scenario {
         serde_json::to_string_pretty(self).expect("a scenario always serializes")
     }
 
-    /// Checks every rule the types cannot express.
+    /// Checks every rule the types cannot express, and that the world can
+    /// run it (one broker node today, see [`Scenario::validate_cluster`]).
     pub fn validate(&self) -> Result<(), ScenarioError> {
+        self.validate_rules()?;
+        cluster::validate_world_can_run(self)
+    }
+
+    /// Checks a scenario for the replication core's harness
+    /// ([`crate::broker::cluster`]): every rule of [`Scenario::validate`]
+    /// but the world's one-node limit, and a `broker.cluster` object.
+    pub fn validate_cluster(&self) -> Result<(), ScenarioError> {
+        self.validate_rules()?;
+        match cluster::cluster_of(self) {
+            Some(_) => Ok(()),
+            None => err("broker.cluster", "the replication core needs a cluster"),
+        }
+    }
+
+    /// The rules both [`Scenario::validate`] and
+    /// [`Scenario::validate_cluster`] check.
+    fn validate_rules(&self) -> Result<(), ScenarioError> {
         if self.duration_ms == 0 || self.duration_ms > bounds::DURATION_MS_MAX {
             return err(
                 "duration_ms",
@@ -83,18 +117,23 @@ impl Scenario {
             }
         };
         validate_clients(&self.clients, &names, self.duration_ms)?;
+        cluster::validate_client_ids(self)?;
         let ids: BTreeSet<&str> = self.clients.iter().map(|c| c.id()).collect();
         let log_broker = matches!(self.broker, BrokerSpec::Log(_));
-        validate_faults(
-            &self.faults,
-            &ids,
-            &self.clients,
-            self.duration_ms,
+        let brokers = cluster::broker_names(self);
+        let run = FaultRun {
+            ids: &ids,
+            kinds: &self.clients,
+            duration_ms: self.duration_ms,
             log_broker,
-        )?;
+            brokers: &brokers,
+            cluster: cluster::cluster_of(self).is_some(),
+        };
+        validate_faults(&self.faults, &run)?;
         crate::guarantee::validate(self)?;
         settings::validate(self)?;
         validate_fault_options(&self.fault_options, log_broker)?;
+        cluster::validate_cluster_options(&self.fault_options, cluster::cluster_of(self))?;
         if self.limits.events_max == 0 {
             return err("limits.events_max", "must be positive");
         }
@@ -338,6 +377,9 @@ fn validate_log_broker(b: &LogBrokerSpec) -> Result<(), ScenarioError> {
     }
     if b.fsync_latency_ms > 60_000 {
         return err("broker.fsync_latency_ms", "must be at most 60000");
+    }
+    if let Some(c) = &b.cluster {
+        cluster::validate_cluster(c)?;
     }
     let mut names = BTreeSet::new();
     for (i, t) in b.topics.iter().enumerate() {
@@ -646,55 +688,55 @@ fn validate_consumer(
     validate_probability(format!("{path}.fail_probability"), c.fail_probability)
 }
 
-fn validate_faults(
-    faults: &[FaultSpec],
-    ids: &BTreeSet<&str>,
-    kinds: &[ClientSpec],
+/// What a fault may refer to: the run's clients and brokers, and its end.
+struct FaultRun<'a> {
+    /// Client ids.
+    ids: &'a BTreeSet<&'a str>,
+    /// The clients, for the armed faults' kinds.
+    kinds: &'a [ClientSpec],
+    /// Faults happen before this.
     duration_ms: u64,
+    /// Only the log broker has a disk to tear.
     log_broker: bool,
-) -> Result<(), ScenarioError> {
+    /// Broker names: `broker`, or `b1` … `bN` in a cluster.
+    brokers: &'a [&'static str],
+    /// Whether the run has a cluster (`isolate`, `heal`, `slow_follower`).
+    cluster: bool,
+}
+
+fn validate_faults(faults: &[FaultSpec], run: &FaultRun) -> Result<(), ScenarioError> {
     if faults.len() > bounds::FAULTS_MAX {
         return err("faults", format!("at most {} faults", bounds::FAULTS_MAX));
     }
     for (i, f) in faults.iter().enumerate() {
         let path = format!("faults[{i}]");
-        if f.at_ms >= duration_ms {
+        if f.at_ms >= run.duration_ms {
             return err(
                 format!("{path}.at_ms"),
                 format!(
-                    "{} is at or after the end of the run (duration_ms {duration_ms})",
-                    f.at_ms
+                    "{} is at or after the end of the run (duration_ms {})",
+                    f.at_ms, run.duration_ms
                 ),
             );
         }
-        if f.target != "broker" && !ids.contains(f.target.as_str()) {
+        let is_client = run.ids.contains(f.target.as_str());
+        let what = (f.action, f.target.as_str(), is_client);
+        let is_broker = cluster::validate_fault_target(&path, what, (run.brokers, run.cluster))?;
+        if !is_broker && !run.ids.contains(f.target.as_str()) {
             return err(
                 format!("{path}.target"),
                 format!("unknown client id `{}`", f.target),
             );
         }
-        crate::guarantee::validate_armed_fault(&path, f, kinds)?;
-        match (f.action, f.until_ms) {
-            (FaultAction::DropAcks, Some(u)) if u > f.at_ms => {}
-            (FaultAction::CrashAfterSend | FaultAction::CrashAfterProcess, _) => {}
-            (FaultAction::DropAcks, _) => {
-                return err(
-                    format!("{path}.until_ms"),
-                    "drop_acks needs until_ms after at_ms",
-                )
-            }
-            (_, Some(_)) => {
-                return err(format!("{path}.until_ms"), "only drop_acks takes until_ms")
-            }
-            (_, None) => {}
-        }
-        if f.action == FaultAction::CrashTorn && (f.target != "broker" || !log_broker) {
+        crate::guarantee::validate_armed_fault(&path, f, run.kinds)?;
+        validate_until(&path, f)?;
+        if f.action == FaultAction::CrashTorn && (!is_broker || !run.log_broker) {
             return err(
                 format!("{path}.action"),
                 "crash_torn targets the log broker (the only one with a disk)",
             );
         }
-        if f.action == FaultAction::DropAcks && f.target == "broker" {
+        if f.action == FaultAction::DropAcks && is_broker {
             return err(
                 format!("{path}.target"),
                 "drop_acks targets a client's link",
@@ -702,6 +744,24 @@ fn validate_faults(
         }
     }
     Ok(())
+}
+
+/// `until_ms`: required after `at_ms` by `drop_acks` and `slow_follower`,
+/// checked elsewhere for the armed faults, refused on the others.
+fn validate_until(path: &str, f: &FaultSpec) -> Result<(), ScenarioError> {
+    match (f.action, f.until_ms) {
+        (FaultAction::DropAcks | FaultAction::SlowFollower, Some(u)) if u > f.at_ms => Ok(()),
+        (FaultAction::CrashAfterSend | FaultAction::CrashAfterProcess, _) => Ok(()),
+        (FaultAction::DropAcks | FaultAction::SlowFollower, _) => err(
+            format!("{path}.until_ms"),
+            "drop_acks and slow_follower need until_ms after at_ms",
+        ),
+        (_, Some(_)) => err(
+            format!("{path}.until_ms"),
+            "only drop_acks and slow_follower take until_ms",
+        ),
+        (_, None) => Ok(()),
+    }
 }
 
 fn validate_fault_options(o: &FaultOptions, log_broker: bool) -> Result<(), ScenarioError> {

@@ -13,9 +13,15 @@
 
 use super::rng::SimRng;
 use crate::config::{ClientSpec, FaultAction, FaultSpec, Scenario};
+use crate::node::NodeId;
 
 /// The stream name for fault draws (see [`SimRng::stream`]).
 const FAULT_STREAM: u64 = 0xFA17;
+
+/// Which broker of a cluster a broker fault hits, and how an isolation
+/// cuts: its own stream, so a run without a cluster never draws from it
+/// and the fault stream's sequence stays what it was.
+const CLUSTER_FAULT_STREAM: u64 = 0xC1A5;
 
 /// Kinds of fault a sweep can draw, in a fixed order so draws are stable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +34,10 @@ enum Kind {
     CrashAfterSend,
     /// Armed: the consumer crashes after its next effect (`crash_after_process`).
     CrashAfterProcess,
+    /// Cluster only: a named broker is isolated, then healed.
+    Isolation,
+    /// Cluster only: a named broker's replica fetcher stalls for a while.
+    SlowFollower,
 }
 
 /// Draws extra faults for `seed` from `scenario.fault_options`.
@@ -60,10 +70,18 @@ pub fn random_faults(scenario: &Scenario, seed: u64) -> Vec<FaultSpec> {
     if opts.crash_after_process && !consumers.is_empty() {
         kinds.push(Kind::CrashAfterProcess);
     }
+    let brokers = broker_names(scenario);
+    if opts.broker_isolation && brokers.len() > 1 {
+        kinds.push(Kind::Isolation);
+    }
+    if opts.slow_follower && brokers.len() > 1 {
+        kinds.push(Kind::SlowFollower);
+    }
     if kinds.is_empty() || opts.max_faults == 0 {
         return Vec::new();
     }
     let mut rng = SimRng::stream(seed, FAULT_STREAM);
+    let mut cluster_rng = SimRng::stream(seed, CLUSTER_FAULT_STREAM);
     let count = rng.range_inclusive(1, u64::from(opts.max_faults));
     let mut faults = Vec::new();
     for _ in 0..count {
@@ -75,30 +93,49 @@ pub fn random_faults(scenario: &Scenario, seed: u64) -> Vec<FaultSpec> {
                 .range_inclusive(opts.downtime_ms_min, opts.downtime_ms_max)
                 .max(1);
         let target = match kind {
-            Kind::BrokerCrash => crate::node::NodeId::FIRST.name().to_string(),
+            Kind::BrokerCrash | Kind::Isolation | Kind::SlowFollower => {
+                pick(&mut cluster_rng, &brokers)
+            }
             Kind::ConsumerCrash | Kind::CrashAfterProcess => pick(&mut rng, &consumers),
             Kind::ProducerCrash | Kind::CrashAfterSend => pick(&mut rng, &producers),
             Kind::DropAcks => pick(&mut rng, &all_ids(scenario)),
         };
-        push_fault(
-            &mut faults,
-            kind,
-            target,
-            at_ms,
-            until_ms,
-            scenario.duration_ms,
-        );
+        let action = match kind {
+            // Clients still reach a broker cut off only from the others
+            // (the split brain) in half the isolations.
+            Kind::Isolation if cluster_rng.below(2) == 1 => FaultAction::IsolateFromBrokers,
+            Kind::Isolation => FaultAction::Isolate,
+            _ => FaultAction::Crash,
+        };
+        let window = (at_ms, until_ms, scenario.duration_ms);
+        push_fault(&mut faults, (kind, action), target, window);
     }
     faults
 }
 
+/// The brokers a broker fault may hit: `b1` … `bN` in a cluster of more
+/// than one, else the single node `broker`.
+fn broker_names(scenario: &Scenario) -> Vec<String> {
+    let brokers = match &scenario.broker {
+        crate::config::BrokerSpec::Log(l) => l.cluster.map_or(1, |c| c.brokers),
+        crate::config::BrokerSpec::Queue(_) => 1,
+    };
+    if brokers <= 1 {
+        return vec![NodeId::FIRST.name().to_string()];
+    }
+    (1..=brokers)
+        .map(|i| NodeId(i).name().to_string())
+        .collect()
+}
+
+/// Adds one drawn fault: a crash (or isolation) and its restart (heal)
+/// at `until_ms` if that is inside the run, or one fault that carries its
+/// own end. `action` is the opening action of a crash-like kind.
 fn push_fault(
     faults: &mut Vec<FaultSpec>,
-    kind: Kind,
+    (kind, action): (Kind, FaultAction),
     target: String,
-    at_ms: u64,
-    until_ms: u64,
-    end_ms: u64,
+    (at_ms, until_ms, end_ms): (u64, u64, u64),
 ) {
     // These carry their own end: when the acks flow again, or when the
     // armed crash's client restarts (after it fired, at `until_ms` or at
@@ -107,7 +144,8 @@ fn push_fault(
         Kind::DropAcks => Some(FaultAction::DropAcks),
         Kind::CrashAfterSend => Some(FaultAction::CrashAfterSend),
         Kind::CrashAfterProcess => Some(FaultAction::CrashAfterProcess),
-        Kind::BrokerCrash | Kind::ConsumerCrash | Kind::ProducerCrash => None,
+        Kind::SlowFollower => Some(FaultAction::SlowFollower),
+        Kind::BrokerCrash | Kind::ConsumerCrash | Kind::ProducerCrash | Kind::Isolation => None,
     };
     if let Some(action) = with_until {
         faults.push(FaultSpec {
@@ -120,14 +158,18 @@ fn push_fault(
     }
     faults.push(FaultSpec {
         at_ms,
-        action: FaultAction::Crash,
+        action,
         target: target.clone(),
         until_ms: None,
     });
+    let back = match action {
+        FaultAction::Isolate | FaultAction::IsolateFromBrokers => FaultAction::Heal,
+        _ => FaultAction::Restart,
+    };
     if until_ms < end_ms {
         faults.push(FaultSpec {
             at_ms: until_ms,
-            action: FaultAction::Restart,
+            action: back,
             target,
             until_ms: None,
         });

@@ -46,6 +46,12 @@ impl World {
             | FaultAction::CrashAfterProcess => {
                 unreachable!("validated: these target a client")
             }
+            FaultAction::Isolate
+            | FaultAction::IsolateFromBrokers
+            | FaultAction::Heal
+            | FaultAction::SlowFollower => {
+                unreachable!("validated: the world runs no cluster yet")
+            }
         }
     }
 
@@ -58,7 +64,11 @@ impl World {
             .expect("validated client id") as ClientId;
         match fault.action {
             FaultAction::Crash => self.crash_client(c),
-            FaultAction::CrashTorn => unreachable!("validated: crash_torn targets the broker"),
+            FaultAction::CrashTorn
+            | FaultAction::Isolate
+            | FaultAction::IsolateFromBrokers
+            | FaultAction::Heal
+            | FaultAction::SlowFollower => unreachable!("validated: these target a broker"),
             FaultAction::Restart => self.restart_client(c),
             FaultAction::DropAcks => {
                 let until_ms = fault.until_ms.expect("validated: drop_acks has until_ms");

@@ -38,6 +38,7 @@ impl Driver {
         let spec = LogBrokerSpec {
             topics,
             fsync_latency_ms: fsync_ms,
+            cluster: None,
         };
         Driver {
             broker: LogBroker::from_spec(&spec, Vec::new(), groups),

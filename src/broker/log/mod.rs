@@ -27,7 +27,11 @@
 //!
 //! Simplifications (said here and in the UI): one broker, no replication, so
 //! the high watermark is the log end and `acks=1` and `acks=all` differ only
-//! by the `fsync`; record timestamps are the broker's append time
+//! by the `fsync`. In Kafka's words this broker runs with
+//! `flush.messages=1` (an `acks=all` answer waits for the group commit's
+//! `fsync`); a scenario may say so explicitly with
+//! `"cluster": { "brokers": 1, "flush.messages": 1 }` (see
+//! [`crate::config::ClusterSpec`]), which changes nothing; record timestamps are the broker's append time
 //! (`LogAppendTime`); a rebalance happens in one step at the coordinator
 //! (no waiting for every member to rejoin), so commits are fenced by
 //! generation instead ([`CommitError`]); group membership is not persisted,

@@ -11,6 +11,7 @@
 //! [`Broker`] is an enum so that the log broker (issue 4) can join as a second
 //! variant without the world caring which one it drives.
 
+pub mod cluster;
 pub mod log;
 pub mod queue;
 mod wake;

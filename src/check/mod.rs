@@ -54,12 +54,14 @@
 //! | `guarantee.rs` | the verdict for a claimed delivery guarantee, with cause chains |
 //! | `chain.rs` | a finding's causal chain read from the history, one rule for every kind ("Show me") |
 //! | `recorded.rs` | the same checks on a history recorded anywhere (`brokerlab check`) |
+//! | `cluster.rs` | the replication checker: lost with its chain, diverged replicas, a committed record moved back, a read record vanished (issue 13) |
 //!
 //! Every match over history entries and broker notes here names each
 //! variant: a new note does not compile until each checker decides what it
 //! means for it.
 
 pub mod chain;
+pub mod cluster;
 pub mod guarantee;
 pub mod live;
 pub mod log;

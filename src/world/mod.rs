@@ -48,6 +48,7 @@
 
 mod build;
 mod clock;
+pub mod cluster;
 mod control;
 mod drive;
 mod faults;

@@ -122,19 +122,3 @@ fn acks_1_with_a_leader_crash_loses_an_acknowledged_record_and_says_why() {
     assert!(story.contains("became leader at epoch 1"), "{story}");
     println!("{story}");
 }
-
-#[test]
-#[ignore = "debug"]
-fn debug_dump() {
-    let s = scenario_at(SAFE, r#", "acks": "1""#, LEADER_CRASH, FAST);
-    let run = run(&s);
-    let f = run.facts();
-    for (t, n) in f.notes.iter().filter(|(t, _)| (690..720).contains(t)) {
-        println!("{t} {n:?}");
-    }
-    for a in f.acks.iter().filter(|a| (690..720).contains(&a.at_ms)) {
-        println!("ack {a:?}");
-    }
-    println!("faults {:?}", f.faults);
-    println!("{:?}", run.verdict().counts);
-}

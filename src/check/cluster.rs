@@ -11,7 +11,8 @@
 //! - **Replica invariants**, at quiescence: every ISR member holds the
 //!   leader's log below the high watermark, record for record
 //!   (`diverged`); the committed prefix never moves back: a record once
-//!   below some leader's HW is still at its offset (`hw_moved_back`); a
+//!   below the cluster's HW (the HW of a leader the controller can
+//!   reach) is still at its offset (`hw_moved_back`); a
 //!   record a consumer read is still at its offset (`read_vanished`).
 
 use crate::broker::cluster::{ClusterNote, PartitionIdx, Record, TruncateReason};
@@ -268,7 +269,7 @@ fn chain(facts: &ClusterFacts, a: &ClientAck) -> String {
     }
     let leader = acked.map(|x| x.0);
     let mut parts: Vec<(u64, String)> = Vec::new();
-    for (t, node, what) in facts.faults.iter().filter(|f| f.0 >= a.at_ms) {
+    for (t, node, what) in facts.faults.iter() {
         if Some(*node) == leader {
             parts.push((*t, format!("{node} {}", past(what))));
         }

@@ -51,9 +51,9 @@ pub enum FaultAction {
     /// Cluster only: the broker is cut off from the other brokers, the
     /// controller and every client (its process runs on) until `heal`.
     Isolate,
-    /// Cluster only: the broker is cut off from the other brokers and the
-    /// controller, but clients still reach it (a "zombie" leader that still
-    /// takes writes: the classic split brain) until `heal`.
+    /// Cluster only: the broker is cut off from the other brokers only
+    /// (the controller and clients still reach it) until `heal`: a leader
+    /// whose followers cannot fetch, so its ISR shrinks to itself.
     IsolateFromBrokers,
     /// Cluster only: an isolated broker's links come back.
     Heal,

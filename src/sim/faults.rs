@@ -101,8 +101,8 @@ pub fn random_faults(scenario: &Scenario, seed: u64) -> Vec<FaultSpec> {
             Kind::DropAcks => pick(&mut rng, &all_ids(scenario)),
         };
         let action = match kind {
-            // Clients still reach a broker cut off only from the others
-            // (the split brain) in half the isolations.
+            // Half the isolations cut a broker from the other brokers
+            // only (its ISR shrinks), half from everyone.
             Kind::Isolation if cluster_rng.below(2) == 1 => FaultAction::IsolateFromBrokers,
             Kind::Isolation => FaultAction::Isolate,
             _ => FaultAction::Crash,

@@ -155,15 +155,25 @@ impl Controller {
         }
     }
 
-    /// A leader's ISR change; one from a stale epoch or a non-leader is
-    /// ignored.
-    pub fn alter_isr(&mut self, from: NodeId, msg: AlterIsr) {
+    /// A leader's proposed ISR: approved (and the approval sent back)
+    /// when it comes from the current leader at the current epoch, as
+    /// ZooKeeper's conditional write and KIP-497's `AlterPartition` do;
+    /// a stale leader's proposal is ignored. A fenced broker is never
+    /// let back in.
+    pub fn alter_isr(&mut self, from: NodeId, msg: AlterIsr, out: &mut Vec<NodeOut>) {
+        let fenced = self.fenced;
         let Some(s) = self.partitions.get_mut(usize::from(msg.partition)) else {
             return;
         };
-        if s.leader == Some(from) && s.epoch == msg.epoch {
-            s.isr = msg.isr;
+        if s.leader != Some(from) || s.epoch != msg.epoch || msg.isr.0 & fenced.0 != 0 {
+            return;
         }
+        s.isr = msg.isr;
+        let word = s.word(msg.partition);
+        out.push(NodeOut::ToBroker {
+            to: from,
+            msg: word,
+        });
     }
 
     /// Elects a leader for `partition` (see the module doc) at the next

@@ -52,8 +52,15 @@ struct Parked {
 /// The leader's state for one partition. Dropped when it stops leading.
 #[derive(Clone, Debug)]
 pub(super) struct LeaderState {
-    /// The in-sync replicas, the leader included.
+    /// The in-sync replicas, the leader included, as the controller last
+    /// approved them.
     pub(super) isr: NodeSet,
+    /// An ISR change sent to the controller and not approved yet. Until
+    /// it is, the HW counts the *maximal* ISR (the approved one with any
+    /// proposed additions, KIP-497): a shrink takes effect only once the
+    /// controller agrees, so a leader it no longer hears cannot commit
+    /// alone. One at a time.
+    proposed: Option<NodeSet>,
     /// Every replica of the partition.
     replicas: NodeSet,
     /// Each follower's progress. Bound: the replicas.
@@ -138,6 +145,7 @@ impl LeaderState {
         });
         LeaderState {
             isr: isr.with(me),
+            proposed: None,
             replicas,
             followers: followers.collect(),
             waiting: Vec::new(),
@@ -256,21 +264,17 @@ impl LeaderState {
         }
         p.last_fetch = (now_ms, log.end());
         let epoch_start = log.epochs.last().map_or(0, |(_, start)| *start);
-        if !self.isr.has(from) && leo >= log.hw && leo >= epoch_start {
-            self.isr = self.isr.with(from);
-            self.isr_changed(ctx);
+        let rejoins = !self.isr.has(from) && leo >= log.hw && leo >= epoch_start;
+        if rejoins && self.proposed.is_none() {
+            self.propose(self.isr.with(from), ctx);
         }
     }
 
-    /// Tells the history and the controller.
-    fn isr_changed(&self, ctx: &mut Ctx) {
-        let (node, partition, epoch, isr) = (ctx.node, ctx.partition, ctx.epoch, self.isr);
-        ctx.note(ClusterNote::Isr {
-            node,
-            partition,
-            epoch,
-            isr,
-        });
+    /// Proposes an ISR change to the controller (Kafka's `AlterIsr` /
+    /// `AlterPartition`).
+    fn propose(&mut self, isr: NodeSet, ctx: &mut Ctx) {
+        self.proposed = Some(isr);
+        let (partition, epoch) = (ctx.partition, ctx.epoch);
         ctx.out.push(NodeOut::ToController(AlterIsr {
             partition,
             epoch,
@@ -278,12 +282,31 @@ impl LeaderState {
         }));
     }
 
+    /// The controller approved an ISR: it takes effect, and the HW may
+    /// move (a shrink can let it pass records the removed replica lacks).
+    pub(super) fn approved(&mut self, log: &mut ReplicaLog, isr: NodeSet, ctx: &mut Ctx) {
+        if self.proposed != Some(isr) {
+            return; // not what this leadership asked for
+        }
+        self.proposed = None;
+        self.isr = isr;
+        let (node, partition, epoch) = (ctx.node, ctx.partition, ctx.epoch);
+        ctx.note(ClusterNote::Isr {
+            node,
+            partition,
+            epoch,
+            isr,
+        });
+        self.advance_hw(log, ctx);
+    }
+
     /// HW = min counted LEO over the ISR; it only moves up. Then the
     /// `acks=all` answers it passed go out (refused when the ISR is now
     /// below `min.insync.replicas`).
     pub(super) fn advance_hw(&mut self, log: &mut ReplicaLog, ctx: &mut Ctx) {
         let mut hw = log.counted_end(ctx.policy);
-        for n in self.isr.iter().filter(|n| *n != ctx.node) {
+        let maximal = NodeSet(self.isr.0 | self.proposed.map_or(0, |p| p.0));
+        for n in maximal.iter().filter(|n| *n != ctx.node) {
             hw = hw.min(self.followers.get(&n).map_or(0, |p| p.leo));
         }
         if hw <= log.hw {
@@ -334,10 +357,9 @@ impl LeaderState {
             .filter(|(n, p)| self.isr.has(**n) && now_ms.saturating_sub(p.caught_up_ms) > lag_ms)
             .map(|(n, _)| *n)
             .collect();
-        if !lagging.is_empty() {
-            lagging.iter().for_each(|n| self.isr = self.isr.without(*n));
-            self.isr_changed(ctx);
-            self.advance_hw(log, ctx);
+        if !lagging.is_empty() && self.proposed.is_none() {
+            let shrunk = lagging.iter().fold(self.isr, |isr, n| isr.without(*n));
+            self.propose(shrunk, ctx);
         }
         self.next_isr_check_ms = now_ms + (lag_ms / 2).max(1);
         Some(self.next_isr_check_ms)

@@ -25,11 +25,11 @@
 //!   read only below it. A follower learns the HW in each fetch answer.
 //! - **ISR.** A follower that has not caught up to the leader's log end
 //!   within `replica.lag.time.max.ms` leaves the ISR; it rejoins once its
-//!   LEO reaches the HW. The leader changes the ISR itself and tells the
-//!   controller (`AlterIsr`), as Kafka's leaders did before KIP-497 made
-//!   the controller approve each change first: a leader cut off from
-//!   everyone still shrinks its ISR, which is how a zombie leader with
-//!   `min.insync.replicas=1` acknowledges writes that vanish.
+//!   LEO reaches the HW. The leader proposes each change to the
+//!   controller (`AlterIsr`) and applies it once approved, as ZooKeeper's
+//!   conditional write and KIP-497's `AlterPartition` make it; meanwhile
+//!   the HW counts the *maximal* ISR. So a zombie leader the controller
+//!   no longer hears cannot shrink its ISR and commit alone.
 //! - **acks.** `0` is never answered, `1` at the leader's append, `all`
 //!   once the HW passed the record. With fewer in-sync replicas than
 //!   `min.insync.replicas`, `acks=all` is refused before the append

@@ -288,13 +288,16 @@ impl BrokerNode {
             leader: None,
             role: Role::Follower(Fetcher::default()),
         });
-        let leading = matches!(r.role, Role::Leader(_));
-        if msg.epoch < r.epoch || (msg.epoch == r.epoch && leading) {
-            return; // stale, or the leadership it already has
+        if msg.epoch < r.epoch {
+            return; // stale
         }
-        (r.epoch, r.leader) = (msg.epoch, msg.leader);
         let partition = msg.partition;
         let mut ctx = ctx_of(id, partition, msg.epoch, now_ms, (spec, policy), out);
+        if let (Role::Leader(l), true) = (&mut r.role, msg.epoch == r.epoch) {
+            // The leadership it has: the controller approves an ISR.
+            return l.approved(&mut r.log, msg.isr, &mut ctx);
+        }
+        (r.epoch, r.leader) = (msg.epoch, msg.leader);
         if msg.leader == Some(id) {
             r.log.note_epoch(msg.epoch, r.log.end());
             let mut l = LeaderState::new(now_ms, msg.isr, msg.replicas, id);

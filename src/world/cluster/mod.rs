@@ -108,8 +108,10 @@ impl Ord for Scheduled {
 /// How a broker is cut off.
 #[derive(Clone, Copy, Debug, Default)]
 struct Cut {
-    /// From the other brokers and the controller.
+    /// From the other brokers.
     brokers: bool,
+    /// From the controller.
+    controller: bool,
     /// From the clients.
     clients: bool,
 }
@@ -286,11 +288,13 @@ impl ClusterRun {
                 self.at_node(to, |n, now, out| n.peer(now, from, msg, out))
             }
             Ev::Peer { .. } => {} // cut on the way
-            Ev::Word(to, msg) if self.peer_open(to, to) => {
+            Ev::Word(to, msg) if !self.cuts[usize::from(to.0) - 1].controller => {
                 self.at_node(to, |n, now, out| n.leader_and_isr(now, msg, out))
             }
-            Ev::Alter(from, msg) if self.peer_open(from, from) => {
-                self.controller.alter_isr(from, msg)
+            Ev::Alter(from, msg) if !self.cuts[usize::from(from.0) - 1].controller => {
+                let mut out = Vec::new();
+                self.controller.alter_isr(from, msg, &mut out);
+                self.apply(None, out);
             }
             Ev::Word(..) | Ev::Alter(..) => {} // cut on the way
             Ev::Request(to, from, req) => self.request_arrives(to, from, req),
@@ -346,8 +350,14 @@ impl ClusterRun {
     }
 
     /// Keeps a note; a leader's HW move records what became committed.
+    /// Only a leader the controller can reach commits for the cluster: a
+    /// zombie cut off from it may move its own HW (with the ISR it shrank
+    /// alone), which the checker judges by what clients got from it.
     fn note(&mut self, from: Option<NodeId>, note: ClusterNote) {
-        if let (ClusterNote::HighWatermark { partition, hw, .. }, Some(node)) = (&note, from) {
+        let reachable = from.is_some_and(|n| !self.cuts[usize::from(n.0) - 1].controller);
+        if let (ClusterNote::HighWatermark { partition, hw, .. }, Some(node), true) =
+            (&note, from, reachable)
+        {
             let records = self.nodes[usize::from(node.0) - 1].records(*partition);
             for r in records.unwrap_or(&[]).iter().take(*hw as usize) {
                 self.facts

@@ -5,10 +5,11 @@
 //! client links lose messages at its `loss_probability`, the
 //! controller's do not (it is always available). A cut broker's messages
 //! are dropped when sent and when they arrive: `isolate` cuts it from
-//! brokers, controller and clients, `isolate_from_brokers` from brokers
-//! and controller only. A crashed or cut broker is *silent* to the
-//! controller, which fences it after `broker.session.timeout.ms` of
-//! silence and unfences it when it is back.
+//! brokers, controller and clients, `isolate_from_brokers` from the
+//! other brokers only. A crashed broker, or one cut from the controller,
+//! is *silent*: the controller fences it after
+//! `broker.session.timeout.ms` of silence and unfences it when it is
+//! back. A restarted broker is fenced at once (a new incarnation).
 
 use super::{ClusterRun, Cut, Ev};
 use crate::broker::cluster::{AlterIsr, ClientReply, ClientRequest, LeaderAndIsr, PeerMsg};
@@ -77,14 +78,14 @@ impl ClusterRun {
 
     /// A leader's ISR change, to the controller.
     pub(super) fn send_alter(&mut self, from: NodeId, msg: AlterIsr) {
-        if !self.cut(from).brokers {
+        if !self.cut(from).controller {
             self.deliver((u16::from(from.0), CONTROLLER), false, Ev::Alter(from, msg));
         }
     }
 
     /// The controller's word, to a broker.
     pub(super) fn send_word(&mut self, to: NodeId, msg: LeaderAndIsr) {
-        if !self.cut(to).brokers && self.is_up(to) {
+        if !self.cut(to).controller && self.is_up(to) {
             self.deliver((CONTROLLER, u16::from(to.0)), false, Ev::Word(to, msg));
         }
     }
@@ -173,13 +174,22 @@ impl ClusterRun {
         }
         self.facts.faults.push((self.now_ms, node, "restart"));
         self.nodes[usize::from(node.0) - 1].restart();
-        if !self.cut(node).brokers {
+        if !self.cut(node).controller {
+            // A new process registers a new incarnation: the controller
+            // knows the old one is gone, even within its session, and
+            // moves its leaderships off it before it rejoins as a follower
+            // (it may have lost what was not on its disk).
+            let mut out = Vec::new();
+            self.controller.fence(node, &mut out);
+            self.apply(None, out);
             self.reachable(node);
         }
     }
 
-    fn isolate(&mut self, node: NodeId, from_clients: bool) {
-        let what = if from_clients {
+    /// Cuts `node` from the other brokers, and with `everyone` from the
+    /// controller and the clients too.
+    fn isolate(&mut self, node: NodeId, everyone: bool) {
+        let what = if everyone {
             "isolate"
         } else {
             "isolate_from_brokers"
@@ -187,15 +197,18 @@ impl ClusterRun {
         self.facts.faults.push((self.now_ms, node, what));
         self.cuts[usize::from(node.0) - 1] = Cut {
             brokers: true,
-            clients: from_clients,
+            controller: everyone,
+            clients: everyone,
         };
-        self.silent(node);
+        if everyone {
+            self.silent(node);
+        }
     }
 
     /// Broker `node`'s links come back.
     pub(super) fn heal(&mut self, node: NodeId) {
         let cut = self.cut(node);
-        if !cut.brokers && !cut.clients {
+        if !cut.brokers && !cut.controller && !cut.clients {
             return;
         }
         self.facts.faults.push((self.now_ms, node, "heal"));

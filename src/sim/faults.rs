@@ -40,43 +40,63 @@ enum Kind {
     SlowFollower,
 }
 
+/// Who a drawn fault may hit: consumers, producers, brokers.
+struct Targets {
+    consumers: Vec<String>,
+    producers: Vec<String>,
+    brokers: Vec<String>,
+}
+
+/// The kinds `fault_options` asks for that have a target, in the fixed
+/// order draws index into.
+fn kinds(scenario: &Scenario, t: &Targets) -> Vec<Kind> {
+    let opts = scenario.fault_options;
+    let cluster = t.brokers.len() > 1;
+    let wanted = [
+        (opts.broker_crash, Kind::BrokerCrash),
+        (
+            opts.consumer_crash && !t.consumers.is_empty(),
+            Kind::ConsumerCrash,
+        ),
+        (
+            opts.producer_crash && !t.producers.is_empty(),
+            Kind::ProducerCrash,
+        ),
+        (opts.drop_acks, Kind::DropAcks),
+        // Pushed last: with these options off the list, and so every
+        // draw of an existing seed, stays as it was.
+        (
+            opts.crash_after_send && !t.producers.is_empty(),
+            Kind::CrashAfterSend,
+        ),
+        (
+            opts.crash_after_process && !t.consumers.is_empty(),
+            Kind::CrashAfterProcess,
+        ),
+        (opts.broker_isolation && cluster, Kind::Isolation),
+        (opts.slow_follower && cluster, Kind::SlowFollower),
+    ];
+    wanted
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, k)| *k)
+        .collect()
+}
+
 /// Draws extra faults for `seed` from `scenario.fault_options`.
 pub fn random_faults(scenario: &Scenario, seed: u64) -> Vec<FaultSpec> {
     let opts = scenario.fault_options;
-    let mut kinds = Vec::new();
-    let consumers = ids(scenario, |c| {
-        matches!(c, ClientSpec::Consumer(_) | ClientSpec::LogConsumer(_))
-    });
-    let producers = ids(scenario, |c| {
-        matches!(c, ClientSpec::Producer(_) | ClientSpec::LogProducer(_))
-    });
-    if opts.broker_crash {
-        kinds.push(Kind::BrokerCrash);
-    }
-    if opts.consumer_crash && !consumers.is_empty() {
-        kinds.push(Kind::ConsumerCrash);
-    }
-    if opts.producer_crash && !producers.is_empty() {
-        kinds.push(Kind::ProducerCrash);
-    }
-    if opts.drop_acks {
-        kinds.push(Kind::DropAcks);
-    }
-    // Pushed last: with these options off the list, and so every draw of an
-    // existing seed, stays as it was.
-    if opts.crash_after_send && !producers.is_empty() {
-        kinds.push(Kind::CrashAfterSend);
-    }
-    if opts.crash_after_process && !consumers.is_empty() {
-        kinds.push(Kind::CrashAfterProcess);
-    }
-    let brokers = broker_names(scenario);
-    if opts.broker_isolation && brokers.len() > 1 {
-        kinds.push(Kind::Isolation);
-    }
-    if opts.slow_follower && brokers.len() > 1 {
-        kinds.push(Kind::SlowFollower);
-    }
+    let t = Targets {
+        consumers: ids(scenario, |c| {
+            matches!(c, ClientSpec::Consumer(_) | ClientSpec::LogConsumer(_))
+        }),
+        producers: ids(scenario, |c| {
+            matches!(c, ClientSpec::Producer(_) | ClientSpec::LogProducer(_))
+        }),
+        brokers: broker_names(scenario),
+    };
+    let kinds = kinds(scenario, &t);
+    let (consumers, producers, brokers) = (&t.consumers, &t.producers, &t.brokers);
     if kinds.is_empty() || opts.max_faults == 0 {
         return Vec::new();
     }
@@ -94,10 +114,10 @@ pub fn random_faults(scenario: &Scenario, seed: u64) -> Vec<FaultSpec> {
                 .max(1);
         let target = match kind {
             Kind::BrokerCrash | Kind::Isolation | Kind::SlowFollower => {
-                pick(&mut cluster_rng, &brokers)
+                pick(&mut cluster_rng, brokers)
             }
-            Kind::ConsumerCrash | Kind::CrashAfterProcess => pick(&mut rng, &consumers),
-            Kind::ProducerCrash | Kind::CrashAfterSend => pick(&mut rng, &producers),
+            Kind::ConsumerCrash | Kind::CrashAfterProcess => pick(&mut rng, consumers),
+            Kind::ProducerCrash | Kind::CrashAfterSend => pick(&mut rng, producers),
             Kind::DropAcks => pick(&mut rng, &all_ids(scenario)),
         };
         let action = match kind {

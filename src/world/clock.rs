@@ -82,32 +82,34 @@ pub(super) enum Ev {
     RestartClient(ClientId),
 }
 
-/// One entry of the event queue. Ordered by (time, sequence), earliest first.
+/// One entry of the event queue. Ordered by (time, sequence), earliest
+/// first. Generic over the event so the replication harness
+/// (`world::cluster`) orders its own events the same way.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Scheduled {
+pub(super) struct Scheduled<E = Ev> {
     /// When it runs (virtual ms).
     pub(super) at_ms: u64,
     /// Breaks ties at one millisecond: the order of scheduling.
     pub(super) seq: u64,
     /// What runs.
-    pub(super) ev: Ev,
+    pub(super) ev: E,
 }
 
-impl PartialEq for Scheduled {
+impl<E> PartialEq for Scheduled<E> {
     fn eq(&self, other: &Self) -> bool {
         (self.at_ms, self.seq) == (other.at_ms, other.seq)
     }
 }
 
-impl Eq for Scheduled {}
+impl<E> Eq for Scheduled<E> {}
 
-impl PartialOrd for Scheduled {
+impl<E> PartialOrd for Scheduled<E> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for Scheduled {
+impl<E> Ord for Scheduled<E> {
     /// Reversed, so `BinaryHeap` (a max-heap) pops the earliest event.
     fn cmp(&self, other: &Self) -> Ordering {
         (other.at_ms, other.seq).cmp(&(self.at_ms, self.seq))

@@ -29,6 +29,7 @@ mod clients;
 mod drive;
 mod wire;
 
+use super::clock::Scheduled;
 use crate::broker::cluster::{
     BrokerNode, ClientReply, ClientRequest, ClusterNote, Controller, LeaderAndIsr, NodeOut,
     NodeView, PartitionIdx, PeerMsg,
@@ -40,7 +41,6 @@ use crate::node::NodeId;
 use crate::sim::net::Link;
 use crate::sim::rng::SimRng;
 use clients::{Producer, Reader};
-use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap};
 
 /// The harness's PRNG stream (links): apart from the world's.
@@ -80,31 +80,6 @@ enum Ev {
     Read(ClientId),
 }
 
-/// One entry of the queue; earliest (time, seq) first.
-#[derive(Clone, Debug)]
-struct Scheduled {
-    at_ms: u64,
-    seq: u64,
-    ev: Ev,
-}
-
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at_ms, self.seq) == (other.at_ms, other.seq)
-    }
-}
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Scheduled {
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.at_ms, other.seq).cmp(&(self.at_ms, self.seq))
-    }
-}
-
 /// How a broker is cut off.
 #[derive(Clone, Copy, Debug, Default)]
 struct Cut {
@@ -126,8 +101,9 @@ pub struct ClusterRun {
     now_ms: u64,
     /// Events after this do not run.
     end_ms: u64,
-    /// Pending events. Bound: messages in flight and timers.
-    queue: BinaryHeap<Scheduled>,
+    /// Pending events, earliest (time, seq) first. Bound: messages in
+    /// flight and timers.
+    queue: BinaryHeap<Scheduled<Ev>>,
     /// The next event's sequence number.
     next_seq: u64,
     /// Events run, against `limits.events_max`.

@@ -30,6 +30,7 @@
 //! | `faults.rs` | faults: scheduled and injected crashes and restarts, `drop_acks`, armed `crash_after_*` faults, torn crashes of the broker's disk |
 //! | `control.rs` | live control, as the page drives it: `inject`, `add_client`, `set_client`, and the client settings the page shows |
 //! | `observe.rs` | observation: client views, the snapshot the checker needs, the summary (full and live) |
+//! | `cluster/` | the replication core's harness (issue 13): a cluster scenario run over its own event queue and links until this world routes requests to partition leaders |
 //!
 //! Rooms reach each other's helpers through `pub(super)` methods; the
 //! world's fields are private to this module and its rooms.

@@ -3,7 +3,7 @@
 //! ```text
 //! brokerlab run SCENARIO.json [--seed N] [--history FILE.jsonl] [--random-faults]
 //! brokerlab sweep SCENARIO.json --seeds N [--first-seed S]
-//! brokerlab bench [--messages N] [--log | --guarantees]
+//! brokerlab bench [--messages N] [--log [--partitions P] | --guarantees]
 //! brokerlab check HISTORY.jsonl [--guarantee G]
 //! brokerlab export-real SCENARIO.json --target rabbitmq|kafka|nats --out DIR
 //! ```
@@ -56,7 +56,7 @@ mod native {
     const USAGE: &str = "usage:
   brokerlab run SCENARIO.json [--seed N] [--history FILE.jsonl] [--random-faults]
   brokerlab sweep SCENARIO.json --seeds N [--first-seed S]
-  brokerlab bench [--messages N] [--log | --guarantees]
+  brokerlab bench [--messages N] [--log [--partitions P] | --guarantees]
   brokerlab check HISTORY.jsonl [--guarantee at_most_once|at_least_once|exactly_once_idempotent|exactly_once_transactional]
   brokerlab export-real SCENARIO.json --target rabbitmq|kafka|nats --out DIR";
 
@@ -320,9 +320,17 @@ mod native {
     /// `brokerlab bench`: the throughput workloads, one JSON line each.
     fn bench(mut parser: lexopt::Parser) -> Result<i32, Usage> {
         let (mut messages, mut log, mut guarantees) = (None, false, false);
+        // `--partitions P` runs the log workload at one partition count only
+        // (what a profiler such as callgrind wants); by default all of them.
+        let mut partitions_only: Option<u32> = None;
         while let Some(arg) = parser.next()? {
             match arg {
                 Long("messages") => messages = Some(number(&mut parser, "--messages")?.max(1)),
+                Long("partitions") => {
+                    let p = number(&mut parser, "--partitions")?.clamp(1, 1024);
+                    partitions_only = Some(u32::try_from(p).expect("clamped to 1024"));
+                    log = true;
+                }
                 Long("log") => log = true,
                 Long("guarantees") => guarantees = true,
                 other => return Err(other.unexpected().into()),
@@ -334,7 +342,9 @@ mod native {
         let messages = messages.unwrap_or(200_000);
         if log {
             // One line per partition count: produce → consume → commit.
-            for partitions in brokerlab::bench::LOG_PARTITIONS {
+            let all = brokerlab::bench::LOG_PARTITIONS;
+            let counts = partitions_only.map_or(all.to_vec(), |p| vec![p]);
+            for partitions in counts {
                 let start = Instant::now();
                 let processed = brokerlab::bench::run_log(messages, partitions);
                 let secs = start.elapsed().as_secs_f64();

@@ -4,7 +4,7 @@
 //! resumed after a reload ([`World::resume`]).
 
 use super::clock::Ev;
-use super::{Node, Slot, World};
+use super::{EventQueue, Node, Slot, World};
 use crate::broker::log;
 use crate::broker::{Broker, ClientId, KeyId};
 use crate::config::{BrokerSpec, ClientSpec, Scenario};
@@ -13,7 +13,7 @@ use crate::node::NodeId;
 use crate::sim::net::Link;
 use crate::sim::rng::SimRng;
 use crate::storage::{MemoryStore, Storage, StreamId};
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 
 /// PRNG stream names (see [`SimRng::stream`]): the links' draws.
 const NET_STREAM: u64 = 1;
@@ -54,7 +54,7 @@ impl World {
             scenario: scenario.clone(),
             now_ms: 0,
             end_ms: scenario.duration_ms,
-            queue: BinaryHeap::new(),
+            queue: EventQueue::default(),
             next_seq: 0,
             events_run: 0,
             disk_run_ahead_ms: 0,

@@ -54,6 +54,7 @@ mod control;
 mod drive;
 mod faults;
 mod observe;
+mod queue;
 mod wire;
 
 pub use crate::client::{ClientSettings, ClientView};
@@ -70,8 +71,8 @@ use crate::node::NodeId;
 use crate::sim::net::Link;
 use crate::sim::rng::SimRng;
 use crate::storage::{FlushId, Storage};
-use clock::Scheduled;
-use std::collections::{BTreeMap, BinaryHeap};
+use queue::EventQueue;
+use std::collections::BTreeMap;
 use std::fmt;
 /// few timers per client plus messages in flight on links (bounded by prefetch
 /// and confirm windows), far below this; crossing it means a bug.
@@ -162,7 +163,7 @@ pub struct World {
     /// Events after this time do not run (`duration_ms`, plus a drain).
     end_ms: u64,
     /// The pending events, earliest (time, seq) first.
-    queue: BinaryHeap<Scheduled>,
+    queue: EventQueue,
     /// The next event's sequence number: ties at one millisecond run in
     /// the order they were scheduled.
     next_seq: u64,

@@ -8,7 +8,7 @@ use brokerlab::app::playground::{BrokerKind, Setup};
 use brokerlab::storage::journal::Limits;
 use brokerlab::storage::memory::MemoryStore;
 use brokerlab::storage::{
-    CrashReport, FlushId, FlushState, FlushTicket, RecordBatch, Recovery, Storage, StorageError,
+    CrashReport, EncodedBatch, FlushId, FlushState, FlushTicket, Recovery, Storage, StorageError,
     StreamId, Tear,
 };
 use brokerlab::world::{RunError, World};
@@ -21,8 +21,12 @@ struct LateDisk {
 }
 
 impl Storage for LateDisk {
-    fn append(&mut self, stream: StreamId, batch: &RecordBatch) -> Result<(), StorageError> {
-        self.inner.append(stream, batch)
+    fn append_encoded(
+        &mut self,
+        stream: StreamId,
+        batch: EncodedBatch,
+    ) -> Result<(), StorageError> {
+        self.inner.append_encoded(stream, batch)
     }
     fn begin_flush(&mut self, now_ms: u64) -> Result<FlushTicket, StorageError> {
         self.inner.begin_flush(now_ms)

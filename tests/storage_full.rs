@@ -64,12 +64,12 @@ fn a_full_disk_stops_durable_writes_without_losing_acknowledged_records() {
 struct NoTruncate(std::rc::Rc<std::cell::RefCell<MemoryStore>>);
 
 impl Storage for NoTruncate {
-    fn append(
+    fn append_encoded(
         &mut self,
         stream: brokerlab::storage::StreamId,
-        batch: &brokerlab::storage::RecordBatch,
+        batch: brokerlab::storage::EncodedBatch,
     ) -> Result<(), brokerlab::storage::StorageError> {
-        self.0.append(stream, batch)
+        self.0.append_encoded(stream, batch)
     }
     fn begin_flush(
         &mut self,

@@ -266,21 +266,28 @@ impl RecordBatch {
 
     /// Serializes the batch in the layout described in the module docs.
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        Ok(self.encoded()?.bytes)
+    }
+
+    /// [`encode`](Self::encode), keeping the batch's offsets beside its bytes.
+    pub fn encoded(&self) -> Result<EncodedBatch, EncodeError> {
         self.check_encodable()?;
-        let batch_len = self.encoded_len();
-        let mut out = Vec::with_capacity(batch_len);
-        out.extend_from_slice(&(batch_len as u32).to_le_bytes());
-        out.extend_from_slice(&[0; 4]); // CRC, filled in below
-        out.extend_from_slice(&[MAGIC, 0, 0, 0]);
-        out.extend_from_slice(&(self.records.len() as u32).to_le_bytes());
-        out.extend_from_slice(&self.base_offset.to_le_bytes());
+        let mut encoder = BatchEncoder::with_capacity(self.base_offset, self.encoded_len());
         for record in &self.records {
-            encode_record(record, &mut out);
+            encoder.push(
+                record.timestamp_ms,
+                record.producer_id,
+                record.key.as_deref(),
+                &record.value,
+            );
         }
-        assert_eq!(out.len(), batch_len, "encoded_len and encode disagree");
-        let crc = crc32c::crc32c(&out[8..]);
-        out[4..8].copy_from_slice(&crc.to_le_bytes());
-        Ok(out)
+        let batch = encoder.finish()?;
+        assert_eq!(
+            batch.bytes.len(),
+            self.encoded_len(),
+            "encoded_len and encode disagree"
+        );
+        Ok(batch)
     }
 
     fn check_encodable(&self) -> Result<(), EncodeError> {
@@ -310,16 +317,97 @@ impl RecordBatch {
     }
 }
 
-fn encode_record(record: &Record, out: &mut Vec<u8>) {
-    let key_len = record.key.as_ref().map_or(NO_KEY, |key| key.len() as u32);
-    out.extend_from_slice(&record.timestamp_ms.to_le_bytes());
-    out.extend_from_slice(&record.producer_id.to_le_bytes());
-    out.extend_from_slice(&key_len.to_le_bytes());
-    out.extend_from_slice(&(record.value.len() as u32).to_le_bytes());
-    if let Some(key) = &record.key {
-        out.extend_from_slice(key);
+/// A batch in its stored form: the bytes of the layout in the module docs,
+/// with the offsets they cover (what a store needs to place it in its stream).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncodedBatch {
+    /// Offset of the first record.
+    pub base_offset: u64,
+    /// Records in the batch, at least one.
+    pub record_count: u32,
+    /// The encoded batch, header and CRC included.
+    pub bytes: Vec<u8>,
+}
+
+impl EncodedBatch {
+    /// Offset one past the last record: where the next batch must start.
+    pub fn next_offset(&self) -> u64 {
+        self.base_offset + u64::from(self.record_count)
     }
-    out.extend_from_slice(&record.value);
+}
+
+/// Writes a batch's records straight into its bytes, one at a time, so a
+/// group commit of many records costs one allocation instead of a
+/// [`Record`] (two buffers) each. The profile of the log workload
+/// (callgrind, 4 partitions, `acks=all`) had nearly every `malloc` of the
+/// run in building records for a flush.
+#[derive(Debug)]
+pub struct BatchEncoder {
+    /// Offset of the first record.
+    base_offset: u64,
+    /// Records pushed so far.
+    record_count: usize,
+    /// The header (its length, count and CRC filled in by `finish`), then
+    /// the records pushed so far.
+    bytes: Vec<u8>,
+}
+
+impl BatchEncoder {
+    /// An empty batch starting at `base_offset`, with room for `bytes_hint` bytes.
+    pub fn with_capacity(base_offset: u64, bytes_hint: usize) -> BatchEncoder {
+        let mut bytes = Vec::with_capacity(bytes_hint.clamp(HEADER_LEN, BATCH_BYTES_MAX));
+        bytes.extend_from_slice(&[0; 4]); // batch_len, filled in by `finish`
+        bytes.extend_from_slice(&[0; 4]); // CRC, filled in by `finish`
+        bytes.extend_from_slice(&[MAGIC, 0, 0, 0]);
+        bytes.extend_from_slice(&[0; 4]); // record_count, filled in by `finish`
+        bytes.extend_from_slice(&base_offset.to_le_bytes());
+        BatchEncoder {
+            base_offset,
+            record_count: 0,
+            bytes,
+        }
+    }
+
+    /// Appends the next record (its offset is `base_offset` + records so far).
+    pub fn push(&mut self, timestamp_ms: u64, producer_id: u64, key: Option<&[u8]>, value: &[u8]) {
+        let key_len = key.map_or(NO_KEY, |key| key.len() as u32);
+        self.bytes.extend_from_slice(&timestamp_ms.to_le_bytes());
+        self.bytes.extend_from_slice(&producer_id.to_le_bytes());
+        self.bytes.extend_from_slice(&key_len.to_le_bytes());
+        self.bytes
+            .extend_from_slice(&(value.len() as u32).to_le_bytes());
+        if let Some(key) = key {
+            self.bytes.extend_from_slice(key);
+        }
+        self.bytes.extend_from_slice(value);
+        self.record_count += 1;
+    }
+
+    /// Fills in the header and the CRC. Refuses an empty batch and one past
+    /// [`BATCH_RECORDS_MAX`] records or [`BATCH_BYTES_MAX`] bytes.
+    pub fn finish(mut self) -> Result<EncodedBatch, EncodeError> {
+        if self.record_count == 0 {
+            return Err(EncodeError::Empty);
+        }
+        if self.record_count > BATCH_RECORDS_MAX {
+            let record_count = self.record_count;
+            return Err(EncodeError::TooManyRecords { record_count });
+        }
+        let batch_len = self.bytes.len();
+        if batch_len > BATCH_BYTES_MAX {
+            return Err(EncodeError::TooLarge { batch_len });
+        }
+        let record_count = u32::try_from(self.record_count).expect("below BATCH_RECORDS_MAX");
+        self.bytes[0..4].copy_from_slice(&(batch_len as u32).to_le_bytes());
+        self.bytes[12..16].copy_from_slice(&record_count.to_le_bytes());
+        let crc = crc32c::crc32c(&self.bytes[8..]);
+        self.bytes[4..8].copy_from_slice(&crc.to_le_bytes());
+        Ok(EncodedBatch {
+            base_offset: self.base_offset,
+            record_count,
+            bytes: self.bytes,
+        })
+    }
 }
 
 /// The checked header of one batch: enough to skip it or to know its offsets

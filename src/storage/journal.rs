@@ -10,7 +10,7 @@
 //! Each stored batch is an [`Entry`] with a global sequence number `seq`:
 //! the IndexedDB key, and the order recovery reads batches in.
 
-use super::batch::{decode_exact, RecordBatch};
+use super::batch::{decode_exact, EncodedBatch, RecordBatch};
 use super::recovery::{self, Recovery, Truncation, TruncationReason};
 use super::{
     CrashReport, FlushId, FlushState, FlushTicket, StorageError, StreamId, Tear, TornBatch,
@@ -202,17 +202,34 @@ impl Journal {
     /// [`Storage::append`](super::Storage::append): encodes and buffers.
     pub fn append(&mut self, stream: StreamId, batch: &RecordBatch) -> Result<(), StorageError> {
         self.check_writable()?;
-        if let Some(&expected) = self.log_ends.get(&stream) {
-            if batch.base_offset != expected {
-                let found = batch.base_offset;
-                return Err(StorageError::OffsetGap {
-                    stream,
-                    expected,
-                    found,
-                });
-            }
+        self.check_gap(stream, batch.base_offset)?;
+        let encoded = batch.encoded().map_err(StorageError::Encode)?;
+        self.append_encoded(stream, encoded)
+    }
+
+    /// A stream's next batch must start where its log ends.
+    fn check_gap(&self, stream: StreamId, found: u64) -> Result<(), StorageError> {
+        match self.log_ends.get(&stream) {
+            Some(&expected) if found != expected => Err(StorageError::OffsetGap {
+                stream,
+                expected,
+                found,
+            }),
+            _ => Ok(()),
         }
-        let bytes = batch.encode().map_err(StorageError::Encode)?;
+    }
+
+    /// [`Storage::append_encoded`](super::Storage::append_encoded): buffers
+    /// a batch encoded already.
+    pub fn append_encoded(
+        &mut self,
+        stream: StreamId,
+        batch: EncodedBatch,
+    ) -> Result<(), StorageError> {
+        self.check_writable()?;
+        self.check_gap(stream, batch.base_offset)?;
+        let next_offset = batch.next_offset();
+        let bytes = batch.bytes;
         let over_count = self.pending.len() + 1 > self.limits.pending_batches_max;
         if over_count || self.pending_bytes + bytes.len() > self.limits.pending_bytes_max {
             let pending_batches = self.pending.len();
@@ -230,7 +247,7 @@ impl Journal {
             bytes,
         });
         self.next_seq += 1;
-        self.log_ends.insert(stream, batch.next_offset());
+        self.log_ends.insert(stream, next_offset);
         Ok(())
     }
 

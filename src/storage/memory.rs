@@ -14,7 +14,7 @@
 
 use super::journal::{Entry, Journal, Limits};
 use super::recovery::{Recovery, Truncation};
-use super::{CrashReport, FlushId, FlushState, FlushTicket, RecordBatch, Storage};
+use super::{CrashReport, EncodedBatch, FlushId, FlushState, FlushTicket, Storage};
 use super::{StorageError, StreamId, Tear};
 use std::collections::BTreeMap;
 
@@ -71,8 +71,12 @@ impl MemoryStore {
 }
 
 impl Storage for MemoryStore {
-    fn append(&mut self, stream: StreamId, batch: &RecordBatch) -> Result<(), StorageError> {
-        self.journal.append(stream, batch)
+    fn append_encoded(
+        &mut self,
+        stream: StreamId,
+        batch: EncodedBatch,
+    ) -> Result<(), StorageError> {
+        self.journal.append_encoded(stream, batch)
     }
 
     fn begin_flush(&mut self, now_ms: u64) -> Result<FlushTicket, StorageError> {

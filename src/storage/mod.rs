@@ -89,7 +89,7 @@ pub mod idb;
 #[cfg(target_arch = "wasm32")]
 pub mod locks;
 
-pub use batch::{DecodeError, EncodeError, Record, RecordBatch};
+pub use batch::{BatchEncoder, DecodeError, EncodeError, EncodedBatch, Record, RecordBatch};
 pub use journal::{Journal, Limits};
 pub use memory::MemoryStore;
 pub use recovery::{Recovery, RecoveryReport, Truncation, TruncationCause};
@@ -424,7 +424,16 @@ pub trait Storage {
     /// Buffers `batch` at the end of `stream`'s pending writes. Not durable.
     /// The batch must start where the stream's log (durable, in flight and
     /// pending) ends, unless the stream is empty.
-    fn append(&mut self, stream: StreamId, batch: &RecordBatch) -> Result<(), StorageError>;
+    fn append(&mut self, stream: StreamId, batch: &RecordBatch) -> Result<(), StorageError> {
+        let encoded = batch.encoded().map_err(StorageError::Encode)?;
+        self.append_encoded(stream, encoded)
+    }
+
+    /// [`append`](Self::append) of a batch already encoded (by
+    /// [`BatchEncoder`], which writes records without building a
+    /// [`Record`] each: what the broker's group commit uses).
+    fn append_encoded(&mut self, stream: StreamId, batch: EncodedBatch)
+        -> Result<(), StorageError>;
 
     /// Seals everything pending into one group commit.
     fn begin_flush(&mut self, now_ms: u64) -> Result<FlushTicket, StorageError>;
@@ -476,8 +485,12 @@ pub trait Storage {
 /// (to damage it, or to hand it to the next world as a reload would) while the
 /// world writes through another. Single-threaded, like the simulation.
 impl<S: Storage> Storage for std::rc::Rc<std::cell::RefCell<S>> {
-    fn append(&mut self, stream: StreamId, batch: &RecordBatch) -> Result<(), StorageError> {
-        self.borrow_mut().append(stream, batch)
+    fn append_encoded(
+        &mut self,
+        stream: StreamId,
+        batch: EncodedBatch,
+    ) -> Result<(), StorageError> {
+        self.borrow_mut().append_encoded(stream, batch)
     }
     fn begin_flush(&mut self, now_ms: u64) -> Result<FlushTicket, StorageError> {
         self.borrow_mut().begin_flush(now_ms)

@@ -20,7 +20,7 @@ use crate::app::playground::Setup;
 use crate::storage::acked::{AckedRecord, Vanished};
 use crate::storage::idb::{IdbConfig, IdbStore};
 use crate::storage::{
-    CrashReport, FlushId, FlushState, FlushTicket, RecordBatch, Recovery, Storage, StorageError,
+    CrashReport, EncodedBatch, FlushId, FlushState, FlushTicket, Recovery, Storage, StorageError,
     StreamId, Tear, Truncation,
 };
 use std::cell::RefCell;
@@ -49,8 +49,12 @@ impl PartialEq for SharedStore {
 }
 
 impl Storage for SharedStore {
-    fn append(&mut self, stream: StreamId, batch: &RecordBatch) -> Result<(), StorageError> {
-        self.0.borrow_mut().append(stream, batch)
+    fn append_encoded(
+        &mut self,
+        stream: StreamId,
+        batch: EncodedBatch,
+    ) -> Result<(), StorageError> {
+        self.0.borrow_mut().append_encoded(stream, batch)
     }
     fn begin_flush(&mut self, now_ms: u64) -> Result<FlushTicket, StorageError> {
         self.0.borrow_mut().begin_flush(now_ms)

@@ -136,7 +136,8 @@ impl GroupCommit {
         let (logs, key_names) = w.partitions.logs_and_keys();
         for (topic, partition, log) in logs {
             if let Some(batch) = log.unstored_batch(key_names) {
-                storage.append(StreamId::Partition { topic, partition }, &batch)?;
+                let batch = batch.map_err(StorageError::Encode)?;
+                storage.append_encoded(StreamId::Partition { topic, partition }, batch)?;
                 log.stored_end = log.end();
                 ends.push((topic, partition, log.stored_end));
             }

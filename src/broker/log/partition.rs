@@ -25,11 +25,12 @@
 use super::notes::{note, LogNote};
 use super::producers::IdempotentTag;
 use super::protocol::{LogReply, PartitionId, Seek, TopicId};
-use super::record::encode_record;
+use super::record::{push_record, VALUE_BYTES_MAX};
 use super::txn::{PartitionTxn, TxnTag};
 use crate::broker::{ClientId, Message, MsgId, Output};
 use crate::config::{Acks, LogBrokerSpec};
-use crate::storage::RecordBatch;
+use crate::storage::batch::{HEADER_LEN, RECORD_HEADER_LEN};
+use crate::storage::{BatchEncoder, EncodeError, EncodedBatch};
 use std::collections::VecDeque;
 
 /// One record as a partition keeps it.
@@ -128,22 +129,29 @@ impl PartitionLog {
         }
     }
 
-    /// The records appended since the last flush, as one batch.
-    pub(super) fn unstored_batch(&self, key_names: &[String]) -> Option<RecordBatch> {
+    /// The records appended since the last flush, as one encoded batch
+    /// (written record by record, see [`push_record`]).
+    pub(super) fn unstored_batch(
+        &self,
+        key_names: &[String],
+    ) -> Option<Result<EncodedBatch, EncodeError>> {
         let from = self.stored_end.max(self.start);
         if from >= self.end() {
             return None;
         }
-        let records = (from..self.end())
-            .map(|o| {
-                let r = self.get(o).expect("in range");
-                encode_record(r, key_names)
-            })
-            .collect();
-        Some(RecordBatch {
-            base_offset: from,
-            records,
-        })
+        let count = (self.end() - from) as usize;
+        let bytes_hint = HEADER_LEN + count * (RECORD_HEADER_LEN + VALUE_BYTES_MAX);
+        let mut batch = BatchEncoder::with_capacity(from, bytes_hint);
+        let mut value = Vec::with_capacity(VALUE_BYTES_MAX);
+        for o in from..self.end() {
+            push_record(
+                self.get(o).expect("in range"),
+                key_names,
+                &mut batch,
+                &mut value,
+            );
+        }
+        Some(batch.finish())
     }
 
     /// Answers a produce per its `acks`: at once for `acks=1`, once durable

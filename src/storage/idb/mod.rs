@@ -69,7 +69,7 @@ use super::journal::{Entry, Journal, Limits};
 use super::locks::Lease;
 use super::ownership::{Access, LeaseStatus};
 use super::recovery::{Recovery, Truncation};
-use super::{CrashReport, FlushId, FlushState, FlushTicket, RecordBatch, Storage};
+use super::{CrashReport, EncodedBatch, FlushId, FlushState, FlushTicket, Storage};
 use super::{StorageError, StreamId, Tear};
 use indexed_db_futures::database::Database;
 use indexed_db_futures::error::{DomException, Error as IdbError};
@@ -503,9 +503,16 @@ impl IdbStore {
 }
 
 impl Storage for IdbStore {
-    fn append(&mut self, stream: StreamId, batch: &RecordBatch) -> Result<(), StorageError> {
+    fn append_encoded(
+        &mut self,
+        stream: StreamId,
+        batch: EncodedBatch,
+    ) -> Result<(), StorageError> {
         self.check_writable()?;
-        self.shared.borrow_mut().journal.append(stream, batch)
+        self.shared
+            .borrow_mut()
+            .journal
+            .append_encoded(stream, batch)
     }
 
     fn begin_flush(&mut self, now_ms: u64) -> Result<FlushTicket, StorageError> {

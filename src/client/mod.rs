@@ -32,6 +32,7 @@
 pub mod consumer;
 pub mod dedup;
 pub mod group_member;
+pub mod id_map;
 pub mod log_consumer;
 pub mod producer;
 pub mod txn_producer;

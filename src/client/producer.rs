@@ -8,6 +8,7 @@
 //! the outcome is `info` (unknown). Without confirms every publish is `info`:
 //! fire-and-forget never learns whether it worked.
 
+use super::id_map::IdMap;
 use super::{
     Client, ClientOutput, ClientSettings, ClientTimer, ClientView, Ctx, Downlink, Lookup, NewKeys,
     Reconnect,
@@ -94,7 +95,7 @@ pub struct Producer {
     /// Messages published so far (the next one's `seq`).
     next_seq: u64,
     /// Bound: `confirms.window`.
-    pending: BTreeMap<MsgId, Pending>,
+    pending: IdMap<Pending>,
     /// The window was full at a publish slot; publish again when it frees up.
     blocked: bool,
     /// Confirm deadlines in time order: (at_ms, msg, attempt). Every attempt
@@ -170,7 +171,7 @@ impl Producer {
             persistent: cfg.persistent,
             alive: true,
             next_seq: 0,
-            pending: BTreeMap::new(),
+            pending: IdMap::default(),
             blocked: false,
             deadlines: VecDeque::new(),
             timer_at_ms: None,
@@ -382,7 +383,7 @@ impl Producer {
         offset: u64,
         out: &mut Vec<ClientOutput>,
     ) {
-        if self.pending.contains_key(&msg) {
+        if self.pending.contains_key(msg) {
             out.push(ClientOutput::Record(Entry::Log(LogEntry::Produced {
                 msg,
                 partition,
@@ -395,7 +396,7 @@ impl Producer {
     /// `basic.ack` (ok) or `basic.nack` (refused) from the broker.
     pub fn on_confirm(&mut self, now_ms: u64, msg: MsgId, ok: bool, out: &mut Vec<ClientOutput>) {
         // A confirm for a message already settled (a retry's second confirm) is ignored.
-        let Some(p) = self.pending.remove(&msg) else {
+        let Some(p) = self.pending.remove(msg) else {
             return;
         };
         let ty = if ok { OpType::Ok } else { OpType::Fail };
@@ -449,7 +450,7 @@ impl Producer {
         out: &mut Vec<ClientOutput>,
     ) {
         let c = self.confirms.expect("timeouts only exist with confirms");
-        let Some(p) = self.pending.get_mut(&msg) else {
+        let Some(p) = self.pending.get_mut(msg) else {
             return;
         };
         if p.attempt != attempt {
@@ -457,7 +458,7 @@ impl Producer {
         }
         if attempt >= c.max_retries {
             let key = p.msg.key;
-            self.pending.remove(&msg);
+            self.pending.remove(msg);
             out.push(ClientOutput::Record(Entry::Publish {
                 ty: OpType::Info,
                 msg,
@@ -493,7 +494,7 @@ impl Producer {
         }
         self.deadlines.clear();
         self.timer_at_ms = None;
-        for (msg, p) in std::mem::take(&mut self.pending) {
+        for (msg, p) in self.pending.take_all() {
             out.push(ClientOutput::Record(Entry::Publish {
                 ty: OpType::Info,
                 msg,
@@ -553,7 +554,7 @@ impl Producer {
 
     /// Ids of messages this producer has sent and not settled.
     pub fn unconfirmed(&self) -> impl Iterator<Item = MsgId> + '_ {
-        self.pending.keys().copied()
+        self.pending.keys()
     }
 }
 

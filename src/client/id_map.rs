@@ -49,7 +49,13 @@ impl<V> IdMap<V> {
     }
 
     fn find(&self, id: MsgId) -> Result<usize, usize> {
-        self.slots.binary_search_by_key(&id, |(k, _)| *k)
+        // Most lookups are for the oldest send (confirms come back in
+        // order): the browser profile had the binary search at 3% of the
+        // run before this shortcut.
+        match self.slots.front() {
+            Some((first, _)) if *first == id => Ok(0),
+            _ => self.slots.binary_search_by_key(&id, |(k, _)| *k),
+        }
     }
 
     /// Sets `id`'s value; returns the value it replaces, if any.

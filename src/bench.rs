@@ -61,6 +61,34 @@ fn run_counting(scenario: &Scenario, messages: u64) -> u64 {
     processed
 }
 
+/// Messages in the "run and fully checked" workload (issue 16: a 1M-message
+/// scenario, run and checked, in the browser).
+pub const CHECKED_MESSAGES: u64 = 1_000_000;
+
+/// The queue workload with `messages` messages, run to its end and then
+/// judged by the full checker ([`World::summary`]), as `brokerlab run`
+/// does; returns the number of messages processed. Panics if the checker
+/// finds anything (the workload loses and duplicates nothing).
+pub fn run_checked(messages: u64) -> u64 {
+    let scenario = scenario(messages);
+    let mut world = World::new(&scenario);
+    world.finish().expect("the bench stays within its bounds");
+    let summary = world.summary();
+    assert!(
+        summary.ok,
+        "the checked bench is clean: {:?}",
+        summary.violations
+    );
+    let processed = world
+        .clients()
+        .iter()
+        .filter(|c| !c.is_producer)
+        .map(|c| c.count)
+        .sum();
+    assert_eq!(processed, messages, "every bench message is processed once");
+    processed
+}
+
 /// Partition counts the log benchmark runs (one consumer per partition).
 pub const LOG_PARTITIONS: [u32; 3] = [1, 4, 16];
 

@@ -78,3 +78,18 @@ fn log_bench_prints_messages_per_second_per_partition_count() {
         );
     }
 }
+
+/// Issue 16's "a 1M-message scenario, run and fully checked, in the
+/// browser": the queue workload run to its end, then the full checker.
+/// Ignored in the test run (it needs ~1.6 GB natively); scripts/bench.sh
+/// runs it on its own, so that running out of memory costs only its line.
+#[wasm_bindgen_test]
+#[ignore]
+fn checked_bench_prints_seconds() {
+    let messages = brokerlab::bench::CHECKED_MESSAGES;
+    let start = js_sys::Date::now();
+    let processed = brokerlab::bench::run_checked(messages);
+    let secs = ((js_sys::Date::now() - start) / 1000.0).max(0.001);
+    assert_eq!(processed, messages);
+    console_log!("{{\"bench\":\"wasm-checked\",\"messages\":{processed},\"seconds\":{secs:.3}}}");
+}

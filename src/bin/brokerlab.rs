@@ -3,7 +3,7 @@
 //! ```text
 //! brokerlab run SCENARIO.json [--seed N] [--history FILE.jsonl] [--random-faults]
 //! brokerlab sweep SCENARIO.json --seeds N [--first-seed S]
-//! brokerlab bench [--messages N] [--log [--partitions P] | --guarantees]
+//! brokerlab bench [--messages N] [--log [--partitions P] | --guarantees | --checked]
 //! brokerlab check HISTORY.jsonl [--guarantee G]
 //! brokerlab export-real SCENARIO.json --target rabbitmq|kafka|nats --out DIR
 //! ```
@@ -56,7 +56,7 @@ mod native {
     const USAGE: &str = "usage:
   brokerlab run SCENARIO.json [--seed N] [--history FILE.jsonl] [--random-faults]
   brokerlab sweep SCENARIO.json --seeds N [--first-seed S]
-  brokerlab bench [--messages N] [--log [--partitions P] | --guarantees]
+  brokerlab bench [--messages N] [--log [--partitions P] | --guarantees | --checked]
   brokerlab check HISTORY.jsonl [--guarantee at_most_once|at_least_once|exactly_once_idempotent|exactly_once_transactional]
   brokerlab export-real SCENARIO.json --target rabbitmq|kafka|nats --out DIR";
 
@@ -319,7 +319,7 @@ mod native {
 
     /// `brokerlab bench`: the throughput workloads, one JSON line each.
     fn bench(mut parser: lexopt::Parser) -> Result<i32, Usage> {
-        let (mut messages, mut log, mut guarantees) = (None, false, false);
+        let (mut messages, mut log, mut guarantees, mut checked) = (None, false, false, false);
         // `--partitions P` runs the log workload at one partition count only
         // (what a profiler such as callgrind wants); by default all of them.
         let mut partitions_only: Option<u32> = None;
@@ -332,12 +332,23 @@ mod native {
                     log = true;
                 }
                 Long("log") => log = true,
+                Long("checked") => checked = true,
                 Long("guarantees") => guarantees = true,
                 other => return Err(other.unexpected().into()),
             }
         }
         if guarantees {
             return bench_guarantees(messages.unwrap_or(brokerlab::bench::GUARANTEE_MESSAGES));
+        }
+        if checked {
+            let messages = messages.unwrap_or(brokerlab::bench::CHECKED_MESSAGES);
+            let start = Instant::now();
+            let processed = brokerlab::bench::run_checked(messages);
+            let secs = start.elapsed().as_secs_f64();
+            emit(&format!(
+                "{{\"bench\":\"native-checked\",\"messages\":{processed},\"seconds\":{secs:.3}}}"
+            ));
+            return Ok(0);
         }
         let messages = messages.unwrap_or(200_000);
         if log {

@@ -37,7 +37,13 @@ fn bundle(dir: &str, out: &str, constant: &str, doc: &str, label: fn(&str, &str)
     }
     code.push_str("];\n");
     let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join(out);
-    std::fs::write(out, code).expect("write a bundle file");
+    // A new file renamed over the old one, never a write into it: a target
+    // directory copied with hard links (`cp -al`, as helpers warm theirs)
+    // shares the old file with other checkouts, and writing into it made
+    // each of them bundle the lessons of whichever checkout built last.
+    let fresh = out.with_extension("rs.new");
+    std::fs::write(&fresh, code).expect("write a bundle file");
+    std::fs::rename(&fresh, &out).expect("move the bundle file into place");
 }
 
 fn main() {

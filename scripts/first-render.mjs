@@ -7,11 +7,11 @@
 // Not asserted: the number lives here, in the benchmark.
 //
 //   node scripts/first-render.mjs [--dist DIR] [--loads N]     (default dist/, 7)
-import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { serve } from "./static-server.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(path.join(ROOT, ".tools", "package.json"));
@@ -21,15 +21,6 @@ const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const WAIT_MS = 30_000;
 /// Loads measured at most (each is a fresh browser context).
 const LOADS_MAX = 50;
-
-const MIME = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript",
-  ".wasm": "application/wasm",
-  ".css": "text/css",
-  ".svg": "image/svg+xml",
-  ".json": "application/json",
-};
 
 function parseArgs(argv) {
   const args = { dist: path.join(ROOT, "dist"), loads: 7 };
@@ -52,26 +43,6 @@ function usage(why) {
   console.error(`first-render: ${why}`);
   console.error("usage: node scripts/first-render.mjs [--dist DIR] [--loads N]");
   process.exit(2);
-}
-
-/// A static server for `dir` on 127.0.0.1, on a free port.
-async function serve(dir) {
-  const server = createServer((req, res) => {
-    const url = new URL(req.url, "http://127.0.0.1");
-    const rel = decodeURIComponent(url.pathname === "/" ? "/index.html" : url.pathname);
-    const file = path.join(dir, path.normalize(rel));
-    if (!file.startsWith(dir) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
-      res.writeHead(404).end("not found");
-      return;
-    }
-    res.writeHead(200, {
-      "content-type": MIME[path.extname(file)] || "application/octet-stream",
-      "cache-control": "no-store",
-    });
-    fs.createReadStream(file).pipe(res);
-  });
-  await new Promise((ok, fail) => server.listen(0, "127.0.0.1", ok).on("error", fail));
-  return server;
 }
 
 /// Runs in the page before its scripts: notes the time the first button

@@ -25,12 +25,12 @@
 // Drives the page by accessible names only (role + name), as people do.
 
 import { spawn } from "node:child_process";
-import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import { randomInt } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { serve } from "./static-server.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(path.join(ROOT, ".tools", "package.json"));
@@ -99,35 +99,6 @@ function rng(seed) {
       return lo + Math.floor(this.next() * (hi - lo + 1));
     },
   };
-}
-
-const MIME = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript",
-  ".wasm": "application/wasm",
-  ".css": "text/css",
-  ".svg": "image/svg+xml",
-  ".json": "application/json",
-};
-
-/// A tiny static server for dist/ on 127.0.0.1, on a free port.
-async function serve(dir) {
-  const server = createServer((req, res) => {
-    const url = new URL(req.url, "http://127.0.0.1");
-    const rel = decodeURIComponent(url.pathname === "/" ? "/index.html" : url.pathname);
-    const file = path.join(dir, path.normalize(rel));
-    if (!file.startsWith(dir) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
-      res.writeHead(404).end("not found");
-      return;
-    }
-    res.writeHead(200, {
-      "content-type": MIME[path.extname(file)] || "application/octet-stream",
-      "cache-control": "no-store",
-    });
-    fs.createReadStream(file).pipe(res);
-  });
-  await new Promise((ok, fail) => server.listen(0, "127.0.0.1", ok).on("error", fail));
-  return server;
 }
 
 /// Starts Chromium on `profile` and waits for its DevTools endpoint.

@@ -72,10 +72,19 @@ secs() { sed -nE 's/.*"seconds":([0-9.]+).*/\1/p' <<<"$1"; }
 # and the ratio to at least once, then the wasm/native time ratio of each.
 native_g="$(native bench --guarantees)"
 echo "$native_g"
-wasm_g_log="$(cargo test --release --target wasm32-unknown-unknown --test web_bench_guarantees -- --include-ignored --nocapture 2>&1)" ||
-  { echo "$wasm_g_log" >&2; exit 1; }
-wasm_g="$(grep -o '{"bench":"guarantee","platform":"wasm"[^}]*}' <<<"$wasm_g_log")" ||
-  { echo "$wasm_g_log" >&2; echo "bench.sh: the wasm guarantee bench printed no result" >&2; exit 1; }
+# From here on a browser test that fails (a webdriver request times out
+# after 20 s while a long synchronous run holds the page, on a loaded
+# machine) costs only its own lines: the rest of the table still prints.
+# wasm_bench TEST PATTERN: the lines of TEST's output matching PATTERN.
+wasm_bench() {
+  local out
+  # The runner's test timeout (20 s by default) is raised, as the seek bench
+  # needs (a backward seek replays 4.2M events).
+  out="$(WASM_BINDGEN_TEST_TIMEOUT=900 cargo test --release --target wasm32-unknown-unknown --test "$1" -- --include-ignored --nocapture 2>&1)" ||
+    { tail -5 <<<"$out" >&2; echo "{\"bench_failed\":\"$1\"}" >&2; }
+  grep -o "$2" <<<"$out" || echo "bench.sh: $1 printed no result" >&2
+}
+wasm_g="$(wasm_bench web_bench_guarantees '{"bench":"guarantee","platform":"wasm"[^}]*}')"
 echo "$wasm_g"
 field() { sed -E "s/.*\"$1\":\"?([^\",}]+).*/\1/" <<<"$2"; }
 guarantee_ratios=""
@@ -83,7 +92,8 @@ while read -r line; do
   broker="$(field broker "$line")"
   g="$(field guarantee "$line")"
   n="$(field msgs_per_s "$line")"
-  w="$(field msgs_per_s "$(grep "\"broker\":\"$broker\",\"guarantee\":\"$g\"" <<<"$wasm_g")")"
+  w_line="$(grep "\"broker\":\"$broker\",\"guarantee\":\"$g\"" <<<"$wasm_g")" || continue
+  w="$(field msgs_per_s "$w_line")"
   r="$(awk -v n="$n" -v w="$w" 'BEGIN { printf "%.2f", n / w }')"
   guarantee_ratios+="$r "
   echo "{\"guarantee_cost\":\"$broker/$g\",\"native_msgs_per_s\":$n,\"wasm_msgs_per_s\":$w,\"wasm_over_native_time\":$r}"
@@ -91,23 +101,15 @@ done <<<"$native_g"
 
 # A log run with its log in IndexedDB (issue 18 item 4): virtual ms per real
 # ms at 1x, 10x, 25x and 100x, and what the page said about the disk.
-disk_log="$(cargo test --release --target wasm32-unknown-unknown --test web_disk_bench -- --include-ignored --nocapture 2>&1)" ||
-  { echo "$disk_log" >&2; exit 1; }
-grep -o '{"bench":"log_in_indexeddb"[^}]*}' <<<"$disk_log" ||
-  { echo "$disk_log" >&2; echo "bench.sh: the disk bench printed no result" >&2; exit 1; }
+wasm_bench web_disk_bench '{"bench":"log_in_indexeddb"[^}]*}'
 
 # The live page: frame-time percentiles under the issue's target load.
-ui_log="$(cargo test --release --target wasm32-unknown-unknown --test web_ui_bench -- --include-ignored --nocapture 2>&1)" ||
-  { echo "$ui_log" >&2; exit 1; }
-ui_line="$(grep -o 'ui-bench: .*' <<<"$ui_log")" || { echo "$ui_log" >&2; echo "bench.sh: the UI bench printed no result" >&2; exit 1; }
+ui_line="$(wasm_bench web_ui_bench 'ui-bench: .*')"
 echo "$ui_line"
 
 # The timeline (issue 15 item 1): seek time in a 60 s run at 10,000 msgs/s
 # with 50 clients, and the memory its checkpoints hold (goals: 100 ms, 64 MB).
-seek_log="$(WASM_BINDGEN_TEST_TIMEOUT=900 cargo test --release --target wasm32-unknown-unknown --test web_seek_bench -- --include-ignored --nocapture 2>&1)" ||
-  { echo "$seek_log" >&2; exit 1; }
-grep -o '{"bench":"seek"[^}]*}' <<<"$seek_log" ||
-  { echo "$seek_log" >&2; echo "bench.sh: the seek bench printed no result" >&2; exit 1; }
+wasm_bench web_seek_bench '{"bench":"seek"[^}]*}'
 
 # The release bundle as served: brotli bytes of its wasm, js and css (the
 # budget check's verdict is printed, not obeyed: this is a measurement).
@@ -117,11 +119,11 @@ echo "$bundle_report"
 bundle_br="$(awk '$1 == "total" { print $4 }' <<<"$bundle_report")"
 
 # The first interactive render of that bundle on localhost.
-first_render="$(node scripts/first-render.mjs --dist dist)"
+first_render="$(node scripts/first-render.mjs --dist dist)" || echo "bench.sh: first-render.mjs failed" >&2
 echo "$first_render"
 
 # IndexedDB: durable appends against a raw put, recovery of 1M records.
-storage="$(bash scripts/bench-storage.sh)"
+storage="$(bash scripts/bench-storage.sh)" || echo "bench.sh: scripts/bench-storage.sh failed" >&2
 echo "$storage"
 
 # Issue 16's table, every row from this run.

@@ -15,7 +15,6 @@
 use crate::broker::log::LogNote;
 use crate::broker::Note;
 use crate::history::{stream_name, Entry, History, Names, Proc};
-use crate::storage::StreamId;
 use std::fmt::Write as _;
 
 /// What one broker crash did to the log, and what the restart's recovery
@@ -96,19 +95,25 @@ fn seconds(ms: u64) -> String {
 }
 
 /// One recovery cut, as the page says it: "orders-0 at offset 57 (torn:
-/// 1 batches, 37 bytes dropped)".
-pub fn describe_truncation(
-    stream: StreamId,
-    names: &Names,
-    offset: u64,
-    cause: &str,
-    dropped_batches: u32,
-    dropped_bytes: u64,
-) -> String {
-    format!(
-        "{} at offset {offset} ({cause}: {dropped_batches} batches, {dropped_bytes} bytes dropped)",
-        stream_name(stream, names)
-    )
+/// 1 batches, 37 bytes dropped)". `None` for any note but `Truncated`, so
+/// the crash report and the Resume report both hand over the note as is.
+pub fn describe_truncation(note: &LogNote, names: &Names) -> Option<String> {
+    let LogNote::Truncated {
+        stream,
+        offset,
+        cause,
+        dropped_batches,
+        dropped_bytes,
+        ..
+    } = *note
+    else {
+        return None;
+    };
+    Some(format!(
+        "{} at offset {offset} ({}: {dropped_batches} batches, {dropped_bytes} bytes dropped)",
+        stream_name(stream, names),
+        cause.name()
+    ))
 }
 
 /// Reads the history as it grows and keeps the last broker crash's report.
@@ -171,21 +176,9 @@ fn note_after_crash(last: &mut LastCrash, note: &LogNote, names: &Names) {
         LogNote::LostInCrash { from, to, .. } if last.restarted_ms.is_none() => {
             last.lost_records += to - from;
         }
-        LogNote::Truncated {
-            stream,
-            offset,
-            cause,
-            dropped_batches,
-            dropped_bytes,
-            ..
-        } if last.restarted_ms.is_some() => last.truncated.push(describe_truncation(
-            stream,
-            names,
-            offset,
-            cause.name(),
-            dropped_batches,
-            dropped_bytes,
-        )),
+        LogNote::Truncated { .. } if last.restarted_ms.is_some() => {
+            last.truncated.extend(describe_truncation(note, names));
+        }
         _ => {}
     }
 }

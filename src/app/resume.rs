@@ -171,21 +171,11 @@ impl ResumeReport {
                     let end = acked_ends.get(&(topic, partition)).copied();
                     report.carry(carried, end.map(|end| offset < end));
                 }
-                LogNote::Truncated {
-                    stream,
-                    offset,
-                    cause,
-                    dropped_batches,
-                    dropped_bytes,
-                    ..
-                } => report.truncated.push(super::recovery::describe_truncation(
-                    stream,
-                    names,
-                    offset,
-                    cause.name(),
-                    dropped_batches,
-                    dropped_bytes,
-                )),
+                note @ LogNote::Truncated { .. } => {
+                    report
+                        .truncated
+                        .extend(super::recovery::describe_truncation(&note, names));
+                }
                 _ => {}
             }
         }

@@ -3,7 +3,10 @@
 // again. After each relaunch every record the page had acknowledged before
 // the kill must be back, or the page itself must say that it is gone.
 //
-//   node scripts/kill-loop.mjs [--seed N] [--iterations K] [--dist DIR] [--keep-profile]
+//   node scripts/kill-loop.mjs [--seed N] [--iterations K] [--dist DIR] [--keep-profile] [--stop-on-loss]
+//
+// `--stop-on-loss` fails the loop at the first loss the page reports, before
+// "Start fresh", so the profile kept shows what the browser left on disk.
 //
 // What one iteration does:
 //   1. launch /usr/bin/chromium ourselves (so we hold the browser's main
@@ -53,9 +56,13 @@ const EARLY_MS_MAX = 1500;
 const WAIT_MS = 30_000;
 /// How long a start-up cut short by an early kill may take to wind down.
 const AFTER_KILL_MS = 5_000;
+/// How long the first visit stays open before its clean close: longer than
+/// the 10 s after which Chromium commits its storage bookkeeping (see
+/// [`firstVisit`]).
+const FIRST_VISIT_MS = 12_000;
 
 function parseArgs(argv) {
-  const args = { seed: null, iterations: 50, dist: path.join(ROOT, "dist"), keepProfile: false };
+  const args = { seed: null, iterations: 50, dist: path.join(ROOT, "dist"), keepProfile: false, stopOnLoss: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -66,6 +73,7 @@ function parseArgs(argv) {
     else if (a === "--iterations") args.iterations = wholeNumber(a, next());
     else if (a === "--dist") args.dist = path.resolve(next());
     else if (a === "--keep-profile") args.keepProfile = true;
+    else if (a === "--stop-on-loss") args.stopOnLoss = true;
     else usage(`unknown argument ${a}`);
   }
   if (args.seed === null) args.seed = randomInt(1, 2 ** 31);
@@ -80,7 +88,7 @@ function wholeNumber(name, text) {
 
 function usage(why) {
   console.error(`kill-loop: ${why}`);
-  console.error("usage: node scripts/kill-loop.mjs [--seed N] [--iterations K] [--dist DIR] [--keep-profile]");
+  console.error("usage: node scripts/kill-loop.mjs [--seed N] [--iterations K] [--dist DIR] [--keep-profile] [--stop-on-loss]");
   process.exit(2);
 }
 
@@ -199,6 +207,42 @@ function sum(partitions) {
 
 class Failure extends Error {}
 
+/// The page's first visit on the fresh profile: open it, let the store
+/// open, wait [`FIRST_VISIT_MS`], close the browser cleanly. No log is
+/// written.
+///
+/// Why: Chromium keeps its record of which sites have storage (the
+/// QuotaManager SQLite database, `Default/WebStorage/QuotaManager`) in an
+/// open transaction that it commits only 10 s after a change
+/// (`QuotaDatabase::ScheduleCommit`, `kCommitIntervalMs`), or at a clean
+/// exit. A profile whose every launch is SIGKILLed sooner never commits that
+/// the page's site has storage, and now and then Chromium then starts with
+/// the site's IndexedDB directory gone: its LevelDB log says "Creating DB
+/// ... since it was missing", and both the log and the database are simply
+/// not there, with no `dataLoss` for the page to report. That is the
+/// browser forgetting a site it never finished registering, not the page
+/// losing what IndexedDB had committed; a person's browser has been closed
+/// at least once since their first visit. The kills that follow test the
+/// page's durability on a profile that knows the site.
+async function firstVisit(ctx) {
+  const browser = launch(ctx.profile);
+  const cdp = await chromium.connectOverCDP(await browser.endpoint, { timeout: WAIT_MS });
+  const errors = [];
+  const page = cdp.contexts()[0].pages()[0] ?? (await cdp.contexts()[0].newPage());
+  page.on("console", (m) => m.type() === "error" && errors.push(`console: ${m.text()}`));
+  page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
+  page.setDefaultTimeout(WAIT_MS);
+  await page.goto(`${ctx.url}#/play`);
+  await page.getByRole("combobox", { name: "Broker" }).selectOption({ label: "Log" });
+  await page.getByText(/· log in IndexedDB/).waitFor();
+  await sleep(FIRST_VISIT_MS);
+  await cdp.close();
+  // A clean exit: Chromium commits what it holds before it goes.
+  process.kill(browser.child.pid, "SIGTERM");
+  await browser.exited;
+  checkErrors(errors, "on the first visit");
+}
+
 /// One launch → check → run → kill. Most kills come a seeded time after
 /// Play; one in [`EARLY_KILL_ONE_IN`] comes a seeded time after navigation,
 /// wherever the start-up has got to (loading, opening the store, Resume).
@@ -269,12 +313,32 @@ async function reopen(ctx, page, out) {
   if ((await resume.isVisible()) || (await gone.isVisible())) {
     return resumeAndCompare(ctx, page, out, resume, gone);
   }
-  if (ctx.logWritten) throw new Failure("a log was written before the kill, and the page offers no Resume");
+  if (ctx.logWritten) {
+    throw new Failure(`a log was written before the kill, and the page offers no Resume\n  ${await storedState(page)}`);
+  }
+}
+
+/// What the browser holds for the page, for a failure's message: the
+/// databases IndexedDB lists, and the record of acknowledgements.
+async function storedState(page) {
+  const state = await page
+    .evaluate(async (key) => ({
+      databases: indexedDB.databases ? (await indexedDB.databases()).map((d) => `${d.name} v${d.version}`) : "n/a",
+      acked: localStorage.getItem(key),
+    }), ACKED_KEY)
+    .catch((e) => ({ error: String(e) }));
+  return `what the browser holds: ${JSON.stringify(state)}`;
 }
 
 async function resumeAndCompare(ctx, page, out, resume, gone) {
   if (await gone.isVisible()) {
     out.lossReported = await gone.getByRole("heading").textContent();
+    // Every sentence of the page's report (what the browser said, where):
+    // a reported loss is allowed, but the loop's output keeps why.
+    out.lossDetail = (await gone.locator("p").allTextContents()).join(" ");
+    if (ctx.stopOnLoss) {
+      throw new Failure(`stopped at a reported loss (--stop-on-loss): ${out.lossReported}: ${out.lossDetail}\n  ${await storedState(page)}`);
+    }
   }
   const offered = (await resume.isVisible()) && (await resume.isEnabled());
   if (!offered && !out.lossReported) throw new Failure("the stored log is not offered for Resume");
@@ -309,10 +373,11 @@ async function main() {
   fs.mkdirSync(profile, { recursive: true });
   const server = await serve(args.dist);
   const url = `http://127.0.0.1:${server.address().port}/`;
-  const ctx = { rand: rng(args.seed), url, profile, expected: {}, logWritten: false };
+  const ctx = { rand: rng(args.seed), url, profile, expected: {}, logWritten: false, stopOnLoss: args.stopOnLoss };
   const tally = { kills: 0, early: 0, checked: 0, allBack: 0, lossReported: 0, acked: 0 };
   let i = 0;
   try {
+    await firstVisit(ctx);
     for (i = 0; i < args.iterations; i++) {
       const before = ctx.expected;
       const started = Date.now();
@@ -331,7 +396,7 @@ async function main() {
       }
       tally.acked = Math.max(tally.acked, sum(ctx.expected));
       const back = out.restored ? `back: ${fmt(out.restored.ends)} (needed ${fmt(before)})` : "nothing to check";
-      const loss = out.lossReported ? `; the page reported: ${out.lossReported}` : "";
+      const loss = out.lossReported ? `; the page reported: ${out.lossReported} (${out.lossDetail})` : "";
       const read = out.read ? `; acknowledged: ${fmt(out.read.partitions)} (${out.read.acked} acks)` : "";
       console.log(`iteration ${i} (${took} s): ${back}${loss}; ${out.note}${read}`);
     }

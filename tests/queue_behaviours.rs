@@ -4,7 +4,8 @@
 
 use brokerlab::broker::queue::QueueBroker;
 use brokerlab::broker::{
-    DeadLetterReason, Delivery, Message, MsgId, Note, Output, Request, ReturnReason, Target,
+    DeadLetterReason, Delivery, Message, MsgId, Note, Output, Properties, Request, ReturnReason,
+    Target,
 };
 use brokerlab::config::{BrokerSpec, ClientSpec, Scenario};
 use brokerlab::history::{Entry, HistoryEvent, OpType};
@@ -199,7 +200,7 @@ fn nack_with_requeue_restores_the_original_position() {
                 target: Target::Queue(0),
                 msg: msg(id),
                 confirm: false,
-                persistent: false,
+                props: Properties::default(),
             },
             &mut out,
         );

@@ -5,7 +5,9 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use brokerlab::broker::queue::QueueBroker;
-use brokerlab::broker::{Delivery, DeliveryTag, Message, MsgId, Note, Output, Request, Target};
+use brokerlab::broker::{
+    Delivery, DeliveryTag, Message, MsgId, Note, Output, Properties, Request, Target,
+};
 use brokerlab::config::{QueueBrokerSpec, QueueMode, QueueSpec};
 use brokerlab::storage::{FlushId, MemoryStore, Storage, Tear};
 
@@ -49,7 +51,10 @@ fn publish(id: MsgId, queue: u32, persistent: bool) -> Request {
         target: Target::Queue(queue),
         msg,
         confirm: true,
-        persistent,
+        props: Properties {
+            persistent,
+            ..Properties::default()
+        },
     }
 }
 

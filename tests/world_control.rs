@@ -176,6 +176,8 @@ fn a_producer_added_mid_run_with_new_keys_routes_through_the_consistent_hash_exc
         payload_bytes: 0,
         confirms: None,
         persistent: false,
+        expiration_ms: None,
+        headers: Default::default(),
         network: None,
     };
     world.add_client(ClientSpec::Producer(producer)).unwrap();

@@ -495,6 +495,7 @@ impl Setup {
                     .map(|i| BindingSpec {
                         queue: queue_for_consumer(n, i as usize),
                         routing_key: None,
+                        arguments: Default::default(),
                     })
                     .collect(),
             }]
@@ -547,6 +548,8 @@ impl Setup {
             payload_bytes: 64,
             confirms: None,
             persistent: false,
+            expiration_ms: None,
+            headers: Default::default(),
             network: None,
         }
     }

@@ -34,6 +34,23 @@ pub type MsgId = u64;
 pub type KeyId = u32;
 /// Index of a queue in the broker's `queues` list.
 pub type QueueId = u32;
+/// Index into the world's table of message header tables (AMQP `headers`,
+/// which a `headers` exchange routes by).
+pub type HeadersId = u32;
+
+/// The AMQP `basic.properties` the queue broker acts on. A producer sets
+/// the same ones on every publish.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Properties {
+    /// `delivery_mode=2`: kept across a restart by a durable queue.
+    pub persistent: bool,
+    /// `expiration`, ms: the message expires this long after it entered a
+    /// queue (or the queue's `x-message-ttl`, if that is lower), once it is
+    /// at the head of the queue.
+    pub expiration_ms: Option<u32>,
+    /// `headers`, by interned table: what a `headers` exchange matches.
+    pub headers: Option<HeadersId>,
+}
 
 /// What travels from producer to consumer. The payload itself is not modelled,
 /// only its size.
@@ -114,8 +131,8 @@ pub enum Request {
         msg: Message,
         /// Confirm mode: the broker answers with [`Output::Confirm`].
         confirm: bool,
-        /// `delivery_mode=2`: kept across a restart by a durable queue.
-        persistent: bool,
+        /// `delivery_mode`, `expiration`, `headers`.
+        props: Properties,
     },
     /// `basic.qos(prefetch)` + `basic.consume(queue, no_ack, exclusive)`.
     /// `prefetch` 0 is unlimited; it bounds manual-ack deliveries only.
@@ -431,6 +448,14 @@ impl Broker {
         match self {
             Broker::Queue(b) => b.add_key(name),
             Broker::Log(b) => b.add_key(name),
+        }
+    }
+
+    /// A message header table interned by the world (`headers` exchanges
+    /// route by it); the log broker has no use for one.
+    pub fn add_headers(&mut self, table: &crate::config::Headers) {
+        if let Broker::Queue(b) = self {
+            b.add_headers(table);
         }
     }
 

@@ -224,6 +224,15 @@ impl Lookup<'_> {
         i.expect("interned") as KeyId
     }
 
+    /// A producer's interned `headers` table (`None` without headers).
+    fn headers(&self, h: &crate::config::Headers) -> Option<crate::broker::HeadersId> {
+        if h.is_empty() {
+            return None;
+        }
+        let i = self.0.headers.iter().position(|t| t == h);
+        Some(i.expect("interned") as crate::broker::HeadersId)
+    }
+
     /// A queue's id.
     fn queue(&self, q: &str) -> crate::broker::QueueId {
         let i = self.0.queues.iter().position(|n| n == q);

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::broker::log::{partition_for_key, LogReply, LogRequest, PartitionId, TopicId};
 use crate::broker::log::{producer_id, ProducerIdent};
-use crate::broker::{ClientId, KeyId, Message, MsgId, Request, Target};
+use crate::broker::{ClientId, KeyId, Message, MsgId, Properties, Request, Target};
 use crate::config::{
     Acks, ConfirmSpec, FaultAction, LogBrokerSpec, LogProducerSpec, Partitioner, ProducerSpec,
     QueueBrokerSpec, Scenario, Setting,
@@ -88,8 +88,9 @@ pub struct Producer {
     payload_bytes: u32,
     /// Publisher confirms (`None`: fire and forget, every publish is `info`).
     confirms: Option<ConfirmSpec>,
-    /// `delivery_mode=2`: a durable queue keeps these across a broker restart.
-    persistent: bool,
+    /// `delivery_mode=2` (a durable queue keeps these across a broker
+    /// restart), `expiration` and `headers`, set on every publish.
+    props: Properties,
     /// Running; a crashed producer publishes nothing until restarted.
     alive: bool,
     /// Messages published so far (the next one's `seq`).
@@ -142,8 +143,8 @@ pub struct ProducerConfig {
     pub payload_bytes: u32,
     /// Publisher confirms: timeout, retries, window (`None`: fire and forget).
     pub confirms: Option<ConfirmSpec>,
-    /// `delivery_mode=2` on every publish (queue route only).
-    pub persistent: bool,
+    /// `delivery_mode`, `expiration`, `headers` on every publish (queue route only).
+    pub props: Properties,
     /// `enable.idempotence` (log route, needs confirms).
     pub idempotence: bool,
     /// No publishing after this time (the scenario's `duration_ms`).
@@ -168,7 +169,7 @@ impl Producer {
             count: cfg.count,
             payload_bytes: cfg.payload_bytes,
             confirms: cfg.confirms,
-            persistent: cfg.persistent,
+            props: cfg.props,
             alive: true,
             next_seq: 0,
             pending: IdMap::default(),
@@ -346,7 +347,7 @@ impl Producer {
                 target: *target,
                 msg,
                 confirm: self.confirms.is_some(),
-                persistent: self.persistent,
+                props: self.props,
             },
             Route::Log { topic, acks, .. } if self.idempotence => {
                 assert!(*acks == Acks::All, "validated: idempotence needs acks=all");
@@ -605,7 +606,12 @@ impl Producer {
             payload_bytes: p.payload_bytes,
             confirms: p.confirms,
             idempotence: false,
-            persistent: p.persistent,
+            props: Properties {
+                persistent: p.persistent,
+                // Validated: 0..=u32::MAX.
+                expiration_ms: p.expiration_ms.and_then(|ms| u32::try_from(ms).ok()),
+                headers: ids.headers(&p.headers),
+            },
             stop_ms: s.duration_ms,
         };
         Producer::new(id, cfg)
@@ -650,7 +656,7 @@ impl Producer {
                 window: p.max_in_flight,
             }),
             idempotence: p.enable_idempotence,
-            persistent: false,
+            props: Properties::default(),
             stop_ms: s.duration_ms,
         };
         Producer::new(id, cfg)

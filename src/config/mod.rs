@@ -54,8 +54,8 @@ pub use log::{
     OffsetReset, Partitioner, SeekPosition, SeekSpec, TopicSpec, TransactionalSpec,
 };
 pub use queue::{
-    AckMode, BindingSpec, ConfirmSpec, ConsumerSpec, ExchangeKind, ExchangeSpec, OnFailure,
-    Overflow, ProducerSpec, QueueBrokerSpec, QueueKind, QueueMode, QueueSpec,
+    AckMode, BindingSpec, ConfirmSpec, ConsumerSpec, ExchangeKind, ExchangeSpec, Headers,
+    OnFailure, Overflow, ProducerSpec, QueueBrokerSpec, QueueKind, QueueMode, QueueSpec,
 };
 pub use setting::{Setting, SettingSpec};
 

@@ -3,6 +3,12 @@
 
 use super::{default_window, is_false, NetworkSpec, ProcessingSpec};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// An AMQP field table with text values: a message's `headers`, or a
+/// `headers` exchange binding's arguments. Sorted by name, as RabbitMQ
+/// sorts them before it compares.
+pub type Headers = BTreeMap<String, String>;
 
 /// The queue broker: its semantics and what it declares.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -193,6 +199,12 @@ pub enum ExchangeKind {
     /// is built: one queue per partition, one exclusive consumer per queue.
     #[serde(rename = "x-consistent-hash")]
     ConsistentHash,
+    /// To the queues whose binding `arguments` match the message's
+    /// `headers`: `x-match` `all` (the default) or `any` of them, with
+    /// arguments starting with `x-` left out of the match unless `x-match`
+    /// is `all-with-x` or `any-with-x` (RabbitMQ 3.10).
+    #[serde(rename = "headers")]
+    Headers,
 }
 
 /// A binding from an exchange to one queue.
@@ -205,6 +217,10 @@ pub struct BindingSpec {
     /// `topic` (a pattern such as `orders.*.eu` or `orders.#`) exchanges.
     #[serde(default)]
     pub routing_key: Option<String>,
+    /// The binding's arguments (`headers` exchanges only): `x-match` and the
+    /// header values a message must carry (text values).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub arguments: Headers,
 }
 
 /// A queue producer: publishes messages, with publisher confirms or without.
@@ -247,6 +263,17 @@ pub struct ProducerSpec {
     /// across a broker restart; transient messages (the default) are lost.
     #[serde(default, skip_serializing_if = "is_false")]
     pub persistent: bool,
+    /// AMQP `expiration` (RabbitMQ only), ms, on every message: it expires
+    /// this long after it entered a queue, or after the queue's
+    /// `x-message-ttl` if that is lower, once it reaches the head of the
+    /// queue; then it is dead-lettered (`x-death` reason `expired`).
+    /// Signed so a negative one is refused with this field's path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_ms: Option<i64>,
+    /// AMQP `headers` on every message (text values): what a `headers`
+    /// exchange routes by.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: Headers,
     /// The producer's own link settings; absent, the scenario's `network`.
     #[serde(default)]
     pub network: Option<NetworkSpec>,

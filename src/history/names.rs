@@ -2,6 +2,7 @@
 
 use crate::broker::log::{GroupId, TopicId};
 use crate::broker::{ClientId, DeliveryTag, KeyId, MsgId, QueueId, ReturnReason};
+use crate::config::Headers;
 
 /// Display names for the numeric ids inside events.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -16,6 +17,10 @@ pub struct Names {
     pub topics: Vec<String>,
     /// Log broker: consumer group ids (`group.id`), by [`GroupId`].
     pub groups: Vec<String>,
+    /// Queue broker: the producers' message header tables (AMQP
+    /// `headers`), by [`HeadersId`](crate::broker::HeadersId); a producer
+    /// without headers has none.
+    pub headers: Vec<Headers>,
 }
 
 impl Names {

@@ -16,6 +16,7 @@
 //! methods of [`Scenario`] defined here, not in `config`, so the plain types
 //! stay free of those rules; code below this layer never calls them.
 
+mod amqp;
 pub mod cluster;
 pub mod settings;
 
@@ -117,6 +118,9 @@ impl Scenario {
             }
         };
         validate_clients(&self.clients, &names, self.duration_ms)?;
+        if let BrokerSpec::Queue(broker) = &self.broker {
+            amqp::validate_queue_clients(&self.clients, broker)?;
+        }
         cluster::validate_client_ids(self)?;
         let ids: BTreeSet<&str> = self.clients.iter().map(|c| c.id()).collect();
         let log_broker = matches!(self.broker, BrokerSpec::Log(_));
@@ -356,6 +360,7 @@ fn validate_exchanges(
             if let (ExchangeKind::Topic, Some(key)) = (x.kind, &b.routing_key) {
                 validate_topic_key(format!("{bpath}.routing_key"), key)?;
             }
+            amqp::validate_binding_arguments(&bpath, x.kind, &b.arguments)?;
         }
     }
     Ok(())

@@ -198,13 +198,16 @@ impl World {
 /// One broker node of the scenario, on a fresh memory disk.
 fn build_node(scenario: &Scenario, names: &Names) -> Node {
     let key_of = |k: &str| names.keys.iter().position(|n| n == k).map(|i| i as KeyId);
-    let broker = Broker::new(
+    let mut broker = Broker::new(
         &scenario.broker,
         &key_of,
         &names.keys,
         names.groups.len(),
         scenario.limits.queue_depth_max,
     );
+    for table in &names.headers {
+        broker.add_headers(table);
+    }
     let fsync_latency_ms = match &scenario.broker {
         BrokerSpec::Log(l) => l.fsync_latency_ms,
         BrokerSpec::Queue(q) => q.fsync_latency_ms,
@@ -251,10 +254,17 @@ pub(super) fn intern_key(names: &mut Names, key: &str) {
     intern(&mut names.keys, key);
 }
 
-/// Interns a client's id, the keys it names and its consumer group.
+/// Interns a client's id, the keys it names, its message headers and its
+/// consumer group.
 pub(super) fn intern_client(names: &mut Names, c: &ClientSpec) {
     names.clients.push(c.id().to_string());
     c.keys().iter().for_each(|k| intern_key(names, k));
+    match c {
+        ClientSpec::Producer(p) if !p.headers.is_empty() && !names.headers.contains(&p.headers) => {
+            names.headers.push(p.headers.clone());
+        }
+        _ => {}
+    }
     if let ClientSpec::LogConsumer(k) = c {
         intern(&mut names.groups, &k.group_id);
     }

@@ -41,10 +41,14 @@ impl World {
         candidate.validate()?;
         self.scenario = candidate;
         let (keys_before, groups_before) = (self.names.keys.len(), self.names.groups.len());
+        let headers_before = self.names.headers.len();
         intern_client(&mut self.names, &spec);
         for node in &mut self.nodes {
             for k in keys_before..self.names.keys.len() {
                 node.broker.add_key(&self.names.keys[k]);
+            }
+            for table in &self.names.headers[headers_before..] {
+                node.broker.add_headers(table);
             }
             for _ in groups_before..self.names.groups.len() {
                 if let Broker::Log(b) = &mut node.broker {

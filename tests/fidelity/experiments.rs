@@ -2,7 +2,7 @@
 //! learner would carry into production.
 
 use super::plan::Step::{self, *};
-use super::plan::{publish, Experiment, Kind, Overflow, Queue, To};
+use super::plan::{publish, Experiment, Kind, Overflow, Queue, Table, To};
 
 const fn get(ch: u8, queue: &'static str) -> Step {
     Get {
@@ -76,6 +76,33 @@ const TRANSIENT_QUEUE: Queue = Queue {
     durable: false,
     ..Queue::classic("transient")
 };
+
+/// A persistent publish whose message expires `ms` after it enters a queue.
+const fn expiring(queue: &'static str, body: &'static str, ms: u32) -> Step {
+    Publish {
+        to: To::Queue(queue),
+        body,
+        persistent: true,
+        expiration_ms: Some(ms),
+    }
+}
+
+/// A persistent publish to headers exchange `x` with these headers.
+const fn with_headers(x: &'static str, body: &'static str, headers: Table) -> Step {
+    Publish {
+        to: To::Headers(x, headers),
+        body,
+        persistent: true,
+        expiration_ms: None,
+    }
+}
+
+const fn ttl(q: Queue, ms: u32) -> Queue {
+    Queue {
+        message_ttl_ms: Some(ms),
+        ..q
+    }
+}
 
 /// Three messages fetched and left unacked, then nacked in the order given.
 macro_rules! nack_order {
@@ -384,6 +411,90 @@ pub const EXPERIMENTS: &[Experiment] = &[
                 persistent: true,
                 expiration_ms: None,
             },
+        ],
+    },
+    Experiment {
+        name: "headers_all_any_and_x_arguments",
+        rabbitmq: "all: [m1]; any: [m1, m2]; all_x_left_out: [m1, m2]; all_with_x: [m5]",
+        steps: &[
+            Declare(Queue::classic("all")),
+            Declare(Queue::classic("any")),
+            Declare(Queue::classic("all_x_left_out")),
+            Declare(Queue::classic("all_with_x")),
+            HeadersExchange(
+                "h",
+                &[
+                    ("all", &[("format", "pdf"), ("type", "report")]),
+                    ("any", &[("x-match", "any"), ("format", "pdf"), ("type", "report")]),
+                    ("all_x_left_out", &[("x-tenant", "a"), ("format", "pdf")]),
+                    ("all_with_x", &[("x-match", "all-with-x"), ("x-tenant", "a")]),
+                ],
+            ),
+            with_headers("h", "m1", &[("format", "pdf"), ("type", "report")]),
+            with_headers("h", "m2", &[("format", "pdf"), ("x-tenant", "b")]),
+            with_headers("h", "m3", &[("type", "log")]),
+            with_headers("h", "m4", &[]),
+            with_headers("h", "m5", &[("x-tenant", "a"), ("format", "zip")]),
+        ],
+    },
+    Experiment {
+        name: "headers_any_with_nothing_to_compare",
+        rabbitmq: "any_only_x: []; all_only_x: [m1, m2]; any_with_x: [m1]",
+        steps: &[
+            Declare(Queue::classic("any_only_x")),
+            Declare(Queue::classic("all_only_x")),
+            Declare(Queue::classic("any_with_x")),
+            HeadersExchange(
+                "h",
+                &[
+                    ("any_only_x", &[("x-match", "any"), ("x-tenant", "a")]),
+                    ("all_only_x", &[("x-tenant", "a")]),
+                    ("any_with_x", &[("x-match", "any-with-x"), ("x-tenant", "a"), ("k", "v")]),
+                ],
+            ),
+            with_headers("h", "m1", &[("x-tenant", "a")]),
+            with_headers("h", "m2", &[("k", "other")]),
+        ],
+    },
+    Experiment {
+        name: "expiration_waits_for_the_head",
+        rabbitmq: "get c1=m1; q_a: [m1 r]; q_b: []; dlq: [m3 x-death=expired@q_b, m2 x-death=expired@q_a]",
+        steps: &[
+            Declare(with_dlq(Queue::classic("q_a"), "dlq")),
+            Declare(with_dlq(Queue::classic("q_b"), "dlq")),
+            Declare(Queue::classic("dlq")),
+            publish("q_a", "m1"),
+            expiring("q_a", "m2", 30),
+            expiring("q_b", "m3", 100),
+            Sleep { ms: 300 },
+            get(1, "q_a"),
+            Close { ch: 1 },
+        ],
+    },
+    Experiment {
+        name: "expiration_and_queue_ttl_lower_wins",
+        rabbitmq: "ttl_50: []; ttl_60000: [m3]; dlq_a: [m1 x-death=expired@ttl_50]; dlq_b: [m2 x-death=expired@ttl_60000]",
+        steps: &[
+            Declare(ttl(with_dlq(Queue::classic("ttl_50"), "dlq_a"), 50)),
+            Declare(ttl(with_dlq(Queue::classic("ttl_60000"), "dlq_b"), 60_000)),
+            Declare(Queue::classic("dlq_a")),
+            Declare(Queue::classic("dlq_b")),
+            expiring("ttl_50", "m1", 60_000),
+            expiring("ttl_60000", "m2", 30),
+            expiring("ttl_60000", "m3", 60_000),
+            Sleep { ms: 200 },
+        ],
+    },
+    Experiment {
+        name: "expired_dead_letter_loses_its_expiration",
+        rabbitmq: "get c1=m1 x-death=expired@q; q: []; dlq: [m1 r x-death=expired@q]",
+        steps: &[
+            Declare(with_dlq(Queue::classic("q"), "dlq")),
+            Declare(Queue::classic("dlq")),
+            expiring("q", "m1", 30),
+            Sleep { ms: 200 },
+            get(1, "dlq"),
+            Close { ch: 1 },
         ],
     },
 ];

@@ -4,12 +4,14 @@
 //! each step the broker's group commit runs to the end, so a confirm that
 //! waits for the disk comes with the step that asked for it.
 
-use super::plan::{Event, Experiment, Kind, Overflow, Queue, Seen, Step, To};
+use super::plan::{Event, Experiment, Kind, Overflow, Queue, Seen, Step, Table, To};
 use brokerlab::broker::queue::QueueBroker;
-use brokerlab::broker::{ClientId, Delivery, DeliveryTag, KeyId, Message, Output, Request, Target};
+use brokerlab::broker::{
+    ClientId, Delivery, DeliveryTag, HeadersId, KeyId, Message, Output, Properties, Request, Target,
+};
 use brokerlab::config::{
-    BindingSpec, ExchangeKind, ExchangeSpec, Overflow as SpecOverflow, QueueBrokerSpec, QueueKind,
-    QueueMode, QueueSpec,
+    BindingSpec, ExchangeKind, ExchangeSpec, Headers, Overflow as SpecOverflow, QueueBrokerSpec,
+    QueueKind, QueueMode, QueueSpec,
 };
 use brokerlab::storage::{MemoryStore, Storage, Tear};
 use std::collections::{BTreeMap, HashMap};
@@ -26,6 +28,8 @@ struct Run {
     queues: Vec<String>,
     exchanges: Vec<String>,
     keys: Vec<String>,
+    /// The header tables the plan publishes with, by [`HeadersId`].
+    header_tables: Vec<Headers>,
     now_ms: u64,
     /// The delivery tag each channel last saw for each body.
     tags: HashMap<(ClientId, String), DeliveryTag>,
@@ -34,9 +38,12 @@ struct Run {
 
 /// Runs `exp` on a fresh queue broker and returns what the clients saw.
 pub fn run(exp: &Experiment) -> Vec<Event> {
-    let (spec, keys) = spec(exp);
+    let (spec, keys, header_tables) = spec(exp);
     let key_of = |k: &str| keys.iter().position(|n| n == k).map(|i| i as KeyId);
-    let broker = QueueBroker::from_spec(&spec, &key_of, &keys, 1_000);
+    let mut broker = QueueBroker::from_spec(&spec, &key_of, &keys, 1_000);
+    for table in &header_tables {
+        broker.add_headers(table);
+    }
     let mut disk = MemoryStore::new(Default::default(), 0);
     disk.recover();
     let mut run = Run {
@@ -45,6 +52,7 @@ pub fn run(exp: &Experiment) -> Vec<Event> {
         queues: spec.queues.iter().map(|q| q.name.clone()).collect(),
         exchanges: spec.exchanges.iter().map(|x| x.name.clone()).collect(),
         keys,
+        header_tables,
         now_ms: 0,
         tags: HashMap::new(),
         events: Vec::new(),
@@ -62,11 +70,25 @@ pub fn run(exp: &Experiment) -> Vec<Event> {
     run.events
 }
 
-/// The broker the plan declares, and the routing keys it publishes with.
-fn spec(exp: &Experiment) -> (QueueBrokerSpec, Vec<String>) {
+/// A field table as the broker's config holds it.
+fn table(t: Table) -> Headers {
+    t.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The broker the plan declares, the routing keys and the header tables it
+/// publishes with.
+fn spec(exp: &Experiment) -> (QueueBrokerSpec, Vec<String>, Vec<Headers>) {
     let queues = exp.queues().into_iter().map(queue_spec).collect();
     let mut exchanges = Vec::new();
     let mut keys = Vec::new();
+    let mut header_tables = Vec::new();
+    let binding = |q: &str, routing_key: Option<&str>, arguments: Headers| BindingSpec {
+        queue: q.to_string(),
+        routing_key: routing_key.map(str::to_string),
+        arguments,
+    };
     for step in exp.steps {
         match step {
             Step::Topic(x, bindings) => exchanges.push(ExchangeSpec {
@@ -74,16 +96,25 @@ fn spec(exp: &Experiment) -> (QueueBrokerSpec, Vec<String>) {
                 kind: ExchangeKind::Topic,
                 bindings: bindings
                     .iter()
-                    .map(|(q, key)| BindingSpec {
-                        queue: q.to_string(),
-                        routing_key: Some(key.to_string()),
-                    })
+                    .map(|(q, key)| binding(q, Some(key), Headers::new()))
+                    .collect(),
+            }),
+            Step::HeadersExchange(x, bindings) => exchanges.push(ExchangeSpec {
+                name: x.to_string(),
+                kind: ExchangeKind::Headers,
+                bindings: bindings
+                    .iter()
+                    .map(|(q, args)| binding(q, None, table(args)))
                     .collect(),
             }),
             Step::Publish {
                 to: To::Topic(_, key),
                 ..
             } if !keys.iter().any(|k| k == key) => keys.push(key.to_string()),
+            Step::Publish {
+                to: To::Headers(_, headers),
+                ..
+            } if !header_tables.contains(&table(headers)) => header_tables.push(table(headers)),
             _ => {}
         }
     }
@@ -93,7 +124,7 @@ fn spec(exp: &Experiment) -> (QueueBrokerSpec, Vec<String>) {
         exchanges,
         fsync_latency_ms: 0,
     };
-    (spec, keys)
+    (spec, keys, header_tables)
 }
 
 fn queue_spec(q: Queue) -> QueueSpec {
@@ -133,14 +164,19 @@ impl Run {
         let mut out = Vec::new();
         let now = self.now_ms;
         match *step {
-            Step::Declare(_) | Step::Topic(..) => {}
+            Step::Declare(_) | Step::Topic(..) | Step::HeadersExchange(..) => {}
             Step::Publish {
                 to,
                 body,
                 persistent,
-                ..
+                expiration_ms,
             } => {
-                let req = self.publish(to, body, persistent);
+                let props = Properties {
+                    persistent,
+                    expiration_ms,
+                    headers: None,
+                };
+                let req = self.publish(to, body, props);
                 self.broker.handle(now, PUBLISHER, req, &mut out);
             }
             Step::Consume {
@@ -208,17 +244,22 @@ impl Run {
         }
     }
 
-    fn publish(&self, to: To, body: &str, persistent: bool) -> Request {
+    fn exchange(&self, name: &str) -> Target {
+        let x = self.exchanges.iter().position(|n| n == name);
+        Target::Exchange(x.expect("declared") as u32)
+    }
+
+    fn publish(&self, to: To, body: &str, mut props: Properties) -> Request {
         let (target, key) = match to {
             To::Queue(q) => (Target::Queue(self.queue(q)), None),
             To::Topic(x, key) => {
-                let x = self
-                    .exchanges
-                    .iter()
-                    .position(|n| n == x)
-                    .expect("declared");
                 let k = self.keys.iter().position(|n| n == key).expect("collected");
-                (Target::Exchange(x as u32), Some(k as KeyId))
+                (self.exchange(x), Some(k as KeyId))
+            }
+            To::Headers(x, headers) => {
+                let h = self.header_tables.iter().position(|t| *t == table(headers));
+                props.headers = Some(h.expect("collected") as HeadersId);
+                (self.exchange(x), None)
             }
         };
         let id = msg_id(body);
@@ -233,7 +274,7 @@ impl Run {
             target,
             msg,
             confirm: true,
-            persistent,
+            props,
         }
     }
 

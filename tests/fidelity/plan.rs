@@ -63,7 +63,12 @@ pub enum To {
     Queue(&'static str),
     /// A declared topic exchange with this routing key.
     Topic(&'static str, &'static str),
+    /// A declared headers exchange, the message carrying these headers.
+    Headers(&'static str, Table),
 }
+
+/// An AMQP field table with text values: (name, value).
+pub type Table = &'static [(&'static str, &'static str)];
 
 /// One client action. `ch` names a channel (each on its own connection);
 /// bodies name messages ("m1"), and an ack names the body it settles (the
@@ -73,6 +78,8 @@ pub enum Step {
     Declare(Queue),
     /// A topic exchange and its bindings (queue, binding key).
     Topic(&'static str, &'static [(&'static str, &'static str)]),
+    /// A headers exchange and its bindings (queue, binding arguments).
+    HeadersExchange(&'static str, &'static [(&'static str, Table)]),
     /// `basic.publish` on the publisher's confirm channel, then wait for the confirm.
     Publish {
         to: To,

@@ -5,7 +5,7 @@
 //! names get a per-experiment prefix on the server (and lose it again in the
 //! events), and every run deletes what an earlier run left behind first.
 
-use super::plan::{Event, Experiment, Kind, Overflow, Queue, Seen, Step, To};
+use super::plan::{Event, Experiment, Kind, Overflow, Queue, Seen, Step, Table, To};
 use amqprs::callbacks::{ChannelCallback, DefaultConnectionCallback};
 use amqprs::channel::{
     BasicAckArguments, BasicCancelArguments, BasicConsumeArguments, BasicGetArguments,
@@ -198,7 +198,7 @@ impl Run<'_> {
             c.channel.queue_delete(args).await.expect("queue.delete");
         }
         for step in exp.steps {
-            if let Step::Topic(x, _) = step {
+            if let Step::Topic(x, _) | Step::HeadersExchange(x, _) = step {
                 let args = ExchangeDeleteArguments::new(&self.name(x));
                 c.channel
                     .exchange_delete(args)
@@ -213,6 +213,7 @@ impl Run<'_> {
         match *step {
             Step::Declare(q) => self.declare(q).await,
             Step::Topic(x, bindings) => self.topic(x, bindings).await,
+            Step::HeadersExchange(x, bindings) => self.headers_exchange(x, bindings).await,
             Step::Publish {
                 to,
                 body,
@@ -303,10 +304,30 @@ impl Run<'_> {
         }
     }
 
+    async fn headers_exchange(&mut self, x: &str, bindings: &[(&str, Table)]) {
+        let name = self.name(x);
+        let binds: Vec<(String, Table)> = bindings
+            .iter()
+            .map(|(q, args)| (self.name(q), *args))
+            .collect();
+        let c = self.chan(0).await;
+        let args = ExchangeDeclareArguments::new(&name, "headers");
+        c.channel
+            .exchange_declare(args)
+            .await
+            .expect("exchange.declare");
+        for (q, table) in binds {
+            let mut args = QueueBindArguments::new(&q, &name, "");
+            args.arguments(field_table(table));
+            c.channel.queue_bind(args).await.expect("queue.bind");
+        }
+    }
+
     async fn publish(&mut self, to: To, body: &str, persistent: bool, expiration_ms: Option<u32>) {
-        let (exchange, key) = match to {
-            To::Queue(q) => (String::new(), self.name(q)),
-            To::Topic(x, key) => (self.name(x), key.to_string()),
+        let (exchange, key, headers) = match to {
+            To::Queue(q) => (String::new(), self.name(q), None),
+            To::Topic(x, key) => (self.name(x), key.to_string(), None),
+            To::Headers(x, headers) => (self.name(x), String::new(), Some(headers)),
         };
         if self.publisher.is_none() {
             let c = self.open().await;
@@ -322,6 +343,9 @@ impl Run<'_> {
         props.with_persistence(persistent);
         if let Some(ms) = expiration_ms {
             props.with_expiration(&ms.to_string());
+        }
+        if let Some(headers) = headers {
+            props.with_headers(field_table(headers));
         }
         let args = BasicPublishArguments::new(&exchange, &key);
         c.channel
@@ -476,6 +500,15 @@ impl Run<'_> {
             let _ = c.conn.close().await;
         }
     }
+}
+
+/// A field table of text values (`longstr`), as a client library sends one.
+fn field_table(table: Table) -> FieldTable {
+    let mut t = FieldTable::new();
+    for (k, v) in table {
+        t.insert((*k).try_into().expect("short name"), (*v).into());
+    }
+    t
 }
 
 /// Waits for the confirm of publish number `n` (confirms may be `multiple`).

@@ -6,8 +6,9 @@
 //!   quorum queue (3.10) puts it behind the ready messages.
 //! - Quorum `x-delivery-limit` = n: at most n + 1 deliveries
 //!   (`x-delivery-count` 0..=n). SQS `maxReceiveCount` = n: n receives.
-//! - `x-message-ttl`: a message expires when it reaches the head of its
-//!   queue (one behind a live message waits, as in RabbitMQ).
+//! - `x-message-ttl` and the message's own `expiration` (the lower wins): a
+//!   message expires when it reaches the head of its queue (one behind a
+//!   live message waits, as in RabbitMQ).
 
 use super::channels::Unacked;
 use super::queues::Ready;
@@ -86,10 +87,13 @@ impl QueueBroker {
             reason,
         }));
         // Delivery count restarts in the dead-letter queue: it is a new queue.
+        // RabbitMQ removes `expiration` (keeping it as `x-death`'s
+        // `original-expiration`) so the copy does not expire again at once.
         let copy = Ready {
             delivery_count: 0,
             redelivered: false,
             enqueued_ms: now_ms,
+            expiration_ms: None,
             death: Some(Death {
                 reason,
                 queue: from,
@@ -102,8 +106,8 @@ impl QueueBroker {
         }
     }
 
-    /// `x-message-ttl`: dead-letters expired messages at the head of `q` (a
-    /// message behind a live one waits, as in RabbitMQ).
+    /// `x-message-ttl` and `expiration`: dead-letters expired messages at the
+    /// head of `q` (a message behind a live one waits, as in RabbitMQ).
     pub(super) fn expire(&mut self, now_ms: u64, q: QueueId, out: &mut Vec<Output>) {
         while self.queues.head_expired(q, now_ms) {
             let (position, head) = self.queues.pop_first(q);

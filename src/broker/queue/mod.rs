@@ -29,7 +29,11 @@
 //!   `maxReceiveCount` = n: at most n receives.
 //! - **Limits.** `x-max-length` / `x-max-length-bytes` count ready messages;
 //!   past them `drop-head` dead-letters the oldest, `reject-publish` refuses
-//!   the new one. `x-message-ttl` expires a message when it reaches the head.
+//!   the new one. `x-message-ttl` and the message's own `expiration` (the
+//!   lower wins) expire a message when it reaches the head.
+//! - **Routing.** `fanout`, `direct`, `topic` (`*` one word, `#` any number)
+//!   and `headers` (`x-match` `all` / `any`, `x-` arguments left out unless
+//!   `all-with-x` / `any-with-x`) exchanges, and `x-consistent-hash`.
 //!   A dead-lettered message carries `x-death` (reason and source queue).
 //!
 //! Simplifications: [`SIMPLIFICATIONS`], which the page shows where the
@@ -41,8 +45,9 @@
 //! | room | job |
 //! |---|---|
 //! | `queues` | the declared queues: settings, ready messages by position, `x-max-length` and TTL checks |
-//! | `routing` | exchanges and bindings (`fanout`, `direct`, `topic`, `x-consistent-hash`) |
+//! | `routing` | exchanges and bindings (`fanout`, `direct`, `topic`, `headers`, `x-consistent-hash`) |
 //! | `topic` | the `topic` exchange's pattern match |
+//! | `headers` | the `headers` exchange's match (`x-match` `all` / `any`, `x-` arguments) |
 //! | `consumers` | `basic.consume` / `basic.cancel`, `prefetch` and receive windows, round-robin |
 //! | `channels` | delivery tags, unacked deliveries, 406 on a bad tag, SQS visibility deadlines |
 //! | `fifo` | SQS FIFO's 5-minute `MessageDeduplicationId` window |
@@ -61,6 +66,7 @@ mod dead_letter;
 mod dispatch;
 mod durability;
 mod fifo;
+mod headers;
 mod publish;
 mod queues;
 mod record;
@@ -81,9 +87,10 @@ pub const SIMPLIFICATIONS: [&str; 7] = [
     "SQS is modelled as push: prefetch is how many messages a consumer may have in flight.",
     "A durable queue's message store is never compacted: it grows with every change until the run ends.",
     "In the page the queue broker writes to the simulated disk, not to IndexedDB, so its durable queues do not survive a reload.",
-    "Not modelled: headers exchanges, per-message expiration, consumer_timeout, SQS FIFO MessageGroupId, quorum-queue replication.",
+    "Not modelled: consumer_timeout, SQS FIFO MessageGroupId, quorum-queue replication.",
 ];
 pub use fifo::{DedupWindow, SQS_DEDUP_IDS_MAX, SQS_DEDUP_WINDOW_MS};
+pub use headers::matches as headers_match;
 pub use record::StoreLayoutError;
 pub use routing::key_hash;
 pub use topic::matches as topic_matches;
@@ -164,6 +171,13 @@ impl QueueBroker {
         self.exchanges.add_key(name);
     }
 
+    /// A message header table interned by the world (at the start or when
+    /// a producer is added); tables only grow at the end, so the `n`-th
+    /// call's table is [`HeadersId`](crate::broker::HeadersId) `n`.
+    pub fn add_headers(&mut self, table: &crate::config::Headers) {
+        self.exchanges.add_headers(table);
+    }
+
     /// Whether the process is running.
     pub fn is_up(&self) -> bool {
         self.up
@@ -183,8 +197,8 @@ impl QueueBroker {
                 target,
                 msg,
                 confirm,
-                persistent,
-            } => self.publish(now_ms, from, target, (msg, persistent), confirm, out),
+                props,
+            } => self.publish(now_ms, from, target, (msg, props), confirm, out),
             Request::Consume {
                 queue,
                 prefetch,

@@ -8,7 +8,9 @@
 use super::queues::Ready;
 use super::record::StoreEntry;
 use super::QueueBroker;
-use crate::broker::{ClientId, DeadLetterReason, Message, Note, Output, QueueId, Target};
+use crate::broker::{
+    ClientId, DeadLetterReason, Message, Note, Output, Properties, QueueId, Target,
+};
 use crate::config::Overflow;
 
 impl QueueBroker {
@@ -19,13 +21,13 @@ impl QueueBroker {
         now_ms: u64,
         from: ClientId,
         target: Target,
-        (msg, persistent): (Message, bool),
+        (msg, props): (Message, Properties),
         confirm: bool,
         out: &mut Vec<Output>,
     ) {
         let targets = match target {
             Target::Queue(q) => vec![q],
-            Target::Exchange(x) => self.exchanges.route(x, msg.key),
+            Target::Exchange(x) => self.exchanges.route(x, msg.key, props.headers),
         };
         let mark = self.store.mark();
         let mut accepted = true;
@@ -33,7 +35,7 @@ impl QueueBroker {
             if self.fifo_duplicate(now_ms, q, msg, out) {
                 continue;
             }
-            let ready = Ready::fresh(msg, persistent, now_ms);
+            let ready = Ready::fresh(msg, props, now_ms);
             accepted &= self.enqueue(now_ms, q, ready, out);
             self.dispatch(now_ms, q, out);
         }
@@ -43,7 +45,9 @@ impl QueueBroker {
         }
         if confirm {
             // A persistent message in a durable queue is confirmed once on disk.
-            let kept = targets.iter().any(|&q| self.store.keeps(q, persistent));
+            let kept = targets
+                .iter()
+                .any(|&q| self.store.keeps(q, props.persistent));
             let wait = kept && self.store.mark() > mark;
             self.store.confirm((from, msg.id, accepted), wait, out);
         }

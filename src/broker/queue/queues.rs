@@ -7,7 +7,7 @@
 //! queue's requeued message slots back into its original place, and a quorum
 //! queue's return takes a fresh position behind the ready ones.
 
-use crate::broker::{Death, Message, QueueId};
+use crate::broker::{Death, Message, Properties, QueueId};
 use crate::config::{Overflow, QueueBrokerSpec, QueueKind};
 use std::collections::BTreeMap;
 
@@ -50,23 +50,39 @@ pub(super) struct Ready {
     pub(super) redelivered: bool,
     /// `delivery_mode=2`.
     pub(super) persistent: bool,
-    /// When it entered this queue, for `x-message-ttl` (kept across returns).
+    /// When it entered this queue, for `x-message-ttl` and `expiration`
+    /// (kept across returns).
     pub(super) enqueued_ms: u64,
+    /// The message's own `expiration`, ms after `enqueued_ms`. RabbitMQ
+    /// removes it when it dead-letters the message.
+    pub(super) expiration_ms: Option<u32>,
     /// How it got here if it was dead-lettered (`x-death`).
     pub(super) death: Option<Death>,
 }
 
 impl Ready {
     /// A message as it first enters a queue: never delivered.
-    pub(super) fn fresh(msg: Message, persistent: bool, now_ms: u64) -> Ready {
+    pub(super) fn fresh(msg: Message, props: Properties, now_ms: u64) -> Ready {
         Ready {
             msg,
             delivery_count: 0,
             redelivered: false,
-            persistent,
+            persistent: props.persistent,
             enqueued_ms: now_ms,
+            expiration_ms: props.expiration_ms,
             death: None,
         }
+    }
+
+    /// When it expires in a queue with `x-message-ttl` = `ttl_ms`: the lower
+    /// of the queue's TTL and its own `expiration` wins.
+    pub(super) fn expires_at_ms(&self, ttl_ms: Option<u64>) -> Option<u64> {
+        let own = self.expiration_ms.map(u64::from);
+        let ttl = match (ttl_ms, own) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
+        Some(self.enqueued_ms.saturating_add(ttl))
     }
 }
 
@@ -222,21 +238,21 @@ impl Queues {
                 .is_some_and(|max| state.ready_bytes + u64::from(bytes) > max)
     }
 
-    /// Whether the head of `q` has outlived `x-message-ttl` at `now_ms`.
+    /// Whether the head of `q` has outlived `x-message-ttl` or its own
+    /// `expiration` at `now_ms`.
     pub(super) fn head_expired(&self, q: QueueId, now_ms: u64) -> bool {
-        let Some(ttl) = self.cfg[q as usize].ttl_ms else {
-            return false;
-        };
+        let ttl = self.cfg[q as usize].ttl_ms;
         let head = self.state[q as usize].ready.first_key_value();
-        head.is_some_and(|(_, r)| r.enqueued_ms + ttl <= now_ms)
+        head.and_then(|(_, r)| r.expires_at_ms(ttl))
+            .is_some_and(|at| at <= now_ms)
     }
 
-    /// When the first head of any queue expires (`x-message-ttl`).
+    /// When the first head of any queue expires (`x-message-ttl`, `expiration`).
     pub(super) fn next_expiry_ms(&self) -> Option<u64> {
         self.cfg
             .iter()
             .zip(&self.state)
-            .filter_map(|(cfg, s)| Some(s.ready.first_key_value()?.1.enqueued_ms + cfg.ttl_ms?))
+            .filter_map(|(cfg, s)| s.ready.first_key_value()?.1.expires_at_ms(cfg.ttl_ms))
             .min()
     }
 }

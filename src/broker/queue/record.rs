@@ -10,12 +10,14 @@
 //! Every value starts with a kind byte and the position (little-endian):
 //!
 //! ```text
-//!   0   u8   kind: 1 = enqueued, 2 = delivered, 3 = moved, 4 = removed
+//!   0   u8   kind: 1 = enqueued, 2 = delivered, 3 = moved, 4 = removed,
+//!            5 = enqueued with an `expiration`
 //!   1   u64  position
 //! enqueued  + 46: message id u64, producer u32, seq u64, key u32
 //!                 (u32::MAX: none), payload bytes u32, delivery count u32,
 //!                 redelivered u8, enqueued_ms u64, x-death reason u8
 //!                 (0: none), x-death queue u32
+//! enqueued with an expiration + 50: the same, then expiration ms u32
 //! delivered + 4:  delivery count u32
 //! moved     + 8:  the new position u64
 //! removed   + 0
@@ -84,6 +86,9 @@ const KIND_ENQUEUED: u8 = 1;
 const KIND_DELIVERED: u8 = 2;
 const KIND_MOVED: u8 = 3;
 const KIND_REMOVED: u8 = 4;
+/// An enqueued entry whose message has an `expiration` (kind 1 stays the
+/// layout of every message without one).
+const KIND_ENQUEUED_EXPIRING: u8 = 5;
 /// Bytes of the kind and the position.
 const HEAD_BYTES: usize = 9;
 /// Bytes an enqueued entry adds after the head.
@@ -95,10 +100,17 @@ const NO_KEY: u32 = u32::MAX;
 pub(super) fn encode(entry: &StoreEntry) -> Vec<u8> {
     let mut v = Vec::with_capacity(HEAD_BYTES + ENQUEUED_BYTES);
     match *entry {
-        StoreEntry::Enqueued { position, ready } => {
-            head(&mut v, KIND_ENQUEUED, position);
-            encode_ready(&ready, &mut v);
-        }
+        StoreEntry::Enqueued { position, ready } => match ready.expiration_ms {
+            None => {
+                head(&mut v, KIND_ENQUEUED, position);
+                encode_ready(&ready, &mut v);
+            }
+            Some(ms) => {
+                head(&mut v, KIND_ENQUEUED_EXPIRING, position);
+                encode_ready(&ready, &mut v);
+                v.extend_from_slice(&ms.to_le_bytes());
+            }
+        },
         StoreEntry::Delivered {
             position,
             delivery_count,
@@ -199,6 +211,17 @@ pub(super) fn decode(offset: u64, value: &[u8]) -> Result<StoreEntry, StoreLayou
             let ready = decode_ready(&mut r).ok_or(bad("an enqueued entry cut short"))?;
             StoreEntry::Enqueued { position, ready }
         }
+        KIND_ENQUEUED_EXPIRING => {
+            let ready = decode_ready(&mut r).and_then(|ready| {
+                let expiration_ms = Some(r.u32()?);
+                Some(Ready {
+                    expiration_ms,
+                    ..ready
+                })
+            });
+            let ready = ready.ok_or(bad("an enqueued entry cut short"))?;
+            StoreEntry::Enqueued { position, ready }
+        }
         KIND_DELIVERED => StoreEntry::Delivered {
             position,
             delivery_count: r.u32().ok_or(bad("a delivered entry cut short"))?,
@@ -238,6 +261,7 @@ fn decode_ready(r: &mut Reader<'_>) -> Option<Ready> {
         redelivered,
         persistent: true,
         enqueued_ms,
+        expiration_ms: None,
         death: reason.map(|reason| Death { reason, queue }),
     })
 }
@@ -259,7 +283,15 @@ mod tests {
                 reason: DeadLetterReason::Expired,
                 queue: 1,
             }),
-            ..Ready::fresh(msg, true, 55)
+            ..Ready::fresh(msg, props(None), 55)
+        }
+    }
+
+    fn props(expiration_ms: Option<u32>) -> crate::broker::Properties {
+        crate::broker::Properties {
+            persistent: true,
+            expiration_ms,
+            headers: None,
         }
     }
 
@@ -279,6 +311,10 @@ mod tests {
                 to: 12,
             },
             StoreEntry::Removed { position: 12 },
+            StoreEntry::Enqueued {
+                position: 13,
+                ready: Ready::fresh(sample().msg, props(Some(250)), 60),
+            },
         ];
         for e in entries {
             assert_eq!(decode(0, &encode(&e)), Ok(e));

@@ -2,11 +2,11 @@
 //!
 //! The default exchange (`""`) routes straight to the queue its routing key
 //! names, so it needs no state; the declared ones are `fanout`, `direct`,
-//! `topic` and `x-consistent-hash`.
+//! `topic`, `headers` and `x-consistent-hash`.
 
-use super::topic;
-use crate::broker::{KeyId, QueueId};
-use crate::config::{ExchangeKind, QueueBrokerSpec};
+use super::{headers, topic};
+use crate::broker::{HeadersId, KeyId, QueueId};
+use crate::config::{ExchangeKind, Headers, QueueBrokerSpec};
 
 /// The hash the `x-consistent-hash` exchange routes a key by.
 pub fn key_hash(key: &str) -> u64 {
@@ -22,6 +22,8 @@ struct Binding {
     key: Option<KeyId>,
     /// `topic`: the pattern to match.
     pattern: Option<String>,
+    /// `headers`: `x-match` and the header values to match.
+    arguments: Headers,
 }
 
 /// One declared exchange.
@@ -42,6 +44,9 @@ pub(super) struct Exchanges {
     key_names: Vec<String>,
     /// Hash of each key, for `x-consistent-hash`.
     key_hashes: Vec<u64>,
+    /// Message header tables by [`HeadersId`], for `headers` exchanges.
+    /// Bound: the producers in the scenario.
+    header_tables: Vec<Headers>,
 }
 
 impl Exchanges {
@@ -67,6 +72,7 @@ impl Exchanges {
                             queue: QueueId::try_from(index(&b.queue)?).ok()?,
                             key: b.routing_key.as_deref().and_then(key_of),
                             pattern: b.routing_key.clone(),
+                            arguments: b.arguments.clone(),
                         })
                     })
                     .collect(),
@@ -76,7 +82,14 @@ impl Exchanges {
             exchanges,
             key_names: key_names.to_vec(),
             key_hashes: key_names.iter().map(|k| key_hash(k)).collect(),
+            header_tables: Vec::new(),
         }
+    }
+
+    /// A message header table interned by the world; tables only grow at
+    /// the end, so its index is its [`HeadersId`].
+    pub(super) fn add_headers(&mut self, table: &Headers) {
+        self.header_tables.push(table.clone());
     }
 
     /// A key interned mid-run; keys only ever grow at the end.
@@ -86,7 +99,12 @@ impl Exchanges {
     }
 
     /// The queues one message goes to through exchange `x`.
-    pub(super) fn route(&self, x: u32, key: Option<KeyId>) -> Vec<QueueId> {
+    pub(super) fn route(
+        &self,
+        x: u32,
+        key: Option<KeyId>,
+        headers: Option<HeadersId>,
+    ) -> Vec<QueueId> {
         let ex = &self.exchanges[x as usize];
         match ex.kind {
             ExchangeKind::Fanout => ex.bindings.iter().map(|b| b.queue).collect(),
@@ -109,6 +127,18 @@ impl Exchanges {
                     .map(|b| b.queue)
                     .collect();
                 // A queue bound twice still gets one copy.
+                to.dedup();
+                to
+            }
+            ExchangeKind::Headers => {
+                let none = Headers::new();
+                let table = headers.map_or(&none, |h| &self.header_tables[h as usize]);
+                let mut to: Vec<QueueId> = ex
+                    .bindings
+                    .iter()
+                    .filter(|b| headers::matches(&b.arguments, table))
+                    .map(|b| b.queue)
+                    .collect();
                 to.dedup();
                 to
             }

@@ -175,6 +175,7 @@ mod tests {
             queues: vec!["orders".into()],
             topics: vec!["orders".into()],
             groups: vec!["g1".into()],
+            headers: Vec::new(),
         }
     }
 

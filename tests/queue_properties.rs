@@ -1,0 +1,146 @@
+//! Message properties and the routing that reads them, through whole runs:
+//! `headers` exchanges (`x-match` all / any) and per-message `expiration`
+//! (RabbitMQ 3.10), and the scenario errors for what RabbitMQ would refuse.
+//! `tests/rabbitmq_fidelity.rs` compares the same behaviours with a real
+//! RabbitMQ step by step.
+
+use brokerlab::broker::{DeadLetterReason, Note, QueueId};
+use brokerlab::config::Scenario;
+use brokerlab::history::Entry;
+use brokerlab::world::World;
+use std::collections::BTreeMap;
+
+/// A queue-broker scenario from its `broker` and `clients` JSON.
+fn scenario(broker: &str, clients: &str) -> Result<Scenario, String> {
+    let text = format!(
+        r#"{{ "name": "t", "seed": 1, "duration_ms": 2000,
+             "broker": {broker}, "clients": {clients} }}"#
+    );
+    Scenario::from_json(&text).map_err(|e| e.to_string())
+}
+
+fn notes(world: &World) -> Vec<(u64, Note)> {
+    let events = world.history().events();
+    let notes = events.iter().filter_map(|ev| match ev.entry {
+        Entry::Broker(n) => Some((ev.time_ms, n)),
+        _ => None,
+    });
+    notes.collect()
+}
+
+/// How many messages entered each queue (by id).
+fn enqueued_per_queue(world: &World) -> BTreeMap<QueueId, u64> {
+    let mut per = BTreeMap::new();
+    for (_, n) in notes(world) {
+        if let Note::Enqueued { queue, .. } = n {
+            *per.entry(queue).or_default() += 1;
+        }
+    }
+    per
+}
+
+const HEADERS_BROKER: &str = r#"{ "kind": "queue",
+  "queues": [ { "name": "pdf_reports" }, { "name": "anything_pdf" }, { "name": "all" } ],
+  "exchanges": [ { "name": "docs", "type": "headers", "bindings": [
+    { "queue": "pdf_reports", "arguments": { "format": "pdf", "type": "report" } },
+    { "queue": "anything_pdf", "arguments": { "x-match": "any", "format": "pdf", "type": "nothing" } },
+    { "queue": "all", "arguments": { "x-match": "all", "x-tenant": "a" } } ] } ] }"#;
+
+#[test]
+fn a_headers_exchange_routes_by_all_or_any_of_the_binding_arguments() {
+    let clients = r#"[
+      { "kind": "producer", "id": "reports", "exchange": "docs", "interval_ms": 10, "count": 5,
+        "headers": { "format": "pdf", "type": "report" } },
+      { "kind": "producer", "id": "invoices", "exchange": "docs", "interval_ms": 10, "count": 3,
+        "headers": { "format": "pdf", "type": "invoice" } },
+      { "kind": "producer", "id": "plain", "exchange": "docs", "interval_ms": 10, "count": 2 } ]"#;
+    let s = scenario(HEADERS_BROKER, clients).unwrap();
+    let mut world = World::new(&s);
+    world.run().unwrap();
+    let per = enqueued_per_queue(&world);
+    // all: only the reports; any: every pdf; `x-tenant` is left out of the
+    // match, so the binding with nothing else to compare takes everything.
+    assert_eq!(per, BTreeMap::from([(0, 5), (1, 8), (2, 10)]));
+}
+
+#[test]
+fn a_producer_added_mid_run_brings_its_headers() {
+    let clients = r#"[ { "kind": "producer", "id": "plain", "exchange": "docs", "interval_ms": 10, "count": 2 } ]"#;
+    let s = scenario(HEADERS_BROKER, clients).unwrap();
+    let mut world = World::new(&s);
+    world.run_until(100).unwrap();
+    let late = r#"{ "kind": "producer", "id": "late", "exchange": "docs", "interval_ms": 10,
+      "count": 4, "headers": { "format": "pdf", "type": "report" } }"#;
+    world
+        .add_client(serde_json::from_str(late).unwrap())
+        .unwrap();
+    world.run().unwrap();
+    assert_eq!(
+        enqueued_per_queue(&world),
+        BTreeMap::from([(0, 4), (1, 4), (2, 6)])
+    );
+}
+
+#[test]
+fn a_message_expires_at_the_head_after_the_lower_of_its_expiration_and_the_queue_ttl() {
+    let broker = r#"{ "kind": "queue", "queues": [
+      { "name": "short_ttl", "message_ttl_ms": 100, "dead_letter_queue": "dlq" },
+      { "name": "long_ttl", "message_ttl_ms": 100000, "dead_letter_queue": "dlq" },
+      { "name": "dlq" } ] }"#;
+    let clients = r#"[
+      { "kind": "producer", "id": "a", "routing_key": "short_ttl", "interval_ms": 1000, "count": 1,
+        "expiration_ms": 50000 },
+      { "kind": "producer", "id": "b", "routing_key": "long_ttl", "interval_ms": 1000, "count": 1,
+        "expiration_ms": 30 } ]"#;
+    let s = scenario(broker, clients).unwrap();
+    let mut world = World::new(&s);
+    world.run().unwrap();
+    let expired: Vec<(u64, QueueId, Option<QueueId>)> = notes(&world)
+        .into_iter()
+        .filter_map(|(t, n)| match n {
+            Note::DeadLettered {
+                from,
+                to,
+                reason: DeadLetterReason::Expired,
+                ..
+            } => Some((t, from, to)),
+            _ => None,
+        })
+        .collect();
+    // Both arrive at 1 ms: b's own 30 ms beats its queue's TTL, a's queue's
+    // 100 ms beats its own 50 s. Neither expires again in the dead-letter
+    // queue: RabbitMQ removes `expiration` when it dead-letters.
+    assert_eq!(expired, vec![(31, 1, Some(2)), (101, 0, Some(2))]);
+}
+
+#[test]
+fn what_rabbitmq_would_refuse_is_an_error_naming_the_field() {
+    let bad_x_match = HEADERS_BROKER.replace(r#""x-match": "any""#, r#""x-match": "some""#);
+    let producer = r#"[ { "kind": "producer", "id": "p", "exchange": "docs", "interval_ms": 10, "count": 1 } ]"#;
+    let e = scenario(&bad_x_match, producer).unwrap_err();
+    assert!(
+        e.contains("broker.exchanges[0].bindings[1].arguments.x-match") && e.contains("some"),
+        "{e}"
+    );
+
+    let direct = r#"{ "kind": "queue", "queues": [ { "name": "q" } ], "exchanges": [
+      { "name": "d", "type": "direct", "bindings": [
+        { "queue": "q", "routing_key": "k", "arguments": { "format": "pdf" } } ] } ] }"#;
+    let e = scenario(direct, producer.replace("docs", "d").as_str()).unwrap_err();
+    assert!(
+        e.contains("broker.exchanges[0].bindings[0].arguments"),
+        "{e}"
+    );
+
+    let queue = r#"{ "kind": "queue", "queues": [ { "name": "q" } ] }"#;
+    let negative = r#"[ { "kind": "producer", "id": "p", "routing_key": "q", "interval_ms": 10,
+      "count": 1, "expiration_ms": -5 } ]"#;
+    let e = scenario(queue, negative).unwrap_err();
+    assert!(e.contains("clients[0].expiration_ms"), "{e}");
+
+    let sqs = r#"{ "kind": "queue", "mode": "sqs", "queues": [ { "name": "q", "visibility_timeout_ms": 100 } ] }"#;
+    let with_headers = r#"[ { "kind": "producer", "id": "p", "routing_key": "q", "interval_ms": 10,
+      "count": 1, "headers": { "a": "b" } } ]"#;
+    let e = scenario(sqs, with_headers).unwrap_err();
+    assert!(e.contains("clients[0].headers") && e.contains("sqs"), "{e}");
+}

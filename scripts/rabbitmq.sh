@@ -26,6 +26,11 @@ BROKERLAB_RABBITMQ_DIR="${BROKERLAB_RABBITMQ_DIR:-$RABBITMQ_ROOT/target/rabbitmq
 RABBITMQ_BIN=/usr/lib/rabbitmq/bin
 # Start-up takes about 4 s here; a minute means something is wrong.
 RABBITMQ_START_TIMEOUT_S="${RABBITMQ_START_TIMEOUT_S:-60}"
+# The node's consumer_timeout (ms) and how often each channel checks it
+# (channel_tick_interval, 60 s by default: too slow for a test). The same
+# numbers are CONSUMER_TIMEOUT_MS and CHANNEL_TICK_INTERVAL_MS in
+# tests/fidelity/plan.rs, which our broker runs every experiment with.
+RABBITMQ_SETTINGS='[{rabbit, [{consumer_timeout, 3000}, {channel_tick_interval, 100}]}]'
 
 rabbitmq_fail() {
   echo "rabbitmq: FAILED: $*" >&2
@@ -52,8 +57,10 @@ rabbitmq_env() {
   export RABBITMQ_CONF_ENV_FILE="$BROKERLAB_RABBITMQ_DIR/rabbitmq-env.conf"
   export RABBITMQ_CONFIG_FILE="$BROKERLAB_RABBITMQ_DIR/rabbitmq"
   export RABBITMQ_ENABLED_PLUGINS_FILE="$BROKERLAB_RABBITMQ_DIR/enabled_plugins"
+  export RABBITMQ_ADVANCED_CONFIG_FILE="$BROKERLAB_RABBITMQ_DIR/advanced.config"
   mkdir -p "$RABBITMQ_MNESIA_BASE" "$RABBITMQ_LOG_BASE"
   touch "$RABBITMQ_CONF_ENV_FILE" "$RABBITMQ_CONFIG_FILE.conf"
+  echo "$RABBITMQ_SETTINGS." >"$RABBITMQ_ADVANCED_CONFIG_FILE"
   [ -f "$RABBITMQ_ENABLED_PLUGINS_FILE" ] || echo '[].' >"$RABBITMQ_ENABLED_PLUGINS_FILE"
 }
 
@@ -84,11 +91,21 @@ rabbitmq_running() (
   "$RABBITMQ_BIN/rabbitmq-diagnostics" -q -n "$BROKERLAB_RABBITMQ_NODE" ping >/dev/null 2>&1
 )
 
+# A node started before advanced.config existed (or changed) gets the
+# settings too; channels opened from now on read them.
+rabbitmq_apply_settings() (
+  rabbitmq_env
+  local set="[application:set_env(rabbit, K, V) || {rabbit, KVs} <- $RABBITMQ_SETTINGS, {K, V} <- KVs], ok."
+  "$RABBITMQ_BIN/rabbitmqctl" -q -n "$BROKERLAB_RABBITMQ_NODE" eval "$set" >/dev/null ||
+    rabbitmq_fail "could not set consumer_timeout / channel_tick_interval on $BROKERLAB_RABBITMQ_NODE"
+)
+
 rabbitmq_start() (
   mkdir -p "$RABBITMQ_ROOT/target"
   rabbitmq_install
   rabbitmq_env
   if rabbitmq_running; then
+    rabbitmq_apply_settings
     echo "rabbitmq: reusing $BROKERLAB_RABBITMQ_NODE on 127.0.0.1:$BROKERLAB_RABBITMQ_PORT"
     return 0
   fi
@@ -106,6 +123,7 @@ rabbitmq_start() (
     rabbitmq_fail "node $BROKERLAB_RABBITMQ_NODE did not start within $RABBITMQ_START_TIMEOUT_S s; the last lines of its logs:
 $(tail -n 20 "$RABBITMQ_LOG_BASE/startup.log" "$RABBITMQ_LOG_BASE"/*.log 2>/dev/null)"
   fi
+  rabbitmq_apply_settings
   echo "rabbitmq: $BROKERLAB_RABBITMQ_NODE $("$RABBITMQ_BIN/rabbitmqctl" -q -n "$BROKERLAB_RABBITMQ_NODE" version) up on 127.0.0.1:$BROKERLAB_RABBITMQ_PORT in $((SECONDS - t0)) s"
 )
 
@@ -134,6 +152,7 @@ rabbitmq_restart_app() (
   "${ctl[@]}" start_app >/dev/null || rabbitmq_fail "rabbitmqctl start_app failed; see $RABBITMQ_LOG_BASE"
   "${ctl[@]}" await_startup --timeout "$RABBITMQ_START_TIMEOUT_S" >/dev/null ||
     rabbitmq_fail "the rabbit app did not come back within $RABBITMQ_START_TIMEOUT_S s"
+  rabbitmq_apply_settings
   echo "rabbitmq: $BROKERLAB_RABBITMQ_NODE restarted (app) in $((SECONDS - t0)) s"
 )
 

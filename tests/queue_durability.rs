@@ -32,6 +32,8 @@ fn broker(durable: bool) -> (QueueBroker, MemoryStore) {
             },
         ],
         exchanges: Vec::new(),
+        consumer_timeout_ms: None,
+        channel_tick_interval_ms: None,
         fsync_latency_ms: FSYNC_MS,
     };
     let mut disk = MemoryStore::new(Default::default(), FSYNC_MS);

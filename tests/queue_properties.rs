@@ -144,3 +144,52 @@ fn what_rabbitmq_would_refuse_is_an_error_naming_the_field() {
     let e = scenario(sqs, with_headers).unwrap_err();
     assert!(e.contains("clients[0].headers") && e.contains("sqs"), "{e}");
 }
+
+#[test]
+fn consumer_timeout_closes_a_slow_consumers_channel_at_its_tick_and_requeues() {
+    let broker = r#"{ "kind": "queue", "consumer_timeout_ms": 1000, "channel_tick_interval_ms": 300,
+      "queues": [ { "name": "q" } ] }"#;
+    let clients = r#"[
+      { "kind": "producer", "id": "p", "routing_key": "q", "interval_ms": 10, "count": 1 },
+      { "kind": "consumer", "id": "slow", "queue": "q", "prefetch": 1,
+        "processing": { "fixed_ms": 1500 } } ]"#;
+    let s = scenario(broker, clients).unwrap();
+    let mut world = World::new(&s);
+    world.run().unwrap();
+    let closes: Vec<u64> = notes(&world)
+        .into_iter()
+        .filter_map(|(t, n)| match n {
+            Note::ChannelError { code: 406, .. } => Some(t),
+            _ => None,
+        })
+        .collect();
+    // Delivered at 2 ms on a channel opened at 1 ms: the tick at 1201 ms is
+    // the first to find it more than 1000 ms old (the run ends before the
+    // redelivery's own timeout).
+    assert_eq!(closes, vec![1201]);
+    let redelivered = world
+        .history()
+        .events()
+        .iter()
+        .any(|ev| matches!(ev.entry, Entry::Deliver { delivery, .. } if delivery.redelivered));
+    assert!(redelivered, "the requeued message comes back redelivered");
+}
+
+#[test]
+fn consumer_timeout_errors_name_the_field() {
+    let clients = r#"[ { "kind": "producer", "id": "p", "routing_key": "q", "interval_ms": 10, "count": 1 } ]"#;
+    let zero = r#"{ "kind": "queue", "consumer_timeout_ms": 0, "queues": [ { "name": "q" } ] }"#;
+    let e = scenario(zero, clients).unwrap_err();
+    assert!(e.contains("broker.consumer_timeout_ms"), "{e}");
+    let sqs = r#"{ "kind": "queue", "mode": "sqs", "consumer_timeout_ms": 5000,
+      "queues": [ { "name": "q", "visibility_timeout_ms": 100 } ] }"#;
+    let e = scenario(sqs, clients).unwrap_err();
+    assert!(
+        e.contains("broker.consumer_timeout_ms") && e.contains("visibility"),
+        "{e}"
+    );
+    let tick_alone =
+        r#"{ "kind": "queue", "channel_tick_interval_ms": 100, "queues": [ { "name": "q" } ] }"#;
+    let e = scenario(tick_alone, clients).unwrap_err();
+    assert!(e.contains("broker.channel_tick_interval_ms"), "{e}");
+}

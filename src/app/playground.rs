@@ -506,6 +506,8 @@ impl Setup {
             mode: QueueMode::Rabbitmq,
             queues,
             exchanges,
+            consumer_timeout_ms: None,
+            channel_tick_interval_ms: None,
             fsync_latency_ms: 5,
         })
     }

@@ -56,6 +56,7 @@ pub use log::{
 pub use queue::{
     AckMode, BindingSpec, ConfirmSpec, ConsumerSpec, ExchangeKind, ExchangeSpec, Headers,
     OnFailure, Overflow, ProducerSpec, QueueBrokerSpec, QueueKind, QueueMode, QueueSpec,
+    CHANNEL_TICK_INTERVAL_MS,
 };
 pub use setting::{Setting, SettingSpec};
 

@@ -31,7 +31,23 @@ pub struct QueueBrokerSpec {
         skip_serializing_if = "is_default_fsync_latency"
     )]
     pub fsync_latency_ms: u64,
+    /// RabbitMQ's node-wide `consumer_timeout` (rabbitmq.conf), ms: a
+    /// channel whose oldest unacked delivery is older than this when the
+    /// channel's tick checks is closed with 406 `PRECONDITION_FAILED`, and
+    /// its unacked deliveries are requeued. Absent: off (RabbitMQ's default
+    /// is 30 minutes, longer than a run). Signed so a negative one is
+    /// refused with this field's path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer_timeout_ms: Option<i64>,
+    /// RabbitMQ's `channel_tick_interval` (advanced.config), ms: how often
+    /// each channel checks `consumer_timeout`, counted from when the channel
+    /// opened. Default 60000, so a timeout fires up to a minute late.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_tick_interval_ms: Option<u64>,
 }
+
+/// RabbitMQ 3.10's default `channel_tick_interval`, ms.
+pub const CHANNEL_TICK_INTERVAL_MS: u64 = 60_000;
 
 fn default_fsync_latency_ms() -> u64 {
     5

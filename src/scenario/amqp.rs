@@ -48,17 +48,52 @@ fn validate_table(path: &str, table: &Headers) -> Result<(), ScenarioError> {
     Ok(())
 }
 
-/// Every queue producer's `expiration_ms` and `headers`.
+/// The broker's `consumer_timeout_ms` and `channel_tick_interval_ms`, and
+/// every queue producer's `expiration_ms` and `headers`.
 pub(super) fn validate_queue_clients(
     clients: &[ClientSpec],
     broker: &QueueBrokerSpec,
 ) -> Result<(), ScenarioError> {
+    validate_consumer_timeout(broker)?;
     for (i, c) in clients.iter().enumerate() {
         if let ClientSpec::Producer(p) = c {
             validate_properties(&format!("clients[{i}]"), p, broker.mode)?;
         }
     }
     Ok(())
+}
+
+/// RabbitMQ refuses a `consumer_timeout` that is not a positive integer.
+fn validate_consumer_timeout(b: &QueueBrokerSpec) -> Result<(), ScenarioError> {
+    let path = "broker.consumer_timeout_ms";
+    match (b.mode, b.consumer_timeout_ms) {
+        (QueueMode::Sqs, Some(_)) => {
+            return err(
+                path,
+                "a RabbitMQ setting; SQS returns a message when its visibility timeout expires",
+            )
+        }
+        (_, Some(ms)) if !(1..=bounds::TTL_MS_MAX).contains(&ms) => {
+            return err(
+                path,
+                format!(
+                    "must be in 1..={} (RabbitMQ refuses zero or a negative consumer_timeout)",
+                    bounds::TTL_MS_MAX
+                ),
+            )
+        }
+        _ => {}
+    }
+    match (b.consumer_timeout_ms, b.channel_tick_interval_ms) {
+        (None, Some(_)) => err(
+            "broker.channel_tick_interval_ms",
+            "only paces the consumer_timeout check: set consumer_timeout_ms",
+        ),
+        (_, Some(ms)) if !(1..=3_600_000).contains(&ms) => {
+            err("broker.channel_tick_interval_ms", "must be in 1..=3600000")
+        }
+        _ => Ok(()),
+    }
 }
 
 fn validate_properties(path: &str, p: &ProducerSpec, mode: QueueMode) -> Result<(), ScenarioError> {

@@ -497,4 +497,32 @@ pub const EXPERIMENTS: &[Experiment] = &[
             Close { ch: 1 },
         ],
     },
+    Experiment {
+        name: "consumer_timeout_closes_the_channel_406",
+        rabbitmq: "c1<-m1; get c2=m2; c1 closed 406; q: [m1 r, m3]",
+        steps: &[
+            Declare(Queue::classic("q")),
+            publish("q", "m1"),
+            publish("q", "m2"),
+            publish("q", "m3"),
+            consume(1, "q", 1),
+            get(2, "q"),
+            ack(2, "m2"),
+            Sleep { ms: 3_500 },
+        ],
+    },
+    Experiment {
+        name: "consumer_timeout_counts_from_the_oldest_unacked",
+        rabbitmq: "c1<-m1; c1<-m2; q: [m3]",
+        steps: &[
+            Declare(Queue::classic("q")),
+            publish("q", "m1"),
+            publish("q", "m2"),
+            publish("q", "m3"),
+            consume(1, "q", 1),
+            Sleep { ms: 2_000 },
+            ack(1, "m1"),
+            Sleep { ms: 2_000 },
+        ],
+    },
 ];

@@ -5,6 +5,7 @@
 //! waits for the disk comes with the step that asked for it.
 
 use super::plan::{Event, Experiment, Kind, Overflow, Queue, Seen, Step, Table, To};
+use super::plan::{CHANNEL_TICK_INTERVAL_MS, CONSUMER_TIMEOUT_MS};
 use brokerlab::broker::queue::QueueBroker;
 use brokerlab::broker::{
     ClientId, Delivery, DeliveryTag, HeadersId, KeyId, Message, Output, Properties, Request, Target,
@@ -123,6 +124,9 @@ fn spec(exp: &Experiment) -> (QueueBrokerSpec, Vec<String>, Vec<Headers>) {
         queues,
         exchanges,
         fsync_latency_ms: 0,
+        // As the test's RabbitMQ node is configured (scripts/rabbitmq.sh).
+        consumer_timeout_ms: Some(i64::from(CONSUMER_TIMEOUT_MS)),
+        channel_tick_interval_ms: Some(CHANNEL_TICK_INTERVAL_MS.into()),
     };
     (spec, keys, header_tables)
 }

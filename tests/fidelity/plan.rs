@@ -4,6 +4,13 @@
 
 use std::fmt;
 
+/// The test node's `consumer_timeout`, ms (`scripts/rabbitmq.sh` sets it in
+/// the node's advanced.config): long enough for every other experiment.
+pub const CONSUMER_TIMEOUT_MS: u32 = 3_000;
+/// The test node's `channel_tick_interval`, ms: how often each channel
+/// checks `consumer_timeout` (60 s by default, too slow for a test).
+pub const CHANNEL_TICK_INTERVAL_MS: u32 = 100;
+
 /// `x-queue-type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {

@@ -47,9 +47,11 @@ impl Session {
     /// link for [`DROP_ACKS_MS`]: the producers time out and re-publish, which
     /// is how at-least-once turns a lost ack into a duplicate.
     ///
-    /// Consumer acks are left alone here: the queue broker does not model
-    /// RabbitMQ's `consumer_timeout`, so a consumer whose acks vanish keeps its
-    /// prefetch window full forever and the page would simply stall.
+    /// Consumer acks are left alone here: only RabbitMQ's `consumer_timeout`
+    /// would give their messages back, and it is off unless a scenario sets
+    /// `consumer_timeout_ms` (30 minutes in RabbitMQ, longer than a run), so a
+    /// consumer whose acks vanish keeps its prefetch window full and the
+    /// page would simply stall.
     pub fn drop_acks(&mut self) -> Result<(), ScenarioError> {
         let until_ms = self.world.now_ms() + DROP_ACKS_MS;
         let ids: Vec<String> = self

@@ -29,6 +29,8 @@ pub(super) struct Unacked {
     pub(super) ready: Ready,
     /// SQS only: when it becomes visible again.
     pub(super) visible_at_ms: Option<u64>,
+    /// When it was delivered: RabbitMQ's `consumer_timeout` counts from here.
+    pub(super) delivered_ms: u64,
 }
 
 /// What a tag in an ack or nack is, seen from the channel that sent it.
@@ -61,6 +63,9 @@ pub(super) struct Channels {
     channel_first_tag: BTreeMap<ClientId, u64>,
     /// SQS: (visible_at_ms, tag). Bound: same as `unacked`.
     deadlines: BTreeSet<(u64, u64)>,
+    /// Per client: when its current channel opened. Its `consumer_timeout`
+    /// check ticks every `channel_tick_interval` from then. Bound: clients.
+    opened_ms: BTreeMap<ClientId, u64>,
 }
 
 impl Channels {
@@ -75,8 +80,31 @@ impl Channels {
 
     /// `from` opened a channel: tags from here on are its own, and acks
     /// still on their way from an older channel are old ones now.
-    pub(super) fn open(&mut self, from: ClientId) {
+    pub(super) fn open(&mut self, from: ClientId, now_ms: u64) {
         self.channel_first_tag.insert(from, self.next_tag);
+        self.opened_ms.insert(from, now_ms);
+    }
+
+    /// `from` uses its channel (a `basic.get` needs no `basic.consume`):
+    /// the channel's ticks count from its first use.
+    pub(super) fn used(&mut self, from: ClientId, now_ms: u64) {
+        self.opened_ms.entry(from).or_insert(now_ms);
+    }
+
+    /// When `from`'s current channel opened (0 if it never said).
+    pub(super) fn opened_ms(&self, from: ClientId) -> u64 {
+        self.opened_ms.get(&from).copied().unwrap_or(0)
+    }
+
+    /// Each channel holding unacked deliveries, with its oldest one's
+    /// delivery time. Tags grow with time, so a channel's first held tag is
+    /// its oldest.
+    pub(super) fn oldest_per_channel(&self) -> BTreeMap<ClientId, u64> {
+        let mut oldest = BTreeMap::new();
+        for u in self.unacked.values() {
+            oldest.entry(u.consumer).or_insert(u.delivered_ms);
+        }
+        oldest
     }
 
     /// Holds delivery `n` unacked (and, SQS, arms its visibility deadline).
@@ -166,6 +194,7 @@ impl Channels {
     /// are handed back for the caller to keep or count lost.
     pub(super) fn crash(&mut self) -> Vec<Unacked> {
         self.channel_first_tag.clear();
+        self.opened_ms.clear();
         self.deadlines.clear();
         std::mem::take(&mut self.unacked).into_values().collect()
     }

@@ -37,7 +37,7 @@ impl QueueBroker {
             }));
             return;
         }
-        self.channels.open(from);
+        self.channels.open(from, now_ms);
         self.dispatch(now_ms, queue, out);
     }
 
@@ -57,6 +57,7 @@ impl QueueBroker {
         auto_ack: bool,
         out: &mut Vec<Output>,
     ) {
+        self.channels.used(from, now_ms);
         self.expire(now_ms, q, out);
         if self.queues.is_empty(q) {
             out.push(Output::Got {
@@ -203,6 +204,7 @@ impl QueueBroker {
                 ..ready
             },
             visible_at_ms,
+            delivered_ms: now_ms,
         };
         let entry = StoreEntry::Delivered {
             position,

@@ -50,6 +50,7 @@
 //! | `headers` | the `headers` exchange's match (`x-match` `all` / `any`, `x-` arguments) |
 //! | `consumers` | `basic.consume` / `basic.cancel`, `prefetch` and receive windows, round-robin |
 //! | `channels` | delivery tags, unacked deliveries, 406 on a bad tag, SQS visibility deadlines |
+//! | `consumer_timeout` | RabbitMQ's `consumer_timeout`: the channel tick that closes a channel with 406 |
 //! | `fifo` | SQS FIFO's 5-minute `MessageDeduplicationId` window |
 //! | `publish` | `basic.publish`: routing, overflow, publisher confirms |
 //! | `dispatch` | pushing ready messages to consumers, `basic.get` |
@@ -61,6 +62,7 @@
 //! | `view` | what the UI, the checker and the tests may ask |
 
 mod channels;
+mod consumer_timeout;
 mod consumers;
 mod dead_letter;
 mod dispatch;
@@ -87,7 +89,7 @@ pub const SIMPLIFICATIONS: [&str; 7] = [
     "SQS is modelled as push: prefetch is how many messages a consumer may have in flight.",
     "A durable queue's message store is never compacted: it grows with every change until the run ends.",
     "In the page the queue broker writes to the simulated disk, not to IndexedDB, so its durable queues do not survive a reload.",
-    "Not modelled: consumer_timeout, SQS FIFO MessageGroupId, quorum-queue replication.",
+    "Not modelled: SQS FIFO MessageGroupId, quorum-queue replication.",
 ];
 pub use fifo::{DedupWindow, SQS_DEDUP_IDS_MAX, SQS_DEDUP_WINDOW_MS};
 pub use headers::matches as headers_match;
@@ -101,6 +103,7 @@ use super::{ClientId, KeyId, Output, Request};
 use crate::config::{QueueBrokerSpec, QueueMode};
 use crate::storage::{FlushId, FlushState, Storage};
 use channels::Channels;
+use consumer_timeout::ConsumerTimeout;
 use consumers::{Consumers, Subscription};
 use queues::Queues;
 use routing::Exchanges;
@@ -128,7 +131,10 @@ pub struct QueueBroker {
     fifo: Vec<Option<DedupWindow>>,
     /// What durable queues write to storage, and the confirms waiting for it.
     store: MessageStore,
-    /// The earliest `WakeAt` asked for (visibility timeouts, TTL expiry).
+    /// `consumer_timeout` and `channel_tick_interval` (`None`: off).
+    consumer_timeout: Option<ConsumerTimeout>,
+    /// The earliest `WakeAt` asked for (visibility timeouts, TTL expiry,
+    /// `consumer_timeout` ticks).
     wake: WakeAlarm,
     /// Counters for the broker-side conservation check (see `check`).
     pub stats: QueueBrokerStats,
@@ -161,6 +167,13 @@ impl QueueBroker {
             exchanges: Exchanges::from_spec(spec, key_of, key_names),
             channels: Channels::default(),
             fifo,
+            consumer_timeout: spec.consumer_timeout_ms.map(|ms| ConsumerTimeout {
+                // Validated: positive, rabbitmq mode.
+                timeout_ms: u64::try_from(ms).unwrap_or(u64::MAX),
+                tick_interval_ms: spec
+                    .channel_tick_interval_ms
+                    .unwrap_or(crate::config::CHANNEL_TICK_INTERVAL_MS),
+            }),
             wake: WakeAlarm::default(),
             stats: QueueBrokerStats::default(),
         }
@@ -269,7 +282,8 @@ impl QueueBroker {
         self.store.flushes
     }
 
-    /// Visibility timeouts (SQS) and TTL expiry. Safe to call at any time.
+    /// Visibility timeouts (SQS), `consumer_timeout` (RabbitMQ) and TTL
+    /// expiry. Safe to call at any time.
     pub fn tick(&mut self, now_ms: u64, out: &mut Vec<Output>) {
         if !self.up {
             return;
@@ -280,6 +294,7 @@ impl QueueBroker {
             self.consumers.release(u.consumer, u.generation);
             self.give_back(now_ms, u, super::ReturnReason::VisibilityTimeout, out);
         }
+        self.consumer_timeouts(now_ms, out);
         for q in self.queues.ids() {
             self.expire(now_ms, q, out);
         }
@@ -288,14 +303,17 @@ impl QueueBroker {
         self.assert_invariants();
     }
 
-    /// Asks for a tick at the next visibility deadline or head expiry.
+    /// Asks for a tick at the next visibility deadline, head expiry or
+    /// `consumer_timeout` tick.
     fn arm_wake(&mut self, out: &mut Vec<Output>) {
-        let deadline = self.channels.next_deadline_ms();
-        let expiry = self.queues.next_expiry_ms();
-        let next = match (deadline, expiry) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let next = [
+            self.channels.next_deadline_ms(),
+            self.queues.next_expiry_ms(),
+            self.next_consumer_timeout_ms(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         if let Some(at) = next {
             self.wake.arm(at, out);
         }

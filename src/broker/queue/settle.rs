@@ -101,7 +101,13 @@ impl QueueBroker {
 
     /// The broker closes `from`'s channel: its consumer is gone and its
     /// unacked deliveries are requeued, as when the client closes it.
-    fn channel_error(&mut self, now_ms: u64, from: ClientId, code: u16, out: &mut Vec<Output>) {
+    pub(super) fn channel_error(
+        &mut self,
+        now_ms: u64,
+        from: ClientId,
+        code: u16,
+        out: &mut Vec<Output>,
+    ) {
         out.push(Output::ChannelError { to: from, code });
         out.push(Output::Note(Note::ChannelError { client: from, code }));
         self.channel_closed(now_ms, from, out);
@@ -112,7 +118,7 @@ impl QueueBroker {
     /// SQS: there is no channel; in-flight messages wait for their timeout.
     pub(super) fn channel_closed(&mut self, now_ms: u64, from: ClientId, out: &mut Vec<Output>) {
         // Acks still on their way from the closed channel are old ones now.
-        self.channels.open(from);
+        self.channels.open(from, now_ms);
         self.consumers.unsubscribe(from);
         if self.mode == QueueMode::Rabbitmq {
             for t in self.channels.held_by(from) {

@@ -11,6 +11,7 @@
 //! when the disk sets a run's pace ([`pace`]).
 
 pub mod acked;
+pub mod cluster;
 pub mod learn;
 pub mod lesson;
 pub mod pace;

@@ -36,7 +36,7 @@ use crate::broker::cluster::{
 };
 use crate::broker::ClientId;
 use crate::check::cluster::{check, ClientAck, ClusterFacts, ClusterVerdict, FinalPartition};
-use crate::config::{BrokerSpec, ClientSpec, ClusterSpec, Scenario, ScenarioError};
+use crate::config::{BrokerSpec, ClientSpec, ClusterSpec, FaultAction, Scenario, ScenarioError};
 use crate::node::NodeId;
 use crate::sim::net::Link;
 use crate::sim::rng::SimRng;
@@ -239,8 +239,19 @@ impl ClusterRun {
     }
 
     fn run_to_end(&mut self) -> Result<(), String> {
+        self.run_to(self.end_ms)
+    }
+
+    /// Runs every event up to `until_ms` (at most the run's end): what a
+    /// page does one frame at a time. Errs when `limits.events_max` is
+    /// hit.
+    pub fn run_until(&mut self, until_ms: u64) -> Result<(), String> {
+        self.run_to(until_ms.min(self.end_ms))
+    }
+
+    fn run_to(&mut self, limit_ms: u64) -> Result<(), String> {
         while let Some(next) = self.queue.peek() {
-            if next.at_ms > self.end_ms {
+            if next.at_ms > limit_ms {
                 break;
             }
             if self.events_run >= self.scenario.limits.events_max {
@@ -254,7 +265,7 @@ impl ClusterRun {
             self.events_run += 1;
             self.dispatch(next.ev);
         }
-        self.now_ms = self.now_ms.max(self.end_ms);
+        self.now_ms = self.now_ms.max(limit_ms);
         Ok(())
     }
 
@@ -335,7 +346,15 @@ impl ClusterRun {
             (&note, from, reachable)
         {
             let records = self.nodes[usize::from(node.0) - 1].records(*partition);
-            for r in records.unwrap_or(&[]).iter().take(*hw as usize) {
+            // Every note fills offsets 0..hw, so what is kept is 0..k for
+            // some k: start there (a scan from 0 on every HW move made a
+            // run quadratic in its records).
+            let mut kept = self
+                .facts
+                .committed
+                .range((*partition, 0)..=(*partition, u64::MAX));
+            let from = kept.next_back().map_or(0, |(&(_, o), _)| o as usize + 1);
+            for r in records.unwrap_or(&[]).iter().take(*hw as usize).skip(from) {
                 self.facts
                     .committed
                     .entry((*partition, r.offset))
@@ -400,5 +419,46 @@ impl ClusterRun {
     /// The virtual clock.
     pub fn now_ms(&self) -> u64 {
         self.now_ms
+    }
+
+    /// When the run proper ends (`duration_ms`; the drain comes after).
+    pub fn end_ms(&self) -> u64 {
+        self.scenario.duration_ms
+    }
+
+    /// Whether [`ClusterRun::finish`] ran: every broker healed and
+    /// restarted, and the drain done.
+    pub fn is_drained(&self) -> bool {
+        self.drained
+    }
+
+    /// Whether broker `node` is cut off from the other brokers (isolated).
+    pub fn is_isolated(&self, node: NodeId) -> bool {
+        self.cuts
+            .get(usize::from(node.0).wrapping_sub(1))
+            .is_some_and(|c| c.brokers)
+    }
+
+    /// A broker fault now, as a page's button asks for it: `crash`,
+    /// `restart`, `isolate` or `heal` of broker `node` (any other action,
+    /// or a broker the cluster does not have, is refused by name).
+    pub fn act(&mut self, action: FaultAction, node: NodeId) -> Result<(), String> {
+        if node.0 == 0 || usize::from(node.0) > self.nodes.len() {
+            return Err(format!(
+                "unknown broker {node}: this cluster has b1..b{}",
+                self.nodes.len()
+            ));
+        }
+        if self.drained {
+            return Err("the run is over: start it again to try another fault".into());
+        }
+        match action {
+            FaultAction::Crash => self.crash(node),
+            FaultAction::Restart => self.restart(node),
+            FaultAction::Isolate => self.isolate(node, true),
+            FaultAction::Heal => self.heal(node),
+            other => return Err(format!("{other:?} is not a broker button")),
+        }
+        Ok(())
     }
 }

@@ -188,7 +188,7 @@ impl ClusterRun {
 
     /// Cuts `node` from the other brokers, and with `everyone` from the
     /// controller and the clients too.
-    fn isolate(&mut self, node: NodeId, everyone: bool) {
+    pub(super) fn isolate(&mut self, node: NodeId, everyone: bool) {
         let what = if everyone {
             "isolate"
         } else {

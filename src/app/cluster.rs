@@ -1,0 +1,341 @@
+//! The page's cluster (issue 13): a Kafka-style cluster set up with
+//! Kafka's names, run by the replication core's harness
+//! ([`ClusterRun`]), and drawn broker by broker.
+//!
+//! The playground's world still runs one broker node, so a cluster page
+//! drives this instead of the playground's session. What a learner
+//! sets is [`ClusterSetup`]: brokers, `replication.factor`,
+//! `min.insync.replicas`, the producer's `acks` and
+//! `unclean.leader.election.enable`. It becomes a scenario (one topic of
+//! [`PARTITIONS`] partitions, one producer, one reader) that the
+//! scenario's own cluster validation checks, so an impossible combination
+//! is refused with the field it names. A [`ClusterSession`] runs it a
+//! slice of virtual time at a time, takes the broker buttons (crash,
+//! restart, isolate, heal by name) and, once the run is over, heals and
+//! restarts every broker, lets it drain, and asks the replication checker
+//! ([`crate::check::cluster`]) for the verdict: a lost record comes with
+//! its causal chain.
+//!
+//! Simplified here, and said on the page: the controller is always
+//! available; the reader reads every partition from offset 0 (no
+//! consumer group, no committed offsets); nothing is kept in IndexedDB.
+
+use crate::app::playground::SetupError;
+use crate::broker::cluster::{NodeView, PartitionIdx};
+use crate::check::cluster::ClusterVerdict;
+use crate::config::{Acks, FaultAction, Scenario};
+use crate::node::NodeId;
+use crate::world::cluster::ClusterRun;
+
+/// Partitions of the page's topic: spread round-robin, so each of three
+/// brokers leads one.
+pub const PARTITIONS: u32 = 3;
+/// The page's topic.
+pub const TOPIC: &str = "events";
+/// How long a run lasts, virtual ms (the drain comes after).
+pub const DURATION_MS: u64 = 10_000;
+/// How long the run drains after every broker is healed and restarted.
+pub const DRAIN_MS: u64 = 3_000;
+/// The producer starts one record every this many ms (it keeps one in
+/// flight, so `acks` sets its pace).
+pub const PRODUCE_EVERY_MS: u64 = 2;
+/// Links between brokers are slower than the clients' (a follower
+/// lags its leader by a fetch's round trip, so `acks=1` has something to
+/// lose): 10 to 20 ms between brokers, 1 to 2 ms to a client.
+const CLIENT_LINK: &str = r#"{ "latency_ms_min": 1, "latency_ms_max": 2 }"#;
+/// Findings told on the page (the counts are always complete).
+pub const FINDINGS_SHOWN_MAX: usize = 20;
+
+/// The checker's kinds that break at-least-once: an acknowledged record
+/// lost, replicas that diverged, a committed record moved back, a read
+/// record gone. `duplicated` is not among them: a producer that retries
+/// without `enable.idempotence` may write a record twice.
+pub const SAFETY_KINDS: [&str; 4] = ["lost", "diverged", "hw_moved_back", "read_vanished"];
+
+/// What a learner sets: Kafka's names, the page's labels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterSetup {
+    /// Broker nodes, `b1` … `b5`.
+    pub brokers: u8,
+    /// Copies of each partition (at most `brokers`).
+    pub replication_factor: u8,
+    /// Smallest ISR an `acks=all` write is taken with.
+    pub min_insync_replicas: u8,
+    /// The producer's `acks`.
+    pub acks: Acks,
+    /// Whether an out-of-sync replica may lead when no in-sync one lives.
+    pub unclean_leader_election_enable: bool,
+    /// The links' draws.
+    pub seed: u64,
+}
+
+impl Default for ClusterSetup {
+    /// The matrix's cell: 3 brokers, RF 3, `min.insync.replicas=2`,
+    /// `acks=all`, clean elections only.
+    fn default() -> Self {
+        ClusterSetup {
+            brokers: 3,
+            replication_factor: 3,
+            min_insync_replicas: 2,
+            acks: Acks::All,
+            unclean_leader_election_enable: false,
+            seed: 1,
+        }
+    }
+}
+
+impl ClusterSetup {
+    /// The scenario this setup runs; an impossible combination is refused
+    /// by the scenario's cluster validation, naming the field by its
+    /// Kafka name (`replication.factor`, `min.insync.replicas`, `brokers`).
+    pub fn to_scenario(&self) -> Result<Scenario, SetupError> {
+        let acks = serde_json::to_string(&self.acks).expect("acks serialize");
+        let count = DURATION_MS / PRODUCE_EVERY_MS;
+        let json = format!(
+            r#"{{ "name": "cluster", "seed": {seed}, "duration_ms": {DURATION_MS},
+  "broker": {{ "kind": "log", "topics": [ {{ "name": "{TOPIC}", "partitions": {PARTITIONS} }} ],
+    "fsync_latency_ms": 4,
+    "cluster": {{ "brokers": {brokers}, "replication.factor": {rf}, "min.insync.replicas": {min},
+      "unclean.leader.election.enable": {unclean}, "replica.lag.time.max.ms": 500,
+      "replica.fetch.wait.max.ms": 100, "broker.session.timeout.ms": 1000 }} }},
+  "network": {{ "latency_ms_min": 10, "latency_ms_max": 20 }},
+  "clients": [
+    {{ "kind": "log_producer", "id": "p1", "topic": "{TOPIC}", "interval_ms": {PRODUCE_EVERY_MS},
+      "count": {count}, "retries": 1000, "request.timeout.ms": 300, "acks": {acks},
+      "network": {CLIENT_LINK} }},
+    {{ "kind": "log_consumer", "id": "c1", "topic": "{TOPIC}", "group.id": "g",
+      "processing": {{ "fixed_ms": 1 }}, "network": {CLIENT_LINK} }} ],
+  "limits": {{ "drain_ms": {DRAIN_MS} }} }}"#,
+            seed = self.seed,
+            brokers = self.brokers,
+            rf = self.replication_factor,
+            min = self.min_insync_replicas,
+            unclean = self.unclean_leader_election_enable,
+        );
+        Scenario::cluster_from_json(&json).map_err(|e| SetupError {
+            field: field_label(&e.path),
+            reason: e.reason,
+        })
+    }
+}
+
+/// The page's label of a scenario path the cluster validation names.
+fn field_label(path: &str) -> &'static str {
+    match path.strip_prefix("broker.cluster.") {
+        Some("brokers") => "brokers",
+        Some("replication.factor") => "replication.factor",
+        Some("min.insync.replicas") => "min.insync.replicas",
+        _ => "Cluster",
+    }
+}
+
+/// A broker button.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BrokerButton {
+    /// Crash broker bN.
+    Crash,
+    /// Restart broker bN.
+    Restart,
+    /// Isolate broker bN from brokers, controller and clients.
+    Isolate,
+    /// Heal broker bN's links.
+    Heal,
+}
+
+impl BrokerButton {
+    /// The button's verb (its accessible name is "`verb` broker bN").
+    pub fn verb(self) -> &'static str {
+        match self {
+            BrokerButton::Crash => "Crash",
+            BrokerButton::Restart => "Restart",
+            BrokerButton::Isolate => "Isolate",
+            BrokerButton::Heal => "Heal",
+        }
+    }
+
+    fn fault(self) -> FaultAction {
+        match self {
+            BrokerButton::Crash => FaultAction::Crash,
+            BrokerButton::Restart => FaultAction::Restart,
+            BrokerButton::Isolate => FaultAction::Isolate,
+            BrokerButton::Heal => FaultAction::Heal,
+        }
+    }
+}
+
+/// One replica on one broker, as drawn.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplicaRow {
+    /// `events-0`.
+    pub partition: String,
+    /// This broker believes it leads the partition.
+    pub leader: bool,
+    /// In the controller's ISR (an out-of-sync replica is dimmed).
+    pub in_sync: bool,
+    /// The leader epoch it knows.
+    pub epoch: u32,
+    /// Its log end offset.
+    pub leo: u64,
+    /// Its high watermark.
+    pub hw: u64,
+    /// On the leader: its ISR, by name (`b1 b2`).
+    pub isr: Option<String>,
+}
+
+/// One broker, as drawn.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokerRow {
+    /// `b1` … `b5`.
+    pub name: &'static str,
+    /// Its process runs.
+    pub up: bool,
+    /// It is cut off from brokers, controller and clients.
+    pub isolated: bool,
+    /// Its replicas, by partition.
+    pub replicas: Vec<ReplicaRow>,
+}
+
+/// What the cluster page draws, derived in one go.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClusterView {
+    /// The virtual clock.
+    pub now_ms: u64,
+    /// When the run proper ends.
+    pub end_ms: u64,
+    /// The run is over and judged.
+    pub finished: bool,
+    /// Each broker.
+    pub brokers: Vec<BrokerRow>,
+    /// Success answers the producer got so far.
+    pub acked: usize,
+    /// Once finished: whether at-least-once held (no finding of a
+    /// [`SAFETY_KINDS`] kind; duplicates are what at-least-once allows).
+    pub holds: Option<bool>,
+    /// Once finished: findings per kind (`lost 3`), empty when clean.
+    pub counts: Vec<(&'static str, u64)>,
+    /// Once finished: the first findings, as (kind, story).
+    pub findings: Vec<(&'static str, String)>,
+    /// Why the run stopped early, if it did.
+    pub error: Option<String>,
+}
+
+/// One cluster run as the page drives it.
+pub struct ClusterSession {
+    /// The harness's run.
+    run: ClusterRun,
+    /// Once the run is over: the checker's verdict.
+    verdict: Option<ClusterVerdict>,
+    /// A run bound that stopped it.
+    error: Option<String>,
+}
+
+impl ClusterSession {
+    /// A run of `setup`, at virtual time 0.
+    pub fn new(setup: &ClusterSetup) -> Result<ClusterSession, SetupError> {
+        let scenario = setup.to_scenario()?;
+        let run = ClusterRun::new(&scenario).map_err(|e| SetupError {
+            field: field_label(&e.path),
+            reason: e.reason,
+        })?;
+        Ok(ClusterSession {
+            run,
+            verdict: None,
+            error: None,
+        })
+    }
+
+    /// Runs `virtual_ms` more; at the run's end, heals and restarts every
+    /// broker, drains, and judges.
+    pub fn advance(&mut self, virtual_ms: u64) {
+        if self.is_over() {
+            return;
+        }
+        let until_ms = self.run.now_ms().saturating_add(virtual_ms);
+        let result = self.run.run_until(until_ms).and_then(|()| {
+            if self.run.now_ms() >= self.run.end_ms() {
+                self.run.finish()?;
+                self.verdict = Some(self.run.verdict());
+            }
+            Ok(())
+        });
+        self.error = result.err();
+    }
+
+    /// Runs to the end and judges.
+    pub fn run_to_end(&mut self) {
+        self.advance(u64::MAX);
+    }
+
+    /// Whether nothing more will run (judged, or stopped on a bound).
+    pub fn is_over(&self) -> bool {
+        self.verdict.is_some() || self.error.is_some()
+    }
+
+    /// A broker button: `button` on broker `b{broker}` now.
+    pub fn press(&mut self, button: BrokerButton, broker: u8) -> Result<(), String> {
+        if self.is_over() {
+            return Err("the run is over: Reset to run it again".into());
+        }
+        self.run.act(button.fault(), NodeId(broker))
+    }
+
+    /// The leader of partition `partition` as the controller has it.
+    pub fn leader_of(&self, partition: PartitionIdx) -> Option<NodeId> {
+        self.run.controller().leader_of(partition)
+    }
+
+    /// What the page draws.
+    pub fn view(&self) -> ClusterView {
+        let (counts, findings) = match &self.verdict {
+            Some(v) => (
+                v.counts.iter().map(|(k, n)| (*k, *n)).collect(),
+                (v.findings.iter().take(FINDINGS_SHOWN_MAX))
+                    .map(|f| (f.kind.name(), f.story.clone()))
+                    .collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        ClusterView {
+            now_ms: self.run.now_ms(),
+            end_ms: self.run.end_ms(),
+            finished: self.verdict.is_some(),
+            holds: (self.verdict.as_ref())
+                .map(|v| v.counts.keys().all(|k| !SAFETY_KINDS.contains(k))),
+            brokers: self
+                .run
+                .views()
+                .iter()
+                .map(|n| self.broker_row(n))
+                .collect(),
+            acked: self.run.acks().len(),
+            counts,
+            findings,
+            error: self.error.clone(),
+        }
+    }
+
+    fn broker_row(&self, n: &NodeView) -> BrokerRow {
+        let partitions = self.run.controller().partitions();
+        let replicas = n.replicas.iter().map(|r| {
+            let state = &partitions[usize::from(r.partition)];
+            ReplicaRow {
+                partition: format!("{TOPIC}-{}", r.partition),
+                leader: n.up && n.leads(r.partition),
+                in_sync: state.isr.has(n.node),
+                epoch: r.epoch,
+                leo: r.leo,
+                hw: r.hw,
+                isr: r.isr.filter(|_| n.up).map(|isr| {
+                    let names: Vec<&str> = isr.iter().map(NodeId::name).collect();
+                    names.join(" ")
+                }),
+            }
+        });
+        BrokerRow {
+            name: n.node.name(),
+            up: n.up,
+            isolated: self.run.is_isolated(n.node),
+            replicas: replicas.collect(),
+        }
+    }
+}

@@ -56,6 +56,14 @@ for p in 1 4 16; do
   echo "{\"log_partitions\":$p,\"native_msgs_per_s\":$n,\"wasm_msgs_per_s\":$w,\"wasm_over_native_time\":${log_ratio[$p]}}"
 done
 
+# Replication (issue 13): the replication core's workload (16 producers,
+# acks=all, 3 partitions) on one broker, then on 3 brokers with
+# replication.factor=3, and the ratio; native only so far (the page's
+# cluster is not in the bundle yet).
+native_cluster="$(native bench --cluster)"
+echo "$native_cluster"
+cluster_ratio="$(sed -nE 's/.*"rf3_over_1_broker":([0-9.]+).*/\1/p' <<<"$native_cluster")"
+
 # A 1M-message scenario, run and fully checked (issue 16). The browser side
 # is an ignored test of the same web_sim build, run on its own: it needs
 # over a gigabyte, and running out of memory must cost only its own line.
@@ -146,5 +154,7 @@ echo "| first interactive render on localhost | median $(num ms_median "$first_r
 append_ratios="$(grep -o '{"bench":"storage_durable"[^}]*"batch_records":1000,[^}]*}' <<<"$storage" | sed -nE 's/.*"ratio_to_raw":([0-9.]+).*/\1/p' | sort -n | paste -sd/ -)"
 echo "| recovery of 1M stored records from IndexedDB | $(num total_ms "$recovery_1m") ms (load $(num load_ms "$recovery_1m") + decode $(num decode_ms "$recovery_1m")) | <= 250 ms |"
 echo "| durable IndexedDB appends, batches of 1,000, against a raw put | ${append_ratios:-?} of raw (relaxed and strict) | >= 0.5 of raw |"
+cluster_rates="$(grep '"native-cluster","brokers"' <<<"$native_cluster" | sed -E 's/.*"msgs_per_s":([0-9]+).*/\1/' | paste -sd/ -)"
+echo "| replication: 1 broker / 3 brokers RF 3, acks=all, natively | $cluster_rates msgs/s; RF 3 runs at ${cluster_ratio}x of 1 broker | >= 0.5 of 1 broker |"
 wasm_checked_s="$(secs "$wasm_checked")"
 echo "| a 1M-message scenario, run and fully checked | browser ${wasm_checked_s:-did not finish (see its test output)} s, native $(secs "$native_checked") s | <= 2 s in the browser |"

@@ -127,6 +127,60 @@ pub fn run_log(messages: u64, partitions: u32) -> u64 {
     run_counting(&log_scenario(messages, partitions), messages)
 }
 
+/// Producers of the cluster workload: the replication core's producers
+/// keep one request in flight, so the load comes from several.
+pub const CLUSTER_PRODUCERS: u64 = 16;
+
+/// The cluster workload (issue 13): the replication core's harness
+/// ([`crate::world::cluster::ClusterRun`]) with `brokers` brokers and
+/// `replication.factor` = `brokers`, `acks=all`, [`CLUSTER_PRODUCERS`]
+/// producers over 3 partitions. With one broker it is the same traffic
+/// with nothing to replicate: the pair gives replication's cost.
+pub fn cluster_scenario(brokers: u8, messages: u64) -> Scenario {
+    assert!(messages >= CLUSTER_PRODUCERS && (1..=5).contains(&brokers));
+    let each = messages / CLUSTER_PRODUCERS;
+    let producers: Vec<String> = (0..CLUSTER_PRODUCERS)
+        .map(|i| {
+            format!(
+                r#"{{ "kind": "log_producer", "id": "p{i}", "topic": "t", "interval_ms": 1, "count": {each},
+                   "acks": "all", "retries": 1000, "max.in.flight.requests": 1 }}"#
+            )
+        })
+        .collect();
+    let json = format!(
+        r#"{{ "name": "bench-cluster", "seed": 42, "duration_ms": {duration},
+        "broker": {{ "kind": "log", "topics": [ {{ "name": "t", "partitions": 3 }} ], "fsync_latency_ms": 2,
+          "cluster": {{ "brokers": {brokers}, "replication.factor": {brokers}, "min.insync.replicas": {min},
+            "replica.fetch.wait.max.ms": 5 }} }},
+        "network": {{ "latency_ms_min": 1, "latency_ms_max": 2 }},
+        "clients": [ {producers} ],
+        "limits": {{ "events_max": {events}, "drain_ms": 1000 }}
+      }}"#,
+        min = brokers.min(2),
+        // One in flight, acks=all: at worst ~20 ms a record per producer.
+        duration = each * 20 + 10_000,
+        producers = producers.join(","),
+        events = messages * 60 + 1_000_000,
+    );
+    Scenario::cluster_from_json(&json).expect("the cluster bench scenario is valid")
+}
+
+/// Runs the cluster workload; returns the records acknowledged, checked
+/// to be every one, with none lost (the replication checker).
+pub fn run_cluster(brokers: u8, messages: u64) -> u64 {
+    let scenario = cluster_scenario(brokers, messages);
+    let mut run = crate::world::cluster::ClusterRun::new(&scenario).expect("valid");
+    run.run_until(scenario.duration_ms)
+        .expect("the bench stays within its bounds");
+    let acked = run.acks().len() as u64;
+    let sent = messages / CLUSTER_PRODUCERS * CLUSTER_PRODUCERS;
+    assert_eq!(
+        acked, sent,
+        "every record of the cluster bench is acknowledged"
+    );
+    acked
+}
+
 /// Messages per workload in the guarantee-cost benchmark, the same natively
 /// (`brokerlab bench --guarantees`) and in the browser (`tests/web_bench_guarantees.rs`).
 pub const GUARANTEE_MESSAGES: u64 = 50_000;

@@ -3,7 +3,7 @@
 //! ```text
 //! brokerlab run SCENARIO.json [--seed N] [--history FILE.jsonl] [--random-faults]
 //! brokerlab sweep SCENARIO.json --seeds N [--first-seed S]
-//! brokerlab bench [--messages N] [--log [--partitions P] | --guarantees | --checked]
+//! brokerlab bench [--messages N] [--log [--partitions P] | --guarantees | --checked | --cluster]
 //! brokerlab check HISTORY.jsonl [--guarantee G]
 //! brokerlab export-real SCENARIO.json --target rabbitmq|kafka|nats --out DIR
 //! ```
@@ -56,7 +56,7 @@ mod native {
     const USAGE: &str = "usage:
   brokerlab run SCENARIO.json [--seed N] [--history FILE.jsonl] [--random-faults]
   brokerlab sweep SCENARIO.json --seeds N [--first-seed S]
-  brokerlab bench [--messages N] [--log [--partitions P] | --guarantees | --checked]
+  brokerlab bench [--messages N] [--log [--partitions P] | --guarantees | --checked | --cluster]
   brokerlab check HISTORY.jsonl [--guarantee at_most_once|at_least_once|exactly_once_idempotent|exactly_once_transactional]
   brokerlab export-real SCENARIO.json --target rabbitmq|kafka|nats --out DIR";
 
@@ -323,6 +323,7 @@ mod native {
         // `--partitions P` runs the log workload at one partition count only
         // (what a profiler such as callgrind wants); by default all of them.
         let mut partitions_only: Option<u32> = None;
+        let mut cluster = false;
         while let Some(arg) = parser.next()? {
             match arg {
                 Long("messages") => messages = Some(number(&mut parser, "--messages")?.max(1)),
@@ -333,9 +334,13 @@ mod native {
                 }
                 Long("log") => log = true,
                 Long("checked") => checked = true,
+                Long("cluster") => cluster = true,
                 Long("guarantees") => guarantees = true,
                 other => return Err(other.unexpected().into()),
             }
+        }
+        if cluster {
+            return bench_cluster(messages.unwrap_or(100_000));
         }
         if guarantees {
             return bench_guarantees(messages.unwrap_or(brokerlab::bench::GUARANTEE_MESSAGES));
@@ -369,6 +374,26 @@ mod native {
         let secs = start.elapsed().as_secs_f64();
         let rate = processed as f64 / secs;
         emit(&format!("{{\"bench\":\"native\",\"messages\":{processed},\"seconds\":{secs:.3},\"msgs_per_s\":{rate:.0}}}"));
+        Ok(0)
+    }
+
+    /// `brokerlab bench --cluster`: the replication core's workload with one
+    /// broker, then 3 brokers with `replication.factor` 3, and the ratio.
+    fn bench_cluster(messages: u64) -> Result<i32, Usage> {
+        let messages = messages.max(brokerlab::bench::CLUSTER_PRODUCERS);
+        let mut rates = Vec::new();
+        for brokers in [1u8, 3] {
+            let start = Instant::now();
+            let acked = brokerlab::bench::run_cluster(brokers, messages);
+            let secs = start.elapsed().as_secs_f64();
+            let rate = acked as f64 / secs;
+            rates.push(rate);
+            emit(&format!("{{\"bench\":\"native-cluster\",\"brokers\":{brokers},\"replication.factor\":{brokers},\"messages\":{acked},\"seconds\":{secs:.3},\"msgs_per_s\":{rate:.0}}}"));
+        }
+        let ratio = rates[1] / rates[0];
+        emit(&format!(
+            "{{\"bench\":\"native-cluster-ratio\",\"rf3_over_1_broker\":{ratio:.2},\"goal\":0.5}}"
+        ));
         Ok(0)
     }
 

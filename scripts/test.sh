@@ -67,6 +67,11 @@ GUARANTEE_SEEDS="${GUARANTEE_SEEDS:-2000}" cargo test --locked --profile sweep -
 
 step "browser tests (headless Chromium)"
 export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+# wasm-bindgen-test-runner gives each test binary 20 s in all by default, and
+# its webdriver requests only what is left of that: on a loaded 2-core machine
+# web_ui's 11 tests took longer ("webdriver POST .../execute/sync timed out
+# after 9.9s"). A limit, not a speed assertion: a hung binary still fails.
+export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-300}"
 cargo test --locked --target wasm32-unknown-unknown 2>&1 | tee "$LOG_DIR/browser.log"
 
 step "trunk build --release --offline"

@@ -1,11 +1,16 @@
-//! Message properties and the routing that reads them, through whole runs:
-//! `headers` exchanges (`x-match` all / any) and per-message `expiration`
-//! (RabbitMQ 3.10), and the scenario errors for what RabbitMQ would refuse.
+//! Message properties and the routing that reads them: `headers` exchanges
+//! (`x-match` all / any), per-message `expiration` and `consumer_timeout`
+//! (RabbitMQ 3.10), SQS FIFO `MessageGroupId`, and the scenario errors for
+//! what RabbitMQ or SQS would refuse.
 //! `tests/rabbitmq_fidelity.rs` compares the same behaviours with a real
 //! RabbitMQ step by step.
 
-use brokerlab::broker::{DeadLetterReason, Note, QueueId};
-use brokerlab::config::Scenario;
+use brokerlab::broker::queue::QueueBroker;
+use brokerlab::broker::{
+    ClientId, DeadLetterReason, DeliveryTag, KeyId, Message, MsgId, Note, Output, Properties,
+    QueueId, Request, Target,
+};
+use brokerlab::config::{QueueBrokerSpec, QueueMode, QueueSpec, Scenario};
 use brokerlab::history::Entry;
 use brokerlab::world::World;
 use std::collections::BTreeMap;
@@ -192,4 +197,107 @@ fn consumer_timeout_errors_name_the_field() {
         r#"{ "kind": "queue", "channel_tick_interval_ms": 100, "queues": [ { "name": "q" } ] }"#;
     let e = scenario(tick_alone, clients).unwrap_err();
     assert!(e.contains("broker.channel_tick_interval_ms"), "{e}");
+}
+
+/// An SQS broker with one FIFO queue `q.fifo` (visibility timeout 1 s).
+fn fifo_broker() -> QueueBroker {
+    let spec = QueueBrokerSpec {
+        mode: QueueMode::Sqs,
+        queues: vec![QueueSpec {
+            fifo: true,
+            visibility_timeout_ms: Some(1000),
+            ..QueueSpec::named("q.fifo".into())
+        }],
+        exchanges: Vec::new(),
+        fsync_latency_ms: 0,
+        consumer_timeout_ms: None,
+        channel_tick_interval_ms: None,
+    };
+    QueueBroker::from_spec(&spec, &|_| None, &[], 1000)
+}
+
+fn send(b: &mut QueueBroker, now_ms: u64, id: MsgId, group: KeyId, out: &mut Vec<Output>) {
+    let msg = Message {
+        id,
+        producer: 9,
+        seq: id,
+        key: Some(group),
+        payload_bytes: 0,
+    };
+    let req = Request::Publish {
+        target: Target::Queue(0),
+        msg,
+        confirm: false,
+        props: Properties::default(),
+    };
+    b.handle(now_ms, 9, req, out);
+}
+
+/// (consumer, message id) of every push in `out`.
+fn pushes(out: &[Output]) -> Vec<(ClientId, MsgId, DeliveryTag)> {
+    let pushed = out.iter().filter_map(|o| match o {
+        Output::Deliver { to, delivery } => Some((*to, delivery.msg.id, delivery.tag)),
+        _ => None,
+    });
+    pushed.collect()
+}
+
+#[test]
+fn an_sqs_fifo_group_has_one_message_in_flight_and_keeps_its_order() {
+    let mut b = fifo_broker();
+    let mut out = Vec::new();
+    for c in [1, 2] {
+        let consume = Request::Consume {
+            queue: 0,
+            prefetch: 5,
+            auto_ack: false,
+            exclusive: false,
+            window: 0,
+        };
+        b.handle(0, c, consume, &mut out);
+    }
+    // Group 0: messages 1, 2, 3; group 1: messages 4, 5.
+    for (id, group) in [(1, 0), (2, 0), (3, 0), (4, 1), (5, 1)] {
+        send(&mut b, 0, id, group, &mut out);
+    }
+    let first = pushes(&out);
+    let ids: Vec<(ClientId, MsgId)> = first.iter().map(|&(c, m, _)| (c, m)).collect();
+    assert_eq!(ids, vec![(1, 1), (2, 4)], "one message per group in flight");
+    // c1 deletes message 1: message 2 of its group goes out, nothing of group 1.
+    out.clear();
+    let ack = Request::Ack {
+        tag: first[0].2,
+        multiple: false,
+    };
+    b.handle(10, 1, ack, &mut out);
+    let second = pushes(&out);
+    assert_eq!(second.iter().map(|p| p.1).collect::<Vec<_>>(), vec![2]);
+    // Nobody deletes: after the visibility timeout both come back to their
+    // places and go out again first, each still alone in its group.
+    out.clear();
+    b.tick(1010, &mut out);
+    let again: Vec<MsgId> = pushes(&out).iter().map(|p| p.1).collect();
+    assert_eq!(again, vec![2, 4], "returned to their positions: {again:?}");
+}
+
+#[test]
+fn sqs_fifo_errors_name_the_field() {
+    let queue = |name: &str, extra: &str| {
+        format!(r#"{{ "kind": "queue", "mode": "sqs", "queues": [
+          {{ "name": "{name}", "visibility_timeout_ms": 100, "fifo": true {extra} }},
+          {{ "name": "dlq", "visibility_timeout_ms": 100 }} ] }}"#)
+    };
+    let keyed = r#"[ { "kind": "producer", "id": "p", "routing_key": "q.fifo", "keys": ["a"],
+      "interval_ms": 10, "count": 1 } ]"#;
+    let e = scenario(&queue("q", ""), &keyed.replace("q.fifo", "q")).unwrap_err();
+    assert!(e.contains("broker.queues[0].name") && e.contains(".fifo"), "{e}");
+    let e = scenario(&queue("q.fifo", r#", "dead_letter_queue": "dlq""#), keyed).unwrap_err();
+    assert!(e.contains("broker.queues[0].dead_letter_queue"), "{e}");
+    let unkeyed = keyed.replace(r#""keys": ["a"],"#, "");
+    let e = scenario(&queue("q.fifo", ""), &unkeyed).unwrap_err();
+    assert!(e.contains("clients[0].keys") && e.contains("MessageGroupId"), "{e}");
+    scenario(&queue("q.fifo", ""), keyed).expect("a keyed producer on a FIFO queue is fine");
+    let rabbit = r#"{ "kind": "queue", "queues": [ { "name": "q.fifo", "fifo": true } ] }"#;
+    let e = scenario(rabbit, keyed).unwrap_err();
+    assert!(e.contains("broker.queues[0].fifo"), "{e}");
 }

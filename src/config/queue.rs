@@ -133,6 +133,13 @@ pub struct QueueSpec {
     /// message id is the `MessageDeduplicationId` (the same on every retry).
     #[serde(default, skip_serializing_if = "is_false")]
     pub fifo_deduplication: bool,
+    /// SQS `FifoQueue` (`sqs` mode only; the name must end in `.fifo`): each
+    /// message's key is its `MessageGroupId`. A group's messages are handed
+    /// out in order, and while one of them is in flight the rest of the
+    /// group waits, so two consumers never hold one group's messages at
+    /// once. Deduplicates as `fifo_deduplication` does.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub fifo: bool,
 }
 
 impl QueueSpec {
@@ -150,6 +157,7 @@ impl QueueSpec {
             overflow: None,
             message_ttl_ms: None,
             fifo_deduplication: false,
+            fifo: false,
         }
     }
 }

@@ -19,6 +19,7 @@
 mod amqp;
 pub mod cluster;
 pub mod settings;
+mod sqs;
 
 use crate::config::{
     bounds, Assignor, BrokerSpec, ClientSpec, ConsumerSpec, ExchangeKind, ExchangeSpec,
@@ -120,6 +121,7 @@ impl Scenario {
         validate_clients(&self.clients, &names, self.duration_ms)?;
         if let BrokerSpec::Queue(broker) = &self.broker {
             amqp::validate_queue_clients(&self.clients, broker)?;
+            sqs::validate_fifo(broker, &self.clients)?;
         }
         cluster::validate_client_ids(self)?;
         let ids: BTreeSet<&str> = self.clients.iter().map(|c| c.id()).collect();

@@ -2,6 +2,10 @@
 //! consumers with room, `basic.get`, `basic.cancel`, `basic.qos` and the
 //! auto-ack consumer's credit.
 //!
+//! An SQS FIFO queue hands out the first message whose `MessageGroupId`
+//! has nothing in flight, so a group's messages go out one at a time, in
+//! order.
+//!
 //! After a delivery goes out, an auto-ack consumer's message is forgotten
 //! at once (`no_ack`); a manual-ack one's is held unacked on the channel
 //! until it is settled (and, SQS, until its visibility timeout).
@@ -11,7 +15,8 @@ use super::consumers::Subscription;
 use super::queues::Ready;
 use super::record::StoreEntry;
 use super::QueueBroker;
-use crate::broker::{ClientId, Delivery, Note, Output, QueueId};
+use crate::broker::{ClientId, Delivery, KeyId, Note, Output, QueueId};
+use std::collections::BTreeSet;
 use crate::config::{QueueKind, QueueMode};
 
 impl QueueBroker {
@@ -59,14 +64,15 @@ impl QueueBroker {
     ) {
         self.channels.used(from, now_ms);
         self.expire(now_ms, q, out);
-        if self.queues.is_empty(q) {
+        let busy = self.busy_groups(q);
+        let Some(position) = self.queues.first_eligible(q, busy.as_ref()) else {
             out.push(Output::Got {
                 to: from,
                 delivery: None,
             });
             return;
-        }
-        let (position, ready) = self.queues.pop_first(q);
+        };
+        let ready = self.queues.take_at(q, position);
         let delivery = self.delivery(q, ready);
         out.push(Output::Got {
             to: from,
@@ -123,13 +129,28 @@ impl QueueBroker {
     /// Bounded: each iteration removes one ready message.
     pub(super) fn dispatch(&mut self, now_ms: u64, q: QueueId, out: &mut Vec<Output>) {
         self.expire(now_ms, q, out);
-        while !self.queues.is_empty(q) {
+        let mut busy = self.busy_groups(q);
+        while let Some(position) = self.queues.first_eligible(q, busy.as_ref()) {
             let Some(consumer) = self.consumers.next_consumer(q) else {
                 break;
             };
-            let (position, ready) = self.queues.pop_first(q);
+            let ready = self.queues.take_at(q, position);
+            if let Some(busy) = &mut busy {
+                busy.insert(ready.msg.key);
+            }
             self.deliver(now_ms, q, consumer, position, ready, out);
         }
+    }
+
+    /// SQS FIFO: the `MessageGroupId`s (keys) of queue `q` with a message in
+    /// flight, whose other messages wait. `None` for any other queue.
+    /// Bound: the unacked deliveries.
+    fn busy_groups(&self, q: QueueId) -> Option<BTreeSet<Option<KeyId>>> {
+        if !self.queues.cfg(q).fifo {
+            return None;
+        }
+        let in_flight = self.channels.unacked().filter(|u| u.queue == q);
+        Some(in_flight.map(|u| u.ready.msg.key).collect())
     }
 
     /// A push to a subscribed consumer.

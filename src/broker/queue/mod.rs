@@ -24,6 +24,9 @@
 //!   expired `visibility timeout` (SQS) put the message back. A classic queue
 //!   puts it at its *original position* (each message keeps the position it got
 //!   at enqueue time); a quorum queue (3.10) puts it behind the ready messages.
+//! - **SQS FIFO.** A FIFO queue's `MessageGroupId` is the message key: a
+//!   group's messages go out in order, one in flight at a time, so two
+//!   consumers never hold one group's messages at once.
 //! - **Delivery limit.** Quorum `x-delivery-limit` = n: a message is delivered
 //!   at most n + 1 times (`x-delivery-count` 0..=n), then dead-lettered. SQS
 //!   `maxReceiveCount` = n: at most n receives.
@@ -51,7 +54,7 @@
 //! | `consumers` | `basic.consume` / `basic.cancel`, `prefetch` and receive windows, round-robin |
 //! | `channels` | delivery tags, unacked deliveries, 406 on a bad tag, SQS visibility deadlines |
 //! | `consumer_timeout` | RabbitMQ's `consumer_timeout`: the channel tick that closes a channel with 406 |
-//! | `fifo` | SQS FIFO's 5-minute `MessageDeduplicationId` window |
+//! | `fifo` | SQS FIFO's 5-minute `MessageDeduplicationId` window (`MessageGroupId` is in `dispatch`) |
 //! | `publish` | `basic.publish`: routing, overflow, publisher confirms |
 //! | `dispatch` | pushing ready messages to consumers, `basic.get` |
 //! | `settle` | `basic.ack` / `basic.nack` / `basic.reject`, `multiple`, closed channels |
@@ -82,14 +85,15 @@ pub use channels::PRECONDITION_FAILED;
 
 /// What this broker does differently from RabbitMQ 3.10 and SQS, one
 /// sentence each: the page lists them where the queue broker is chosen.
-pub const SIMPLIFICATIONS: [&str; 7] = [
+pub const SIMPLIFICATIONS: [&str; 8] = [
     "A transient queue comes back empty after a broker restart instead of gone: the clients declare it again when they reconnect.",
     "Delivery tags are numbered per broker, not per channel.",
     "The x-consistent-hash exchange takes the routing key's hash modulo the number of bindings instead of walking a hash ring.",
     "SQS is modelled as push: prefetch is how many messages a consumer may have in flight.",
     "A durable queue's message store is never compacted: it grows with every change until the run ends.",
     "In the page the queue broker writes to the simulated disk, not to IndexedDB, so its durable queues do not survive a reload.",
-    "Not modelled: SQS FIFO MessageGroupId, quorum-queue replication.",
+    "An SQS FIFO queue has one message per MessageGroupId in flight at a time; a real ReceiveMessage may hand one consumer several of a group in one batch.",
+    "Not modelled: quorum-queue replication.",
 ];
 pub use fifo::{DedupWindow, SQS_DEDUP_IDS_MAX, SQS_DEDUP_WINDOW_MS};
 pub use headers::matches as headers_match;
@@ -155,7 +159,7 @@ impl QueueBroker {
         let fifo = spec
             .queues
             .iter()
-            .map(|q| q.fifo_deduplication.then(DedupWindow::default))
+            .map(|q| (q.fifo_deduplication || q.fifo).then(DedupWindow::default))
             .collect();
         let durable = queues.ids().map(|q| queues.cfg(q).durable).collect();
         QueueBroker {

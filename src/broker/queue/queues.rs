@@ -7,9 +7,9 @@
 //! queue's requeued message slots back into its original place, and a quorum
 //! queue's return takes a fresh position behind the ready ones.
 
-use crate::broker::{Death, Message, Properties, QueueId};
+use crate::broker::{Death, KeyId, Message, Properties, QueueId};
 use crate::config::{Overflow, QueueBrokerSpec, QueueKind};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A declared queue's settings (not its contents).
 #[derive(Clone, Debug)]
@@ -34,6 +34,9 @@ pub(super) struct QueueConfig {
     pub(super) overflow: Overflow,
     /// `x-message-ttl`.
     pub(super) ttl_ms: Option<u64>,
+    /// SQS FIFO: messages are grouped by key (`MessageGroupId`), one in
+    /// flight per group.
+    pub(super) fifo: bool,
     /// The simulation's bound on ready + unacked (`limits.queue_depth_max`):
     /// past it a publish is refused, whatever the queue's own limits say.
     pub(super) depth_max: u64,
@@ -144,6 +147,7 @@ impl Queues {
                 overflow: q.overflow.unwrap_or_default(),
                 // Validated: not negative.
                 ttl_ms: q.message_ttl_ms.and_then(|ms| u64::try_from(ms).ok()),
+                fifo: q.fifo,
                 depth_max: queue_depth_max,
             })
             .collect();
@@ -211,6 +215,31 @@ impl Queues {
         let (position, ready) = state.ready.pop_first().expect("not empty");
         state.ready_bytes -= u64::from(ready.msg.payload_bytes);
         (position, ready)
+    }
+
+    /// The position of the first ready message of `q` whose
+    /// `MessageGroupId` (key) is not in `busy`; with no `busy` set (not a
+    /// FIFO queue), the head. Bound: the ready messages of `q`.
+    pub(super) fn first_eligible(
+        &self,
+        q: QueueId,
+        busy: Option<&BTreeSet<Option<KeyId>>>,
+    ) -> Option<u64> {
+        let mut ready = self.state[q as usize].ready.iter();
+        match busy {
+            None => ready.next().map(|(&p, _)| p),
+            Some(busy) => ready
+                .find(|(_, r)| !busy.contains(&r.msg.key))
+                .map(|(&p, _)| p),
+        }
+    }
+
+    /// Takes the message at `position` of `q`, which must be there.
+    pub(super) fn take_at(&mut self, q: QueueId, position: u64) -> Ready {
+        let state = &mut self.state[q as usize];
+        let ready = state.ready.remove(&position).expect("a ready position");
+        state.ready_bytes -= u64::from(ready.msg.payload_bytes);
+        ready
     }
 
     /// Takes the tail of `q`, which must not be empty.

@@ -283,21 +283,71 @@ fn an_sqs_fifo_group_has_one_message_in_flight_and_keeps_its_order() {
 #[test]
 fn sqs_fifo_errors_name_the_field() {
     let queue = |name: &str, extra: &str| {
-        format!(r#"{{ "kind": "queue", "mode": "sqs", "queues": [
+        format!(
+            r#"{{ "kind": "queue", "mode": "sqs", "queues": [
           {{ "name": "{name}", "visibility_timeout_ms": 100, "fifo": true {extra} }},
-          {{ "name": "dlq", "visibility_timeout_ms": 100 }} ] }}"#)
+          {{ "name": "dlq", "visibility_timeout_ms": 100 }} ] }}"#
+        )
     };
     let keyed = r#"[ { "kind": "producer", "id": "p", "routing_key": "q.fifo", "keys": ["a"],
       "interval_ms": 10, "count": 1 } ]"#;
     let e = scenario(&queue("q", ""), &keyed.replace("q.fifo", "q")).unwrap_err();
-    assert!(e.contains("broker.queues[0].name") && e.contains(".fifo"), "{e}");
+    assert!(
+        e.contains("broker.queues[0].name") && e.contains(".fifo"),
+        "{e}"
+    );
     let e = scenario(&queue("q.fifo", r#", "dead_letter_queue": "dlq""#), keyed).unwrap_err();
     assert!(e.contains("broker.queues[0].dead_letter_queue"), "{e}");
     let unkeyed = keyed.replace(r#""keys": ["a"],"#, "");
     let e = scenario(&queue("q.fifo", ""), &unkeyed).unwrap_err();
-    assert!(e.contains("clients[0].keys") && e.contains("MessageGroupId"), "{e}");
+    assert!(
+        e.contains("clients[0].keys") && e.contains("MessageGroupId"),
+        "{e}"
+    );
     scenario(&queue("q.fifo", ""), keyed).expect("a keyed producer on a FIFO queue is fine");
     let rabbit = r#"{ "kind": "queue", "queues": [ { "name": "q.fifo", "fifo": true } ] }"#;
     let e = scenario(rabbit, keyed).unwrap_err();
     assert!(e.contains("broker.queues[0].fifo"), "{e}");
+}
+
+#[test]
+fn two_consumers_never_hold_one_sqs_fifo_groups_messages_at_once() {
+    let broker = r#"{ "kind": "queue", "mode": "sqs", "queues": [
+      { "name": "orders.fifo", "fifo": true, "visibility_timeout_ms": 50 } ] }"#;
+    let clients = r#"[
+      { "kind": "producer", "id": "p", "routing_key": "orders.fifo", "keys": ["alice", "bob", "carol"],
+        "interval_ms": 2, "count": 60 },
+      { "kind": "consumer", "id": "c1", "queue": "orders.fifo", "prefetch": 3,
+        "processing": { "fixed_ms": 5 }, "fail_probability": 0.2 },
+      { "kind": "consumer", "id": "c2", "queue": "orders.fifo", "prefetch": 3,
+        "processing": { "fixed_ms": 7 } } ]"#;
+    let s = scenario(broker, clients).unwrap();
+    let mut world = World::new(&s);
+    world.run().unwrap();
+    // Group (key) -> the message of it in flight, from delivery to delete or return.
+    let mut in_flight: BTreeMap<Option<KeyId>, MsgId> = BTreeMap::new();
+    let mut last_seq: BTreeMap<Option<KeyId>, u64> = BTreeMap::new();
+    let mut deliveries = 0;
+    for ev in world.history().events() {
+        match ev.entry {
+            Entry::Deliver { delivery, .. } => {
+                let group = delivery.msg.key;
+                let held = in_flight.insert(group, delivery.msg.id);
+                assert_eq!(
+                    held, None,
+                    "{group:?} had {held:?} in flight at {}",
+                    ev.time_ms
+                );
+                let seq = delivery.msg.seq;
+                let last = last_seq.insert(group, seq);
+                assert!(last.is_none_or(|l| l <= seq), "{group:?} out of order");
+                deliveries += 1;
+            }
+            Entry::Broker(Note::Deleted { msg, .. } | Note::Requeued { msg, .. }) => {
+                in_flight.retain(|_, m| *m != msg);
+            }
+            _ => {}
+        }
+    }
+    assert!(deliveries >= 60, "{deliveries}");
 }

@@ -24,7 +24,10 @@ pub(super) fn validate_fifo(
         if !q.name.ends_with(".fifo") {
             return err(
                 format!("{path}.name"),
-                format!("`{}`: SQS requires a FIFO queue's name to end in `.fifo`", q.name),
+                format!(
+                    "`{}`: SQS requires a FIFO queue's name to end in `.fifo`",
+                    q.name
+                ),
             );
         }
         let dlq = q.dead_letter_queue.as_deref();
@@ -32,7 +35,10 @@ pub(super) fn validate_fifo(
             if !d.fifo {
                 return err(
                     format!("{path}.dead_letter_queue"),
-                    format!("`{}`: the dead-letter queue of a FIFO queue must be a FIFO queue too", d.name),
+                    format!(
+                        "`{}`: the dead-letter queue of a FIFO queue must be a FIFO queue too",
+                        d.name
+                    ),
                 );
             }
         }

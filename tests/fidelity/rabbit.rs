@@ -287,37 +287,33 @@ impl Run<'_> {
     }
 
     async fn topic(&mut self, x: &str, bindings: &[(&str, &str)]) {
-        let name = self.name(x);
-        let binds: Vec<(String, String)> = bindings
+        let binds = bindings
             .iter()
-            .map(|(q, k)| (self.name(q), k.to_string()))
+            .map(|(q, key)| (*q, *key, &[][..]))
             .collect();
-        let c = self.chan(0).await;
-        let args = ExchangeDeclareArguments::new(&name, "topic");
-        c.channel
-            .exchange_declare(args)
-            .await
-            .expect("exchange.declare");
-        for (q, key) in binds {
-            let args = QueueBindArguments::new(&q, &name, &key);
-            c.channel.queue_bind(args).await.expect("queue.bind");
-        }
+        self.exchange(x, "topic", binds).await;
     }
 
     async fn headers_exchange(&mut self, x: &str, bindings: &[(&str, Table)]) {
+        let binds = bindings.iter().map(|(q, args)| (*q, "", *args)).collect();
+        self.exchange(x, "headers", binds).await;
+    }
+
+    /// `exchange.declare` of `kind`, then one `queue.bind` per (queue, binding key, arguments).
+    async fn exchange(&mut self, x: &str, kind: &str, bindings: Vec<(&str, &str, Table)>) {
         let name = self.name(x);
-        let binds: Vec<(String, Table)> = bindings
-            .iter()
-            .map(|(q, args)| (self.name(q), *args))
+        let binds: Vec<(String, &str, Table)> = bindings
+            .into_iter()
+            .map(|(q, key, table)| (self.name(q), key, table))
             .collect();
         let c = self.chan(0).await;
-        let args = ExchangeDeclareArguments::new(&name, "headers");
+        let args = ExchangeDeclareArguments::new(&name, kind);
         c.channel
             .exchange_declare(args)
             .await
             .expect("exchange.declare");
-        for (q, table) in binds {
-            let mut args = QueueBindArguments::new(&q, &name, "");
+        for (q, key, table) in binds {
+            let mut args = QueueBindArguments::new(&q, &name, key);
             args.arguments(field_table(table));
             c.channel.queue_bind(args).await.expect("queue.bind");
         }

@@ -16,8 +16,8 @@ use super::queues::Ready;
 use super::record::StoreEntry;
 use super::QueueBroker;
 use crate::broker::{ClientId, Delivery, KeyId, Note, Output, QueueId};
-use std::collections::BTreeSet;
 use crate::config::{QueueKind, QueueMode};
+use std::collections::BTreeSet;
 
 impl QueueBroker {
     /// `basic.consume`: subscribes `from` (refused if the queue has an

@@ -79,6 +79,34 @@ fn log_bench_prints_messages_per_second_per_partition_count() {
     }
 }
 
+/// Issue 13's performance line in the browser: the replication core's
+/// workload on one broker, then on 3 brokers with `replication.factor` 3
+/// (`brokerlab bench --cluster` natively), and the ratio.
+#[wasm_bindgen_test]
+fn cluster_bench_prints_messages_per_second_and_the_ratio() {
+    let messages = if cfg!(debug_assertions) {
+        3_200
+    } else {
+        100_000
+    };
+    let mut rates = Vec::new();
+    for brokers in [1u8, 3] {
+        let start = js_sys::Date::now();
+        let acked = brokerlab::bench::run_cluster(brokers, messages);
+        let secs = ((js_sys::Date::now() - start) / 1000.0).max(0.001);
+        assert_eq!(acked, messages);
+        let rate = acked as f64 / secs;
+        rates.push(rate);
+        console_log!(
+            "{{\"bench\":\"wasm-cluster\",\"brokers\":{brokers},\"replication.factor\":{brokers},\"messages\":{acked},\"seconds\":{secs:.3},\"msgs_per_s\":{rate:.0}}}"
+        );
+    }
+    console_log!(
+        "{{\"bench\":\"wasm-cluster-ratio\",\"rf3_over_1_broker\":{:.2},\"goal\":0.5}}",
+        rates[1] / rates[0]
+    );
+}
+
 /// Issue 16's "a 1M-message scenario, run and fully checked, in the
 /// browser": the queue workload run to its end, then the full checker.
 /// Ignored in the test run (it needs ~1.6 GB natively); scripts/bench.sh

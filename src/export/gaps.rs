@@ -92,7 +92,7 @@ pub fn refusal(s: &Scenario, target: Target) -> Option<ExportError> {
             if let Some(path) = unexported_amqp(s) {
                 return err(
                     &path,
-                    "headers exchanges and message headers or expiration are not exported yet",
+                    "headers exchanges, consumer_timeout and message headers or expiration are not exported yet",
                 );
             }
         }
@@ -131,8 +131,9 @@ pub fn refusal(s: &Scenario, target: Target) -> Option<ExportError> {
     None
 }
 
-/// The first `headers` exchange, producer `headers` or `expiration_ms` of a
-/// queue scenario: the export's program does not set them yet.
+/// The first `headers` exchange, `consumer_timeout_ms` (a node setting the
+/// export's broker does not get), producer `headers` or `expiration_ms` of
+/// a queue scenario: the export's program does not set them yet.
 fn unexported_amqp(s: &Scenario) -> Option<String> {
     if let BrokerSpec::Queue(q) = &s.broker {
         if let Some(i) = q
@@ -141,6 +142,9 @@ fn unexported_amqp(s: &Scenario) -> Option<String> {
             .position(|e| e.kind == ExchangeKind::Headers)
         {
             return Some(format!("broker.exchanges[{i}].kind"));
+        }
+        if q.consumer_timeout_ms.is_some() {
+            return Some("broker.consumer_timeout_ms".to_string());
         }
     }
     s.clients.iter().enumerate().find_map(|(i, c)| match c {

@@ -96,6 +96,19 @@ fn refusals_name_the_field() {
     }
     let e = export(&two, "x", Target::Nats).unwrap_err();
     assert!(e.path.ends_with(".group.id"), "{e}");
+    // What the exported program does not set yet is refused, not dropped.
+    let mut timed = scenario("scenarios/nack_requeue.json");
+    if let crate::config::BrokerSpec::Queue(b) = &mut timed.broker {
+        b.consumer_timeout_ms = Some(5_000);
+    }
+    let e = export(&timed, "x", Target::Rabbitmq).unwrap_err();
+    assert_eq!(e.path, "broker.consumer_timeout_ms");
+    let mut expiring = scenario("scenarios/nack_requeue.json");
+    if let Some(crate::config::ClientSpec::Producer(p)) = expiring.clients.first_mut() {
+        p.expiration_ms = Some(100);
+    }
+    let e = export(&expiring, "x", Target::Rabbitmq).unwrap_err();
+    assert!(e.path.ends_with(".expiration_ms"), "{e}");
 }
 
 #[test]

@@ -13,13 +13,17 @@
 //! | `run` | a bash script: a virtualenv, the program, then `brokerlab check` if it is on the `PATH` |
 //! | `compose.yaml` | Kafka only: a KRaft cluster sized like the scenario |
 //!
+//! The page downloads the same files as one zip ([`zipped`]).
+//!
 //! The program text lives in `templates/` (a part shared by every target,
 //! then one per target, joined into one file), not in Rust strings. What
 //! does not map is refused with an error naming the field
 //! ([`refusal`]), or listed in the README ([`gaps`]).
 
+mod archive;
 mod gaps;
 
+pub use archive::{zip_archive, zipped};
 pub use gaps::{gaps, refusal};
 
 use crate::check::guarantee::judge;

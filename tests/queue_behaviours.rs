@@ -272,7 +272,7 @@ fn nacked_messages_are_redelivered_next_in_the_scenario() {
             ..
         }) = e.entry
         {
-            let next = events[i..].iter().find_map(|e| match e.entry {
+            let next = events.iter_from(i).find_map(|e| match e.entry {
                 Entry::Deliver { delivery, .. } => Some(delivery),
                 _ => None,
             });

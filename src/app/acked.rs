@@ -61,7 +61,7 @@ impl AckTracker {
     pub fn update(&mut self, world: &World) {
         let events = world.history().events();
         assert!(self.read <= events.len(), "a history never shrinks");
-        for ev in &events[self.read..] {
+        for ev in events.iter_from(self.read) {
             match (ev.process, ev.entry) {
                 (
                     Proc::Client(client),

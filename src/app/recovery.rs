@@ -130,7 +130,7 @@ impl CrashReader {
     pub fn read(&mut self, history: &History, names: &Names) -> Option<&LastCrash> {
         let events = history.events();
         assert!(self.scanned <= events.len(), "the history only grows");
-        for ev in &events[self.scanned..] {
+        for ev in events.iter_from(self.scanned) {
             self.apply(ev.time_ms, ev.process, &ev.entry, names);
         }
         self.scanned = events.len();

@@ -25,7 +25,7 @@ use super::Finding;
 use crate::broker::log::LogNote;
 use crate::broker::txn::TxnNote;
 use crate::broker::{ClientId, MsgId, Note};
-use crate::history::{Entry, HistoryEvent, LogEntry, OpType, Proc};
+use crate::history::{Entry, Events, HistoryEvent, LogEntry, OpType, Proc};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Events in one chain at most (its first and last halves when longer).
@@ -34,7 +34,7 @@ pub const CHAIN_EVENTS_MAX: usize = 60;
 /// The history indexes of `finding`'s causal chain in `events`, in order
 /// (see the module doc). Never empty when the history holds an event that
 /// names one of its messages or any disruption before it.
-pub fn causal_chain(events: &[HistoryEvent], finding: &Finding) -> Vec<usize> {
+pub fn causal_chain(events: Events<'_>, finding: &Finding) -> Vec<usize> {
     let ids: BTreeSet<MsgId> = finding
         .msgs
         .iter()

@@ -75,7 +75,7 @@ impl LiveChecker {
     pub fn consume(&mut self, history: &History, names: &Names, drained: bool) {
         let events = history.events();
         assert!(self.consumed <= events.len(), "the history only grows");
-        for ev in &events[self.consumed..] {
+        for ev in events.iter_from(self.consumed) {
             match &mut self.model {
                 Model::Queue(q) => q.consume(ev),
                 Model::Log(l) => l.consume(ev, names),

@@ -27,7 +27,7 @@
 //! brokerlab client behind each process. `:time` is the virtual time in
 //! nanoseconds, and `:index` numbers the operations from 0.
 
-use super::{Entry, HistoryEvent, LogEntry, Names, OpType, Proc};
+use super::{Entry, Events, HistoryEvent, LogEntry, Names, OpType, Proc};
 use crate::broker::{ClientId, MsgId, Note};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -36,7 +36,7 @@ use std::fmt::Write;
 const NS_PER_MS: u64 = 1_000_000;
 
 /// The whole history as EDN, one operation map per line.
-pub(super) fn to_edn(events: &[HistoryEvent], names: &Names) -> String {
+pub(super) fn to_edn(events: Events<'_>, names: &Names) -> String {
     let mut w = EdnWriter {
         out: String::new(),
         index: 0,
@@ -58,7 +58,7 @@ pub(super) fn to_edn(events: &[HistoryEvent], names: &Names) -> String {
 }
 
 /// Where each message landed: its partition (log) or queue, the Jepsen key.
-fn message_keys(events: &[HistoryEvent]) -> BTreeMap<MsgId, u64> {
+fn message_keys(events: Events<'_>) -> BTreeMap<MsgId, u64> {
     let mut keys = BTreeMap::new();
     for ev in events {
         match ev.entry {

@@ -23,6 +23,7 @@
 //! | file | what it holds |
 //! |---|---|
 //! | `entry.rs` | the entry types: [`Proc`], [`OpType`], [`Entry`], [`LogEntry`], [`HistoryEvent`] |
+//! | `events.rs` | where the events live: fixed-size chunks, read through [`Events`] |
 //! | `names.rs` | how ids print: [`Names`], [`msg_name`], [`stream_name`], [`return_reason`] |
 //! | `jsonl/` | one event as a JSON line, the bytes [`History::hash`] reads |
 //! | `edn.rs` | the client operations in Jepsen's EDN, for Jepsen and Elle ([`History::to_edn`]) |
@@ -31,12 +32,14 @@
 
 mod edn;
 mod entry;
+mod events;
 mod jsonl;
 mod names;
 pub mod read;
 mod sentence;
 
 pub use entry::{Entry, HistoryEvent, LogEntry, OpType, Proc};
+pub use events::{Events, Iter, CHUNK_EVENTS};
 pub use names::{msg_name, return_reason, stream_name, tag_name, Names};
 pub use sentence::describe_event;
 
@@ -46,8 +49,9 @@ use xxhash_rust::xxh3::Xxh3;
 /// events exceeds its `events_max` run bound times a small constant.
 #[derive(Clone, Debug, Default)]
 pub struct History {
-    /// Every event in the order it happened (times never go back).
-    events: Vec<HistoryEvent>,
+    /// Every event in the order it happened (times never go back), in
+    /// chunks that never move once full (see `events.rs`).
+    events: events::Chunks,
 }
 
 impl History {
@@ -57,8 +61,9 @@ impl History {
     }
 
     /// Appends one event. Panics if `time_ms` is before the last event's.
+    #[inline]
     pub fn push(&mut self, time_ms: u64, process: Proc, entry: Entry) {
-        if let Some(last) = self.events.last() {
+        if let Some(last) = self.events.view().last() {
             assert!(last.time_ms <= time_ms, "history goes back in time");
         }
         self.events.push(HistoryEvent {
@@ -69,18 +74,18 @@ impl History {
     }
 
     /// Every event so far, oldest first.
-    pub fn events(&self) -> &[HistoryEvent] {
-        &self.events
+    pub fn events(&self) -> Events<'_> {
+        self.events.view()
     }
 
     /// How many events there are.
     pub fn len(&self) -> usize {
-        self.events.len()
+        self.events.view().len()
     }
 
     /// True before the first event.
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
+        self.events.view().is_empty()
     }
 
     /// One event as a JSON line (without the newline).
@@ -91,7 +96,7 @@ impl History {
     /// The whole history as JSON Lines.
     pub fn to_jsonl(&self, names: &Names) -> String {
         let mut out = String::new();
-        for ev in &self.events {
+        for ev in self.events() {
             out.push_str(&self.line(ev, names));
             out.push('\n');
         }
@@ -102,13 +107,13 @@ impl History {
     /// `:type :invoke/:ok/:fail/:info`, `:f :send/:poll` as in Jepsen's
     /// Kafka workload, `:process` and `:time` in nanoseconds (see `edn.rs`).
     pub fn to_edn(&self, names: &Names) -> String {
-        edn::to_edn(&self.events, names)
+        edn::to_edn(self.events(), names)
     }
 
     /// xxh3-64 of [`History::to_jsonl`], computed without building the string.
     pub fn hash(&self, names: &Names) -> u64 {
         let mut hasher = Xxh3::new();
-        for ev in &self.events {
+        for ev in self.events() {
             hasher.update(self.line(ev, names).as_bytes());
             hasher.update(b"\n");
         }

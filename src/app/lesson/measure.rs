@@ -46,7 +46,7 @@ impl Observer {
         let events = world.history().events();
         assert!(self.read <= events.len(), "the history only grows");
         let producers: Vec<bool> = world.clients().iter().map(|c| c.is_producer).collect();
-        for ev in &events[self.read..] {
+        for ev in events.iter_from(self.read) {
             match (ev.process, &ev.entry) {
                 (Proc::Broker(_), Entry::Crash) => self.broker_crashes += 1,
                 (Proc::Client(c), Entry::Crash) if !producers[c as usize] => {

@@ -711,11 +711,9 @@ impl Session {
     fn recent_events(&self) -> Vec<EventRow> {
         let events = self.world.history().events();
         let from = events.len().saturating_sub(EVENT_ROWS_MAX);
-        events[from..]
-            .iter()
-            .enumerate()
+        (from..events.len())
             .rev()
-            .map(|(i, ev)| self.row(from + i, ev))
+            .map(|i| self.row(i, &events[i]))
             .collect()
     }
 }

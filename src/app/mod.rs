@@ -8,12 +8,14 @@
 //! ([`recovery`]). It runs lessons too: an experiment per idea, with a prediction and
 //! a checklist that ticks itself ([`lesson`]), and remembers where a learner is:
 //! routes and stored progress ([`learn`]). With the log in IndexedDB, it says
-//! when the disk sets a run's pace ([`pace`]).
+//! when the disk sets a run's pace ([`pace`]). Its timeline's checkpoints weigh
+//! themselves with the heap meter ([`meter`]).
 
 pub mod acked;
 pub mod cluster;
 pub mod learn;
 pub mod lesson;
+pub mod meter;
 pub mod pace;
 pub mod playground;
 pub mod recovery;

@@ -436,4 +436,8 @@ impl Client for Consumer {
     fn busy_ms(&self) -> Option<u64> {
         Some(self.busy_ms)
     }
+
+    fn clone_box(&self) -> Box<dyn Client> {
+        Box::new(self.clone())
+    }
 }

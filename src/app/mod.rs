@@ -9,10 +9,12 @@
 //! a checklist that ticks itself ([`lesson`]), and remembers where a learner is:
 //! routes and stored progress ([`learn`]). With the log in IndexedDB, it says
 //! when the disk sets a run's pace ([`pace`]). Its timeline's checkpoints weigh
-//! themselves with the heap meter ([`meter`]).
+//! themselves with the heap meter ([`meter`]). Compare mode runs one setup under two
+//! guarantees side by side ([`compare`]).
 
 pub mod acked;
 pub mod cluster;
+pub mod compare;
 pub mod learn;
 pub mod lesson;
 pub mod meter;

@@ -8,8 +8,7 @@
 //! ([`recovery`]). It runs lessons too: an experiment per idea, with a prediction and
 //! a checklist that ticks itself ([`lesson`]), and remembers where a learner is:
 //! routes and stored progress ([`learn`]). With the log in IndexedDB, it says
-//! when the disk sets a run's pace ([`pace`]). Its timeline's checkpoints weigh
-//! themselves with the heap meter ([`meter`]). Compare mode runs one setup under two
+//! when the disk sets a run's pace ([`pace`]). Compare mode runs one setup under two
 //! guarantees side by side ([`compare`]).
 
 pub mod acked;
@@ -17,7 +16,6 @@ pub mod cluster;
 pub mod compare;
 pub mod learn;
 pub mod lesson;
-pub mod meter;
 pub mod pace;
 pub mod playground;
 pub mod recovery;

@@ -42,14 +42,12 @@ use crate::history::{Entry, History, HistoryEvent, LogEntry, Names, OpType, Proc
 use std::collections::BTreeSet;
 
 /// The live checker of one run (see the module notes).
-#[derive(Clone)]
 pub struct LiveChecker {
     /// History events already read.
     consumed: usize,
     model: Model,
 }
 
-#[derive(Clone)]
 enum Model {
     Queue(Box<QueueLive>),
     Log(Box<super::log::Live>),
@@ -217,7 +215,6 @@ pub(super) fn set_member(set: &mut BTreeSet<MsgId>, id: MsgId, on: bool) {
 }
 
 /// The queue model, live.
-#[derive(Clone)]
 struct QueueLive {
     /// The batch checker's facts; its counts also hold the sum of `buckets`.
     f: Facts,

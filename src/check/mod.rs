@@ -204,7 +204,6 @@ struct MsgInfo {
 }
 
 /// Reads the history once and builds per-message facts.
-#[derive(Clone)]
 struct Facts {
     msgs: BTreeMap<MsgId, MsgInfo>,
     /// Every `ok process` in history order: (time, consumer, delivery).

@@ -144,7 +144,7 @@ type Processing = (u64, ClientId, Delivery);
 
 /// Out-of-order processing per producer and per (producer, key), fed one
 /// `ok process` at a time in history order.
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub(super) struct Order {
     /// The latest-published message processed so far: (id, time, consumer).
     max_by_producer: BTreeMap<ClientId, (MsgId, u64, ClientId)>,

@@ -436,8 +436,4 @@ impl Client for Consumer {
     fn busy_ms(&self) -> Option<u64> {
         Some(self.busy_ms)
     }
-
-    fn clone_box(&self) -> Box<dyn Client> {
-        Box::new(self.clone())
-    }
 }

@@ -677,10 +677,6 @@ impl Client for LogConsumer {
     fn busy_ms(&self) -> Option<u64> {
         Some(self.busy_ms)
     }
-
-    fn clone_box(&self) -> Box<dyn Client> {
-        Box::new(self.clone())
-    }
 }
 
 pub(super) fn send(req: LogRequest) -> ClientOutput {

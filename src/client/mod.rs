@@ -188,9 +188,6 @@ pub trait Client {
     fn holding(&self, into: &mut BTreeSet<MsgId>);
     /// Virtual time spent processing, for a client that processes.
     fn busy_ms(&self) -> Option<u64>;
-    /// A copy of this client as it stands, for a timeline checkpoint: a
-    /// client is plain state, so every kind can be copied.
-    fn clone_box(&self) -> Box<dyn Client>;
 }
 
 /// Builds client `id` from its (validated) scenario entry, its names

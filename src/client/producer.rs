@@ -751,8 +751,4 @@ impl Client for Producer {
     fn busy_ms(&self) -> Option<u64> {
         None
     }
-
-    fn clone_box(&self) -> Box<dyn Client> {
-        Box::new(self.clone())
-    }
 }

@@ -51,28 +51,6 @@ impl Chunks {
         assert_eq!(self.full.last().map(Vec::len), Some(CHUNK_EVENTS));
     }
 
-    /// Takes the events from index `len` on out, in order; the chunk
-    /// holding `len` becomes the tail (a rewind: see `History::rewind`).
-    pub(super) fn split_off(&mut self, len: usize) -> Vec<HistoryEvent> {
-        let total = self.view().len();
-        assert!(len <= total, "split at {len} of {total}");
-        let mut after = Vec::with_capacity(total - len);
-        let keep_full = len / CHUNK_EVENTS;
-        if keep_full < self.full.len() {
-            let mut moved = self.full.split_off(keep_full);
-            moved.push(std::mem::take(&mut self.tail));
-            let mut first = moved.remove(0);
-            after.extend(first.drain(len % CHUNK_EVENTS..));
-            for chunk in moved {
-                after.extend(chunk);
-            }
-            self.tail = first;
-        } else {
-            after.extend(self.tail.drain(len - keep_full * CHUNK_EVENTS..));
-        }
-        after
-    }
-
     /// The read view.
     #[inline]
     pub(super) fn view(&self) -> Events<'_> {
@@ -234,34 +212,5 @@ mod tests {
         }
         assert_eq!(c.view().iter_from(CHUNK_EVENTS).count(), 0);
         assert_eq!(c.view().iter().count(), CHUNK_EVENTS);
-    }
-
-    #[test]
-    fn a_split_keeps_the_head_and_hands_back_the_rest_in_order() {
-        let n = 2 * CHUNK_EVENTS + 5;
-        for at in [
-            0,
-            7,
-            CHUNK_EVENTS - 1,
-            CHUNK_EVENTS,
-            CHUNK_EVENTS + 3,
-            n - 1,
-            n,
-        ] {
-            let mut c = Chunks::default();
-            for t in 0..n as u64 {
-                c.push(ev(t));
-            }
-            let rest = c.split_off(at);
-            assert_eq!(c.view().len(), at);
-            assert!(c.tail.len() < CHUNK_EVENTS, "the tail is never full");
-            let times: Vec<u64> = rest.iter().map(|e| e.time_ms).collect();
-            assert_eq!(times, (at as u64..n as u64).collect::<Vec<_>>());
-            for e in rest {
-                c.push(e);
-            }
-            let all: Vec<u64> = c.view().iter().map(|e| e.time_ms).collect();
-            assert_eq!(all, (0..n as u64).collect::<Vec<_>>(), "split at {at}");
-        }
     }
 }

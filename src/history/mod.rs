@@ -52,11 +52,6 @@ pub struct History {
     /// Every event in the order it happened (times never go back), in
     /// chunks that never move once full (see `events.rs`).
     events: events::Chunks,
-    /// After a [`History::rewind`], the rest of this same run, last event
-    /// first (the next one to happen is at the end): kept so a timeline
-    /// checkpoint further on can be restored without a copy of its history
-    /// (see `world::checkpoint`).
-    future_rev: Vec<HistoryEvent>,
 }
 
 impl History {
@@ -71,43 +66,11 @@ impl History {
         if let Some(last) = self.events.view().last() {
             assert!(last.time_ms <= time_ms, "history goes back in time");
         }
-        let ev = HistoryEvent {
+        self.events.push(HistoryEvent {
             time_ms,
             process,
             entry,
-        };
-        // Running again over a rewound stretch of the same run.
-        if let Some(kept) = self.future_rev.pop() {
-            debug_assert_eq!(kept, ev, "a rerun repeats its events exactly");
-        }
-        self.events.push(ev);
-    }
-
-    /// Goes back (or forward within what is kept) to the first `len`
-    /// events, keeping the later ones as the run's known future (a timeline
-    /// checkpoint's restore: see `world::checkpoint`). Costs the distance.
-    /// Panics past the kept events.
-    pub fn rewind(&mut self, len: usize) {
-        let now = self.len();
-        assert!(
-            len <= now + self.future_rev.len(),
-            "rewind to {len} events, {now} and {} kept",
-            self.future_rev.len()
-        );
-        if len < now {
-            let after = self.events.split_off(len);
-            self.future_rev.extend(after.into_iter().rev());
-        }
-        for _ in now..len {
-            let ev = self.future_rev.pop().expect("checked above");
-            self.events.push(ev);
-        }
-    }
-
-    /// Drops the kept events past the current instant: the run forked, so
-    /// they are no longer its future.
-    pub fn forget_future(&mut self) {
-        self.future_rev.clear();
+        });
     }
 
     /// Every event so far, oldest first.

@@ -197,18 +197,12 @@ impl World {
         }
     }
 
-    /// Lets `checker` read the events added since its last call, without
-    /// asking for a summary (a timeline checkpoint copies it up to date).
-    pub fn feed_live_checker(&self, checker: &mut LiveChecker) {
-        checker.consume(&self.history, &self.names, self.drained);
-    }
-
     /// The same as [`World::summary`], from a checker that reads only the
     /// events added since its last call (the page refreshes its verdict this
     /// way while a run plays). `checker` must come from
     /// [`World::live_checker`] of this world and be used with it alone.
     pub fn live_summary(&self, checker: &mut LiveChecker) -> Summary {
-        self.feed_live_checker(checker);
+        checker.consume(&self.history, &self.names, self.drained);
         let snap = self.snapshot_among(checker.wanted());
         let mut summary = checker.summary(&snap, &self.names, &self.scenario.expect);
         self.add_run_facts(&mut summary);

@@ -521,8 +521,4 @@ impl Client for TxnProducer {
     fn busy_ms(&self) -> Option<u64> {
         Some(self.busy_ms)
     }
-
-    fn clone_box(&self) -> Box<dyn Client> {
-        Box::new(self.clone())
-    }
 }

@@ -10,6 +10,7 @@
 
 #[path = "support/dom.rs"]
 mod dom;
+use dom::click_and_render as click;
 
 use brokerlab::app::learn::PROGRESS_KEY;
 use brokerlab::ui::route::Site;
@@ -56,11 +57,6 @@ async fn mount() -> (Element, AppHandle<Site>) {
 fn unmount(root: Element, app: AppHandle<Site>) {
     app.destroy();
     root.remove();
-}
-
-async fn click(root: &Element, name: &str) {
-    dom::click(root, name);
-    yew::scheduler::flush().await;
 }
 
 async fn click_link(root: &Element, name: &str) {

@@ -6,6 +6,7 @@
 
 #[path = "support/dom.rs"]
 mod dom;
+use dom::click_and_render as click;
 
 use brokerlab::ui::{App, AppProps};
 use std::rc::Rc;
@@ -26,11 +27,6 @@ async fn mount(share: Option<String>) -> (Element, AppHandle<App>) {
     yew::scheduler::flush().await;
     yew::scheduler::flush().await;
     (root, app)
-}
-
-async fn click(root: &Element, name: &str) {
-    dom::click(root, name);
-    yew::scheduler::flush().await;
 }
 
 fn fingerprint(root: &Element) -> String {

@@ -6,11 +6,10 @@
 
 #[path = "support/dom.rs"]
 mod dom;
+use dom::{click_and_render as click, mount_app as mount};
 
-use brokerlab::ui::App;
 use wasm_bindgen_test::*;
 use web_sys::Element;
-use yew::AppHandle;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -22,18 +21,6 @@ const COUNTERS: [&str; 6] = [
     "Redelivered",
     "In flight",
 ];
-
-async fn mount() -> (Element, AppHandle<App>) {
-    let root = dom::fresh_root();
-    let app = yew::Renderer::<App>::with_root(root.clone()).render();
-    yew::scheduler::flush().await;
-    (root, app)
-}
-
-async fn click(root: &Element, name: &str) {
-    dom::click(root, name);
-    yew::scheduler::flush().await;
-}
 
 fn counters(root: &Element) -> Vec<u64> {
     COUNTERS.iter().map(|c| dom::counter(root, c)).collect()

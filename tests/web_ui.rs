@@ -6,29 +6,16 @@
 
 #[path = "support/dom.rs"]
 mod dom;
+use dom::{click_and_render as click, mount_app as mount};
 
-use brokerlab::ui::App;
 use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::Element;
-use yew::AppHandle;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-async fn mount() -> (Element, AppHandle<App>) {
-    let root = dom::fresh_root();
-    let app = yew::Renderer::<App>::with_root(root.clone()).render();
-    yew::scheduler::flush().await;
-    (root, app)
-}
-
-async fn click(root: &Element, name: &str) {
-    dom::click(root, name);
-    yew::scheduler::flush().await;
-}
 
 async fn change(root: &Element, label: &str, value: &str) {
     dom::change(&dom::get_by_label(root, label), value);

@@ -223,3 +223,20 @@ pub async fn until(what: &str, mut ready: impl FnMut() -> bool) {
     }
     panic!("gave up waiting for {what}");
 }
+
+/// Renders the playground app into a fresh root and lets Yew finish its
+/// first render.
+#[allow(dead_code)]
+pub async fn mount_app() -> (Element, yew::AppHandle<brokerlab::ui::App>) {
+    let root = fresh_root();
+    let app = yew::Renderer::<brokerlab::ui::App>::with_root(root.clone()).render();
+    yew::scheduler::flush().await;
+    (root, app)
+}
+
+/// Clicks the button named `name`, then lets Yew render what it changed.
+#[allow(dead_code)]
+pub async fn click_and_render(root: &Element, name: &str) {
+    click(root, name);
+    yew::scheduler::flush().await;
+}

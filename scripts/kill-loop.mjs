@@ -226,12 +226,8 @@ class Failure extends Error {}
 /// page's durability on a profile that knows the site.
 async function firstVisit(ctx) {
   const browser = launch(ctx.profile);
-  const cdp = await chromium.connectOverCDP(await browser.endpoint, { timeout: WAIT_MS });
   const errors = [];
-  const page = cdp.contexts()[0].pages()[0] ?? (await cdp.contexts()[0].newPage());
-  page.on("console", (m) => m.type() === "error" && errors.push(`console: ${m.text()}`));
-  page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
-  page.setDefaultTimeout(WAIT_MS);
+  const { cdp, page } = await attach(browser, errors);
   await page.goto(`${ctx.url}#/play`);
   await page.getByRole("combobox", { name: "Broker" }).selectOption({ label: "Log" });
   await page.getByText(/· log in IndexedDB/).waitFor();
@@ -275,15 +271,22 @@ async function iteration(ctx) {
   return out;
 }
 
-/// Load, reopen what is stored, Play, read what was acknowledged.
-async function run(ctx, browser, out, runMs) {
+/// Playwright over CDP on `browser`'s first page, collecting console errors
+/// and uncaught page errors into `errors`.
+async function attach(browser, errors) {
   const cdp = await chromium.connectOverCDP(await browser.endpoint, { timeout: WAIT_MS });
-  out.cdp = cdp;
   const context = cdp.contexts()[0];
   const page = context.pages()[0] ?? (await context.newPage());
-  page.on("console", (m) => m.type() === "error" && out.errors.push(`console: ${m.text()}`));
-  page.on("pageerror", (e) => out.errors.push(`page error: ${e.message}`));
+  page.on("console", (m) => m.type() === "error" && errors.push(`console: ${m.text()}`));
+  page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
   page.setDefaultTimeout(WAIT_MS);
+  return { cdp, page };
+}
+
+/// Load, reopen what is stored, Play, read what was acknowledged.
+async function run(ctx, browser, out, runMs) {
+  const { cdp, page } = await attach(browser, out.errors);
+  out.cdp = cdp;
   await page.goto(`${ctx.url}#/play`);
   await reopen(ctx, page, out);
   await page.getByRole("combobox", { name: "Speed" }).selectOption({ label: "100×" });

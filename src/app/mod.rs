@@ -8,10 +8,12 @@
 //! ([`recovery`]). It runs lessons too: an experiment per idea, with a prediction and
 //! a checklist that ticks itself ([`lesson`]), and remembers where a learner is:
 //! routes and stored progress ([`learn`]). With the log in IndexedDB, it says
-//! when the disk sets a run's pace ([`pace`]).
+//! when the disk sets a run's pace ([`pace`]). Compare mode runs one setup under
+//! two settings side by side ([`compare`]).
 
 pub mod acked;
 pub mod cluster;
+pub mod compare;
 pub mod learn;
 pub mod lesson;
 pub mod pace;

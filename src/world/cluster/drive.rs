@@ -51,11 +51,11 @@ impl ClusterRun {
     /// The leader of `partition` in producer `c`'s metadata cache, asked
     /// of the controller when the cache has none.
     fn leader_for(&mut self, c: ClientId, partition: PartitionIdx) -> Option<NodeId> {
-        if let Some(&n) = self.metadata[c as usize].get(&partition) {
+        if let Some(n) = self.metadata[c as usize][usize::from(partition)] {
             return Some(n);
         }
         let leader = self.controller.leader_of(partition)?;
-        self.metadata[c as usize].insert(partition, leader);
+        self.metadata[c as usize][usize::from(partition)] = Some(leader);
         Some(leader)
     }
 
@@ -75,7 +75,7 @@ impl ClusterRun {
         let Some(a) = p.current.filter(|a| a.send_id == send_id) else {
             return; // answered, or already sent again
         };
-        self.metadata[c as usize].remove(&a.partition);
+        self.metadata[c as usize][usize::from(a.partition)] = None;
         if p.may_retry() {
             self.send_current(c);
         } else {
@@ -141,7 +141,7 @@ impl ClusterRun {
         };
         match after_error(error) {
             Retry::RefreshNow if p.may_retry() => {
-                self.metadata[c as usize].remove(&partition);
+                self.metadata[c as usize][usize::from(partition)] = None;
                 self.send_current(c);
             }
             Retry::Backoff if p.may_retry() => {

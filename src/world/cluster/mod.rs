@@ -41,7 +41,7 @@ use crate::node::NodeId;
 use crate::sim::net::Link;
 use crate::sim::rng::SimRng;
 use clients::{Producer, Reader};
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BinaryHeap;
 
 /// The harness's PRNG stream (links): apart from the world's.
 pub const NET_STREAM: u64 = 0xC1_0057;
@@ -119,16 +119,18 @@ pub struct ClusterRun {
     /// Each broker's pending wake-up times: one event per time, however
     /// many of its timers ask for it. Bound: its timers.
     wakes: Vec<std::collections::BTreeSet<u64>>,
-    /// Links, one per ordered pair of endpoints (see `wire.rs`).
-    links: BTreeMap<(u16, u16), Link>,
+    /// Links, one per ordered pair of endpoints, made at their first
+    /// message (a table indexed by `wire::link_slot`).
+    links: Vec<Option<Link>>,
     /// The links' draws.
     rng: SimRng,
     /// Producers, by client id (`None` for readers).
     producers: Vec<Option<Producer>>,
     /// Readers, by client id (`None` for producers).
     readers: Vec<Option<Reader>>,
-    /// Each producer's metadata cache: leader per partition.
-    metadata: Vec<BTreeMap<PartitionIdx, NodeId>>,
+    /// Each producer's metadata cache: leader per partition, by index (a
+    /// Vec, not a map: one fewer map type for the page to ship).
+    metadata: Vec<Vec<Option<NodeId>>>,
     /// The next message id.
     next_msg: u64,
     /// What the checker reads.
@@ -181,9 +183,9 @@ impl ClusterRun {
             cuts: vec![Cut::default(); brokers],
             silent_since: vec![None; brokers],
             wakes: vec![Default::default(); brokers],
-            links: BTreeMap::new(),
+            links: vec![None; wire::link_slots(scenario.clients.len())],
             rng: SimRng::stream(scenario.seed, NET_STREAM),
-            metadata: vec![BTreeMap::new(); scenario.clients.len()],
+            metadata: vec![vec![None; usize::from(total)]; scenario.clients.len()],
             producers,
             readers,
             next_msg: 1,

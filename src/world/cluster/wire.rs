@@ -23,6 +23,34 @@ const CONTROLLER: u16 = 100;
 /// Client `c`'s endpoint number is this plus `c`.
 const CLIENT_BASE: u16 = 200;
 
+/// Where the link from endpoint `from` to `to` sits in
+/// `ClusterRun::links`, a dense table of [`link_slots`]`(clients)` entries
+/// (a table, not a map keyed by the pair: cheaper in the page).
+fn link_slot((from, to): (u16, u16), clients: usize) -> usize {
+    let index = |end: u16| match end {
+        CONTROLLER => 0,
+        c if c >= CLIENT_BASE => ENDPOINT_CLIENT_FIRST + usize::from(c - CLIENT_BASE),
+        broker => usize::from(broker),
+    };
+    let ends = ENDPOINT_CLIENT_FIRST + clients;
+    let slot = index(from) * ends + index(to);
+    assert!(
+        slot < ends * ends,
+        "endpoints {from} and {to} are in the table"
+    );
+    slot
+}
+
+/// The link table's first client index: 0 is the controller, 1 to
+/// `BROKERS_MAX` the brokers `b1` to `b5`.
+const ENDPOINT_CLIENT_FIRST: usize = 1 + crate::config::cluster::bounds::BROKERS_MAX as usize;
+
+/// Entries of the link table of a run with `clients` clients: one per
+/// ordered pair of endpoints.
+pub(super) fn link_slots(clients: usize) -> usize {
+    (ENDPOINT_CLIENT_FIRST + clients).pow(2)
+}
+
 impl ClusterRun {
     /// The cut of broker `node`.
     fn cut(&self, node: NodeId) -> Cut {
@@ -43,10 +71,8 @@ impl ClusterRun {
             }
             _ => self.scenario.network,
         };
-        let link = self
-            .links
-            .entry((from, to))
-            .or_insert_with(|| Link::new(&spec));
+        let link = self.links[link_slot((from, to), self.producers.len())]
+            .get_or_insert_with(|| Link::new(&spec));
         match link.send(self.now_ms, Direction::Up, lossy, &mut self.rng) {
             Transit::Lost => None,
             Transit::Arrives {

@@ -87,6 +87,37 @@ impl Controller {
         }
     }
 
+    /// A cluster coming back from its brokers' disks (a resumed run):
+    /// placed as [`Controller::new`] places it, each partition led by
+    /// the replica whose stored log is the newest, by (last epoch, log
+    /// end offset), the first in assignment order on a tie: under leader
+    /// epochs, a log that holds every record the others could have
+    /// committed. The epoch is one past every stored one; the ISR is the
+    /// replicas whose tail equals the leader's (the others rejoin when
+    /// they catch up). `tails[p]` lists each stored replica's (node,
+    /// last epoch, log end offset); a replica with nothing stored counts
+    /// as (no epoch, 0).
+    pub fn resumed(spec: &ClusterSpec, tails: &[Vec<(NodeId, Option<Epoch>, u64)>]) -> Controller {
+        let mut c = Controller::new(spec, tails.len());
+        for (s, tails) in c.partitions.iter_mut().zip(tails) {
+            let tail = |n: &NodeId| {
+                let found = tails.iter().find(|t| t.0 == *n);
+                found.map_or((None, 0), |t| (t.1, t.2))
+            };
+            let newest = (s.replicas.iter().map(tail)).max().unwrap_or((None, 0));
+            let leader = *s
+                .replicas
+                .iter()
+                .find(|n| tail(n) == newest)
+                .expect("a replica");
+            let isr = s.replicas.iter().filter(|n| tail(n) == newest);
+            s.isr = isr.fold(NodeSet::default(), |set, n| set.with(*n));
+            s.leader = Some(leader);
+            s.epoch = tails.iter().filter_map(|t| t.1).max().map_or(0, |e| e + 1);
+        }
+        c
+    }
+
     /// Its first word to every replica.
     pub fn start(&self, out: &mut Vec<NodeOut>) {
         for (p, s) in self.partitions.iter().enumerate() {

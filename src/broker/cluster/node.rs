@@ -396,6 +396,21 @@ impl BrokerNode {
         self.slow_until_ms = 0;
     }
 
+    /// Before the controller's first word: this broker's disk kept
+    /// `records` of `partition` (a resumed cluster, see
+    /// `world::cluster::stored`). They are all on disk; the replica
+    /// follows nobody until the word comes.
+    pub fn restore(&mut self, partition: PartitionIdx, records: &[Record]) {
+        let replica = Replica {
+            log: ReplicaLog::restored(records),
+            epoch: 0,
+            leader: None,
+            role: Role::Follower(Fetcher::default()),
+        };
+        let old = self.replicas.insert(partition, replica);
+        assert!(old.is_none(), "one stored log per replica");
+    }
+
     /// The `slow_follower` fault: no fetch until `until_ms`.
     pub fn stall_fetcher(&mut self, until_ms: u64, out: &mut Vec<NodeOut>) {
         self.slow_until_ms = until_ms;

@@ -67,6 +67,19 @@ pub(super) struct ReplicaLog {
 }
 
 impl ReplicaLog {
+    /// A log its broker's disk kept (a resumed cluster): every record on
+    /// disk, nothing waiting for an `fsync`, the high watermark 0 until
+    /// the leader says more.
+    pub(super) fn restored(records: &[Record]) -> ReplicaLog {
+        let mut log = ReplicaLog::default();
+        for r in records {
+            log.append(0, *r);
+        }
+        log.durable_end = log.end();
+        log.unflushed_since_ms = None;
+        log
+    }
+
     /// The log end offset (LEO): where the next record goes.
     pub(super) fn end(&self) -> u64 {
         self.records.len() as u64

@@ -30,6 +30,13 @@ pub(super) const READ_TIMEOUT_MS: u64 = 100;
 /// Producer ids after a give-up step by this, past every client's first.
 const PRODUCER_ID_STRIDE: u64 = 1_000;
 
+/// What a resumed run adds to every producer's id so that each is above
+/// `max`, the largest one stored (whole strides, so the clients' ids stay
+/// apart): Kafka hands a new producer session a new id.
+pub(super) fn past_producer_ids(max: u64) -> u64 {
+    PRODUCER_ID_STRIDE * (max / PRODUCER_ID_STRIDE + 1)
+}
+
 /// One record a producer is trying to get acknowledged.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Attempt {

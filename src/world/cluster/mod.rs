@@ -24,9 +24,11 @@
 //! | `wire.rs` | links, cuts and delivery; faults and the controller's fencing |
 //! | `clients.rs` | producers and readers |
 //! | `drive.rs` | what producers and readers do with timers and answers |
+//! | `stored.rs` | each broker's disk as storage streams, and a run that resumes from them |
 
 mod clients;
 mod drive;
+pub mod stored;
 mod wire;
 
 use super::clock::Scheduled;
@@ -142,6 +144,14 @@ pub struct ClusterRun {
 impl ClusterRun {
     /// A run of a scenario that passed [`Scenario::validate_cluster`].
     pub fn new(scenario: &Scenario) -> Result<ClusterRun, ScenarioError> {
+        let mut run = ClusterRun::build(scenario)?;
+        run.start();
+        Ok(run)
+    }
+
+    /// The run before its first event: empty brokers, the controller's
+    /// placement, the clients (see [`stored`] for a run that resumes).
+    fn build(scenario: &Scenario) -> Result<ClusterRun, ScenarioError> {
         scenario.validate_cluster()?;
         let BrokerSpec::Log(log) = &scenario.broker else {
             unreachable!("validated: a cluster is a log broker");
@@ -170,7 +180,7 @@ impl ClusterRun {
             readers.push(r);
         }
         let brokers = usize::from(spec.brokers);
-        let mut run = ClusterRun {
+        let run = ClusterRun {
             scenario: scenario.clone(),
             spec,
             now_ms: 0,
@@ -192,7 +202,6 @@ impl ClusterRun {
             facts: ClusterFacts::default(),
             drained: false,
         };
-        run.start();
         Ok(run)
     }
 

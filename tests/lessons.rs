@@ -239,6 +239,37 @@ fn steps_hints_and_reset() {
     assert_eq!(run.stage(), Stage::Debrief, "reset keeps the step shown");
 }
 
+/// A deep link's instant (`#/learn/<id>/<step>/<t>ms`): the run opens
+/// there with the prediction skipped, the same run a learner who skipped
+/// and stopped there sees; an earlier instant starts it over.
+#[test]
+fn a_deep_links_instant_opens_the_run_there() {
+    let mut fresh = LessonRun::new(broker_crash());
+    fresh.skip_prediction().expect("before the run");
+    fresh.run_to(1_500);
+    let mut linked = LessonRun::new(broker_crash());
+    linked.open_at(1_500);
+    assert_eq!(linked.now_ms(), 1_500);
+    assert_eq!(linked.picked(), Some(Pick::Skipped));
+    let fingerprint = |r: &LessonRun| r.session().fingerprint();
+    assert_eq!(fingerprint(&linked), fingerprint(&fresh));
+    assert_eq!(linked.goals(), fresh.goals());
+    // Back to an earlier instant: the run starts over and runs there.
+    linked.run_to(2_000);
+    linked.open_at(700);
+    let mut again = LessonRun::new(broker_crash());
+    again.skip_prediction().expect("before the run");
+    again.run_to(700);
+    assert_eq!(linked.now_ms(), 700);
+    assert_eq!(fingerprint(&linked), fingerprint(&again));
+    // A chosen answer is kept; an instant past the end stops at the end.
+    let mut picked = LessonRun::new(broker_crash());
+    picked.predict(1).expect("a choice");
+    picked.open_at(u64::MAX);
+    assert_eq!(picked.picked(), Some(Pick::Choice(1)));
+    assert!(picked.finished());
+}
+
 #[test]
 fn goals_are_evaluated_on_the_tick_grid() {
     let mut run = LessonRun::new(broker_crash());

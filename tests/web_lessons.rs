@@ -218,6 +218,75 @@ async fn a_deep_link_opens_its_step_and_a_bad_one_says_so() {
     unmount(root, app);
 }
 
+/// The experiment's clock, "t = 1.500 s of 3.000 s".
+fn clock(root: &Element) -> String {
+    let clock = root.query_selector("[aria-label='Virtual time']").unwrap();
+    clock
+        .expect("the experiment's clock")
+        .text_content()
+        .unwrap()
+}
+
+/// A link to a step and an instant opens the experiment there; "Copy link
+/// to this step" makes such a link; a bad part of one says what was wrong.
+#[wasm_bindgen_test]
+async fn a_deep_link_to_an_instant_opens_the_run_there() {
+    forget_progress();
+    set_hash("#/learn/03_broker_crash/5/1500ms");
+    let (root, app) = mount().await;
+    dom::get_by_role(&root, "heading", "The experiment");
+    assert!(kicker(&root).contains("step 6 of 7"), "{}", kicker(&root));
+    assert!(clock(&root).starts_with("t = 1.500 s"), "{}", clock(&root));
+    assert!(!disabled(&root, "Run"), "the link skipped the prediction");
+    click(&root, "Step 100 ms").await;
+    click(&root, "Copy link to this step").await;
+    let link = dom::get_by_role(&root, "textbox", "Copied link");
+    let url = link
+        .dyn_into::<web_sys::HtmlInputElement>()
+        .unwrap()
+        .value();
+    let fragment = &url[url.find('#').expect("a fragment")..];
+    assert_eq!(fragment, "#/learn/03_broker_crash/5/1600ms");
+    unmount(root, app);
+
+    // The copied link, opened afresh, shows the same instant.
+    set_hash(fragment);
+    let (root, app) = mount().await;
+    assert!(clock(&root).starts_with("t = 1.600 s"), "{}", clock(&root));
+    unmount(root, app);
+
+    // Bad parts: each says what was wrong and opens a page that exists.
+    for (hash, said, lands) in [
+        ("#/learn/03_broker_crash/5/soon", "`soon`", "#/learn"),
+        (
+            "#/learn/03_broker_crash/9/100ms",
+            "step 10 does not exist",
+            "#/learn/03_broker_crash/0",
+        ),
+        (
+            "#/learn/03_broker_crash/5/9000ms",
+            "past its end",
+            "#/learn/03_broker_crash/5",
+        ),
+        (
+            "#/learn/03_broker_crash/1/100ms",
+            "no experiment running",
+            "#/learn/03_broker_crash/1",
+        ),
+    ] {
+        set_hash(hash);
+        let (root, app) = mount().await;
+        let alert = dom::text_of_role(&root, "alert");
+        assert!(alert.contains(said), "{hash}: {alert}");
+        assert_eq!(self::hash(), lands);
+        unmount(root, app);
+    }
+    set_hash("#/learn/03_broker_crash/5/9000ms");
+    let (root, app) = mount().await;
+    assert!(clock(&root).starts_with("t = 0 ms"), "{}", clock(&root));
+    unmount(root, app);
+}
+
 #[wasm_bindgen_test]
 async fn progress_survives_a_reload() {
     forget_progress();

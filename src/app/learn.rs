@@ -1,5 +1,6 @@
 //! Where a learner is and what they have done: the page's routes
-//! (`#/learn/<lesson>/<step>` and friends) and the progress kept between
+//! (`#/learn/<lesson>/<step>`, with an instant of the experiment
+//! `#/learn/<lesson>/<step>/<t>ms`, and friends) and the progress kept between
 //! visits. Plain data and text, so it is tested natively; the page reads the
 //! URL and the browser's storage and hands the text here.
 //!
@@ -29,12 +30,19 @@ const SHARE_HASH_LEN_MAX: usize = crate::app::share::LINK_CHARS_MAX + "#/play/".
 pub enum Route {
     /// The lesson list with progress marks (`#/learn`).
     Index,
-    /// Step `step` (0-based) of lesson `id` (`#/learn/<id>/<step>`).
+    /// Step `step` (0-based) of lesson `id` (`#/learn/<id>/<step>`), and
+    /// maybe an instant of its experiment (`#/learn/<id>/<step>/<t>ms`).
     Lesson {
         /// The lesson's id, its file stem (`03_broker_crash`).
         id: String,
         /// The step, 0-based, as [`crate::app::lesson::LessonRun::step`].
         step: usize,
+        /// The experiment's virtual time to open at, ms: a deep link to
+        /// a moment of the run (the prediction is then skipped). Only on
+        /// the experiment and debrief steps, which show the run. Never
+        /// stored: a visit returns to the step, from its start.
+        #[serde(skip)]
+        at_ms: Option<u64>,
     },
     /// An in-memory broker and a log crashed side by side (`#/crash-test`).
     CrashTest,
@@ -53,10 +61,28 @@ impl Route {
     pub fn to_hash(&self) -> String {
         match self {
             Route::Index => "#/learn".into(),
-            Route::Lesson { id, step } => format!("#/learn/{id}/{step}"),
+            Route::Lesson {
+                id,
+                step,
+                at_ms: None,
+            } => format!("#/learn/{id}/{step}"),
+            Route::Lesson {
+                id,
+                step,
+                at_ms: Some(t),
+            } => format!("#/learn/{id}/{step}/{t}ms"),
             Route::CrashTest => "#/crash-test".into(),
             Route::Playground => "#/play".into(),
             Route::Shared { link } => format!("#/play/{link}"),
+        }
+    }
+
+    /// Step `step` of lesson `id`, from its start.
+    pub fn lesson(id: &str, step: usize) -> Route {
+        Route::Lesson {
+            id: id.to_string(),
+            step,
+            at_ms: None,
         }
     }
 
@@ -78,15 +104,13 @@ impl Route {
         let route = match parts.as_slice() {
             [] => return Ok(None),
             ["learn"] => Route::Index,
-            ["learn", id] => Route::Lesson {
-                id: (*id).to_string(),
-                step: 0,
-            },
-            ["learn", id, step] => Route::Lesson {
+            ["learn", id] => Route::lesson(id, 0),
+            ["learn", id, step, at @ ..] if at.len() <= 1 => Route::Lesson {
                 id: (*id).to_string(),
                 step: step
                     .parse()
                     .map_err(|_| format!("The step `{step}` in the link is not a number."))?,
+                at_ms: at.first().map(|t| parse_instant(t)).transpose()?,
             },
             ["crash-test"] => Route::CrashTest,
             ["play"] => Route::Playground,
@@ -99,31 +123,49 @@ impl Route {
     }
 
     /// Checks a lesson route against the lessons that exist (id, step
-    /// count): an unknown lesson falls back to the index, a step past the
-    /// end to the last step, each with a sentence saying so.
-    pub fn resolve(self, lessons: &[(&str, usize)]) -> (Route, Option<String>) {
-        let Route::Lesson { id, step } = self else {
+    /// count, the experiment's length in ms): an unknown lesson falls back
+    /// to the index, a step past the end to step 1, an instant on a step
+    /// without the run or past its end to the step from its start, each
+    /// with a sentence saying so.
+    pub fn resolve(self, lessons: &[(&str, usize, u64)]) -> (Route, Option<String>) {
+        let Route::Lesson { id, step, at_ms } = self else {
             return (self, None);
         };
-        match lessons.iter().find(|(known, _)| *known == id) {
-            None => (
-                Route::Index,
-                Some(format!(
-                    "There is no lesson `{id}`: here is the list of lessons."
-                )),
+        let Some(&(_, steps, end_ms)) = lessons.iter().find(|l| l.0 == id) else {
+            let why = format!("There is no lesson `{id}`: here is the list of lessons.");
+            return (Route::Index, Some(why));
+        };
+        // Step numbers in sentences count from 1, as the page shows them.
+        let why = match at_ms {
+            _ if step >= steps => format!(
+                "That lesson has {steps} steps, so step {} does not exist: showing step 1.",
+                step + 1
             ),
-            Some(&(_, steps)) if step >= steps => (
-                Route::Lesson {
-                    id,
-                    step: steps - 1,
-                },
-                Some(format!(
-                    "That lesson has {steps} steps, so step {step} does not exist: showing its last step."
-                )),
+            Some(_) if step + 2 < steps => format!(
+                "Step {} has no experiment running, so the link's instant is left out.",
+                step + 1
             ),
-            Some(_) => (Route::Lesson { id, step }, None),
-        }
+            Some(t) if t > end_ms => format!(
+                "The experiment lasts {end_ms} ms, so {t} ms is past its end: showing it from the start."
+            ),
+            _ => return (Route::Lesson { id, step, at_ms }, None),
+        };
+        let step = if step >= steps { 0 } else { step };
+        (
+            Route::Lesson {
+                id,
+                step,
+                at_ms: None,
+            },
+            Some(why),
+        )
     }
+}
+
+/// Reads a link's instant, `1500ms`.
+fn parse_instant(text: &str) -> Result<u64, String> {
+    (text.strip_suffix("ms").and_then(|t| t.parse().ok()))
+        .ok_or_else(|| format!("The instant `{text}` in the link is not a time such as `1500ms`."))
 }
 
 /// What the page remembers of one lesson.
@@ -203,15 +245,17 @@ impl Progress {
     /// Records that `route` is shown: it becomes the landing page of the
     /// next visit, and a lesson step becomes that lesson's place.
     pub fn visit(&mut self, route: &Route) {
-        if let Route::Lesson { id, step } = route {
+        if let Route::Lesson { id, step, .. } = route {
             if self.lessons.len() < LESSONS_REMEMBERED_MAX || self.lessons.contains_key(id) {
                 self.lessons.entry(id.clone()).or_default().step = *step;
             }
         }
         // A shared run is not a place to come back to: the next visit
         // lands in the playground, and the link is not kept in storage.
+        // Nor is an instant: the next visit opens the step from its start.
         self.last = Some(match route {
             Route::Shared { .. } => Route::Playground,
+            Route::Lesson { id, step, .. } => Route::lesson(id, *step),
             other => other.clone(),
         });
     }
@@ -235,10 +279,9 @@ impl Progress {
     /// Where a visit without a link starts: the page last shown, or, for
     /// a first visit, the first step of `first_lesson`.
     pub fn landing(&self, first_lesson: &str) -> Route {
-        self.last.clone().unwrap_or_else(|| Route::Lesson {
-            id: first_lesson.to_string(),
-            step: 0,
-        })
+        self.last
+            .clone()
+            .unwrap_or_else(|| Route::lesson(first_lesson, 0))
     }
 }
 
@@ -246,16 +289,25 @@ impl Progress {
 mod tests {
     use super::*;
 
-    const LESSONS: [(&str, usize); 2] = [("01_backlog", 6), ("03_broker_crash", 7)];
+    /// (id, steps, experiment ms): the experiment is step `steps - 2`.
+    const LESSONS: [(&str, usize, u64); 2] =
+        [("01_backlog", 6, 2_000), ("03_broker_crash", 7, 3_000)];
+
+    fn at(id: &str, step: usize, at_ms: Option<u64>) -> Route {
+        Route::Lesson {
+            id: id.into(),
+            step,
+            at_ms,
+        }
+    }
 
     #[test]
     fn routes_round_trip_through_their_hash() {
         let routes = [
             Route::Index,
-            Route::Lesson {
-                id: "03_broker_crash".into(),
-                step: 4,
-            },
+            Route::lesson("03_broker_crash", 4),
+            at("03_broker_crash", 5, Some(1_500)),
+            at("03_broker_crash", 6, Some(0)),
             Route::CrashTest,
             Route::Playground,
             Route::Shared {
@@ -268,6 +320,14 @@ mod tests {
         assert_eq!(Route::parse(""), Ok(None));
         assert_eq!(Route::parse("#"), Ok(None));
         assert_eq!(Route::parse("#/"), Ok(None));
+        assert_eq!(
+            at("03_broker_crash", 5, Some(1_500)).to_hash(),
+            "#/learn/03_broker_crash/5/1500ms"
+        );
+        assert_eq!(
+            Route::parse("#/learn/03_broker_crash/5/1500ms/"),
+            Ok(Some(at("03_broker_crash", 5, Some(1_500))))
+        );
     }
 
     #[test]
@@ -277,30 +337,49 @@ mod tests {
         let e = Route::parse("#/nowhere").unwrap_err();
         assert!(e.contains("names no page"), "{e}");
         assert!(Route::parse(&"#/learn/".repeat(100)).is_err());
+        for bad in [
+            "1500",
+            "ms",
+            "-3ms",
+            "1.5ms",
+            "99999999999999999999ms",
+            "1500 ms",
+        ] {
+            let e = Route::parse(&format!("#/learn/01_backlog/4/{bad}")).unwrap_err();
+            assert!(
+                e.contains(&format!("`{bad}`")) && e.contains("1500ms"),
+                "{e}"
+            );
+        }
+        let e = Route::parse("#/learn/01_backlog/4/1500ms/more").unwrap_err();
+        assert!(e.contains("names no page"), "{e}");
     }
 
     #[test]
     fn resolve_falls_back_to_pages_that_exist() {
-        let unknown = Route::Lesson {
-            id: "99_nope".into(),
-            step: 0,
-        };
-        let (r, why) = unknown.resolve(&LESSONS);
+        let (r, why) = at("99_nope", 0, Some(10)).resolve(&LESSONS);
         assert_eq!(r, Route::Index);
         assert!(why.unwrap().contains("`99_nope`"));
-        let past = Route::Lesson {
-            id: "01_backlog".into(),
-            step: 40,
-        };
-        let (r, why) = past.resolve(&LESSONS);
-        assert_eq!(
-            r,
-            Route::Lesson {
-                id: "01_backlog".into(),
-                step: 5
-            }
-        );
-        assert!(why.is_some());
+        // A step past the end: step 1, and the sentence counts from 1.
+        let (r, why) = at("01_backlog", 40, Some(10)).resolve(&LESSONS);
+        assert_eq!(r, Route::lesson("01_backlog", 0));
+        let why = why.unwrap();
+        assert!(why.contains("6 steps") && why.contains("step 41"), "{why}");
+        // An instant where no run shows (an idea, the prediction).
+        for step in [0, 3] {
+            let (r, why) = at("01_backlog", step, Some(10)).resolve(&LESSONS);
+            assert_eq!(r, Route::lesson("01_backlog", step));
+            assert!(why.unwrap().contains("no experiment"));
+        }
+        // An instant past the experiment's end.
+        let (r, why) = at("01_backlog", 4, Some(2_001)).resolve(&LESSONS);
+        assert_eq!(r, Route::lesson("01_backlog", 4));
+        assert!(why.unwrap().contains("2000 ms"));
+        // Instants on the experiment and the debrief, up to the end, stand.
+        for (step, t) in [(4, 0), (4, 2_000), (5, 700)] {
+            let r = at("01_backlog", step, Some(t));
+            assert_eq!(r.clone().resolve(&LESSONS), (r, None));
+        }
         assert_eq!(Route::CrashTest.resolve(&LESSONS), (Route::CrashTest, None));
     }
 
@@ -308,18 +387,10 @@ mod tests {
     fn progress_round_trips_and_marks_lessons() {
         let mut p = Progress::default();
         assert_eq!(p.mark("01_backlog"), Mark::NotStarted);
-        assert_eq!(
-            p.landing("01_backlog"),
-            Route::Lesson {
-                id: "01_backlog".into(),
-                step: 0
-            }
-        );
-        let r = Route::Lesson {
-            id: "01_backlog".into(),
-            step: 3,
-        };
-        p.visit(&r);
+        assert_eq!(p.landing("01_backlog"), Route::lesson("01_backlog", 0));
+        p.visit(&at("01_backlog", 4, Some(900)));
+        assert_eq!(p.landing("01_backlog"), Route::lesson("01_backlog", 4));
+        p.visit(&Route::lesson("01_backlog", 3));
         assert_eq!(p.mark("01_backlog"), Mark::InProgress(3));
         p.complete("01_backlog");
         assert_eq!(p.mark("01_backlog"), Mark::Done);

@@ -76,11 +76,12 @@ impl SiteState {
         s
     }
 
-    fn steps(&self) -> Vec<(&str, usize)> {
-        let count = |l: &Lesson| l.intro.len() + 3;
-        self.lessons
-            .iter()
-            .map(|l| (l.id.as_str(), count(l)))
+    /// Each lesson's (id, step count, experiment length in ms), for
+    /// [`Route::resolve`].
+    fn steps(&self) -> Vec<(&str, usize, u64)> {
+        let lessons = self.lessons.iter();
+        lessons
+            .map(|l| (l.id.as_str(), l.intro.len() + 3, l.setup.duration_ms))
             .collect()
     }
 
@@ -187,7 +188,7 @@ fn page(state: &UseReducerHandle<SiteState>, nav: &Callback<Route>) -> Html {
         Route::Index => html! {
             <main class="learn-main"><LessonIndex lessons={state.lessons.clone()} progress={state.progress.clone()} nav={nav.clone()} /></main>
         },
-        Route::Lesson { id, step } => {
+        Route::Lesson { id, step, at_ms } => {
             let Some(number) = state.lessons.iter().position(|l| &l.id == id) else {
                 return Html::default();
             };
@@ -196,7 +197,7 @@ fn page(state: &UseReducerHandle<SiteState>, nav: &Callback<Route>) -> Html {
             html! {
                 <main class="learn-main">
                     <LessonPage key={id.clone()} lesson={state.lessons[number].clone()} {number}
-                        total={state.lessons.len()} {next_id} step={*step} nav={nav.clone()}
+                        total={state.lessons.len()} {next_id} step={*step} at_ms={*at_ms} nav={nav.clone()}
                         on_complete={Callback::from(move |id| done.dispatch(SiteAction::Complete(id)))}
                         open_playground={Callback::from(move |(n, t)| open.dispatch(SiteAction::OpenPlayground(n, t)))} />
                 </main>

@@ -1,7 +1,8 @@
 //! The share panel: "Copy link" makes a link of the run as it stands
 //! (see [`crate::app::share`]), copies it to the clipboard and shows it,
 //! with the run's history fingerprint, so whoever opens it can check they
-//! see the same run.
+//! see the same run. A lesson's "Copy link to this step" uses the same
+//! clipboard call ([`copy_to_clipboard`]).
 
 use super::state::{Action, LinkPanel};
 use yew::prelude::*;
@@ -26,6 +27,7 @@ pub fn share_panel(p: &SharePanelProps) -> Html {
                 ..
             }) = panel
             {
+                let copied = Callback::from(move |r| copied.set(Some(r)));
                 copy_to_clipboard(full_url(fragment), copied);
             }
         });
@@ -67,6 +69,11 @@ fn link_row(panel: &LinkPanel, copied: &Option<Result<(), String>>) -> Html {
 
 /// This page's address with `#/play/<fragment>`.
 fn full_url(fragment: &str) -> String {
+    page_url(&format!("#/play/{fragment}"))
+}
+
+/// This page's address with `hash` (`#/learn/…`) in place of its own.
+pub(super) fn page_url(hash: &str) -> String {
     let location = web_sys::window().map(|w| w.location());
     let base = location
         .map(|l| {
@@ -76,22 +83,22 @@ fn full_url(fragment: &str) -> String {
             format!("{origin}{path}{search}")
         })
         .unwrap_or_default();
-    format!("{base}#/play/{fragment}")
+    format!("{base}{hash}")
 }
 
 /// Writes `text` to the clipboard and says how it went.
-fn copy_to_clipboard(text: String, copied: UseStateHandle<Option<Result<(), String>>>) {
+pub(super) fn copy_to_clipboard(text: String, copied: Callback<Result<(), String>>) {
     let Some(clipboard) = web_sys::window().map(|w| w.navigator().clipboard()) else {
         return;
     };
     let promise = clipboard.write_text(&text);
     wasm_bindgen_futures::spawn_local(async move {
         let result = wasm_bindgen_futures::JsFuture::from(promise).await;
-        copied.set(Some(result.map(|_| ()).map_err(|e| {
+        copied.emit(result.map(|_| ()).map_err(|e| {
             format!(
                 "the browser did not allow the clipboard ({})",
                 e.as_string().unwrap_or_else(|| "refused".into())
             )
-        })));
+        }));
     });
 }

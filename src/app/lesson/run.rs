@@ -317,6 +317,19 @@ impl LessonRun {
         self.advance(ms, &mut || false);
     }
 
+    /// Opens the run at virtual time `t_ms` (a deep link's instant): over
+    /// again if it is already past it, the prediction skipped if none was
+    /// given, then run there (or to the end).
+    pub fn open_at(&mut self, t_ms: u64) {
+        if self.now_ms() > t_ms {
+            self.reset();
+        }
+        if self.pick.is_none() {
+            self.pick = Some(Pick::Skipped);
+        }
+        self.run_to(t_ms);
+    }
+
     /// Runs to the end of the run.
     pub fn run_to_end(&mut self) {
         self.run_to(self.end_ms());

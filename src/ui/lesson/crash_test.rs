@@ -72,12 +72,7 @@ pub fn crash_test(p: &CrashTestProps) -> Html {
     };
     let go = |id: &Rc<Lesson>| {
         let (nav, id) = (p.nav.clone(), id.id.clone());
-        move |_| {
-            nav.emit(Route::Lesson {
-                id: id.clone(),
-                step: 0,
-            })
-        }
+        move |_| nav.emit(Route::lesson(&id, 0))
     };
     html! {
         <section class="crash-test" aria-labelledby="crash-heading">

@@ -39,10 +39,7 @@ fn row(i: usize, lesson: &Lesson, progress: &Progress, nav: &Callback<Route>) ->
         Mark::InProgress(step) => ("◐", "in progress", step),
         Mark::Done => ("✓", "done", 0),
     };
-    let to = Route::Lesson {
-        id: lesson.id.clone(),
-        step,
-    };
+    let to = Route::lesson(&lesson.id, step);
     let nav = nav.clone();
     let onclick = move |_| nav.emit(to.clone());
     html! {

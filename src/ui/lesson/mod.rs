@@ -35,6 +35,8 @@ pub struct LessonProps {
     pub next_id: Option<String>,
     /// The step the route shows.
     pub step: usize,
+    /// The experiment's instant the route opens at (a deep link's).
+    pub at_ms: Option<u64>,
     /// Asks the router to show a page.
     pub nav: Callback<Route>,
     /// Every goal was met (the index marks the lesson done).
@@ -47,8 +49,8 @@ pub struct LessonProps {
 #[function_component(LessonPage)]
 pub fn lesson_page(p: &LessonProps) -> Html {
     let state = {
-        let (lesson, step) = ((*p.lesson).clone(), p.step);
-        use_reducer(move || LearnState::new(lesson, step, super::wall_clock()))
+        let (lesson, step, at_ms) = ((*p.lesson).clone(), p.step, p.at_ms);
+        use_reducer(move || LearnState::new(lesson, step, at_ms, super::wall_clock()))
     };
     let d = {
         let d = state.dispatcher();
@@ -70,7 +72,7 @@ pub fn lesson_page(p: &LessonProps) -> Html {
                 </p>
                 <h2 id="lesson-heading">{ &p.lesson.title }</h2>
                 { body }
-                { lesson_nav(p, step, steps, &state) }
+                { lesson_nav(p, (step, steps), &state, &d) }
             </section>
             if is_run {
                 { stages::lab(&state, &d) }
@@ -84,7 +86,9 @@ pub fn lesson_page(p: &LessonProps) -> Html {
 #[hook]
 fn use_lesson_effects(p: &LessonProps, state: &UseReducerHandle<LearnState>) {
     let d = state.dispatcher();
-    use_effect_with(p.step, move |step| d.dispatch(LessonAction::GoTo(*step)));
+    use_effect_with((p.step, p.at_ms), move |(step, at_ms)| {
+        d.dispatch(LessonAction::GoTo(*step, *at_ms))
+    });
     let d = state.dispatcher();
     let frames = Callback::from(move |wall_ms| d.dispatch(LessonAction::Frame { wall_ms }));
     super::use_frame_loop(state.playing, frames);
@@ -97,16 +101,17 @@ fn use_lesson_effects(p: &LessonProps, state: &UseReducerHandle<LearnState>) {
     });
 }
 
-/// Back, Next (or the next lesson) and Open in the playground.
-fn lesson_nav(p: &LessonProps, step: usize, steps: usize, state: &LearnState) -> Html {
+/// Back, Next (or the next lesson), Open in the playground and Copy link
+/// to this step.
+fn lesson_nav(
+    p: &LessonProps,
+    (step, steps): (usize, usize),
+    state: &LearnState,
+    d: &Callback<LessonAction>,
+) -> Html {
     let go = |id: &str, to: usize| {
         let (nav, id) = (p.nav.clone(), id.to_string());
-        Callback::from(move |_: MouseEvent| {
-            nav.emit(Route::Lesson {
-                id: id.clone(),
-                step: to,
-            })
-        })
+        Callback::from(move |_: MouseEvent| nav.emit(Route::lesson(&id, to)))
     };
     let here = p.lesson.id.as_str();
     let next = match (step + 1 < steps, &p.next_id) {
@@ -130,13 +135,37 @@ fn lesson_nav(p: &LessonProps, step: usize, steps: usize, state: &LearnState) ->
         );
         Callback::from(move |_| open.emit((name.clone(), run.borrow().setup().to_json_pretty())))
     };
+    // The link is made at the click, at the run's instant then.
+    let copy = {
+        let (d, hash) = (d.clone(), here_hash(p, state));
+        Callback::from(move |_| {
+            let url = crate::ui::share::page_url(&hash);
+            d.emit(LessonAction::LinkMade(url.clone()));
+            crate::ui::share::copy_to_clipboard(url, d.reform(LessonAction::LinkCopied));
+        })
+    };
     html! {
         <div class="lesson-nav" role="group" aria-label="Lesson steps">
             <button disabled={step == 0} onclick={go(here, step.saturating_sub(1))}>{ "Back" }</button>
             { next }
             <button class="lesson-open" onclick={open}>{ "Open in the playground" }</button>
+            <button onclick={copy}>{ "Copy link to this step" }</button>
+            if let Some((url, status)) = &state.link {
+                <input class="copied-link" type="text" readonly=true value={url.clone()} aria-label="Copied link" />
+                <span class="share-status" aria-live="polite">{ status }</span>
+            }
         </div>
     }
+}
+
+/// This step's link; on a step that shows the run, at its instant once it
+/// has moved.
+fn here_hash(p: &LessonProps, state: &LearnState) -> String {
+    let run = state.run.borrow();
+    let shows_run = matches!(run.stage(), Stage::Run | Stage::Debrief);
+    let at_ms = (shows_run && run.now_ms() > 0).then(|| run.now_ms());
+    let (id, step) = (p.lesson.id.clone(), run.step());
+    Route::Lesson { id, step, at_ms }.to_hash()
 }
 
 /// The steps as links (`#/learn/<lesson>/<n>`), the current one marked.
@@ -153,7 +182,7 @@ fn step_list(p: &LessonProps, step: usize, steps: usize, state: &LearnState) -> 
         <nav class="lesson-steps" aria-label="Steps of this lesson">
             <ol>
                 { for (0..steps).map(|n| {
-                    let href = Route::Lesson { id: p.lesson.id.clone(), step: n }.to_hash();
+                    let href = Route::lesson(&p.lesson.id, n).to_hash();
                     let current = (n == step).then_some("step");
                     html! { <li><a {href} aria-current={current}>{ name(n) }</a></li> }
                 }) }
@@ -188,10 +217,7 @@ fn use_arrow_keys(p: &LessonProps, step: usize, steps: usize) {
                     _ => return,
                 };
                 key.prevent_default();
-                nav.emit(Route::Lesson {
-                    id: id.clone(),
-                    step: to,
-                });
+                nav.emit(Route::lesson(&id, to));
             })
         });
         move || drop(listener)

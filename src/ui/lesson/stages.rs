@@ -74,10 +74,7 @@ fn experiment(
         Html::default()
     } else {
         let nav = nav.clone();
-        let to = Route::Lesson {
-            id: run.lesson().id.clone(),
-            step: run.lesson().intro.len(),
-        };
+        let to = Route::lesson(&run.lesson().id, run.lesson().intro.len());
         html! {
             <p class="lesson-gate">
                 { "Run is disabled until you answer the prediction (or skip it). " }

@@ -25,8 +25,9 @@ const FRAME_GAP_MS_MAX: f64 = 100.0;
 /// Everything a learner does on a lesson page.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LessonAction {
-    /// Show step `n` (the route changed).
-    GoTo(usize),
+    /// Show step `n`, at the experiment's instant if one is given (the
+    /// route changed).
+    GoTo(usize, Option<u64>),
     /// Answer the prediction with choice `n`.
     Predict(usize),
     /// Skip the prediction.
@@ -52,6 +53,10 @@ pub enum LessonAction {
     Reset,
     /// Show a message's story (a finding was clicked), or close it.
     Focus(Option<String>),
+    /// "Copy link to this step" made this link (the page's address).
+    LinkMade(String),
+    /// The clipboard took the link, or why not.
+    LinkCopied(Result<(), String>),
 }
 
 /// A lesson page's state (see the module notes).
@@ -75,6 +80,9 @@ pub struct LearnState {
     pub focus: Option<String>,
     /// Why the last action was refused, if it was.
     pub refused: Option<String>,
+    /// The link "Copy link to this step" made, and what the clipboard
+    /// said ("Copied."), shown to select by hand if it refused.
+    pub link: Option<(String, String)>,
     /// The wall time of the last frame (none when paused).
     last_frame_ms: Option<f64>,
     /// A monotonic wall clock, passed in so tests could drive it.
@@ -89,14 +97,24 @@ impl PartialEq for LearnState {
             && self.speed_index == other.speed_index
             && self.refused == other.refused
             && self.focus == other.focus
+            && self.link == other.link
     }
 }
 
 impl LearnState {
-    /// A fresh pass through `lesson`, showing `step`.
-    pub fn new(lesson: Lesson, step: usize, clock: super::super::state::Clock) -> LearnState {
+    /// A fresh pass through `lesson`, showing `step`, its run at `at_ms`
+    /// if given.
+    pub fn new(
+        lesson: Lesson,
+        step: usize,
+        at_ms: Option<u64>,
+        clock: super::super::state::Clock,
+    ) -> LearnState {
         let mut run = LessonRun::new(lesson);
         run.go_to(step);
+        if let Some(t) = at_ms {
+            run.open_at(t);
+        }
         let mut s = LearnState {
             view: Rc::new(run.session().view(None)),
             goals: run.goals(),
@@ -107,6 +125,7 @@ impl LearnState {
             speed_index: SPEED_DEFAULT_INDEX,
             focus: None,
             refused: None,
+            link: None,
             last_frame_ms: None,
             clock,
         };
@@ -147,6 +166,19 @@ impl LearnState {
         self.refresh();
     }
 
+    /// Shows step `n`, the run opened at `at_ms` if given (a deep link).
+    fn go_to(&mut self, n: usize, at_ms: Option<u64>) {
+        let mut run = self.run.borrow_mut();
+        run.go_to(n);
+        if let Some(t) = at_ms {
+            run.open_at(t);
+            self.playing = false;
+        }
+        drop(run);
+        self.link = None;
+        self.refresh();
+    }
+
     fn result(&mut self, r: Result<(), String>) {
         self.refused = r.err();
         self.refresh();
@@ -169,12 +201,13 @@ impl Reducible for LearnState {
         let mut s = (*self).clone();
         let run = s.run.clone();
         match action {
-            LessonAction::GoTo(n) => {
-                if run.borrow().step() == n {
+            LessonAction::GoTo(n, at_ms) => {
+                let r = run.borrow();
+                if r.step() == n && at_ms.is_none_or(|t| t == r.now_ms()) {
                     return self;
                 }
-                run.borrow_mut().go_to(n);
-                s.refresh();
+                drop(r);
+                s.go_to(n, at_ms);
             }
             LessonAction::Predict(n) => {
                 let r = run.borrow_mut().predict(n);
@@ -217,6 +250,16 @@ impl Reducible for LearnState {
             LessonAction::Focus(msg) => {
                 s.focus = msg;
                 s.refresh();
+            }
+            LessonAction::LinkMade(url) => s.link = Some((url, String::new())),
+            LessonAction::LinkCopied(result) => {
+                let Some((_, status)) = &mut s.link else {
+                    return self;
+                };
+                *status = match result {
+                    Ok(()) => "Copied.".into(),
+                    Err(why) => format!("Select the link to copy it: {why}"),
+                };
             }
         }
         Rc::new(s)

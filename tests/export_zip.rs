@@ -1,7 +1,8 @@
 //! The page's "Export for a real broker" zip holds exactly what `brokerlab
 //! export-real` writes for the same scenario file and target: the same file
-//! names (under one directory), the same bytes, `run` executable. The browser
-//! test (`web_real_export`) checks that the button downloads this zip.
+//! names (under one directory), the same bytes, `run` executable; only the
+//! README's first sentence says it came from the page. The browser test
+//! (`web_real_export`) checks that the button downloads this zip.
 #![cfg(not(target_arch = "wasm32"))]
 
 #[path = "support/cli.rs"]
@@ -10,7 +11,7 @@ mod support;
 mod unzip;
 
 use brokerlab::app::session::Session;
-use brokerlab::export::{zipped, Target};
+use brokerlab::export::{zipped, Origin, Target, Templates};
 
 /// Exports `scenarios/{path}.json` to `target` with the command line and
 /// through the page's session (loaded as a file of that name), and compares
@@ -27,10 +28,39 @@ fn same_as_the_cli(path: &str, target: Target) {
             .unwrap();
     let session = Session::from_json(&format!("{stem}.json"), &text).unwrap();
     let scenario = session.world().scenario();
-    let (name, bytes) = zipped(scenario, &session.export_stem(), target).unwrap();
+    let templates = Templates::built_in();
+    let page = Origin::PageFile {
+        name: session.source_file().unwrap(),
+    };
+    let (name, bytes) = zipped(scenario, page, target, &templates).unwrap();
     let dir = format!("brokerlab-{stem}-{}", target.name());
     assert_eq!(name, format!("{dir}.zip"));
+    let from_page = unzip::unzip(&bytes);
+    let cli = Origin::Command { path: &file };
+    let (cli_name, bytes) = zipped(scenario, cli, target, &templates).unwrap();
+    assert_eq!(cli_name, name);
     let entries = unzip::unzip(&bytes);
+    assert_eq!(from_page.len(), entries.len());
+    for (p, e) in from_page.iter().zip(&entries) {
+        assert_eq!(p.path, e.path);
+        if p.path.ends_with("/README.md") {
+            let says = |text: &str| text.lines().nth(2).unwrap().to_string();
+            let (page_line, cli_line) = (says(&p.text), says(&e.text));
+            assert!(
+                page_line.starts_with(
+                    "Exported from the brokerlab page, which was running the scenario file"
+                ),
+                "{page_line}"
+            );
+            assert_eq!(
+                p.text.replacen(&page_line, &cli_line, 1),
+                e.text,
+                "{stem}: only where it came from differs"
+            );
+        } else {
+            assert_eq!(p.text, e.text, "{}", p.path);
+        }
+    }
     let mut written: Vec<String> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -91,10 +121,14 @@ fn a_target_that_cannot_run_the_scenario_is_refused_with_the_field() {
     ))
     .unwrap();
     let session = Session::from_json("nack_requeue.json", &text).unwrap();
+    let origin = Origin::PageFile {
+        name: "nack_requeue.json",
+    };
     let e = zipped(
         session.world().scenario(),
-        &session.export_stem(),
+        origin,
         Target::Kafka,
+        &Templates::built_in(),
     )
     .unwrap_err();
     assert_eq!(e.path, "broker");

@@ -39,7 +39,7 @@ fn main() {
 mod native {
     use brokerlab::check::recorded::check_recorded;
     use brokerlab::config::{Guarantee, Scenario};
-    use brokerlab::export::{export, ExportFile, Target};
+    use brokerlab::export::{export, ExportFile, Origin, Target, Templates};
     use brokerlab::history::read::read_jsonl;
     use brokerlab::sim::faults::with_random_faults;
     use brokerlab::world::World;
@@ -282,11 +282,9 @@ mod native {
         let target = target.ok_or_else(|| Usage("export-real: missing --target".into()))?;
         let out = out.ok_or_else(|| Usage("export-real: missing --out DIR".into()))?;
         let scenario = load(&path)?;
-        let stem = std::path::Path::new(&path).file_stem().map_or_else(
-            || scenario.name.clone(),
-            |s| s.to_string_lossy().to_string(),
-        );
-        let files = export(&scenario, &stem, target).map_err(|e| Usage(format!("{path}: {e}")))?;
+        let origin = Origin::Command { path: &path };
+        let files = export(&scenario, origin, target, &Templates::built_in())
+            .map_err(|e| Usage(format!("{path}: {e}")))?;
         write_export(&out, &files)?;
         emit(&format!(
             "{{\"export\":\"{}\",\"target\":\"{}\",\"files\":{}}}",

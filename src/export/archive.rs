@@ -5,7 +5,7 @@
 //! archive (local headers, data descriptors, the central directory); the crc
 //! crate computes each entry's CRC-32.
 
-use super::{export, ExportError, ExportFile, Target};
+use super::{export, ExportError, ExportFile, Origin, Target, Templates};
 use crate::config::Scenario;
 
 /// The zip format's CRC-32 (IEEE 802.3), bit by bit: no lookup table in the
@@ -17,17 +17,19 @@ const CRC_32: crc::Crc<u32, crc::NoTable> =
 /// few KB of text, so the time does not matter.
 const DEFLATE_LEVEL: u8 = 9;
 
-/// `scenario` exported to `target` as `brokerlab export-real` writes it
-/// (`stem` as the command takes it from the file name), every file under one
-/// directory `brokerlab-STEM-TARGET/` of a zip: the zip's file name and its
-/// bytes. A scenario the target cannot run is refused with the field and
-/// the reason.
+/// `scenario` exported to `target` as [`export`] makes it (the files
+/// `brokerlab export-real` writes), every file under one directory
+/// `brokerlab-STEM-TARGET/` of a zip (STEM from `origin`): the zip's file
+/// name and its bytes. A scenario the target cannot run is refused with the
+/// field and the reason.
 pub fn zipped(
     scenario: &Scenario,
-    stem: &str,
+    origin: Origin<'_>,
     target: Target,
+    templates: &Templates,
 ) -> Result<(String, Vec<u8>), ExportError> {
-    let files = export(scenario, stem, target)?;
+    let files = export(scenario, origin, target, templates)?;
+    let stem = origin.stem(&scenario.name);
     let safe: String = stem
         .chars()
         .map(|c| {

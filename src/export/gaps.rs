@@ -1,64 +1,10 @@
-//! What maps onto each real broker, what an export refuses, and what it
-//! cannot reproduce (listed in the export's README).
+//! What an export refuses, and what it cannot reproduce (listed in the
+//! export's README). What maps onto each broker is a template
+//! (`templates/mapping-TARGET.md`).
 
 use super::{ExportError, Target};
 use crate::config::{BrokerSpec, ClientSpec, ExchangeKind, FaultAction, QueueMode, Scenario};
 use std::collections::BTreeMap;
-
-/// The README's mapping table for `target`: the scenario's words on the
-/// left, the real broker's on the right.
-pub fn mapping(target: Target) -> &'static str {
-    match target {
-        Target::Rabbitmq => RABBITMQ_MAPPING,
-        Target::Kafka => KAFKA_MAPPING,
-        Target::Nats => NATS_MAPPING,
-    }
-}
-
-/// The RabbitMQ mapping.
-const RABBITMQ_MAPPING: &str = "| scenario | RabbitMQ (pika) |
-|---|---|
-| queue `type` classic / quorum, `durable`, `delivery_limit`, `dead_letter_queue`, `max_length`, `max_length_bytes`, `overflow`, `message_ttl_ms` | `queue_declare` with `x-queue-type`, `durable`, `x-delivery-limit`, `x-dead-letter-exchange` \"\" + `x-dead-letter-routing-key`, `x-max-length`, `x-max-length-bytes`, `x-overflow`, `x-message-ttl` |
-| exchanges `fanout` / `direct` / `topic` and their bindings | `exchange_declare` and `queue_bind` |
-| producer `interval_ms` / `rate_per_s`, `count`, `keys`, `persistent` | one publish per tick; the key travels in the body and the `brokerlab-key` header; `delivery_mode=2` |
-| producer `confirms` (`timeout_ms`, `max_retries`) | `confirm_delivery()`; a `basic.nack` is a `fail`, a lost connection an `info` |
-| consumer `prefetch`, `ack_mode` auto / after / before processing | `basic_qos(prefetch_count)`, `basic_consume(auto_ack=...)`, `basic_ack` after or before the work |
-| consumer `fail_keys`, `fail_probability`, `on_failure` requeue / reject | `basic_nack(requeue=True/False)` |
-| consumer crash / restart | the client's process is killed with SIGKILL / started again |
-| broker crash / restart | the commands in `BROKER_KILL` / `BROKER_START` |
-| `drop_acks` on a producer / consumer | a client-side drop: confirms ignored until the timeout (then a retry) / acks not sent in the window |
-";
-
-/// The Kafka mapping.
-const KAFKA_MAPPING: &str = "| scenario | Apache Kafka (confluent-kafka) |
-|---|---|
-| topic `partitions`, `retention.ms` | `NewTopic(num_partitions, replication_factor, config={\"retention.ms\"})` |
-| producer `acks`, `retries`, `request.timeout.ms`, `enable.idempotence`, `max.in.flight.requests` | the same producer configs (`max.in.flight.requests.per.connection`) |
-| producer `keys` | the record key; the `murmur2_random` partitioner is the Java client's |
-| consumer `group.id`, `enable.auto.commit`, `auto.commit.interval.ms`, `auto.offset.reset`, `session.timeout.ms`, `heartbeat.interval.ms`, `isolation.level`, `partition.assignment.strategy` | the same consumer configs |
-| consumer `commit` after / before processing | `commit(message, asynchronous=False)` after or before the work |
-| consumer `max.poll.records` | `consume(num_messages=...)` |
-| consumer crash / restart | the client's process is killed with SIGKILL / started again |
-| broker crash / restart | `docker compose kill` / `docker compose start` of a broker (or `BROKER_KILL` / `BROKER_START`) |
-| `drop_acks` on a producer | a client-side drop: delivery reports ignored in the window, the record sent again |
-";
-
-/// The NATS JetStream mapping.
-const NATS_MAPPING: &str = "| scenario | NATS JetStream (nats-py) |
-|---|---|
-| topic (one partition) | a stream of the same name on the subject of the same name, file storage; `offset` = stream sequence - 1 |
-| `retention.ms` / `retention.records` | the stream's `max_age` / `max_msgs` |
-| producer `acks` all or 1 / 0 | `js.publish` (the PubAck comes once the message is stored) / a plain `nc.publish` |
-| producer `retries`, `request.timeout.ms` | a publish timeout and the same message sent again |
-| producer `enable.idempotence` | the `Nats-Msg-Id` header (the message id) within the stream's duplicate window |
-| consumer `group.id` (one member) | a durable pull consumer of that name, `ack_policy` explicit |
-| consumer `auto.offset.reset` earliest / latest | `deliver_policy` all / new |
-| consumer `commit` after / before processing, `enable.auto.commit` | `msg.ack()` after the work / before it / on receipt |
-| consumer `max.poll.records`, `session.timeout.ms` | `fetch(batch)`, `ack_wait` |
-| consumer crash / restart | the client's process is killed with SIGKILL / started again; JetStream redelivers what it had not acked after `ack_wait` |
-| broker crash / restart | the commands in `BROKER_KILL` / `BROKER_START` |
-| `drop_acks` on a producer | a client-side drop: the PubAck is ignored, the message sent again after `request.timeout.ms` |
-";
 
 /// Brokers of the scenario's Kafka cluster (one node per broker node).
 pub fn kafka_brokers(_s: &Scenario) -> u32 {

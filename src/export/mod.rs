@@ -16,35 +16,24 @@
 //! The page downloads the same files as one zip ([`zipped`]).
 //!
 //! The program text lives in `templates/` (a part shared by every target,
-//! then one per target, joined into one file), not in Rust strings. What
+//! then one per target, joined into one file), not in Rust strings, and
+//! comes in as [`Templates`]: compiled into the command line, fetched by the
+//! page (see the `templates` module). What
 //! does not map is refused with an error naming the field
 //! ([`refusal`]), or listed in the README ([`gaps`]).
 
 mod archive;
 mod gaps;
+mod templates;
 
 pub use archive::{zip_archive, zipped};
 pub use gaps::{gaps, refusal};
+pub use templates::{Origin, Templates};
 
 use crate::check::guarantee::judge;
 use crate::config::{Guarantee, Scenario};
 use crate::world::World;
 use std::fmt;
-
-/// The orchestrator and history recorder every target shares.
-const COMMON_PY: &str = include_str!("templates/common.py");
-/// The RabbitMQ clients (pika).
-const RABBITMQ_PY: &str = include_str!("templates/rabbitmq.py");
-/// The NATS JetStream clients (nats-py).
-const NATS_PY: &str = include_str!("templates/nats.py");
-/// The Kafka clients (confluent-kafka).
-const KAFKA_PY: &str = include_str!("templates/kafka.py");
-/// The `run` script, with `@TARGET@`-style placeholders.
-const RUN_SH: &str = include_str!("templates/run.sh");
-/// The README, with placeholders.
-const README_MD: &str = include_str!("templates/README.md");
-/// The Kafka KRaft compose file, with placeholders.
-const COMPOSE_YAML: &str = include_str!("templates/compose.yaml");
 
 /// A real broker an export can target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,15 +81,6 @@ impl Target {
             Target::Nats => "NATS JetStream",
         }
     }
-
-    /// The target's part of the program.
-    fn clients_py(self) -> &'static str {
-        match self {
-            Target::Rabbitmq => RABBITMQ_PY,
-            Target::Kafka => KAFKA_PY,
-            Target::Nats => NATS_PY,
-        }
-    }
 }
 
 /// One file of an export.
@@ -137,34 +117,35 @@ pub fn claimed(s: &Scenario) -> Guarantee {
     s.guarantee.unwrap_or(Guarantee::AtLeastOnce)
 }
 
-/// The files of `scenario` (validated) exported to `target`. `stem` is the
-/// scenario file's name without `.json`, for the README and the paths.
+/// The files of `scenario` (validated) exported to `target`, made from
+/// `templates`. `origin` is where the scenario came from: the README says
+/// so, and the export's name is its stem ([`Origin::stem`]).
 pub fn export(
     scenario: &Scenario,
-    stem: &str,
+    origin: Origin<'_>,
     target: Target,
+    templates: &Templates,
 ) -> Result<Vec<ExportFile>, ExportError> {
     if let Some(e) = refusal(scenario, target) {
         return Err(e);
     }
     let resolved = crate::guarantee::resolved(scenario);
     let expected = expected(scenario);
+    let [common_py, clients_py, run_sh] =
+        ["common.py", target.clients_template(), "run.sh"].map(|n| templates.text(n));
     let file = |path, text, executable| ExportFile {
         path,
         text,
         executable,
     };
+    let readme = readme(scenario, origin, target, &expected, templates)?;
     let mut files = vec![
-        file(
-            "README.md",
-            readme(scenario, stem, target, &expected),
-            false,
-        ),
+        file("README.md", readme, false),
         file("scenario.json", pretty(&resolved), false),
         file("expected.json", pretty(&expected), false),
         file(
             "experiment.py",
-            format!("{COMMON_PY}\n{}", target.clients_py()),
+            format!("{}\n{}", common_py?, clients_py?),
             false,
         ),
         file(
@@ -172,10 +153,11 @@ pub fn export(
             format!("{}\n", target.requirement()),
             false,
         ),
-        file("run", fill(RUN_SH, &[("TARGET", target.name())]), true),
+        file("run", fill(run_sh?, &[("TARGET", target.name())]), true),
     ];
     if target == Target::Kafka {
-        files.push(file("compose.yaml", compose(&resolved), false));
+        let compose = compose(&resolved, templates.text("compose.yaml")?);
+        files.push(file("compose.yaml", compose, false));
     }
     Ok(files)
 }
@@ -188,15 +170,19 @@ fn pretty<T: serde::Serialize>(value: &T) -> String {
 }
 
 /// What the simulation says: the verdict for [`claimed`], the anomaly kinds,
-/// the counts.
+/// the counts. The summary comes from the live checker, which gives exactly
+/// the batch checker's (`World::summary`, property-tested in
+/// `tests/live_checker.rs`) and is the one the page already carries, so the
+/// page's export does not bring the batch checker into its bundle.
 pub fn expected(scenario: &Scenario) -> serde_json::Value {
     let mut world = World::new(scenario);
+    let mut checker = world.live_checker();
     let outcome = world.finish();
-    let summary = world.summary();
+    let summary = world.live_summary(&mut checker);
     let g = claimed(scenario);
-    let mut kinds: Vec<&str> = summary.findings.iter().map(|f| f.kind).collect();
-    kinds.sort_unstable();
-    kinds.dedup();
+    // Sorted and each once; a BTreeSet rather than a sort, which the page
+    // would otherwise carry only for this.
+    let kinds: std::collections::BTreeSet<&str> = summary.findings.iter().map(|f| f.kind).collect();
     serde_json::json!({
         "scenario": scenario.name,
         "seed": scenario.seed,
@@ -218,8 +204,15 @@ fn fill(text: &str, values: &[(&str, &str)]) -> String {
     out
 }
 
-/// The README: the scenario, the mapping, the gaps, how to run, the verdict.
-fn readme(s: &Scenario, stem: &str, target: Target, expected: &serde_json::Value) -> String {
+/// The README: where it came from, the scenario, the mapping, the gaps, how
+/// to run, the verdict.
+fn readme(
+    s: &Scenario,
+    origin: Origin<'_>,
+    target: Target,
+    expected: &serde_json::Value,
+    templates: &Templates,
+) -> Result<String, ExportError> {
     let gaps: String = gaps(s, target).iter().map(|g| format!("- {g}\n")).collect();
     let kinds = expected["anomalies"].as_array().map_or(String::new(), |k| {
         let names: Vec<&str> = k.iter().filter_map(|v| v.as_str()).collect();
@@ -229,11 +222,12 @@ fn readme(s: &Scenario, stem: &str, target: Target, expected: &serde_json::Value
             names.join(", ")
         }
     });
-    fill(
-        README_MD,
+    let mapping = templates.text(target.mapping_template())?;
+    Ok(fill(
+        templates.text("README.md")?,
         &[
             ("NAME", &s.name),
-            ("STEM", stem),
+            ("ORIGIN", &origin.sentence(target)),
             ("DESCRIPTION", &s.description),
             ("PRODUCT", target.product()),
             ("TARGET", target.name()),
@@ -241,15 +235,15 @@ fn readme(s: &Scenario, stem: &str, target: Target, expected: &serde_json::Value
             ("GUARANTEE", claimed(s).name()),
             ("VERDICT", expected["verdict"].as_str().unwrap_or("")),
             ("ANOMALIES", &kinds),
-            ("MAPPING", gaps::mapping(target)),
+            ("MAPPING", mapping),
             ("GAPS", &gaps),
         ],
-    )
+    ))
 }
 
 /// The Kafka compose file: one KRaft node per broker of the scenario, the
 /// topics' `replication.factor` and `min.insync.replicas`.
-fn compose(s: &Scenario) -> String {
+fn compose(s: &Scenario, template: &str) -> String {
     let brokers = gaps::kafka_brokers(s);
     let nodes: Vec<String> = (1..=brokers)
         .map(|n| format!("{n}@kafka-{n}:9093"))
@@ -258,7 +252,7 @@ fn compose(s: &Scenario) -> String {
     let mut services = String::new();
     for n in 1..=brokers {
         services.push_str(&fill(
-            COMPOSE_YAML,
+            template,
             &[
                 ("N", &n.to_string()),
                 ("PORT", &(9091 + n).to_string()),

@@ -1,7 +1,14 @@
 //! The export's files, refusals and gaps.
 
-use super::{export, Target};
+use super::{ExportError, ExportFile, Origin, Target, Templates};
 use crate::config::Scenario;
+
+/// `s` exported as `brokerlab export-real scenarios/STEM.json` would.
+fn export(s: &Scenario, stem: &str, target: Target) -> Result<Vec<ExportFile>, ExportError> {
+    let path = format!("scenarios/{stem}.json");
+    let origin = Origin::Command { path: &path };
+    super::export(s, origin, target, &Templates::built_in())
+}
 
 /// True if `text` still has a `@NAME@` placeholder.
 fn unfilled(text: &str) -> bool {
@@ -152,5 +159,107 @@ fn the_real_broker_scenarios_export_to_nats_and_kafka_with_their_simulated_kinds
                 "{stem}: the program runs its main"
             );
         }
+    }
+}
+
+/// The built-in texts of `names` only.
+fn only(names: &[&str]) -> Templates {
+    let all = Templates::built_in();
+    Templates::from_texts(
+        names
+            .iter()
+            .map(|n| (n.to_string(), all.text(n).unwrap().to_string())),
+    )
+}
+
+#[test]
+fn a_target_needs_exactly_its_template_files() {
+    let cases = [
+        ("scenarios/nack_requeue.json", Target::Rabbitmq),
+        ("scenarios/real_broker/log_replay.json", Target::Nats),
+        ("scenarios/log_at_least_once.json", Target::Kafka),
+    ];
+    for (path, target) in cases {
+        let s = scenario(path);
+        let origin = Origin::Command { path };
+        let full = super::export(&s, origin, target, &Templates::built_in()).unwrap();
+        let needed = target.template_files();
+        assert_eq!(super::export(&s, origin, target, &only(needed)), Ok(full));
+        for missing in needed {
+            let fewer: Vec<&str> = needed.iter().copied().filter(|n| n != missing).collect();
+            let e = super::export(&s, origin, target, &only(&fewer)).unwrap_err();
+            assert_eq!(e.path, format!("templates/{missing}"));
+            assert_eq!(e.reason, "the template was not loaded");
+        }
+    }
+}
+
+#[test]
+fn the_readme_says_where_the_scenario_came_from() {
+    let s = scenario("scenarios/nack_requeue.json");
+    let readme = |origin| {
+        let files = super::export(&s, origin, Target::Rabbitmq, &Templates::built_in()).unwrap();
+        files[0].text.lines().nth(2).unwrap().to_string()
+    };
+    let cli = readme(Origin::Command {
+        path: "scenarios/nack_requeue.json",
+    });
+    assert!(
+        cli.starts_with(
+            "Exported by `brokerlab export-real scenarios/nack_requeue.json --target rabbitmq`."
+        ),
+        "{cli}"
+    );
+    let file = readme(Origin::PageFile {
+        name: "nack_requeue.json",
+    });
+    assert!(
+        file.starts_with("Exported from the brokerlab page, which was running the scenario file `nack_requeue.json`;"),
+        "{file}"
+    );
+    let page = readme(Origin::Playground);
+    assert!(page.starts_with("Exported from the brokerlab page: the playground's own setup"));
+    assert!(page.contains("`scenario.json` in this folder"), "{page}");
+    assert!(!page.contains("export-real"), "{page}");
+}
+
+#[test]
+fn an_export_is_named_by_its_file_or_the_playground() {
+    let stem = |origin: Origin<'_>| origin.stem("fallback");
+    let path = |path| Origin::Command { path };
+    assert_eq!(
+        stem(path("scenarios/real_broker/log_replay.json")),
+        "log_replay"
+    );
+    assert_eq!(stem(path("a.b.json")), "a.b");
+    assert_eq!(stem(path("dir/")), "fallback");
+    assert_eq!(stem(path(".hidden")), ".hidden");
+    assert_eq!(stem(Origin::PageFile { name: "mine.json" }), "mine");
+    assert_eq!(stem(Origin::Playground), "playground");
+}
+
+#[test]
+fn the_expected_verdict_is_the_batch_checkers_for_every_exported_scenario() {
+    // `expected` reads the live checker (the page carries it); for the
+    // scenarios CI exports (scripts/real-brokers.sh) that must be the batch
+    // checker's summary, field for field.
+    let exported = [
+        "consumer_crash_redelivery",
+        "auto_ack_loss",
+        "nack_requeue",
+        "dead_letter_queue",
+        "log_at_least_once",
+        "log_crash_sweep",
+        "real_broker/log_replay",
+        "real_broker/log_redelivery",
+        "real_broker/log_idempotent_publish",
+        "real_broker/log_publish_retry_duplicates",
+    ];
+    for name in exported {
+        let s = scenario(&format!("scenarios/{name}.json"));
+        let mut world = crate::world::World::new(&s);
+        let mut live = world.live_checker();
+        let _ = world.finish();
+        assert!(world.live_summary(&mut live) == world.summary(), "{name}");
     }
 }

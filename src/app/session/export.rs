@@ -1,7 +1,7 @@
 //! The run's history as files a learner can download: JSON Lines with every
 //! event (the bytes the history hash reads) and EDN in Jepsen's conventions
 //! for Jepsen and Elle (see [`crate::history::History::to_edn`]); and the
-//! stem an export to a real broker is named by (see `crate::export::zipped`).
+//! file the run came from, which an export to a real broker names.
 
 use super::{Session, Source};
 
@@ -29,13 +29,13 @@ impl Session {
         format!("brokerlab-{name}-seed{}", world.scenario().seed)
     }
 
-    /// The stem `brokerlab export-real` would take from the scenario's file
-    /// name: a loaded file's name without `.json`, `playground` for a run
-    /// built from the page's controls.
-    pub fn export_stem(&self) -> String {
+    /// The name of the file this run came from (a bundled example or a file
+    /// the learner opened), or `None` for the playground's own setup: an
+    /// export to a real broker says which (`crate::export::Origin`).
+    pub fn source_file(&self) -> Option<&str> {
         match &self.source {
-            Source::Playground(_) => "playground".into(),
-            Source::File { name } => name.strip_suffix(".json").unwrap_or(name).to_string(),
+            Source::Playground(_) => None,
+            Source::File { name } => Some(name),
         }
     }
 }

@@ -334,6 +334,7 @@ fn scenario_menu(p: &ScenarioMenuProps) -> Html {
                 <input type="file" aria-label="Open file" accept=".json,application/json" onchange={on_file} />
             </label>
             <button onclick={on_export}>{ "Export scenario" }</button>
+            <super::real_export::RealExport dispatch={p.dispatch.clone()} />
             <button onclick={on_jsonl} title="Every event of the run so far, one JSON object per line">{ "History (JSONL)" }</button>
             <button onclick={on_edn} title="Client operations in Jepsen's history.edn conventions, for Jepsen and Elle">{ "History (EDN)" }</button>
         </fieldset>

@@ -22,6 +22,7 @@
 //! | `share.rs` | "Copy link": the share link, copied to the clipboard, and the run's history fingerprint |
 //! | `route.rs` | the site: which page shows (lessons, crash test, playground), the URL, stored progress |
 //! | `lesson/` | the lesson index, a lesson step by step, the crash test |
+//! | `real_export.rs` | "Export for a real broker": a real broker to pick, and the run's scenario as a zip of `brokerlab export-real`'s files |
 
 pub mod acked;
 mod banners;
@@ -32,6 +33,7 @@ mod disk;
 mod figures;
 mod lesson;
 pub mod persist;
+mod real_export;
 pub mod route;
 mod share;
 pub mod state;

@@ -21,6 +21,7 @@
 //! |---|---|---|---|
 //! | 0 | [`version`] | the product name and one-line pitch | plain constants for the CLI and the page |
 //! | 0 | [`node`] | broker identity: [`node::NodeId`] and node names (`broker`, `b1`…) | storage streams, faults, brokers, the history and the world all name nodes |
+//! | 0 | [`json`] | reading JSON into serde types through one deserializer, the error naming the field path | scenarios, lessons, links and stored values all read JSON; it needs only serde |
 //! | 1 | [`config`] | the scenario vocabulary as plain serde types: brokers, clients, faults, live settings, the delivery guarantee, bounds | everyone above speaks it; it needs nothing but serde |
 //! | 1 | [`storage`] | durable storage: CRC-32C record batches, the `Storage` trait (append, group-commit flush, crash, recovery), the memory store that models a disk; in the browser IndexedDB and the Web Locks lease | a disk knows bytes and streams, not brokers or pages |
 //! | 2 | [`sim`] | the deterministic substrate: seeded PRNG (`sim::rng`), links (`sim::net`), random fault schedules (`sim::faults`) | needs only the vocabulary; clients and the world draw from it |
@@ -67,6 +68,7 @@
 #![warn(clippy::too_many_lines)]
 
 // The modules in layer order, bottom first (see the table above).
+pub mod json;
 pub mod node;
 pub mod version;
 

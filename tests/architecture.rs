@@ -35,8 +35,13 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&[&str], &str)] = &[
     // The product's name and pitch: plain constants, needed by the CLI and the
     // page. Broker node ids and names: storage, faults, brokers, the history
-    // and the world all name nodes, and a node id needs nothing.
-    (&["version", "node"], "constants and identities"),
+    // and the world all name nodes, and a node id needs nothing. Reading JSON
+    // with the field path in the error: every layer that reads a file or a
+    // stored value uses it, and it needs only serde.
+    (
+        &["version", "node", "json"],
+        "constants, identities and JSON reading",
+    ),
     // The scenario vocabulary (plain serde types) and the disk model: both are
     // used by every layer above and need nothing of the crate themselves.
     (&["config", "storage"], "vocabulary and disk"),

@@ -24,8 +24,9 @@ const HASH_LEN_MAX: usize = 200;
 /// Longest `#/play/<link>` fragment parsed (see [`crate::app::share`]).
 const SHARE_HASH_LEN_MAX: usize = crate::app::share::LINK_CHARS_MAX + "#/play/".len();
 
-/// A page of the site.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A page of the site. Read by [`crate::json::tagged`] (see its doc for
+/// why not serde's `tag`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "page", rename_all = "snake_case")]
 pub enum Route {
     /// The lesson list with progress marks (`#/learn`).
@@ -54,6 +55,54 @@ pub enum Route {
         /// The link's fragment after `#/play/`.
         link: String,
     },
+}
+
+/// The `page` of a stored [`Route`].
+#[derive(Deserialize)]
+#[serde(variant_identifier, rename_all = "snake_case")]
+enum Page {
+    Index,
+    Lesson,
+    CrashTest,
+    Playground,
+    Shared,
+}
+
+/// The fields of [`Route::Lesson`].
+#[derive(Deserialize)]
+struct LessonAt {
+    id: String,
+    step: usize,
+}
+
+/// The fields of [`Route::Shared`].
+#[derive(Deserialize)]
+struct SharedAt {
+    link: String,
+}
+
+impl<'de> Deserialize<'de> for Route {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Route, D::Error> {
+        crate::json::tagged(d, "internally tagged enum Route", "page", |page, fields| {
+            Ok(match page {
+                Page::Index => Route::Index,
+                Page::Lesson => {
+                    let LessonAt { id, step } = serde_json::from_value(fields)?;
+                    Route::Lesson {
+                        id,
+                        step,
+                        at_ms: None,
+                    }
+                }
+                Page::CrashTest => Route::CrashTest,
+                Page::Playground => Route::Playground,
+                Page::Shared => {
+                    let SharedAt { link } = serde_json::from_value(fields)?;
+                    Route::Shared { link }
+                }
+            })
+        })
+    }
 }
 
 impl Route {
@@ -217,11 +266,7 @@ impl Progress {
     /// JSON, an unknown field, another version, too many lessons) is an
     /// error naming the field, for the page to show before it starts over.
     pub fn from_text(text: &str) -> Result<Progress, String> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let progress: Progress = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            format!("{}: {}", path, e.into_inner())
-        })?;
+        let progress: Progress = crate::json::from_str(text).map_err(|e| e.to_string())?;
         if progress.version != PROGRESS_VERSION {
             return Err(format!(
                 "version: {} is not {PROGRESS_VERSION}",

@@ -67,14 +67,8 @@ pub fn from_text(text: &str) -> Result<Setup, String> {
             text.len()
         ));
     }
-    let de = &mut serde_json::Deserializer::from_str(text);
-    let saved: Saved = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        format!(
-            "the saved setup is unreadable at `{path}`: {}",
-            e.into_inner()
-        )
-    })?;
+    let saved: Saved = crate::json::from_str(text)
+        .map_err(|e| format!("the saved setup is unreadable at `{}`: {}", e.path, e.error))?;
     if saved.version != SAVED_SETUP_VERSION {
         return Err(format!(
             "the saved setup has format version {}, this page reads version {SAVED_SETUP_VERSION}",

@@ -241,8 +241,10 @@ pub fn decode(link: &str) -> Result<Shared, LinkError> {
         .map_err(|e| LinkError::Damaged(format!("not base64url: {e}")))?;
     let json = miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, JSON_BYTES_MAX)
         .map_err(|e| LinkError::Damaged(format!("the compressed run does not inflate: {e}")))?;
-    let shared: Shared = serde_json::from_slice(&json)
+    let json = std::str::from_utf8(&json)
         .map_err(|e| LinkError::Damaged(format!("the run inside is not readable: {e}")))?;
+    let shared: Shared = crate::json::from_str(json)
+        .map_err(|e| LinkError::Damaged(format!("the run inside is not readable: {}", e.error)))?;
     check(&shared)?;
     Ok(shared)
 }

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 /// One client of the scenario, tagged by `kind`. A queue client needs a
 /// queue broker and a log client a log broker (`scenario` checks it).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Read by [`crate::json::tagged`] (see its doc for why not serde's `tag`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ClientSpec {
     /// Publishes to an exchange of the queue broker (`kind: producer`).
@@ -17,6 +18,38 @@ pub enum ClientSpec {
     LogProducer(LogProducerSpec),
     /// A member of a consumer group on the log broker (`kind: log_consumer`).
     LogConsumer(LogConsumerSpec),
+}
+
+/// The `kind` of a [`ClientSpec`], as the file spells it.
+#[derive(Deserialize)]
+#[serde(variant_identifier, rename_all = "snake_case")]
+enum ClientKind {
+    Producer,
+    Consumer,
+    LogProducer,
+    LogConsumer,
+}
+
+impl<'de> Deserialize<'de> for ClientSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ClientSpec, D::Error> {
+        crate::json::tagged(
+            d,
+            "internally tagged enum ClientSpec",
+            "kind",
+            |kind, fields| {
+                Ok(match kind {
+                    ClientKind::Producer => ClientSpec::Producer(serde_json::from_value(fields)?),
+                    ClientKind::Consumer => ClientSpec::Consumer(serde_json::from_value(fields)?),
+                    ClientKind::LogProducer => {
+                        ClientSpec::LogProducer(serde_json::from_value(fields)?)
+                    }
+                    ClientKind::LogConsumer => {
+                        ClientSpec::LogConsumer(serde_json::from_value(fields)?)
+                    }
+                })
+            },
+        )
+    }
 }
 
 impl ClientSpec {

@@ -139,13 +139,38 @@ pub struct Scenario {
 }
 
 /// The broker under test. Tagged by `kind` so more brokers can join.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Read by [`crate::json::tagged`] (see its doc for why not serde's `tag`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum BrokerSpec {
     /// An in-memory queue broker: RabbitMQ (AMQP 0-9-1) or SQS semantics.
     Queue(QueueBrokerSpec),
     /// A partitioned append-only log: Kafka / Kinesis semantics.
     Log(LogBrokerSpec),
+}
+
+/// The `kind` of a [`BrokerSpec`], as the file spells it.
+#[derive(Deserialize)]
+#[serde(variant_identifier, rename_all = "snake_case")]
+enum BrokerKind {
+    Queue,
+    Log,
+}
+
+impl<'de> Deserialize<'de> for BrokerSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<BrokerSpec, D::Error> {
+        crate::json::tagged(
+            d,
+            "internally tagged enum BrokerSpec",
+            "kind",
+            |kind, fields| {
+                Ok(match kind {
+                    BrokerKind::Queue => BrokerSpec::Queue(serde_json::from_value(fields)?),
+                    BrokerKind::Log => BrokerSpec::Log(serde_json::from_value(fields)?),
+                })
+            },
+        )
+    }
 }
 
 /// Anomalies this scenario forbids. The checker always reports everything; these

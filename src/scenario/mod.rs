@@ -55,13 +55,9 @@ impl Scenario {
 
     /// Parses only: the types' own rules (unknown fields, wrong kinds).
     fn parse_json(text: &str) -> Result<Scenario, ScenarioError> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let scenario: Scenario = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            ScenarioError {
-                path: if path.is_empty() { ".".into() } else { path },
-                reason: e.into_inner().to_string(),
-            }
+        let scenario: Scenario = crate::json::from_str(text).map_err(|e| ScenarioError {
+            path: e.path,
+            reason: e.error.to_string(),
         })?;
         Ok(scenario)
     }

@@ -107,11 +107,8 @@ impl AckedRecord {
                 text.len()
             ));
         }
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let record: AckedRecord = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            format!("unreadable at `{path}`: {}", e.into_inner())
-        })?;
+        let record: AckedRecord = crate::json::from_str(text)
+            .map_err(|e| format!("unreadable at `{}`: {}", e.path, e.error))?;
         if record.version != ACKED_VERSION {
             return Err(format!(
                 "format version {}, this page reads version {ACKED_VERSION}",

@@ -295,27 +295,32 @@ pub struct TimedAction {
 
 /// By hand, because serde's `flatten` lets unknown fields through: a field
 /// the action does not take (`"target"` on `crash_broker`) is refused.
+/// `at_ms` is read like a tag (see [`crate::json::tagged`]), so the checks
+/// run inside the object and an error names this step of the solution.
 impl<'de> Deserialize<'de> for TimedAction {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<TimedAction, D::Error> {
-        use serde::de::Error;
-        let mut fields = serde_json::Map::deserialize(d)?;
-        let at_ms = fields
-            .remove("at_ms")
-            .ok_or_else(|| D::Error::missing_field("at_ms"))?;
-        let at_ms = u64::deserialize(at_ms).map_err(|e| D::Error::custom(format!("at_ms: {e}")))?;
-        let given = serde_json::Value::Object(fields);
-        let action = Action::deserialize(&given).map_err(D::Error::custom)?;
-        let taken = serde_json::to_value(&action).map_err(D::Error::custom)?;
-        for key in given.as_object().into_iter().flat_map(|m| m.keys()) {
-            if taken.get(key).is_none() {
-                return Err(D::Error::custom(format!(
-                    "unknown field `{key}`: `{}` does not take it",
-                    action.control().name()
-                )));
-            }
-        }
-        Ok(TimedAction { at_ms, action })
+        crate::json::tagged(d, "a map", "at_ms", timed_action)
     }
+}
+
+/// A [`TimedAction`] from its `at_ms` and its other fields (the action).
+fn timed_action(
+    at_ms: serde_json::Value,
+    given: serde_json::Value,
+) -> Result<TimedAction, serde_json::Error> {
+    use serde::de::Error;
+    let at_ms = u64::deserialize(at_ms).map_err(|e| Error::custom(format!("at_ms: {e}")))?;
+    let action = Action::deserialize(&given)?;
+    let taken = serde_json::to_value(&action)?;
+    for key in given.as_object().into_iter().flat_map(|m| m.keys()) {
+        if taken.get(key).is_none() {
+            return Err(Error::custom(format!(
+                "unknown field `{key}`: `{}` does not take it",
+                action.control().name()
+            )));
+        }
+    }
+    Ok(TimedAction { at_ms, action })
 }
 
 /// The question asked before the run.

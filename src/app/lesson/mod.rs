@@ -80,13 +80,11 @@ impl Lesson {
             e.file = file.to_string();
             e
         };
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let lesson: Lesson = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
+        let lesson: Lesson = crate::json::from_str(text).map_err(|e| {
             in_file(LessonError {
                 file: String::new(),
-                path: if path.is_empty() { ".".into() } else { path },
-                reason: e.into_inner().to_string(),
+                path: e.path,
+                reason: e.error.to_string(),
             })
         })?;
         lesson.validate().map_err(in_file)?;

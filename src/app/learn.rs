@@ -49,6 +49,9 @@ pub enum Route {
     CrashTest,
     /// The free playground (`#/play`).
     Playground,
+    /// A Kafka-style replicated cluster (`#/cluster`, see
+    /// [`crate::app::cluster`]).
+    Cluster,
     /// The playground opening a shared run (`#/play/<link>`, see
     /// [`crate::app::share`]); the link is read when the page opens it.
     Shared {
@@ -122,6 +125,7 @@ impl Route {
             } => format!("#/learn/{id}/{step}/{t}ms"),
             Route::CrashTest => "#/crash-test".into(),
             Route::Playground => "#/play".into(),
+            Route::Cluster => "#/cluster".into(),
             Route::Shared { link } => format!("#/play/{link}"),
         }
     }
@@ -163,6 +167,7 @@ impl Route {
             },
             ["crash-test"] => Route::CrashTest,
             ["play"] => Route::Playground,
+            ["cluster"] => Route::Cluster,
             ["play", link] => Route::Shared {
                 link: (*link).to_string(),
             },
@@ -355,6 +360,7 @@ mod tests {
             at("03_broker_crash", 6, Some(0)),
             Route::CrashTest,
             Route::Playground,
+            Route::Cluster,
             Route::Shared {
                 link: "1.eJwrSS0u0S0u".into(),
             },

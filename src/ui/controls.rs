@@ -168,7 +168,7 @@ fn speed_select(p: &ControlsProps) -> Html {
 /// the rest of the setup stay listed (so people see what exists) but are
 /// disabled, saying what they need ("(needs the log broker)") and, in their
 /// tooltip, why.
-fn labelled_select(
+pub(super) fn labelled_select(
     label: &'static str,
     options: Vec<(&'static str, Option<Unavailable>, bool)>,
     onchange: Callback<String>,

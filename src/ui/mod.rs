@@ -23,11 +23,13 @@
 //! | `route.rs` | the site: which page shows (lessons, crash test, playground), the URL, stored progress |
 //! | `lesson/` | the lesson index, a lesson step by step, the crash test |
 //! | `real_export.rs` | "Export for a real broker": a real broker to pick, and the run's scenario as a zip of `brokerlab export-real`'s files |
+//! | `cluster/` | the cluster page: Kafka's replication settings, each broker with its replicas and Crash/Restart/Isolate/Heal, the replication verdict |
 
 pub mod acked;
 mod banners;
 mod bundled;
 mod clients;
+pub mod cluster;
 mod controls;
 mod disk;
 mod figures;

@@ -10,6 +10,7 @@
 //! [`PROGRESS_KEY`]. A bad link or unreadable stored progress shows a
 //! sentence and falls back to a page that exists.
 
+use super::cluster::ClusterPage;
 use super::lesson::crash_test::CrashTest;
 use super::lesson::index::LessonIndex;
 use super::lesson::LessonPage;
@@ -215,6 +216,7 @@ fn page(state: &UseReducerHandle<SiteState>, nav: &Callback<Route>) -> Html {
             }
         }
         Route::Playground => html! { <App scenario={state.carry.clone()} /> },
+        Route::Cluster => html! { <ClusterPage /> },
         Route::Shared { link } => html! { <App share={Some(Rc::new(link.clone()))} /> },
     }
 }
@@ -240,6 +242,7 @@ fn site_nav(route: &Route, nav: &Callback<Route>, on_lesson: bool) -> Html {
             { link(Route::Index, "Lessons") }
             { link(Route::CrashTest, "Crash test") }
             { link(Route::Playground, if on_lesson { "Skip to the playground" } else { "Playground" }) }
+            { link(Route::Cluster, "Cluster") }
         </nav>
     }
 }

@@ -372,6 +372,22 @@ pub enum Note {
         /// The durable queue it is back in.
         queue: QueueId,
     },
+    /// A message a durable queue's store held when the broker was started
+    /// on it (a page reload, [`queue::QueueBroker::resume`]): a persistent
+    /// message of an earlier run, published and written then. It enters the
+    /// queue as a restart brings it back, `redelivered` if it had been
+    /// delivered.
+    Carried {
+        /// The message.
+        msg: MsgId,
+        /// The durable queue it is back in.
+        queue: QueueId,
+        /// Its entry lies below the store's record of what was confirmed
+        /// (or there is no record, and it counts as confirmed): its
+        /// publisher heard `basic.ack`. Otherwise it was written but never
+        /// confirmed.
+        confirmed: bool,
+    },
     /// An ack or nack for a tag the broker does not hold: already deleted,
     /// expired (SQS), or from before a broker restart. Ignored.
     StaleAck {

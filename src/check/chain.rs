@@ -166,7 +166,9 @@ fn note_disrupts(note: Note) -> bool {
         | Note::Restored { .. }
         | Note::ChannelError { .. }
         | Note::StaleAck { .. } => true,
-        Note::Enqueued { .. }
+        // Back from an earlier run's store: where its story here begins.
+        Note::Carried { .. }
+        | Note::Enqueued { .. }
         | Note::Deleted { .. }
         | Note::Requeued { .. }
         | Note::DeadLettered { .. }

@@ -159,7 +159,8 @@ fn note_msg(note: Note) -> Option<MsgId> {
         | Note::DuplicateDropped { msg, .. }
         | Note::LostInCrash { msg, .. }
         | Note::LostFromDisk { msg, .. }
-        | Note::Restored { msg, .. } => Some(msg),
+        | Note::Restored { msg, .. }
+        | Note::Carried { msg, .. } => Some(msg),
         // A stale ack names a tag the broker no longer holds (nothing
         // changes); a refused consume and a channel error name a consumer
         // (the requeues a channel error causes are notes of their own).
@@ -263,7 +264,7 @@ impl QueueLive {
                 .f
                 .msgs
                 .get(&id)
-                .is_some_and(|m| m.producer.is_some() && m.processed.is_empty());
+                .is_some_and(|m| (m.producer.is_some() || m.carried) && m.processed.is_empty());
             set_member(&mut self.wanted, id, open);
         }
     }

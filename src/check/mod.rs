@@ -201,6 +201,9 @@ struct MsgInfo {
     last_return: Option<(u64, ReturnReason)>,
     /// The last delivery: (time, consumer).
     last_delivery: Option<(u64, ClientId)>,
+    /// An earlier run published it: a resume carried it over from a
+    /// durable queue's store (`carried`), so it has no producer here.
+    carried: bool,
 }
 
 /// Reads the history once and builds per-message facts.
@@ -334,6 +337,18 @@ fn gather_note(f: &mut Facts, t: u64, note: Note) {
             f.notes.enqueued += 1;
             msg
         }
+        // An earlier run's message, back from its durable queue's store on
+        // a resume: published then, and confirmed then if `confirmed`. It
+        // counts as published here (what the page's counters show), so
+        // that its processing is expected, not `unexpected`.
+        Note::Carried { msg, confirmed, .. } => {
+            f.notes.enqueued += 1;
+            let info = f.msgs.entry(msg).or_default();
+            info.carried = true;
+            info.published_at_ms = t;
+            info.outcome = Some(if confirmed { OpType::Ok } else { OpType::Info });
+            msg
+        }
         Note::RejectedPublish { msg, .. } | Note::Unroutable { msg } => msg,
         Note::StaleAck { .. }
         | Note::ChannelError { .. }
@@ -368,6 +383,7 @@ fn log_note(note: Note) -> Option<crate::broker::log::LogNote> {
         | Note::LostInCrash { .. }
         | Note::LostFromDisk { .. }
         | Note::Restored { .. }
+        | Note::Carried { .. }
         | Note::StaleAck { .. }
         | Note::ChannelError { .. }
         | Note::ConsumeRefused { .. } => None,
@@ -544,7 +560,7 @@ impl Bucket {
     /// Where message `m` stands; `pending` says the world still holds it.
     fn of(m: &MsgInfo, pending: bool) -> Bucket {
         let processed = !m.processed.is_empty();
-        if m.producer.is_none() {
+        if m.producer.is_none() && !m.carried {
             return Bucket(if processed { Bucket::UNEXPECTED } else { 0 });
         }
         let mut b = Bucket::PUBLISHED

@@ -107,7 +107,7 @@ struct Copies {
     held: BTreeMap<MsgId, u64>,
 }
 
-/// Counts each message's copies: `enqueue` and `restored` add one;
+/// Counts each message's copies: `enqueue`, `restored` and `carried` add one;
 /// `delete`, `dead_letter`, `drop`, `lost_in_crash` and `lost_from_disk`
 /// take one away.
 fn copies_from_notes(r: &Recorded) -> Copies {
@@ -119,7 +119,7 @@ fn copies_from_notes(r: &Recorded) -> Copies {
         };
         let (msg, delta) = match note {
             // A copy back from a durable queue's disk enters it again.
-            Note::Enqueued { msg, .. } | Note::Restored { msg, .. } => {
+            Note::Enqueued { msg, .. } | Note::Restored { msg, .. } | Note::Carried { msg, .. } => {
                 enqueued += 1;
                 (msg, 1)
             }

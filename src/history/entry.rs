@@ -287,7 +287,8 @@ fn note_msg(note: Note) -> Option<MsgId> {
         | Note::DuplicateDropped { msg, .. }
         | Note::LostInCrash { msg, .. }
         | Note::LostFromDisk { msg, .. }
-        | Note::Restored { msg, .. } => Some(msg),
+        | Note::Restored { msg, .. }
+        | Note::Carried { msg, .. } => Some(msg),
         // A tag the broker no longer holds; a consumer refused; a channel closed.
         Note::StaleAck { .. } | Note::ConsumeRefused { .. } | Note::ChannelError { .. } => None,
         Note::Log(n) => log_note_msg(n),

@@ -86,19 +86,20 @@ impl World {
         world
     }
 
-    /// Builds a log world on a store that holds the log of an earlier run (a
+    /// Builds a world on a store that holds the data of an earlier run (a
     /// page reload: the old world is gone, its disk is not). The broker
     /// recovers it exactly as after a crash (CRC checks, truncation, offsets,
     /// producer and transaction state; see [`log::LogBroker::resume`]) and the
     /// history opens with a broker `restart`, the recovery report and one
-    /// `carried` event per record the earlier run left. Then the clients
+    /// `carried` event per record the earlier run left. A queue broker gets
+    /// back its durable queues' persistent messages, one `carried` note each
+    /// ([`crate::broker::queue::QueueBroker::resume`]). Then the clients
     /// start, as in [`World::new`]: consumers of the stored group begin at
     /// its committed offsets, and new message ids follow the carried ones.
     ///
     /// Virtual time starts again at 0 (a new process); carried records keep
     /// the earlier run's timestamps. Errors (say what and where) when the
-    /// scenario is not a log scenario or the stored log has partitions it
-    /// lacks; nothing has run then.
+    /// store has partitions or queues the scenario lacks; nothing has run then.
     pub fn resume(scenario: &Scenario, storage: Box<dyn Storage>) -> Result<World, String> {
         let mut world = World::build(scenario);
         world.resume_node(NodeId::FIRST, storage)?;
@@ -108,41 +109,53 @@ impl World {
 
     /// Node `node` recovers the log on `storage` (see [`World::resume`]).
     fn resume_node(&mut self, node: NodeId, mut storage: Box<dyn Storage>) -> Result<(), String> {
-        let Broker::Log(broker) = &self.nodes[node.index()].broker else {
-            return Err("only the log broker keeps a log to resume".to_string());
-        };
         let recovery = storage.recover();
-        let foreign = recovery.streams.keys().find(|stream| match **stream {
-            StreamId::Partition { topic, partition } => !broker.has_partition(topic, partition),
-            _ => false,
-        });
-        if let Some(stream) = foreign {
-            return Err(format!(
-                "the stored log has {stream}, which this setup does not have: start fresh instead"
-            ));
+        match &self.nodes[node.index()].broker {
+            Broker::Log(broker) => {
+                let foreign = recovery.streams.keys().find(|stream| match **stream {
+                    StreamId::Partition { topic, partition } => {
+                        !broker.has_partition(topic, partition)
+                    }
+                    _ => false,
+                });
+                if let Some(stream) = foreign {
+                    return Err(format!(
+                        "the stored log has {stream}, which this setup does not have: start fresh instead"
+                    ));
+                }
+            }
+            Broker::Queue(_) => {
+                let queues = self.names.queues.len();
+                let foreign = recovery.streams.keys().find(|stream| {
+                    matches!(**stream, StreamId::Queue { queue } if usize::from(queue) >= queues)
+                });
+                if let Some(stream) = foreign {
+                    return Err(format!(
+                        "the store has {stream}, which this setup does not have: start fresh instead"
+                    ));
+                }
+            }
         }
         self.nodes[node.index()].storage = storage;
         self.record(Proc::Broker(node), Entry::Restart);
         let group_topics = self.group_topics();
-        self.with_node(node, |broker, now_ms, storage, out| {
-            let Broker::Log(broker) = broker else {
-                unreachable!("checked above");
-            };
-            broker.resume(now_ms, &recovery, &group_topics, storage, out);
+        self.with_node(node, |broker, now_ms, storage, out| match broker {
+            Broker::Log(broker) => broker.resume(now_ms, &recovery, &group_topics, storage, out),
+            Broker::Queue(broker) => broker.resume(&recovery, storage, out),
         });
-        let Broker::Log(broker) = &self.nodes[node.index()].broker else {
-            unreachable!("checked above");
+        let (max_msg_id, shift) = match &self.nodes[node.index()].broker {
+            Broker::Log(broker) => (broker.max_msg_id(), broker.producer_id_shift()),
+            Broker::Queue(broker) => (broker.max_msg_id(), 0),
         };
         // New ids continue past the stored ones; stored data that leaves no
         // room for that (forged, or from a runaway run) is refused, not
-        // wrapped around into ids the log already holds.
-        let max_msg_id = broker.max_msg_id().unwrap_or(0);
+        // wrapped around into ids the store already holds.
+        let max_msg_id = max_msg_id.unwrap_or(0);
         if max_msg_id >= u64::MAX / 2 {
             return Err(format!(
-                "the stored log's message ids reach {max_msg_id}, too close to the limit to continue: start fresh instead"
+                "the stored message ids reach {max_msg_id}, too close to the limit to continue: start fresh instead"
             ));
         }
-        let shift = broker.producer_id_shift();
         if shift >= u32::MAX / 2 {
             return Err(format!(
                 "the stored producer ids have used {shift} restarts, too close to the limit to continue: start fresh instead"

@@ -32,6 +32,11 @@ use std::collections::BTreeMap;
 /// Copies per (queue, message): what the broker held or what came back.
 type Copies = BTreeMap<(QueueId, MsgId), u32>;
 
+/// One queue's messages as its stream on disk gives them: position →
+/// (message, the stream offset of its `Enqueued` entry). The offset is what
+/// a resume compares with the record of what was confirmed.
+type Kept = BTreeMap<u64, (Ready, u64)>;
+
 impl QueueBroker {
     /// The broker process dies at `now_ms`; `tear` says what the disk was
     /// doing. Memory is gone; the queues hold what the disk kept.
@@ -50,7 +55,7 @@ impl QueueBroker {
         let back = copies(&kept);
         self.compare(&held, &back, out);
         self.store.crash(ends);
-        self.queues.state = kept.into_iter().map(QueueState::with_ready).collect();
+        self.queues.state = kept.into_iter().map(without_offsets).collect();
         // The dedup windows were memory too.
         self.fifo
             .iter_mut()
@@ -67,6 +72,58 @@ impl QueueBroker {
         assert!(!self.up, "restart of a running broker");
         self.up = true;
         self.channels.restart();
+    }
+
+    /// Starts this fresh broker on a store an earlier run left (a page
+    /// reload: that process is gone, its disk is not). Recovery reads the
+    /// durable queues' streams exactly as a restart after a crash does (CRC
+    /// checks, a damaged batch cut with the rest of its stream), and each
+    /// message they keep comes back in its queue, `redelivered` if the disk
+    /// shows it delivered: a `carried` note each, `confirmed` when its
+    /// entry lies below the store's record of what was confirmed
+    /// ([`Storage::acked_checkpoint`]; no record: all of them). Transient
+    /// messages and transient queues' messages were never on disk: an
+    /// earlier run's are simply not there, as after a RabbitMQ restart.
+    pub fn resume(
+        &mut self,
+        recovery: &Recovery,
+        storage: &mut dyn Storage,
+        out: &mut Vec<Output>,
+    ) {
+        assert!(
+            self.queues
+                .ids()
+                .all(|q| self.queues.state(q).ready.is_empty()),
+            "a resume starts from an empty broker"
+        );
+        let checkpoint = storage.acked_checkpoint();
+        let (kept, ends) = self.read_disk(recovery, storage);
+        for (queue, messages) in (0..u16::MAX).zip(&kept) {
+            let end = checkpoint
+                .as_ref()
+                .map(|c| c.get(&StreamId::Queue { queue }).copied().unwrap_or(0));
+            for (ready, offset) in messages.values() {
+                self.stats.enqueued += 1;
+                out.push(note(Note::Carried {
+                    msg: ready.msg.id,
+                    queue: QueueId::from(queue),
+                    confirmed: end.is_none_or(|end| *offset < end),
+                }));
+            }
+        }
+        self.store.crash(ends);
+        self.queues.state = kept.into_iter().map(without_offsets).collect();
+        self.queues.after_restore();
+    }
+
+    /// The highest message id the queues hold: a resumed run's new ids
+    /// continue past it.
+    pub fn max_msg_id(&self) -> Option<MsgId> {
+        let ids = self.queues.ids().flat_map(|q| {
+            let ready = self.queues.state(q).ready.values();
+            ready.map(|r| r.msg.id).collect::<Vec<_>>()
+        });
+        ids.max()
     }
 
     /// Drops every message from memory: the ones the store does not keep
@@ -108,7 +165,7 @@ impl QueueBroker {
         &mut self,
         recovery: &Recovery,
         storage: &mut dyn Storage,
-    ) -> (Vec<BTreeMap<u64, Ready>>, Vec<u64>) {
+    ) -> (Vec<Kept>, Vec<u64>) {
         let n = self.queues.len();
         let mut kept = vec![BTreeMap::new(); n];
         let mut ends = vec![0; n];
@@ -153,20 +210,17 @@ impl QueueBroker {
 
 /// Replays one queue's stream into `into` (position → message). Stops at the
 /// first record of a layout this broker does not write.
-fn replay(
-    batches: &[RecordBatch],
-    into: &mut BTreeMap<u64, Ready>,
-) -> Result<(), StoreLayoutError> {
+fn replay(batches: &[RecordBatch], into: &mut Kept) -> Result<(), StoreLayoutError> {
     for r in batches.iter().flat_map(|b| &b.records) {
         match record::decode(r.offset, &r.value)? {
             StoreEntry::Enqueued { position, ready } => {
-                into.insert(position, ready);
+                into.insert(position, (ready, r.offset));
             }
             StoreEntry::Delivered {
                 position,
                 delivery_count,
             } => {
-                if let Some(m) = into.get_mut(&position) {
+                if let Some((m, _)) = into.get_mut(&position) {
                     m.redelivered = true;
                     m.delivery_count = delivery_count;
                 }
@@ -184,11 +238,16 @@ fn replay(
     Ok(())
 }
 
+/// A queue's kept messages as its ready messages.
+fn without_offsets(kept: Kept) -> QueueState {
+    QueueState::with_ready(kept.into_iter().map(|(p, (r, _))| (p, r)).collect())
+}
+
 /// Copies per (queue, message) of what the disk gave back.
-fn copies(kept: &[BTreeMap<u64, Ready>]) -> Copies {
+fn copies(kept: &[Kept]) -> Copies {
     let mut c = Copies::new();
     for (q, ready) in (0..).zip(kept) {
-        for r in ready.values() {
+        for (r, _) in ready.values() {
             *c.entry((q, r.msg.id)).or_default() += 1;
         }
     }

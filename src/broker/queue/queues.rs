@@ -188,6 +188,14 @@ impl Queues {
         self.state[q as usize].ready.is_empty()
     }
 
+    /// After the queues' contents were set from a store (a resume): new
+    /// positions go behind every message held.
+    pub(super) fn after_restore(&mut self) {
+        let held = self.state.iter().filter_map(|s| s.ready.last_key_value());
+        let next = held.map(|(&p, _)| p + 1).max().unwrap_or(0);
+        self.next_position = self.next_position.max(next);
+    }
+
     /// A fresh position, behind every message in every queue.
     pub(super) fn take_position(&mut self) -> u64 {
         self.next_position += 1;

@@ -12,7 +12,7 @@
 
 mod log;
 mod log_note;
-mod queue;
+pub(crate) mod queue;
 
 use super::names::{msg_name, tag_name};
 use super::{Entry, HistoryEvent, Names, OpType, Proc};

@@ -30,7 +30,9 @@ pub(super) fn describe_note<'a>(note: Note, names: &'a Names, base: Line<'a>) ->
         | Note::Requeued { .. }
         | Note::DeadLettered { .. }
         | Note::LostInCrash { .. } => in_queue(note, names, ev),
-        Note::LostFromDisk { .. } | Note::Restored { .. } => from_disk(note, names, ev),
+        Note::LostFromDisk { .. } | Note::Restored { .. } | Note::Carried { .. } => {
+            from_disk(note, names, ev)
+        }
         Note::RejectedPublish { .. } | Note::Unroutable { .. } | Note::DuplicateDropped { .. } => {
             not_enqueued(note, names, ev)
         }
@@ -65,9 +67,17 @@ fn in_queue<'a>(note: Note, names: &'a Names, ev: Line<'a>) -> Line<'a> {
     }
 }
 
+/// The `reason` of a `carried` message that was confirmed before the page closed.
+pub(crate) const CARRIED_CONFIRMED: &str =
+    "kept by its durable queue's store; confirmed in the earlier run";
+/// The `reason` of a `carried` message that was written but never confirmed.
+pub(crate) const CARRIED_UNCONFIRMED: &str =
+    "kept by its durable queue's store; written but never confirmed in the earlier run";
+
 /// What a durable queue's disk did not match after a crash: a message whose
 /// write was not on disk yet (`lost_from_disk`), or one whose leaving was
-/// not (`restored`, it is back). `reason` says which write was missing.
+/// not (`restored`, it is back); `reason` says which write was missing. Or
+/// what it kept for a resume (`carried`, reason: confirmed or not).
 fn from_disk<'a>(note: Note, names: &'a Names, ev: Line<'a>) -> Line<'a> {
     let (f, msg, queue, reason) = match note {
         Note::LostFromDisk { msg, queue } => (
@@ -81,6 +91,20 @@ fn from_disk<'a>(note: Note, names: &'a Names, ev: Line<'a>) -> Line<'a> {
             msg,
             queue,
             "the record of its leaving was not on disk at the crash",
+        ),
+        Note::Carried {
+            msg,
+            queue,
+            confirmed,
+        } => (
+            "carried",
+            msg,
+            queue,
+            if confirmed {
+                CARRIED_CONFIRMED
+            } else {
+                CARRIED_UNCONFIRMED
+            },
         ),
         other => unreachable!("{other:?} is not about a durable queue's disk"),
     };

@@ -22,7 +22,7 @@ impl Reader {
             "publish" | "retry" | "process" | "ack" | "nack" | "deliver" | "redeliver"
             | "deduplicated" => self.client_op(f, l)?,
             "enqueue" | "delete" | "requeue" | "dead_letter" | "drop" | "reject_publish"
-            | "unroutable" | "duplicate_dropped" | "lost_from_disk" | "restored" => {
+            | "unroutable" | "duplicate_dropped" | "lost_from_disk" | "restored" | "carried" => {
                 Entry::Broker(self.queue_note(f, l)?)
             }
             "lost_in_crash" if !l.has("topic") => Entry::Broker(self.queue_note(f, l)?),
@@ -156,6 +156,15 @@ impl Reader {
             "duplicate_dropped" => Note::DuplicateDropped { msg, queue },
             "lost_from_disk" => Note::LostFromDisk { msg, queue },
             "restored" => Note::Restored { msg, queue },
+            "carried" => Note::Carried {
+                msg,
+                queue,
+                confirmed: match l.str("reason")? {
+                    crate::history::jsonl::queue::CARRIED_CONFIRMED => true,
+                    crate::history::jsonl::queue::CARRIED_UNCONFIRMED => false,
+                    _ => return Err(l.err("reason", "not a reason a carried message has")),
+                },
+            },
             _ => Note::LostInCrash { msg, queue },
         })
     }

@@ -52,6 +52,20 @@ pub(super) fn note(note: Note, who: &str, names: &Names) -> String {
             msg_name(msg),
             q(queue)
         ),
+        Note::Carried {
+            msg,
+            queue,
+            confirmed,
+        } => format!(
+            "{} is back in {} from its store after the reload: persistent in a durable queue, {}",
+            msg_name(msg),
+            q(queue),
+            if confirmed {
+                "confirmed before the page closed"
+            } else {
+                "written but never confirmed before the page closed"
+            }
+        ),
         Note::StaleAck { tag } => format!(
             "{who} ignored an ack for tag {}: it no longer holds that delivery",
             tag_name(tag)

@@ -89,6 +89,7 @@ fn playground(seed: u64) -> (Scenario, String) {
             };
             rng.range_inclusive(1, 3) as usize
         ],
+        ..Setup::default()
     };
     let mut scenario = setup.to_scenario().expect("a valid setup");
     scenario.duration_ms = RUN_MS;
@@ -154,6 +155,7 @@ fn playground_log(seed: u64) -> Scenario {
         seed,
         producers: vec![ProducerSettings::default(); 2],
         consumers: vec![ConsumerSettings::default(); 3],
+        ..Setup::default()
     };
     let mut scenario = setup.to_scenario().expect("a valid setup");
     scenario.duration_ms = RUN_MS;

@@ -105,6 +105,7 @@ fn carried(world: &World) -> BTreeMap<MsgId, (String, bool)> {
             msg,
             queue,
             confirmed,
+            ..
         }) = ev.entry
         {
             let previous = carried.insert(msg, (names.queue(queue).to_string(), confirmed));
@@ -168,6 +169,34 @@ fn delivered_but_unacked_messages_come_back_redelivered() {
                 .or_insert(delivery.redelivered);
         }
     }
+    // The `carried` note says what the first delivery will say.
+    for ev in world.history().events() {
+        if let Entry::Broker(Note::Carried {
+            msg, redelivered, ..
+        }) = ev.entry
+        {
+            assert_eq!(first_delivery.get(&msg), Some(&redelivered), "{msg}");
+        }
+    }
+    // The JSON lines say it too, and read back the same.
+    let jsonl = world.history().to_jsonl(world.names());
+    let carried_lines: Vec<&str> = jsonl
+        .lines()
+        .filter(|l| l.contains("\"f\":\"carried\""))
+        .collect();
+    assert_eq!(carried_lines.len(), carried.len());
+    assert!(carried_lines
+        .iter()
+        .any(|l| l.contains("\"redelivered\":true")));
+    let back = brokerlab::history::read::read_jsonl(&jsonl).expect("reads back");
+    let notes = |h: &brokerlab::history::History| {
+        h.events()
+            .iter()
+            .filter(|ev| matches!(ev.entry, Entry::Broker(Note::Carried { .. })))
+            .map(|ev| ev.entry)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(notes(&back.history), notes(world.history()));
     let mut redelivered = 0;
     for msg in carried.keys() {
         let flag = first_delivery.get(msg).copied();

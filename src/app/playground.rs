@@ -321,6 +321,22 @@ pub struct Setup {
     pub producers: Vec<ProducerSettings>,
     /// Consumers `c1, c2, ...`, in order.
     pub consumers: Vec<ConsumerSettings>,
+    /// The Durable queues control (queue broker only): every queue is
+    /// declared `durable`, so it keeps its persistent messages across a
+    /// broker restart, and in the page across a reload (IndexedDB is its
+    /// disk). Left out of the saved text when off, so older setups and
+    /// links read the same.
+    #[serde(default, skip_serializing_if = "is_off")]
+    pub durable_queues: bool,
+    /// The Persistent messages control (queue broker only): producers
+    /// publish with `delivery_mode=2`. Only a durable queue writes them.
+    #[serde(default, skip_serializing_if = "is_off")]
+    pub persistent: bool,
+}
+
+/// A control that is off is left out of the saved text.
+fn is_off(on: &bool) -> bool {
+    !*on
 }
 
 impl Default for Setup {
@@ -347,6 +363,8 @@ impl Default for Setup {
                     ..ConsumerSettings::default()
                 },
             ],
+            durable_queues: false,
+            persistent: false,
         }
     }
 }
@@ -444,6 +462,13 @@ impl Setup {
         Ok(scenario)
     }
 
+    /// Whether a run of this setup writes to a store that outlives it (the
+    /// page's IndexedDB): the log broker always does; the queue broker
+    /// when its queues are durable (it writes their persistent messages).
+    pub fn keeps_data(&self) -> bool {
+        self.broker == BrokerKind::Log || self.durable_queues
+    }
+
     /// Checks every setting against the page's bounds (the field names the
     /// control, the reason says what is allowed).
     pub fn check(&self) -> Result<(), SetupError> {
@@ -485,7 +510,10 @@ impl Setup {
         }
         let n = self.partitions;
         let queues = (0..n)
-            .map(|i| QueueSpec::named(queue_for_consumer(n, i as usize)))
+            .map(|i| QueueSpec {
+                durable: self.durable_queues,
+                ..QueueSpec::named(queue_for_consumer(n, i as usize))
+            })
             .collect();
         let exchanges = if n > 1 {
             vec![ExchangeSpec {
@@ -549,7 +577,7 @@ impl Setup {
             start_ms: 0,
             payload_bytes: 64,
             confirms: None,
-            persistent: false,
+            persistent: self.persistent,
             expiration_ms: None,
             headers: Default::default(),
             network: None,

@@ -387,6 +387,9 @@ pub enum Note {
         /// publisher heard `basic.ack`. Otherwise it was written but never
         /// confirmed.
         confirmed: bool,
+        /// The disk shows it delivered (and not acked): it comes back
+        /// `redelivered`.
+        redelivered: bool,
     },
     /// An ack or nack for a tag the broker does not hold: already deleted,
     /// expired (SQS), or from before a broker restart. Ignored.
@@ -584,6 +587,14 @@ impl Broker {
         match self {
             Broker::Log(b) => Some(b),
             Broker::Queue(_) => None,
+        }
+    }
+
+    /// The queue broker, if this is one.
+    pub fn as_queue(&self) -> Option<&QueueBroker> {
+        match self {
+            Broker::Queue(b) => Some(b),
+            Broker::Log(_) => None,
         }
     }
 }

@@ -7,7 +7,7 @@
 //! already cut down to what fits on screen, that components render without
 //! knowing anything about brokers.
 
-use crate::app::playground::{self, BrokerKind, Setup, SetupError};
+use crate::app::playground::{self, Setup, SetupError};
 use crate::app::recovery::{CrashReader, LastCrash};
 use crate::app::share::{Origin, Recorded};
 use crate::check::guarantee::Verdict;
@@ -308,16 +308,17 @@ impl Session {
         Session::from_setup_with_store(setup, None)
     }
 
-    /// As [`Session::from_setup`], with the log broker writing through
-    /// `store` (the page passes its IndexedDB store). The store is cleared
-    /// first: a new run starts from an empty log. Queue brokers keep nothing.
+    /// As [`Session::from_setup`], with the broker writing through `store`
+    /// (the page passes its IndexedDB store) when the setup keeps data
+    /// ([`Setup::keeps_data`]: the log, or durable queues). The store is
+    /// cleared first: a new run starts from an empty disk.
     pub fn from_setup_with_store(
         setup: &Setup,
         store: Option<Box<dyn Storage>>,
     ) -> Result<Session, SetupError> {
         let scenario = setup.to_scenario()?;
-        // Only the log broker keeps a log; its store starts empty.
-        let log_store = store.filter(|_| setup.broker == BrokerKind::Log);
+        // Only a broker that keeps data gets the store; it starts empty.
+        let log_store = store.filter(|_| setup.keeps_data());
         let persistent = log_store.is_some();
         let world = match log_store {
             Some(mut store) => {

@@ -108,6 +108,7 @@ impl QueueBroker {
                     msg: ready.msg.id,
                     queue: QueueId::from(queue),
                     confirmed: end.is_none_or(|end| *offset < end),
+                    redelivered: ready.redelivered,
                 }));
             }
         }

@@ -36,12 +36,15 @@ struct WaitingConfirm {
 }
 
 /// The flush in flight.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct InFlight {
     /// Storage's ticket, to match the completion.
     id: FlushId,
     /// Entries recorded when it was sealed: all of them durable once it is.
     sealed: u64,
+    /// Per queue: its stream's end once this flush is durable. Bound: the
+    /// broker's queues.
+    ends: Vec<u64>,
 }
 
 /// Durable queues' entries on their way to storage, and the confirms
@@ -55,6 +58,9 @@ pub(super) struct MessageStore {
     pending: Vec<Vec<StoreEntry>>,
     /// Per queue: the offset its stream's next record gets.
     next_offset: Vec<u64>,
+    /// Per queue: the end of its stream on disk, as of the last durable
+    /// flush (what the page's record of confirmations keeps).
+    durable_end: Vec<u64>,
     /// Entries recorded since the last crash, over all queues.
     recorded: u64,
     /// Of those, how many are durable.
@@ -79,6 +85,7 @@ impl MessageStore {
             durable,
             pending: vec![Vec::new(); n],
             next_offset: vec![0; n],
+            durable_end: vec![0; n],
             recorded: 0,
             durable_upto: 0,
             flush: None,
@@ -86,6 +93,13 @@ impl MessageStore {
             writes_stopped: false,
             flushes: 0,
         }
+    }
+
+    /// Per durable queue: the end of its stream on disk (every entry below
+    /// it is durable).
+    pub(super) fn durable_ends(&self) -> impl Iterator<Item = (QueueId, u64)> + '_ {
+        let durable = (0..).zip(&self.durable).filter(|(_, d)| **d);
+        durable.map(|(q, _)| (q, self.durable_end[q as usize]))
     }
 
     /// Whether a message that is `persistent` is written in queue `q`.
@@ -169,6 +183,7 @@ impl MessageStore {
         self.flush = Some(InFlight {
             id: ticket.id,
             sealed: self.recorded,
+            ends: self.next_offset.clone(),
         });
         out.push(Output::FlushAt {
             id: ticket.id,
@@ -194,6 +209,7 @@ impl MessageStore {
         match state {
             FlushState::Durable => {
                 self.durable_upto = flush.sealed;
+                self.durable_end.clone_from(&flush.ends);
                 while let Some(w) = self.waiting.front().filter(|w| w.needs <= flush.sealed) {
                     out.push(Output::Confirm {
                         to: w.to,
@@ -217,6 +233,7 @@ impl MessageStore {
     pub(super) fn crash(&mut self, next_offset: Vec<u64>) {
         assert_eq!(next_offset.len(), self.durable.len(), "one end per queue");
         self.pending.iter_mut().for_each(Vec::clear);
+        self.durable_end.clone_from(&next_offset);
         self.next_offset = next_offset;
         self.recorded = 0;
         self.durable_upto = 0;

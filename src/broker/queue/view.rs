@@ -30,6 +30,31 @@ impl QueueBroker {
         held
     }
 
+    /// Per durable queue (by name): the end of its message store's stream
+    /// on disk. Every entry below it is durable, so every publisher confirm
+    /// the store has sent is for an entry below it: what the page records
+    /// outside its database to notice a store that comes back shorter.
+    pub fn durable_store_ends(&self) -> Vec<(String, u64)> {
+        let ends = self.store.durable_ends();
+        ends.map(|(q, end)| (self.queues.cfg(q).name.clone(), end))
+            .collect()
+    }
+
+    /// Messages held (ready or unacked) that no store keeps: transient
+    /// messages, and every message of a transient queue. A crash or a
+    /// reload loses them, as a RabbitMQ restart does.
+    pub fn held_in_memory_only(&self) -> u64 {
+        let ready = self.queues.ids().flat_map(|q| {
+            let state = self.queues.state(q).ready.values();
+            state.filter(move |r| !self.store.keeps(q, r.persistent))
+        });
+        let unacked = self
+            .channels
+            .unacked()
+            .filter(|u| !self.store.keeps(u.queue, u.ready.persistent));
+        (ready.count() + unacked.count()) as u64
+    }
+
     /// Every queue's name, by [`QueueId`].
     pub fn queue_names(&self) -> Vec<String> {
         self.queues

@@ -30,9 +30,24 @@ pub(super) fn describe_note<'a>(note: Note, names: &'a Names, base: Line<'a>) ->
         | Note::Requeued { .. }
         | Note::DeadLettered { .. }
         | Note::LostInCrash { .. } => in_queue(note, names, ev),
-        Note::LostFromDisk { .. } | Note::Restored { .. } | Note::Carried { .. } => {
-            from_disk(note, names, ev)
-        }
+        Note::LostFromDisk { .. } | Note::Restored { .. } => from_disk(note, names, ev),
+        Note::Carried {
+            msg,
+            queue,
+            confirmed,
+            redelivered,
+        } => Line {
+            f: "carried",
+            msg: Some(msg_name(msg)),
+            queue: Some(names.queue(queue)),
+            reason: Some(if confirmed {
+                CARRIED_CONFIRMED
+            } else {
+                CARRIED_UNCONFIRMED
+            }),
+            redelivered: Some(redelivered),
+            ..ev
+        },
         Note::RejectedPublish { .. } | Note::Unroutable { .. } | Note::DuplicateDropped { .. } => {
             not_enqueued(note, names, ev)
         }
@@ -76,8 +91,7 @@ pub(crate) const CARRIED_UNCONFIRMED: &str =
 
 /// What a durable queue's disk did not match after a crash: a message whose
 /// write was not on disk yet (`lost_from_disk`), or one whose leaving was
-/// not (`restored`, it is back); `reason` says which write was missing. Or
-/// what it kept for a resume (`carried`, reason: confirmed or not).
+/// not (`restored`, it is back); `reason` says which write was missing.
 fn from_disk<'a>(note: Note, names: &'a Names, ev: Line<'a>) -> Line<'a> {
     let (f, msg, queue, reason) = match note {
         Note::LostFromDisk { msg, queue } => (
@@ -91,20 +105,6 @@ fn from_disk<'a>(note: Note, names: &'a Names, ev: Line<'a>) -> Line<'a> {
             msg,
             queue,
             "the record of its leaving was not on disk at the crash",
-        ),
-        Note::Carried {
-            msg,
-            queue,
-            confirmed,
-        } => (
-            "carried",
-            msg,
-            queue,
-            if confirmed {
-                CARRIED_CONFIRMED
-            } else {
-                CARRIED_UNCONFIRMED
-            },
         ),
         other => unreachable!("{other:?} is not about a durable queue's disk"),
     };

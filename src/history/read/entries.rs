@@ -164,6 +164,7 @@ impl Reader {
                     crate::history::jsonl::queue::CARRIED_UNCONFIRMED => false,
                     _ => return Err(l.err("reason", "not a reason a carried message has")),
                 },
+                redelivered: l.opt_bool("redelivered")?.unwrap_or(false),
             },
             _ => Note::LostInCrash { msg, queue },
         })

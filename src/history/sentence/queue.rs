@@ -56,14 +56,20 @@ pub(super) fn note(note: Note, who: &str, names: &Names) -> String {
             msg,
             queue,
             confirmed,
+            redelivered,
         } => format!(
-            "{} is back in {} from its store after the reload: persistent in a durable queue, {}",
+            "{} is back in {} from its store after the reload: persistent in a durable queue, {}{}",
             msg_name(msg),
             q(queue),
             if confirmed {
                 "confirmed before the page closed"
             } else {
                 "written but never confirmed before the page closed"
+            },
+            if redelivered {
+                "; delivered then and not acked, so it comes back redelivered"
+            } else {
+                ""
             }
         ),
         Note::StaleAck { tag } => format!(

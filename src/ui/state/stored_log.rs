@@ -5,7 +5,6 @@
 
 use super::AppState;
 use crate::app::acked::checkpoint;
-use crate::app::playground::BrokerKind;
 use crate::app::resume::ResumeReport;
 use crate::app::session::Session;
 use crate::ui::persist::Persistence;
@@ -28,7 +27,7 @@ impl AppState {
 
     pub(super) fn store_opened(&mut self, persistence: Persistence) {
         self.persistence = persistence;
-        if self.setup.broker == BrokerKind::Log && self.store_for_runs().is_some() {
+        if self.setup.keeps_data() && self.store_for_runs().is_some() {
             self.playing = false;
             self.try_setup(self.setup.clone());
         }

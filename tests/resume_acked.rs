@@ -63,7 +63,7 @@ fn earlier_visit(setup: &Setup) -> (Disk, AckedRecord) {
 /// A new world on the stored log, with the record as the checkpoint.
 fn resume(setup: &Setup, store: &Disk, record: Option<&AckedRecord>) -> World {
     let topics = topic_names(Some(setup));
-    let checkpoint = record.map(|r| checkpoint(r, &topics));
+    let checkpoint = record.map(|r| checkpoint(r, &topics, &[]));
     store.borrow_mut().set_acked_checkpoint(checkpoint);
     World::resume(&short(setup), Box::new(store.clone())).expect("resume")
 }

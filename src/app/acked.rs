@@ -15,15 +15,25 @@
 //! bites, since the answer waits for the flush.
 //!
 //! Only plain log producers count. A transactional client's records are
-//! acknowledged by its commit, not by their produce responses, and a queue
-//! broker keeps no log.
+//! acknowledged by its commit, not by their produce responses.
+//!
+//! A queue run with durable queues is recorded too, differently: an acked
+//! message leaves its queue for good, so no per-queue "highest confirmed
+//! message" stays meaningful. What stays monotonic is each durable queue's
+//! message store, an append-only stream of entries (enqueued, delivered,
+//! removed) that is never compacted. So the record keeps, per durable
+//! queue, the end of that stream on disk ([`AckedRecord::queues`]): every
+//! confirm the store sent was for an entry below it, and a store that comes
+//! back shorter lost entries that were on disk, which the page reports.
+//! Beside it, how many messages the queues held in memory only
+//! ([`AckedRecord::in_memory`]), which a reload loses by design.
 
 use crate::app::playground::{Setup, LOG_TOPIC};
 use crate::broker::log::{Carried, LogNote, PartitionId, TopicId};
 use crate::broker::{ClientId, Note};
 use crate::config::{BrokerSpec, ClientSpec};
 use crate::history::{Entry, LogEntry, Proc};
-use crate::storage::acked::{AckedRecord, Found, Vanished};
+use crate::storage::acked::{queue_stream_name, AckedRecord, Found, Vanished};
 use crate::storage::{Recovery, StreamId};
 use crate::world::World;
 use std::collections::BTreeMap;
@@ -63,6 +73,14 @@ impl AckTracker {
         assert!(self.read <= events.len(), "a history never shrinks");
         for ev in events.iter_from(self.read) {
             match (ev.process, ev.entry) {
+                // A queue producer's publisher confirm.
+                (
+                    Proc::Client(_),
+                    Entry::Publish {
+                        ty: crate::history::OpType::Ok,
+                        ..
+                    },
+                ) => self.acked += 1,
                 (
                     Proc::Client(client),
                     Entry::Log(LogEntry::Produced {
@@ -114,6 +132,12 @@ impl AckTracker {
             updated_ms,
             ..AckedRecord::new(db)
         };
+        if let Some(queue) = world.broker().as_queue() {
+            let ends = queue.durable_store_ends().into_iter();
+            record.queues = ends.filter(|(_, end)| *end > 0).collect();
+            record.in_memory = queue.held_in_memory_only();
+            return record;
+        }
         let Some(log) = world.broker().as_log() else {
             return record;
         };
@@ -165,28 +189,56 @@ pub fn topic_names(setup: Option<&Setup>) -> Vec<String> {
     }
 }
 
+/// The queue broker's queue names, in the broker's order, for `setup`, if
+/// it is a queue setup that can run.
+pub fn queue_names(setup: Option<&Setup>) -> Vec<String> {
+    let scenario = setup.and_then(|s| s.to_scenario().ok());
+    match scenario.map(|s| s.broker) {
+        Some(BrokerSpec::Queue(q)) => q.queues.into_iter().map(|q| q.name).collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Per partition name (`orders-0`), the offset after the last record
-/// `recovery` kept. `topics` names the topic numbers of the stored streams.
-pub fn recovered_ends(recovery: &Recovery, topics: &[String]) -> BTreeMap<String, u64> {
+/// `recovery` kept; per queue store ([`queue_stream_name`]), the end of its
+/// stream. `topics` and `queues` name the stored streams' numbers.
+pub fn recovered_ends(
+    recovery: &Recovery,
+    topics: &[String],
+    queues: &[String],
+) -> BTreeMap<String, u64> {
     let mut ends = BTreeMap::new();
     for (stream, report) in &recovery.report.streams {
-        let StreamId::Partition { topic, partition } = *stream else {
-            continue;
-        };
-        let name = topics
-            .get(usize::from(topic))
-            .map_or_else(|| format!("topic{topic}"), String::clone);
         let end = report.log_end_offset.unwrap_or(0);
-        ends.insert(format!("{name}-{partition}"), end);
+        match *stream {
+            StreamId::Partition { topic, partition } => {
+                let name = topics
+                    .get(usize::from(topic))
+                    .map_or_else(|| format!("topic{topic}"), String::clone);
+                ends.insert(format!("{name}-{partition}"), end);
+            }
+            StreamId::Queue { queue } => {
+                let name = queues
+                    .get(usize::from(queue))
+                    .map_or_else(|| format!("q{queue}"), String::clone);
+                ends.insert(queue_stream_name(&name), end);
+            }
+            _ => {}
+        }
     }
     ends
 }
 
 /// The record as the store's checkpoint ([`crate::storage::Storage::acked_checkpoint`]):
 /// partition names turned back into streams, by `topics` (the resumed
-/// setup's). A name this setup has no topic for is left out: the broker
-/// could not resume such a partition anyway.
-pub fn checkpoint(record: &AckedRecord, topics: &[String]) -> BTreeMap<StreamId, u64> {
+/// setup's), and queue names back into queue streams, by `queues`. A name
+/// this setup has no topic or queue for is left out: the broker could not
+/// resume such a stream anyway.
+pub fn checkpoint(
+    record: &AckedRecord,
+    topics: &[String],
+    queues: &[String],
+) -> BTreeMap<StreamId, u64> {
     let mut streams = BTreeMap::new();
     for (name, &end) in &record.partitions {
         let Some((topic, partition)) = crate::storage::acked::split_partition_name(name) else {
@@ -199,6 +251,15 @@ pub fn checkpoint(record: &AckedRecord, topics: &[String]) -> BTreeMap<StreamId,
             continue;
         };
         streams.insert(StreamId::Partition { topic, partition }, end);
+    }
+    for (name, &end) in &record.queues {
+        let Some(queue) = queues.iter().position(|q| q == name) else {
+            continue;
+        };
+        let Ok(queue) = u16::try_from(queue) else {
+            continue;
+        };
+        streams.insert(StreamId::Queue { queue }, end);
     }
     streams
 }
@@ -216,7 +277,7 @@ pub fn vanished_on_load(
     setup: Option<&Setup>,
     browser_report: Option<String>,
 ) -> Option<Vanished> {
-    let ends = recovered_ends(recovery, &topic_names(setup));
+    let ends = recovered_ends(recovery, &topic_names(setup), &queue_names(setup));
     let found = if created {
         Found::Missing
     } else if ends.values().all(|&end| end == 0) {

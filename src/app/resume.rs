@@ -92,8 +92,24 @@ pub fn describe(setup: &Setup) -> String {
             format!("{n} {one}s")
         }
     };
+    let durability = match setup.broker {
+        crate::app::playground::BrokerKind::Queue => format!(
+            ", {} queues, {} messages",
+            if setup.durable_queues {
+                "durable"
+            } else {
+                "transient"
+            },
+            if setup.persistent {
+                "persistent"
+            } else {
+                "transient"
+            },
+        ),
+        crate::app::playground::BrokerKind::Log => String::new(),
+    };
     format!(
-        "{}, {}, {}, seed {}, {} and {}",
+        "{}, {}, {}, seed {}, {} and {}{durability}",
         setup.broker.label(),
         setup.delivery.label(),
         plural(setup.partitions as usize, "partition"),
@@ -126,6 +142,24 @@ pub struct ResumeReport {
     pub unacknowledged: u64,
     /// What recovery cut, one text per stream.
     pub truncated: Vec<String>,
+    /// A queue broker's resume: what its durable queues brought back.
+    pub queues: Option<QueuesBack>,
+}
+
+/// What a queue broker's resume brought back (from its `carried` notes),
+/// and what it could not (transient messages, by design; store entries the
+/// disk lost, from the page's record).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct QueuesBack {
+    /// Persistent messages back in their durable queues.
+    pub messages: u64,
+    /// Of them, written but never confirmed before the page closed.
+    pub unconfirmed: u64,
+    /// Of them, delivered then and not acked: back `redelivered`.
+    pub redelivered: u64,
+    /// Messages the earlier visit held in memory only when it last wrote
+    /// its record (`None`: no record survived).
+    pub in_memory_before: Option<u64>,
 }
 
 impl ResumeReport {
@@ -134,7 +168,27 @@ impl ResumeReport {
         let names = world.names();
         let mut report = ResumeReport::default();
         let mut acked_ends: BTreeMap<(TopicId, PartitionId), u64> = BTreeMap::new();
+        if world.broker().as_queue().is_some() {
+            report.queues = Some(QueuesBack::default());
+        }
         for ev in world.history().events() {
+            if let (
+                Entry::Broker(Note::Carried {
+                    confirmed,
+                    redelivered,
+                    ..
+                }),
+                Some(back),
+            ) = (ev.entry, report.queues.as_mut())
+            {
+                back.messages += 1;
+                back.unconfirmed += u64::from(!confirmed);
+                back.redelivered += u64::from(redelivered);
+                report.carried += 1;
+                report.recovered += u64::from(confirmed);
+                report.unacknowledged += u64::from(!confirmed);
+                continue;
+            }
             let Entry::Broker(Note::Log(note)) = ev.entry else {
                 continue;
             };
@@ -190,6 +244,22 @@ impl ResumeReport {
         }
     }
 
+    /// For a queue resume: what the page's record of the earlier visit
+    /// says (`record`, if one survived) and what it found missing on load
+    /// (`missing`, from [`crate::storage::acked::Vanished`]).
+    pub fn with_record(
+        mut self,
+        record: Option<&crate::storage::acked::AckedRecord>,
+        missing: &[Missing],
+    ) -> ResumeReport {
+        if let Some(back) = self.queues.as_mut() {
+            back.in_memory_before = record.map(|r| r.in_memory);
+            self.checked = record.is_some();
+            self.missing = missing.iter().filter(|m| m.is_queue()).cloned().collect();
+        }
+        self
+    }
+
     /// Acknowledged before the page closed: recovered plus gone.
     pub fn acked_before(&self) -> u64 {
         self.recovered + self.missing.iter().map(Missing::count).sum::<u64>()
@@ -197,6 +267,15 @@ impl ResumeReport {
 
     /// The banner's accessible name.
     pub fn headline(&self) -> String {
+        if self.queues.is_some() {
+            return match self.missing.is_empty() {
+                true => "Resumed the durable queues of an earlier visit".to_string(),
+                false => {
+                    "Resumed the durable queues of an earlier visit: store entries are missing"
+                        .to_string()
+                }
+            };
+        }
         if self.missing.is_empty() {
             "Resumed the log of an earlier visit".to_string()
         } else {
@@ -215,6 +294,9 @@ impl ResumeReport {
     /// missing); what was written but never acknowledged (empty without a
     /// record); what was consumed then, and what recovery cut.
     pub fn paragraphs(&self) -> [String; 3] {
+        if let Some(back) = &self.queues {
+            return self.queue_paragraphs(back);
+        }
         let (acked, written) = if self.checked {
             let k = self.acked_before();
             let mut acked = format!(
@@ -255,6 +337,61 @@ impl ResumeReport {
             consumed += &format!(" Truncated: {}.", self.truncated.join("; "));
         }
         [acked, written, consumed]
+    }
+}
+
+impl ResumeReport {
+    /// [`ResumeReport::paragraphs`] for durable queues: what came back
+    /// (confirmed or not, redelivered), what could not (transient
+    /// messages, by design; store entries the disk lost), and that nothing
+    /// is replayed.
+    fn queue_paragraphs(&self, back: &QueuesBack) -> [String; 3] {
+        let mut came = format!(
+            "{} persistent {} back in the durable queues, {} of them confirmed before the page closed",
+            back.messages,
+            messages_came(back.messages),
+            back.messages - back.unconfirmed,
+        );
+        if back.unconfirmed > 0 {
+            came += &format!(
+                " and {} written but never confirmed (they count as unconfirmed)",
+                back.unconfirmed
+            );
+        }
+        came += &format!(
+            ". {} had been delivered and not acked, so {} back with redelivered set, as after a RabbitMQ restart.",
+            back.redelivered,
+            if back.redelivered == 1 { "it comes" } else { "they come" },
+        );
+        if !self.missing.is_empty() {
+            came += &format!(
+                " Missing: {}. The disk lost entries that were on disk when the page last confirmed a message; confirmed messages may be among them.",
+                describe_missing(&self.missing)
+            );
+        }
+        if !self.checked {
+            came += " No record of the confirms survived (it is kept in this browser's localStorage), so every message back counts as confirmed.";
+        }
+        let gone = match back.in_memory_before {
+            Some(0) => "The earlier visit held no transient messages: nothing was lost by design.".to_string(),
+            Some(n) => format!(
+                "{n} {} held in memory only (transient messages, or queues that are not durable) when the page closed: gone, as a RabbitMQ restart loses them. Only persistent messages in durable queues are written to disk.",
+                if n == 1 { "message was" } else { "messages were" }
+            ),
+            None => "Transient messages (and those of queues that are not durable) lived in memory only: whatever the earlier visit held of them is gone, as a RabbitMQ restart loses them.".to_string(),
+        };
+        let replay = "Nothing is replayed: a message acked before the page closed stays deleted."
+            .to_string();
+        [came, gone, replay]
+    }
+}
+
+/// "1 message is" / "3 messages are".
+fn messages_came(n: u64) -> &'static str {
+    if n == 1 {
+        "message is"
+    } else {
+        "messages are"
     }
 }
 

@@ -59,12 +59,35 @@ pub struct AckedRecord {
     /// Per partition name (`orders-0`), the offset after the last record
     /// acknowledged and durable.
     pub partitions: BTreeMap<String, u64>,
-    /// Produce requests acknowledged, in all.
+    /// Produce requests acknowledged, in all (a queue run: publisher
+    /// confirms received).
     pub acked: u64,
     /// `Date.now()` at the write: a deliberate clear of the database after
     /// this time makes the record stale (see [`AckedRecord::is_stale`]).
     pub updated_ms: u64,
+    /// A queue run: per durable queue name (`work`), the end of its
+    /// message store's stream on disk. Every publisher confirm the store
+    /// sent was for an entry below it. Left out of a log run's record.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub queues: BTreeMap<String, u64>,
+    /// A queue run: messages its queues held in memory only (transient
+    /// messages, transient queues) at the write. A reload loses them by
+    /// design, as a RabbitMQ restart does; the page says how many.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub in_memory: u64,
 }
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// The name a queue's store stream goes by among the recovered ends and
+/// the missing ranges: `queue work`, apart from partition names.
+pub fn queue_stream_name(queue: &str) -> String {
+    format!("{QUEUE_PREFIX}{queue}")
+}
+
+const QUEUE_PREFIX: &str = "queue ";
 
 /// Acknowledged offsets of one partition that did not come back.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,6 +104,11 @@ impl Missing {
     /// Records in `from..to`.
     pub fn count(&self) -> u64 {
         self.to - self.from
+    }
+
+    /// A queue's message store, not a log partition.
+    pub fn is_queue(&self) -> bool {
+        self.partition.starts_with(QUEUE_PREFIX)
     }
 }
 
@@ -140,13 +168,18 @@ impl AckedRecord {
 
     /// What the record says was acknowledged and the recovered log does not
     /// hold. `recovered_ends` gives, per partition name, the offset after the
-    /// last recovered record (a partition not listed recovered nothing).
+    /// last recovered record (a partition not listed recovered nothing), and
+    /// per queue ([`queue_stream_name`]) the end of its recovered store.
     pub fn missing(&self, recovered_ends: &BTreeMap<String, u64>) -> Vec<Missing> {
+        let queues = self
+            .queues
+            .iter()
+            .map(|(q, &to)| (queue_stream_name(q), to));
+        let streams = self.partitions.iter().map(|(p, &to)| (p.clone(), to));
         let mut missing = Vec::new();
-        for (partition, &to) in &self.partitions {
-            let from = recovered_ends.get(partition).copied().unwrap_or(0);
+        for (partition, to) in streams.chain(queues) {
+            let from = recovered_ends.get(&partition).copied().unwrap_or(0);
             if from < to {
-                let partition = partition.clone();
                 missing.push(Missing {
                     partition,
                     from,
@@ -172,9 +205,13 @@ pub fn describe_missing(missing: &[Missing]) -> String {
         if i > 0 {
             text.push_str(", ");
         }
+        let what = match m.is_queue() {
+            true => "store entries",
+            false => "offsets",
+        };
         let _ = write!(
             text,
-            "{} offsets {}..{} ({})",
+            "{} {what} {}..{} ({})",
             m.partition,
             m.from,
             m.to,
@@ -244,13 +281,25 @@ impl Vanished {
     /// The banner's accessible name.
     pub fn headline(&self) -> String {
         let n = self.gone();
+        if self.about_queues() {
+            let entries = if n == 1 { "entry" } else { "entries" };
+            return format!("{n} store {entries} are gone from the stored durable queues");
+        }
         let records = if n == 1 { "record" } else { "records" };
         format!("{n} acknowledged {records} are gone from the stored log")
+    }
+
+    /// Every missing range is a queue's store.
+    fn about_queues(&self) -> bool {
+        self.missing.iter().all(Missing::is_queue)
     }
 
     /// The banner's paragraphs: what is gone, what the browser said, what
     /// it means.
     pub fn paragraphs(&self) -> [String; 3] {
+        if self.about_queues() {
+            return self.queue_paragraphs();
+        }
         let found = match self.found {
             Found::Missing => {
                 "The browser no longer has the log's database: it was created anew, empty."
@@ -279,6 +328,32 @@ impl Vanished {
     /// The banner's text, in one piece.
     pub fn text(&self) -> String {
         self.paragraphs().join(" ")
+    }
+
+    /// [`Vanished::paragraphs`] for durable queues: their stores came back
+    /// short of what was on disk when the page last confirmed a message.
+    fn queue_paragraphs(&self) -> [String; 3] {
+        let found = match self.found {
+            Found::Missing => "The browser no longer has the database of the durable queues: it was created anew, empty.",
+            Found::Empty => "The database of the durable queues is there but holds no messages.",
+            Found::Present => "The durable queues' stores came back shorter than what was on disk when the page last confirmed a message.",
+        };
+        [
+            format!(
+                "{found} Missing: {}. Before the page closed, producers had received {} publisher confirms; \
+                 confirmed persistent messages were in those entries, so some may be gone (acked ones may come back instead).",
+                describe_missing(&self.missing),
+                self.acked,
+            ),
+            match &self.browser_report {
+                Some(report) => format!("The browser reported: {report}."),
+                None => "The browser reported nothing.".to_string(),
+            },
+            "What this means: the browser's storage is this broker's disk, and the disk failed. \
+             A publisher confirm went out only once IndexedDB said the message was on disk; a disk \
+             that drops committed data loses confirmed messages, as it would under a real RabbitMQ."
+                .to_string(),
+        ]
     }
 }
 

@@ -105,7 +105,15 @@ impl AckRecorder {
         let now_ms = js_sys::Date::now() as u64;
         let record = self.tracker.record(world, &self.db, now_ms);
         drop(session);
-        let same = |w: &AckedRecord| w.partitions == record.partitions && w.acked == record.acked;
+        let same = |w: &AckedRecord| {
+            AckedRecord {
+                updated_ms: 0,
+                ..w.clone()
+            } == AckedRecord {
+                updated_ms: 0,
+                ..record.clone()
+            }
+        };
         if self.written.as_ref().is_some_and(same) {
             return;
         }

@@ -127,16 +127,28 @@ fn stored_log_banner(
         ),
         Err(why) => (format!("It cannot be resumed: {why}."), false),
     };
-    let what = match found_records {
-        0 => "no records, only committed offsets or producer and transaction state".to_string(),
-        n => format!("{n} records"),
+    let queues =
+        matches!(saved_setup, Ok(s) if s.broker == crate::app::playground::BrokerKind::Queue);
+    let text = if queues {
+        format!(
+            "Durable queues from an earlier visit are stored in this browser ({found_records} persistent messages). {setup_text} \
+             Resume them, as a RabbitMQ restart would: the durable queues come back with their persistent messages, \
+             the delivered but unacked ones redelivered; nothing is replayed. Or start fresh (deletes them). \
+             Until you choose, runs use the in-memory disk model."
+        )
+    } else {
+        let what = match found_records {
+            0 => "no records, only committed offsets or producer and transaction state".to_string(),
+            n => format!("{n} records"),
+        };
+        format!(
+            "A log from an earlier visit is stored in this browser ({what}). {setup_text} \
+             Resume it, or start fresh (deletes it). Until you choose, log runs use the in-memory disk model."
+        )
     };
     html! {
         <div class="banner" role="alert">
-            <p>{ format!(
-                "A log from an earlier visit is stored in this browser ({what}). {setup_text} \
-                 Resume it, or start fresh (deletes it). Until you choose, log runs use the in-memory disk model."
-            ) }</p>
+            <p>{ text }</p>
             <button disabled={!can_resume} onclick={dispatch.reform(|_| Action::Resume)}>{ "Resume" }</button>
             <button onclick={dispatch.reform(|_| Action::StartFresh)}>{ "Start fresh" }</button>
         </div>

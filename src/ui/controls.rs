@@ -41,6 +41,9 @@ pub fn controls(p: &ControlsProps) -> Html {
                 <NumberField label="Seed" value={p.setup.seed.to_string()}
                     error={p.input_errors.get("Seed").cloned()}
                     onchange={p.dispatch.reform(Action::SetSeed)} />
+                if p.setup.broker == BrokerKind::Queue {
+                    { durability_switches(p) }
+                }
             </fieldset>
             <fieldset class="group" aria-label="Run">
                 if p.playing {
@@ -93,6 +96,30 @@ fn broker_select(p: &ControlsProps) -> Html {
                     <ul>{ for simplifications.iter().map(|s| html! { <li>{ *s }</li> }) }</ul>
                 </details>
             }
+        </>
+    }
+}
+
+/// The queue broker's two durability settings. RabbitMQ keeps a message
+/// across a restart only when both hold: the queue is durable and the
+/// message persistent. In the page the restart is also a reload.
+fn durability_switches(p: &ControlsProps) -> Html {
+    let switch = |label: &'static str, on: bool, title: &'static str, action: Action| {
+        html! {
+            <label class="switch" {title}>
+                <input type="checkbox" checked={on} onchange={p.dispatch.reform(move |_| action.clone())} />
+                <span>{ label }</span>
+            </label>
+        }
+    };
+    html! {
+        <>
+            { switch("Durable queues", p.setup.durable_queues,
+                "Declare every queue durable: it keeps its persistent messages across a broker restart, and here across a reload (IndexedDB is its disk)",
+                Action::ToggleDurableQueues) }
+            { switch("Persistent messages", p.setup.persistent,
+                "Publish with delivery_mode=2: a durable queue writes the message to disk and confirms it only once it is there",
+                Action::TogglePersistent) }
         </>
     }
 }

@@ -90,8 +90,8 @@ pub enum Persistence {
     Ready {
         /// The open store every log run writes through.
         store: SharedStore,
-        /// Partition records already stored when the page loaded (an earlier
-        /// visit's log), until resumed or cleared.
+        /// Partition records (or durable queues' messages) already stored
+        /// when the page loaded (an earlier visit's), until resumed or cleared.
         found_records: u64,
         /// Anything at all is stored: partition records, or only committed
         /// offsets and producer or transaction state (retention may have
@@ -166,7 +166,8 @@ fn opened(result: Result<IdbStore, StorageError>) -> Persistence {
             });
             Persistence::Ready {
                 store: SharedStore(Rc::new(RefCell::new(store))),
-                found_records: partition_records(&recovery),
+                found_records: partition_records(&recovery)
+                    + crate::broker::queue::stored_messages(&recovery),
                 found_any: recovery.report.streams.values().any(|r| r.records > 0),
                 saved_setup,
                 acked_before,

@@ -90,6 +90,10 @@ pub enum Action {
     SetPartitions(String),
     /// Raw text from the Seed field.
     SetSeed(String),
+    /// The Durable queues switch (queue broker): every queue `durable`.
+    ToggleDurableQueues,
+    /// The Persistent messages switch (queue broker): `delivery_mode=2`.
+    TogglePersistent,
     /// Raw text of a new-client setting (`Rate`, `Processing time`, `Prefetch`).
     SetNewClient {
         /// The field's label.
@@ -535,17 +539,14 @@ impl Reducible for AppState {
             Action::SetSpeed(i) => s.speed_index = i.min(SPEEDS.len() - 1),
             Action::SetBroker(broker) => s.change_setup("Broker", |x| x.broker = broker),
             Action::SetDelivery(delivery) => s.change_setup("Delivery", |x| x.delivery = delivery),
+            a @ (Action::ToggleDurableQueues | Action::TogglePersistent) => s.toggle_durability(a),
             Action::SetPartitions(text) => {
                 let n = s.set_number(&fields::PARTITIONS, &text);
                 if let Some(n) = n.and_then(|n| u32::try_from(n).ok()) {
                     s.change_setup("Partitions", |x| x.partitions = n);
                 }
             }
-            Action::SetSeed(text) => {
-                if let Some(seed) = s.set_number(&fields::SEED, &text) {
-                    s.change_setup("Seed", |x| x.seed = seed);
-                }
-            }
+            Action::SetSeed(text) => s.set_seed(&text),
             Action::SetNewClient { field, text } => s.set_new_client(field, &text),
             Action::ToggleSettings(id) => s.toggle_settings(id),
             Action::SetClientSetting { id, field, text } => s.set_client_setting(id, field, &text),
@@ -583,6 +584,23 @@ impl Reducible for AppState {
 }
 
 impl AppState {
+    /// The Seed field: a number within its bounds starts a new run.
+    fn set_seed(&mut self, text: &str) {
+        if let Some(seed) = self.set_number(&fields::SEED, text) {
+            self.change_setup("Seed", |x| x.seed = seed);
+        }
+    }
+
+    /// The queue broker's Durable queues or Persistent messages switch
+    /// flipped: a new run with it.
+    fn toggle_durability(&mut self, action: Action) {
+        if action == Action::ToggleDurableQueues {
+            self.change_setup("Durable queues", |x| x.durable_queues = !x.durable_queues);
+        } else {
+            self.change_setup("Persistent messages", |x| x.persistent = !x.persistent);
+        }
+    }
+
     /// One field of a client's settings row: parsed here, checked and applied
     /// by the session. A bad value shows its message next to the field and
     /// the client keeps its last good value.

@@ -43,7 +43,8 @@ pub fn topology(p: &TopologyProps) -> Html {
         .as_ref()
         .map(|g| format!(" · group generation {}", g.generation));
     let disk = match (v.broker_durable, v.persistent) {
-        (false, _) => "",
+        (false, true) => " · durable queues in IndexedDB",
+        (false, false) => "",
         (true, true) => " · log in IndexedDB",
         (true, false) => " · log on the in-memory disk model",
     };

@@ -244,6 +244,20 @@ fn without_offsets(kept: Kept) -> QueueState {
     QueueState::with_ready(kept.into_iter().map(|(p, (r, _))| (p, r)).collect())
 }
 
+/// Messages the durable queues of `recovery` would bring back on a resume
+/// (what the page offers before anyone chose): each queue stream replayed
+/// up to its first entry this broker could not have written.
+pub fn stored_messages(recovery: &Recovery) -> u64 {
+    let queues = recovery.streams.iter();
+    let queues = queues.filter(|(s, _)| matches!(s, StreamId::Queue { .. }));
+    let kept = queues.map(|(_, batches)| {
+        let mut kept = Kept::new();
+        let _ = replay(batches, &mut kept); // the cut is the resume's to report
+        kept.len() as u64
+    });
+    kept.sum()
+}
+
 /// Copies per (queue, message) of what the disk gave back.
 fn copies(kept: &[Kept]) -> Copies {
     let mut c = Copies::new();

@@ -82,6 +82,7 @@ mod topic;
 mod view;
 
 pub use channels::PRECONDITION_FAILED;
+pub use durability::stored_messages;
 
 /// What this broker does differently from RabbitMQ 3.10 and SQS, one
 /// sentence each: the page lists them where the queue broker is chosen.
@@ -91,7 +92,7 @@ pub const SIMPLIFICATIONS: [&str; 8] = [
     "The x-consistent-hash exchange takes the routing key's hash modulo the number of bindings instead of walking a hash ring.",
     "SQS is modelled as push: prefetch is how many messages a consumer may have in flight.",
     "A durable queue's message store is never compacted: it grows with every change until the run ends.",
-    "In the page the queue broker writes to the simulated disk, not to IndexedDB, so its durable queues do not survive a reload.",
+    "In the page a reload restarts the broker and every client at once: durable queues come back from IndexedDB with their persistent messages, and the producers and consumers start again from their first message.",
     "An SQS FIFO queue has one message per MessageGroupId in flight at a time; a real ReceiveMessage may hand one consumer several of a group in one batch.",
     "Not modelled: quorum-queue replication.",
 ];

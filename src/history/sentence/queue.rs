@@ -57,21 +57,7 @@ pub(super) fn note(note: Note, who: &str, names: &Names) -> String {
             queue,
             confirmed,
             redelivered,
-        } => format!(
-            "{} is back in {} from its store after the reload: persistent in a durable queue, {}{}",
-            msg_name(msg),
-            q(queue),
-            if confirmed {
-                "confirmed before the page closed"
-            } else {
-                "written but never confirmed before the page closed"
-            },
-            if redelivered {
-                "; delivered then and not acked, so it comes back redelivered"
-            } else {
-                ""
-            }
-        ),
+        } => carried(msg, q(queue), confirmed, redelivered),
         Note::StaleAck { tag } => format!(
             "{who} ignored an ack for tag {}: it no longer holds that delivery",
             tag_name(tag)
@@ -110,4 +96,22 @@ fn dead_lettered(
         ),
         None => format!("{m} was dropped from {from}: {why}, and there is no dead-letter queue"),
     }
+}
+
+/// A message a resume brought back from its durable queue's store.
+fn carried(msg: MsgId, queue: &str, confirmed: bool, redelivered: bool) -> String {
+    let confirmed = if confirmed {
+        "confirmed before the page closed"
+    } else {
+        "written but never confirmed before the page closed"
+    };
+    let redelivered = if redelivered {
+        "; delivered then and not acked, so it comes back redelivered"
+    } else {
+        ""
+    };
+    format!(
+        "{} is back in {queue} from its store after the reload: persistent in a durable queue, {confirmed}{redelivered}",
+        msg_name(msg)
+    )
 }

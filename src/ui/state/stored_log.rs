@@ -64,6 +64,7 @@ impl AppState {
             store,
             saved_setup,
             acked_before,
+            vanished,
             ..
         } = &self.persistence
         else {
@@ -79,11 +80,16 @@ impl AppState {
         // The record of what the earlier visit acknowledged goes to the
         // broker as the store's checkpoint: it checks the log against it.
         let topics = crate::app::acked::topic_names(Some(&setup));
-        let checkpoint = acked_before.as_ref().map(|r| checkpoint(r, &topics));
+        let queues = crate::app::acked::queue_names(Some(&setup));
+        let checkpoint = acked_before
+            .as_ref()
+            .map(|r| checkpoint(r, &topics, &queues));
         store.0.borrow_mut().set_acked_checkpoint(checkpoint);
         match Session::resume_with_store(&setup, Box::new(store.clone())) {
             Ok(session) => {
-                self.resumed = Some(ResumeReport::of(session.world()));
+                let missing = vanished.as_ref().map_or(&[][..], |v| &v.missing[..]);
+                let report = ResumeReport::of(session.world());
+                self.resumed = Some(report.with_record(acked_before.as_ref(), missing));
                 self.start_run(session);
                 if let Persistence::Ready {
                     found_records,

@@ -273,3 +273,113 @@ fn a_store_with_a_queue_the_setup_lacks_is_refused_with_its_name() {
     assert!(error.contains("start fresh"), "{error}");
     assert!(error.contains('7'), "names the stream: {error}");
 }
+
+/// The page's queue setup with durable queues, persistent messages or not.
+fn page_setup(persistent: bool) -> brokerlab::app::playground::Setup {
+    brokerlab::app::playground::Setup {
+        durable_queues: true,
+        persistent,
+        seed: 4,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn the_record_keeps_each_durable_queues_store_end_and_what_only_memory_held() {
+    use brokerlab::app::acked::AckTracker;
+    for persistent in [true, false] {
+        let setup = page_setup(persistent);
+        let store = disk();
+        let mut world = World::with_storage(&setup.to_scenario().unwrap(), Box::new(store.clone()));
+        let mut tracker = AckTracker::new();
+        for t_ms in [300, 900, 2_000] {
+            world.run_until(t_ms).unwrap();
+            tracker.update(&world);
+        }
+        let record = tracker.record(&world, "db", 1);
+        assert!(record.acked > 50, "{record:?}");
+        assert!(record.partitions.is_empty(), "{record:?}");
+        let queue = world.broker().as_queue().unwrap();
+        if persistent {
+            let end = record.queues["work"];
+            assert_eq!(queue.durable_store_ends(), [("work".to_string(), end)]);
+            assert!(end > 0);
+            assert_eq!(record.in_memory, 0, "{record:?}");
+            // Never past what is on disk: every entry below it is durable.
+            let durable = store.borrow().durable().len();
+            assert!(durable > 0);
+        } else {
+            assert!(record.queues.is_empty(), "{record:?}");
+            assert!(record.in_memory > 0, "a backlog held in memory: {record:?}");
+            assert_eq!(record.in_memory, queue.held().len() as u64);
+        }
+        // The JSON reads back the same; a log record's text is unchanged.
+        let text = record.to_json();
+        assert_eq!(
+            brokerlab::storage::acked::AckedRecord::from_json(&text),
+            Ok(record)
+        );
+    }
+}
+
+#[test]
+fn the_resume_report_says_what_came_back_and_what_only_memory_held() {
+    use brokerlab::app::acked::{checkpoint, queue_names, AckTracker};
+    use brokerlab::app::resume::ResumeReport;
+    let setup = page_setup(true);
+    let scenario = setup.to_scenario().unwrap();
+    let store = disk();
+    let mut world = World::with_storage(&scenario, Box::new(store.clone()));
+    let mut tracker = AckTracker::new();
+    world.run_until(1_500).unwrap();
+    tracker.update(&world);
+    let record = tracker.record(&world, "db", 1);
+    let now = world.now_ms();
+    drop(world);
+    store.borrow_mut().crash(now, Tear::None);
+    // The page hands the record to the store as its checkpoint.
+    let streams = checkpoint(&record, &[], &queue_names(Some(&setup)));
+    assert_eq!(streams.len(), 1, "{streams:?}");
+    store
+        .borrow_mut()
+        .set_acked_checkpoint(Some(streams.clone()));
+    let world = World::resume(&scenario, Box::new(store.clone())).unwrap();
+    let report = ResumeReport::of(&world).with_record(Some(&record), &[]);
+    let back = report.queues.clone().expect("a queue resume");
+    assert!(back.messages > 0 && back.redelivered > 0, "{back:?}");
+    assert_eq!(back.messages, carried(&world).len() as u64);
+    assert_eq!(
+        report.headline(),
+        "Resumed the durable queues of an earlier visit"
+    );
+    let text = report.text();
+    assert!(
+        text.contains(&format!("{} persistent messages are back", back.messages)),
+        "{text}"
+    );
+    assert!(text.contains("redelivered set"), "{text}");
+    assert!(text.contains("held no transient messages"), "{text}");
+    assert!(text.contains("Nothing is replayed"), "{text}");
+    assert_eq!(
+        back.unconfirmed, 0,
+        "all on disk at the last record: {back:?}"
+    );
+
+    // Entries past the record's end were written but never confirmed.
+    let halved = streams.into_iter().map(|(s, end)| (s, end / 2)).collect();
+    store.borrow_mut().set_acked_checkpoint(Some(halved));
+    let world = World::resume(&scenario, Box::new(store.clone())).unwrap();
+    let report = ResumeReport::of(&world).with_record(Some(&record), &[]);
+    let back = report.queues.clone().unwrap();
+    assert!(back.unconfirmed > 0, "{back:?}");
+    assert!(
+        report.text().contains("written but never confirmed"),
+        "{}",
+        report.text()
+    );
+    // The checker counts them the same (before the clients publish anew).
+    let c = world.summary().counts;
+    assert_eq!(c.published, back.messages, "{c:?}");
+    assert_eq!(c.unconfirmed, back.unconfirmed, "{c:?}");
+    assert_eq!(c.confirmed, back.messages - back.unconfirmed, "{c:?}");
+}

@@ -430,7 +430,10 @@ impl AppState {
     fn observe_pace(&self, wall_ms: f64) {
         let session = self.session.borrow();
         let world = session.world();
-        let commits = world.broker().as_log().map_or(0, |b| b.stats().flushes);
+        let broker = world.broker();
+        let queue_commits = broker.as_queue().map(|b| b.flushes());
+        let commits = broker.as_log().map(|b| b.stats().flushes);
+        let commits = commits.or(queue_commits).unwrap_or(0);
         let mut disk = self.disk.borrow_mut();
         let waited = std::mem::take(&mut disk.waited);
         disk.pace.observe(wall_ms, commits, world.now_ms(), waited);

@@ -67,26 +67,13 @@ async fn earlier_visit(confirmed: u64) -> AckedRecord {
     let record = stored_record().expect("the page recorded its acknowledgements");
     let shown = dom::counter(&root, "Confirmed");
     app.destroy();
-    closed_page_lets_go().await;
+    dom::closed_page_lets_go().await;
     assert_eq!(record.db, DB_NAME);
     assert!(
         record.acked >= confirmed && record.acked >= shown,
         "{record:?}, {shown} confirmed on the page"
     );
     record
-}
-
-/// Waits (frame by frame, at most 300) until the closed page's store has
-/// let go of the log's lease, as a closed tab does.
-async fn closed_page_lets_go() {
-    for _ in 0..300 {
-        if let Ok(store) = IdbStore::open(IdbConfig::new(DB_NAME)).await {
-            store.close().await;
-            return;
-        }
-        dom::next_frame().await;
-    }
-    panic!("the closed page kept the log's lease");
 }
 
 /// Renders the page and waits for the alert named `name`.

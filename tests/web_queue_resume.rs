@@ -88,20 +88,8 @@ async fn earlier_visit(persistent: bool) -> (u64, AckedRecord) {
     let text = local_storage().get_item(ACKED_KEY).unwrap();
     let record = AckedRecord::from_json(&text.expect("a record")).expect("readable");
     app.destroy();
-    closed_page_lets_go().await;
+    dom::closed_page_lets_go().await;
     (confirmed, record)
-}
-
-/// Waits until the closed page's lease on the database is gone.
-async fn closed_page_lets_go() {
-    for _ in 0..300 {
-        if let Ok(store) = IdbStore::open(IdbConfig::new(DB_NAME)).await {
-            store.close().await;
-            return;
-        }
-        dom::next_frame().await;
-    }
-    panic!("the closed page kept the database's lease");
 }
 
 /// Messages each queue's stream holds in the page's database (entries of

@@ -240,3 +240,18 @@ pub async fn click_and_render(root: &Element, name: &str) {
     click(root, name);
     yew::scheduler::flush().await;
 }
+
+/// After a page was destroyed: waits (frame by frame) until its lease on
+/// the page's IndexedDB database is gone, as a reload would find it.
+#[allow(dead_code)]
+pub async fn closed_page_lets_go() {
+    use brokerlab::storage::idb::{IdbConfig, IdbStore};
+    for _ in 0..300 {
+        if let Ok(store) = IdbStore::open(IdbConfig::new(brokerlab::ui::persist::DB_NAME)).await {
+            store.close().await;
+            return;
+        }
+        next_frame().await;
+    }
+    panic!("the closed page kept the log's lease");
+}

@@ -71,16 +71,18 @@ impl AckTracker {
     pub fn update(&mut self, world: &World) {
         let events = world.history().events();
         assert!(self.read <= events.len(), "a history never shrinks");
+        let queue = world.broker().as_queue().is_some();
         for ev in events.iter_from(self.read) {
             match (ev.process, ev.entry) {
-                // A queue producer's publisher confirm.
+                // A queue producer's publisher confirm (a log producer's
+                // acknowledgement is its `produced`, below).
                 (
                     Proc::Client(_),
                     Entry::Publish {
                         ty: crate::history::OpType::Ok,
                         ..
                     },
-                ) => self.acked += 1,
+                ) if queue => self.acked += 1,
                 (
                     Proc::Client(client),
                     Entry::Log(LogEntry::Produced {

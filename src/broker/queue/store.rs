@@ -35,16 +35,22 @@ struct WaitingConfirm {
     ok: bool,
 }
 
+/// One queue's stream: where its next record goes, and where it ends on disk.
+#[derive(Clone, Copy, Debug, Default)]
+struct StreamEnds {
+    /// The offset the stream's next record gets.
+    next: u64,
+    /// Every record below it is durable.
+    durable: u64,
+}
+
 /// The flush in flight.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 struct InFlight {
     /// Storage's ticket, to match the completion.
     id: FlushId,
     /// Entries recorded when it was sealed: all of them durable once it is.
     sealed: u64,
-    /// Per queue: its stream's end once this flush is durable. Bound: the
-    /// broker's queues.
-    ends: Vec<u64>,
 }
 
 /// Durable queues' entries on their way to storage, and the confirms
@@ -56,11 +62,11 @@ pub(super) struct MessageStore {
     /// Per queue: entries not yet appended to storage. Bound: what piles up
     /// during one flush.
     pending: Vec<Vec<StoreEntry>>,
-    /// Per queue: the offset its stream's next record gets.
-    next_offset: Vec<u64>,
-    /// Per queue: the end of its stream on disk, as of the last durable
-    /// flush (what the page's record of confirmations keeps).
-    durable_end: Vec<u64>,
+    /// Per queue: where its stream's next record goes, and where the
+    /// stream ends on disk (as of the last durable flush: what the page's
+    /// record of confirmations keeps). One vector for both keeps the queue
+    /// broker small beside the log broker (`Broker` holds either).
+    ends: Vec<StreamEnds>,
     /// Entries recorded since the last crash, over all queues.
     recorded: u64,
     /// Of those, how many are durable.
@@ -84,8 +90,7 @@ impl MessageStore {
         MessageStore {
             durable,
             pending: vec![Vec::new(); n],
-            next_offset: vec![0; n],
-            durable_end: vec![0; n],
+            ends: vec![StreamEnds::default(); n],
             recorded: 0,
             durable_upto: 0,
             flush: None,
@@ -99,7 +104,7 @@ impl MessageStore {
     /// it is durable).
     pub(super) fn durable_ends(&self) -> impl Iterator<Item = (QueueId, u64)> + '_ {
         let durable = (0..).zip(&self.durable).filter(|(_, d)| **d);
-        durable.map(|(q, _)| (q, self.durable_end[q as usize]))
+        durable.map(|(q, _)| (q, self.ends[q as usize].durable))
     }
 
     /// Whether a message that is `persistent` is written in queue `q`.
@@ -159,7 +164,7 @@ impl MessageStore {
             if entries.is_empty() {
                 continue;
             }
-            let base_offset = self.next_offset[q];
+            let base_offset = self.ends[q].next;
             let records = (base_offset..)
                 .zip(&entries)
                 .map(|(offset, e)| Record {
@@ -176,14 +181,13 @@ impl MessageStore {
             };
             let queue = u16::try_from(q).expect("validated: at most QUEUES_MAX queues");
             storage.append(StreamId::Queue { queue }, &batch)?;
-            self.next_offset[q] = batch.next_offset();
+            self.ends[q].next = batch.next_offset();
         }
         let ticket = storage.begin_flush(now_ms)?;
         self.flushes += 1;
         self.flush = Some(InFlight {
             id: ticket.id,
             sealed: self.recorded,
-            ends: self.next_offset.clone(),
         });
         out.push(Output::FlushAt {
             id: ticket.id,
@@ -209,7 +213,9 @@ impl MessageStore {
         match state {
             FlushState::Durable => {
                 self.durable_upto = flush.sealed;
-                self.durable_end.clone_from(&flush.ends);
+                // Nothing is appended while a flush is in flight (`write`
+                // waits for it), so every stream ends where it was sealed.
+                self.ends.iter_mut().for_each(|e| e.durable = e.next);
                 while let Some(w) = self.waiting.front().filter(|w| w.needs <= flush.sealed) {
                     out.push(Output::Confirm {
                         to: w.to,
@@ -233,8 +239,13 @@ impl MessageStore {
     pub(super) fn crash(&mut self, next_offset: Vec<u64>) {
         assert_eq!(next_offset.len(), self.durable.len(), "one end per queue");
         self.pending.iter_mut().for_each(Vec::clear);
-        self.durable_end.clone_from(&next_offset);
-        self.next_offset = next_offset;
+        let ends = next_offset.into_iter();
+        self.ends = ends
+            .map(|end| StreamEnds {
+                next: end,
+                durable: end,
+            })
+            .collect();
         self.recorded = 0;
         self.durable_upto = 0;
         self.flush = None;

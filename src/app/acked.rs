@@ -135,8 +135,13 @@ impl AckTracker {
             ..AckedRecord::new(db)
         };
         if let Some(queue) = world.broker().as_queue() {
-            let ends = queue.durable_store_ends().into_iter();
-            record.queues = ends.filter(|(_, end)| *end > 0).collect();
+            // Inserted one by one, as the partitions below: a `collect`
+            // into the map would bring a sort's code into the page.
+            for (name, end) in queue.durable_store_ends() {
+                if end > 0 {
+                    record.queues.insert(name, end);
+                }
+            }
             record.in_memory = queue.held_in_memory_only();
             return record;
         }
@@ -192,11 +197,16 @@ pub fn topic_names(setup: Option<&Setup>) -> Vec<String> {
 }
 
 /// The queue broker's queue names, in the broker's order, for `setup`, if
-/// it is a queue setup that can run.
+/// it is a queue setup that can run: one per partition, named as
+/// [`Setup::to_scenario`] names them.
 pub fn queue_names(setup: Option<&Setup>) -> Vec<String> {
-    let scenario = setup.and_then(|s| s.to_scenario().ok());
-    match scenario.map(|s| s.broker) {
-        Some(BrokerSpec::Queue(q)) => q.queues.into_iter().map(|q| q.name).collect(),
+    match setup {
+        Some(s) if s.broker == crate::app::playground::BrokerKind::Queue && s.check().is_ok() => {
+            let n = s.partitions;
+            (0..n as usize)
+                .map(|i| crate::app::playground::queue_for_consumer(n, i))
+                .collect()
+        }
         _ => Vec::new(),
     }
 }

@@ -597,7 +597,7 @@ impl AppState {
     /// The queue broker's Durable queues or Persistent messages switch
     /// flipped: a new run with it.
     fn toggle_durability(&mut self, action: Action) {
-        if action == Action::ToggleDurableQueues {
+        if matches!(action, Action::ToggleDurableQueues) {
             self.change_setup("Durable queues", |x| x.durable_queues = !x.durable_queues);
         } else {
             self.change_setup("Persistent messages", |x| x.persistent = !x.persistent);

@@ -32,10 +32,25 @@ use std::collections::BTreeMap;
 /// Copies per (queue, message): what the broker held or what came back.
 type Copies = BTreeMap<(QueueId, MsgId), u32>;
 
-/// One queue's messages as its stream on disk gives them: position →
-/// (message, the stream offset of its `Enqueued` entry). The offset is what
-/// a resume compares with the record of what was confirmed.
-type Kept = BTreeMap<u64, (Ready, u64)>;
+/// One queue's messages as its stream on disk gives them: position → message.
+type Kept = BTreeMap<u64, Ready>;
+
+/// One queue's stream offsets of its `Enqueued` entries, by the position
+/// the message holds now: what a resume compares with the record of what
+/// was confirmed. A map of its own, beside [`Kept`], so the page's crash
+/// path keeps the code it had.
+type Offsets = BTreeMap<u64, u64>;
+
+/// What a queue broker finds on its disk: per queue, the messages kept, the
+/// offsets they were written at, and where the stream ends.
+struct Disk {
+    /// Per queue: its messages.
+    kept: Vec<Kept>,
+    /// Per queue: where each was enqueued in the stream.
+    offsets: Vec<Offsets>,
+    /// Per queue: where the stream's next record goes.
+    ends: Vec<u64>,
+}
 
 impl QueueBroker {
     /// The broker process dies at `now_ms`; `tear` says what the disk was
@@ -51,11 +66,11 @@ impl QueueBroker {
         let held = self.forget_memory(out);
         storage.crash(now_ms, tear);
         let recovery = storage.recover();
-        let (kept, ends) = self.read_disk(&recovery, storage);
+        let Disk { kept, ends, .. } = self.read_disk(&recovery, storage);
         let back = copies(&kept);
         self.compare(&held, &back, out);
         self.store.crash(ends);
-        self.queues.state = kept.into_iter().map(without_offsets).collect();
+        self.queues.state = kept.into_iter().map(QueueState::with_ready).collect();
         // The dedup windows were memory too.
         self.fifo
             .iter_mut()
@@ -97,32 +112,33 @@ impl QueueBroker {
             "a resume starts from an empty broker"
         );
         let checkpoint = storage.acked_checkpoint();
-        let (kept, ends) = self.read_disk(recovery, storage);
-        for (queue, messages) in (0..u16::MAX).zip(&kept) {
+        let disk = self.read_disk(recovery, storage);
+        for (queue, (messages, offsets)) in (0..u16::MAX).zip(disk.kept.iter().zip(&disk.offsets)) {
             let end = checkpoint
                 .as_ref()
                 .map(|c| c.get(&StreamId::Queue { queue }).copied().unwrap_or(0));
-            for (ready, offset) in messages.values() {
+            for (position, ready) in messages {
+                let offset = offsets.get(position).copied().unwrap_or(0);
                 self.stats.enqueued += 1;
                 out.push(note(Note::Carried {
                     msg: ready.msg.id,
                     queue: QueueId::from(queue),
-                    confirmed: end.is_none_or(|end| *offset < end),
+                    confirmed: end.is_none_or(|end| offset < end),
                     redelivered: ready.redelivered,
                 }));
             }
         }
-        self.store.crash(ends);
-        self.queues.state = kept.into_iter().map(without_offsets).collect();
+        self.store.crash(disk.ends);
+        self.queues.state = disk.kept.into_iter().map(QueueState::with_ready).collect();
         self.queues.after_restore();
     }
 
     /// The highest message id the queues hold: a resumed run's new ids
     /// continue past it.
     pub fn max_msg_id(&self) -> Option<MsgId> {
-        let ids = self.queues.ids().flat_map(|q| {
+        let ids = self.queues.ids().filter_map(|q| {
             let ready = self.queues.state(q).ready.values();
-            ready.map(|r| r.msg.id).collect::<Vec<_>>()
+            ready.map(|r| r.msg.id).max()
         });
         ids.max()
     }
@@ -162,13 +178,10 @@ impl QueueBroker {
     /// stream's end (where its next record goes). A record this broker could
     /// not have written cuts the stream there; a store that cannot cut
     /// stops durable writes.
-    fn read_disk(
-        &mut self,
-        recovery: &Recovery,
-        storage: &mut dyn Storage,
-    ) -> (Vec<Kept>, Vec<u64>) {
+    fn read_disk(&mut self, recovery: &Recovery, storage: &mut dyn Storage) -> Disk {
         let n = self.queues.len();
         let mut kept = vec![BTreeMap::new(); n];
+        let mut offsets = vec![BTreeMap::new(); n];
         let mut ends = vec![0; n];
         for (stream, batches) in &recovery.streams {
             let StreamId::Queue { queue } = *stream else {
@@ -180,14 +193,18 @@ impl QueueBroker {
             }
             let end = recovery.report.streams.get(stream);
             ends[q] = end.and_then(|r| r.log_end_offset).unwrap_or(0);
-            if let Err(bad) = replay(batches, &mut kept[q]) {
+            if let Err(bad) = replay(batches, &mut kept[q], &mut offsets[q]) {
                 ends[q] = bad.offset;
                 if storage.truncate(*stream, bad.offset).is_err() {
                     self.store.stop_writes();
                 }
             }
         }
-        (kept, ends)
+        Disk {
+            kept,
+            offsets,
+            ends,
+        }
     }
 
     /// Notes what the disk lost or gave back, compared with what the broker
@@ -209,19 +226,26 @@ impl QueueBroker {
     }
 }
 
-/// Replays one queue's stream into `into` (position → message). Stops at the
-/// first record of a layout this broker does not write.
-fn replay(batches: &[RecordBatch], into: &mut Kept) -> Result<(), StoreLayoutError> {
+/// Replays one queue's stream into `into` (position → message) and
+/// `offsets` (position → offset of its `Enqueued` entry; a moved message
+/// keeps its offset, a removed one's is left, never looked up). Stops at
+/// the first record of a layout this broker does not write.
+fn replay(
+    batches: &[RecordBatch],
+    into: &mut Kept,
+    offsets: &mut Offsets,
+) -> Result<(), StoreLayoutError> {
     for r in batches.iter().flat_map(|b| &b.records) {
         match record::decode(r.offset, &r.value)? {
             StoreEntry::Enqueued { position, ready } => {
-                into.insert(position, (ready, r.offset));
+                into.insert(position, ready);
+                offsets.insert(position, r.offset);
             }
             StoreEntry::Delivered {
                 position,
                 delivery_count,
             } => {
-                if let Some((m, _)) = into.get_mut(&position) {
+                if let Some(m) = into.get_mut(&position) {
                     m.redelivered = true;
                     m.delivery_count = delivery_count;
                 }
@@ -229,6 +253,9 @@ fn replay(batches: &[RecordBatch], into: &mut Kept) -> Result<(), StoreLayoutErr
             StoreEntry::Moved { position, to } => {
                 if let Some(m) = into.remove(&position) {
                     into.insert(to, m);
+                }
+                if let Some(&offset) = offsets.get(&position) {
+                    offsets.insert(to, offset);
                 }
             }
             StoreEntry::Removed { position } => {
@@ -239,11 +266,6 @@ fn replay(batches: &[RecordBatch], into: &mut Kept) -> Result<(), StoreLayoutErr
     Ok(())
 }
 
-/// A queue's kept messages as its ready messages.
-fn without_offsets(kept: Kept) -> QueueState {
-    QueueState::with_ready(kept.into_iter().map(|(p, (r, _))| (p, r)).collect())
-}
-
 /// Messages the durable queues of `recovery` would bring back on a resume
 /// (what the page offers before anyone chose): each queue stream replayed
 /// up to its first entry this broker could not have written.
@@ -252,7 +274,8 @@ pub fn stored_messages(recovery: &Recovery) -> u64 {
     let queues = queues.filter(|(s, _)| matches!(s, StreamId::Queue { .. }));
     let kept = queues.map(|(_, batches)| {
         let mut kept = Kept::new();
-        let _ = replay(batches, &mut kept); // the cut is the resume's to report
+        // The cut is the resume's to report.
+        let _ = replay(batches, &mut kept, &mut Offsets::new());
         kept.len() as u64
     });
     kept.sum()
@@ -262,7 +285,7 @@ pub fn stored_messages(recovery: &Recovery) -> u64 {
 fn copies(kept: &[Kept]) -> Copies {
     let mut c = Copies::new();
     for (q, ready) in (0..).zip(kept) {
-        for (r, _) in ready.values() {
+        for r in ready.values() {
             *c.entry((q, r.msg.id)).or_default() += 1;
         }
     }

@@ -38,6 +38,15 @@ pub const FRAME_BUDGET_MS: f64 = 8.0;
 /// A frame after a long pause (a background tab) advances at most this much
 /// wall time, so the page never tries to catch up minutes at once.
 const FRAME_GAP_MS_MAX: f64 = 100.0;
+
+/// Wall ms since the last frame, at most [`FRAME_GAP_MS_MAX`] (0 for the
+/// first frame after a pause), and this frame becomes the last one: what
+/// the lesson and cluster pages advance by.
+pub(super) fn frame_gap_ms(last_frame_ms: &mut Option<f64>, wall_ms: f64) -> f64 {
+    let gap_ms = last_frame_ms.map_or(0.0, |last| (wall_ms - last).clamp(0.0, FRAME_GAP_MS_MAX));
+    *last_frame_ms = Some(wall_ms);
+    gap_ms
+}
 /// The checker ([`crate::check::live`]) reads only the events added since
 /// its last refresh, so refreshing every frame spreads its work evenly. What
 /// it cannot avoid per refresh (a look at the broker's contents) still

@@ -11,9 +11,6 @@ use yew::Reducible;
 
 /// Virtual ms one "Forward 1 s" click runs.
 pub const FORWARD_MS: u64 = 1_000;
-/// A frame after a long pause (a background tab) runs at most this much
-/// virtual time: the page never races to catch up.
-const FRAME_GAP_MS_MAX: f64 = 100.0;
 
 /// Everything that can happen to the cluster page.
 #[derive(Clone, Debug, PartialEq)]
@@ -104,9 +101,7 @@ impl ClusterState {
             self.last_frame_ms = None;
             return;
         }
-        let gap_ms =
-            (self.last_frame_ms).map_or(0.0, |last| (wall_ms - last).clamp(0.0, FRAME_GAP_MS_MAX));
-        self.last_frame_ms = Some(wall_ms);
+        let gap_ms = super::super::state::frame_gap_ms(&mut self.last_frame_ms, wall_ms);
         self.session.borrow_mut().advance(gap_ms as u64);
     }
 

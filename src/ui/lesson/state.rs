@@ -19,8 +19,6 @@ const SPEED_DEFAULT_INDEX: usize = 1;
 pub const STEP_MS: u64 = 100;
 /// Wall ms of simulation per animation frame, as in the playground.
 const FRAME_BUDGET_MS: f64 = 8.0;
-/// A frame after a long pause advances at most this much wall time.
-const FRAME_GAP_MS_MAX: f64 = 100.0;
 
 /// Everything a learner does on a lesson page.
 #[derive(Clone, Debug, PartialEq)]
@@ -156,9 +154,7 @@ impl LearnState {
             self.last_frame_ms = None;
             return;
         }
-        let gap_ms =
-            (self.last_frame_ms).map_or(0.0, |last| (wall_ms - last).clamp(0.0, FRAME_GAP_MS_MAX));
-        self.last_frame_ms = Some(wall_ms);
+        let gap_ms = super::super::state::frame_gap_ms(&mut self.last_frame_ms, wall_ms);
         let virtual_ms = (gap_ms * SPEEDS[self.speed_index]).round() as u64;
         let clock = self.clock.clone();
         let deadline_ms = clock() + FRAME_BUDGET_MS;

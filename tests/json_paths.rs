@@ -3,6 +3,8 @@
 //! with `serde_path_to_error`. This test breaks every bundled scenario and
 //! lesson in many small ways and checks that both name the same path and
 //! say the same thing, so the messages a learner reads did not change.
+//! And `brokerlab::json::pretty` lays out every bundled file exactly as
+//! `serde_json::to_string_pretty` does.
 //!
 //! Native only: it reads the bundled files from disk.
 #![cfg(not(target_arch = "wasm32"))]
@@ -175,4 +177,21 @@ fn lesson_errors_name_the_same_field_as_path_to_error() {
         "{differ} of {cases} differ:\n{}",
         diffs.join("\n")
     );
+}
+
+#[test]
+fn pretty_lays_out_every_bundled_file_as_serde_json_does() {
+    for dir in ["scenarios", "lessons"] {
+        for (name, text) in files(dir) {
+            let value: serde_json::Value = serde_json::from_str(&text).expect("a bundled file");
+            let compact = serde_json::to_string(&value).unwrap();
+            let want = serde_json::to_string_pretty(&value).unwrap();
+            assert_eq!(brokerlab::json::pretty(&compact), want, "{name}");
+        }
+    }
+    for (name, text) in files("scenarios") {
+        let scenario: Scenario = brokerlab::json::from_str(&text).expect("a bundled scenario");
+        let want = serde_json::to_string_pretty(&scenario).unwrap();
+        assert_eq!(scenario.to_json_pretty(), want, "{name}");
+    }
 }

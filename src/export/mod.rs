@@ -164,7 +164,8 @@ pub fn export(
 
 /// JSON with two-space indents and a final newline.
 fn pretty<T: serde::Serialize>(value: &T) -> String {
-    let mut text = serde_json::to_string_pretty(value).expect("plain data serializes");
+    let mut text =
+        crate::json::pretty(&serde_json::to_string(value).expect("plain data serializes"));
     text.push('\n');
     text
 }

@@ -65,7 +65,7 @@ impl Scenario {
     /// The scenario as the indented JSON of a scenario file (what the page
     /// exports); [`Scenario::from_json`] reads it back.
     pub fn to_json_pretty(&self) -> String {
-        serde_json::to_string_pretty(self).expect("a scenario always serializes")
+        crate::json::pretty(&serde_json::to_string(self).expect("a scenario always serializes"))
     }
 
     /// Checks every rule the types cannot express, and that the world can

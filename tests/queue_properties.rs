@@ -86,6 +86,64 @@ fn a_producer_added_mid_run_brings_its_headers() {
     );
 }
 
+/// Header values keep their JSON type, and a binding matches only the same
+/// type (the fidelity experiment `headers_values_are_typed` is the same
+/// check against a real RabbitMQ).
+#[test]
+fn header_values_match_only_values_of_their_type() {
+    let broker = r#"{ "kind": "queue",
+      "queues": [ { "name": "text_1" }, { "name": "int_1" }, { "name": "bool_true" } ],
+      "exchanges": [ { "name": "h", "type": "headers", "bindings": [
+        { "queue": "text_1", "arguments": { "n": "1" } },
+        { "queue": "int_1", "arguments": { "n": 1 } },
+        { "queue": "bool_true", "arguments": { "x-match": "any", "n": true, "flag": true } } ] } ] }"#;
+    let producer = |id: &str, headers: &str| {
+        format!(
+            r#"{{ "kind": "producer", "id": "{id}", "exchange": "h", "interval_ms": 10,
+                 "count": 2, "headers": {headers} }}"#
+        )
+    };
+    let clients = [
+        producer("text", r#"{ "n": "1" }"#),
+        producer("int", r#"{ "n": 1 }"#),
+        producer("flag", r#"{ "flag": true, "n": "true" }"#),
+    ];
+    let s = scenario(broker, &format!("[{}]", clients.join(","))).unwrap();
+    let mut world = World::new(&s);
+    world.run().unwrap();
+    let per = enqueued_per_queue(&world);
+    assert_eq!(per, BTreeMap::from([(0, 2), (1, 2), (2, 2)]));
+}
+
+#[test]
+fn a_header_value_that_is_not_text_an_integer_or_a_boolean_is_refused() {
+    let queue = r#"{ "kind": "queue", "queues": [ { "name": "q" } ] }"#;
+    for (value, what) in [
+        ("1.5", "floating point"),
+        ("null", "null"),
+        ("[1]", "sequence"),
+    ] {
+        let clients = format!(
+            r#"[ {{ "kind": "producer", "id": "p", "routing_key": "q", "interval_ms": 10,
+                  "count": 1, "headers": {{ "n": {value} }} }} ]"#
+        );
+        let e = scenario(queue, &clients).unwrap_err();
+        assert!(
+            e.contains("clients[0]")
+                && e.contains(what)
+                && e.contains("text, an integer or a boolean"),
+            "{value}: {e}"
+        );
+    }
+    let typed_x_match = HEADERS_BROKER.replace(r#""x-match": "any""#, r#""x-match": 1"#);
+    let producer = r#"[ { "kind": "producer", "id": "p", "exchange": "docs", "interval_ms": 10, "count": 1 } ]"#;
+    let e = scenario(&typed_x_match, producer).unwrap_err();
+    assert!(
+        e.contains("bindings[1].arguments.x-match") && e.contains("the text all"),
+        "{e}"
+    );
+}
+
 #[test]
 fn a_message_expires_at_the_head_after_the_lower_of_its_expiration_and_the_queue_ttl() {
     let broker = r#"{ "kind": "queue", "queues": [

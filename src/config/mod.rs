@@ -54,8 +54,8 @@ pub use log::{
     OffsetReset, Partitioner, SeekPosition, SeekSpec, TopicSpec, TransactionalSpec,
 };
 pub use queue::{
-    AckMode, BindingSpec, ConfirmSpec, ConsumerSpec, ExchangeKind, ExchangeSpec, Headers,
-    OnFailure, Overflow, ProducerSpec, QueueBrokerSpec, QueueKind, QueueMode, QueueSpec,
+    AckMode, BindingSpec, ConfirmSpec, ConsumerSpec, ExchangeKind, ExchangeSpec, HeaderValue,
+    Headers, OnFailure, Overflow, ProducerSpec, QueueBrokerSpec, QueueKind, QueueMode, QueueSpec,
     CHANNEL_TICK_INTERVAL_MS,
 };
 pub use setting::{Setting, SettingSpec};

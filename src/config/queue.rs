@@ -5,10 +5,86 @@ use super::{default_window, is_false, NetworkSpec, ProcessingSpec};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// An AMQP field table with text values: a message's `headers`, or a
-/// `headers` exchange binding's arguments. Sorted by name, as RabbitMQ
-/// sorts them before it compares.
-pub type Headers = BTreeMap<String, String>;
+/// An AMQP field table: a message's `headers`, or a `headers` exchange
+/// binding's arguments. Sorted by name, as RabbitMQ sorts them before it
+/// compares.
+pub type Headers = BTreeMap<String, HeaderValue>;
+
+/// One value of a [`Headers`] table, typed as AMQP types it, because
+/// RabbitMQ's `headers` exchange compares types as well as values: the
+/// integer `1` and the text `"1"` do not match. Every AMQP integer width
+/// is one class there (a 32-bit `1` matches a 64-bit `1`), so one integer
+/// type stands for them all. In a scenario file it is the JSON value
+/// itself: `"pdf"`, `1`, `true`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(untagged)]
+pub enum HeaderValue {
+    /// AMQP `longstr`.
+    Text(String),
+    /// Any AMQP integer (`byte` to `long`).
+    Int(i64),
+    /// AMQP `boolean`.
+    Bool(bool),
+}
+
+impl From<&str> for HeaderValue {
+    fn from(text: &str) -> HeaderValue {
+        HeaderValue::Text(text.to_string())
+    }
+}
+
+impl HeaderValue {
+    /// The text, if this is a text value (`x-match` must be one).
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            HeaderValue::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for HeaderValue {
+    /// As the scenario file writes it: text quoted, so `"1"` and `1` differ.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HeaderValue::Text(t) => write!(f, "{t:?}"),
+            HeaderValue::Int(n) => write!(f, "{n}"),
+            HeaderValue::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+/// Reads a JSON string, integer or boolean; anything else (a fraction,
+/// `null`, a list, a table) is refused with a message saying what is
+/// allowed, where an untagged enum would only say that nothing matched.
+impl<'de> Deserialize<'de> for HeaderValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<HeaderValue, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = HeaderValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a header value: text, an integer or a boolean")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<HeaderValue, E> {
+                Ok(HeaderValue::Text(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<HeaderValue, E> {
+                Ok(HeaderValue::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<HeaderValue, E> {
+                i64::try_from(v).map(HeaderValue::Int).map_err(|_| {
+                    E::custom(format!(
+                        "{v} is above the largest AMQP integer (a signed 64-bit long)"
+                    ))
+                })
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<HeaderValue, E> {
+                Ok(HeaderValue::Bool(v))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
 
 /// The queue broker: its semantics and what it declares.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -242,7 +318,7 @@ pub struct BindingSpec {
     #[serde(default)]
     pub routing_key: Option<String>,
     /// The binding's arguments (`headers` exchanges only): `x-match` and the
-    /// header values a message must carry (text values).
+    /// header values a message must carry, of the same type.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub arguments: Headers,
 }
@@ -294,8 +370,8 @@ pub struct ProducerSpec {
     /// Signed so a negative one is refused with this field's path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiration_ms: Option<i64>,
-    /// AMQP `headers` on every message (text values): what a `headers`
-    /// exchange routes by.
+    /// AMQP `headers` on every message (text, integer or boolean values):
+    /// what a `headers` exchange routes by.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: Headers,
     /// The producer's own link settings; absent, the scenario's `network`.

@@ -29,9 +29,9 @@ pub(super) fn validate_binding_arguments(
     }
     validate_table(&format!("{bpath}.arguments"), arguments)?;
     match arguments.get("x-match") {
-        Some(v) if !X_MATCH.contains(&v.as_str()) => err(
+        Some(v) if !v.as_text().is_some_and(|m| X_MATCH.contains(&m)) => err(
             format!("{bpath}.arguments.x-match"),
-            format!("`{v}`: expected all, any, all-with-x or any-with-x (RabbitMQ refuses the binding with 406)"),
+            format!("{v}: expected the text all, any, all-with-x or any-with-x (RabbitMQ refuses the binding with 406)"),
         ),
         _ => Ok(()),
     }

@@ -2,7 +2,7 @@
 //! learner would carry into production.
 
 use super::plan::Step::{self, *};
-use super::plan::{publish, Experiment, Kind, Overflow, Queue, Table, To};
+use super::plan::{publish, Experiment, Kind, Overflow, Queue, Table, To, V::*};
 
 const fn get(ch: u8, queue: &'static str) -> Step {
     Get {
@@ -424,17 +424,17 @@ pub const EXPERIMENTS: &[Experiment] = &[
             HeadersExchange(
                 "h",
                 &[
-                    ("all", &[("format", "pdf"), ("type", "report")]),
-                    ("any", &[("x-match", "any"), ("format", "pdf"), ("type", "report")]),
-                    ("all_x_left_out", &[("x-tenant", "a"), ("format", "pdf")]),
-                    ("all_with_x", &[("x-match", "all-with-x"), ("x-tenant", "a")]),
+                    ("all", &[("format", S("pdf")), ("type", S("report"))]),
+                    ("any", &[("x-match", S("any")), ("format", S("pdf")), ("type", S("report"))]),
+                    ("all_x_left_out", &[("x-tenant", S("a")), ("format", S("pdf"))]),
+                    ("all_with_x", &[("x-match", S("all-with-x")), ("x-tenant", S("a"))]),
                 ],
             ),
-            with_headers("h", "m1", &[("format", "pdf"), ("type", "report")]),
-            with_headers("h", "m2", &[("format", "pdf"), ("x-tenant", "b")]),
-            with_headers("h", "m3", &[("type", "log")]),
+            with_headers("h", "m1", &[("format", S("pdf")), ("type", S("report"))]),
+            with_headers("h", "m2", &[("format", S("pdf")), ("x-tenant", S("b"))]),
+            with_headers("h", "m3", &[("type", S("log"))]),
             with_headers("h", "m4", &[]),
-            with_headers("h", "m5", &[("x-tenant", "a"), ("format", "zip")]),
+            with_headers("h", "m5", &[("x-tenant", S("a")), ("format", S("zip"))]),
         ],
     },
     Experiment {
@@ -447,13 +447,43 @@ pub const EXPERIMENTS: &[Experiment] = &[
             HeadersExchange(
                 "h",
                 &[
-                    ("any_only_x", &[("x-match", "any"), ("x-tenant", "a")]),
-                    ("all_only_x", &[("x-tenant", "a")]),
-                    ("any_with_x", &[("x-match", "any-with-x"), ("x-tenant", "a"), ("k", "v")]),
+                    ("any_only_x", &[("x-match", S("any")), ("x-tenant", S("a"))]),
+                    ("all_only_x", &[("x-tenant", S("a"))]),
+                    ("any_with_x", &[("x-match", S("any-with-x")), ("x-tenant", S("a")), ("k", S("v"))]),
                 ],
             ),
-            with_headers("h", "m1", &[("x-tenant", "a")]),
-            with_headers("h", "m2", &[("k", "other")]),
+            with_headers("h", "m1", &[("x-tenant", S("a"))]),
+            with_headers("h", "m2", &[("k", S("other"))]),
+        ],
+    },
+    // Header values are typed: RabbitMQ compares the AMQP type class, then
+    // the value, so the text "1", the integer 1 and `true` are three
+    // different things, while a 32-bit and a 64-bit 1 are one class (int).
+    Experiment {
+        name: "headers_values_are_typed",
+        rabbitmq: "text_1: [m1]; long_1: [m2, m3]; int_1: [m2, m3]; bool_true: [m4]; text_true: [m5]",
+        steps: &[
+            Declare(Queue::classic("text_1")),
+            Declare(Queue::classic("long_1")),
+            Declare(Queue::classic("int_1")),
+            Declare(Queue::classic("bool_true")),
+            Declare(Queue::classic("text_true")),
+            HeadersExchange(
+                "h",
+                &[
+                    ("text_1", &[("n", S("1"))]),
+                    ("long_1", &[("n", L(1))]),
+                    ("int_1", &[("n", I(1))]),
+                    ("bool_true", &[("flag", B(true))]),
+                    ("text_true", &[("flag", S("true"))]),
+                ],
+            ),
+            with_headers("h", "m1", &[("n", S("1"))]),
+            with_headers("h", "m2", &[("n", L(1))]),
+            with_headers("h", "m3", &[("n", I(1))]),
+            with_headers("h", "m4", &[("flag", B(true))]),
+            with_headers("h", "m5", &[("flag", S("true"))]),
+            with_headers("h", "m6", &[("flag", L(1)), ("n", B(true))]),
         ],
     },
     Experiment {

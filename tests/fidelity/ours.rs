@@ -4,15 +4,15 @@
 //! each step the broker's group commit runs to the end, so a confirm that
 //! waits for the disk comes with the step that asked for it.
 
-use super::plan::{Event, Experiment, Kind, Overflow, Queue, Seen, Step, Table, To};
+use super::plan::{Event, Experiment, Kind, Overflow, Queue, Seen, Step, Table, To, V};
 use super::plan::{CHANNEL_TICK_INTERVAL_MS, CONSUMER_TIMEOUT_MS};
 use brokerlab::broker::queue::QueueBroker;
 use brokerlab::broker::{
     ClientId, Delivery, DeliveryTag, HeadersId, KeyId, Message, Output, Properties, Request, Target,
 };
 use brokerlab::config::{
-    BindingSpec, ExchangeKind, ExchangeSpec, Headers, Overflow as SpecOverflow, QueueBrokerSpec,
-    QueueKind, QueueMode, QueueSpec,
+    BindingSpec, ExchangeKind, ExchangeSpec, HeaderValue, Headers, Overflow as SpecOverflow,
+    QueueBrokerSpec, QueueKind, QueueMode, QueueSpec,
 };
 use brokerlab::storage::{MemoryStore, Storage, Tear};
 use std::collections::{BTreeMap, HashMap};
@@ -73,9 +73,13 @@ pub fn run(exp: &Experiment) -> Vec<Event> {
 
 /// A field table as the broker's config holds it.
 fn table(t: Table) -> Headers {
-    t.iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    let value = |v: V| match v {
+        V::S(text) => text.into(),
+        V::L(n) => HeaderValue::Int(n),
+        V::I(n) => HeaderValue::Int(n.into()),
+        V::B(b) => HeaderValue::Bool(b),
+    };
+    t.iter().map(|(k, v)| (k.to_string(), value(*v))).collect()
 }
 
 /// The broker the plan declares, the routing keys and the header tables it

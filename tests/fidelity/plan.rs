@@ -74,8 +74,21 @@ pub enum To {
     Headers(&'static str, Table),
 }
 
-/// An AMQP field table with text values: (name, value).
-pub type Table = &'static [(&'static str, &'static str)];
+/// An AMQP field table: (name, value).
+pub type Table = &'static [(&'static str, V)];
+
+/// One AMQP field value, with the AMQP type it goes on the wire as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum V {
+    /// `longstr`.
+    S(&'static str),
+    /// `long` (signed 64 bits).
+    L(i64),
+    /// `signedint` (signed 32 bits): the same type class as `long`.
+    I(i32),
+    /// `boolean`.
+    B(bool),
+}
 
 /// One client action. `ch` names a channel (each on its own connection);
 /// bodies name messages ("m1"), and an ack names the body it settles (the

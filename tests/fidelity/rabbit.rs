@@ -5,7 +5,7 @@
 //! names get a per-experiment prefix on the server (and lose it again in the
 //! events), and every run deletes what an earlier run left behind first.
 
-use super::plan::{Event, Experiment, Kind, Overflow, Queue, Seen, Step, Table, To};
+use super::plan::{Event, Experiment, Kind, Overflow, Queue, Seen, Step, Table, To, V};
 use amqprs::callbacks::{ChannelCallback, DefaultConnectionCallback};
 use amqprs::channel::{
     BasicAckArguments, BasicCancelArguments, BasicConsumeArguments, BasicGetArguments,
@@ -498,11 +498,17 @@ impl Run<'_> {
     }
 }
 
-/// A field table of text values (`longstr`), as a client library sends one.
+/// A field table with each value in its AMQP type, as a client library sends one.
 fn field_table(table: Table) -> FieldTable {
     let mut t = FieldTable::new();
     for (k, v) in table {
-        t.insert((*k).try_into().expect("short name"), (*v).into());
+        let v = match *v {
+            V::S(text) => text.into(),
+            V::L(n) => FieldValue::l(n),
+            V::I(n) => FieldValue::I(n),
+            V::B(b) => b.into(),
+        };
+        t.insert((*k).try_into().expect("short name"), v);
     }
     t
 }

@@ -2,7 +2,9 @@
 //! a message's `headers`.
 //!
 //! - `x-match` = `all` (the default): every argument must be a header with
-//!   the same value; `any`: at least one must be. A binding with no
+//!   the same value; `any`: at least one must be. The same value means the
+//!   same type too: the integer `1` is not the text `"1"`, and `true` is
+//!   neither (RabbitMQ compares the AMQP type class, then the value). A binding with no
 //!   arguments to compare matches every message with `all` and none with
 //!   `any`.
 //! - Arguments whose names start with `x-` are left out of the comparison
@@ -16,7 +18,8 @@ use crate::config::Headers;
 /// Whether a message carrying `headers` matches a binding with `arguments`.
 /// `arguments` are validated: `x-match` is one of the four values or absent.
 pub fn matches(arguments: &Headers, headers: &Headers) -> bool {
-    let mode = arguments.get("x-match").map_or("all", String::as_str);
+    let mode = arguments.get("x-match").and_then(|v| v.as_text());
+    let mode = mode.unwrap_or("all");
     let with_x = mode.ends_with("-with-x");
     let mut compared = arguments
         .iter()
@@ -32,13 +35,28 @@ pub fn matches(arguments: &Headers, headers: &Headers) -> bool {
 #[cfg(test)]
 mod tests {
     use super::matches;
-    use crate::config::Headers;
+    use crate::config::{HeaderValue, Headers};
 
     fn table(pairs: &[(&str, &str)]) -> Headers {
         pairs
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.to_string(), (*v).into()))
             .collect()
+    }
+
+    #[test]
+    fn values_match_only_with_their_type() {
+        let typed = |v: HeaderValue| Headers::from([("n".to_string(), v)]);
+        let (text, int, boolean) = (
+            typed("1".into()),
+            typed(HeaderValue::Int(1)),
+            typed(HeaderValue::Bool(true)),
+        );
+        assert!(matches(&int, &int) && matches(&text, &text) && matches(&boolean, &boolean));
+        assert!(!matches(&int, &text), "1 is not \"1\"");
+        assert!(!matches(&text, &int), "\"1\" is not 1");
+        assert!(!matches(&int, &boolean) && !matches(&boolean, &int));
+        assert!(!matches(&int, &typed(HeaderValue::Int(2))));
     }
 
     #[test]

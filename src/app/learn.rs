@@ -47,6 +47,8 @@ pub enum Route {
     },
     /// An in-memory broker and a log crashed side by side (`#/crash-test`).
     CrashTest,
+    /// One run under two settings in two panes (`#/compare`).
+    Compare,
     /// The free playground (`#/play`).
     Playground,
     /// A Kafka-style replicated cluster (`#/cluster`, see
@@ -124,6 +126,7 @@ impl Route {
                 at_ms: Some(t),
             } => format!("#/learn/{id}/{step}/{t}ms"),
             Route::CrashTest => "#/crash-test".into(),
+            Route::Compare => "#/compare".into(),
             Route::Playground => "#/play".into(),
             Route::Cluster => "#/cluster".into(),
             Route::Shared { link } => format!("#/play/{link}"),
@@ -166,6 +169,7 @@ impl Route {
                 at_ms: at.first().map(|t| parse_instant(t)).transpose()?,
             },
             ["crash-test"] => Route::CrashTest,
+            ["compare"] => Route::Compare,
             ["play"] => Route::Playground,
             ["cluster"] => Route::Cluster,
             ["play", link] => Route::Shared {
@@ -359,6 +363,7 @@ mod tests {
             at("03_broker_crash", 5, Some(1_500)),
             at("03_broker_crash", 6, Some(0)),
             Route::CrashTest,
+            Route::Compare,
             Route::Playground,
             Route::Cluster,
             Route::Shared {

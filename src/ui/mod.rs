@@ -24,12 +24,14 @@
 //! | `lesson/` | the lesson index, a lesson step by step, the crash test |
 //! | `real_export.rs` | "Export for a real broker": a real broker to pick, and the run's scenario as a zip of `brokerlab export-real`'s files |
 //! | `cluster/` | the cluster page: Kafka's replication settings, each broker with its replicas and Crash/Restart/Isolate/Heal, the replication verdict |
+//! | `compare/` | Compare: one run under two settings in two panes, and what differs |
 
 pub mod acked;
 mod banners;
 mod bundled;
 mod clients;
 pub mod cluster;
+mod compare;
 mod controls;
 mod disk;
 mod figures;

@@ -215,6 +215,7 @@ fn page(state: &UseReducerHandle<SiteState>, nav: &Callback<Route>) -> Html {
                 }
             }
         }
+        Route::Compare => html! { <main class="learn-main"><super::compare::ComparePage /></main> },
         Route::Playground => html! { <App scenario={state.carry.clone()} /> },
         Route::Cluster => html! { <ClusterPage /> },
         Route::Shared { link } => html! { <App share={Some(Rc::new(link.clone()))} /> },
@@ -241,6 +242,7 @@ fn site_nav(route: &Route, nav: &Callback<Route>, on_lesson: bool) -> Html {
         <nav class="site-nav" aria-label="Site">
             { link(Route::Index, "Lessons") }
             { link(Route::CrashTest, "Crash test") }
+            { link(Route::Compare, "Compare") }
             { link(Route::Playground, if on_lesson { "Skip to the playground" } else { "Playground" }) }
             { link(Route::Cluster, "Cluster") }
         </nav>

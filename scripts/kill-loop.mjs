@@ -229,7 +229,7 @@ async function firstVisit(ctx) {
   const errors = [];
   const { cdp, page } = await attach(browser, errors);
   await page.goto(`${ctx.url}#/play`);
-  await page.getByRole("combobox", { name: "Broker" }).selectOption({ label: "Log" });
+  await page.getByRole("combobox", { name: "Broker", exact: true }).selectOption({ label: "Log" });
   await page.getByText(/· log in IndexedDB/).waitFor();
   await sleep(FIRST_VISIT_MS);
   await cdp.close();
@@ -289,7 +289,7 @@ async function run(ctx, browser, out, runMs) {
   out.cdp = cdp;
   await page.goto(`${ctx.url}#/play`);
   await reopen(ctx, page, out);
-  await page.getByRole("combobox", { name: "Speed" }).selectOption({ label: "100×" });
+  await page.getByRole("combobox", { name: "Speed", exact: true }).selectOption({ label: "100×" });
   await page.getByText(/· log in IndexedDB/).waitFor();
   await page.getByRole("button", { name: "Play", exact: true }).click();
   await sleep(runMs);
@@ -311,7 +311,7 @@ function checkErrors(errors, when) {
 async function reopen(ctx, page, out) {
   const resume = page.getByRole("button", { name: "Resume", exact: true });
   const gone = page.getByRole("alert", { name: /acknowledged records? (are|is) gone from the stored log/ });
-  await page.getByRole("combobox", { name: "Broker" }).selectOption({ label: "Log" });
+  await page.getByRole("combobox", { name: "Broker", exact: true }).selectOption({ label: "Log" });
   await page.getByText(/· log in IndexedDB/).or(resume).or(gone).first().waitFor();
   if ((await resume.isVisible()) || (await gone.isVisible())) {
     return resumeAndCompare(ctx, page, out, resume, gone);
@@ -362,7 +362,7 @@ async function resumeAndCompare(ctx, page, out, resume, gone) {
     await page.getByRole("button", { name: "Start fresh", exact: true }).first().click();
     ctx.expected = {};
     ctx.logWritten = false;
-    await page.getByRole("combobox", { name: "Broker" }).selectOption({ label: "Log" });
+    await page.getByRole("combobox", { name: "Broker", exact: true }).selectOption({ label: "Log" });
   }
 }
 

@@ -9,7 +9,8 @@
 # - the release bundle (trunk build --release, brotli), the first interactive
 #   render (scripts/first-render.mjs), and IndexedDB appends and recovery
 #   (scripts/bench-storage.sh);
-# - the timeline's seek time and checkpoint memory (issue 15);
+# - the Compare page's frame times with two panes of 20 clients, and the
+#   timeline's seek time and checkpoint memory (issue 15);
 # then one table with every row of issue 16 beside its goal.
 #
 #   bash scripts/bench.sh [MESSAGES]     (default 200000; the wasm test uses 200000 in release)
@@ -128,6 +129,11 @@ wasm_bench web_disk_bench '{"bench":"log_in_indexeddb"[^}]*}'
 ui_line="$(wasm_bench web_ui_bench 'ui-bench: .*')"
 echo "$ui_line"
 
+# The Compare page (issue 15 item 4): frame-time percentiles with two panes
+# of 20 clients each, for the queue pair and a log pair (goal: p95 <= 16.7 ms).
+compare_lines="$(wasm_bench web_compare_bench 'compare-bench: .*')"
+echo "$compare_lines"
+
 # The timeline (issue 15 item 1): seek time in a 60 s run at 10,000 msgs/s
 # with 50 clients, and the memory its checkpoints hold (goals: 100 ms, 64 MB).
 wasm_bench web_seek_bench '{"bench":"seek"[^}]*}'
@@ -165,6 +171,11 @@ echo "| log workload, acks=all, 1/4/16 partitions, in the browser | ${log_wasm[1
 echo "| the browser's time over native, every bench line | ${ratio_min:-?} - ${ratio_max:-?}$([ "${ratios_failed:-0}" -gt 0 ] && echo " ($ratios_failed lines failed)") | <= 1.3 on every line |"
 ui_row="${ui_line#ui-bench: }"
 echo "| page frames, 50 clients, live checker | ${ui_row:-failed} | p99 <= 16.7 ms, max <= 50 ms |"
+# "compare-bench: PAIR, 2 panes x 20 clients, FIGURES": PAIR names the row.
+while read -r line; do
+  pair="${line#compare-bench: }"
+  echo "| Compare page frames, ${pair%%, 2 panes*}, 2 panes x 20 clients | ${line#*20 clients, } | p95 <= 16.7 ms |"
+done <<<"${compare_lines:-compare-bench: failed, 2 panes x 20 clients, failed}"
 echo "| release bundle, brotli (wasm + js + css) | $bundle_br B | <= 250,000 B |"
 echo "| first interactive render on localhost | median $(num ms_median "$first_render") ms (min $(num ms_min "$first_render"), max $(num ms_max "$first_render")) | <= 200 ms |"
 append_ratios="$(grep -o '{"bench":"storage_durable"[^}]*"batch_records":1000,[^}]*}' <<<"$storage" | sed -nE 's/.*"ratio_to_raw":([0-9.]+).*/\1/p' | sort -n | paste -sd/ - || true)"

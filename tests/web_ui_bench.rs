@@ -24,11 +24,6 @@ async fn set(root: &web_sys::Element, label: &str, value: &str) {
     yew::scheduler::flush().await;
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[i]
-}
-
 #[wasm_bindgen_test]
 #[ignore = "benchmark: run by scripts/bench.sh"]
 async fn frame_times_with_fifty_clients_at_ten_thousand_msgs_per_s() {
@@ -53,19 +48,12 @@ async fn frame_times_with_fifty_clients_at_ten_thousand_msgs_per_s() {
 
     dom::click(&root, "Play");
     yew::scheduler::flush().await;
-    let mut last = dom::next_frame().await;
-    let mut gaps_ms = Vec::with_capacity(FRAMES);
-    for _ in 0..FRAMES {
-        let now = dom::next_frame().await;
-        gaps_ms.push(now - last);
-        last = now;
-    }
+    let gaps_ms = dom::frame_gaps_ms(FRAMES).await;
     dom::click(&root, "Pause");
     yew::scheduler::flush().await;
 
     let processed = dom::counter(&root, "Processed");
     let wall_s: f64 = gaps_ms.iter().sum::<f64>() / 1000.0;
-    gaps_ms.sort_by(|a, b| a.total_cmp(b));
     let caption = root
         .query_selector(".topology .caption")
         .ok()
@@ -76,9 +64,9 @@ async fn frame_times_with_fifty_clients_at_ten_thousand_msgs_per_s() {
         &format!(
             "ui-bench: 50 clients, {FRAMES} frames in {wall_s:.2} s wall; frame ms p50 {:.1} p95 {:.1} p99 {:.1} max {:.1}; \
              {processed} processed ({:.0}/s of wall time); {caption}",
-            percentile(&gaps_ms, 0.50),
-            percentile(&gaps_ms, 0.95),
-            percentile(&gaps_ms, 0.99),
+            dom::percentile(&gaps_ms, 0.50),
+            dom::percentile(&gaps_ms, 0.95),
+            dom::percentile(&gaps_ms, 0.99),
             gaps_ms[gaps_ms.len() - 1],
             processed as f64 / wall_s,
         )

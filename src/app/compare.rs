@@ -15,6 +15,11 @@ use crate::app::session::Session;
 use crate::app::share::LiveAction;
 use crate::config::{Acks, BrokerSpec, ClientSpec, Guarantee};
 
+/// Virtual ms both panes run between two looks at the frame budget: short
+/// enough that the second pane's share stays within the frame, long enough
+/// that looking costs nothing.
+pub const SLICE_MS: u64 = 10;
+
 /// What a comparison changes between its panes (everything else, the seed
 /// included, is the same on both sides).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,28 +56,19 @@ impl Pair {
         }
     }
 
-    /// The playground's default setup with this side's setting; the log
-    /// pairs add the acks the side names after the guarantee chose its own.
-    fn session(self, side: usize, seed: u64) -> Result<Session, SetupError> {
-        let (broker, delivery) = match (self, side) {
-            (Pair::Guarantee, 0) => (BrokerKind::Queue, Guarantee::AtLeastOnce),
-            (Pair::Guarantee, _) => (BrokerKind::Queue, Guarantee::ExactlyOnceIdempotent),
-            (Pair::Acks, _) | (Pair::Broker, 1) => (BrokerKind::Log, Guarantee::AtLeastOnce),
-            (Pair::Broker, _) => (BrokerKind::Queue, Guarantee::AtLeastOnce),
-        };
+    /// The setup both panes start from by default: the playground's own,
+    /// from `seed`. The acks pair has a fast producer and a consumer that
+    /// keeps up, so a crash's lost tail shows while the run plays, not at
+    /// its end.
+    pub fn base(self, seed: u64) -> Setup {
         let setup = Setup {
-            broker,
-            delivery,
             seed,
             ..Setup::default()
         };
         if self != Pair::Acks {
-            return Session::from_setup(&setup);
+            return setup;
         }
-        // A fast producer and a slow disk leave an unflushed tail for a
-        // crash to take; a consumer that keeps up reads past the gap soon,
-        // so the loss shows while the run plays, not at its end.
-        let mut scenario = Setup {
+        Setup {
             producers: vec![ProducerSettings {
                 rate_per_s: 200,
                 ..ProducerSettings::default()
@@ -83,7 +79,27 @@ impl Pair {
             }],
             ..setup
         }
-        .to_scenario()?;
+    }
+
+    /// `base` with this side's setting; the acks pair adds the acks the
+    /// side names (after the guarantee chose its own) and a slow disk,
+    /// which leaves an unflushed tail for a crash to take.
+    fn session(self, side: usize, base: &Setup) -> Result<Session, SetupError> {
+        let (broker, delivery) = match (self, side) {
+            (Pair::Guarantee, 0) => (BrokerKind::Queue, Guarantee::AtLeastOnce),
+            (Pair::Guarantee, _) => (BrokerKind::Queue, Guarantee::ExactlyOnceIdempotent),
+            (Pair::Acks, _) | (Pair::Broker, 1) => (BrokerKind::Log, Guarantee::AtLeastOnce),
+            (Pair::Broker, _) => (BrokerKind::Queue, Guarantee::AtLeastOnce),
+        };
+        let setup = Setup {
+            broker,
+            delivery,
+            ..base.clone()
+        };
+        if self != Pair::Acks {
+            return Session::from_setup(&setup);
+        }
+        let mut scenario = setup.to_scenario()?;
         if let BrokerSpec::Log(log) = &mut scenario.broker {
             log.fsync_latency_ms = 30;
         }
@@ -94,6 +110,13 @@ impl Pair {
         }
         Ok(Session::from_scenario(self.sides()[side], &scenario))
     }
+}
+
+/// The frame benchmark's load for Compare (issue 15 item 4): two panes of
+/// 20 clients each, 10 producers at 400 msgs/s (4,000 msgs/s a pane) and
+/// 10 consumers (2 ms processing, `prefetch` 50), from seed 1.
+pub fn bench_setup() -> Setup {
+    Setup::busy(10)
 }
 
 /// Two runs of one setup under two settings (see the module notes).
@@ -130,9 +153,16 @@ impl Compare {
     /// The two runs of `pair` from `seed`. An error names the control
     /// that cannot run.
     pub fn new(pair: Pair, seed: u64) -> Result<Compare, SetupError> {
+        Compare::from_base(pair, &pair.base(seed))
+    }
+
+    /// The two runs of `pair` from `base` (its clients and seed; each side
+    /// sets its own broker and guarantee). An error names the control that
+    /// cannot run.
+    pub fn from_base(pair: Pair, base: &Setup) -> Result<Compare, SetupError> {
         Ok(Compare {
-            left: pair.session(0, seed)?,
-            right: pair.session(1, seed)?,
+            left: pair.session(0, base)?,
+            right: pair.session(1, base)?,
         })
     }
 
@@ -147,16 +177,28 @@ impl Compare {
     }
 
     /// Advances both runs by up to `virtual_ms`, stopping early when
-    /// `over_budget` says the frame is spent: the left goes first, and the
-    /// right then goes to the same instant, so the panes stay in lockstep.
+    /// `over_budget` says the frame is spent. They go in slices of
+    /// [`SLICE_MS`], the left to the slice's end and then the right to the
+    /// same instant, so the panes stay in lockstep and the budget counts
+    /// both (the right no longer runs after the left has spent it all).
+    /// Returns the virtual ms covered.
     pub fn advance(&mut self, virtual_ms: u64, over_budget: &mut dyn FnMut() -> bool) -> u64 {
-        let covered = self.left.advance(virtual_ms, over_budget);
-        let behind_ms = self.now_ms().saturating_sub(self.right.world().now_ms());
-        self.right.advance(behind_ms, &mut || false);
+        let start_ms = self.now_ms();
+        let target_ms = start_ms.saturating_add(virtual_ms).min(self.end_ms());
+        while self.now_ms() < target_ms {
+            let before_ms = self.now_ms();
+            let slice_ms = SLICE_MS.min(target_ms - before_ms);
+            self.left.advance(slice_ms, &mut || false);
+            let behind_ms = self.now_ms().saturating_sub(self.right.world().now_ms());
+            self.right.advance(behind_ms, &mut || false);
+            if self.now_ms() == before_ms || over_budget() {
+                break;
+            }
+        }
         self.left.refresh_summary();
         self.right.refresh_summary();
         debug_assert_eq!(self.now_ms(), self.right.world().now_ms(), "one clock");
-        covered
+        self.now_ms() - start_ms
     }
 
     /// Does `action` in both panes at the current instant. Refused (and

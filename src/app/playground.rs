@@ -369,6 +369,28 @@ impl Default for Setup {
     }
 }
 
+impl Setup {
+    /// The benchmarks' busy load: `n` producers at 400 msgs/s each (keys
+    /// `k0..k3`) and `n` consumers (2 ms processing, `prefetch` 50) on the
+    /// default broker and seed. 25 is issue 16's 50 clients at 10,000
+    /// msgs/s; 10 is a Compare pane of 20 clients.
+    pub fn busy(n: usize) -> Setup {
+        let producer = ProducerSettings {
+            rate_per_s: 400,
+            keys: 4,
+        };
+        let consumer = ConsumerSettings {
+            processing_ms: 2,
+            prefetch: 50,
+        };
+        Setup {
+            producers: vec![producer; n],
+            consumers: vec![consumer; n],
+            ..Setup::default()
+        }
+    }
+}
+
 /// A setting the page cannot run, and the control it belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SetupError {

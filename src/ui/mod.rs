@@ -31,7 +31,7 @@ mod banners;
 mod bundled;
 mod clients;
 pub mod cluster;
-mod compare;
+pub mod compare;
 mod controls;
 mod disk;
 mod figures;

@@ -211,6 +211,28 @@ pub async fn next_frame() -> f64 {
         .expect("a timestamp")
 }
 
+/// A frame benchmark's samples: the wall ms between `n + 1` animation
+/// frames in a row, sorted (for [`percentile`]).
+#[allow(dead_code)]
+pub async fn frame_gaps_ms(n: usize) -> Vec<f64> {
+    let mut last = next_frame().await;
+    let mut gaps_ms = Vec::with_capacity(n);
+    for _ in 0..n {
+        let now = next_frame().await;
+        gaps_ms.push(now - last);
+        last = now;
+    }
+    gaps_ms.sort_by(|a, b| a.total_cmp(b));
+    gaps_ms
+}
+
+/// The `p` quantile (0 to 1) of sorted, non-empty samples.
+#[allow(dead_code)]
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i]
+}
+
 /// Awaits frames until `ready` holds; panics with `what` after 300 frames.
 #[allow(dead_code)]
 pub async fn until(what: &str, mut ready: impl FnMut() -> bool) {

@@ -211,22 +211,5 @@ impl Session {
 /// msgs/s in all) and 25 consumers (2 ms processing, `prefetch` 50), the
 /// same load as the page's frame benchmark.
 pub fn seek_bench_setup() -> crate::app::playground::Setup {
-    use crate::app::playground::{ConsumerSettings, ProducerSettings, Setup};
-    Setup {
-        producers: vec![
-            ProducerSettings {
-                rate_per_s: 400,
-                keys: 4,
-            };
-            25
-        ],
-        consumers: vec![
-            ConsumerSettings {
-                processing_ms: 2,
-                prefetch: 50,
-            };
-            25
-        ],
-        ..Setup::default()
-    }
+    crate::app::playground::Setup::busy(25)
 }

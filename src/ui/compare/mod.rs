@@ -7,10 +7,12 @@
 pub mod state;
 
 use crate::app::compare::{Diff, Pair};
+use crate::app::playground::Setup;
 use crate::app::share::LiveAction;
 use crate::ui::figures::Figures;
 use crate::ui::topology::format_ms;
 use state::{CompareAction, CompareState, STEP_MS};
+use std::rc::Rc;
 use yew::prelude::*;
 
 /// The comparison's name, as its button says it.
@@ -19,10 +21,20 @@ fn pair_name(pair: Pair) -> String {
     format!("{left} vs {right}")
 }
 
+/// What the Compare page may be given.
+#[derive(Properties, PartialEq, Default)]
+pub struct CompareProps {
+    /// The setup both panes start from (the frame benchmark's 20 clients);
+    /// none for each comparison's own.
+    #[prop_or_default]
+    pub base: Option<Rc<Setup>>,
+}
+
 /// The Compare page.
 #[function_component(ComparePage)]
-pub fn compare_page() -> Html {
-    let state = use_reducer(|| CompareState::new(Pair::Guarantee, super::wall_clock()));
+pub fn compare_page(props: &CompareProps) -> Html {
+    let base = props.base.clone();
+    let state = use_reducer(|| CompareState::new(Pair::Guarantee, base, super::wall_clock()));
     let d = {
         let d = state.dispatcher();
         Callback::from(move |a: CompareAction| d.dispatch(a))

@@ -4,6 +4,7 @@
 //! lockstep and the diff are app code ([`crate::app::compare`]).
 
 use crate::app::compare::{Compare, Diff, Pair};
+use crate::app::playground::Setup;
 use crate::app::session::View;
 use crate::app::share::LiveAction;
 use crate::ui::state::{Clock, FRAME_BUDGET_MS};
@@ -48,6 +49,9 @@ pub struct CompareState {
     pub revision: u64,
     /// What is compared.
     pub pair: Pair,
+    /// The setup both panes start from, when the page was given one (the
+    /// frame benchmark's 20 clients); else each pair's own [`Pair::base`].
+    base: Option<Rc<Setup>>,
     /// What each pane draws, left then right.
     pub views: Option<[Rc<View>; 2]>,
     /// The row between the panes.
@@ -75,13 +79,20 @@ impl PartialEq for CompareState {
 }
 
 impl CompareState {
-    /// `pair` from the start, paused.
-    pub fn new(pair: Pair, clock: Clock) -> CompareState {
-        let runs = Compare::new(pair, SEED).map(|c| Rc::new(RefCell::new(c)));
+    /// `pair` from the start of `base` (or of the pair's own setup from
+    /// [`SEED`]), paused.
+    pub fn new(pair: Pair, base: Option<Rc<Setup>>, clock: Clock) -> CompareState {
+        let runs = match &base {
+            Some(setup) => Compare::from_base(pair, setup),
+            None => Compare::new(pair, SEED),
+        };
         let mut s = CompareState {
-            runs: runs.map_err(|e| format!("This comparison cannot run: {e}")),
+            runs: runs
+                .map(|c| Rc::new(RefCell::new(c)))
+                .map_err(|e| format!("This comparison cannot run: {e}")),
             revision: 0,
             pair,
+            base,
             views: None,
             diff: Rc::default(),
             playing: false,
@@ -97,7 +108,7 @@ impl CompareState {
     /// `pair` from the start, paused, as a change of this state.
     fn start(&mut self, pair: Pair) {
         let revision = self.revision;
-        *self = CompareState::new(pair, self.clock.clone());
+        *self = CompareState::new(pair, self.base.clone(), self.clock.clone());
         self.revision += revision;
     }
 

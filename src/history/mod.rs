@@ -30,6 +30,22 @@
 //! | `read/` | the other way: JSON lines recorded anywhere read back into a history ([`read::read_jsonl`]) |
 //! | `sentence/` | one event as an English sentence, for people ([`describe_event`]) |
 
+/// `unreachable!` for a match arm a caller's dispatch rules out, naming the
+/// value it got. Natively the message shows the value's `Debug`; the page's
+/// build leaves it out, since formatting it would ship the `Debug` of every
+/// note and entry in the bundle for a panic that cannot happen.
+macro_rules! unreachable_shown {
+    ($value:expr, $why:literal) => {{
+        #[cfg(not(target_arch = "wasm32"))]
+        unreachable!("{:?} {}", $value, $why);
+        #[cfg(target_arch = "wasm32")]
+        {
+            let _ = &$value;
+            unreachable!($why)
+        }
+    }};
+}
+
 mod edn;
 mod entry;
 mod events;

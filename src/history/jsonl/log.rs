@@ -43,7 +43,7 @@ fn producer_step(entry: LogEntry, ev: Line<'_>) -> Line<'_> {
             tag: Some(format!("pid {producer_id} epoch {epoch}")),
             ..ev
         },
-        other => unreachable!("{other:?} is not a producer's step"),
+        other => unreachable_shown!(other, "is not a producer's step"),
     }
 }
 
@@ -96,7 +96,7 @@ fn reader_step<'a>(entry: LogEntry, names: &'a Names, ev: Line<'a>) -> Line<'a> 
                 ..ev
             }
         }
-        other => unreachable!("{other:?} is not a reader's step"),
+        other => unreachable_shown!(other, "is not a reader's step"),
     }
 }
 
@@ -155,6 +155,6 @@ fn group_step<'a>(entry: LogEntry, names: &'a Names, ev: Line<'a>) -> Line<'a> {
             group: Some(names.group(group)),
             ..ev
         },
-        other => unreachable!("{other:?} is not a group step"),
+        other => unreachable_shown!(other, "is not a group step"),
     }
 }

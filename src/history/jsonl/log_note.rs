@@ -107,7 +107,7 @@ fn records<'a>(note: LogNote, names: &'a Names, ev: Line<'a>) -> Line<'a> {
             partition,
             to,
         } => range("recovered", (topic, partition), None, to, names, ev),
-        other => unreachable!("{other:?} is not about records"),
+        other => unreachable_shown!(other, "is not about records"),
     }
 }
 
@@ -143,7 +143,7 @@ fn idempotence<'a>(note: LogNote, names: &'a Names, ev: Line<'a>) -> Line<'a> {
             reason: Some("OutOfOrderSequenceException"),
             ..ev
         },
-        other => unreachable!("{other:?} is not about idempotence"),
+        other => unreachable_shown!(other, "is not about idempotence"),
     }
 }
 
@@ -186,7 +186,7 @@ fn storage<'a>(note: LogNote, names: &'a Names, ev: Line<'a>) -> Line<'a> {
             }),
             ..ev
         },
-        other => unreachable!("{other:?} is not about storage"),
+        other => unreachable_shown!(other, "is not about storage"),
     }
 }
 
@@ -253,7 +253,7 @@ fn recovery<'a>(note: LogNote, names: &'a Names, ev: Line<'a>) -> Line<'a> {
             )
         },
         LogNote::Carried { .. } => carried(note, names, ev),
-        other => unreachable!("{other:?} is not about recovery"),
+        other => unreachable_shown!(other, "is not about recovery"),
     }
 }
 
@@ -269,7 +269,7 @@ fn carried<'a>(note: LogNote, names: &'a Names, ev: Line<'a>) -> Line<'a> {
         carried,
     } = note
     else {
-        unreachable!("{note:?} is not a carried record");
+        unreachable_shown!(note, "is not a carried record");
     };
     Line {
         f: "carried",
@@ -315,7 +315,7 @@ fn membership<'a>(note: LogNote, names: &'a Names, ev: Line<'a>) -> Line<'a> {
             reason: Some("session.timeout.ms"),
             ..ev
         },
-        other => unreachable!("{other:?} is not about membership"),
+        other => unreachable_shown!(other, "is not about membership"),
     }
 }
 
@@ -373,7 +373,7 @@ fn offsets<'a>(note: LogNote, names: &'a Names, ev: Line<'a>) -> Line<'a> {
             offset: Some(offset),
             ..ev
         },
-        other => unreachable!("{other:?} is not about offsets"),
+        other => unreachable_shown!(other, "is not about offsets"),
     }
 }
 

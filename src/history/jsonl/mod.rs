@@ -182,7 +182,7 @@ fn client_op<'a>(entry: Entry, names: &'a Names, base: Line<'a>) -> Line<'a> {
             reason: Some("already in the dedup store"),
             ..event
         },
-        other => unreachable!("{other:?} is not a client operation"),
+        other => unreachable_shown!(other, "is not a client operation"),
     }
 }
 
@@ -219,6 +219,6 @@ fn world_event(entry: Entry, base: Line<'_>) -> Line<'_> {
             reason: Some(why),
             ..event
         },
-        other => unreachable!("{other:?} is not a world event"),
+        other => unreachable_shown!(other, "is not a world event"),
     }
 }

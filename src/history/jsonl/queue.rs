@@ -72,7 +72,7 @@ fn in_queue<'a>(note: Note, names: &'a Names, ev: Line<'a>) -> Line<'a> {
             reason,
         } => return dead_lettered(msg, (from, to), reason, names, ev),
         Note::LostInCrash { msg, queue } => ("lost_in_crash", msg, queue),
-        other => unreachable!("{other:?} is not about a message in a queue"),
+        other => unreachable_shown!(other, "is not about a message in a queue"),
     };
     Line {
         f,
@@ -106,7 +106,7 @@ fn from_disk<'a>(note: Note, names: &'a Names, ev: Line<'a>) -> Line<'a> {
             queue,
             "the record of its leaving was not on disk at the crash",
         ),
-        other => unreachable!("{other:?} is not about a durable queue's disk"),
+        other => unreachable_shown!(other, "is not about a durable queue's disk"),
     };
     Line {
         f,
@@ -132,7 +132,7 @@ fn not_enqueued<'a>(note: Note, names: &'a Names, ev: Line<'a>) -> Line<'a> {
             Some(queue),
             Some("MessageDeduplicationId seen within 5 minutes"),
         ),
-        other => unreachable!("{other:?} is not about a publish left out"),
+        other => unreachable_shown!(other, "is not about a publish left out"),
     };
     Line {
         f,
@@ -169,7 +169,7 @@ fn channel<'a>(note: Note, names: &'a Names, ev: Line<'a>) -> Line<'a> {
             reason: Some("exclusive"),
             ..ev
         },
-        other => unreachable!("{other:?} is not about a channel"),
+        other => unreachable_shown!(other, "is not about a channel"),
     }
 }
 

@@ -113,6 +113,6 @@ fn group_step(e: LogEntry, who: &str, names: &Names) -> String {
             }
         }
         LogEntry::Leave { group } => format!("{who} left group {}", names.group(group)),
-        other => unreachable!("{other:?} is not a group step"),
+        other => unreachable_shown!(other, "is not a group step"),
     }
 }

@@ -101,7 +101,7 @@ fn records(n: LogNote, who: &str, names: &Names) -> String {
         LogNote::DuplicateSequence { .. } | LogNote::SequenceRejected { .. } => {
             idempotence(n, who, names)
         }
-        other => unreachable!("{other:?} is not about records"),
+        other => unreachable_shown!(other, "is not about records"),
     }
 }
 
@@ -129,7 +129,7 @@ fn idempotence(n: LogNote, who: &str, names: &Names) -> String {
             msg_name(msg),
             part(topic, partition, names)
         ),
-        other => unreachable!("{other:?} is not about idempotence"),
+        other => unreachable_shown!(other, "is not about idempotence"),
     }
 }
 
@@ -169,7 +169,7 @@ fn recovery(n: LogNote, who: &str, names: &Names) -> String {
         | LogNote::RecoveredOffset { .. }
         | LogNote::ProducerStateFromLog { .. }
         | LogNote::RecoveredProducer { .. } => read_back(n, names),
-        other => unreachable!("{other:?} is not about recovery"),
+        other => unreachable_shown!(other, "is not about recovery"),
     }
 }
 
@@ -219,7 +219,7 @@ fn read_back(n: LogNote, names: &Names) -> String {
                 format!("the earlier visit had acknowledged {p} up to offset {acked_end}; recovery kept all of it")
             }
         }
-        other => unreachable!("{other:?} is not read back by recovery"),
+        other => unreachable_shown!(other, "is not read back by recovery"),
     }
 }
 
@@ -234,7 +234,7 @@ fn carried(n: LogNote, names: &Names) -> String {
         ..
     } = n
     else {
-        unreachable!("{n:?} is not a carried record");
+        unreachable_shown!(n, "is not a carried record");
     };
     let how = match carried {
         Carried::Consumed => "consumed back then",
@@ -275,7 +275,7 @@ fn group(n: LogNote, who: &str, names: &Names) -> String {
         | LogNote::CommitRejected { .. }
         | LogNote::UnstableOffsetCommit { .. }
         | LogNote::Position { .. } => offsets(n, who, names),
-        other => unreachable!("{other:?} is not about a group"),
+        other => unreachable_shown!(other, "is not about a group"),
     }
 }
 
@@ -316,7 +316,7 @@ fn offsets(n: LogNote, who: &str, names: &Names) -> String {
             "{} will read partition {partition} from offset {offset}",
             names.client(member)
         ),
-        other => unreachable!("{other:?} is not about offsets"),
+        other => unreachable_shown!(other, "is not about offsets"),
     }
 }
 

@@ -110,7 +110,7 @@ fn client_step(entry: Entry, who: &str, names: &Names) -> String {
             "{who} skipped {}: already in its dedup store, the effect is not applied twice",
             msg_name(msg)
         ),
-        other => unreachable!("{other:?} is not a client step"),
+        other => unreachable_shown!(other, "is not a client step"),
     }
 }
 

@@ -458,22 +458,24 @@ impl Journal {
     /// batch holding `offset` keeps the records before it (rewritten in
     /// place, same `seq`), later batches are deleted. Returns what was cut
     /// and the repair a real disk must apply.
+    ///
+    /// Batches of flushes still in flight are cut the same way: the flush
+    /// then writes what is left of them (a real disk's writer reads its
+    /// batches when it starts the flush), and the repair, queued after the
+    /// flush, deletes or rewrites what it had written already. Nothing may
+    /// be pending (a cluster follower flushes what it appends at once).
     pub fn truncate(
         &mut self,
         stream: StreamId,
         offset: u64,
     ) -> Result<(Truncation, Repair), StorageError> {
         self.check_writable()?;
-        assert!(
-            self.pending.is_empty() && self.in_flight.is_empty(),
-            "truncate right after recover, before any write"
-        );
+        assert!(self.pending.is_empty(), "truncate with nothing pending");
         let mut repair = Repair::default();
         let mut cut: Option<Truncation> = None;
-        let entries = self
-            .durable
-            .iter_mut()
-            .filter(|entry| entry.stream == stream);
+        let flushing = self.in_flight.iter_mut().flat_map(|f| f.entries.iter_mut());
+        let entries =
+            (self.durable.iter_mut().chain(flushing)).filter(|entry| entry.stream == stream);
         for (batch_index, entry) in entries.enumerate() {
             let corrupt = |error| StorageError::Corrupt {
                 stream,
@@ -505,9 +507,12 @@ impl Journal {
             truncation.dropped_bytes += old_len - entry.bytes.len();
             repair.put.push(entry.clone());
         }
-        // `delete` is in seq order, like `durable`.
-        self.durable
-            .retain(|entry| repair.delete.binary_search(&entry.seq).is_err());
+        // `delete` is in seq order, like `durable` then the flushes.
+        let kept = |entry: &Entry| repair.delete.binary_search(&entry.seq).is_err();
+        self.durable.retain(kept);
+        for flush in &mut self.in_flight {
+            flush.entries.retain(kept);
+        }
         if self.log_ends.get(&stream).is_some_and(|&end| end > offset) {
             self.log_ends.insert(stream, offset);
         }

@@ -457,10 +457,12 @@ pub trait Storage {
     /// Cuts `stream`'s log at `offset`, durably: records from `offset` on
     /// are gone, as Kafka truncates a segment. For damage the CRC cannot
     /// see: a batch that is intact but holds a record its reader (the
-    /// broker) could not have written. Call right after
-    /// [`recover`](Self::recover), before any append; the next append
-    /// starts at `offset`. Says what it cut. A store that cannot do it
-    /// refuses (the default), and the caller must not write to `stream`.
+    /// broker) could not have written, or a cluster follower cutting a
+    /// divergent tail. Nothing may be pending (flush what was appended
+    /// first); flushes in flight lose their batches from `offset` on, and
+    /// a real disk applies the cut in write order after them. The next
+    /// append starts at `offset`. Says what it cut. A store that cannot do
+    /// it refuses (the default), and the caller must not write to `stream`.
     fn truncate(&mut self, stream: StreamId, offset: u64) -> Result<Truncation, StorageError> {
         let _ = (stream, offset);
         Err(StorageError::Io {

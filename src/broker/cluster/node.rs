@@ -417,6 +417,14 @@ impl BrokerNode {
         out.push(NodeOut::WakeAt(until_ms));
     }
 
+    /// Each replica's (partition, records, the end of what is on disk or
+    /// being fsynced): what a store behind this broker must hold (see
+    /// `world::cluster::disk`).
+    pub fn disk_ends(&self) -> impl Iterator<Item = (PartitionIdx, &[Record], u64)> {
+        let each = self.replicas.iter();
+        each.map(|(&p, r)| (p, &r.log.records[..], r.log.fsync_end()))
+    }
+
     /// A replica's records, for the checker at quiescence.
     pub fn records(&self, partition: PartitionIdx) -> Option<&[Record]> {
         self.replicas.get(&partition).map(|r| &r.log.records[..])

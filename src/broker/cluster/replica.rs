@@ -217,6 +217,13 @@ impl ReplicaLog {
         Some(done_ms)
     }
 
+    /// The end its disk is asked to hold: what is on disk, or the end of
+    /// the `fsync` in flight (a store behind the replica writes this far).
+    pub(super) fn fsync_end(&self) -> u64 {
+        self.flushing
+            .map_or(self.durable_end, |(end, _)| end.max(self.durable_end))
+    }
+
     /// Whether everything appended is on disk.
     pub(super) fn all_durable(&self) -> bool {
         self.durable_end == self.end()

@@ -25,8 +25,10 @@
 //! | `clients.rs` | producers and readers |
 //! | `drive.rs` | what producers and readers do with timers and answers |
 //! | `stored.rs` | each broker's disk as storage streams, and a run that resumes from them |
+//! | `disk.rs` | each broker's store following its replicas while the run goes on (the page's IndexedDB) |
 
 mod clients;
+mod disk;
 mod drive;
 pub mod stored;
 mod wire;
@@ -34,7 +36,7 @@ mod wire;
 use super::clock::Scheduled;
 use crate::broker::cluster::{
     BrokerNode, ClientReply, ClientRequest, ClusterNote, Controller, LeaderAndIsr, NodeOut,
-    NodeView, PartitionIdx, PeerMsg,
+    NodeView, PartitionIdx, PeerMsg, Record,
 };
 use crate::broker::ClientId;
 use crate::check::cluster::{check, ClientAck, ClusterFacts, ClusterVerdict, FinalPartition};
@@ -139,6 +141,11 @@ pub struct ClusterRun {
     facts: ClusterFacts,
     /// The drain ran.
     drained: bool,
+    /// The run proper is over: every broker was healed and restarted and
+    /// the drain runs (or ran).
+    draining: bool,
+    /// Each broker's store, when the run keeps its logs (see [`disk`]).
+    disks: disk::Disks,
 }
 
 impl ClusterRun {
@@ -201,6 +208,8 @@ impl ClusterRun {
             next_msg: 1,
             facts: ClusterFacts::default(),
             drained: false,
+            draining: false,
+            disks: disk::Disks::default(),
         };
         Ok(run)
     }
@@ -235,17 +244,26 @@ impl ClusterRun {
     }
 
     /// Runs to `duration_ms`, heals and restarts every broker, and drains
-    /// for `limits.drain_ms`. Errs when `limits.events_max` is hit.
+    /// for `limits.drain_ms`. Errs when `limits.events_max` is hit. With
+    /// stores attached it may stop to wait for one
+    /// ([`ClusterRun::disk_wait`]): call it again once that flush is
+    /// durable, until [`ClusterRun::is_drained`].
     pub fn finish(&mut self) -> Result<(), String> {
-        self.run_to_end()?;
-        for i in 0..self.nodes.len() {
-            let node = NodeId(i as u8 + 1);
-            self.heal(node);
-            self.restart(node);
+        if !self.draining {
+            self.run_to_end()?;
+            if self.disk_wait().is_some() {
+                return Ok(());
+            }
+            for i in 0..self.nodes.len() {
+                let node = NodeId(i as u8 + 1);
+                self.heal(node);
+                self.restart(node);
+            }
+            self.end_ms += self.scenario.limits.drain_ms;
+            self.draining = true;
         }
-        self.end_ms += self.scenario.limits.drain_ms;
         self.run_to_end()?;
-        self.drained = true;
+        self.drained = self.disk_wait().is_none() && self.shut_down_disks();
         Ok(())
     }
 
@@ -265,6 +283,9 @@ impl ClusterRun {
             if next.at_ms > limit_ms {
                 break;
             }
+            if !self.disks_allow(next.at_ms) {
+                return Ok(()); // a store is late: wait for it (see `disk`)
+            }
             if self.events_run >= self.scenario.limits.events_max {
                 return Err(format!(
                     "run bound exceeded: more than limits.events_max = {} events by t={} ms",
@@ -276,7 +297,9 @@ impl ClusterRun {
             self.events_run += 1;
             self.dispatch(next.ev);
         }
-        self.now_ms = self.now_ms.max(limit_ms);
+        if self.disks_allow(limit_ms) {
+            self.now_ms = self.now_ms.max(limit_ms);
+        }
         Ok(())
     }
 
@@ -323,7 +346,8 @@ impl ClusterRun {
         self.apply(Some(node), out);
     }
 
-    /// A broker's (or, with `None`, the controller's) outputs.
+    /// A broker's (or, with `None`, the controller's) outputs; then the
+    /// broker's store follows its replicas.
     fn apply(&mut self, from: Option<NodeId>, out: Vec<NodeOut>) {
         for o in out {
             match (o, from) {
@@ -336,6 +360,9 @@ impl ClusterRun {
                 // Not `{o:?}`: a Debug of every message would ship in the page.
                 (_, None) => unreachable!("the controller only sends words and notes"),
             }
+        }
+        if let Some(node) = from {
+            self.sync_disk(node);
         }
     }
 
@@ -353,6 +380,23 @@ impl ClusterRun {
     /// zombie cut off from it may move its own HW (with the ISR it shrank
     /// alone), which the checker judges by what clients got from it.
     fn note(&mut self, from: Option<NodeId>, note: ClusterNote) {
+        match &note {
+            ClusterNote::Truncated {
+                node,
+                partition,
+                from,
+                ..
+            } => self.cut_disk(*node, *partition, *from),
+            ClusterNote::LostInCrash {
+                node,
+                partition,
+                removed,
+            } => {
+                let from = removed.first().map_or(u64::MAX, |r| r.0);
+                self.cut_disk(*node, *partition, from);
+            }
+            _ => {}
+        }
         let reachable = from.is_some_and(|n| !self.cuts[usize::from(n.0) - 1].controller);
         if let (ClusterNote::HighWatermark { partition, hw, .. }, Some(node), true) =
             (&note, from, reachable)
@@ -423,6 +467,14 @@ impl ClusterRun {
         self.nodes.iter().map(BrokerNode::view).collect()
     }
 
+    /// Broker `node`'s replica of `partition`: its records (none when it
+    /// hosts none).
+    pub fn replica_records(&self, node: NodeId, partition: PartitionIdx) -> Option<&[Record]> {
+        self.nodes
+            .get(usize::from(node.0).wrapping_sub(1))?
+            .records(partition)
+    }
+
     /// The controller: leaders, epochs, ISRs.
     pub fn controller(&self) -> &Controller {
         &self.controller
@@ -461,7 +513,7 @@ impl ClusterRun {
                 self.nodes.len()
             ));
         }
-        if self.drained {
+        if self.draining {
             return Err("the run is over: start it again to try another fault".into());
         }
         match action {

@@ -61,7 +61,7 @@ pub struct StoredCluster {
 
 /// The scenario's partitions, by [`PartitionIdx`]: (topic index,
 /// partition in the topic, its name `events-1`).
-fn layout(scenario: &Scenario) -> Vec<(u16, u16, String)> {
+pub(super) fn layout(scenario: &Scenario) -> Vec<(u16, u16, String)> {
     let BrokerSpec::Log(log) = &scenario.broker else {
         return Vec::new();
     };
@@ -165,7 +165,7 @@ impl StoredCluster {
 
 /// Appends `records` to `stream`, in batches of [`BATCH_RECORDS`].
 pub fn append_records(
-    store: &mut impl Storage,
+    store: &mut (impl Storage + ?Sized),
     stream: StreamId,
     records: &[Record],
 ) -> Result<(), StorageError> {

@@ -189,6 +189,7 @@ impl ClusterRun {
         self.facts.faults.push((self.now_ms, node, "crash"));
         let mut out = Vec::new();
         self.nodes[usize::from(node.0) - 1].crash(self.now_ms, &mut out);
+        self.crash_disk(node);
         self.apply(Some(node), out);
         self.silent(node);
     }

@@ -6,8 +6,11 @@
 //! the same run.
 #![cfg(not(target_arch = "wasm32"))]
 
-use brokerlab::app::cluster::{BrokerButton, ClusterSession, ClusterSetup};
+use brokerlab::app::cluster::{BrokerButton, ClusterSession, ClusterSetup, FSYNC_LATENCY_MS};
 use brokerlab::config::Acks;
+use brokerlab::storage::{Limits, MemoryStore, Recovery, Storage};
+use std::cell::RefCell;
+use std::rc::Rc;
 
 #[test]
 fn impossible_combinations_name_their_field() {
@@ -117,4 +120,108 @@ fn isolate_and_heal_by_name_and_views_show_replicas() {
     s.run_to_end();
     assert_eq!(s.view().holds, Some(true), "{:?}", s.view().findings);
     assert!(s.press(BrokerButton::Crash, 1).is_err(), "the run is over");
+}
+
+/// The page keeps each broker's log in a store of its own (the memory
+/// store here, IndexedDB in the page): five stores, as the page opens.
+fn stores() -> Vec<Rc<RefCell<MemoryStore>>> {
+    let store = || {
+        Rc::new(RefCell::new(MemoryStore::new(
+            Limits::default(),
+            FSYNC_LATENCY_MS,
+        )))
+    };
+    (0..5).map(|_| store()).collect()
+}
+
+fn boxed(stores: &[Rc<RefCell<MemoryStore>>]) -> Vec<Box<dyn Storage>> {
+    let each = stores
+        .iter()
+        .map(|s| Box::new(Rc::clone(s)) as Box<dyn Storage>);
+    each.collect()
+}
+
+/// What each store kept, as a reload reads it.
+fn reload(stores: &[Rc<RefCell<MemoryStore>>]) -> Vec<Recovery> {
+    stores.iter().map(|s| s.borrow_mut().recover()).collect()
+}
+
+#[test]
+fn the_saved_setup_reads_back_and_what_does_not_fit_is_named() {
+    let setup = ClusterSetup {
+        brokers: 4,
+        acks: Acks::One,
+        unclean_leader_election_enable: true,
+        seed: 77,
+        ..ClusterSetup::default()
+    };
+    assert_eq!(ClusterSetup::from_text(&setup.to_text()), Ok(setup.clone()));
+    let fewer = setup.to_text().replace("partitions=3", "partitions=2");
+    let e = ClusterSetup::from_text(&fewer).unwrap_err();
+    assert!(e.starts_with("stored.setup.partitions: `2`"), "{e}");
+    let bad = setup.to_text().replace("acks=1", "acks=most");
+    let e = ClusterSetup::from_text(&bad).unwrap_err();
+    assert!(e.starts_with("stored.setup.acks"), "{e}");
+    let e = ClusterSetup::from_text("{\"broker\": \"kafka\"}").unwrap_err();
+    assert!(e.starts_with("stored.setup:"), "{e}");
+}
+
+#[test]
+fn a_reload_resumes_the_cluster_from_its_stores() {
+    let setup = ClusterSetup::default();
+    let disks = stores();
+    let mut s = ClusterSession::new(&setup).expect("valid");
+    s.keep_in(boxed(&disks));
+    s.run_to_end();
+    let before = s.view();
+    assert_eq!(before.holds, Some(true));
+    assert!(before.acked > 100, "{} acknowledged", before.acked);
+    assert!(disks[3].borrow().durable().is_empty(), "b4 is not used");
+
+    let recoveries = reload(&disks);
+    let mut again = ClusterSession::resume(&setup, &recoveries).expect("resumes");
+    again.keep_in(boxed(&disks));
+    let view = again.view();
+    for (b, old) in view.brokers.iter().zip(&before.brokers) {
+        for (r, o) in b.replicas.iter().zip(&old.replicas) {
+            assert_eq!(
+                r.leo, o.leo,
+                "{} {}: the whole log came back",
+                b.name, r.partition
+            );
+            assert_eq!(r.on_disk, r.leo, "all of it on disk");
+        }
+    }
+    again.run_to_end();
+    let after = again.view();
+    assert_eq!(after.holds, Some(true), "{:?}", after.findings);
+    assert!(after.acked > 100, "the resumed run takes new records");
+}
+
+#[test]
+fn a_stored_cluster_of_another_layout_is_refused_by_name() {
+    let disks = stores();
+    let mut s = ClusterSession::new(&ClusterSetup::default()).expect("valid");
+    s.keep_in(boxed(&disks));
+    s.run_to_end();
+    let recoveries = reload(&disks);
+    // Two brokers at replication.factor 2: b3's log has no place.
+    let two = ClusterSetup {
+        brokers: 2,
+        replication_factor: 2,
+        ..ClusterSetup::default()
+    };
+    let e = ClusterSession::resume(&two, &recoveries)
+        .err()
+        .expect("refused");
+    assert!(e.starts_with("stored.b"), "{e}");
+    // Five brokers place the partitions elsewhere.
+    let five = ClusterSetup {
+        brokers: 5,
+        ..ClusterSetup::default()
+    };
+    let e = ClusterSession::resume(&five, &recoveries)
+        .err()
+        .expect("refused");
+    assert!(e.starts_with("stored.b"), "{e}");
 }

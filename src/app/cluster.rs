@@ -16,15 +16,27 @@
 //! ([`crate::check::cluster`]) for the verdict: a lost record comes with
 //! its causal chain.
 //!
+//! Each broker's log can be kept in a store of its own
+//! ([`ClusterSession::keep_in`]; the page's IndexedDB databases, one per
+//! broker) with the setup saved beside it as text
+//! ([`ClusterSetup::to_text`]), so a reload resumes the whole cluster
+//! ([`ClusterSession::resume`]): a reload is every broker losing power at
+//! once, so each comes back with what it had fsynced. Stored data that
+//! does not fit (another layout, a broker or partition the setup does not
+//! have) is refused naming the stored item.
+//!
 //! Simplified here, and said on the page: the controller is always
 //! available; the reader reads every partition from offset 0 (no
-//! consumer group, no committed offsets); nothing is kept in IndexedDB.
+//! consumer group, no committed offsets); a resumed cluster starts its
+//! producer and reader again (only the brokers' logs are kept).
 
 use crate::app::playground::SetupError;
 use crate::broker::cluster::{NodeView, PartitionIdx};
 use crate::check::cluster::ClusterVerdict;
 use crate::config::{Acks, FaultAction, Scenario};
 use crate::node::NodeId;
+use crate::storage::{FlushId, Recovery, Storage};
+use crate::world::cluster::stored::StoredCluster;
 use crate::world::cluster::ClusterRun;
 
 /// Partitions of the page's topic: spread round-robin, so each of three
@@ -43,6 +55,9 @@ pub const PRODUCE_EVERY_MS: u64 = 2;
 /// lags its leader by a fetch's round trip, so `acks=1` has something to
 /// lose): 10 to 20 ms between brokers, 1 to 2 ms to a client.
 const CLIENT_LINK: &str = r#"{ "latency_ms_min": 1, "latency_ms_max": 2 }"#;
+/// Virtual ms one `fsync` takes: the scenario's `fsync_latency_ms`, and
+/// what a broker's store is opened with.
+pub const FSYNC_LATENCY_MS: u64 = 4;
 /// Findings told on the page (the counts are always complete).
 pub const FINDINGS_SHOWN_MAX: usize = 20;
 
@@ -94,7 +109,7 @@ impl ClusterSetup {
         let json = format!(
             r#"{{ "name": "cluster", "seed": {seed}, "duration_ms": {DURATION_MS},
   "broker": {{ "kind": "log", "topics": [ {{ "name": "{TOPIC}", "partitions": {PARTITIONS} }} ],
-    "fsync_latency_ms": 4,
+    "fsync_latency_ms": {FSYNC_LATENCY_MS},
     "cluster": {{ "brokers": {brokers}, "replication.factor": {rf}, "min.insync.replicas": {min},
       "unclean.leader.election.enable": {unclean}, "replica.lag.time.max.ms": 500,
       "replica.fetch.wait.max.ms": 100, "broker.session.timeout.ms": 1000 }} }},
@@ -116,6 +131,76 @@ impl ClusterSetup {
             field: field_label(&e.path),
             reason: e.reason,
         })
+    }
+}
+
+impl ClusterSetup {
+    /// The setup as saved beside each broker's stored log: one line of
+    /// `name=value` words, the layout (topic, partitions) included.
+    pub fn to_text(&self) -> String {
+        let acks = acks_name(self.acks);
+        format!(
+            "cluster-v1 topic={TOPIC} partitions={PARTITIONS} brokers={} replication.factor={} \
+             min.insync.replicas={} acks={acks} unclean.leader.election.enable={} seed={}",
+            self.brokers,
+            self.replication_factor,
+            self.min_insync_replicas,
+            self.unclean_leader_election_enable,
+            self.seed
+        )
+    }
+
+    /// A saved setup read back; what does not fit this page is refused
+    /// naming the stored item (`stored.setup.partitions`).
+    pub fn from_text(text: &str) -> Result<ClusterSetup, String> {
+        let mut words = text.split_whitespace();
+        if words.next() != Some("cluster-v1") {
+            return Err("stored.setup: not a cluster setup this page wrote".into());
+        }
+        let mut setup = ClusterSetup::default();
+        for word in words {
+            let (key, value) = word.split_once('=').unwrap_or((word, ""));
+            let number = value.parse::<u8>().ok();
+            let flag = value.parse::<bool>().ok();
+            let fits = match key {
+                "topic" => value == TOPIC,
+                "partitions" => value == PARTITIONS.to_string(),
+                "brokers" => number.map(|n| setup.brokers = n).is_some(),
+                "replication.factor" => number.map(|n| setup.replication_factor = n).is_some(),
+                "min.insync.replicas" => number.map(|n| setup.min_insync_replicas = n).is_some(),
+                "acks" => parse_acks(value).map(|a| setup.acks = a).is_some(),
+                "unclean.leader.election.enable" => flag
+                    .map(|f| setup.unclean_leader_election_enable = f)
+                    .is_some(),
+                "seed" => value.parse().map(|n| setup.seed = n).is_ok(),
+                _ => false,
+            };
+            if !fits {
+                return Err(format!(
+                    "stored.setup.{key}: `{value}` does not fit this page's cluster (topic {TOPIC}, {PARTITIONS} partitions)"
+                ));
+            }
+        }
+        Ok(setup)
+    }
+}
+
+/// How the page's list (and the saved setup) names an `acks`.
+pub fn acks_name(acks: Acks) -> &'static str {
+    match acks {
+        Acks::Zero => "0",
+        Acks::One => "1",
+        Acks::All => "all",
+    }
+}
+
+/// `acks` as the page's list (and the saved setup) names it.
+pub fn parse_acks(text: &str) -> Option<Acks> {
+    match text {
+        "0" => Some(Acks::Zero),
+        "1" => Some(Acks::One),
+        "all" => Some(Acks::All),
+        _ => None,
     }
 }
 
@@ -178,6 +263,8 @@ pub struct ReplicaRow {
     pub leo: u64,
     /// Its high watermark.
     pub hw: u64,
+    /// Records on its broker's disk (what a power cut, or a reload, leaves).
+    pub on_disk: u64,
     /// On the leader: its ISR, by name (`b1 b2`).
     pub isr: Option<String>,
 }
@@ -217,6 +304,8 @@ pub struct ClusterView {
     pub findings: Vec<(&'static str, String)>,
     /// Why the run stopped early, if it did.
     pub error: Option<String>,
+    /// Brokers whose store stopped taking writes, and why.
+    pub disk_failures: Vec<String>,
 }
 
 /// One cluster run as the page drives it.
@@ -227,6 +316,9 @@ pub struct ClusterSession {
     verdict: Option<ClusterVerdict>,
     /// A run bound that stopped it.
     error: Option<String>,
+    /// The virtual time asked for: the run goes there, waiting for its
+    /// stores on the way when they are late.
+    target_ms: u64,
 }
 
 impl ClusterSession {
@@ -237,28 +329,75 @@ impl ClusterSession {
             field: field_label(&e.path),
             reason: e.reason,
         })?;
-        Ok(ClusterSession {
+        Ok(ClusterSession::of(run))
+    }
+
+    fn of(run: ClusterRun) -> ClusterSession {
+        ClusterSession {
             run,
             verdict: None,
             error: None,
-        })
+            target_ms: 0,
+        }
+    }
+
+    /// A run of `setup` on the logs each broker's store kept
+    /// (`recoveries[i]` is `b{i+1}`'s; more stores than brokers may be
+    /// given, and must then be empty): the cluster restarts as after
+    /// every broker lost power at once. Stored data that does not fit is
+    /// refused naming the stored item (`stored.b4`, `stored.b1.events-2`).
+    pub fn resume(setup: &ClusterSetup, recoveries: &[Recovery]) -> Result<ClusterSession, String> {
+        let scenario = setup.to_scenario().map_err(|e| e.to_string())?;
+        let mut stored = StoredCluster::default();
+        for (i, recovery) in recoveries.iter().enumerate() {
+            let node = NodeId(i as u8 + 1);
+            let replicas = StoredCluster::read_node(&scenario, node, recovery);
+            stored.replicas.extend(replicas.map_err(|e| e.to_string())?);
+        }
+        let run = ClusterRun::resume(&scenario, &stored).map_err(|e| e.to_string())?;
+        Ok(ClusterSession::of(run))
+    }
+
+    /// From now on each broker keeps its log in a store of its own:
+    /// `stores[i]` is `b{i+1}`'s (recovered, holding what the run's
+    /// replicas hold; stores past the run's brokers are not used). Call
+    /// before the first [`advance`](Self::advance).
+    pub fn keep_in(&mut self, stores: Vec<Box<dyn Storage>>) {
+        let brokers = self.run.views().len();
+        self.run
+            .attach_disks(stores.into_iter().take(brokers).collect());
     }
 
     /// Runs `virtual_ms` more; at the run's end, heals and restarts every
     /// broker, drains, and judges.
     pub fn advance(&mut self, virtual_ms: u64) {
+        let from_ms = self.target_ms.max(self.run.now_ms());
+        self.target_ms = from_ms.saturating_add(virtual_ms);
+        self.go_on();
+    }
+
+    /// Runs on toward the time asked for: after a store's flush that the
+    /// run waited for ([`disk_wait`](Self::disk_wait)) is durable.
+    pub fn go_on(&mut self) {
         if self.is_over() {
             return;
         }
-        let until_ms = self.run.now_ms().saturating_add(virtual_ms);
-        let result = self.run.run_until(until_ms).and_then(|()| {
-            if self.run.now_ms() >= self.run.end_ms() {
+        let result = self.run.run_until(self.target_ms).and_then(|()| {
+            let waiting = self.run.disk_wait().is_some();
+            if !waiting && self.run.now_ms() >= self.run.end_ms() {
                 self.run.finish()?;
+            }
+            if self.run.is_drained() {
                 self.verdict = Some(self.run.verdict());
             }
             Ok(())
         });
         self.error = result.err();
+    }
+
+    /// The store flush the run waits for: (broker, flush).
+    pub fn disk_wait(&self) -> Option<(NodeId, FlushId)> {
+        self.run.disk_wait()
     }
 
     /// Runs to the end and judges.
@@ -311,6 +450,9 @@ impl ClusterSession {
             counts,
             findings,
             error: self.error.clone(),
+            disk_failures: (self.run.disk_failures())
+                .map(|(node, why)| format!("{node}'s disk stopped taking writes ({why}): its later records are not kept"))
+                .collect(),
         }
     }
 
@@ -325,6 +467,7 @@ impl ClusterSession {
                 epoch: r.epoch,
                 leo: r.leo,
                 hw: r.hw,
+                on_disk: r.durable_end,
                 isr: r.isr.filter(|_| n.up).map(|isr| {
                     let names: Vec<&str> = isr.iter().map(NodeId::name).collect();
                     names.join(" ")

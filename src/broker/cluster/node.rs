@@ -417,6 +417,12 @@ impl BrokerNode {
         out.push(NodeOut::WakeAt(until_ms));
     }
 
+    /// A clean shutdown (the run's end): every replica's log is written
+    /// whole, as Kafka flushes every log on a controlled shutdown.
+    pub fn shut_down(&mut self) {
+        self.replicas.values_mut().for_each(|r| r.log.all_written());
+    }
+
     /// Each replica's (partition, records, the end of what is on disk or
     /// being fsynced): what a store behind this broker must hold (see
     /// `world::cluster::disk`).

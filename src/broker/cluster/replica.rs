@@ -224,6 +224,12 @@ impl ReplicaLog {
             .map_or(self.durable_end, |(end, _)| end.max(self.durable_end))
     }
 
+    /// A clean shutdown wrote the whole log: all of it is on disk.
+    pub(super) fn all_written(&mut self) {
+        self.durable_end = self.end();
+        (self.flushing, self.unflushed_since_ms) = (None, None);
+    }
+
     /// Whether everything appended is on disk.
     pub(super) fn all_durable(&self) -> bool {
         self.durable_end == self.end()

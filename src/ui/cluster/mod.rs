@@ -9,7 +9,6 @@ pub mod state;
 
 use super::controls::{labelled_select, NumberField};
 use crate::app::cluster::{BrokerButton, BrokerRow, ClusterView, ReplicaRow, TOPIC};
-use crate::config::Acks;
 use state::{ClusterAction, ClusterState};
 use yew::prelude::*;
 
@@ -65,11 +64,7 @@ fn settings(state: &ClusterState, dispatch: &Callback<ClusterAction>) -> Html {
         labelled_select(label, options, onchange, state.errors.get(label))
     };
     const COUNTS: [&str; 5] = ["1", "2", "3", "4", "5"];
-    let acks = match d.acks {
-        Acks::Zero => "0",
-        Acks::One => "1",
-        Acks::All => "all",
-    };
+    let acks = crate::app::cluster::acks_name(d.acks);
     html! {
         <section class="toolbar" aria-label="Cluster settings">
             <fieldset class="group" aria-label="Cluster">

@@ -2,8 +2,7 @@
 //! [`ClusterAction`]. The reducer drives the [`ClusterSession`]; the
 //! components draw the [`ClusterView`] it derives and send actions back.
 
-use crate::app::cluster::{BrokerButton, ClusterSession, ClusterSetup, ClusterView};
-use crate::config::Acks;
+use crate::app::cluster::{parse_acks, BrokerButton, ClusterSession, ClusterSetup, ClusterView};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -154,16 +153,6 @@ impl ClusterState {
         } else {
             self.start(draft);
         }
-    }
-}
-
-/// `acks` as the list names it.
-fn parse_acks(text: &str) -> Option<Acks> {
-    match text {
-        "0" => Some(Acks::Zero),
-        "1" => Some(Acks::One),
-        "all" => Some(Acks::All),
-        _ => None,
     }
 }
 

@@ -204,7 +204,8 @@ impl ClusterRun {
     }
 
     /// The clean shutdown at the run's end: every broker writes its whole
-    /// log; true once all of it is durable.
+    /// log; true once all of it is durable (then every replica counts it
+    /// on disk).
     pub(super) fn shut_down_disks(&mut self) -> bool {
         if !std::mem::replace(&mut self.disks.shut, true) {
             let (Disks { each, streams, .. }, now_ms) = (&mut self.disks, self.now_ms);
@@ -212,7 +213,11 @@ impl ClusterRun {
                 disk.guard(|d| d.sync(node, streams, now_ms, true));
             }
         }
-        self.disks_allow(u64::MAX)
+        let done = self.disks_allow(u64::MAX);
+        if done {
+            self.nodes.iter_mut().for_each(BrokerNode::shut_down);
+        }
+        done
     }
 
     /// The flush the run stopped for, if it stopped for one: (broker,

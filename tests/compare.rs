@@ -76,10 +76,39 @@ fn a_crash_takes_the_queues_backlog_and_not_the_logs() {
 
 #[test]
 fn an_action_one_pane_refuses_is_done_in_neither() {
+    // Both refuse: no such client.
     let mut c = Compare::new(Pair::Guarantee, 1).unwrap();
     let e = c.act(LiveAction::CrashClient("c9".into())).unwrap_err();
     assert!(e.contains("c9"), "{e}");
     assert!(c.left.recorded().is_empty() && c.right.recorded().is_empty());
+
+    // Only the left refuses: the in-memory queue has no disk to tear.
+    let mut c = Compare::new(Pair::Broker, 1).unwrap();
+    c.advance(1_000, &mut || false);
+    let e = c.act(LiveAction::CrashBrokerTorn).unwrap_err();
+    assert!(e.starts_with("The left pane refused it"), "{e}");
+    assert!(c.left.recorded().is_empty() && c.right.recorded().is_empty());
+    assert_eq!(c.right.world().nodes_up(), c.left.world().nodes_up());
+
+    // Only the right refuses: its run already holds as many faults as a
+    // scenario may (put there directly, not through the comparison).
+    let mut c = Compare::new(Pair::Guarantee, 1).unwrap();
+    let faults_max = brokerlab::config::bounds::FAULTS_MAX;
+    for i in 0..faults_max {
+        let fault = [LiveAction::CrashBroker, LiveAction::RestartBroker][i % 2].clone();
+        c.right.act(fault).unwrap();
+    }
+    let history_left = c.left.world().history().len();
+    let e = c.act(LiveAction::CrashBroker).unwrap_err();
+    assert!(e.starts_with("The right pane refused it"), "{e}");
+    assert!(c.left.recorded().is_empty(), "the left did not crash");
+    assert_eq!(c.left.world().history().len(), history_left);
+    assert_eq!(c.left.world().scenario().faults.len(), 0);
+    assert_eq!(c.right.recorded().len(), faults_max);
+
+    // Anything but a fault is not for both panes.
+    let e = c.act(LiveAction::ToggleSlow("c1".into())).unwrap_err();
+    assert!(e.contains("not a fault"), "{e}");
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod dom;
 use dom::click_and_render as click;
 
 use brokerlab::ui::route::Site;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -20,6 +21,18 @@ wasm_bindgen_test_configure!(run_in_browser);
 fn set_hash(hash: &str) {
     let history = web_sys::window().unwrap().history().unwrap();
     (history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(hash))).unwrap();
+}
+
+/// No two regions of the page share an accessible name.
+fn assert_region_names_unique(root: &web_sys::Element) {
+    let mut names: Vec<String> = dom::all_by_role(root, "region")
+        .into_iter()
+        .map(|(_, name)| name)
+        .collect();
+    let count = names.len();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), count, "region names are unique: {names:?}");
 }
 
 async fn steps(root: &web_sys::Element, n: usize) {
@@ -64,6 +77,21 @@ async fn compare_shows_at_least_once_duplicating_and_exactly_once_not() {
         0,
         "exactly once does not"
     );
+    // Each pane's regions carry its name (axe's landmark-unique), the
+    // story a clicked finding opens in both panes included.
+    dom::get_by_role(&root, "region", "Findings, at least once");
+    assert_region_names_unique(&root);
+    let finding = left.query_selector("button.finding").unwrap().unwrap();
+    finding.dyn_into::<web_sys::HtmlElement>().unwrap().click();
+    yew::scheduler::flush().await;
+    let stories = dom::all_by_role(&root, "region");
+    let stories: Vec<&String> = stories
+        .iter()
+        .map(|(_, n)| n)
+        .filter(|n| n.starts_with("Story of "))
+        .collect();
+    assert_eq!(stories.len(), 2, "a story in each pane: {stories:?}");
+    assert_region_names_unique(&root);
     let said = diff().text_content().unwrap();
     assert!(said.contains("duplicated"), "{said}");
     assert!(said.contains("Findings only at least once has: "), "{said}");

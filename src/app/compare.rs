@@ -201,14 +201,19 @@ impl Compare {
         self.now_ms() - start_ms
     }
 
-    /// Does `action` in both panes at the current instant. Refused (and
-    /// done in neither) when the left pane refuses it; a refusal by the
-    /// right alone is reported after the left has done it.
+    /// Does the fault `action` in both panes at the current instant, or in
+    /// neither: both panes check it first ([`Session::check_fault`]), so a
+    /// refusal by either side leaves both runs as they were. Only faults go
+    /// to both panes (anything else is refused).
     pub fn act(&mut self, action: LiveAction) -> Result<(), String> {
+        for (pane, name) in [(&self.left, "left"), (&self.right, "right")] {
+            pane.check_fault(&action)
+                .map_err(|e| format!("The {name} pane refused it: {e}"))?;
+        }
         self.left.act(action.clone())?;
-        self.right
-            .act(action)
-            .map_err(|e| format!("The right pane refused it: {e}"))
+        let done = self.right.act(action);
+        debug_assert!(done.is_ok(), "checked before: {done:?}");
+        done.map_err(|e| format!("The right pane refused it: {e}"))
     }
 
     /// The counters that differ and the finding kinds only one side has.

@@ -15,12 +15,21 @@ pub struct FiguresProps {
     #[prop_or_default]
     pub raw_fields: bool,
     pub dispatch: Callback<Action>,
+    /// The pane's name where two panes show on one page (Compare): each
+    /// region's name ends with it ("Findings, at least once"), so no two
+    /// regions of the page share a name.
+    #[prop_or_default]
+    pub pane: Option<AttrValue>,
 }
 
 #[function_component(Figures)]
 pub fn figures(p: &FiguresProps) -> Html {
     let v = &p.view;
     let c = &v.counts;
+    let named = |what: &str| match &p.pane {
+        Some(pane) => format!("{what}, {pane}"),
+        None => what.to_string(),
+    };
     // (label, value, what it means): the labels are the page's contract with tests.
     let counters: [(&str, u64, &str); 9] = [
         ("Published", c.published, "distinct messages producers sent"),
@@ -92,25 +101,25 @@ pub fn figures(p: &FiguresProps) -> Html {
                 }) }
             </dl>
             if let Some(crash) = &v.last_crash {
-                <section class="crash-report" aria-label="Last broker crash">
+                <section class="crash-report" aria-label={named("Last broker crash")}>
                     <h2>{ "Last broker crash" }</h2>
                     <p>{ crash.text() }</p>
                 </section>
             }
-            { findings(v, &p.dispatch) }
+            { findings(v, &named("Findings"), &p.dispatch) }
             if let Some(msg) = &v.focus_msg {
-                { chain(msg, &v.chain, p.raw_fields, &p.dispatch) }
+                { chain(msg, &named(&format!("Story of {msg}")), &v.chain, p.raw_fields, &p.dispatch) }
             }
         </div>
     }
 }
 
-fn findings(v: &View, dispatch: &Callback<Action>) -> Html {
+fn findings(v: &View, name: &str, dispatch: &Callback<Action>) -> Html {
     if v.findings.is_empty() {
         return html! { <p class="quiet">{ "No findings yet." }</p> };
     }
     html! {
-        <section class="findings" aria-label="Findings">
+        <section class="findings" aria-label={name.to_string()}>
             <h2>{ "Findings" }</h2>
             <ul>
                 { for v.findings.iter().map(|f| {
@@ -152,9 +161,9 @@ fn finding_name(kind: &str, msgs: &[String], time_ms: u64) -> String {
     words.join(" ")
 }
 
-fn chain(msg: &str, rows: &[EventRow], raw: bool, dispatch: &Callback<Action>) -> Html {
+fn chain(msg: &str, name: &str, rows: &[EventRow], raw: bool, dispatch: &Callback<Action>) -> Html {
     html! {
-        <section class="chain" aria-label={format!("Story of {msg}")}>
+        <section class="chain" aria-label={name.to_string()}>
             <h2>{ format!("Story of {msg}") }</h2>
             <button onclick={dispatch.reform(|_| Action::Focus(None))}>{ "Close story" }</button>
             <ol>{ for rows.iter().enumerate().map(|(i, r)| row_item(r, raw, i == 0)) }</ol>

@@ -22,12 +22,22 @@ impl World {
     /// [`World::scenario`] shows what was done and when.
     pub fn inject(&mut self, mut fault: FaultSpec) -> Result<(), ScenarioError> {
         fault.at_ms = self.now_ms;
-        let mut candidate = self.scenario.clone();
-        candidate.faults.push(fault.clone());
-        candidate.validate()?;
-        self.scenario = candidate;
+        self.check_faults(std::slice::from_ref(&fault))?;
+        self.scenario.faults.push(fault.clone());
         self.apply_fault(&fault);
         Ok(())
+    }
+
+    /// Whether [`World::inject`] would take every one of `faults` now,
+    /// changing nothing: the scenario with them appended must validate. So
+    /// a caller can check a group of faults (or two runs) before doing any.
+    pub fn check_faults(&self, faults: &[FaultSpec]) -> Result<(), ScenarioError> {
+        let mut candidate = self.scenario.clone();
+        candidate.faults.extend(faults.iter().map(|f| FaultSpec {
+            at_ms: self.now_ms,
+            ..f.clone()
+        }));
+        candidate.validate()
     }
 
     /// Adds a producer or consumer mid-run, validated like a scenario client

@@ -6,6 +6,7 @@
 
 use super::{Session, Source, DROP_ACKS_MS, SLOW_FACTOR};
 use crate::app::playground::{self, Setup};
+use crate::app::share::LiveAction;
 use crate::config::{ClientSpec, FaultAction, FaultSpec, ProcessingSpec, ScenarioError, Setting};
 
 // The Slow toggle multiplies the page's longest processing time; the
@@ -18,29 +19,29 @@ const _: () = assert!(
 impl Session {
     /// "Crash broker": the broker loses what it did not write to disk.
     pub fn crash_broker(&mut self) -> Result<(), ScenarioError> {
-        self.inject(FaultAction::Crash, "broker", None)
+        self.inject_faults(&LiveAction::CrashBroker)
     }
 
     /// Crashes the broker while its disk writes: the batch in flight lands
     /// torn (`crash_torn`), and the restart's recovery truncates it. With
     /// nothing in flight it is a plain crash. Log broker only.
     pub fn crash_broker_torn(&mut self) -> Result<(), ScenarioError> {
-        self.inject(FaultAction::CrashTorn, "broker", None)
+        self.inject_faults(&LiveAction::CrashBrokerTorn)
     }
 
     /// "Restart broker": it recovers what its disk holds.
     pub fn restart_broker(&mut self) -> Result<(), ScenarioError> {
-        self.inject(FaultAction::Restart, "broker", None)
+        self.inject_faults(&LiveAction::RestartBroker)
     }
 
     /// Crashes client `id` now (its in-flight work is gone).
     pub fn crash_client(&mut self, id: &str) -> Result<(), ScenarioError> {
-        self.inject(FaultAction::Crash, id, None)
+        self.inject_faults(&LiveAction::CrashClient(id.to_string()))
     }
 
     /// Restarts client `id` as a new incarnation.
     pub fn restart_client(&mut self, id: &str) -> Result<(), ScenarioError> {
-        self.inject(FaultAction::Restart, id, None)
+        self.inject_faults(&LiveAction::RestartClient(id.to_string()))
     }
 
     /// Drops publisher confirms (broker → producer) on every live producer's
@@ -53,32 +54,58 @@ impl Session {
     /// consumer whose acks vanish keeps its prefetch window full and the
     /// page would simply stall.
     pub fn drop_acks(&mut self) -> Result<(), ScenarioError> {
-        let until_ms = self.world.now_ms() + DROP_ACKS_MS;
-        let ids: Vec<String> = self
-            .world
-            .clients()
-            .into_iter()
-            .filter(|c| c.alive && c.is_producer)
-            .map(|c| c.id)
-            .collect();
-        for id in ids {
-            self.inject(FaultAction::DropAcks, &id, Some(until_ms))?;
-        }
-        Ok(())
+        self.inject_faults(&LiveAction::DropAcks)
     }
 
-    fn inject(
-        &mut self,
-        action: FaultAction,
-        target: &str,
-        until_ms: Option<u64>,
-    ) -> Result<(), ScenarioError> {
-        self.world.inject(FaultSpec {
-            at_ms: self.world.now_ms(),
+    /// The faults `action` injects now (Drop acks: one per live producer),
+    /// or `None` when it is not a fault.
+    fn faults_of(&self, action: &LiveAction) -> Option<Vec<FaultSpec>> {
+        let at_ms = self.world.now_ms();
+        let fault = |action, target: &str, until_ms| FaultSpec {
+            at_ms,
             action,
             target: target.to_string(),
             until_ms,
-        })?;
+        };
+        let one = |action, target: &str| Some(vec![fault(action, target, None)]);
+        match action {
+            LiveAction::CrashBroker => one(FaultAction::Crash, "broker"),
+            LiveAction::CrashBrokerTorn => one(FaultAction::CrashTorn, "broker"),
+            LiveAction::RestartBroker => one(FaultAction::Restart, "broker"),
+            LiveAction::CrashClient(id) => one(FaultAction::Crash, id),
+            LiveAction::RestartClient(id) => one(FaultAction::Restart, id),
+            LiveAction::DropAcks => {
+                let until_ms = Some(at_ms + DROP_ACKS_MS);
+                let clients = self.world.clients().into_iter();
+                let producers = clients.filter(|c| c.alive && c.is_producer);
+                Some(
+                    producers
+                        .map(|c| fault(FaultAction::DropAcks, &c.id, until_ms))
+                        .collect(),
+                )
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the fault `action` would be done now, changing nothing: each
+    /// of its faults is checked as [`crate::world::World::inject`] checks
+    /// it. Anything else than a fault is refused (it is not checked here).
+    pub fn check_fault(&self, action: &LiveAction) -> Result<(), String> {
+        let faults = self
+            .faults_of(action)
+            .ok_or_else(|| format!("{} is not a fault", action.label()))?;
+        self.world.check_faults(&faults).map_err(|e| e.to_string())
+    }
+
+    /// Injects the faults of `action`, all or none: they are checked
+    /// together first, so a refusal leaves the run as it was.
+    fn inject_faults(&mut self, action: &LiveAction) -> Result<(), ScenarioError> {
+        let faults = self.faults_of(action).unwrap_or_default();
+        self.world.check_faults(&faults)?;
+        for fault in faults {
+            self.world.inject(fault)?;
+        }
         self.refresh_summary();
         Ok(())
     }

@@ -56,7 +56,7 @@ pub fn compare_page(props: &CompareProps) -> Html {
                 { for views.iter().zip(sides).map(|(view, side)| html! {
                     <section class="crash-side" aria-label={side}>
                         <h3>{ side }</h3>
-                        <Figures view={view.clone()} dispatch={focus.clone()} />
+                        <Figures view={view.clone()} dispatch={focus.clone()} pane={side} />
                     </section>
                 }) }
             </div>

@@ -2,11 +2,17 @@
 //! by name, and the verdict still holds under `acks=all`; the same with
 //! `acks=1` shows a lost record with its chain. An impossible setting is
 //! refused next to the field it names.
+//!
+//! The page keeps each broker's log in IndexedDB: each test starts on
+//! empty databases and closes its page, and waits for the run (which may
+//! stop for the disks) by what the page shows.
 #![cfg(target_arch = "wasm32")]
 
 #[path = "support/dom.rs"]
 mod dom;
 
+use brokerlab::storage::idb::IdbStore;
+use brokerlab::ui::cluster::disks::{db_name, STORES};
 use brokerlab::ui::cluster::ClusterPage;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -49,12 +55,35 @@ fn verdict(root: &Element) -> String {
     section.text_content().unwrap_or_default()
 }
 
+/// A page on empty databases.
+async fn mount() -> (Element, yew::AppHandle<ClusterPage>) {
+    for n in 1..=STORES {
+        IdbStore::delete_database(&db_name(n))
+            .await
+            .expect("delete");
+    }
+    let root = dom::fresh_root();
+    let app = yew::Renderer::<ClusterPage>::with_root(root.clone()).render();
+    yew::scheduler::flush().await;
+    (root, app)
+}
+
+/// The page closes and lets its databases go.
+async fn unmount(app: yew::AppHandle<ClusterPage>) {
+    app.destroy();
+    for n in 1..=STORES {
+        dom::lease_free(&db_name(n)).await;
+    }
+}
+
 /// Three seconds in, crash the leader of `events-0` by its button, run to
 /// the end: the verdict's text.
 async fn crash_the_leader(root: &Element) -> String {
-    for _ in 0..3 {
+    for s in 1..=3 {
         dom::click(root, "Forward 1 s");
-        yew::scheduler::flush().await;
+        let clock = || dom::get_by_role(root, "status", "Clock").text_content();
+        let at = format!("t = {s}.0 s");
+        dom::until(&at, || clock().is_some_and(|c| c.starts_with(&at))).await;
     }
     let leader = leader_of(root, "events-0");
     dom::click(root, &format!("Crash broker {leader}"));
@@ -62,15 +91,13 @@ async fn crash_the_leader(root: &Element) -> String {
     let region = dom::get_by_role(root, "region", &format!("Broker {leader}"));
     dom::get_by_role(&region, "button", &format!("Restart broker {leader}"));
     dom::click(root, "Run to the end");
-    yew::scheduler::flush().await;
+    dom::until("the verdict", || !verdict(root).contains("comes when")).await;
     verdict(root)
 }
 
 #[wasm_bindgen_test]
 async fn a_leader_crash_keeps_acks_all_and_loses_a_record_with_acks_1() {
-    let root = dom::fresh_root();
-    yew::Renderer::<ClusterPage>::with_root(root.clone()).render();
-    yew::scheduler::flush().await;
+    let (root, app) = mount().await;
     for b in ["b1", "b2", "b3"] {
         dom::get_by_role(&root, "button", &format!("Crash broker {b}"));
         dom::get_by_role(&root, "button", &format!("Isolate broker {b}"));
@@ -92,13 +119,12 @@ async fn a_leader_crash_keeps_acks_all_and_loses_a_record_with_acks_1() {
     ] {
         assert!(lost.contains(part), "the chain tells {part:?}: {lost}");
     }
+    unmount(app).await;
 }
 
 #[wasm_bindgen_test]
 async fn an_impossible_combination_is_refused_by_the_field_it_names() {
-    let root = dom::fresh_root();
-    yew::Renderer::<ClusterPage>::with_root(root.clone()).render();
-    yew::scheduler::flush().await;
+    let (root, app) = mount().await;
     dom::change(&dom::get_by_label(&root, "brokers"), "2");
     yew::scheduler::flush().await;
     let label = root.query_selector_all("label").expect("labels");
@@ -123,4 +149,5 @@ async fn an_impossible_combination_is_refused_by_the_field_it_names() {
     yew::scheduler::flush().await;
     assert_eq!(brokers(&root), 2, "a runnable setup starts at once");
     assert!(dom::all_by_role(&root, "alert").is_empty());
+    unmount(app).await;
 }

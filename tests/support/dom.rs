@@ -267,13 +267,19 @@ pub async fn click_and_render(root: &Element, name: &str) {
 /// the page's IndexedDB database is gone, as a reload would find it.
 #[allow(dead_code)]
 pub async fn closed_page_lets_go() {
+    lease_free(brokerlab::ui::persist::DB_NAME).await;
+}
+
+/// Waits (frame by frame) until no page holds the lease on database `name`.
+#[allow(dead_code)]
+pub async fn lease_free(name: &str) {
     use brokerlab::storage::idb::{IdbConfig, IdbStore};
     for _ in 0..300 {
-        if let Ok(store) = IdbStore::open(IdbConfig::new(brokerlab::ui::persist::DB_NAME)).await {
+        if let Ok(store) = IdbStore::open(IdbConfig::new(name)).await {
             store.close().await;
             return;
         }
         next_frame().await;
     }
-    panic!("the closed page kept the log's lease");
+    panic!("a closed page kept the lease on {name}");
 }

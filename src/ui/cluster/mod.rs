@@ -3,8 +3,10 @@
 //! log end offset, high watermark) and its Crash / Restart / Isolate /
 //! Heal buttons, and the replication checker's verdict once the run ends.
 //! The state is [`state::ClusterState`]; what runs is
-//! [`crate::app::cluster`]. Components here only render and forward.
+//! [`crate::app::cluster`]; each broker's IndexedDB database is
+//! [`disks`]. Components here only render and forward.
 
+pub mod disks;
 pub mod state;
 
 use super::controls::{labelled_select, NumberField};
@@ -21,6 +23,26 @@ pub fn cluster_page() -> Html {
         Callback::from(move |wall_ms| d.dispatch(ClusterAction::Frame { wall_ms }))
     };
     super::use_frame_loop(state.playing, frames);
+    {
+        let d = state.dispatcher();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                d.dispatch(ClusterAction::DisksOpened(disks::open().await));
+            });
+        });
+    }
+    {
+        // The disk pump: the run waits for a store's flush; run on once it is durable.
+        let (d, signal) = (state.dispatcher(), state.disk_signal());
+        use_effect_with(state.disk_wait(), move |_| {
+            if let Some(done) = signal {
+                wasm_bindgen_futures::spawn_local(async move {
+                    done.await;
+                    d.dispatch(ClusterAction::DiskDone);
+                });
+            }
+        });
+    }
     let dispatch = {
         let d = state.dispatcher();
         Callback::from(move |a: ClusterAction| d.dispatch(a))
@@ -38,6 +60,7 @@ pub fn cluster_page() -> Html {
             if let Some(notice) = &state.notice {
                 <p class="notice" role="alert">{ notice.clone() }</p>
             }
+            { disk_banner(&state, &dispatch) }
             <section class="brokers" aria-label="Brokers">
                 { for view.brokers.iter().map(|b| broker(b, &dispatch)) }
             </section>
@@ -47,7 +70,9 @@ pub fn cluster_page() -> Html {
                 <ul>
                     <li>{ "The controller is always available: it is not a broker and cannot crash (as a KRaft quorum that never loses a majority)." }</li>
                     <li>{ "The reader reads every partition from offset 0; consumer groups, committed offsets and transactions are not replicated." }</li>
-                    <li>{ "Nothing is kept in IndexedDB: a reload starts the cluster again." }</li>
+                    <li>{ "Each broker keeps its log in an IndexedDB database of its own. A reload is every broker losing power at once: \
+                           each comes back with what it had fsynced (the on disk column; flush.messages is left at Kafka's default, the page cache's writeback every 5 s). \
+                           A run's end is a clean shutdown that writes every log. A resumed cluster starts its producer and reader again." }</li>
                 </ul>
             </details>
         </main>
@@ -123,7 +148,7 @@ fn broker(b: &BrokerRow, dispatch: &Callback<ClusterAction>) -> Html {
                 { button(if b.isolated { BrokerButton::Heal } else { BrokerButton::Isolate }) }
             </div>
             <table aria-label={format!("Replicas on {}", b.name)}>
-                <thead><tr><th>{ "partition" }</th><th>{ "role" }</th><th>{ "LEO" }</th><th>{ "HW" }</th><th>{ "ISR" }</th></tr></thead>
+                <thead><tr><th>{ "partition" }</th><th>{ "role" }</th><th>{ "LEO" }</th><th>{ "HW" }</th><th>{ "on disk" }</th><th>{ "ISR" }</th></tr></thead>
                 <tbody>{ for b.replicas.iter().map(replica) }</tbody>
             </table>
         </section>
@@ -146,8 +171,56 @@ fn replica(r: &ReplicaRow) -> Html {
             <td>{ role }</td>
             <td>{ r.leo }</td>
             <td>{ r.hw }</td>
+            <td>{ r.on_disk }</td>
             <td>{ r.isr.clone().unwrap_or_default() }</td>
         </tr>
+    }
+}
+
+/// What the brokers' disks hold: an earlier visit's cluster to resume or
+/// delete, why nothing is kept, a store that stopped, or that the run on
+/// screen is kept.
+fn disk_banner(state: &ClusterState, dispatch: &Callback<ClusterAction>) -> Html {
+    let send = |a: ClusterAction| dispatch.reform(move |_: MouseEvent| a.clone());
+    let failures = state.view.disk_failures.join(" ");
+    let (text, found) = match &state.disks {
+        disks::Disks::Unavailable(why) => (why.clone(), None),
+        disks::Disks::Ready { found: Some(f), .. } => {
+            let what = match &f.setup {
+                Ok(s) => format!(
+                    "{} brokers, replication.factor {}, acks={}, seed {}",
+                    s.brokers,
+                    s.replication_factor,
+                    crate::app::cluster::acks_name(s.acks),
+                    s.seed
+                ),
+                Err(why) => format!("it cannot be resumed: {why}"),
+            };
+            let text = format!(
+                "An earlier visit left a cluster on the brokers' disks ({} records over all replicas; {what}). \
+                 Resume it, or start fresh (deletes it). Until you choose, runs are not kept.",
+                f.records
+            );
+            (text, Some(f))
+        }
+        _ if !failures.is_empty() => (failures, None),
+        _ => {
+            let text = match (state.resumed, state.kept) {
+                (true, _) => "Resumed the cluster of an earlier visit: each broker came back with the log it had on disk.",
+                (false, true) => "Each broker keeps its log in an IndexedDB database of its own: a reload offers to resume the cluster.",
+                (false, false) => return Html::default(),
+            };
+            return html! { <p class="field-note" role="status">{ text }</p> };
+        }
+    };
+    html! {
+        <div class="notice" role="alert">
+            { text }
+            if let Some(f) = found {
+                <button disabled={f.setup.is_err()} onclick={send(ClusterAction::Resume)}>{ "Resume" }</button>
+                <button onclick={send(ClusterAction::StartFresh)}>{ "Start fresh" }</button>
+            }
+        </div>
     }
 }
 

@@ -2,7 +2,10 @@
 //! [`ClusterAction`]. The reducer drives the [`ClusterSession`]; the
 //! components draw the [`ClusterView`] it derives and send actions back.
 
+use super::disks::{self, Disks};
 use crate::app::cluster::{parse_acks, BrokerButton, ClusterSession, ClusterSetup, ClusterView};
+use crate::node::NodeId;
+use crate::storage::FlushId;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -33,6 +36,14 @@ pub enum ClusterAction {
     Set(&'static str, String),
     /// A broker button, on broker `b{n}`.
     Press(BrokerButton, u8),
+    /// The brokers' stores opened (or could not be).
+    DisksOpened(Disks),
+    /// Resume the cluster an earlier visit left.
+    Resume,
+    /// Delete it and start the setup on screen on empty disks.
+    StartFresh,
+    /// The store flush the run waited for is durable: run on.
+    DiskDone,
 }
 
 /// The cluster page's state.
@@ -54,6 +65,12 @@ pub struct ClusterState {
     pub notice: Option<String>,
     /// The last frame's wall time.
     last_frame_ms: Option<f64>,
+    /// The brokers' IndexedDB stores.
+    pub disks: Disks,
+    /// The run on screen resumed an earlier visit's cluster.
+    pub resumed: bool,
+    /// The run on screen keeps its brokers' logs in IndexedDB.
+    pub kept: bool,
 }
 
 impl PartialEq for ClusterState {
@@ -64,6 +81,7 @@ impl PartialEq for ClusterState {
             && self.playing == other.playing
             && self.errors == other.errors
             && self.notice == other.notice
+            && self.disks == other.disks
     }
 }
 
@@ -82,6 +100,9 @@ impl Default for ClusterState {
             errors: BTreeMap::new(),
             notice: None,
             last_frame_ms: None,
+            disks: Disks::Opening,
+            resumed: false,
+            kept: false,
         }
     }
 }
@@ -104,15 +125,27 @@ impl ClusterState {
         self.session.borrow_mut().advance(gap_ms as u64);
     }
 
-    /// A new run of `setup` replaces the one on screen.
+    /// A new run of `setup` replaces the one on screen; its brokers keep
+    /// their logs on emptied disks unless an earlier visit's cluster waits
+    /// for the person's choice.
     fn start(&mut self, setup: ClusterSetup) {
         match ClusterSession::new(&setup) {
-            Ok(session) => {
+            Ok(mut session) => {
+                self.kept = false;
+                if let Disks::Ready {
+                    stores,
+                    found: None,
+                } = &self.disks
+                {
+                    session.keep_in(disks::fresh(stores, &setup));
+                    self.kept = true;
+                }
                 *self.session.borrow_mut() = session;
                 self.running = setup;
                 self.errors.clear();
                 self.notice = None;
                 self.playing = false;
+                self.resumed = false;
             }
             Err(e) => {
                 self.errors.clear();
@@ -156,6 +189,75 @@ impl ClusterState {
     }
 }
 
+impl ClusterState {
+    /// The store flush the run waits for: (broker, flush).
+    pub fn disk_wait(&self) -> Option<(NodeId, FlushId)> {
+        self.session.borrow().disk_wait()
+    }
+
+    /// Resolves once the flush the run waits for is durable (holding no
+    /// borrow of the store meanwhile).
+    pub fn disk_signal(&self) -> Option<impl std::future::Future<Output = ()> + 'static> {
+        let (node, flush) = self.disk_wait()?;
+        let Disks::Ready { stores, .. } = &self.disks else {
+            return None;
+        };
+        let store = stores.get(usize::from(node.0) - 1)?;
+        let signal = store.0.borrow().durable_signal(flush);
+        Some(signal)
+    }
+
+    fn disks_opened(&mut self, disks: Disks) {
+        self.disks = disks;
+        let fresh = matches!(self.disks, Disks::Ready { found: None, .. });
+        if fresh && self.view.now_ms == 0 {
+            self.start(self.running.clone()); // the run on screen is kept from its start
+        }
+    }
+
+    /// The earlier visit's cluster, on the logs its brokers' disks kept.
+    fn resume(&mut self) {
+        let Disks::Ready {
+            stores,
+            found: Some(found),
+        } = &mut self.disks
+        else {
+            return;
+        };
+        let stores = stores.clone();
+        let resumed = found.setup.clone().and_then(|setup| {
+            let session = ClusterSession::resume(&setup, &disks::recover(&stores))?;
+            Ok((setup, session))
+        });
+        match resumed {
+            Ok((setup, mut session)) => {
+                session.keep_in(disks::boxed(&stores));
+                *self.session.borrow_mut() = session;
+                self.disks = Disks::Ready {
+                    stores,
+                    found: None,
+                };
+                (self.draft, self.running) = (setup.clone(), setup);
+                self.errors.clear();
+                self.notice = None;
+                self.playing = false;
+                (self.resumed, self.kept) = (true, true);
+            }
+            Err(why) => {
+                self.notice = Some(format!("Cannot resume: {why}. Start fresh instead."));
+                found.setup = Err(why);
+            }
+        }
+    }
+
+    fn start_fresh(&mut self) {
+        if let Disks::Ready { found, .. } = &mut self.disks {
+            *found = None;
+            self.start(self.running.clone());
+        }
+    }
+}
+
 impl Reducible for ClusterState {
     type Action = ClusterAction;
 
@@ -175,6 +277,10 @@ impl Reducible for ClusterState {
             ClusterAction::Press(button, broker) => {
                 s.notice = s.session.borrow_mut().press(button, broker).err();
             }
+            ClusterAction::DisksOpened(disks) => s.disks_opened(disks),
+            ClusterAction::Resume => s.resume(),
+            ClusterAction::StartFresh => s.start_fresh(),
+            ClusterAction::DiskDone => s.session.borrow_mut().go_on(),
         }
         s.refresh();
         Rc::new(s)

@@ -11,9 +11,11 @@
 #[path = "support/dom.rs"]
 mod dom;
 
-use brokerlab::storage::idb::IdbStore;
-use brokerlab::ui::cluster::disks::{db_name, STORES};
+#[path = "support/cluster_page.rs"]
+mod page;
+
 use brokerlab::ui::cluster::ClusterPage;
+use page::unmount;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::Element;
@@ -50,30 +52,10 @@ fn leader_of(root: &Element, partition: &str) -> String {
     leaders.remove(0)
 }
 
-fn verdict(root: &Element) -> String {
-    let section = dom::get_by_role(root, "region", "Verdict");
-    section.text_content().unwrap_or_default()
-}
-
 /// A page on empty databases.
 async fn mount() -> (Element, yew::AppHandle<ClusterPage>) {
-    for n in 1..=STORES {
-        IdbStore::delete_database(&db_name(n))
-            .await
-            .expect("delete");
-    }
-    let root = dom::fresh_root();
-    let app = yew::Renderer::<ClusterPage>::with_root(root.clone()).render();
-    yew::scheduler::flush().await;
-    (root, app)
-}
-
-/// The page closes and lets its databases go.
-async fn unmount(app: yew::AppHandle<ClusterPage>) {
-    app.destroy();
-    for n in 1..=STORES {
-        dom::lease_free(&db_name(n)).await;
-    }
+    page::clear().await;
+    page::mount().await
 }
 
 /// Three seconds in, crash the leader of `events-0` by its button, run to
@@ -90,9 +72,8 @@ async fn crash_the_leader(root: &Element) -> String {
     yew::scheduler::flush().await;
     let region = dom::get_by_role(root, "region", &format!("Broker {leader}"));
     dom::get_by_role(&region, "button", &format!("Restart broker {leader}"));
-    dom::click(root, "Run to the end");
-    dom::until("the verdict", || !verdict(root).contains("comes when")).await;
-    verdict(root)
+    page::run_to_the_end(root).await;
+    page::verdict(root)
 }
 
 #[wasm_bindgen_test]

@@ -12,9 +12,12 @@
 #[path = "support/dom.rs"]
 mod dom;
 
+#[path = "support/cluster_page.rs"]
+mod page;
+
 use brokerlab::storage::idb::{IdbConfig, IdbStore};
 use brokerlab::ui::cluster::disks::{db_name, STORES};
-use brokerlab::ui::cluster::ClusterPage;
+use page::{clear, mount, run_to_the_end, unmount, verdict};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::Element;
@@ -45,11 +48,6 @@ fn replicas(root: &Element) -> Vec<(String, String, u64, u64)> {
     rows
 }
 
-fn verdict(root: &Element) -> String {
-    let section = dom::get_by_role(root, "region", "Verdict");
-    section.text_content().unwrap_or_default()
-}
-
 fn alerts(root: &Element) -> String {
     let found = dom::all_by_role(root, "alert");
     let texts: Vec<String> = found.into_iter().map(|(_, t)| t).collect();
@@ -69,40 +67,11 @@ fn kept(root: &Element) -> bool {
     })
 }
 
-async fn mount() -> (Element, yew::AppHandle<ClusterPage>) {
-    let root = dom::fresh_root();
-    let app = yew::Renderer::<ClusterPage>::with_root(root.clone()).render();
-    yew::scheduler::flush().await;
-    (root, app)
-}
-
-/// The page closes: its leases go, as a reload finds them.
-async fn unmount(app: yew::AppHandle<ClusterPage>) {
-    app.destroy();
-    for n in 1..=STORES {
-        dom::lease_free(&db_name(n)).await;
-    }
-}
-
-/// Runs the page's cluster to the end, its disks keeping up.
-async fn run_to_the_end(root: &Element) {
-    dom::click(root, "Run to the end");
-    dom::until("the verdict", || !verdict(root).contains("comes when")).await;
-}
-
 /// Waits for the stored cluster's banner (or an alert that says why not).
 async fn banner(root: &Element) {
     dom::until("the disks to open", || !alerts(root).is_empty()).await;
     let said = alerts(root);
     assert!(said.contains("earlier visit"), "{said} / {}", text(root));
-}
-
-async fn clear() {
-    for n in 1..=STORES {
-        IdbStore::delete_database(&db_name(n))
-            .await
-            .expect("delete");
-    }
 }
 
 #[wasm_bindgen_test]

@@ -35,11 +35,13 @@ pub const CHAIN_EVENTS_MAX: usize = 60;
 /// (see the module doc). Never empty when the history holds an event that
 /// names one of its messages or any disruption before it.
 pub fn causal_chain(events: Events<'_>, finding: &Finding) -> Vec<usize> {
-    let ids: BTreeSet<MsgId> = finding
-        .msgs
-        .iter()
-        .filter_map(|m| m.strip_prefix('m')?.parse().ok())
-        .collect();
+    let mut ids: BTreeSet<MsgId> = BTreeSet::new();
+    ids.extend(
+        finding
+            .msgs
+            .iter()
+            .filter_map(|m| m.strip_prefix('m')?.parse::<MsgId>().ok()),
+    );
     let until_ms = finding
         .times_ms
         .iter()

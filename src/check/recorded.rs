@@ -64,7 +64,8 @@ pub fn check_recorded(r: &Recorded, guarantee: Option<Guarantee>) -> RecordedChe
     let mut summary = summary;
     summary.events = r.history.len() as u64;
     summary.time_ms = r.history.events().last().map_or(0, |e| e.time_ms);
-    let anomalies: BTreeSet<&'static str> = summary.findings.iter().map(|f| f.kind).collect();
+    let mut anomalies: BTreeSet<&'static str> = BTreeSet::new();
+    anomalies.extend(summary.findings.iter().map(|f| f.kind));
     RecordedCheck {
         verdict: guarantee.map(|g| verdict(g, &summary, &r.history, &r.names)),
         anomalies: anomalies.into_iter().collect(),
@@ -80,11 +81,19 @@ fn queue_summary(r: &Recorded, expect: &Expectations) -> Summary {
     let recorded_notes = copies.enqueued > 0;
     let snap = match &r.held {
         Some(held) => Snapshot {
-            pending: held.iter().copied().collect(),
+            pending: {
+                let mut pending = BTreeSet::new();
+                pending.extend(held.iter().copied());
+                pending
+            },
             broker_held: held.len() as u64,
         },
         None => Snapshot {
-            pending: copies.held.keys().copied().collect(),
+            pending: {
+                let mut pending = BTreeSet::new();
+                pending.extend(copies.held.keys().copied());
+                pending
+            },
             broker_held: copies.held.values().sum(),
         },
     };
@@ -139,10 +148,11 @@ fn copies_from_notes(r: &Recorded) -> Copies {
         };
         *net.entry(msg).or_insert(0) += delta;
     }
-    let held = net
-        .into_iter()
-        .filter_map(|(m, n)| u64::try_from(n).ok().filter(|&n| n > 0).map(|n| (m, n)))
-        .collect();
+    let mut held = BTreeMap::new();
+    held.extend(
+        net.into_iter()
+            .filter_map(|(m, n)| u64::try_from(n).ok().filter(|&n| n > 0).map(|n| (m, n))),
+    );
     Copies { enqueued, held }
 }
 

@@ -332,7 +332,11 @@ impl Consumer {
             ack_mode: k.ack_mode,
             processing: k.processing,
             exclusive: k.exclusive,
-            fail_keys: k.fail_keys.iter().map(|f| ids.key(f)).collect(),
+            fail_keys: {
+                let mut keys = BTreeSet::new();
+                keys.extend(k.fail_keys.iter().map(|f| ids.key(f)));
+                keys
+            },
             fail_probability: Probability::new(k.fail_probability),
             on_failure: k.on_failure,
             sqs: b.mode == QueueMode::Sqs,

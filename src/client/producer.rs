@@ -629,11 +629,10 @@ impl Producer {
         let ids = Lookup(names);
         let topic = ids.topic(&p.topic);
         let partitions = b.topics[topic as usize].partitions;
-        let key_partitions = p
-            .keys
-            .iter()
-            .map(|k| (ids.key(k), partition_for_key(k.as_bytes(), partitions)))
-            .collect();
+        let mut key_partitions = BTreeMap::new();
+        key_partitions.extend(
+            (p.keys.iter()).map(|k| (ids.key(k), partition_for_key(k.as_bytes(), partitions))),
+        );
         let route = Route::Log {
             topic,
             partitions,

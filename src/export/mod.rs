@@ -182,8 +182,10 @@ pub fn expected(scenario: &Scenario) -> serde_json::Value {
     let summary = world.live_summary(&mut checker);
     let g = claimed(scenario);
     // Sorted and each once; a BTreeSet rather than a sort, which the page
-    // would otherwise carry only for this.
-    let kinds: std::collections::BTreeSet<&str> = summary.findings.iter().map(|f| f.kind).collect();
+    // would otherwise carry only for this (filled by extend: see
+    // README, Release profile, on collecting into a BTree).
+    let mut kinds = std::collections::BTreeSet::new();
+    kinds.extend(summary.findings.iter().map(|f| f.kind));
     serde_json::json!({
         "scenario": scenario.name,
         "seed": scenario.seed,

@@ -100,8 +100,8 @@ impl Scenario {
             BrokerSpec::Queue(broker) => {
                 validate_broker(broker, &self.limits)?;
                 BrokerNames {
-                    queues: broker.queues.iter().map(|q| q.name.as_str()).collect(),
-                    exchanges: broker.exchanges.iter().map(|x| x.name.as_str()).collect(),
+                    queues: set_of(broker.queues.iter().map(|q| q.name.as_str())),
+                    exchanges: set_of(broker.exchanges.iter().map(|x| x.name.as_str())),
                     topics: BTreeSet::new(),
                 }
             }
@@ -110,7 +110,7 @@ impl Scenario {
                 BrokerNames {
                     queues: BTreeSet::new(),
                     exchanges: BTreeSet::new(),
-                    topics: broker.topics.iter().map(|t| t.name.as_str()).collect(),
+                    topics: set_of(broker.topics.iter().map(|t| t.name.as_str())),
                 }
             }
         };
@@ -120,7 +120,7 @@ impl Scenario {
             sqs::validate_fifo(broker, &self.clients)?;
         }
         cluster::validate_client_ids(self)?;
-        let ids: BTreeSet<&str> = self.clients.iter().map(|c| c.id()).collect();
+        let ids = set_of(self.clients.iter().map(|c| c.id()));
         let log_broker = matches!(self.broker, BrokerSpec::Log(_));
         let brokers = cluster::broker_names(self);
         let run = FaultRun {
@@ -144,6 +144,14 @@ impl Scenario {
         }
         Ok(())
     }
+}
+
+/// The distinct names, sorted. Inserted one by one: `collect` into a
+/// BTreeSet sorts a Vec first, with a sort of its own in the page's bundle.
+fn set_of<'a>(names: impl Iterator<Item = &'a str>) -> BTreeSet<&'a str> {
+    let mut set = BTreeSet::new();
+    set.extend(names);
+    set
 }
 
 fn validate_probability(path: String, p: f64) -> Result<(), ScenarioError> {

@@ -184,9 +184,9 @@ impl Recovery {
     /// Where each non-empty stream's log ends.
     pub fn log_ends(&self) -> BTreeMap<StreamId, u64> {
         let reports = self.report.streams.iter();
-        reports
-            .filter_map(|(stream, report)| Some((*stream, report.log_end_offset?)))
-            .collect()
+        let mut ends = BTreeMap::new();
+        ends.extend(reports.filter_map(|(stream, report)| Some((*stream, report.log_end_offset?))));
+        ends
     }
 
     /// Offsets of every recovered record of `stream`, in order.

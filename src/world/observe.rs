@@ -43,15 +43,14 @@ impl World {
 
     /// Processed messages per key name (`"(none)"` for keyless messages).
     pub fn effects(&self) -> BTreeMap<String, u64> {
-        self.effects
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.map_or_else(|| "(none)".to_string(), |k| self.names.key(k).to_string()),
-                    *v,
-                )
-            })
-            .collect()
+        let mut effects = BTreeMap::new();
+        effects.extend(self.effects.iter().map(|(k, v)| {
+            (
+                k.map_or_else(|| "(none)".to_string(), |k| self.names.key(k).to_string()),
+                *v,
+            )
+        }));
+        effects
     }
 
     /// Node 0's broker, for views of its queues or partitions: the broker
@@ -157,10 +156,13 @@ impl World {
             _ => false,
         };
         let clients = self.scenario.clients.iter().enumerate();
-        clients
-            .filter(|(_, c)| committed(c))
-            .map(|(i, _)| i as ClientId)
-            .collect()
+        let mut ids = BTreeSet::new();
+        ids.extend(
+            clients
+                .filter(|(_, c)| committed(c))
+                .map(|(i, _)| i as ClientId),
+        );
+        ids
     }
 
     /// Counts, reconciliation and checker findings for the run so far.
@@ -216,15 +218,13 @@ impl World {
         summary.time_ms = self.now_ms;
         summary.events = self.events_run;
         summary.effects_total = self.effects.values().sum();
-        summary.consumer_busy_ms = self
-            .clients
-            .iter()
-            .enumerate()
-            .filter_map(|(i, slot)| {
+        summary.consumer_busy_ms = BTreeMap::new();
+        summary
+            .consumer_busy_ms
+            .extend(self.clients.iter().enumerate().filter_map(|(i, slot)| {
                 let busy_ms = slot.client.busy_ms()?;
                 Some((self.names.clients[i].clone(), busy_ms))
-            })
-            .collect();
+            }));
         check::add_effect_invariant(summary);
     }
 }

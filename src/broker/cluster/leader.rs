@@ -147,7 +147,11 @@ impl LeaderState {
             isr: isr.with(me),
             proposed: None,
             replicas,
-            followers: followers.collect(),
+            followers: {
+                let mut all = BTreeMap::new();
+                all.extend(followers);
+                all
+            },
             waiting: Vec::new(),
             parked: Vec::new(),
             next_isr_check_ms: now_ms,

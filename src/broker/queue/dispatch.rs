@@ -150,7 +150,9 @@ impl QueueBroker {
             return None;
         }
         let in_flight = self.channels.unacked().filter(|u| u.queue == q);
-        Some(in_flight.map(|u| u.ready.msg.key).collect())
+        let mut busy = BTreeSet::new();
+        busy.extend(in_flight.map(|u| u.ready.msg.key));
+        Some(busy)
     }
 
     /// A push to a subscribed consumer.

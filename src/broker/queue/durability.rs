@@ -210,7 +210,8 @@ impl QueueBroker {
     /// Notes what the disk lost or gave back, compared with what the broker
     /// held of it, in (queue, message) order.
     fn compare(&mut self, held: &Copies, back: &Copies, out: &mut Vec<Output>) {
-        let keys: std::collections::BTreeSet<_> = held.keys().chain(back.keys()).collect();
+        let mut keys = std::collections::BTreeSet::new();
+        keys.extend(held.keys().chain(back.keys()));
         for &(queue, msg) in keys {
             let had = held.get(&(queue, msg)).copied().unwrap_or(0);
             let got = back.get(&(queue, msg)).copied().unwrap_or(0);

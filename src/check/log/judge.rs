@@ -186,7 +186,8 @@ pub(super) fn write_finding(
 
 /// The distinct places `m` was appended at, if more than one: a `duplicate`.
 pub(super) fn duplicate_finding(id: MsgId, m: &Msg) -> Option<(Vec<u64>, String)> {
-    let at: BTreeSet<(Part, u64)> = m.appended.iter().map(|a| (a.1, a.2)).collect();
+    let mut at: BTreeSet<(Part, u64)> = BTreeSet::new();
+    at.extend(m.appended.iter().map(|a| (a.1, a.2)));
     if at.len() < 2 {
         return None;
     }

@@ -193,8 +193,11 @@ pub enum CommitChoice {
 }
 
 /// What a learner does, as the page's controls and the solution say it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+/// Read by [`action`] (through [`crate::json::tagged`]), not serde's
+/// internally tagged derive: that one buffers every field in serde's
+/// `Content` and weighed 20 KB in the page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     /// Crash the broker.
     CrashBroker,
@@ -310,17 +313,101 @@ fn timed_action(
 ) -> Result<TimedAction, serde_json::Error> {
     use serde::de::Error;
     let at_ms = u64::deserialize(at_ms).map_err(|e| Error::custom(format!("at_ms: {e}")))?;
-    let action = Action::deserialize(&given)?;
-    let taken = serde_json::to_value(&action)?;
-    for key in given.as_object().into_iter().flat_map(|m| m.keys()) {
-        if taken.get(key).is_none() {
-            return Err(Error::custom(format!(
-                "unknown field `{key}`: `{}` does not take it",
-                action.control().name()
-            )));
-        }
-    }
+    let action = crate::json::tagged(given, "a map", "action", action)?;
     Ok(TimedAction { at_ms, action })
+}
+
+/// The `action` of a solution step, as the file spells it. [`Control`]
+/// without `Play`, not `Control` itself: an unknown action's message lists
+/// exactly the twelve actions, as serde's derive on [`Action`] did.
+#[derive(Deserialize)]
+#[serde(variant_identifier, rename_all = "snake_case")]
+enum ActionKind {
+    CrashBroker,
+    RestartBroker,
+    CrashConsumer,
+    RestartConsumer,
+    SlowConsumer,
+    AddConsumer,
+    DropConfirms,
+    SetAcks,
+    SetGuarantee,
+    SetPartitions,
+    SetCommit,
+    SetIsolation,
+}
+
+/// The fields of an action on one client.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Aimed {
+    /// The client's id.
+    target: String,
+}
+
+/// The fields of a choice made before the run.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Chosen<T> {
+    /// What is chosen.
+    value: T,
+}
+
+/// The fields of a choice made before the run for one client.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AimedChoice<T> {
+    /// The client's id.
+    target: String,
+    /// What is chosen.
+    value: T,
+}
+
+/// An [`Action`] from its kind and its other fields, with serde's messages
+/// for a missing, unknown or mistyped field. An action without fields
+/// refuses any: serde would let them through.
+fn action(kind: ActionKind, fields: serde_json::Value) -> Result<Action, serde_json::Error> {
+    use serde_json::from_value as read;
+    let unit = |action: Action| match fields.as_object().and_then(|m| m.keys().next()) {
+        Some(key) => Err(serde::de::Error::custom(format!(
+            "unknown field `{key}`: `{}` does not take it",
+            action.control().name()
+        ))),
+        None => Ok(action),
+    };
+    let aimed = |f: serde_json::Value| read::<Aimed>(f).map(|a| a.target);
+    Ok(match kind {
+        ActionKind::CrashBroker => unit(Action::CrashBroker)?,
+        ActionKind::RestartBroker => unit(Action::RestartBroker)?,
+        ActionKind::AddConsumer => unit(Action::AddConsumer)?,
+        ActionKind::DropConfirms => unit(Action::DropConfirms)?,
+        ActionKind::CrashConsumer => Action::CrashConsumer {
+            target: aimed(fields)?,
+        },
+        ActionKind::RestartConsumer => Action::RestartConsumer {
+            target: aimed(fields)?,
+        },
+        ActionKind::SlowConsumer => Action::SlowConsumer {
+            target: aimed(fields)?,
+        },
+        ActionKind::SetAcks => Action::SetAcks {
+            value: read::<Chosen<_>>(fields)?.value,
+        },
+        ActionKind::SetGuarantee => Action::SetGuarantee {
+            value: read::<Chosen<_>>(fields)?.value,
+        },
+        ActionKind::SetPartitions => Action::SetPartitions {
+            value: read::<Chosen<_>>(fields)?.value,
+        },
+        ActionKind::SetCommit => {
+            let AimedChoice { target, value } = read(fields)?;
+            Action::SetCommit { target, value }
+        }
+        ActionKind::SetIsolation => {
+            let AimedChoice { target, value } = read(fields)?;
+            Action::SetIsolation { target, value }
+        }
+    })
 }
 
 /// The question asked before the run.

@@ -225,3 +225,38 @@ fn a_stored_cluster_of_another_layout_is_refused_by_name() {
         .expect("refused");
     assert!(e.starts_with("stored.b"), "{e}");
 }
+
+/// A partition the controller could not give a leader is drawn offline on
+/// every broker that still runs, not as a follower in sync: b2 and b3
+/// crash one after the other, then b1, the last in-sync replica of
+/// `events-1`, is isolated and fenced.
+#[test]
+fn a_leaderless_partitions_replicas_are_drawn_offline() {
+    let mut s = ClusterSession::new(&ClusterSetup::default()).expect("valid");
+    let faults = [
+        (2_160, BrokerButton::Crash, 2),
+        (3_177, BrokerButton::Crash, 3),
+        (4_118, BrokerButton::Isolate, 1),
+    ];
+    for (at_ms, button, broker) in faults {
+        s.advance(at_ms - s.view().now_ms);
+        s.press(button, broker).expect("a broker button");
+    }
+    s.advance(1_100);
+    assert_eq!(s.leader_of(1), None, "events-1 is offline");
+    let v = s.view();
+    let b1 = &v.brokers[0];
+    assert!(b1.up && b1.isolated, "{b1:?}");
+    let row = b1.replicas.iter().find(|r| r.partition == "events-1");
+    let row = row.expect("b1 holds events-1");
+    assert!(row.offline && !row.leader && !row.in_sync, "{row:?}");
+    assert_eq!(row.role(), "offline, no leader");
+    for b in &v.brokers {
+        for r in &b.replicas {
+            let offline = s
+                .leader_of(r.partition[7..].parse().expect("events-N"))
+                .is_none();
+            assert_eq!(r.offline, offline, "{} {r:?}", b.name);
+        }
+    }
+}

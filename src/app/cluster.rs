@@ -257,6 +257,11 @@ pub struct ReplicaRow {
     pub leader: bool,
     /// In the controller's ISR (an out-of-sync replica is dimmed).
     pub in_sync: bool,
+    /// The partition has no leader (the controller found no replica to
+    /// elect): its replicas wait, and none of them follows anyone. The
+    /// ISR the controller keeps then names only brokers it fenced, and
+    /// one of those may still run, cut off.
+    pub offline: bool,
     /// The leader epoch it knows.
     pub epoch: u32,
     /// Its log end offset.
@@ -267,6 +272,19 @@ pub struct ReplicaRow {
     pub on_disk: u64,
     /// On the leader: its ISR, by name (`b1 b2`).
     pub isr: Option<String>,
+}
+
+impl ReplicaRow {
+    /// Its role as the page says it: `leader, epoch 2`, `follower, in
+    /// sync`, `follower, out of sync`, or `offline, no leader`.
+    pub fn role(&self) -> String {
+        match (self.offline, self.leader, self.in_sync) {
+            (true, _, _) => "offline, no leader".into(),
+            (false, true, _) => format!("leader, epoch {}", self.epoch),
+            (false, false, true) => "follower, in sync".into(),
+            (false, false, false) => "follower, out of sync".into(),
+        }
+    }
 }
 
 /// One broker, as drawn.
@@ -460,10 +478,12 @@ impl ClusterSession {
         let partitions = self.run.controller().partitions();
         let replicas = n.replicas.iter().map(|r| {
             let state = &partitions[usize::from(r.partition)];
+            let offline = state.leader.is_none();
             ReplicaRow {
                 partition: format!("{TOPIC}-{}", r.partition),
-                leader: n.up && n.leads(r.partition),
-                in_sync: state.isr.has(n.node),
+                leader: n.up && n.leads(r.partition) && !offline,
+                in_sync: state.isr.has(n.node) && !offline,
+                offline,
                 epoch: r.epoch,
                 leo: r.leo,
                 hw: r.hw,

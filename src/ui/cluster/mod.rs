@@ -156,11 +156,7 @@ fn broker(b: &BrokerRow, dispatch: &Callback<ClusterAction>) -> Html {
 }
 
 fn replica(r: &ReplicaRow) -> Html {
-    let role = match (r.leader, r.in_sync) {
-        (true, _) => format!("leader, epoch {}", r.epoch),
-        (false, true) => "follower, in sync".to_string(),
-        (false, false) => "follower, out of sync".to_string(),
-    };
+    let role = r.role();
     let title = format!(
         "{}: {role}; log end offset {}, high watermark {}",
         r.partition, r.leo, r.hw

@@ -5,6 +5,7 @@
 //!
 //! `LESSON=03_broker_crash cargo test --test lessons` runs one lesson only.
 
+use brokerlab::app::learn::{read_actions, write_actions, Route};
 use brokerlab::app::lesson::{
     bundled, Action, GoalStatus, GoalView, Lesson, LessonRun, Outcome, Pick, Stage, TICK_MS,
 };
@@ -271,6 +272,80 @@ fn a_deep_links_instant_opens_the_run_there() {
     picked.open_at(u64::MAX);
     assert_eq!(picked.picked(), Some(Pick::Choice(1)));
     assert!(picked.finished());
+}
+
+/// A deep link that carries the learner's own actions
+/// (`#/learn/<id>/<step>/<t>ms/<actions>`): reopened, the run has the same
+/// history, goals and actions as the one the link was made from; a bad
+/// actions part says what was wrong.
+#[test]
+fn a_deep_link_carries_the_learners_actions() {
+    let mut run = LessonRun::new(broker_crash());
+    run.skip_prediction().expect("before the run");
+    run.run_to(1_200);
+    run.act(Action::CrashBroker).expect("crash");
+    run.run_to(1_450);
+    run.act(Action::RestartBroker).expect("restart");
+    run.run_to(1_600);
+    let hash = Route::Lesson {
+        id: "03_broker_crash".into(),
+        step: 5,
+        at_ms: Some(run.now_ms()),
+        actions: Some(write_actions(run.taken())),
+    }
+    .to_hash();
+    let lessons = [("03_broker_crash", run.step_count(), run.end_ms())];
+    let route = Route::parse(&hash).expect("a link").expect("a page");
+    let (route, why) = route.resolve(&lessons);
+    assert_eq!(why, None);
+    let Route::Lesson {
+        at_ms: Some(t),
+        actions: Some(text),
+        ..
+    } = route
+    else {
+        panic!("the link lost its instant or actions: {route:?}");
+    };
+    let mut reopened = LessonRun::new(broker_crash());
+    let actions = read_actions(&text, t).expect("readable actions");
+    reopened.open_with(t, &actions).expect("the actions replay");
+    assert_eq!(reopened.now_ms(), 1_600);
+    assert_eq!(reopened.taken(), run.taken());
+    assert_eq!(
+        reopened.session().fingerprint(),
+        run.session().fingerprint()
+    );
+    assert_eq!(reopened.goals(), run.goals());
+    // Without the actions the link would reopen a different run.
+    let mut bare = LessonRun::new(broker_crash());
+    bare.open_at(t);
+    assert_ne!(bare.session().fingerprint(), run.session().fingerprint());
+
+    // Bad parts say what was wrong; none panics.
+    let cut = &text[..text.len() / 2];
+    for (bad, said) in [
+        (cut, "damaged or cut short"),
+        ("9.eJw", "newer brokerlab"),
+        ("1.!!", "damaged"),
+        ("oops", "version"),
+    ] {
+        let e = read_actions(bad, t).expect_err(bad);
+        assert!(e.contains(said), "{bad}: {e}");
+        let bad_link = Route::parse(&format!("#/learn/03_broker_crash/5/{t}ms/{bad}"));
+        let (route, why) = bad_link.unwrap().unwrap().resolve(&lessons);
+        assert_eq!(route, Route::lesson("03_broker_crash", 5), "{bad}");
+        assert!(why.unwrap().contains("from the start"), "{bad}");
+    }
+    let e = read_actions(&text, 1_000).expect_err("actions after the instant");
+    assert!(e.contains("order of the run"), "{e}");
+    // An action the run refuses: the run stays at its start, and says which.
+    let restart_first = [actions[1].clone()];
+    let mut refused = LessonRun::new(broker_crash());
+    let e = refused
+        .open_with(t, &restart_first)
+        .expect_err("the broker is up");
+    assert!(e.contains("action 1") && e.contains("running"), "{e}");
+    assert_eq!(refused.now_ms(), 0);
 }
 
 #[test]

@@ -227,6 +227,17 @@ fn clock(root: &Element) -> String {
         .unwrap()
 }
 
+/// Presses "Copy link to this step" and returns the link's fragment.
+async fn copy_link(root: &Element) -> String {
+    click(root, "Copy link to this step").await;
+    let link = dom::get_by_role(root, "textbox", "Copied link");
+    let url = link
+        .dyn_into::<web_sys::HtmlInputElement>()
+        .unwrap()
+        .value();
+    url[url.find('#').expect("a fragment")..].to_string()
+}
+
 /// A link to a step and an instant opens the experiment there; "Copy link
 /// to this step" makes such a link; a bad part of one says what was wrong.
 #[wasm_bindgen_test]
@@ -239,18 +250,12 @@ async fn a_deep_link_to_an_instant_opens_the_run_there() {
     assert!(clock(&root).starts_with("t = 1.500 s"), "{}", clock(&root));
     assert!(!disabled(&root, "Run"), "the link skipped the prediction");
     click(&root, "Step 100 ms").await;
-    click(&root, "Copy link to this step").await;
-    let link = dom::get_by_role(&root, "textbox", "Copied link");
-    let url = link
-        .dyn_into::<web_sys::HtmlInputElement>()
-        .unwrap()
-        .value();
-    let fragment = &url[url.find('#').expect("a fragment")..];
+    let fragment = copy_link(&root).await;
     assert_eq!(fragment, "#/learn/03_broker_crash/5/1600ms");
     unmount(root, app);
 
     // The copied link, opened afresh, shows the same instant.
-    set_hash(fragment);
+    set_hash(&fragment);
     let (root, app) = mount().await;
     assert!(clock(&root).starts_with("t = 1.600 s"), "{}", clock(&root));
     unmount(root, app);
@@ -283,6 +288,46 @@ async fn a_deep_link_to_an_instant_opens_the_run_there() {
     }
     set_hash("#/learn/03_broker_crash/5/9000ms");
     let (root, app) = mount().await;
+    assert!(clock(&root).starts_with("t = 0 ms"), "{}", clock(&root));
+    unmount(root, app);
+}
+
+/// "Copy link to this step" after the learner crashed the broker: the link
+/// carries the crash, so reopened in a fresh page it shows the same run
+/// (clock and counters); a damaged actions part says so and opens the step.
+#[wasm_bindgen_test]
+async fn a_copied_link_carries_the_learners_actions() {
+    forget_progress();
+    set_hash("#/learn/03_broker_crash/5/1200ms");
+    let (root, app) = mount().await;
+    click(&root, "Crash broker").await;
+    for _ in 0..3 {
+        click(&root, "Step 100 ms").await;
+    }
+    let fragment = copy_link(&root).await;
+    assert!(
+        fragment.starts_with("#/learn/03_broker_crash/5/1500ms/1."),
+        "{fragment}"
+    );
+    let counters = ["Published", "Confirmed", "Delivered", "Processed", "Lost"];
+    let seen: Vec<u64> = counters.iter().map(|c| dom::counter(&root, c)).collect();
+    assert!(disabled(&root, "Crash broker"), "the broker is down");
+    unmount(root, app);
+
+    set_hash(&fragment);
+    let (root, app) = mount().await;
+    assert!(clock(&root).starts_with("t = 1.500 s"), "{}", clock(&root));
+    let again: Vec<u64> = counters.iter().map(|c| dom::counter(&root, c)).collect();
+    assert_eq!(again, seen, "the same run: {counters:?}");
+    assert!(disabled(&root, "Crash broker"), "the broker is down again");
+    unmount(root, app);
+
+    let cut = &fragment[..fragment.len() - 6];
+    set_hash(cut);
+    let (root, app) = mount().await;
+    let alert = dom::text_of_role(&root, "alert");
+    assert!(alert.contains("damaged or cut short"), "{alert}");
+    assert_eq!(hash(), "#/learn/03_broker_crash/5");
     assert!(clock(&root).starts_with("t = 0 ms"), "{}", clock(&root));
     unmount(root, app);
 }

@@ -1,7 +1,8 @@
 //! Where a learner is and what they have done: the page's routes
 //! (`#/learn/<lesson>/<step>`, with an instant of the experiment
-//! `#/learn/<lesson>/<step>/<t>ms`, and friends) and the progress kept between
-//! visits. Plain data and text, so it is tested natively; the page reads the
+//! `#/learn/<lesson>/<step>/<t>ms` and maybe the learner's own actions up to
+//! it `#/learn/<lesson>/<step>/<t>ms/<actions>`, and friends) and the
+//! progress kept between visits. Plain data and text, so it is tested natively; the page reads the
 //! URL and the browser's storage and hands the text here.
 //!
 //! Both come from outside the program (a link someone typed, a value an older
@@ -9,6 +10,8 @@
 //! sentence saying what was wrong; the page shows it and falls back to a
 //! place that exists. Nothing here panics on bad input.
 
+use crate::app::lesson::TimedAction;
+use crate::app::share;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -21,7 +24,8 @@ pub const PROGRESS_VERSION: u32 = 1;
 pub const LESSONS_REMEMBERED_MAX: usize = 64;
 /// Longest URL fragment parsed; anything longer is refused unread.
 const HASH_LEN_MAX: usize = 200;
-/// Longest `#/play/<link>` fragment parsed (see [`crate::app::share`]).
+/// Longest `#/play/<link>` fragment parsed (see [`crate::app::share`]), and
+/// longest lesson link (its actions are packed the same way).
 const SHARE_HASH_LEN_MAX: usize = crate::app::share::LINK_CHARS_MAX + "#/play/".len();
 
 /// A page of the site. Read by [`crate::json::tagged`] (see its doc for
@@ -44,6 +48,11 @@ pub enum Route {
         /// stored: a visit returns to the step, from its start.
         #[serde(skip)]
         at_ms: Option<u64>,
+        /// The learner's own actions up to the instant (crashes, choices),
+        /// packed like a share link's run ([`write_actions`]), so the link
+        /// reopens the run they saw. Only with an instant; never stored.
+        #[serde(skip)]
+        actions: Option<String>,
     },
     /// An in-memory broker and a log crashed side by side (`#/crash-test`).
     CrashTest,
@@ -93,11 +102,7 @@ impl<'de> Deserialize<'de> for Route {
                 Page::Index => Route::Index,
                 Page::Lesson => {
                     let LessonAt { id, step } = serde_json::from_value(fields)?;
-                    Route::Lesson {
-                        id,
-                        step,
-                        at_ms: None,
-                    }
+                    Route::lesson(&id, step)
                 }
                 Page::CrashTest => Route::CrashTest,
                 Page::Playground => Route::Playground,
@@ -119,12 +124,17 @@ impl Route {
                 id,
                 step,
                 at_ms: None,
+                ..
             } => format!("#/learn/{id}/{step}"),
             Route::Lesson {
                 id,
                 step,
                 at_ms: Some(t),
-            } => format!("#/learn/{id}/{step}/{t}ms"),
+                actions,
+            } => match actions {
+                Some(actions) => format!("#/learn/{id}/{step}/{t}ms/{actions}"),
+                None => format!("#/learn/{id}/{step}/{t}ms"),
+            },
             Route::CrashTest => "#/crash-test".into(),
             Route::Compare => "#/compare".into(),
             Route::Playground => "#/play".into(),
@@ -139,6 +149,7 @@ impl Route {
             id: id.to_string(),
             step,
             at_ms: None,
+            actions: None,
         }
     }
 
@@ -147,7 +158,7 @@ impl Route {
     /// else that is not a page is an error saying what was not understood.
     pub fn parse(hash: &str) -> Result<Option<Route>, String> {
         // A share link carries a whole run; every other page is short.
-        let max = if hash.starts_with("#/play/") {
+        let max = if hash.starts_with("#/play/") || hash.starts_with("#/learn/") {
             SHARE_HASH_LEN_MAX
         } else {
             HASH_LEN_MAX
@@ -161,12 +172,13 @@ impl Route {
             [] => return Ok(None),
             ["learn"] => Route::Index,
             ["learn", id] => Route::lesson(id, 0),
-            ["learn", id, step, at @ ..] if at.len() <= 1 => Route::Lesson {
+            ["learn", id, step, at @ ..] if at.len() <= 2 => Route::Lesson {
                 id: (*id).to_string(),
                 step: step
                     .parse()
                     .map_err(|_| format!("The step `{step}` in the link is not a number."))?,
                 at_ms: at.first().map(|t| parse_instant(t)).transpose()?,
+                actions: at.get(1).map(|a| a.to_string()),
             },
             ["crash-test"] => Route::CrashTest,
             ["compare"] => Route::Compare,
@@ -183,10 +195,16 @@ impl Route {
     /// Checks a lesson route against the lessons that exist (id, step
     /// count, the experiment's length in ms): an unknown lesson falls back
     /// to the index, a step past the end to step 1, an instant on a step
-    /// without the run or past its end to the step from its start, each
-    /// with a sentence saying so.
+    /// without the run or past its end, or with actions that cannot be
+    /// read, to the step from its start, each with a sentence saying so.
     pub fn resolve(self, lessons: &[(&str, usize, u64)]) -> (Route, Option<String>) {
-        let Route::Lesson { id, step, at_ms } = self else {
+        let Route::Lesson {
+            id,
+            step,
+            at_ms,
+            actions,
+        } = self
+        else {
             return (self, None);
         };
         let Some(&(_, steps, end_ms)) = lessons.iter().find(|l| l.0 == id) else {
@@ -206,18 +224,46 @@ impl Route {
             Some(t) if t > end_ms => format!(
                 "The experiment lasts {end_ms} ms, so {t} ms is past its end: showing it from the start."
             ),
-            _ => return (Route::Lesson { id, step, at_ms }, None),
+            Some(t) => match actions.as_deref().map(|a| read_actions(a, t)) {
+                Some(Err(e)) => format!("{e} Showing step {} from the start.", step + 1),
+                _ => return (Route::Lesson { id, step, at_ms, actions }, None),
+            },
+            None => return (Route::lesson(&id, step), None),
         };
         let step = if step >= steps { 0 } else { step };
-        (
-            Route::Lesson {
-                id,
-                step,
-                at_ms: None,
-            },
-            Some(why),
-        )
+        (Route::lesson(&id, step), Some(why))
     }
+}
+
+/// The learner's actions as a lesson link's last part (see
+/// [`share::pack`]: compressed, versioned).
+pub fn write_actions(actions: &[TimedAction]) -> String {
+    share::pack(&serde_json::to_vec(actions).expect("actions always serialize"))
+}
+
+/// Reads the learner's actions a lesson link carries (made by
+/// [`write_actions`]): at most [`share::ACTIONS_MAX`], in the order of the
+/// run and none after the link's instant `t_ms`. A damaged, truncated or
+/// newer part says what was wrong, as a bad share link does.
+pub fn read_actions(text: &str, t_ms: u64) -> Result<Vec<TimedAction>, String> {
+    let json = share::unpack(text).map_err(|e| e.to_string())?;
+    let actions: Vec<TimedAction> = crate::json::from_str(&json)
+        .map_err(|e| format!("The link's actions are not readable: {}.", e.error))?;
+    let times = actions.iter().map(|a| a.at_ms);
+    let in_order = times.clone().zip(times.skip(1)).all(|(a, b)| a <= b);
+    if actions.len() > share::ACTIONS_MAX {
+        let n = actions.len();
+        return Err(format!(
+            "The link carries {n} actions (at most {}).",
+            share::ACTIONS_MAX
+        ));
+    }
+    if !in_order || actions.last().is_some_and(|a| a.at_ms > t_ms) {
+        return Err(format!(
+            "The link's actions are not in the order of the run up to {t_ms} ms."
+        ));
+    }
+    Ok(actions)
 }
 
 /// Reads a link's instant, `1500ms`.
@@ -306,7 +352,8 @@ impl Progress {
         }
         // A shared run is not a place to come back to: the next visit
         // lands in the playground, and the link is not kept in storage.
-        // Nor is an instant: the next visit opens the step from its start.
+        // Nor is an instant or the learner's actions: the next visit opens
+        // the step from its start.
         self.last = Some(match route {
             Route::Shared { .. } => Route::Playground,
             Route::Lesson { id, step, .. } => Route::lesson(id, *step),
@@ -352,6 +399,7 @@ mod tests {
             id: id.into(),
             step,
             at_ms,
+            actions: None,
         }
     }
 
@@ -407,7 +455,7 @@ mod tests {
                 "{e}"
             );
         }
-        let e = Route::parse("#/learn/01_backlog/4/1500ms/more").unwrap_err();
+        let e = Route::parse("#/learn/01_backlog/4/1500ms/1.eJw/more").unwrap_err();
         assert!(e.contains("names no page"), "{e}");
     }
 

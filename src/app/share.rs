@@ -212,15 +212,30 @@ impl fmt::Display for LinkError {
 
 impl std::error::Error for LinkError {}
 
-/// `shared` as a link fragment: `1.` then the deflated JSON in base64url.
+/// `shared` as a link fragment (see [`pack`]).
 pub fn encode(shared: &Shared) -> String {
-    let json = serde_json::to_vec(shared).expect("a share always serializes");
-    let packed = miniz_oxide::deflate::compress_to_vec(&json, 9);
+    pack(&serde_json::to_vec(shared).expect("a share always serializes"))
+}
+
+/// `json` as a link part: `1.` then the JSON deflated, in base64url. A
+/// share link is one; a lesson link carries the learner's actions in one.
+pub fn pack(json: &[u8]) -> String {
+    let packed = miniz_oxide::deflate::compress_to_vec(json, 9);
     format!("{SHARE_VERSION}.{}", URL_SAFE_NO_PAD.encode(packed))
 }
 
 /// Reads a link fragment made by [`encode`] (see [`LinkError`]).
 pub fn decode(link: &str) -> Result<Shared, LinkError> {
+    let json = unpack(link)?;
+    let shared: Shared = crate::json::from_str(&json)
+        .map_err(|e| LinkError::Damaged(format!("the run inside is not readable: {}", e.error)))?;
+    check(&shared)?;
+    Ok(shared)
+}
+
+/// The JSON inside a link part made by [`pack`]: bounded, of this version
+/// or older, and never a panic (see [`LinkError`]).
+pub fn unpack(link: &str) -> Result<String, LinkError> {
     let link = link.trim();
     if link.is_empty() {
         return Err(LinkError::Empty);
@@ -241,12 +256,8 @@ pub fn decode(link: &str) -> Result<Shared, LinkError> {
         .map_err(|e| LinkError::Damaged(format!("not base64url: {e}")))?;
     let json = miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, JSON_BYTES_MAX)
         .map_err(|e| LinkError::Damaged(format!("the compressed run does not inflate: {e}")))?;
-    let json = std::str::from_utf8(&json)
-        .map_err(|e| LinkError::Damaged(format!("the run inside is not readable: {e}")))?;
-    let shared: Shared = crate::json::from_str(json)
-        .map_err(|e| LinkError::Damaged(format!("the run inside is not readable: {}", e.error)))?;
-    check(&shared)?;
-    Ok(shared)
+    String::from_utf8(json)
+        .map_err(|e| LinkError::Damaged(format!("the run inside is not readable: {e}")))
 }
 
 /// What a decoded link must hold before it is replayed: bounded, in order.

@@ -189,7 +189,12 @@ fn page(state: &UseReducerHandle<SiteState>, nav: &Callback<Route>) -> Html {
         Route::Index => html! {
             <main class="learn-main"><LessonIndex lessons={state.lessons.clone()} progress={state.progress.clone()} nav={nav.clone()} /></main>
         },
-        Route::Lesson { id, step, at_ms } => {
+        Route::Lesson {
+            id,
+            step,
+            at_ms,
+            actions,
+        } => {
             let Some(number) = state.lessons.iter().position(|l| &l.id == id) else {
                 return Html::default();
             };
@@ -198,7 +203,7 @@ fn page(state: &UseReducerHandle<SiteState>, nav: &Callback<Route>) -> Html {
             html! {
                 <main class="learn-main">
                     <LessonPage key={id.clone()} lesson={state.lessons[number].clone()} {number}
-                        total={state.lessons.len()} {next_id} step={*step} at_ms={*at_ms} nav={nav.clone()}
+                        total={state.lessons.len()} {next_id} step={*step} at_ms={*at_ms} actions={actions.clone()} nav={nav.clone()}
                         on_complete={Callback::from(move |id| done.dispatch(SiteAction::Complete(id)))}
                         open_playground={Callback::from(move |(n, t)| open.dispatch(SiteAction::OpenPlayground(n, t)))} />
                 </main>

@@ -330,6 +330,41 @@ impl LessonRun {
         self.run_to(t_ms);
     }
 
+    /// Opens the run at `t_ms` after doing `actions` again, each at its
+    /// time as the learner did it (a deep link that carries them): over
+    /// again from the lesson's setup, the prediction kept or else skipped.
+    /// A refused action leaves the run at its start and names it.
+    pub fn open_with(&mut self, t_ms: u64, actions: &[TimedAction]) -> Result<(), String> {
+        let pick = self.pick.unwrap_or(Pick::Skipped);
+        self.reset();
+        self.pick = Some(pick);
+        if let Err((i, why)) = self.replay(actions) {
+            self.reset();
+            self.pick = Some(pick);
+            return Err(format!(
+                "The link's action {} was refused{why}: showing the run from its start.",
+                i + 1
+            ));
+        }
+        self.run_to(t_ms);
+        Ok(())
+    }
+
+    /// Does `actions` through [`LessonRun::act`], each at its time, as a
+    /// learner would click them; an error gives the refused one's index
+    /// and why.
+    fn replay(&mut self, actions: &[TimedAction]) -> Result<(), (usize, String)> {
+        for (i, step) in actions.iter().enumerate() {
+            self.run_to(step.at_ms);
+            if self.now_ms() != step.at_ms {
+                return Err((i, format!(": the run stopped before {} ms", step.at_ms)));
+            }
+            self.act(step.action.clone())
+                .map_err(|e| (i, format!(" at {} ms: {e}", step.at_ms)))?;
+        }
+        Ok(())
+    }
+
     /// Runs to the end of the run.
     pub fn run_to_end(&mut self) {
         self.run_to(self.end_ms());
@@ -342,17 +377,9 @@ impl LessonRun {
         if self.pick.is_none() {
             self.skip_prediction()?;
         }
-        for (i, step) in self.lesson.solution.clone().into_iter().enumerate() {
-            self.run_to(step.at_ms);
-            if self.now_ms() != step.at_ms {
-                return Err(format!(
-                    "solution[{i}]: the run stopped before {} ms",
-                    step.at_ms
-                ));
-            }
-            self.act(step.action)
-                .map_err(|e| format!("solution[{i}] at {} ms: {e}", step.at_ms))?;
-        }
+        let solution = self.lesson.solution.clone();
+        self.replay(&solution)
+            .map_err(|(i, why)| format!("solution[{i}]{why}"))?;
         self.run_to_end();
         Ok(())
     }

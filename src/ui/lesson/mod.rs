@@ -15,7 +15,7 @@ mod pictures;
 mod stages;
 pub mod state;
 
-use crate::app::learn::Route;
+use crate::app::learn::{write_actions, Route};
 use crate::app::lesson::{Lesson, Stage};
 use state::{LearnState, LessonAction};
 use std::rc::Rc;
@@ -37,6 +37,9 @@ pub struct LessonProps {
     pub step: usize,
     /// The experiment's instant the route opens at (a deep link's).
     pub at_ms: Option<u64>,
+    /// The learner's actions up to that instant the link carries, packed
+    /// ([`crate::app::learn::write_actions`]).
+    pub actions: Option<String>,
     /// Asks the router to show a page.
     pub nav: Callback<Route>,
     /// Every goal was met (the index marks the lesson done).
@@ -50,7 +53,10 @@ pub struct LessonProps {
 pub fn lesson_page(p: &LessonProps) -> Html {
     let state = {
         let (lesson, step, at_ms) = ((*p.lesson).clone(), p.step, p.at_ms);
-        use_reducer(move || LearnState::new(lesson, step, at_ms, super::wall_clock()))
+        let actions = p.actions.clone();
+        use_reducer(move || {
+            LearnState::new(lesson, step, at_ms, actions.as_deref(), super::wall_clock())
+        })
     };
     let d = {
         let d = state.dispatcher();
@@ -86,9 +92,10 @@ pub fn lesson_page(p: &LessonProps) -> Html {
 #[hook]
 fn use_lesson_effects(p: &LessonProps, state: &UseReducerHandle<LearnState>) {
     let d = state.dispatcher();
-    use_effect_with((p.step, p.at_ms), move |(step, at_ms)| {
-        d.dispatch(LessonAction::GoTo(*step, *at_ms))
-    });
+    use_effect_with(
+        (p.step, p.at_ms, p.actions.clone()),
+        move |(step, at_ms, a)| d.dispatch(LessonAction::GoTo(*step, *at_ms, a.clone())),
+    );
     let d = state.dispatcher();
     let frames = Callback::from(move |wall_ms| d.dispatch(LessonAction::Frame { wall_ms }));
     super::use_frame_loop(state.playing, frames);
@@ -159,13 +166,22 @@ fn lesson_nav(
 }
 
 /// This step's link; on a step that shows the run, at its instant once it
-/// has moved.
+/// has moved or the learner acted, with what they did.
 fn here_hash(p: &LessonProps, state: &LearnState) -> String {
     let run = state.run.borrow();
     let shows_run = matches!(run.stage(), Stage::Run | Stage::Debrief);
-    let at_ms = (shows_run && run.now_ms() > 0).then(|| run.now_ms());
+    let taken = run.taken();
+    let moved = run.now_ms() > 0 || !taken.is_empty();
+    let at_ms = (shows_run && moved).then(|| run.now_ms());
+    let actions = (at_ms.is_some() && !taken.is_empty()).then(|| write_actions(taken));
     let (id, step) = (p.lesson.id.clone(), run.step());
-    Route::Lesson { id, step, at_ms }.to_hash()
+    Route::Lesson {
+        id,
+        step,
+        at_ms,
+        actions,
+    }
+    .to_hash()
 }
 
 /// The steps as links (`#/learn/<lesson>/<n>`), the current one marked.

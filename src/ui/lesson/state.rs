@@ -3,6 +3,7 @@
 //! components only draw the snapshot it keeps ([`LearnState::view`],
 //! [`LearnState::goals`]).
 
+use crate::app::learn;
 use crate::app::lesson::{self, GoalStatus, GoalView, Lesson, LessonRun};
 use crate::app::session::View;
 use std::cell::RefCell;
@@ -23,9 +24,9 @@ const FRAME_BUDGET_MS: f64 = 8.0;
 /// Everything a learner does on a lesson page.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LessonAction {
-    /// Show step `n`, at the experiment's instant if one is given (the
-    /// route changed).
-    GoTo(usize, Option<u64>),
+    /// Show step `n`, at the experiment's instant if one is given, after
+    /// the learner's actions the link carries (the route changed).
+    GoTo(usize, Option<u64>, Option<String>),
     /// Answer the prediction with choice `n`.
     Predict(usize),
     /// Skip the prediction.
@@ -101,18 +102,17 @@ impl PartialEq for LearnState {
 
 impl LearnState {
     /// A fresh pass through `lesson`, showing `step`, its run at `at_ms`
-    /// if given.
+    /// if given, after the link's `actions` (see [`open`]).
     pub fn new(
         lesson: Lesson,
         step: usize,
         at_ms: Option<u64>,
+        actions: Option<&str>,
         clock: super::super::state::Clock,
     ) -> LearnState {
         let mut run = LessonRun::new(lesson);
         run.go_to(step);
-        if let Some(t) = at_ms {
-            run.open_at(t);
-        }
+        let refused = at_ms.and_then(|t| open(&mut run, t, actions).err());
         let mut s = LearnState {
             view: Rc::new(run.session().view(None)),
             goals: run.goals(),
@@ -122,7 +122,7 @@ impl LearnState {
             playing: false,
             speed_index: SPEED_DEFAULT_INDEX,
             focus: None,
-            refused: None,
+            refused,
             link: None,
             last_frame_ms: None,
             clock,
@@ -162,12 +162,13 @@ impl LearnState {
         self.refresh();
     }
 
-    /// Shows step `n`, the run opened at `at_ms` if given (a deep link).
-    fn go_to(&mut self, n: usize, at_ms: Option<u64>) {
+    /// Shows step `n`, the run opened at `at_ms` if given (a deep link),
+    /// after the link's `actions`.
+    fn go_to(&mut self, n: usize, at_ms: Option<u64>, actions: Option<&str>) {
         let mut run = self.run.borrow_mut();
         run.go_to(n);
         if let Some(t) = at_ms {
-            run.open_at(t);
+            self.refused = open(&mut run, t, actions).err();
             self.playing = false;
         }
         drop(run);
@@ -175,9 +176,30 @@ impl LearnState {
         self.refresh();
     }
 
+    /// Whether the page already shows step `n` at `at_ms` after the
+    /// link's `actions` (so a route change to it need not replay them).
+    fn shows(&self, n: usize, at_ms: Option<u64>, actions: Option<&str>) -> bool {
+        let run = self.run.borrow();
+        let same_actions = || actions.is_none_or(|a| a == learn::write_actions(run.taken()));
+        run.step() == n && at_ms.is_none_or(|t| t == run.now_ms()) && same_actions()
+    }
+
     fn result(&mut self, r: Result<(), String>) {
         self.refused = r.err();
         self.refresh();
+    }
+}
+
+/// Opens `run` at a link's instant `t_ms`, after the learner's actions the
+/// link carries (packed, see [`learn::read_actions`]); an unreadable or
+/// refused one leaves the run at its start and says why.
+fn open(run: &mut LessonRun, t_ms: u64, actions: Option<&str>) -> Result<(), String> {
+    match actions {
+        None => {
+            run.open_at(t_ms);
+            Ok(())
+        }
+        Some(text) => learn::read_actions(text, t_ms).and_then(|a| run.open_with(t_ms, &a)),
     }
 }
 
@@ -197,13 +219,11 @@ impl Reducible for LearnState {
         let mut s = (*self).clone();
         let run = s.run.clone();
         match action {
-            LessonAction::GoTo(n, at_ms) => {
-                let r = run.borrow();
-                if r.step() == n && at_ms.is_none_or(|t| t == r.now_ms()) {
+            LessonAction::GoTo(n, at_ms, actions) => {
+                if s.shows(n, at_ms, actions.as_deref()) {
                     return self;
                 }
-                drop(r);
-                s.go_to(n, at_ms);
+                s.go_to(n, at_ms, actions.as_deref());
             }
             LessonAction::Predict(n) => {
                 let r = run.borrow_mut().predict(n);

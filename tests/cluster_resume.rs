@@ -6,8 +6,9 @@
 //! the cluster is refused with the stored item named.
 #![cfg(not(target_arch = "wasm32"))]
 
+use brokerlab::broker::cluster::RecordKind;
 use brokerlab::check::cluster::FindingKind;
-use brokerlab::config::Scenario;
+use brokerlab::config::{ClientSpec, ProducerTxnSpec, Scenario};
 use brokerlab::node::NodeId;
 use brokerlab::storage::{FlushState, Limits, MemoryStore, Storage, StreamId};
 use brokerlab::world::cluster::stored::{StoredCluster, StoredReplica};
@@ -223,4 +224,73 @@ fn read_foreign(
     let t = store.begin_flush(0).expect("flush");
     store.flush_state(t.id, t.completes_at_ms);
     StoredCluster::read_node(s, NodeId(1), &store.recover())
+}
+
+/// A transactional producer stopped mid-transaction: the stored logs
+/// hold transactional records with no marker. Through the stores and
+/// back, the resumed cluster's coordinator writes an abort marker for
+/// each such transaction (a commit where a stored marker of it says
+/// so), so no transaction stays open and the LSO reaches the HW.
+#[test]
+fn a_resumed_cluster_closes_the_transactions_its_logs_left_open() {
+    let mut s = scenario(3, 3, 1);
+    let ClientSpec::LogProducer(p) = &mut s.clients[0] else {
+        panic!("the first client produces");
+    };
+    p.transactional = Some(ProducerTxnSpec {
+        transactional_id: "t1".into(),
+        records_per_transaction: 3,
+        abort_every: 0,
+    });
+    s.validate_cluster()
+        .expect("a valid transactional producer");
+    let mut first = ClusterRun::new(&s).expect("valid");
+    // Mid-run: some transaction is open in some partition.
+    let open_at = (300..1000).step_by(7).find(|&t| {
+        first.run_until(t).expect("within bounds");
+        let stored = StoredCluster::of_run(&first);
+        open_keys(&stored) > 0
+    });
+    assert!(
+        open_at.is_some(),
+        "no moment with an open transaction on disk"
+    );
+    let stored = through_stores(&s, &StoredCluster::of_run(&first), 3);
+    assert!(open_keys(&stored) > 0);
+    let mut resumed = ClusterRun::resume(&s, &stored).expect("resumes");
+    resumed.finish().expect("within bounds");
+    let facts = resumed.facts();
+    for (p, fp) in facts.partitions.iter().enumerate() {
+        let markers: Vec<_> = fp.log.iter().filter(|r| r.kind.is_marker()).collect();
+        for r in fp.log.iter().filter(|r| r.kind == RecordKind::Txn) {
+            let key = r.idem.map(|i| (i.producer_id, i.producer_epoch));
+            let closed = markers.iter().any(|m| {
+                m.offset > r.offset && m.idem.map(|i| (i.producer_id, i.producer_epoch)) == key
+            });
+            assert!(closed, "partition {p}: {r:?} has no marker after it");
+        }
+    }
+    let verdict = resumed.verdict();
+    assert_eq!(verdict.count(FindingKind::NotAtomic), 0, "{verdict:?}");
+    assert_eq!(verdict.count(FindingKind::Lost), 0, "{verdict:?}");
+}
+
+/// How many (replica, transaction) pairs a stored cluster holds
+/// transactional records of with no marker.
+fn open_keys(stored: &StoredCluster) -> usize {
+    let key =
+        |r: &brokerlab::broker::cluster::Record| r.idem.map(|i| (i.producer_id, i.producer_epoch));
+    let mut open = std::collections::BTreeSet::new();
+    for s in &stored.replicas {
+        for r in s.records.iter().filter(|r| r.kind == RecordKind::Txn) {
+            let closed = s
+                .records
+                .iter()
+                .any(|m| m.kind.is_marker() && key(m) == key(r));
+            if !closed {
+                open.insert((s.node, s.partition, key(r)));
+            }
+        }
+    }
+    open.len()
 }

@@ -1,11 +1,14 @@
 //! The replication matrix (issue 13): a 3-broker cluster,
 //! `replication.factor=3`, `min.insync.replicas=2`, `acks=all`, one
 //! broker fault at a time (crash and restart, isolation and heal, a slow
-//! follower), swept over seeds: at least once and exactly once
-//! (idempotent) must hold in every seed. And the five negative controls,
-//! each of which must find a loss or a divergence in some seed.
+//! follower), swept over seeds: at least once, exactly once
+//! (idempotent) and exactly once (transactional) must hold in every
+//! seed. And the negative controls: the five of issue 13, each of which
+//! must find a loss or a divergence in some seed, and a
+//! `read_uncommitted` reader that reads aborted records.
 //! `GUARANTEE_SEEDS` sets the seeds per cell (default 20; CI runs 2,000
-//! in the `sweep` profile), as for `guarantees_sweep.rs`.
+//! in the `sweep` profile), as for `guarantees_sweep.rs`; `CLUSTER_SEED`
+//! runs one seed of a cell, as a failing cell's message says.
 #![cfg(not(target_arch = "wasm32"))]
 
 use brokerlab::check::cluster::{ClusterVerdict, FindingKind};
@@ -31,8 +34,15 @@ const CELL: &str = r#""brokers": 3, "replication.factor": 3, "min.insync.replica
 /// appended to each of the two producers, `faults` the fault list, and
 /// the random draw of one broker fault at a time.
 fn scenario(cluster: &str, producer: &str, faults: &str) -> Scenario {
+    scenario_with(cluster, producer, "", faults)
+}
+
+/// [`scenario`] with `consumer` appended to the reader, and `{id}` in
+/// `producer` replaced by each producer's id.
+fn scenario_with(cluster: &str, producer: &str, consumer: &str, faults: &str) -> Scenario {
     // Keyless: each producer's records go round-robin over the partitions.
     let producer = |id: &str| {
+        let producer = producer.replace("{id}", id);
         format!(
             r#"{{ "kind": "log_producer", "id": "{id}", "topic": "events", "interval_ms": 2,
       "count": 600, "retries": 1000, "request.timeout.ms": 150, "max.in.flight.requests": 1
@@ -48,7 +58,7 @@ fn scenario(cluster: &str, producer: &str, faults: &str) -> Scenario {
   "network": {{ "latency_ms_min": 1, "latency_ms_max": 4 }},
   "clients": [ {p1}, {p2},
     {{ "kind": "log_consumer", "id": "c1", "topic": "events", "group.id": "g",
-      "processing": {{ "fixed_ms": 1 }} }} ],
+      "processing": {{ "fixed_ms": 1 }} {consumer} }} ],
   "faults": {faults},
   "fault_options": {{ "broker_crash": true, "broker_isolation": true, "slow_follower": true,
                       "max_faults": 1, "downtime_ms_min": 50, "downtime_ms_max": 400 }},
@@ -60,6 +70,12 @@ fn scenario(cluster: &str, producer: &str, faults: &str) -> Scenario {
 
 /// The verdict of seed `seed`, with the drawn faults when `random`.
 fn verdict(s: &Scenario, seed: u64, random: bool) -> ClusterVerdict {
+    verdict_of(s, seed, random, false)
+}
+
+/// [`verdict`], with the leaders answering markers at their append
+/// (`markers_at_append`, a negative control's switch).
+fn verdict_of(s: &Scenario, seed: u64, random: bool, markers_at_append: bool) -> ClusterVerdict {
     let s = if random {
         with_random_faults(s, seed)
     } else {
@@ -68,6 +84,9 @@ fn verdict(s: &Scenario, seed: u64, random: bool) -> ClusterVerdict {
         s
     };
     let mut run = ClusterRun::new(&s).expect("a valid cluster scenario");
+    if markers_at_append {
+        run.answer_markers_at_append();
+    }
     run.finish().unwrap_or_else(|e| panic!("seed {seed}: {e}"));
     run.verdict()
 }
@@ -79,28 +98,92 @@ const SAFETY: [FindingKind; 4] = [
     FindingKind::ReadVanished,
 ];
 
-/// Sweeps one cell: no finding of `kinds` in any seed.
-fn cell(producer: &str, kinds: &[FindingKind]) {
-    let s = scenario(CELL, producer, "[]");
-    for seed in 1..=seeds() {
-        let v = verdict(&s, seed, true);
+/// The seeds of a cell: 1..=`GUARANTEE_SEEDS`, or only `CLUSTER_SEED`.
+fn cell_seeds() -> std::ops::RangeInclusive<u64> {
+    match std::env::var("CLUSTER_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        Some(seed) => seed..=seed,
+        None => 1..=seeds(),
+    }
+}
+
+/// Sweeps cell `name` of scenario `s`: no finding of `kinds` in any
+/// seed. A failure names the seed, its faults, the finding and the
+/// command that runs that seed alone.
+fn sweep(name: &str, s: &Scenario, kinds: &[FindingKind]) {
+    let started = std::time::Instant::now();
+    let seeds = cell_seeds();
+    let count = seeds.clone().count();
+    for seed in seeds {
+        let v = verdict(s, seed, true);
         if let Some(f) = v.findings.iter().find(|f| kinds.contains(&f.kind)) {
-            let faults = with_random_faults(&s, seed).faults;
-            panic!("seed {seed} ({faults:?}): {} {}", f.kind.name(), f.story);
+            let faults = with_random_faults(s, seed).faults;
+            panic!(
+                "seed {seed} ({faults:?}): {} {}\nreproduce: CLUSTER_SEED={seed} cargo test --profile sweep --test cluster_sweep -- --exact {name}",
+                f.kind.name(),
+                f.story
+            );
         }
     }
+    let secs = started.elapsed().as_secs_f64();
+    println!("{name}: {count} seeds in {secs:.1} s");
+}
+
+/// Sweeps one cell of the common scenario with `producer`.
+fn cell(name: &str, producer: &str, kinds: &[FindingKind]) {
+    sweep(name, &scenario(CELL, producer, "[]"), kinds);
 }
 
 #[test]
 fn at_least_once_holds_with_one_broker_fault_at_a_time() {
-    cell(r#", "acks": "all""#, &SAFETY);
+    cell(
+        "at_least_once_holds_with_one_broker_fault_at_a_time",
+        r#", "acks": "all""#,
+        &SAFETY,
+    );
 }
 
 #[test]
 fn exactly_once_idempotent_holds_with_one_broker_fault_at_a_time() {
     let mut kinds = SAFETY.to_vec();
     kinds.push(FindingKind::Duplicated);
-    cell(r#", "acks": "all", "enable.idempotence": true"#, &kinds);
+    cell(
+        "exactly_once_idempotent_holds_with_one_broker_fault_at_a_time",
+        r#", "acks": "all", "enable.idempotence": true"#,
+        &kinds,
+    );
+}
+
+/// The transactional cell's producers: idempotent, each with its own
+/// `transactional.id`, three records a transaction (so most span all
+/// three partitions), and every fourth transaction aborted by the
+/// application so that there are aborted records to skip.
+const TXN_PRODUCER: &str = r#", "acks": "all", "enable.idempotence": true,
+    "transactional": { "transactional.id": "tx-{id}", "records_per_transaction": 3,
+                       "abort_every": 4 }"#;
+
+/// Every finding the transactional guarantee rules out.
+const TXN_KINDS: [FindingKind; 7] = [
+    FindingKind::Lost,
+    FindingKind::Diverged,
+    FindingKind::HwMovedBack,
+    FindingKind::ReadVanished,
+    FindingKind::Duplicated,
+    FindingKind::NotAtomic,
+    FindingKind::AbortedRead,
+];
+
+#[test]
+fn exactly_once_transactional_holds_with_one_broker_fault_at_a_time() {
+    let read_committed = r#", "isolation.level": "read_committed""#;
+    let s = scenario_with(CELL, TXN_PRODUCER, read_committed, "[]");
+    sweep(
+        "exactly_once_transactional_holds_with_one_broker_fault_at_a_time",
+        &s,
+        &TXN_KINDS,
+    );
 }
 
 /// A negative control: some seed of `s` (fixed faults) finds `kind`;
@@ -115,6 +198,49 @@ fn finds(s: &Scenario, kinds: &[FindingKind]) -> String {
         }
     }
     panic!("no seed found {kinds:?}");
+}
+
+/// The control of the transactional cell: the same transactions read
+/// `read_uncommitted` get aborted records (and the cell's reader, at
+/// `read_committed`, does not in the same seeds).
+#[test]
+fn control_read_uncommitted_reads_aborted_records() {
+    let s = scenario_with(CELL, TXN_PRODUCER, "", "[]");
+    let story = finds(&s, &[FindingKind::AbortedRead]);
+    assert!(story.contains("its transaction aborted"), "{story}");
+}
+
+/// The other control of the transactional cell: leaders that answer the
+/// coordinator's marker at their append, before replicating it. b1,
+/// cut off from its followers, takes markers its followers never fetch;
+/// it crashes before they do, and the new leaders lack them: committed
+/// transactions stay open in b1's partition, their records there never
+/// visible. With markers answered once committed, the same faults are
+/// safe.
+#[test]
+fn control_markers_answered_before_replication_break_atomicity() {
+    let faults = r#"[{"at_ms": 600, "action": "isolate_from_brokers", "target": "b1"},
+        {"at_ms": 660, "action": "crash", "target": "b1"},
+        {"at_ms": 900, "action": "heal", "target": "b1"},
+        {"at_ms": 1000, "action": "restart", "target": "b1"}]"#;
+    let read_committed = r#", "isolation.level": "read_committed""#;
+    let s = scenario_with(CELL, TXN_PRODUCER, read_committed, faults);
+    let found = (1..=seeds().max(20)).find_map(|seed| {
+        let v = verdict_of(&s, seed, false, true);
+        let f = v
+            .findings
+            .iter()
+            .find(|f| f.kind == FindingKind::NotAtomic)?;
+        Some(format!("seed {seed}: {}", f.story))
+    });
+    let story = found.expect("some seed finds a transaction not atomic");
+    println!("{story}");
+    assert!(story.contains("committed; visible"), "{story}");
+    for seed in 1..=10 {
+        let v = verdict(&s, seed, false);
+        let bad = TXN_KINDS.iter().map(|k| v.count(*k)).sum::<u64>();
+        assert_eq!(bad, 0, "seed {seed}: {:?}", v.findings);
+    }
 }
 
 const LEADER_CRASH: &str = r#"[{"at_ms": 700, "action": "crash", "target": "b1"},

@@ -644,6 +644,8 @@ fn log_producer_spec(index: usize, p: &ProducerSettings) -> LogProducerSpec {
         max_in_flight: 1000,
         partitioner: Partitioner::Sticky,
         enable_idempotence: false,
+        #[cfg(not(target_arch = "wasm32"))]
+        transactional: None,
         network: None,
     }
 }

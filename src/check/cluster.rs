@@ -8,6 +8,9 @@
 //!   next and at which epoch, and which replica cut the record.
 //! - **Duplicated.** A message at two offsets of the final log (what an
 //!   idempotent producer must never cause).
+//! - **Transactions** ([`super::cluster_txn`]): every transaction's
+//!   records share its outcome (`not_atomic`), and no reader got a record
+//!   of a transaction that did not commit (`aborted_read`).
 //! - **Replica invariants**, at quiescence: every ISR member holds the
 //!   leader's log below the high watermark, record for record
 //!   (`diverged`); the committed prefix never moves back: a record once
@@ -15,6 +18,8 @@
 //!   reach) is still at its offset (`hw_moved_back`); a
 //!   record a consumer read is still at its offset (`read_vanished`).
 
+#[cfg(not(target_arch = "wasm32"))]
+pub use super::cluster_txn::TxnFact;
 use crate::broker::cluster::{ClusterNote, PartitionIdx, Record, TruncateReason};
 use crate::broker::MsgId;
 use crate::history::msg_name;
@@ -65,6 +70,10 @@ pub struct ClusterFacts {
     pub committed: BTreeMap<(PartitionIdx, u64), MsgId>,
     /// Every partition at quiescence, by index.
     pub partitions: Vec<FinalPartition>,
+    /// Transactions the transactional producers ended, in order (native
+    /// only: the page's build runs no transactional producer).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub txns: Vec<TxnFact>,
 }
 
 /// What kind of finding.
@@ -80,6 +89,11 @@ pub enum FindingKind {
     HwMovedBack,
     /// A record a consumer read is no longer at its offset.
     ReadVanished,
+    /// A transaction's records do not all share its outcome (see
+    /// [`super::cluster_txn`]).
+    NotAtomic,
+    /// A reader got a record of a transaction that did not commit.
+    AbortedRead,
 }
 
 impl FindingKind {
@@ -91,6 +105,8 @@ impl FindingKind {
             FindingKind::Diverged => "diverged",
             FindingKind::HwMovedBack => "hw_moved_back",
             FindingKind::ReadVanished => "read_vanished",
+            FindingKind::NotAtomic => "not_atomic",
+            FindingKind::AbortedRead => "aborted_read",
         }
     }
 }
@@ -124,7 +140,12 @@ impl ClusterVerdict {
         self.counts.get(kind.name()).copied().unwrap_or(0)
     }
 
-    fn add(&mut self, kind: FindingKind, msg: Option<MsgId>, story: impl FnOnce() -> String) {
+    pub(super) fn add(
+        &mut self,
+        kind: FindingKind,
+        msg: Option<MsgId>,
+        story: impl FnOnce() -> String,
+    ) {
         *self.counts.entry(kind.name()).or_insert(0) += 1;
         if self.findings.len() < FINDINGS_TOLD_MAX {
             let story = story();
@@ -141,6 +162,10 @@ pub fn check(facts: &ClusterFacts) -> ClusterVerdict {
     diverged(facts, &mut v);
     moved_back(facts, &mut v);
     vanished_reads(facts, &mut v);
+    // The page's build runs no transactional producer (see
+    // `LogProducerSpec::transactional`): there are no transactions to judge.
+    #[cfg(not(target_arch = "wasm32"))]
+    super::cluster_txn::check_txns(facts, &mut v);
     v
 }
 
@@ -166,7 +191,7 @@ fn lost(facts: &ClusterFacts, v: &mut ClusterVerdict) {
 fn duplicated(facts: &ClusterFacts, v: &mut ClusterVerdict) {
     for fp in &facts.partitions {
         let mut seen = BTreeMap::new();
-        for r in &fp.log {
+        for r in fp.log.iter().filter(|r| !r.kind.is_marker()) {
             if let Some(first) = seen.insert(r.msg, r.offset) {
                 let story = || {
                     let m = msg_name(r.msg);

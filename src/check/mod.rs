@@ -62,6 +62,8 @@
 
 pub mod chain;
 pub mod cluster;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cluster_txn;
 pub mod guarantee;
 pub mod live;
 pub mod log;

@@ -122,6 +122,14 @@ pub struct LogProducerSpec {
         skip_serializing_if = "is_false"
     )]
     pub enable_idempotence: bool,
+    /// A transactional producer (Kafka's `transactional.id`): its records
+    /// go out in transactions. Only the replication core's harness runs
+    /// it (see [`crate::world::cluster`]); the world refuses it. Native
+    /// only: the page runs no transactional producer, and its build
+    /// leaves them out (the bundle budget), so there the field is unknown.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transactional: Option<ProducerTxnSpec>,
     /// The producer's own link settings; absent, the scenario's `network`.
     #[serde(default)]
     pub network: Option<NetworkSpec>,
@@ -129,6 +137,30 @@ pub struct LogProducerSpec {
 
 fn default_request_timeout_ms() -> u64 {
     1000
+}
+
+/// How a transactional producer groups its records: the application's
+/// choices (Kafka leaves them to the code between `beginTransaction()`
+/// and `commitTransaction()`), and its `transactional.id`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProducerTxnSpec {
+    /// Kafka's `transactional.id`: the coordinator keeps one producer id
+    /// per id and fences an older epoch.
+    #[serde(rename = "transactional.id")]
+    pub transactional_id: String,
+    /// Records in each transaction (the last one may hold fewer).
+    #[serde(default = "default_records_per_transaction")]
+    pub records_per_transaction: u32,
+    /// The application aborts every `abort_every`-th transaction instead
+    /// of committing it (0: never), so that `read_committed` has aborted
+    /// records to skip.
+    #[serde(default)]
+    pub abort_every: u32,
+}
+
+fn default_records_per_transaction() -> u32 {
+    3
 }
 
 /// When a consumer commits its offsets when `enable.auto.commit` is off.

@@ -51,7 +51,8 @@ pub use fault::{FaultAction, FaultOptions, FaultSpec};
 pub use guarantee::Guarantee;
 pub use log::{
     Acks, Assignor, CommitMode, IsolationLevel, LogBrokerSpec, LogConsumerSpec, LogProducerSpec,
-    OffsetReset, Partitioner, SeekPosition, SeekSpec, TopicSpec, TransactionalSpec,
+    OffsetReset, Partitioner, ProducerTxnSpec, SeekPosition, SeekSpec, TopicSpec,
+    TransactionalSpec,
 };
 pub use queue::{
     AckMode, BindingSpec, ConfirmSpec, ConsumerSpec, ExchangeKind, ExchangeSpec, HeaderValue,

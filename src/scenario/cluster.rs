@@ -10,7 +10,11 @@
 
 use super::err;
 use crate::config::cluster::bounds;
-use crate::config::{BrokerSpec, ClusterSpec, FaultAction, FaultOptions, Scenario, ScenarioError};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::config::{Acks, ClientSpec};
+use crate::config::{
+    BrokerSpec, ClusterSpec, FaultAction, FaultOptions, LogProducerSpec, Scenario, ScenarioError,
+};
 use crate::node::NodeId;
 
 /// Checks the `broker.cluster` object (the replication core's harness
@@ -165,6 +169,17 @@ pub(super) fn validate_cluster_options(
 /// ([`crate::broker::cluster`]), whose harness the tests drive, until the
 /// world routes each request to its partition's leader.
 pub(super) fn validate_world_can_run(s: &Scenario) -> Result<(), ScenarioError> {
+    #[cfg(not(target_arch = "wasm32"))]
+    if let Some(i) = s.clients.iter().position(|c| match c {
+        ClientSpec::LogProducer(p) => p.transactional.is_some(),
+        _ => false,
+    }) {
+        return err(
+            format!("clients[{i}].transactional"),
+            "a transactional log_producer runs in the replication core (broker.cluster); \
+             on one broker, transactions are read-process-write log_consumers",
+        );
+    }
     let Some(c) = cluster_of(s) else {
         return Ok(());
     };
@@ -182,4 +197,48 @@ pub(super) fn validate_world_can_run(s: &Scenario) -> Result<(), ScenarioError> 
          a cluster runs in the replication core (broker::cluster and its harness) until the world \
          sends each request to its partition's leader",
     )
+}
+
+/// Records one transaction of a transactional log producer holds at most.
+pub const RECORDS_PER_TRANSACTION_MAX: u32 = 100;
+
+/// A transactional log producer (the harness's): Kafka requires
+/// idempotence (so `acks=all`) for transactions, and one record in flight
+/// keeps the harness's producer simple. (The page's build has none.)
+#[cfg(target_arch = "wasm32")]
+pub(super) fn validate_txn_producer(_: &str, _: &LogProducerSpec) -> Result<(), ScenarioError> {
+    Ok(())
+}
+
+/// A transactional log producer (the harness's): Kafka requires
+/// idempotence (so `acks=all`) for transactions, and one record in flight
+/// keeps the harness's producer simple.
+#[cfg(not(target_arch = "wasm32"))]
+pub(super) fn validate_txn_producer(path: &str, p: &LogProducerSpec) -> Result<(), ScenarioError> {
+    let Some(t) = &p.transactional else {
+        return Ok(());
+    };
+    let path = format!("{path}.transactional");
+    if t.transactional_id.is_empty() {
+        return err(format!("{path}.transactional.id"), "must be non-empty");
+    }
+    if t.records_per_transaction == 0 || t.records_per_transaction > RECORDS_PER_TRANSACTION_MAX {
+        return err(
+            format!("{path}.records_per_transaction"),
+            format!("must be in 1..={RECORDS_PER_TRANSACTION_MAX}"),
+        );
+    }
+    if !p.enable_idempotence || p.acks != Acks::All {
+        return err(
+            path,
+            "a transactional producer needs enable.idempotence = true and acks = all, as Kafka requires",
+        );
+    }
+    if p.max_in_flight != 1 {
+        return err(
+            path,
+            "the harness's transactional producer sends one record at a time (max.in.flight.requests = 1)",
+        );
+    }
+    Ok(())
 }

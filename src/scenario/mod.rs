@@ -545,7 +545,7 @@ fn validate_log_producer(
         );
     }
     crate::guarantee::validate_idempotent_producer(path, p)?;
-    Ok(())
+    cluster::validate_txn_producer(path, p)
 }
 
 fn validate_log_consumer(

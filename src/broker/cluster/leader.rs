@@ -3,8 +3,8 @@
 
 use super::replica::{FlushPolicy, ReplicaLog};
 use super::{
-    AlterIsr, ClientReply, ClusterNote, Epoch, FetchResult, Idem, NodeOut, NodeSet, PartitionIdx,
-    PeerMsg, ProduceError, Record, FETCH_RECORDS_MAX,
+    AlterIsr, ClientReply, ClusterNote, Epoch, FetchResult, Idem, MarkerAnswer, MarkerRequest,
+    NodeOut, NodeSet, PartitionIdx, PeerMsg, ProduceError, Record, RecordKind, FETCH_RECORDS_MAX,
 };
 use crate::broker::{ClientId, MsgId};
 use crate::config::{Acks, ClusterSpec};
@@ -68,6 +68,9 @@ pub(super) struct LeaderState {
     /// `acks=all` answers waiting for the HW, in arrival order. Bound:
     /// the records appended in this leadership.
     waiting: Vec<Waiting>,
+    /// Marker answers waiting for the HW to pass their marker: (its
+    /// offset, the request). Bound: the coordinator's open markers.
+    markers: Vec<(u64, MarkerRequest)>,
     /// Fetches held for data. Bound: one per follower.
     parked: Vec<Parked>,
     /// When the ISR is looked at next (every half
@@ -153,6 +156,7 @@ impl LeaderState {
                 all
             },
             waiting: Vec::new(),
+            markers: Vec::new(),
             parked: Vec::new(),
             next_isr_check_ms: now_ms,
         }
@@ -163,7 +167,7 @@ impl LeaderState {
     pub(super) fn produce(
         &mut self,
         log: &mut ReplicaLog,
-        (to, msg, acks, idem): (ClientId, MsgId, Acks, Option<Idem>),
+        (to, msg, acks, idem, txn): (ClientId, MsgId, Acks, Option<Idem>, bool),
         ctx: &mut Ctx,
     ) {
         let min_isr = u32::from(ctx.spec.min_insync_replicas);
@@ -174,17 +178,15 @@ impl LeaderState {
             match log.check_sequence(idem) {
                 Ok(None) => {}
                 Ok(Some(offset)) => return self.answer_at(log, (to, msg, acks), offset, ctx),
-                Err(()) => return ctx.refuse(to, msg, ProduceError::OutOfOrderSequence),
+                Err(e) => return ctx.refuse(to, msg, e),
             }
         }
-        let offset = log.end();
-        let record = Record {
-            offset,
-            epoch: ctx.epoch,
-            msg,
-            idem,
+        let kind = if txn {
+            RecordKind::Txn
+        } else {
+            RecordKind::Data
         };
-        log.append(ctx.now_ms, record);
+        let offset = self.append(log, msg, idem, kind, ctx);
         let (node, partition, epoch) = (ctx.node, ctx.partition, ctx.epoch);
         ctx.note(ClusterNote::Appended {
             node,
@@ -195,6 +197,83 @@ impl LeaderState {
         });
         self.answer_at(log, (to, msg, acks), offset, ctx);
         self.serve_parked(log, ctx);
+        self.advance_hw(log, ctx);
+    }
+
+    /// Appends one record at the log end; returns its offset.
+    fn append(
+        &mut self,
+        log: &mut ReplicaLog,
+        msg: MsgId,
+        idem: Option<Idem>,
+        kind: RecordKind,
+        ctx: &Ctx,
+    ) -> u64 {
+        let offset = log.end();
+        let record = Record {
+            offset,
+            epoch: ctx.epoch,
+            msg,
+            idem,
+            kind,
+        };
+        log.append(ctx.now_ms, record);
+        offset
+    }
+
+    /// `WriteTxnMarkers` at the leader: append the marker unless this
+    /// transaction's is here already (a retry) or its epoch is over (a
+    /// stale request); answer once the marker is committed. Refused, as a
+    /// produce with `acks=all`, while the ISR is below
+    /// `min.insync.replicas`.
+    /// `at_append` is a negative control's switch: answer once the marker
+    /// is appended here, before any follower has it.
+    pub(super) fn write_marker(
+        &mut self,
+        log: &mut ReplicaLog,
+        (req, at_append): (MarkerRequest, bool),
+        ctx: &mut Ctx,
+    ) {
+        let min_isr = u32::from(ctx.spec.min_insync_replicas);
+        if self.isr.len() < min_isr {
+            let result = Err(ProduceError::NotEnoughReplicas);
+            let answer = MarkerAnswer {
+                request: req,
+                result,
+            };
+            return ctx.out.push(NodeOut::ToCoordinator(answer));
+        }
+        let answer = |result| {
+            NodeOut::ToCoordinator(MarkerAnswer {
+                request: req,
+                result,
+            })
+        };
+        let offset = match log.producer(req.producer_id) {
+            // A later epoch is here: this transaction is long done.
+            Some(st) if st.epoch > req.producer_epoch => return ctx.out.push(answer(Ok(()))),
+            Some(st) if st.epoch == req.producer_epoch && st.marker.is_some() => {
+                st.marker.expect("checked") // a retry: the marker is here
+            }
+            _ => {
+                let idem = Some(Idem {
+                    producer_id: req.producer_id,
+                    producer_epoch: req.producer_epoch,
+                    sequence: 0,
+                });
+                let kind = match req.commit {
+                    true => RecordKind::Commit,
+                    false => RecordKind::Abort,
+                };
+                let at = self.append(log, 0, idem, kind, ctx);
+                self.serve_parked(log, ctx);
+                at
+            }
+        };
+        if offset < log.hw || at_append {
+            return ctx.out.push(answer(Ok(())));
+        }
+        self.markers.push((offset, req));
         self.advance_hw(log, ctx);
     }
 
@@ -337,6 +416,18 @@ impl LeaderState {
                 ctx.refuse(w.to, w.msg, ProduceError::NotEnoughReplicasAfterAppend);
             }
         }
+        let result = match enough {
+            true => Ok(()),
+            false => Err(ProduceError::NotEnoughReplicasAfterAppend),
+        };
+        self.markers.retain(|&(at, request)| {
+            let done = at < hw;
+            if done {
+                let answer = MarkerAnswer { request, result };
+                ctx.out.push(NodeOut::ToCoordinator(answer));
+            }
+            !done
+        });
     }
 
     /// The leader's timers: followers that fell behind for longer than

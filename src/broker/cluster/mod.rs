@@ -16,6 +16,7 @@
 //! | `leader` | the leader's side: each follower's LEO, the ISR shrinking and growing by `replica.lag.time.max.ms`, HW = min LEO over the ISR, `acks` answers, `NOT_ENOUGH_REPLICAS(_AFTER_APPEND)`, idempotent producers' sequences |
 //! | `node` | one broker: the replicas it hosts, their roles, the follower's fetch loop, truncation of a divergent tail, crash and restart |
 //! | `controller` | the always-available controller: which brokers are alive, leader elections (clean, or unclean when allowed), leader epochs |
+//! | `coordinator` | the transaction coordinator (on the controller): producer ids and epochs per `transactional.id`, each transaction's partitions, the commit or abort decision and its markers until every leader committed them |
 //! | `view` | a snapshot per broker for the page: leader, ISR, LEO and HW per partition |
 //!
 //! ## The rules, in Kafka's words
@@ -50,6 +51,19 @@
 //! - **Idempotent producers.** Each record carries its producer id and
 //!   sequence, so every replica rebuilds the producers' last sequences
 //!   from its log, and a new leader still drops a retried duplicate.
+//! - **Transactions.** A transactional record carries its producer id and
+//!   producer epoch; the coordinator's decision reaches each partition
+//!   as a commit or abort **marker**, a record appended by the leader and
+//!   replicated like any other, so a new leader knows every outcome. The
+//!   coordinator counts a marker written once the leader's HW passed it
+//!   (Kafka writes markers with `acks=all`), and asks again, at whichever
+//!   broker leads, until then. The **LSO** (last stable offset) of a
+//!   partition is the first offset of a transaction whose marker is not
+//!   below the HW yet, or the HW: a `read_committed` reader reads below
+//!   it and gets no aborted record; a `read_uncommitted` one reads to
+//!   the HW. Every transaction ends with a new producer epoch (Kafka's
+//!   transactions v2, KIP-890), so a late marker or a zombie's record of
+//!   an earlier transaction is refused (`INVALID_PRODUCER_EPOCH`).
 //!
 //! ## Simplifications (said in the docs of the page too)
 //!
@@ -60,17 +74,33 @@
 //! - Partitions are numbered across topics (`PartitionIdx`) and placed
 //!   round-robin: partition `p`'s replicas are brokers `p, p+1, …` (mod
 //!   the broker count), the first one the preferred leader.
-//! - The core replicates records; consumer groups, committed offsets and
-//!   transactions stay on the single-node log broker ([`super::log`]),
-//!   whose coordinators are not replicated yet.
+//! - The core replicates records; consumer groups and committed offsets
+//!   stay on the single-node log broker ([`super::log`]), whose group
+//!   coordinator is not replicated yet (readers read every partition
+//!   from offset 0).
+//! - The transaction coordinator lives on the always-available
+//!   controller, its state in the controller's memory, where Kafka keeps
+//!   it in the replicated `__transaction_state` partitions and moves the
+//!   coordinator when its broker dies. It answers producers at once (as
+//!   the controller's metadata answers); only markers travel the
+//!   network. There is no `transaction.timeout.ms` (the harness's
+//!   producers never crash mid-transaction). A resumed cluster starts a
+//!   new coordinator: a transaction its stored logs left without a marker
+//!   stays open (its records invisible to `read_committed`, and the LSO
+//!   stuck before it).
+//! - A `read_committed` fetch leaves aborted records out at the leader;
+//!   Kafka's leader sends the aborted transactions' list along and the
+//!   consumer drops them.
 
 mod controller;
+mod coordinator;
 mod leader;
 mod node;
 mod replica;
 mod view;
 
 pub use controller::{Controller, PartitionState};
+pub use coordinator::{TxnCoordinator, TxnError};
 pub use node::BrokerNode;
 pub use view::{NodeView, ReplicaView};
 
@@ -128,15 +158,44 @@ impl NodeSet {
     }
 }
 
-/// An idempotent producer's tag on a record: who wrote it and its
-/// sequence number in this partition. It travels with the record to
-/// every replica.
+/// An idempotent producer's tag on a record: who wrote it, its producer
+/// epoch and its sequence number in this partition. It travels with the
+/// record to every replica.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Idem {
     /// The producer id.
     pub producer_id: u64,
-    /// The record's sequence number in this partition, from 0.
+    /// The producer epoch: 0 for an idempotent producer; a transactional
+    /// one gets a new epoch from the coordinator for each transaction
+    /// (as Kafka's transactions v2, KIP-890), so a record or a marker of
+    /// an earlier transaction is told apart from the open one.
+    pub producer_epoch: u16,
+    /// The record's sequence number in this partition and producer
+    /// epoch, from 0 (0 on a marker).
     pub sequence: u32,
+}
+
+/// What a record is: data, or a transaction's control record.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RecordKind {
+    /// A plain or idempotent producer's record.
+    #[default]
+    Data,
+    /// A transactional producer's record: visible to `read_committed`
+    /// readers only once its transaction's commit marker is stable.
+    Txn,
+    /// The commit marker of the transaction `idem` names (a control
+    /// record: no message, never handed to a reader).
+    Commit,
+    /// The abort marker of the transaction `idem` names.
+    Abort,
+}
+
+impl RecordKind {
+    /// Whether it is a commit or abort marker.
+    pub fn is_marker(self) -> bool {
+        matches!(self, RecordKind::Commit | RecordKind::Abort)
+    }
 }
 
 /// One record as every replica keeps it.
@@ -146,10 +205,13 @@ pub struct Record {
     pub offset: u64,
     /// The epoch of the leader that appended it.
     pub epoch: Epoch,
-    /// The message it carries.
+    /// The message it carries (0 on a marker).
     pub msg: MsgId,
-    /// Set when an idempotent producer wrote it.
+    /// Set when an idempotent or transactional producer wrote it, and on
+    /// every marker.
     pub idem: Option<Idem>,
+    /// Data or marker.
+    pub kind: RecordKind,
 }
 
 /// Why a produce was refused (Kafka's error names).
@@ -167,6 +229,10 @@ pub enum ProduceError {
     /// `OUT_OF_ORDER_SEQUENCE_NUMBER`: an idempotent producer's sequence
     /// skips ahead of what this leader has (a record before it is gone).
     OutOfOrderSequence,
+    /// `INVALID_PRODUCER_EPOCH`: a transactional record of a producer
+    /// epoch that is over here (older than this partition's, or its
+    /// transaction already has its marker): a zombie's write, fenced.
+    InvalidProducerEpoch,
 }
 
 impl ProduceError {
@@ -177,6 +243,7 @@ impl ProduceError {
             ProduceError::NotEnoughReplicas => "NOT_ENOUGH_REPLICAS",
             ProduceError::NotEnoughReplicasAfterAppend => "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
             ProduceError::OutOfOrderSequence => "OUT_OF_ORDER_SEQUENCE_NUMBER",
+            ProduceError::InvalidProducerEpoch => "INVALID_PRODUCER_EPOCH",
         }
     }
 }
@@ -194,6 +261,8 @@ pub enum ClientRequest {
         acks: Acks,
         /// Set by an idempotent producer.
         idem: Option<Idem>,
+        /// Whether it belongs to the producer's open transaction.
+        txn: bool,
     },
     /// A consumer's `Fetch`: records from `offset` on, below the HW.
     Fetch {
@@ -201,7 +270,35 @@ pub enum ClientRequest {
         partition: PartitionIdx,
         /// The first offset wanted.
         offset: u64,
+        /// `isolation.level=read_committed`: only below the LSO, and no
+        /// aborted record.
+        read_committed: bool,
     },
+}
+
+/// The transaction coordinator's `WriteTxnMarkers` to a partition's
+/// leader: close transaction (`producer_id`, `producer_epoch`) here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MarkerRequest {
+    /// The partition.
+    pub partition: PartitionIdx,
+    /// The transaction's producer id.
+    pub producer_id: u64,
+    /// The transaction's producer epoch.
+    pub producer_epoch: u16,
+    /// Commit (true) or abort.
+    pub commit: bool,
+}
+
+/// A leader's answer to a [`MarkerRequest`]: `Ok` once the marker is
+/// below the high watermark (committed, as Kafka writes markers with
+/// `acks=all`), or why not yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MarkerAnswer {
+    /// The request answered.
+    pub request: MarkerRequest,
+    /// Done, or the error (the coordinator retries).
+    pub result: Result<(), ProduceError>,
 }
 
 /// A broker's answer to one client.
@@ -216,13 +313,16 @@ pub enum ClientReply {
         /// Where it landed, or the error.
         result: Result<u64, ProduceError>,
     },
-    /// A consumer fetch's answer: committed records (below the HW) from
-    /// the offset asked for, or `NOT_LEADER_OR_FOLLOWER`.
+    /// A consumer fetch's answer: committed records (below the HW, and
+    /// the LSO for `read_committed`) from the offset asked for, markers
+    /// and (for `read_committed`) aborted records left out; or
+    /// `NOT_LEADER_OR_FOLLOWER`.
     Fetched {
         /// The partition read.
         partition: PartitionIdx,
-        /// (offset, message) of each record, in offset order.
-        records: Result<Vec<(u64, MsgId)>, ProduceError>,
+        /// (offset, message) of each record, in offset order, and the
+        /// offset to fetch from next.
+        records: Result<(Vec<(u64, MsgId)>, u64), ProduceError>,
     },
 }
 
@@ -446,6 +546,8 @@ pub enum NodeOut {
     },
     /// A leader's ISR change, to the controller.
     ToController(AlterIsr),
+    /// A leader's marker answer, to the transaction coordinator.
+    ToCoordinator(MarkerAnswer),
     /// The controller's word, to one broker.
     ToBroker {
         /// The destination.

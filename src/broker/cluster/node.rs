@@ -11,8 +11,9 @@ use super::leader::{Ctx, LeaderState};
 use super::replica::{FlushPolicy, ReplicaLog};
 use super::view::{NodeView, ReplicaView};
 use super::{
-    ClientReply, ClientRequest, ClusterNote, Epoch, FetchResult, LeaderAndIsr, NodeOut, NodeSet,
-    PartitionIdx, PeerMsg, ProduceError, Record, TruncateReason, FETCH_RECORDS_MAX,
+    ClientReply, ClientRequest, ClusterNote, Epoch, FetchResult, Idem, LeaderAndIsr, MarkerAnswer,
+    MarkerRequest, NodeOut, NodeSet, PartitionIdx, PeerMsg, ProduceError, Record, RecordKind,
+    TruncateReason, FETCH_RECORDS_MAX,
 };
 use crate::broker::ClientId;
 use crate::config::{ClusterSpec, Truncation};
@@ -68,6 +69,9 @@ pub struct BrokerNode {
     next_fetch_id: u64,
     /// The fetcher stalls until this time (`slow_follower`).
     slow_until_ms: u64,
+    /// A negative control's switch: a leader answers the coordinator's
+    /// marker at its append, not once it is committed.
+    markers_at_append: bool,
 }
 
 impl BrokerNode {
@@ -81,7 +85,15 @@ impl BrokerNode {
             replicas: BTreeMap::new(),
             next_fetch_id: 0,
             slow_until_ms: 0,
+            markers_at_append: false,
         }
+    }
+
+    /// A negative control's switch (no Kafka setting): answer the
+    /// coordinator's markers at the leader's append, before they are
+    /// replicated, so a leader's crash can take a decided marker along.
+    pub fn answer_markers_at_append(&mut self) {
+        self.markers_at_append = true;
     }
 
     /// Its id.
@@ -110,6 +122,7 @@ impl BrokerNode {
                 msg,
                 acks,
                 idem,
+                txn,
             } => {
                 let (id, spec, policy) = (self.id, &self.spec, &self.policy);
                 let Some((r, Role::Leader(l))) = self.replicas.get_mut(&partition).map(split)
@@ -128,35 +141,78 @@ impl BrokerNode {
                     return out.push(NodeOut::ToClient { to: from, reply });
                 };
                 let mut ctx = ctx_of(id, partition, r.0, now_ms, (spec, policy), out);
-                l.produce(r.1, (from, msg, acks, idem), &mut ctx);
+                l.produce(r.1, (from, msg, acks, idem, txn), &mut ctx);
                 if let Some(at) = r.1.flush(now_ms, policy) {
                     out.push(NodeOut::WakeAt(at));
                 }
             }
-            ClientRequest::Fetch { partition, offset } => {
-                let records = self.consumer_fetch(partition, offset);
+            ClientRequest::Fetch {
+                partition,
+                offset,
+                read_committed,
+            } => {
+                let records = self.consumer_fetch(partition, offset, read_committed);
                 let reply = ClientReply::Fetched { partition, records };
                 out.push(NodeOut::ToClient { to: from, reply });
             }
         }
     }
 
-    /// A consumer's fetch: committed records from `offset`, at the leader.
+    /// A consumer's fetch at the leader: records from `offset` below the
+    /// HW, or for `read_committed` below the LSO and without the records
+    /// of aborted transactions (Kafka's leader sends the aborted
+    /// transactions' list and the consumer drops them; here the leader
+    /// drops them). Markers never reach a reader. Returns the records and
+    /// where to fetch next.
     fn consumer_fetch(
         &self,
         partition: PartitionIdx,
         offset: u64,
-    ) -> Result<Vec<(u64, crate::broker::MsgId)>, ProduceError> {
+        read_committed: bool,
+    ) -> Result<(Vec<(u64, crate::broker::MsgId)>, u64), ProduceError> {
         let r = self.replicas.get(&partition);
         let Some(r) = r.filter(|r| matches!(r.role, Role::Leader(_))) else {
             return Err(ProduceError::NotLeaderOrFollower);
         };
-        let (from, to) = (offset, r.log.hw);
-        let records = (from..to).take(FETCH_RECORDS_MAX).map(|o| {
-            let rec = r.log.records[usize::try_from(o).expect("in memory")];
-            (rec.offset, rec.msg)
+        let log = &r.log;
+        let stable = if read_committed { log.lso() } else { log.hw };
+        let to = stable.min(offset + FETCH_RECORDS_MAX as u64).max(offset);
+        let at = |o: u64| &log.records[usize::try_from(o).expect("in memory")];
+        // Below the LSO every transaction has its marker below the HW.
+        let aborted: Vec<Idem> = match read_committed {
+            true => (offset..log.hw)
+                .map(at)
+                .filter(|rec| rec.kind == RecordKind::Abort)
+                .filter_map(|rec| rec.idem)
+                .collect(),
+            false => Vec::new(),
+        };
+        let shown = (offset..to).map(at).filter(|rec| match rec.kind {
+            RecordKind::Data => true,
+            RecordKind::Txn => !aborted.iter().any(|a| same_txn(a, rec.idem)),
+            RecordKind::Commit | RecordKind::Abort => false,
         });
-        Ok(records.collect())
+        Ok((shown.map(|rec| (rec.offset, rec.msg)).collect(), to))
+    }
+
+    /// The coordinator's `WriteTxnMarkers` for a partition: written by
+    /// its leader, refused elsewhere (the coordinator asks again).
+    pub fn marker(&mut self, now_ms: u64, req: MarkerRequest, out: &mut Vec<NodeOut>) {
+        assert!(self.up, "the driver drops messages to a crashed broker");
+        let (id, spec, policy) = (self.id, &self.spec, &self.policy);
+        let Some((r, Role::Leader(l))) = self.replicas.get_mut(&req.partition).map(split) else {
+            let result = Err(ProduceError::NotLeaderOrFollower);
+            let answer = MarkerAnswer {
+                request: req,
+                result,
+            };
+            return out.push(NodeOut::ToCoordinator(answer));
+        };
+        let mut ctx = ctx_of(id, req.partition, r.0, now_ms, (spec, policy), out);
+        l.write_marker(r.1, (req, self.markers_at_append), &mut ctx);
+        if let Some(at) = r.1.flush(now_ms, policy) {
+            out.push(NodeOut::WakeAt(at));
+        }
     }
 
     /// A message from another broker: a follower's fetch (here as leader)
@@ -464,6 +520,12 @@ impl BrokerNode {
             replicas: replicas.collect(),
         }
     }
+}
+
+/// Whether a record's tag names the transaction (producer id and epoch)
+/// of `a`.
+fn same_txn(a: &Idem, tag: Option<Idem>) -> bool {
+    tag.is_some_and(|t| (t.producer_id, t.producer_epoch) == (a.producer_id, a.producer_epoch))
 }
 
 /// A replica as (epoch, log) and its role, borrowed apart.

@@ -13,10 +13,9 @@
 //! says offsets 0–4 came from epoch 0 and 5 on from epoch 2. It answers
 //! `OffsetsForLeaderEpoch`: where did epoch `e` end on this replica?
 
-use super::{Epoch, Idem, Record, OS_WRITEBACK_MS};
+use super::{Epoch, Idem, ProduceError, Record, RecordKind, OS_WRITEBACK_MS};
 use crate::broker::MsgId;
 use crate::config::ClusterSpec;
-use std::collections::BTreeMap;
 
 /// How a replica flushes: from `flush.messages`, `flush.ms` and the disk.
 #[derive(Clone, Copy, Debug)]
@@ -61,9 +60,26 @@ pub(super) struct ReplicaLog {
     unflushed_since_ms: Option<u64>,
     /// (epoch, its first offset), epochs ascending. Bound: elections.
     pub(super) epochs: Vec<(Epoch, u64)>,
-    /// Each idempotent producer's last (sequence, offset) here, rebuilt
-    /// from the records after a truncation. Bound: producers.
-    producers: BTreeMap<u64, (u32, u64)>,
+    /// Each idempotent or transactional producer's state here, by
+    /// producer id, rebuilt from the records after a truncation. A list,
+    /// not a map: a partition sees a handful of producer ids, and the
+    /// page ships less code. Bound: producers.
+    producers: Vec<(u64, ProducerState)>,
+}
+
+/// What a replica knows of one producer id, from its records: enough to
+/// drop a retried duplicate, fence an older epoch, and find the first
+/// offset of an open transaction (the LSO).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct ProducerState {
+    /// The newest producer epoch of its records and markers here.
+    pub(super) epoch: u16,
+    /// Its last (sequence, offset) in that epoch.
+    last: Option<(u32, u64)>,
+    /// The first offset of that epoch's transaction here, if it has one.
+    pub(super) txn_first: Option<u64>,
+    /// Where that epoch's marker sits, once written.
+    pub(super) marker: Option<u64>,
 }
 
 impl ReplicaLog {
@@ -105,10 +121,7 @@ impl ReplicaLog {
     pub(super) fn append(&mut self, now_ms: u64, record: Record) {
         assert_eq!(record.offset, self.end(), "dense offsets");
         self.note_epoch(record.epoch, record.offset);
-        if let Some(idem) = record.idem {
-            self.producers
-                .insert(idem.producer_id, (idem.sequence, record.offset));
-        }
+        track(&mut self.producers, &record);
         self.records.push(record);
         self.unflushed_since_ms.get_or_insert(now_ms);
     }
@@ -149,37 +162,70 @@ impl ReplicaLog {
         removed
     }
 
-    /// Rebuilds the producers' last sequences from the records.
+    /// Rebuilds the producers' states from the records.
     fn rebuild_producers(&mut self) {
         self.producers.clear();
         for r in &self.records {
-            if let Some(idem) = r.idem {
-                self.producers
-                    .insert(idem.producer_id, (idem.sequence, r.offset));
-            }
+            track(&mut self.producers, r);
         }
+    }
+
+    /// What this log knows of producer `producer_id`.
+    pub(super) fn producer(&self, producer_id: u64) -> Option<ProducerState> {
+        let found = self.producers.iter().find(|(id, _)| *id == producer_id);
+        found.map(|(_, st)| *st)
     }
 
     /// Where an idempotent record stands against this log: `Ok(None)` to
     /// append it, `Ok(Some(offset))` for a duplicate of the record there,
-    /// `Err(())` for a sequence that skips ahead.
-    pub(super) fn check_sequence(&self, idem: Idem) -> Result<Option<u64>, ()> {
-        let Some(&(last, last_offset)) = self.producers.get(&idem.producer_id) else {
+    /// `OUT_OF_ORDER_SEQUENCE_NUMBER` for a sequence that skips ahead,
+    /// `INVALID_PRODUCER_EPOCH` for an epoch that is over here.
+    pub(super) fn check_sequence(&self, idem: Idem) -> Result<Option<u64>, ProduceError> {
+        let Some(st) = self.producer(idem.producer_id) else {
             // No state (a new producer, or its records are gone): accept,
             // as a broker does for a producer whose state expired.
             return Ok(None);
         };
-        if idem.sequence == last.wrapping_add(1) {
-            return Ok(None);
+        if idem.producer_epoch < st.epoch {
+            return Err(ProduceError::InvalidProducerEpoch);
         }
-        if idem.sequence == last {
-            return Ok(Some(last_offset));
+        if idem.producer_epoch > st.epoch {
+            // A new epoch starts its sequences at 0.
+            return match idem.sequence {
+                0 => Ok(None),
+                _ => Err(ProduceError::OutOfOrderSequence),
+            };
         }
-        if idem.sequence < last {
-            let older = self.records.iter().rev().find(|r| r.idem == Some(idem));
-            return older.map(|r| Some(r.offset)).ok_or(());
+        match st.last {
+            Some((last, at)) if idem.sequence == last => return Ok(Some(at)),
+            Some((last, _)) if idem.sequence < last => {
+                let older = self.records.iter().rev().find(|r| r.idem == Some(idem));
+                return older
+                    .map(|r| Some(r.offset))
+                    .ok_or(ProduceError::OutOfOrderSequence);
+            }
+            _ => {}
         }
-        Err(())
+        if st.marker.is_some() {
+            return Err(ProduceError::InvalidProducerEpoch); // its transaction is closed
+        }
+        match st.last {
+            Some((last, _)) if idem.sequence != last.wrapping_add(1) => {
+                Err(ProduceError::OutOfOrderSequence)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The last stable offset: the first offset of a transaction whose
+    /// marker is not below the HW yet, or the HW. A `read_committed`
+    /// reader reads below it.
+    pub(super) fn lso(&self) -> u64 {
+        let open = self.producers.iter().filter_map(|(_, st)| {
+            let first = st.txn_first?;
+            st.marker.is_none_or(|m| m >= self.hw).then_some(first)
+        });
+        open.fold(self.hw, u64::min)
     }
 
     /// The crash: only what was on disk is left. Returns what was lost.
@@ -236,6 +282,36 @@ impl ReplicaLog {
     }
 }
 
+/// One record's mark on its producer's state: a newer producer epoch
+/// starts afresh; data moves the last sequence (and opens the epoch's
+/// transaction); a marker closes it.
+fn track(producers: &mut Vec<(u64, ProducerState)>, r: &Record) {
+    let Some(idem) = r.idem else { return };
+    let fresh = ProducerState {
+        epoch: idem.producer_epoch,
+        ..ProducerState::default()
+    };
+    let i = match producers.iter().position(|(id, _)| *id == idem.producer_id) {
+        Some(i) => i,
+        None => {
+            producers.push((idem.producer_id, fresh));
+            producers.len() - 1
+        }
+    };
+    let st = &mut producers[i].1;
+    if idem.producer_epoch > st.epoch {
+        *st = fresh;
+    }
+    match r.kind {
+        RecordKind::Commit | RecordKind::Abort => st.marker = Some(r.offset),
+        RecordKind::Txn => {
+            st.txn_first.get_or_insert(r.offset);
+            st.last = Some((idem.sequence, r.offset));
+        }
+        RecordKind::Data => st.last = Some((idem.sequence, r.offset)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,6 +322,7 @@ mod tests {
             epoch,
             msg: offset + 100,
             idem: None,
+            kind: RecordKind::Data,
         }
     }
 
@@ -304,6 +381,7 @@ mod tests {
         let mut log = ReplicaLog::default();
         let idem = |sequence| Idem {
             producer_id: 7,
+            producer_epoch: 0,
             sequence,
         };
         for s in 0..3 {
@@ -316,7 +394,10 @@ mod tests {
         assert_eq!(log.check_sequence(idem(3)), Ok(None));
         assert_eq!(log.check_sequence(idem(2)), Ok(Some(2)));
         assert_eq!(log.check_sequence(idem(0)), Ok(Some(0)));
-        assert_eq!(log.check_sequence(idem(5)), Err(()));
+        assert_eq!(
+            log.check_sequence(idem(5)),
+            Err(ProduceError::OutOfOrderSequence)
+        );
         log.truncate_to(1);
         assert_eq!(
             log.check_sequence(idem(1)),

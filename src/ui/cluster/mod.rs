@@ -69,7 +69,8 @@ pub fn cluster_page() -> Html {
                 <summary>{ "How this cluster differs from Kafka" }</summary>
                 <ul>
                     <li>{ "The controller is always available: it is not a broker and cannot crash (as a KRaft quorum that never loses a majority)." }</li>
-                    <li>{ "The reader reads every partition from offset 0; consumer groups, committed offsets and transactions are not replicated." }</li>
+                    <li>{ "The reader reads every partition from offset 0; consumer groups and committed offsets are not replicated." }</li>
+                    <li>{ "Transactions (in the replication tests, not on this page): the transaction coordinator lives on the always-available controller instead of a replicated __transaction_state partition; its commit and abort markers are records replicated like any other." }</li>
                     <li>{ "Each broker keeps its log in an IndexedDB database of its own. A reload is every broker losing power at once: \
                            each comes back with what it had fsynced (the on disk column; flush.messages is left at Kafka's default, the page cache's writeback every 5 s). \
                            A run's end is a clean shutdown that writes every log. A resumed cluster starts its producer and reader again." }</li>

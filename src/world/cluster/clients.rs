@@ -18,6 +18,8 @@
 use crate::broker::cluster::{ClientRequest, Idem, PartitionIdx, ProduceError};
 use crate::broker::log::partition_for_key;
 use crate::broker::{ClientId, MsgId};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::config::ProducerTxnSpec;
 use crate::config::{Acks, LogProducerSpec};
 use crate::node::NodeId;
 
@@ -64,8 +66,14 @@ pub(super) struct Producer {
     pub(super) started: u64,
     /// The record in flight.
     pub(super) current: Option<Attempt>,
-    /// The idempotent producer id (changes after a give-up).
+    /// The idempotent producer id (changes after a give-up), or the
+    /// coordinator's for a transactional producer.
     pub(super) producer_id: u64,
+    /// The producer epoch: 0, or the coordinator's for a transactional
+    /// producer (a new one for each transaction).
+    pub(super) producer_epoch: u16,
+    /// A transactional producer's state.
+    pub(super) txn: Option<TxnClient>,
     /// Next sequence per partition of its topic.
     sequences: Vec<u32>,
     /// The next send's id.
@@ -81,6 +89,8 @@ impl Producer {
             started: 0,
             current: None,
             producer_id: u64::from(id) + 1,
+            producer_epoch: 0,
+            txn: TxnClient::of(spec),
             sequences: vec![0; usize::from(topic.1)],
             next_send_id: 0,
         }
@@ -113,6 +123,7 @@ impl Producer {
             *seq += 1;
             Idem {
                 producer_id: self.producer_id,
+                producer_epoch: self.producer_epoch,
                 sequence: *seq - 1,
             }
         });
@@ -136,6 +147,7 @@ impl Producer {
             msg: a.msg,
             acks: self.spec.acks,
             idem: a.idem,
+            txn: self.txn.is_some(),
         };
         Some((req, a.send_id))
     }
@@ -146,13 +158,25 @@ impl Producer {
     }
 
     /// The current record is given up: with idempotence, a new producer
-    /// id and fresh sequences.
+    /// id and fresh sequences; in a transaction, the transaction must
+    /// abort (the record may have landed: it is counted in it).
     pub(super) fn give_up(&mut self) {
-        self.current = None;
+        let current = self.current.take();
+        if let (Some(t), Some(a)) = (&mut self.txn, current) {
+            return t.fail((a.partition, a.msg));
+        }
         if self.spec.enable_idempotence {
             self.producer_id += PRODUCER_ID_STRIDE;
             self.sequences.iter_mut().for_each(|s| *s = 0);
         }
+    }
+
+    /// A new producer epoch (a transactional producer's next
+    /// transaction): sequences start at 0 again.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(super) fn new_epoch(&mut self, producer_id: u64, epoch: u16) {
+        (self.producer_id, self.producer_epoch) = (producer_id, epoch);
+        self.sequences.iter_mut().for_each(|s| *s = 0);
     }
 
     /// Whether it answers at all (`acks=0` never hears back).
@@ -168,7 +192,7 @@ pub(super) fn after_error(e: ProduceError) -> Retry {
         ProduceError::NotEnoughReplicas | ProduceError::NotEnoughReplicasAfterAppend => {
             Retry::Backoff
         }
-        ProduceError::OutOfOrderSequence => Retry::GiveUp,
+        ProduceError::OutOfOrderSequence | ProduceError::InvalidProducerEpoch => Retry::GiveUp,
     }
 }
 
@@ -183,12 +207,108 @@ pub(super) enum Retry {
     GiveUp,
 }
 
+/// A transactional producer's side of its transactions. None in the
+/// page's build: it has no transactional producers (see
+/// `LogProducerSpec::transactional`), and an uninhabited type lets the
+/// compiler drop every path that would handle one.
+#[cfg(target_arch = "wasm32")]
+#[derive(Clone, Debug)]
+pub(super) enum TxnClient {}
+
+#[cfg(target_arch = "wasm32")]
+impl TxnClient {
+    fn of(_: &LogProducerSpec) -> Option<TxnClient> {
+        None
+    }
+
+    pub(super) fn is_due(&self) -> bool {
+        match *self {}
+    }
+
+    pub(super) fn record(&mut self, _: (PartitionIdx, MsgId)) {
+        match *self {}
+    }
+
+    fn fail(&mut self, _: (PartitionIdx, MsgId)) {
+        match *self {}
+    }
+}
+
+/// A transactional producer's side of its transactions.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Clone, Debug)]
+pub(super) struct TxnClient {
+    /// Its `transactional.id` and how it groups records.
+    pub(super) spec: ProducerTxnSpec,
+    /// Whether `InitProducerId` answered (the producer id and epoch are
+    /// the producer's).
+    pub(super) ready: bool,
+    /// `PRODUCER_FENCED`: a newer instance of its `transactional.id`
+    /// exists. Fatal, as in Kafka: this zombie writes nothing more.
+    pub(super) fenced: bool,
+    /// Records of the open transaction: acknowledged, or given up (they
+    /// may have landed). Bound: `records_per_transaction`.
+    pub(super) records: Vec<(PartitionIdx, MsgId)>,
+    /// Partitions added to the open transaction (`AddPartitionsToTxn`).
+    pub(super) added: Vec<PartitionIdx>,
+    /// A record was given up: the transaction must abort.
+    pub(super) failed: bool,
+    /// Transactions ended so far.
+    pub(super) ended: u64,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl TxnClient {
+    fn of(spec: &LogProducerSpec) -> Option<TxnClient> {
+        spec.transactional.clone().map(TxnClient::new)
+    }
+
+    fn new(spec: ProducerTxnSpec) -> TxnClient {
+        TxnClient {
+            spec,
+            ready: false,
+            fenced: false,
+            records: Vec::new(),
+            added: Vec::new(),
+            failed: false,
+            ended: 0,
+        }
+    }
+
+    /// An acknowledged record joins the open transaction.
+    pub(super) fn record(&mut self, record: (PartitionIdx, MsgId)) {
+        self.records.push(record);
+    }
+
+    /// A record given up: it may have landed, so it counts in the
+    /// transaction, which must abort.
+    fn fail(&mut self, record: (PartitionIdx, MsgId)) {
+        self.records.push(record);
+        self.failed = true;
+    }
+
+    /// Whether the open transaction is to end now: it is full, or it
+    /// lost a record.
+    pub(super) fn is_due(&self) -> bool {
+        self.failed || self.records.len() >= self.spec.records_per_transaction as usize
+    }
+
+    /// Whether the application commits the open transaction (else it
+    /// aborts: a record failed, or it is an `abort_every`-th one).
+    pub(super) fn commits(&self) -> bool {
+        let n = u64::from(self.spec.abort_every);
+        !self.failed && (n == 0 || !(self.ended + 1).is_multiple_of(n))
+    }
+}
+
 /// A reader of one topic: its position and outstanding fetch per
 /// partition.
 #[derive(Clone, Debug)]
 pub(super) struct Reader {
     /// The first partition index of its topic, and the count.
     pub(super) topic: (PartitionIdx, u16),
+    /// `isolation.level=read_committed`.
+    pub(super) read_committed: bool,
     /// Next offset per partition of the topic.
     pub(super) positions: Vec<u64>,
     /// Per partition: the fetch in flight (to which broker, given up at).
@@ -197,10 +317,11 @@ pub(super) struct Reader {
 
 impl Reader {
     /// A reader of partitions `first .. first + count` from offset 0.
-    pub(super) fn new(topic: (PartitionIdx, u16)) -> Reader {
+    pub(super) fn new(topic: (PartitionIdx, u16), read_committed: bool) -> Reader {
         let n = usize::from(topic.1);
         Reader {
             topic,
+            read_committed,
             positions: vec![0; n],
             outstanding: vec![None; n],
         }

@@ -16,10 +16,16 @@ impl ClusterRun {
         let Some(p) = self.producers[c as usize].as_mut() else {
             return;
         };
-        let done = p.started >= p.spec.count;
-        if p.current.is_some() || done || self.now_ms >= self.scenario.duration_ms {
+        if p.current.is_some() {
             return;
         }
+        if p.started >= p.spec.count || self.now_ms >= self.scenario.duration_ms {
+            return self.txn_end(c); // a transactional producer ends what it began
+        }
+        if !self.txn_ready(c) {
+            return;
+        }
+        let p = self.producers[c as usize].as_mut().expect("a producer");
         p.start(self.next_msg);
         self.next_msg += 1;
         self.send_current(c);
@@ -28,6 +34,10 @@ impl ClusterRun {
     /// Sends (again) the producer's current record to the partition's
     /// leader as its metadata says; waits for the answer or the timeout.
     fn send_current(&mut self, c: ClientId) {
+        let p = self.producers[c as usize].as_ref().expect("a producer");
+        if p.current.is_some() && !self.txn_add_partition(c) {
+            return;
+        }
         let p = self.producers[c as usize].as_mut().expect("a producer");
         let Some((req, send_id)) = p.send() else {
             return;
@@ -61,10 +71,13 @@ impl ClusterRun {
 
     /// The current record is done (answered, or given up): the next one
     /// starts when due.
-    fn next_record(&mut self, c: ClientId) {
+    pub(super) fn next_record(&mut self, c: ClientId) {
         let p = self.producers[c as usize].as_mut().expect("a producer");
         p.current = None;
         let at = p.due_ms(p.started).max(self.now_ms);
+        if p.txn.as_ref().is_some_and(|t| t.is_due()) {
+            self.txn_end(c);
+        }
         self.schedule(at, Ev::Produce(c));
     }
 
@@ -102,13 +115,13 @@ impl ClusterRun {
                 let r = self.readers[to as usize].as_mut().expect("a reader");
                 let i = usize::from(partition - r.topic.0);
                 r.outstanding[i] = None;
-                let Ok(records) = records else { return };
+                let Ok((records, next)) = records else { return };
                 for (offset, msg) in records {
-                    if offset == r.positions[i] {
-                        r.positions[i] += 1;
+                    if offset >= r.positions[i] {
                         self.facts.reads.push((partition, offset, msg));
                     }
                 }
+                r.positions[i] = r.positions[i].max(next);
             }
         }
     }
@@ -135,6 +148,9 @@ impl ClusterRun {
                     offset,
                 };
                 self.facts.acks.push(ack);
+                if let Some(t) = &mut p.txn {
+                    t.record((partition, msg));
+                }
                 return self.next_record(c);
             }
             Err(e) => e,
@@ -174,6 +190,7 @@ impl ClusterRun {
             let req = ClientRequest::Fetch {
                 partition,
                 offset: r.positions[i],
+                read_committed: r.read_committed,
             };
             sends.push((leader, req));
         }

@@ -8,9 +8,11 @@
 //! client and each broker, and faults by broker name (`crash`,
 //! `restart`, `isolate`, `isolate_from_brokers`, `heal`,
 //! `slow_follower`). Its clients are the scenario's log producers
-//! (`acks`, `retries`, `request.timeout.ms`, `enable.idempotence`, keys)
-//! and its log consumers as plain readers of every partition (consumer
-//! groups, commits and transactions are not replicated yet: see
+//! (`acks`, `retries`, `request.timeout.ms`, `enable.idempotence`, keys,
+//! and `transactional`: transactions through the coordinator on the
+//! controller, see `txn.rs`) and its log consumers as plain readers of
+//! every partition from offset 0, `read_committed` or not (consumer
+//! groups and committed offsets are not replicated yet: see
 //! [`crate::broker::cluster`]).
 //!
 //! Every draw comes from a stream of its own ([`NET_STREAM`]), so the
@@ -24,6 +26,7 @@
 //! | `wire.rs` | links, cuts and delivery; faults and the controller's fencing |
 //! | `clients.rs` | producers and readers |
 //! | `drive.rs` | what producers and readers do with timers and answers |
+//! | `txn.rs` | transactional producers and the coordinator's markers |
 //! | `stored.rs` | each broker's disk as storage streams, and a run that resumes from them |
 //! | `disk.rs` | each broker's store following its replicas while the run goes on (the page's IndexedDB) |
 
@@ -31,6 +34,7 @@ mod clients;
 mod disk;
 mod drive;
 pub mod stored;
+mod txn;
 mod wire;
 
 use super::clock::Scheduled;
@@ -40,7 +44,9 @@ use crate::broker::cluster::{
 };
 use crate::broker::ClientId;
 use crate::check::cluster::{check, ClientAck, ClusterFacts, ClusterVerdict, FinalPartition};
-use crate::config::{BrokerSpec, ClientSpec, ClusterSpec, FaultAction, Scenario, ScenarioError};
+use crate::config::{
+    BrokerSpec, ClientSpec, ClusterSpec, FaultAction, IsolationLevel, Scenario, ScenarioError,
+};
 use crate::node::NodeId;
 use crate::sim::net::Link;
 use crate::sim::rng::SimRng;
@@ -82,6 +88,16 @@ enum Ev {
     Retry(ClientId, u64),
     /// A reader fetches.
     Read(ClientId),
+    /// The coordinator's marker reaches a partition's leader (none in
+    /// the page's build: it runs no transactional producer).
+    #[cfg(not(target_arch = "wasm32"))]
+    Marker(NodeId, crate::broker::cluster::MarkerRequest),
+    /// A leader's marker answer reaches the coordinator.
+    #[cfg(not(target_arch = "wasm32"))]
+    Marked(NodeId, crate::broker::cluster::MarkerAnswer),
+    /// The coordinator asks again for every marker not yet written.
+    #[cfg(not(target_arch = "wasm32"))]
+    MarkerRetry,
 }
 
 /// How a broker is cut off.
@@ -116,6 +132,14 @@ pub struct ClusterRun {
     nodes: Vec<BrokerNode>,
     /// The always-available controller.
     controller: Controller,
+    /// The transaction coordinator, on the controller (see
+    /// [`TxnCoordinator`]; none in the page's build, which runs no
+    /// transactional producer).
+    #[cfg(not(target_arch = "wasm32"))]
+    coordinator: crate::broker::cluster::TxnCoordinator,
+    /// Whether an `Ev::MarkerRetry` is pending.
+    #[cfg(not(target_arch = "wasm32"))]
+    marker_retry: bool,
     /// Each broker's cut.
     cuts: Vec<Cut>,
     /// Since when each broker has been silent to the controller.
@@ -180,7 +204,10 @@ impl ClusterRun {
             let id = i as ClientId;
             let (p, r) = match c {
                 ClientSpec::LogProducer(p) => (Some(Producer::new(id, p, topic(&p.topic))), None),
-                ClientSpec::LogConsumer(k) => (None, Some(Reader::new(topic(&k.topic)))),
+                ClientSpec::LogConsumer(k) => {
+                    let committed = k.isolation_level == IsolationLevel::ReadCommitted;
+                    (None, Some(Reader::new(topic(&k.topic), committed)))
+                }
                 _ => unreachable!("validated: a log broker has log clients"),
             };
             producers.push(p);
@@ -197,6 +224,10 @@ impl ClusterRun {
             events_run: 0,
             nodes,
             controller: Controller::new(&spec, usize::from(total)),
+            #[cfg(not(target_arch = "wasm32"))]
+            coordinator: crate::broker::cluster::TxnCoordinator::new(txn::FIRST_PRODUCER_ID),
+            #[cfg(not(target_arch = "wasm32"))]
+            marker_retry: false,
             cuts: vec![Cut::default(); brokers],
             silent_since: vec![None; brokers],
             wakes: vec![Default::default(); brokers],
@@ -332,6 +363,20 @@ impl ClusterRun {
             Ev::Produce(c) => self.produce_due(c),
             Ev::Retry(c, send_id) => self.retry_due(c, send_id),
             Ev::Read(c) => self.read_due(c),
+            #[cfg(not(target_arch = "wasm32"))]
+            Ev::Marker(to, req) if !self.cuts[usize::from(to.0) - 1].controller => {
+                self.at_node(to, |n, now, out| n.marker(now, req, out))
+            }
+            #[cfg(not(target_arch = "wasm32"))]
+            Ev::Marker(..) => {} // cut on the way
+            #[cfg(not(target_arch = "wasm32"))]
+            Ev::MarkerRetry => self.marker_retry_due(),
+            #[cfg(not(target_arch = "wasm32"))]
+            Ev::Marked(from, a) if !self.cuts[usize::from(from.0) - 1].controller => {
+                self.coordinator.answered(a)
+            }
+            #[cfg(not(target_arch = "wasm32"))]
+            Ev::Marked(..) => {} // cut on the way
         }
     }
 
@@ -353,6 +398,11 @@ impl ClusterRun {
             match (o, from) {
                 (NodeOut::ToPeer { to, msg }, Some(from)) => self.send_peer(from, to, msg),
                 (NodeOut::ToController(msg), Some(from)) => self.send_alter(from, msg),
+                #[cfg(not(target_arch = "wasm32"))]
+                (NodeOut::ToCoordinator(a), Some(from)) => self.send_marked(from, a),
+                // The page's build asks no leader for a marker.
+                #[cfg(target_arch = "wasm32")]
+                (NodeOut::ToCoordinator(_), Some(_)) => {}
                 (NodeOut::ToBroker { to, msg }, _) => self.send_word(to, msg),
                 (NodeOut::ToClient { to, reply }, Some(from)) => self.send_reply(from, to, reply),
                 (NodeOut::WakeAt(at), Some(from)) => self.wake_at(from, at),
@@ -501,6 +551,15 @@ impl ClusterRun {
         self.cuts
             .get(usize::from(node.0).wrapping_sub(1))
             .is_some_and(|c| c.brokers)
+    }
+
+    /// A negative control's switch (no Kafka setting): every leader
+    /// answers the coordinator's markers at its append, before any
+    /// follower has them (see `BrokerNode::answer_markers_at_append`).
+    pub fn answer_markers_at_append(&mut self) {
+        self.nodes
+            .iter_mut()
+            .for_each(BrokerNode::answer_markers_at_append);
     }
 
     /// A broker fault now, as a page's button asks for it: `crash`,

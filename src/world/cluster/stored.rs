@@ -6,8 +6,9 @@
 //! a broker hosts is that partition's stream there
 //! (`StreamId::Partition { topic, partition }`), one storage record per
 //! cluster record: its offset, its idempotent producer id, and as value
-//! the leader epoch, the message and the producer's sequence
-//! ([`VALUE_BYTES`] bytes, little-endian).
+//! the leader epoch, the message, the producer's sequence and what the
+//! record is ([`VALUE_BYTES`] bytes, little-endian); a transactional
+//! record or a marker adds its producer epoch ([`TXN_VALUE_BYTES`]).
 //!
 //! - [`StoredCluster::of_run`]: what every broker's disk holds now, the
 //!   records below each replica's `durable_end` (what a crash of every
@@ -29,14 +30,22 @@
 //! panics.
 
 use super::{clients, ClusterRun};
-use crate::broker::cluster::{Controller, Epoch, Idem, PartitionIdx, Record};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::broker::cluster::TxnCoordinator;
+use crate::broker::cluster::{Controller, Epoch, Idem, PartitionIdx, Record, RecordKind};
 use crate::config::{BrokerSpec, Scenario, ScenarioError};
 use crate::node::NodeId;
 use crate::storage::{BatchEncoder, FlushTicket, Recovery, Storage, StorageError, StreamId};
+#[cfg(not(target_arch = "wasm32"))]
+use std::collections::BTreeMap;
 
 /// Bytes of one stored record's value: epoch (4), message (8),
-/// idempotent sequence (4), whether it has one (1).
+/// idempotent sequence (4), and its kind (1): 0 plain, 1 idempotent,
+/// 2 transactional, 3 commit marker, 4 abort marker.
 pub const VALUE_BYTES: usize = 17;
+/// Bytes of a transactional record's or a marker's value: the above and
+/// the producer epoch (2).
+pub const TXN_VALUE_BYTES: usize = VALUE_BYTES + 2;
 /// Records one stored batch holds at most (a replica's image is split
 /// into batches of this many).
 const BATCH_RECORDS: usize = 500;
@@ -146,7 +155,7 @@ impl StoredCluster {
                 let decoded = decode(rec.offset, rec.producer_id, &rec.value);
                 records.push(decoded.ok_or_else(|| {
                     let why = format!(
-                        "the record at offset {} is {} bytes, not a cluster record of {VALUE_BYTES}",
+                        "the record at offset {} ({} bytes) is not a cluster record of {VALUE_BYTES} or {TXN_VALUE_BYTES} bytes",
                         rec.offset,
                         rec.value.len()
                     );
@@ -181,34 +190,55 @@ pub fn append_records(
 }
 
 /// A cluster record's stored value.
-fn encode(r: &Record) -> [u8; VALUE_BYTES] {
-    let mut v = [0u8; VALUE_BYTES];
+fn encode(r: &Record) -> Vec<u8> {
+    let mut v = vec![0u8; VALUE_BYTES];
     v[0..4].copy_from_slice(&r.epoch.to_le_bytes());
     v[4..12].copy_from_slice(&r.msg.to_le_bytes());
     if let Some(idem) = r.idem {
         v[12..16].copy_from_slice(&idem.sequence.to_le_bytes());
         v[16] = 1;
     }
+    let kind = match r.kind {
+        RecordKind::Data => return v,
+        RecordKind::Txn => 2,
+        RecordKind::Commit => 3,
+        RecordKind::Abort => 4,
+    };
+    v[16] = kind;
+    let epoch = r.idem.map_or(0, |i| i.producer_epoch);
+    v.extend_from_slice(&epoch.to_le_bytes());
     v
 }
 
 /// The record a stored value holds, or `None` when it is not one.
 fn decode(offset: u64, producer_id: u64, value: &[u8]) -> Option<Record> {
-    let v: &[u8; VALUE_BYTES] = value.try_into().ok()?;
-    let word = |at: usize| u32::from_le_bytes(v[at..at + 4].try_into().expect("4 bytes"));
-    let idem = match v[16] {
-        0 => None,
-        1 => Some(Idem {
-            producer_id,
-            sequence: word(12),
-        }),
+    let (v, epoch) = match value.len() {
+        VALUE_BYTES => (value, 0),
+        TXN_VALUE_BYTES => {
+            let (v, e) = value.split_at(VALUE_BYTES);
+            (v, u16::from_le_bytes(e.try_into().expect("2 bytes")))
+        }
         _ => return None,
     };
+    let word = |at: usize| u32::from_le_bytes(v[at..at + 4].try_into().expect("4 bytes"));
+    let kind = match (v[16], value.len()) {
+        (0 | 1, VALUE_BYTES) => RecordKind::Data,
+        (2, TXN_VALUE_BYTES) => RecordKind::Txn,
+        (3, TXN_VALUE_BYTES) => RecordKind::Commit,
+        (4, TXN_VALUE_BYTES) => RecordKind::Abort,
+        _ => return None,
+    };
+    let idem = (v[16] != 0).then(|| Idem {
+        producer_id,
+        producer_epoch: epoch,
+        sequence: word(12),
+    });
     Some(Record {
         offset,
         epoch: word(0),
         msg: u64::from_le_bytes(v[4..12].try_into().expect("8 bytes")),
         idem,
+        kind,
     })
 }
 
@@ -236,12 +266,60 @@ impl ClusterRun {
         let msg_max = records.clone().map(|r| r.msg).max().unwrap_or(0);
         run.next_msg = run.next_msg.max(msg_max + 1);
         let pid_max = records.filter_map(|r| r.idem).map(|i| i.producer_id).max();
+        let past = pid_max.map_or(0, clients::past_producer_ids);
         for p in run.producers.iter_mut().flatten() {
-            p.producer_id += pid_max.map_or(0, clients::past_producer_ids);
+            p.producer_id += past;
         }
+        #[cfg(not(target_arch = "wasm32"))]
+        run.recover_transactions(stored, past);
         run.start();
+        #[cfg(not(target_arch = "wasm32"))]
+        run.marker_retry_due(); // the recovered transactions' markers
         Ok(run)
     }
+
+    /// The coordinator of a resumed run: its producer ids move up past
+    /// every stored one, and it has the markers to write of each
+    /// transaction the stored logs left open.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn recover_transactions(&mut self, stored: &StoredCluster, past: u64) {
+        self.coordinator = TxnCoordinator::new(super::txn::FIRST_PRODUCER_ID + past);
+        for (txn, (commit, partitions)) in open_transactions(stored) {
+            self.coordinator.recover(txn, commit, partitions);
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+/// Transactions some stored replica holds records of but no marker for:
+/// (producer id, producer epoch) → (commit, as a marker of it stored
+/// anywhere says, else abort; the partitions lacking a marker).
+fn open_transactions(stored: &StoredCluster) -> BTreeMap<(u64, u16), (bool, Vec<PartitionIdx>)> {
+    let key = |r: &Record| r.idem.map(|i| (i.producer_id, i.producer_epoch));
+    let records = stored.replicas.iter().flat_map(|s| &s.records);
+    let markers = records.filter(|r| r.kind.is_marker());
+    let decided: BTreeMap<(u64, u16), bool> = markers
+        .filter_map(|r| Some((key(r)?, r.kind == RecordKind::Commit)))
+        .collect();
+    let mut open: BTreeMap<(u64, u16), (bool, Vec<PartitionIdx>)> = BTreeMap::new();
+    for s in &stored.replicas {
+        let closed = |k| {
+            s.records
+                .iter()
+                .any(|r| r.kind.is_marker() && key(r) == Some(k))
+        };
+        for r in s.records.iter().filter(|r| r.kind == RecordKind::Txn) {
+            let Some(k) = key(r).filter(|k| !closed(*k)) else {
+                continue;
+            };
+            let commit = decided.get(&k).copied().unwrap_or(false);
+            let e = open.entry(k).or_insert((commit, Vec::new()));
+            if !e.1.contains(&s.partition) {
+                e.1.push(s.partition);
+            }
+        }
+    }
+    open
 }
 
 /// Refuses a stored replica the run cannot take, naming it.

@@ -109,6 +109,22 @@ impl ClusterRun {
         }
     }
 
+    /// A leader's marker answer, to the coordinator on the controller.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(super) fn send_marked(&mut self, from: NodeId, a: crate::broker::cluster::MarkerAnswer) {
+        if !self.cut(from).controller {
+            self.deliver((u16::from(from.0), CONTROLLER), false, Ev::Marked(from, a));
+        }
+    }
+
+    /// The coordinator's marker, to a partition's leader.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(super) fn send_marker(&mut self, to: NodeId, req: crate::broker::cluster::MarkerRequest) {
+        if !self.cut(to).controller && self.is_up(to) {
+            self.deliver((CONTROLLER, u16::from(to.0)), false, Ev::Marker(to, req));
+        }
+    }
+
     /// The controller's word, to a broker.
     pub(super) fn send_word(&mut self, to: NodeId, msg: LeaderAndIsr) {
         if !self.cut(to).controller && self.is_up(to) {

@@ -85,9 +85,11 @@
 //!   the controller's metadata answers); only markers travel the
 //!   network. There is no `transaction.timeout.ms` (the harness's
 //!   producers never crash mid-transaction). A resumed cluster starts a
-//!   new coordinator: a transaction its stored logs left without a marker
-//!   stays open (its records invisible to `read_committed`, and the LSO
-//!   stuck before it).
+//!   new coordinator, which knows no decision: a transaction its stored
+//!   logs left without a marker somewhere is committed if a stored marker
+//!   of it says commit, else aborted (`world::cluster::stored`), so a
+//!   commit its producer heard but no replica stored a marker of is lost;
+//!   Kafka's `__transaction_state` would keep that decision.
 //! - A `read_committed` fetch leaves aborted records out at the leader;
 //!   Kafka's leader sends the aborted transactions' list along and the
 //!   consumer drops them.

@@ -21,6 +21,7 @@
 //! |---|---|---|---|
 //! | 0 | [`version`] | the product name and one-line pitch | plain constants for the CLI and the page |
 //! | 0 | [`node`] | broker identity: [`node::NodeId`] and node names (`broker`, `b1`…) | storage streams, faults, brokers, the history and the world all name nodes |
+//! | 0 | [`meter`] | the heap meter: the crate's global allocator, counting the bytes held, so a copy can be weighed | the checker's shared tables and the timeline's checkpoints weigh their copies with it; it needs nothing |
 //! | 0 | [`json`] | reading JSON into serde types through one deserializer, the error naming the field path | scenarios, lessons, links and stored values all read JSON; it needs only serde |
 //! | 1 | [`config`] | the scenario vocabulary as plain serde types: brokers, clients, faults, live settings, the delivery guarantee, bounds | everyone above speaks it; it needs nothing but serde |
 //! | 1 | [`storage`] | durable storage: CRC-32C record batches, the `Storage` trait (append, group-commit flush, crash, recovery), the memory store that models a disk; in the browser IndexedDB and the Web Locks lease | a disk knows bytes and streams, not brokers or pages |
@@ -69,6 +70,7 @@
 
 // The modules in layer order, bottom first (see the table above).
 pub mod json;
+pub mod meter;
 pub mod node;
 pub mod version;
 

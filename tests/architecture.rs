@@ -37,9 +37,10 @@ const LAYERS: &[(&[&str], &str)] = &[
     // page. Broker node ids and names: storage, faults, brokers, the history
     // and the world all name nodes, and a node id needs nothing. Reading JSON
     // with the field path in the error: every layer that reads a file or a
-    // stored value uses it, and it needs only serde.
+    // stored value uses it, and it needs only serde. The heap meter: the
+    // checker's shared tables and the timeline's checkpoints weigh copies.
     (
-        &["version", "node", "json"],
+        &["version", "node", "json", "meter"],
         "constants, identities and JSON reading",
     ),
     // The scenario vocabulary (plain serde types) and the disk model: both are

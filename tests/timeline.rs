@@ -3,7 +3,7 @@
 //! (history hash and checker summary) for every bundled scenario at 10
 //! instants; going back and running forward again meets the recorded future
 //! exactly; acting in the past forks the run, and Undo brings the old
-//! future back.
+//! future back; the checkpoints seeks restore keep to their limits.
 #![cfg(not(target_arch = "wasm32"))]
 
 use brokerlab::app::playground::Setup;
@@ -131,6 +131,25 @@ fn a_shared_link_of_a_run_in_the_past_keeps_its_instant() {
     assert_eq!(opened.fingerprint(), s.fingerprint());
 }
 
+#[test]
+fn checkpoints_stay_within_their_limits_and_a_fork_drops_those_after_it() {
+    use brokerlab::app::session::{CHECKPOINTS_BYTES_MAX, CHECKPOINTS_MAX};
+    let (mut s, head) = acted_run();
+    let (bytes, count) = s.checkpoint_memory();
+    assert!(count > 5, "one about every second of a 6 s run: {count}");
+    assert!(count <= CHECKPOINTS_MAX && bytes <= CHECKPOINTS_BYTES_MAX);
+    assert!(bytes > 0, "a checkpoint holds a copy of the run");
+    // Back, then forward onto a checkpoint further on: same run.
+    s.seek_ms(500).unwrap();
+    s.seek_ms(5_500).unwrap();
+    s.seek_end().unwrap();
+    assert_eq!(s.fingerprint(), head);
+    s.seek_ms(2_500).unwrap();
+    s.act(LiveAction::CrashBroker).unwrap();
+    let (_, after_fork) = s.checkpoint_memory();
+    assert!(after_fork < count, "the old future's checkpoints are gone");
+}
+
 /// The seek benchmark's load natively (the browser's is
 /// `tests/web_seek_bench.rs`, printed by `scripts/bench.sh`):
 /// `cargo test --profile sweep --test timeline -- --ignored --nocapture`.
@@ -141,16 +160,18 @@ fn seek_time_natively() {
     let start = std::time::Instant::now();
     s.advance(60_000, &mut || false);
     let run = start.elapsed();
-    let mut worst = std::time::Duration::ZERO;
-    for t in [5_000, 30_000, 59_000] {
+    let mut seeks = Vec::new();
+    for t in [5_000, 30_000, 59_000, 15_000, 45_000, 1_234, 59_999] {
         let start = std::time::Instant::now();
         s.seek_ms(t).unwrap();
-        worst = worst.max(start.elapsed());
+        seeks.push(start.elapsed().as_secs_f64() * 1e3);
     }
+    let mean = seeks.iter().sum::<f64>() / seeks.len() as f64;
+    let max = seeks.iter().copied().fold(0.0, f64::max);
+    let (bytes, count) = s.checkpoint_memory();
     println!(
-        "{{\"bench\":\"seek\",\"platform\":\"native\",\"events\":{},\"run_ms\":{},\"seek_ms_max\":{},\"checkpoint_bytes\":0}}",
+        "{{\"bench\":\"seek\",\"platform\":\"native\",\"events\":{},\"run_ms\":{},\"seek_ms_mean\":{mean:.1},\"seek_ms_max\":{max:.1},\"seeks_ms\":{seeks:.0?},\"checkpoints\":{count},\"checkpoint_bytes\":{bytes}}}",
         s.head().events,
         run.as_millis(),
-        worst.as_millis()
     );
 }

@@ -38,7 +38,7 @@ use super::{gather_event, msg_finding, Bucket, Facts, Order, Snapshot, Summary};
 use crate::broker::log::LogNote;
 use crate::broker::{ClientId, MsgId, Note};
 use crate::config::Expectations;
-use crate::history::{Entry, History, HistoryEvent, LogEntry, Names, OpType, Proc};
+use crate::history::{Entry, History, HistoryEvent, LogEntry, Names};
 use std::collections::BTreeSet;
 
 /// The live checker of one run (see the module notes).
@@ -67,6 +67,20 @@ impl LiveChecker {
         LiveChecker {
             consumed: 0,
             model: Model::Log(Box::new(super::log::Live::new(read_committed))),
+        }
+    }
+
+    /// A copy of this checker as it stands, for a timeline checkpoint: its
+    /// per-message tables are shared with the copy (see `shared.rs`). The
+    /// log model has no copy (`None`): its copying code is more than the
+    /// page's bundle budget has room for, so log runs take no checkpoints.
+    pub fn checkpoint(&self) -> Option<LiveChecker> {
+        match &self.model {
+            Model::Queue(q) => Some(LiveChecker {
+                consumed: self.consumed,
+                model: Model::Queue(q.clone()),
+            }),
+            Model::Log(_) => None,
         }
     }
 
@@ -216,12 +230,14 @@ pub(super) fn set_member(set: &mut BTreeSet<MsgId>, id: MsgId, on: bool) {
 }
 
 /// The queue model, live.
+#[derive(Clone)]
 struct QueueLive {
     /// The batch checker's facts; its counts also hold the sum of `buckets`.
     f: Facts,
     order: Order,
-    /// Each message's bucket as last judged. Bound: messages in the run.
-    buckets: std::collections::BTreeMap<MsgId, Bucket>,
+    /// Each message's bucket as last judged, shared between copies as the
+    /// facts are. Bound: messages in the run.
+    buckets: super::SharedMap<Bucket>,
     /// Messages per finding kind, in [`Bucket::FINDING_KINDS`] order.
     by_kind: [BTreeSet<MsgId>; 5],
     /// Messages whose bucket may have changed since it was judged.
@@ -247,23 +263,15 @@ impl QueueLive {
 
     fn consume(&mut self, ev: &HistoryEvent) {
         gather_event(&mut self.f, ev);
-        if let (
-            Proc::Client(c),
-            Entry::Process {
-                ty: OpType::Ok,
-                delivery,
-            },
-        ) = (ev.process, ev.entry)
-        {
-            self.order
-                .step(&mut self.f.counts, (ev.time_ms, c, delivery));
+        if let Some(p) = super::ok_processing(ev) {
+            self.order.step(&mut self.f.counts, p);
         }
         if let Some(id) = msg_of(&ev.entry) {
             self.dirty.insert(id);
             let open = self
                 .f
                 .msgs
-                .get(&id)
+                .get(id)
                 .is_some_and(|m| (m.producer.is_some() || m.carried) && m.processed.is_empty());
             set_member(&mut self.wanted, id, open);
         }
@@ -299,7 +307,7 @@ impl QueueLive {
 
     /// Re-judges one message's bucket and swaps it into the counts.
     fn judge(&mut self, id: MsgId) {
-        let new = self.f.msgs.get(&id).map_or(Bucket::default(), |m| {
+        let new = self.f.msgs.get(id).map_or(Bucket::default(), |m| {
             Bucket::of(m, self.pending.contains(&id))
         });
         let old = self.buckets.insert(id, new).unwrap_or_default();

@@ -68,10 +68,12 @@ pub mod guarantee;
 pub mod live;
 pub mod log;
 pub mod recorded;
+mod shared;
 mod story;
 pub mod txn;
 pub mod txn_history;
 
+use shared::SharedMap;
 use story::{msg_finding, Order};
 
 use crate::broker::{ClientId, Delivery, MsgId, Note, ReturnReason};
@@ -209,10 +211,11 @@ struct MsgInfo {
 }
 
 /// Reads the history once and builds per-message facts.
+#[derive(Clone)]
 struct Facts {
-    msgs: BTreeMap<MsgId, MsgInfo>,
-    /// Every `ok process` in history order: (time, consumer, delivery).
-    process_order: Vec<(u64, ClientId, Delivery)>,
+    /// Per message: shared between the live checker's copies (the
+    /// timeline's checkpoints), see `shared.rs`. Bound: messages in the run.
+    msgs: SharedMap<MsgInfo>,
     crashes: BTreeMap<ClientId, Vec<u64>>,
     broker_crashes: Vec<u64>,
     counts: Counts,
@@ -230,8 +233,7 @@ struct BrokerTally {
 impl Facts {
     fn new() -> Facts {
         Facts {
-            msgs: BTreeMap::new(),
-            process_order: Vec::new(),
+            msgs: SharedMap::default(),
             crashes: BTreeMap::new(),
             broker_crashes: Vec::new(),
             counts: Counts::default(),
@@ -240,12 +242,31 @@ impl Facts {
     }
 }
 
-fn gather(history: &History) -> Facts {
+/// The facts of a whole history, and every `ok process` in history order:
+/// (time, consumer, delivery), for the order check.
+fn gather(history: &History) -> (Facts, Vec<(u64, ClientId, Delivery)>) {
     let mut f = Facts::new();
+    let mut process_order = Vec::new();
     for ev in history.events() {
         gather_event(&mut f, ev);
+        process_order.extend(ok_processing(ev));
     }
-    f
+    (f, process_order)
+}
+
+/// An `ok process` as (time, consumer, delivery), what the order check
+/// reads; `None` for any other event.
+fn ok_processing(ev: &HistoryEvent) -> Option<(u64, ClientId, Delivery)> {
+    match (ev.process, ev.entry) {
+        (
+            Proc::Client(c),
+            Entry::Process {
+                ty: OpType::Ok,
+                delivery,
+            },
+        ) => Some((ev.time_ms, c, delivery)),
+        _ => None,
+    }
 }
 
 /// Learns from one history event (the batch checker reads them all in a
@@ -256,7 +277,7 @@ fn gather_event(f: &mut Facts, ev: &HistoryEvent) {
     match ev.entry {
         Entry::Publish { ty, msg, .. } => {
             if let Proc::Client(p) = ev.process {
-                let info = f.msgs.entry(msg).or_default();
+                let info = f.msgs.entry_or_default(msg);
                 if ty == OpType::Invoke {
                     info.producer = Some(p);
                     info.published_at_ms = t;
@@ -267,7 +288,7 @@ fn gather_event(f: &mut Facts, ev: &HistoryEvent) {
         }
         Entry::Retry { msg, .. } => {
             f.counts.publish_retries += 1;
-            f.msgs.entry(msg).or_default().retries += 1;
+            f.msgs.entry_or_default(msg).retries += 1;
         }
         Entry::Process { ty, delivery } => {
             if let (Proc::Client(c), OpType::Ok) = (ev.process, ty) {
@@ -277,7 +298,7 @@ fn gather_event(f: &mut Facts, ev: &HistoryEvent) {
         Entry::Deliver { to, delivery } => {
             f.counts.deliveries += 1;
             f.counts.redeliveries += u64::from(delivery.redelivered);
-            f.msgs.entry(delivery.msg.id).or_default().last_delivery = Some((t, to));
+            f.msgs.entry_or_default(delivery.msg.id).last_delivery = Some((t, to));
         }
         Entry::Crash => match ev.process {
             Proc::Client(c) => f.crashes.entry(c).or_default().push(t),
@@ -303,11 +324,9 @@ fn gather_event(f: &mut Facts, ev: &HistoryEvent) {
 /// An `ok process`: the effect was applied.
 fn gather_processed(f: &mut Facts, t: u64, c: ClientId, delivery: Delivery) {
     f.msgs
-        .entry(delivery.msg.id)
-        .or_default()
+        .entry_or_default(delivery.msg.id)
         .processed
         .push((t, c, delivery));
-    f.process_order.push((t, c, delivery));
     f.counts.processed_total += 1;
     f.counts.last_processed_ms = t;
 }
@@ -323,7 +342,7 @@ fn gather_note(f: &mut Facts, t: u64, note: Note) {
             return;
         }
         Note::Requeued { msg, reason, .. } => {
-            f.msgs.entry(msg).or_default().last_return = Some((t, reason));
+            f.msgs.entry_or_default(msg).last_return = Some((t, reason));
             return;
         }
         Note::DeadLettered { msg, .. } => {
@@ -345,7 +364,7 @@ fn gather_note(f: &mut Facts, t: u64, note: Note) {
         // that its processing is expected, not `unexpected`.
         Note::Carried { msg, confirmed, .. } => {
             f.notes.enqueued += 1;
-            let info = f.msgs.entry(msg).or_default();
+            let info = f.msgs.entry_or_default(msg);
             info.carried = true;
             info.published_at_ms = t;
             info.outcome = Some(if confirmed { OpType::Ok } else { OpType::Info });
@@ -358,7 +377,7 @@ fn gather_note(f: &mut Facts, t: u64, note: Note) {
         | Note::DuplicateDropped { .. }
         | Note::Log(_) => return,
     };
-    let info = f.msgs.entry(msg).or_default();
+    let info = f.msgs.entry_or_default(msg);
     // An Enqueued after a dead-letter is the copy arriving in the DLQ: keep the
     // dead-letter as the fate.
     let into_dlq = matches!(note, Note::Enqueued { .. })
@@ -394,11 +413,11 @@ fn log_note(note: Note) -> Option<crate::broker::log::LogNote> {
 
 /// Runs the checker. The world adds run metadata afterwards.
 pub fn check(history: &History, snap: &Snapshot, names: &Names, expect: &Expectations) -> Summary {
-    let mut f = gather(history);
+    let (mut f, process_order) = gather(history);
     let mut findings = Vec::new();
     classify(&mut f, snap, names, &mut findings);
     let mut order = Order::default();
-    for &p in &f.process_order {
+    for &p in &process_order {
         order.step(&mut f.counts, p);
     }
     findings.extend(order.findings(&f, names));
@@ -519,7 +538,7 @@ fn push(findings: &mut Vec<Finding>, finding: Finding) {
 
 /// Puts every message in exactly one reconciliation bucket.
 fn classify(f: &mut Facts, snap: &Snapshot, names: &Names, findings: &mut Vec<Finding>) {
-    for (&id, m) in &f.msgs {
+    for (id, m) in f.msgs.iter() {
         let bucket = Bucket::of(m, snap.pending.contains(&id));
         bucket.add_to(&mut f.counts, 1);
         for kind in bucket.kinds() {

@@ -5,7 +5,7 @@
 use super::{one_msg, Counts, Facts, Finding, MsgInfo, FINDINGS_PER_KIND_MAX};
 use crate::broker::{ClientId, Delivery, MsgId, Note, ReturnReason};
 use crate::history::{msg_name, return_reason, Names};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// The finding of `kind` about message `id`, told from what is known now.
 pub(super) fn msg_finding(
@@ -144,12 +144,13 @@ type Processing = (u64, ClientId, Delivery);
 
 /// Out-of-order processing per producer and per (producer, key), fed one
 /// `ok process` at a time in history order.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(super) struct Order {
     /// The latest-published message processed so far: (id, time, consumer).
     max_by_producer: BTreeMap<ClientId, (MsgId, u64, ClientId)>,
     max_by_key: BTreeMap<(ClientId, Option<u32>), MsgId>,
-    seen: BTreeSet<MsgId>,
+    /// Messages processed so far, shared between copies (see `shared.rs`).
+    seen: super::SharedMap<()>,
     /// The first [`FINDINGS_PER_KIND_MAX`] reorders: (early, later); their
     /// stories are told when the findings are listed.
     found: Vec<(Processing, (MsgId, u64, ClientId))>,
@@ -157,7 +158,7 @@ pub(super) struct Order {
 
 impl Order {
     pub(super) fn step(&mut self, counts: &mut Counts, (t, c, d): Processing) {
-        if !self.seen.insert(d.msg.id) {
+        if self.seen.insert(d.msg.id, ()).is_some() {
             return; // a repeat is a duplicate, not a reorder
         }
         let p = d.msg.producer;

@@ -188,6 +188,13 @@ pub trait Client {
     fn holding(&self, into: &mut BTreeSet<MsgId>);
     /// Virtual time spent processing, for a client that processes.
     fn busy_ms(&self) -> Option<u64>;
+    /// A copy of this client as it stands, for a timeline checkpoint. Only
+    /// the queue broker's clients copy themselves: the copying code of every
+    /// kind is more than the page's bundle budget has room for, so log runs
+    /// take no checkpoints (see `app::session::checkpoints`).
+    fn checkpoint(&self) -> Option<Box<dyn Client>> {
+        None
+    }
 }
 
 /// Builds client `id` from its (validated) scenario entry, its names

@@ -750,4 +750,8 @@ impl Client for Producer {
     fn busy_ms(&self) -> Option<u64> {
         None
     }
+
+    fn checkpoint(&self) -> Option<Box<dyn Client>> {
+        Some(Box::new(self.clone()))
+    }
 }

@@ -21,22 +21,43 @@ use std::ops::Index;
 pub const CHUNK_EVENTS: usize = 1 << 13;
 
 /// The chunked store behind [`super::History`].
+///
+/// It may hold more events than the history shows: after a timeline
+/// checkpoint's restore rewinds the history (see `History::rewind`), the
+/// events past the visible `len` are the run's known future. Running on
+/// over them checks each new event against the stored one and moves `len`
+/// along, so a rewind and the replay after it copy no events.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Chunks {
     /// Full chunks of [`CHUNK_EVENTS`] events each, oldest first; never
-    /// written again.
+    /// written again (only dropped, when a fork forgets the future).
     full: Vec<Vec<HistoryEvent>>,
     /// The chunk being written: fewer than [`CHUNK_EVENTS`] events. The
     /// first grows like any `Vec` (a short history stays small); later ones
     /// are allocated at their full size once.
     tail: Vec<HistoryEvent>,
+    /// How many of the stored events the history shows: all of them, but
+    /// after a rewind.
+    len: usize,
 }
 
 impl Chunks {
     /// Appends one event (inlined: the caller builds the event in place).
+    /// Over a rewound stretch, the event must be the stored one (a replay of
+    /// the same run); a different one drops the stored future first.
     #[inline]
     pub(super) fn push(&mut self, ev: HistoryEvent) {
+        if self.len < self.stored() {
+            let same = self.prefix(self.stored()).get(self.len) == Some(&ev);
+            debug_assert!(same, "a rerun repeats its events exactly");
+            if same {
+                self.len += 1;
+                return;
+            }
+            self.forget_future();
+        }
         self.tail.push(ev);
+        self.len += 1;
         if self.tail.len() == CHUNK_EVENTS {
             self.retire_tail();
         }
@@ -51,12 +72,45 @@ impl Chunks {
         assert_eq!(self.full.last().map(Vec::len), Some(CHUNK_EVENTS));
     }
 
-    /// The read view.
+    /// Every event stored, the known future included.
+    fn stored(&self) -> usize {
+        self.full.len() * CHUNK_EVENTS + self.tail.len()
+    }
+
+    /// Shows the first `len` stored events (see `History::rewind`).
+    pub(super) fn set_len(&mut self, len: usize) {
+        assert!(len <= self.stored(), "rewind to {len} of {}", self.stored());
+        self.len = len;
+    }
+
+    /// Drops the stored events past the visible ones.
+    pub(super) fn forget_future(&mut self) {
+        let (k, r) = (self.len / CHUNK_EVENTS, self.len % CHUNK_EVENTS);
+        if k < self.full.len() {
+            self.tail = self.full.swap_remove(k);
+            self.full.truncate(k);
+        }
+        self.tail.truncate(r);
+        assert_eq!(self.stored(), self.len);
+    }
+
+    /// The read view of what the history shows.
     #[inline]
     pub(super) fn view(&self) -> Events<'_> {
+        self.prefix(self.len)
+    }
+
+    /// The read view of the first `len` stored events.
+    #[inline]
+    fn prefix(&self, len: usize) -> Events<'_> {
+        let (k, r) = (len / CHUNK_EVENTS, len % CHUNK_EVENTS);
+        let tail = match self.full.get(k) {
+            Some(chunk) => &chunk[..r],
+            None => &self.tail[..r],
+        };
         Events {
-            full: &self.full,
-            tail: &self.tail,
+            full: &self.full[..k],
+            tail,
         }
     }
 }
@@ -212,5 +266,43 @@ mod tests {
         }
         assert_eq!(c.view().iter_from(CHUNK_EVENTS).count(), 0);
         assert_eq!(c.view().iter().count(), CHUNK_EVENTS);
+    }
+
+    #[test]
+    fn a_rewind_shows_a_prefix_and_a_replay_or_a_fork_goes_on_from_it() {
+        let n = 2 * CHUNK_EVENTS + 5;
+        let times = |c: &Chunks| c.view().iter().map(|e| e.time_ms).collect::<Vec<u64>>();
+        for at in [
+            0,
+            7,
+            CHUNK_EVENTS - 1,
+            CHUNK_EVENTS,
+            CHUNK_EVENTS + 3,
+            n - 1,
+            n,
+        ] {
+            let mut c = Chunks::default();
+            for t in 0..n as u64 {
+                c.push(ev(t));
+            }
+            c.set_len(at);
+            assert_eq!(c.view().len(), at);
+            assert_eq!(times(&c), (0..at as u64).collect::<Vec<_>>());
+            // A replay of the same events shows them again, copying none.
+            for t in at as u64..n as u64 {
+                c.push(ev(t));
+            }
+            assert_eq!(times(&c), (0..n as u64).collect::<Vec<_>>(), "at {at}");
+            // A fork drops what came after it.
+            c.set_len(at);
+            c.forget_future();
+            assert_eq!(c.stored(), at);
+            assert!(c.tail.len() < CHUNK_EVENTS, "the tail is never full");
+            for t in at as u64..n as u64 {
+                c.push(ev(t + 1));
+            }
+            let want: Vec<u64> = (0..at as u64).chain(at as u64 + 1..=n as u64).collect();
+            assert_eq!(times(&c), want, "fork at {at}");
+        }
     }
 }

@@ -67,6 +67,9 @@ use xxhash_rust::xxh3::Xxh3;
 pub struct History {
     /// Every event in the order it happened (times never go back), in
     /// chunks that never move once full (see `events.rs`).
+    /// After a [`History::rewind`] they also hold the rest of this same
+    /// run, kept so a timeline checkpoint further on can be restored
+    /// without a copy of its history (see `world::checkpoint`).
     events: events::Chunks,
 }
 
@@ -87,6 +90,21 @@ impl History {
             process,
             entry,
         });
+    }
+
+    /// Goes back (or forward within what is kept) to the first `len`
+    /// events, keeping the later ones as the run's known future (a timeline
+    /// checkpoint's restore: see `world::checkpoint`). Copies no event: a
+    /// run going on from there meets the kept events and shows them again.
+    /// Panics past the kept events.
+    pub fn rewind(&mut self, len: usize) {
+        self.events.set_len(len);
+    }
+
+    /// Drops the kept events past the current instant: the run forked, so
+    /// they are no longer its future.
+    pub fn forget_future(&mut self) {
+        self.events.forget_future();
     }
 
     /// Every event so far, oldest first.

@@ -75,7 +75,7 @@ enum Io {
     Committed,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Flush {
     id: FlushId,
     completes_at_ms: u64,
@@ -85,7 +85,7 @@ struct Flush {
 
 /// Flush ids that will never be durable, and why. One range per crash or
 /// failure, so the list stays as short as the number of crashes in a run.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct LostFlushes {
     first: u64,
     end: u64,
@@ -98,7 +98,7 @@ const SEQ_MAX: u64 = (1 << 53) - 1;
 /// The bookkeeping every store shares: pending, in-flight and durable
 /// batches, group-commit flushes, crashes and recovery, with no I/O. A store
 /// carries its decisions out on its own disk (memory, IndexedDB).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Journal {
     limits: Limits,
     /// Virtual time an `fsync` takes; every flush completes this long after

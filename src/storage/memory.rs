@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 /// A simulated disk in memory: the [`Journal`] with nothing behind it, so a
 /// flush is durable at its virtual completion time.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct MemoryStore {
     journal: Journal,
     /// Simulated disk size; `None` is unlimited.
@@ -114,6 +114,10 @@ impl Storage for MemoryStore {
 
     fn start_fresh(&mut self) {
         self.journal.start_fresh();
+    }
+
+    fn checkpoint(&self) -> Option<Box<dyn Storage>> {
+        Some(Box::new(self.clone()))
     }
 
     fn truncate(&mut self, stream: StreamId, offset: u64) -> Result<Truncation, StorageError> {

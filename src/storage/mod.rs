@@ -454,6 +454,14 @@ pub trait Storage {
     /// Deletes everything, durable data included ("start fresh" in the UI).
     fn start_fresh(&mut self);
 
+    /// A copy of this store as it stands, for a timeline checkpoint (see
+    /// `app::session::checkpoints`). A store that cannot be copied (one
+    /// backed by IndexedDB) says `None` (the default), and its run keeps no
+    /// checkpoints.
+    fn checkpoint(&self) -> Option<Box<dyn Storage>> {
+        None
+    }
+
     /// Cuts `stream`'s log at `offset`, durably: records from `offset` on
     /// are gone, as Kafka truncates a segment. For damage the CRC cannot
     /// see: a batch that is intact but holds a record its reader (the

@@ -29,6 +29,7 @@
 //! | `wire.rs` | the links: latency, loss and duplication on the way up and down, `drop_acks`, connections reset by a loss, and the messages in flight |
 //! | `faults.rs` | faults: scheduled and injected crashes and restarts, `drop_acks`, armed `crash_after_*` faults, torn crashes of the broker's disk |
 //! | `control.rs` | live control, as the page drives it: `inject`, `add_client`, `set_client`, and the client settings the page shows |
+//! | `checkpoint.rs` | a copy of the world at one instant, its history left out, and restoring it (the timeline's checkpoints) |
 //! | `observe.rs` | observation: client views, the snapshot the checker needs, the summary (full and live) |
 //! | `cluster/` | the replication core's harness (issue 13): a cluster scenario run over its own event queue and links until this world routes requests to partition leaders |
 //!
@@ -48,6 +49,7 @@
 //! request goes (`node_for` in `wire.rs`, the one place that picks a node).
 
 mod build;
+mod checkpoint;
 mod clock;
 pub mod cluster;
 mod control;
@@ -58,6 +60,7 @@ mod queue;
 mod wire;
 
 pub use crate::client::{ClientSettings, ClientView};
+pub use checkpoint::WorldCheckpoint;
 pub use clock::Step;
 pub use wire::InFlight;
 

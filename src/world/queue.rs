@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, VecDeque};
 const SPARE_BUCKETS_MAX: usize = 64;
 
 /// Pending events by virtual millisecond (see the module doc).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct EventQueue {
     /// Every pending event, by the millisecond it runs at; each bucket holds
     /// its events in increasing `seq` and is never empty.

@@ -20,11 +20,13 @@ use crate::world::{ClientSettings, InFlight, RunError, Step, World};
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
+mod checkpoints;
 mod control;
 mod export;
 mod replay;
 mod story;
 mod timeline;
+pub use checkpoints::{CHECKPOINTS_BYTES_MAX, CHECKPOINTS_MAX, CHECKPOINT_EVERY_MS};
 pub use timeline::seek_bench_setup;
 
 /// Samples the chart's throughput line averages over: one second of virtual
@@ -297,6 +299,9 @@ pub struct Session {
     /// The timeline: the recorded future after a seek back, the furthest
     /// point reached, the last fork (see `timeline.rs`).
     travel: timeline::Travel,
+    /// Copies of the run every second or so, for fast seeks (see
+    /// `checkpoints.rs`).
+    checkpoints: checkpoints::Checkpoints,
     /// The flush the world is waiting for, if it is waiting for the store.
     pub waiting_for_flush: Option<u64>,
 }
@@ -389,7 +394,7 @@ impl Session {
     ) -> Session {
         let mut checker = world.live_checker();
         let summary = world.live_summary(&mut checker);
-        Session {
+        let mut session = Session {
             source,
             delivery,
             world,
@@ -406,7 +411,11 @@ impl Session {
             waiting_for_flush: None,
             chain_cache: Default::default(),
             crash_reader: Default::default(),
-        }
+            checkpoints: Default::default(),
+        };
+        // The start: every seek has a checkpoint at or before it.
+        session.checkpoint_if_due();
+        session
     }
 
     /// The world being run, for reading (its clock, history, broker).
@@ -513,6 +522,8 @@ impl Session {
             });
             self.next_sample_ms += SAMPLE_EVERY_MS;
         }
+        // Where the clock moved on, a timeline checkpoint may be due.
+        self.checkpoint_if_due();
     }
 
     /// What is waiting to be consumed: a queue's held messages, or a log's

@@ -1,10 +1,12 @@
 //! Time travel: the run at any earlier instant, rebuilt from determinism.
 //!
 //! A run is its origin plus its live actions, each at its [`Mark`] (see
-//! `replay.rs`), so the state at any instant is a replay: a fresh world from
-//! the origin, the actions up to that instant applied at their marks, and
-//! the clock run to it. Seeking keeps the actions after the instant as the
-//! run's recorded future: Play or Forward runs into it and applies them at
+//! `replay.rs`), so the state at any instant is a replay: the nearest
+//! checkpoint at or before that instant (`checkpoints.rs`; the run's start
+//! is one; a log run has none and starts over from its origin), the
+//! actions from there to the instant applied at their marks, and the clock
+//! run to it. Seeking keeps the actions after the instant as the run's
+//! recorded future: Play or Forward runs into it and applies them at
 //! their marks again, so going back and forth never changes the run.
 //!
 //! Acting in the past forks the run, as in RaftScope: the old future is
@@ -26,6 +28,8 @@ pub(super) struct Fork {
     head: Mark,
     /// Where the fork was made (Undo returns here).
     at: Mark,
+    /// How many actions had been applied there (the forking one not yet).
+    applied: usize,
 }
 
 /// The timeline's part of a session: the recorded future and the furthest
@@ -47,6 +51,16 @@ enum Target {
     Time(u64),
     /// Exactly this point (its events and clock).
     At(Mark),
+}
+
+impl Target {
+    /// The latest (events run, clock) a checkpoint may have to lead here.
+    fn point(&self) -> (u64, u64) {
+        match *self {
+            Target::Time(t) => (u64::MAX, t),
+            Target::At(m) => (m.events, m.time_ms),
+        }
+    }
 }
 
 impl Session {
@@ -80,18 +94,19 @@ impl Session {
         if let Some(why) = self.travel_refused() {
             return Err(why.to_string());
         }
-        if t_ms >= self.world.now_ms() {
-            return self.run_forward(t_ms).map_err(|e| e.to_string());
-        }
         let head = self.head();
         let target = if t_ms >= head.time_ms {
             Target::At(head)
         } else {
             Target::Time(t_ms)
         };
+        // Forward, running on is the way unless a checkpoint is closer.
+        if t_ms >= self.world.now_ms() && !self.checkpoint_ahead(&target) {
+            return self.run_forward(t_ms).map_err(|e| e.to_string());
+        }
         let all = self.all_actions();
         let fork = self.travel.fork.clone();
-        self.rebuild(all, head, target, fork)
+        self.rebuild(all, head, target, fork, false)
     }
 
     /// The run at its furthest point ("Jump to the end").
@@ -105,7 +120,11 @@ impl Session {
         let Some(fork) = self.travel.fork.clone() else {
             return Err("There is no dropped future to bring back.".into());
         };
-        self.rebuild(fork.actions, fork.head, Target::At(fork.at), None)
+        // The new branch's checkpoints past the fork are not the old one's.
+        let at = fork.at;
+        self.checkpoints
+            .forget_after(at.events, at.time_ms, fork.applied);
+        self.rebuild(fork.actions, fork.head, Target::At(at), None, true)
     }
 
     /// A seek forward: the run goes on from where it stands into its
@@ -127,16 +146,31 @@ impl Session {
         Ok(())
     }
 
+    /// Whether a checkpoint lies between where the run stands and `target`
+    /// (after a seek back, the checkpoints further on are still this run's).
+    fn checkpoint_ahead(&self, target: &Target) -> bool {
+        let (events, time_ms) = target.point();
+        self.checkpoints
+            .nearest(events, time_ms, usize::MAX)
+            .is_some_and(|i| self.checkpoints.events_run_of(i) > self.world.events_run())
+    }
+
     /// Called before a new live action: in the past, it forks the run.
     pub(super) fn fork_if_in_the_past(&mut self) {
         if self.travel.future.is_empty() && self.head() == self.mark() {
             return;
         }
+        let (at, applied) = (self.mark(), self.recorded.len());
         self.travel.fork = Some(Fork {
             actions: self.all_actions(),
             head: self.head(),
-            at: self.mark(),
+            at,
+            applied,
         });
+        // The old future's history and checkpoints are another branch now.
+        self.world.forget_future();
+        self.checkpoints
+            .forget_after(at.events, at.time_ms, applied);
         self.travel.future.clear();
         self.travel.head = self.mark();
     }
@@ -171,39 +205,55 @@ impl Session {
         all
     }
 
-    /// Replaces this run by a replay of `actions` standing at `target`,
-    /// with the actions after it as its recorded future. On error the run
-    /// stays as it was.
+    /// Puts this run at `target` on the branch of `actions`: the nearest
+    /// checkpoint at or before it, then the actions up to it replayed at
+    /// their marks, with the actions after it as its recorded future. A
+    /// restore that meets a different branch's history (after Undo)
+    /// forgets it first (`other_branch`). An error leaves the run stopped
+    /// with the message.
     fn rebuild(
         &mut self,
         actions: Vec<Recorded>,
         head: Mark,
         target: Target,
         fork: Option<Fork>,
+        other_branch: bool,
     ) -> Result<(), String> {
         if let Some(why) = self.travel_refused() {
             return Err(why.to_string());
         }
-        let origin = self.origin().cloned().expect("checked above");
-        let mut fresh = Session::from_origin(&origin).map_err(|e| e.to_string())?;
         let split = actions.partition_point(|r| match target {
             Target::Time(t) => r.at.time_ms <= t,
             Target::At(m) => r.at <= m,
         });
-        let (past, future) = actions.split_at(split);
-        match target {
-            Target::At(m) => fresh.replay(past, m),
-            Target::Time(t) => fresh.replay_then(past, t),
+        let (events, time_ms) = target.point();
+        match self.checkpoints.nearest(events, time_ms, split) {
+            Some(i) => self.restore_checkpoint(i, &actions, other_branch),
+            // A run without checkpoints (a log run, see `checkpoints.rs`)
+            // starts over from its origin.
+            None => {
+                let origin = self.origin().cloned().expect("checked above");
+                let mut fresh = Session::from_origin(&origin).map_err(|e| e.to_string())?;
+                fresh.delivery = self.delivery;
+                *self = fresh;
+            }
         }
-        .map_err(|e| e.to_string())?;
-        fresh.travel = Travel {
+        let from = self.recorded.len();
+        let (past, future) = actions.split_at(split);
+        let done = match target {
+            Target::At(m) => self.replay(&past[from..], m),
+            Target::Time(t) => self.replay_then(&past[from..], t),
+        };
+        self.travel = Travel {
             future: future.to_vec(),
             head,
             fork,
         };
-        fresh.delivery = self.delivery;
-        *self = fresh;
-        Ok(())
+        done.map_err(|e| {
+            let text = e.to_string();
+            self.run_error = Some(text.clone());
+            text
+        })
     }
 }
 

@@ -150,6 +150,12 @@ fn checkpoints_stay_within_their_limits_and_a_fork_drops_those_after_it() {
     assert!(after_fork < count, "the old future's checkpoints are gone");
 }
 
+/// Where the seek benchmark seeks, back and forth. Off the whole seconds
+/// on purpose: a run advanced a second at a time takes its checkpoints on
+/// them, and a seek onto one replays nothing. x_999 ms is the worst case,
+/// a whole spacing (1 s) of replay.
+const SEEK_INSTANTS_MS: [u64; 7] = [4_999, 30_500, 58_999, 15_250, 45_750, 1_234, 59_999];
+
 /// The seek benchmark's load natively (the browser's is
 /// `tests/web_seek_bench.rs`, printed by `scripts/bench.sh`):
 /// `cargo test --profile sweep --test timeline -- --ignored --nocapture`.
@@ -161,7 +167,7 @@ fn seek_time_natively() {
     s.advance(60_000, &mut || false);
     let run = start.elapsed();
     let mut seeks = Vec::new();
-    for t in [5_000, 30_000, 59_000, 15_000, 45_000, 1_234, 59_999] {
+    for t in SEEK_INSTANTS_MS {
         let start = std::time::Instant::now();
         s.seek_ms(t).unwrap();
         seeks.push(start.elapsed().as_secs_f64() * 1e3);

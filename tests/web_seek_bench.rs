@@ -27,6 +27,12 @@ fn now_ms() -> f64 {
         .map_or(0.0, |p| p.now())
 }
 
+/// Where the seek benchmark seeks, back and forth. Off the whole seconds
+/// on purpose: a run advanced a second at a time takes its checkpoints on
+/// them, and a seek onto one replays nothing. x_999 ms is the worst case,
+/// a whole spacing (1 s) of replay.
+const SEEK_INSTANTS_MS: [u64; 7] = [4_999, 30_500, 58_999, 15_250, 45_750, 1_234, 59_999];
+
 #[wasm_bindgen_test]
 #[ignore = "benchmark: run by scripts/bench.sh"]
 async fn seek_time_in_a_sixty_second_run_at_ten_thousand_msgs_per_s() {
@@ -42,7 +48,7 @@ async fn seek_time_in_a_sixty_second_run_at_ten_thousand_msgs_per_s() {
     }
     let mut seeks = Vec::new();
     // Back and forth: each lands at most a checkpoint's spacing past one.
-    for t in [5_000, 30_000, 59_000, 15_000, 45_000, 1_234, 59_999] {
+    for t in SEEK_INSTANTS_MS {
         let start = now_ms();
         s.seek_ms(t).expect("seek");
         seeks.push(now_ms() - start);

@@ -55,9 +55,9 @@ fn outcome(run: &LessonRun) -> Outcome {
 }
 
 #[test]
-fn there_are_at_least_twelve_lessons() {
+fn there_are_at_least_fourteen_lessons() {
     let all = bundled::lessons().unwrap_or_else(|e| panic!("{e}"));
-    assert!(all.len() >= 12, "{} lessons", all.len());
+    assert!(all.len() >= 14, "{} lessons", all.len());
 }
 
 #[test]
@@ -255,7 +255,11 @@ fn a_deep_links_instant_opens_the_run_there() {
     linked.open_at(1_500);
     assert_eq!(linked.now_ms(), 1_500);
     assert_eq!(linked.picked(), Some(Pick::Skipped));
-    let fingerprint = |r: &LessonRun| r.session().fingerprint();
+    let fingerprint = |r: &LessonRun| {
+        r.session()
+            .expect("lesson 03 runs in the world")
+            .fingerprint()
+    };
     assert_eq!(fingerprint(&linked), fingerprint(&fresh));
     assert_eq!(linked.goals(), fresh.goals());
     // Back to an earlier instant: the run starts over and runs there.
@@ -311,15 +315,13 @@ fn a_deep_link_carries_the_learners_actions() {
     reopened.open_with(t, &actions).expect("the actions replay");
     assert_eq!(reopened.now_ms(), 1_600);
     assert_eq!(reopened.taken(), run.taken());
-    assert_eq!(
-        reopened.session().fingerprint(),
-        run.session().fingerprint()
-    );
+    let fingerprint = |r: &LessonRun| r.session().expect("in the world").fingerprint();
+    assert_eq!(fingerprint(&reopened), fingerprint(&run));
     assert_eq!(reopened.goals(), run.goals());
     // Without the actions the link would reopen a different run.
     let mut bare = LessonRun::new(broker_crash());
     bare.open_at(t);
-    assert_ne!(bare.session().fingerprint(), run.session().fingerprint());
+    assert_ne!(fingerprint(&bare), fingerprint(&run));
 
     // Bad parts say what was wrong; none panics.
     let cut = &text[..text.len() / 2];
@@ -396,6 +398,11 @@ fn idempotence_repeats_the_at_least_once_run() {
 fn without_its_setting_each_solution_shows_the_failure() {
     let cases = [
         ("08_log_durability", 1, "acks=1 loses the unflushed tail"),
+        (
+            "13_replicated_acks",
+            1,
+            "acks=1 loses what the crashed leader alone had",
+        ),
         ("09_offset_commits", 0, "commit before processing loses"),
         ("11_idempotence", 0, "at least once duplicates"),
         (
@@ -429,10 +436,15 @@ fn without_its_setting_each_solution_shows_the_failure() {
 
 /// Lesson 03's file, changed by `edit`, parsed as `lessons/03_broker_crash.json`.
 fn refused(edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    refused_in("03_broker_crash", edit)
+}
+
+/// Lesson `id`'s file, changed by `edit`, parsed under its own name.
+fn refused_in(id: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
     let (file, text) = bundled::LESSONS
         .iter()
-        .find(|(file, _)| file.ends_with("03_broker_crash.json"))
-        .expect("lesson 03 is bundled");
+        .find(|(file, _)| file.ends_with(&format!("{id}.json")))
+        .expect("the lesson is bundled");
     let mut doc: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
     edit(&mut doc);
     let err = Lesson::from_json(file, &doc.to_string()).expect_err("must be refused");
@@ -534,6 +546,90 @@ fn goals_and_choices_must_bound_known_clients_and_values() {
         msg.contains(": id: `03_other` must match the file name"),
         "{msg}"
     );
+}
+
+// ----- cluster lessons -----
+
+/// A cluster lesson offers the broker buttons and measures the replication
+/// checker; a world lesson neither. Each side refuses the other's, and a
+/// broker the cluster does not have, naming the field.
+#[test]
+fn cluster_and_world_lessons_refuse_each_others_controls_and_counters() {
+    let msg = refused(|d| d["controls"][1] = "crash_node".into());
+    assert!(
+        msg.contains("controls[1]: `crash_node` needs a cluster (setup.broker.cluster)"),
+        "{msg}"
+    );
+    let msg = refused(|d| d["goals"][0]["when"]["counter"] = "leader_crashes".into());
+    assert!(
+        msg.contains("goals[0].when.counter: `leader_crashes` needs a cluster"),
+        "{msg}"
+    );
+    let msg = refused_in("14_split_brain", |d| {
+        d["controls"][1] = "crash_broker".into()
+    });
+    assert!(
+        msg.starts_with("lessons/14_split_brain.json: controls[1]: `crash_broker` is not measured or offered on a cluster"),
+        "{msg}"
+    );
+    let msg = refused_in("14_split_brain", |d| {
+        d["goals"][1]["when"]["counter"] = "backlog_peak".into()
+    });
+    assert!(
+        msg.contains("goals[1].when.counter: `backlog_peak`"),
+        "{msg}"
+    );
+    let msg = refused_in("14_split_brain", |d| {
+        d["solution"][0]["broker"] = "b7".into()
+    });
+    assert!(
+        msg.contains("solution[0].broker: unknown broker `b7`: this cluster has b1..b3"),
+        "{msg}"
+    );
+    let msg = refused_in("14_split_brain", |d| {
+        d["setup"]["broker"]["cluster"]["min.insync.replicas"] = 4.into()
+    });
+    assert!(
+        msg.contains("setup.broker.cluster.min.insync.replicas: min.insync.replicas 4 above replication.factor 3"),
+        "{msg}"
+    );
+}
+
+/// The broker buttons follow the cluster's state, and only the crash of a
+/// broker that leads counts as the leader's crash.
+#[test]
+fn broker_buttons_follow_the_cluster_and_count_the_leaders_crash() {
+    let mut run = LessonRun::new(lesson("13_replicated_acks"));
+    assert!(run.session().is_none() && run.cluster().is_some());
+    run.skip_prediction().expect("before the run");
+    let b = |n: &str| n.to_string();
+    let why = run.why_not(&Action::RestartNode { broker: b("b1") });
+    assert!(why.is_some_and(|w| w.contains("b1 is running")));
+    run.run_to(500);
+    run.act(Action::CrashNode { broker: b("b2") })
+        .expect("a follower crashes");
+    assert_eq!(
+        run.goals()[0].status,
+        GoalStatus::Pending,
+        "b2 leads nothing"
+    );
+    run.act(Action::CrashNode { broker: b("b1") })
+        .expect("the leader crashes");
+    assert_eq!(
+        (run.goals()[0].status, run.goals()[0].at_ms),
+        (GoalStatus::Met, Some(500))
+    );
+    let why = run
+        .act(Action::CrashNode { broker: b("b1") })
+        .expect_err("down");
+    assert!(why.contains("b1 is already down"), "{why}");
+    let why = run
+        .act(Action::CrashBroker)
+        .expect_err("not a control here");
+    assert!(why.contains("crash_broker"), "{why}");
+    run.run_to_end();
+    let cluster = run.cluster().expect("a cluster lesson");
+    assert!(cluster.verdict().is_some(), "judged at the end");
 }
 
 /// Prints each lesson's prediction answer and checklist, solved and

@@ -33,7 +33,7 @@
 use crate::app::playground::SetupError;
 use crate::broker::cluster::{NodeView, PartitionIdx};
 use crate::check::cluster::ClusterVerdict;
-use crate::config::{Acks, FaultAction, Scenario};
+use crate::config::{Acks, FaultAction, Scenario, ScenarioError};
 use crate::node::NodeId;
 use crate::storage::{FlushId, Recovery, Storage};
 use crate::world::cluster::stored::StoredCluster;
@@ -221,6 +221,9 @@ pub enum BrokerButton {
     Crash,
     /// Restart broker bN.
     Restart,
+    /// Cut broker bN off from the other brokers only (`isolate_from_brokers`:
+    /// the controller and the clients still reach it).
+    Cut,
     /// Isolate broker bN from brokers, controller and clients.
     Isolate,
     /// Heal broker bN's links.
@@ -233,8 +236,18 @@ impl BrokerButton {
         match self {
             BrokerButton::Crash => "Crash",
             BrokerButton::Restart => "Restart",
+            BrokerButton::Cut => "Cut",
             BrokerButton::Isolate => "Isolate",
             BrokerButton::Heal => "Heal",
+        }
+    }
+
+    /// The button's accessible name on broker `broker` (`Crash broker b1`,
+    /// `Cut broker b1 off from the other brokers`).
+    pub fn label(self, broker: &str) -> String {
+        match self {
+            BrokerButton::Cut => format!("Cut broker {broker} off from the other brokers"),
+            _ => format!("{} broker {broker}", self.verb()),
         }
     }
 
@@ -242,6 +255,7 @@ impl BrokerButton {
         match self {
             BrokerButton::Crash => FaultAction::Crash,
             BrokerButton::Restart => FaultAction::Restart,
+            BrokerButton::Cut => FaultAction::IsolateFromBrokers,
             BrokerButton::Isolate => FaultAction::Isolate,
             BrokerButton::Heal => FaultAction::Heal,
         }
@@ -342,12 +356,15 @@ pub struct ClusterSession {
 impl ClusterSession {
     /// A run of `setup`, at virtual time 0.
     pub fn new(setup: &ClusterSetup) -> Result<ClusterSession, SetupError> {
-        let scenario = setup.to_scenario()?;
-        let run = ClusterRun::new(&scenario).map_err(|e| SetupError {
+        ClusterSession::from_scenario(&setup.to_scenario()?).map_err(|e| SetupError {
             field: field_label(&e.path),
             reason: e.reason,
-        })?;
-        Ok(ClusterSession::of(run))
+        })
+    }
+
+    /// A run of any cluster scenario (a lesson's setup), at virtual time 0.
+    pub fn from_scenario(scenario: &Scenario) -> Result<ClusterSession, ScenarioError> {
+        Ok(ClusterSession::of(ClusterRun::new(scenario)?))
     }
 
     fn of(run: ClusterRun) -> ClusterSession {
@@ -384,6 +401,28 @@ impl ClusterSession {
         let brokers = self.run.views().len();
         self.run
             .attach_disks(stores.into_iter().take(brokers).collect());
+    }
+
+    /// The harness's run: its clock, its brokers, what it acknowledged.
+    pub fn run(&self) -> &ClusterRun {
+        &self.run
+    }
+
+    /// Once the run is over: the replication checker's verdict.
+    pub fn verdict(&self) -> Option<&ClusterVerdict> {
+        self.verdict.as_ref()
+    }
+
+    /// Why the run stopped early (a run bound), if it did.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// Whether broker `b{broker}` leads a partition now, as the
+    /// controller has it.
+    pub fn leads(&self, broker: u8) -> bool {
+        let partitions = self.run.controller().partitions().len();
+        (0..partitions).any(|p| self.leader_of(p as PartitionIdx) == Some(NodeId(broker)))
     }
 
     /// Runs `virtual_ms` more; at the run's end, heals and restarts every

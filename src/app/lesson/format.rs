@@ -3,11 +3,12 @@
 //! Every struct denies unknown fields and every enum is closed, so a typo in a
 //! lesson file (`"crash_brokr"`, a counter that does not exist) is an error
 //! that names the file and the field instead of a control that silently never
-//! shows. [`Lesson::validate`] then checks what the types cannot say: the
-//! setup is a valid scenario, every action of the solution is one of the
-//! lesson's controls, clients named by goals and actions exist, bounds hold.
+//! shows. [`Lesson::validate`] (in `validate.rs`) then checks what the types
+//! cannot say: the setup is a valid scenario, every action of the solution
+//! is one of the lesson's controls, clients named by goals and actions
+//! exist, bounds hold.
 
-use super::LessonError;
+use crate::app::cluster::BrokerButton;
 use crate::config::{Acks, ClientSpec, Guarantee, IsolationLevel, Scenario};
 use serde::{Deserialize, Serialize};
 
@@ -126,11 +127,21 @@ pub enum Control {
     SetCommit,
     /// Before the run: a log consumer's `isolation.level`.
     SetIsolation,
+    /// A cluster's broker: crash it (`Crash broker b1`).
+    CrashNode,
+    /// A cluster's broker: restart it.
+    RestartNode,
+    /// A cluster's broker: cut it off from the other brokers only.
+    CutNode,
+    /// A cluster's broker: cut it off from brokers, controller and clients.
+    IsolateNode,
+    /// A cluster's broker: its links come back.
+    HealNode,
 }
 
 impl Control {
     /// Every control, in the order a page lists them.
-    pub const ALL: [Control; 13] = [
+    pub const ALL: [Control; 18] = [
         Control::Play,
         Control::CrashBroker,
         Control::RestartBroker,
@@ -144,6 +155,11 @@ impl Control {
         Control::SetPartitions,
         Control::SetCommit,
         Control::SetIsolation,
+        Control::CrashNode,
+        Control::RestartNode,
+        Control::CutNode,
+        Control::IsolateNode,
+        Control::HealNode,
     ];
 
     /// The name used in lesson files (`crash_broker`).
@@ -162,6 +178,24 @@ impl Control {
             Control::SetPartitions => "set_partitions",
             Control::SetCommit => "set_commit",
             Control::SetIsolation => "set_isolation",
+            Control::CrashNode => "crash_node",
+            Control::RestartNode => "restart_node",
+            Control::CutNode => "cut_node",
+            Control::IsolateNode => "isolate_node",
+            Control::HealNode => "heal_node",
+        }
+    }
+
+    /// The cluster page's button behind a broker control (`None` for the
+    /// others): a cluster lesson's buttons are named as that page's.
+    pub fn node_button(self) -> Option<BrokerButton> {
+        match self {
+            Control::CrashNode => Some(BrokerButton::Crash),
+            Control::RestartNode => Some(BrokerButton::Restart),
+            Control::CutNode => Some(BrokerButton::Cut),
+            Control::IsolateNode => Some(BrokerButton::Isolate),
+            Control::HealNode => Some(BrokerButton::Heal),
+            _ => None,
         }
     }
 
@@ -252,6 +286,32 @@ pub enum Action {
         /// `read_committed` or `read_uncommitted`.
         value: IsolationLevel,
     },
+    /// Crash broker `broker` of a cluster.
+    CrashNode {
+        /// `b1` … `b5`.
+        broker: String,
+    },
+    /// Restart broker `broker` of a cluster.
+    RestartNode {
+        /// `b1` … `b5`.
+        broker: String,
+    },
+    /// Cut broker `broker` off from the other brokers; the controller and
+    /// the clients still reach it.
+    CutNode {
+        /// `b1` … `b5`.
+        broker: String,
+    },
+    /// Cut broker `broker` off from everyone.
+    IsolateNode {
+        /// `b1` … `b5`.
+        broker: String,
+    },
+    /// Heal broker `broker`'s links.
+    HealNode {
+        /// `b1` … `b5`.
+        broker: String,
+    },
 }
 
 impl Action {
@@ -270,7 +330,36 @@ impl Action {
             Action::SetPartitions { .. } => Control::SetPartitions,
             Action::SetCommit { .. } => Control::SetCommit,
             Action::SetIsolation { .. } => Control::SetIsolation,
+            Action::CrashNode { .. } => Control::CrashNode,
+            Action::RestartNode { .. } => Control::RestartNode,
+            Action::CutNode { .. } => Control::CutNode,
+            Action::IsolateNode { .. } => Control::IsolateNode,
+            Action::HealNode { .. } => Control::HealNode,
         }
+    }
+
+    /// The broker a cluster action names.
+    pub fn broker(&self) -> Option<&str> {
+        match self {
+            Action::CrashNode { broker }
+            | Action::RestartNode { broker }
+            | Action::CutNode { broker }
+            | Action::IsolateNode { broker }
+            | Action::HealNode { broker } => Some(broker),
+            _ => None,
+        }
+    }
+
+    /// The cluster action of `control` (a broker control) on `broker`.
+    pub fn on_node(control: Control, broker: String) -> Option<Action> {
+        Some(match control {
+            Control::CrashNode => Action::CrashNode { broker },
+            Control::RestartNode => Action::RestartNode { broker },
+            Control::CutNode => Action::CutNode { broker },
+            Control::IsolateNode => Action::IsolateNode { broker },
+            Control::HealNode => Action::HealNode { broker },
+            _ => return None,
+        })
     }
 
     /// The client the action names, if it names one.
@@ -319,7 +408,7 @@ fn timed_action(
 
 /// The `action` of a solution step, as the file spells it. [`Control`]
 /// without `Play`, not `Control` itself: an unknown action's message lists
-/// exactly the twelve actions, as serde's derive on [`Action`] did.
+/// exactly the actions, as serde's derive on [`Action`] did.
 #[derive(Deserialize)]
 #[serde(variant_identifier, rename_all = "snake_case")]
 enum ActionKind {
@@ -335,6 +424,19 @@ enum ActionKind {
     SetPartitions,
     SetCommit,
     SetIsolation,
+    CrashNode,
+    RestartNode,
+    CutNode,
+    IsolateNode,
+    HealNode,
+}
+
+/// The fields of an action on one broker of a cluster.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OnBroker {
+    /// `b1` … `b5`.
+    broker: String,
 }
 
 /// The fields of an action on one client.
@@ -406,6 +508,16 @@ fn action(kind: ActionKind, fields: serde_json::Value) -> Result<Action, serde_j
         ActionKind::SetIsolation => {
             let AimedChoice { target, value } = read(fields)?;
             Action::SetIsolation { target, value }
+        }
+        node => {
+            let broker = read::<OnBroker>(fields)?.broker;
+            match node {
+                ActionKind::CrashNode => Action::CrashNode { broker },
+                ActionKind::RestartNode => Action::RestartNode { broker },
+                ActionKind::CutNode => Action::CutNode { broker },
+                ActionKind::IsolateNode => Action::IsolateNode { broker },
+                _ => Action::HealNode { broker },
+            }
         }
     })
 }
@@ -515,6 +627,12 @@ pub enum Counter {
     QueuePeak,
     /// Messages processed by `client`.
     ProcessedBy,
+    /// A cluster: crashes of a broker that led a partition then (the
+    /// controller's leader).
+    LeaderCrashes,
+    /// A cluster: a partition's leader cut off (from the other brokers,
+    /// or from everyone).
+    LeaderIsolations,
 }
 
 impl Counter {
@@ -540,6 +658,8 @@ impl Counter {
             Counter::BacklogPeak => "backlog_peak",
             Counter::QueuePeak => "queue_peak",
             Counter::ProcessedBy => "processed_by",
+            Counter::LeaderCrashes => "leader_crashes",
+            Counter::LeaderIsolations => "leader_isolations",
         }
     }
 
@@ -569,231 +689,4 @@ pub struct RealSetting {
     pub broker: String,
     /// What it does, in a sentence.
     pub meaning: String,
-}
-
-fn err<T>(path: impl Into<String>, reason: impl Into<String>) -> Result<T, LessonError> {
-    Err(LessonError {
-        file: String::new(),
-        path: path.into(),
-        reason: reason.into(),
-    })
-}
-
-fn check_text(path: &str, text: &str) -> Result<(), LessonError> {
-    if text.trim().is_empty() || text.chars().count() > bounds::TEXT_CHARS_MAX {
-        return err(
-            path,
-            format!("must be 1..={} characters", bounds::TEXT_CHARS_MAX),
-        );
-    }
-    Ok(())
-}
-
-fn check_count(path: &str, n: usize, min: usize, max: usize) -> Result<(), LessonError> {
-    if n < min || n > max {
-        return err(path, format!("needs {min}..={max} entries, has {n}"));
-    }
-    Ok(())
-}
-
-impl Lesson {
-    /// Every rule the types cannot express. The returned error's `file` is
-    /// empty: [`Lesson::from_json`] fills it in.
-    pub fn validate(&self) -> Result<(), LessonError> {
-        for (path, text) in [
-            ("id", &self.id),
-            ("title", &self.title),
-            ("concept", &self.concept),
-        ] {
-            check_text(path, text)?;
-        }
-        check_count("intro", self.intro.len(), 1, bounds::INTRO_STEPS_MAX)?;
-        for (i, step) in self.intro.iter().enumerate() {
-            check_text(&format!("intro[{i}].text"), &step.text)?;
-        }
-        self.setup.validate().or_else(|e| {
-            err(
-                format!("setup.{}", e.path.trim_start_matches('.')),
-                e.reason,
-            )
-        })?;
-        self.validate_controls()?;
-        self.validate_add()?;
-        self.validate_prediction()?;
-        self.validate_goals()?;
-        check_count("hints", self.hints.len(), 1, bounds::HINTS_MAX)?;
-        for (i, hint) in self.hints.iter().enumerate() {
-            check_text(&format!("hints[{i}]"), hint)?;
-        }
-        self.validate_solution()?;
-        self.validate_debrief()
-    }
-
-    fn validate_controls(&self) -> Result<(), LessonError> {
-        if !self.controls.contains(&Control::Play) {
-            return err(
-                "controls",
-                "must include `play`: the learner runs the experiment",
-            );
-        }
-        for (i, c) in self.controls.iter().enumerate() {
-            if self.controls[..i].contains(c) {
-                return err(format!("controls[{i}]"), format!("`{}` twice", c.name()));
-            }
-        }
-        let adds = self.controls.contains(&Control::AddConsumer);
-        if adds == self.add.is_empty() {
-            return err(
-                "add",
-                "list the clients `add_consumer` adds exactly when the controls include it",
-            );
-        }
-        Ok(())
-    }
-
-    /// Each added client must fit the setup as if it were one of its own
-    /// (validated as the world validates a client added mid-run).
-    fn validate_add(&self) -> Result<(), LessonError> {
-        check_count("add", self.add.len(), 0, bounds::ADDABLE_CLIENTS_MAX)?;
-        let mut all = self.setup.clone();
-        for (j, spec) in self.add.iter().enumerate() {
-            all.clients.push(spec.clone());
-            if let Err(e) = all.validate() {
-                let own = format!("clients[{}]", all.clients.len() - 1);
-                let path = match e.path.strip_prefix(&own) {
-                    Some(tail) => format!("add[{j}]{tail}"),
-                    None => format!("add[{j}] (as setup.{})", e.path),
-                };
-                return err(path, e.reason);
-            }
-        }
-        Ok(())
-    }
-
-    /// Ids of every client the lesson's run may have.
-    fn client_ids(&self) -> Vec<&str> {
-        let all = self.setup.clients.iter().chain(&self.add);
-        all.map(ClientSpec::id).collect()
-    }
-
-    fn validate_condition(&self, path: &str, c: &Condition) -> Result<(), LessonError> {
-        if c.at_least.is_none() && c.at_most.is_none() {
-            return err(path, "give at_least, at_most or both");
-        }
-        if let (Some(lo), Some(hi)) = (c.at_least, c.at_most) {
-            if lo > hi {
-                return err(format!("{path}.at_least"), "greater than at_most");
-            }
-        }
-        match (&c.client, c.counter.needs_client()) {
-            (None, true) => err(
-                format!("{path}.client"),
-                format!("`{}` counts one client: name it", c.counter.name()),
-            ),
-            (Some(_), false) => err(
-                format!("{path}.client"),
-                format!("`{}` is not about one client", c.counter.name()),
-            ),
-            (Some(id), true) if !self.client_ids().contains(&id.as_str()) => err(
-                format!("{path}.client"),
-                format!("unknown client `{id}` (not in setup.clients or add)"),
-            ),
-            _ => Ok(()),
-        }
-    }
-
-    fn validate_prediction(&self) -> Result<(), LessonError> {
-        let p = &self.prediction;
-        check_text("prediction.question", &p.question)?;
-        check_count(
-            "prediction.choices",
-            p.choices.len(),
-            2,
-            bounds::CHOICES_MAX,
-        )?;
-        for (i, choice) in p.choices.iter().enumerate() {
-            let path = format!("prediction.choices[{i}]");
-            check_text(&format!("{path}.text"), &choice.text)?;
-            let n = choice.when.len();
-            check_count(
-                &format!("{path}.when"),
-                n,
-                1,
-                bounds::CONDITIONS_PER_CHOICE_MAX,
-            )?;
-            for (j, c) in choice.when.iter().enumerate() {
-                self.validate_condition(&format!("{path}.when[{j}]"), c)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn validate_goals(&self) -> Result<(), LessonError> {
-        check_count("goals", self.goals.len(), 1, bounds::GOALS_MAX)?;
-        for (i, goal) in self.goals.iter().enumerate() {
-            let path = format!("goals[{i}]");
-            check_text(&format!("{path}.text"), &goal.text)?;
-            self.validate_condition(&format!("{path}.when"), &goal.when)?;
-            if goal.when.at_least.is_some() == goal.when.at_most.is_some() {
-                return err(
-                    format!("{path}.when"),
-                    "a goal gives exactly one of at_least (reach it) and at_most (keep it)",
-                );
-            }
-        }
-        Ok(())
-    }
-
-    fn validate_solution(&self) -> Result<(), LessonError> {
-        let n = self.solution.len();
-        check_count("solution", n, 0, bounds::SOLUTION_ACTIONS_MAX)?;
-        let ids = self.client_ids();
-        let mut last_ms = 0;
-        for (i, step) in self.solution.iter().enumerate() {
-            let path = format!("solution[{i}]");
-            let control = step.action.control();
-            if !self.controls.contains(&control) {
-                return err(
-                    format!("{path}.action"),
-                    format!("`{}` is not among the lesson's controls", control.name()),
-                );
-            }
-            if step.at_ms < last_ms || step.at_ms >= self.setup.duration_ms {
-                return err(
-                    format!("{path}.at_ms"),
-                    "must not go back in time and must come before the end of the run",
-                );
-            }
-            if control.before_run() && step.at_ms != 0 {
-                return err(
-                    format!("{path}.at_ms"),
-                    "a choice made before the run is at 0",
-                );
-            }
-            if let Some(id) = step.action.target() {
-                if !ids.contains(&id) {
-                    return err(format!("{path}.target"), format!("unknown client `{id}`"));
-                }
-            }
-            last_ms = step.at_ms;
-        }
-        Ok(())
-    }
-
-    fn validate_debrief(&self) -> Result<(), LessonError> {
-        let d = &self.debrief;
-        check_count("debrief.text", d.text.len(), 1, bounds::INTRO_STEPS_MAX)?;
-        for (i, text) in d.text.iter().enumerate() {
-            check_text(&format!("debrief.text[{i}]"), text)?;
-        }
-        let n = d.settings.len();
-        check_count("debrief.settings", n, 1, bounds::DEBRIEF_SETTINGS_MAX)?;
-        for (i, s) in d.settings.iter().enumerate() {
-            let path = format!("debrief.settings[{i}]");
-            check_text(&format!("{path}.name"), &s.name)?;
-            check_text(&format!("{path}.broker"), &s.broker)?;
-            check_text(&format!("{path}.meaning"), &s.meaning)?;
-        }
-        Ok(())
-    }
 }

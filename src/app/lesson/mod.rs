@@ -32,15 +32,20 @@
 //! learner watched, so an unread log record is pending, never `unseen`.
 
 pub mod bundled;
+pub mod cluster;
 mod format;
+mod lab;
 mod measure;
 mod run;
+mod validate;
+mod world;
 
 pub use format::{
     bounds, Action, Choice, CommitChoice, Condition, Control, Counter, Debrief, Goal, IntroStep,
     Lesson, Picture, Prediction, RealSetting, TimedAction,
 };
 pub use run::{GoalStatus, GoalView, LessonRun, Outcome, Pick, Stage};
+pub use validate::is_cluster;
 
 use std::fmt;
 

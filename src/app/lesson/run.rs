@@ -1,15 +1,17 @@
 //! One learner's pass through a lesson: the steps of the page, the
 //! prediction, the run with its controls, the checklist, hints and outcome.
 //!
-//! The run is a [`Session`] (the same one the playground draws), advanced in
-//! ticks of [`TICK_MS`] of virtual time. After every tick and after every
+//! The run is a room of [`super::lab`]: the playground's world, or a
+//! Kafka-style cluster, advanced in ticks of [`TICK_MS`] of virtual time. After every tick and after every
 //! action the goals are evaluated, so the checklist ticks itself while the
 //! run plays. A learner's click and a solution's timed action go through
 //! the same [`LessonRun::act`].
 
 use super::format::{Action, CommitChoice, Condition, Goal, Lesson, TimedAction};
-use super::measure::Observer;
+use super::lab::{self, Lab};
+use super::validate::validate_setup;
 use super::TICK_MS;
+use crate::app::cluster::ClusterSession;
 use crate::app::session::Session;
 use crate::config::{BrokerSpec, ClientSpec, CommitMode, LogConsumerSpec, Scenario};
 
@@ -116,10 +118,8 @@ pub struct LessonRun {
     hints_shown: usize,
     /// The lesson's setup with the choices made before the run applied.
     setup: Scenario,
-    /// The live run the page draws.
-    session: Session,
-    /// Crashes, aborts and backlog peaks seen so far.
-    observer: Observer,
+    /// The live run the page draws, in the room its setup runs in.
+    lab: Box<dyn Lab>,
     /// One tracker per goal.
     goals: Vec<Tracker>,
     /// One tracker per condition of each prediction choice.
@@ -127,8 +127,6 @@ pub struct LessonRun {
     /// What the learner did, at which virtual time (for the debrief and so
     /// a run can be told again).
     taken: Vec<TimedAction>,
-    /// Clients of the lesson's `add` list added so far.
-    added: usize,
 }
 
 impl LessonRun {
@@ -137,7 +135,7 @@ impl LessonRun {
     /// its setup is a valid scenario.
     pub fn new(lesson: Lesson) -> LessonRun {
         let setup = lesson.setup.clone();
-        let session = Session::from_scenario(&lesson.id, &setup);
+        let lab = lab::open(&lesson, &setup);
         let mut run = LessonRun {
             goals: vec![Tracker::default(); lesson.goals.len()],
             choices: (lesson.prediction.choices.iter())
@@ -148,10 +146,8 @@ impl LessonRun {
             pick: None,
             hints_shown: 0,
             setup,
-            session,
-            observer: Observer::default(),
+            lab,
             taken: Vec::new(),
-            added: 0,
         };
         run.evaluate();
         run
@@ -162,9 +158,16 @@ impl LessonRun {
         &self.lesson
     }
 
-    /// The live run: what the page draws (`session().view(..)`).
-    pub fn session(&self) -> &Session {
-        &self.session
+    /// The live run in the world, what the page draws
+    /// (`session().view(..)`); `None` for a cluster lesson.
+    pub fn session(&self) -> Option<&Session> {
+        self.lab.session()
+    }
+
+    /// The live run of a cluster lesson, what the page draws
+    /// (`cluster().view()`); `None` for a lesson in the world.
+    pub fn cluster(&self) -> Option<&ClusterSession> {
+        self.lab.cluster()
     }
 
     /// The setup with the learner's before-the-run choices: what "Open in
@@ -265,12 +268,12 @@ impl LessonRun {
 
     /// Virtual time of the run.
     pub fn now_ms(&self) -> u64 {
-        self.session.world().now_ms()
+        self.lab.now_ms()
     }
 
     /// When the run ends.
     pub fn end_ms(&self) -> u64 {
-        self.session.world().end_ms()
+        self.lab.end_ms()
     }
 
     /// The run reached its end; the checklist and the outcome are final.
@@ -295,10 +298,10 @@ impl LessonRun {
         }
         let start_ms = self.now_ms();
         let target_ms = start_ms.saturating_add(virtual_ms).min(self.end_ms());
-        while self.now_ms() < target_ms && self.session.run_error.is_none() {
+        while self.now_ms() < target_ms && !self.lab.stopped() {
             let before_ms = self.now_ms();
             let to_ms = ((before_ms / TICK_MS + 1) * TICK_MS).min(target_ms);
-            self.session.advance(to_ms - before_ms, &mut || false);
+            self.lab.advance(to_ms - before_ms);
             // Evaluate on the tick grid only, so how the page slices its
             // frames never changes a sampled peak.
             if self.now_ms().is_multiple_of(TICK_MS) || self.finished() {
@@ -410,37 +413,8 @@ impl LessonRun {
                 control.name()
             ));
         }
-        self.why_not_now(action)
-    }
-
-    /// The checks that depend on the world's state.
-    fn why_not_now(&self, action: &Action) -> Option<String> {
-        let world = self.session.world();
-        let up = world.broker().is_up();
-        let clients = world.clients();
-        let consumer = |id: &str| clients.iter().find(|c| c.id == id && !c.is_producer);
-        match action {
-            Action::CrashBroker if !up => Some("The broker is already down.".into()),
-            Action::RestartBroker if up => Some("The broker is running.".into()),
-            Action::CrashConsumer { target } | Action::RestartConsumer { target } => {
-                let crash = matches!(action, Action::CrashConsumer { .. });
-                match consumer(target) {
-                    None => Some(format!("`{target}` is not a consumer of this run.")),
-                    Some(c) if c.alive != crash => Some(format!(
-                        "`{target}` is already {}.",
-                        if crash { "down" } else { "running" }
-                    )),
-                    Some(_) => None,
-                }
-            }
-            Action::SlowConsumer { target } if consumer(target).is_none() => {
-                Some(format!("`{target}` is not a consumer of this run."))
-            }
-            Action::AddConsumer if self.added >= self.lesson.add.len() => {
-                Some("Every consumer this lesson offers has been added.".into())
-            }
-            _ => None,
-        }
+        // Live actions depend on the run's state: its room says.
+        (!control.before_run()).then(|| self.lab.why_not(action))?
     }
 
     /// Does `action` now, as the page's control does: refused (with the
@@ -454,7 +428,7 @@ impl LessonRun {
         if action.control().before_run() {
             self.choose(&action)?;
         } else {
-            self.apply_live(&action)?;
+            self.lab.apply(&action)?;
         }
         self.taken.push(TimedAction {
             at_ms: self.now_ms(),
@@ -464,57 +438,31 @@ impl LessonRun {
         Ok(())
     }
 
-    fn apply_live(&mut self, action: &Action) -> Result<(), String> {
-        let s = &mut self.session;
-        let done = match action {
-            Action::CrashBroker => s.crash_broker(),
-            Action::RestartBroker => s.restart_broker(),
-            Action::CrashConsumer { target } => s.crash_client(target),
-            Action::RestartConsumer { target } => s.restart_client(target),
-            Action::DropConfirms => s.drop_acks(),
-            Action::SlowConsumer { target } => return s.toggle_slow(target),
-            Action::AddConsumer => {
-                s.add_client(self.lesson.add[self.added].clone())?;
-                self.added += 1;
-                return Ok(());
-            }
-            _ => unreachable!("choices made before the run go through `choose`"),
-        };
-        done.map_err(|e| e.to_string())
-    }
-
     /// A choice made before the run: the setup changes, is validated, and
     /// the run is rebuilt from it (nothing has happened yet to lose).
     fn choose(&mut self, action: &Action) -> Result<(), String> {
         let mut setup = self.setup.clone();
         edit_setup(&mut setup, action)?;
-        setup.validate().map_err(|e| e.to_string())?;
-        self.session = Session::from_scenario(&self.lesson.id, &setup);
+        validate_setup(&setup).map_err(|e| e.to_string())?;
+        self.lab = lab::open(&self.lesson, &setup);
         self.setup = setup;
-        self.observer = Observer::default();
         Ok(())
     }
 
     // ----- checklist, hints, outcome -----
 
-    /// Reads the run: the checker's summary, the history, the backlog; then
-    /// updates every goal and prediction condition.
+    /// Reads the run (its room measures: the checker, the history, the
+    /// backlog...); then updates every goal and prediction condition.
     fn evaluate(&mut self) {
-        self.session.refresh_summary();
-        let world = self.session.world();
-        self.observer.observe(world);
-        let (now_ms, summary) = (world.now_ms(), self.session.summary());
+        self.lab.measure();
+        let (lab, now_ms) = (&self.lab, self.lab.now_ms());
         for (goal, t) in self.lesson.goals.iter().zip(&mut self.goals) {
-            t.update(
-                &goal.when,
-                self.observer.value(&goal.when, summary, world),
-                now_ms,
-            );
+            t.update(&goal.when, lab.value(&goal.when), now_ms);
         }
         let choices = self.lesson.prediction.choices.iter();
         for (choice, ts) in choices.zip(&mut self.choices) {
             for (c, t) in choice.when.iter().zip(ts) {
-                t.update(c, self.observer.value(c, summary, world), now_ms);
+                t.update(c, lab.value(c), now_ms);
             }
         }
     }

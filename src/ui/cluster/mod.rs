@@ -61,10 +61,7 @@ pub fn cluster_page() -> Html {
                 <p class="notice" role="alert">{ notice.clone() }</p>
             }
             { disk_banner(&state, &dispatch) }
-            <section class="brokers" aria-label="Brokers">
-                { for view.brokers.iter().map(|b| broker(b, &dispatch)) }
-            </section>
-            { verdict(view) }
+            { drawing(view, |b| buttons(b, &dispatch)) }
             <details class="simplifications">
                 <summary>{ "How this cluster differs from Kafka" }</summary>
                 <ul>
@@ -129,13 +126,35 @@ fn run_bar(view: &ClusterView, playing: bool, dispatch: &Callback<ClusterAction>
     }
 }
 
-/// One broker: its state, its buttons, a row per replica.
-fn broker(b: &BrokerRow, dispatch: &Callback<ClusterAction>) -> Html {
+/// The brokers, each with its replicas and `buttons(broker)`, then the
+/// checker's verdict: the cluster page's picture, and a cluster lesson's.
+pub fn drawing(view: &ClusterView, buttons: impl Fn(&BrokerRow) -> Html) -> Html {
+    html! { <>
+        <section class="brokers" aria-label="Brokers">
+            { for view.brokers.iter().map(|b| broker(b, buttons(b))) }
+        </section>
+        { verdict(view) }
+    </> }
+}
+
+/// The cluster page's buttons of broker `b`: Crash or Restart, Isolate or
+/// Heal.
+fn buttons(b: &BrokerRow, dispatch: &Callback<ClusterAction>) -> Html {
     let n: u8 = b.name[1..].parse().unwrap_or(0);
     let button = |kind: BrokerButton| {
         let onclick = dispatch.reform(move |_: MouseEvent| ClusterAction::Press(kind, n));
-        html! { <button {onclick}>{ format!("{} broker {}", kind.verb(), b.name) }</button> }
+        html! { <button {onclick}>{ kind.label(b.name) }</button> }
     };
+    html! {
+        <div class="broker-buttons">
+            { button(if b.up { BrokerButton::Crash } else { BrokerButton::Restart }) }
+            { button(if b.isolated { BrokerButton::Heal } else { BrokerButton::Isolate }) }
+        </div>
+    }
+}
+
+/// One broker: its state, its buttons, a row per replica.
+fn broker(b: &BrokerRow, buttons: Html) -> Html {
     let status = match (b.up, b.isolated) {
         (false, _) => "crashed",
         (true, true) => "isolated",
@@ -144,10 +163,7 @@ fn broker(b: &BrokerRow, dispatch: &Callback<ClusterAction>) -> Html {
     html! {
         <section class={classes!("broker", (!b.up || b.isolated).then_some("down"))} aria-label={format!("Broker {}", b.name)}>
             <h3>{ format!("{} ({status})", b.name) }</h3>
-            <div class="broker-buttons">
-                { button(if b.up { BrokerButton::Crash } else { BrokerButton::Restart }) }
-                { button(if b.isolated { BrokerButton::Heal } else { BrokerButton::Isolate }) }
-            </div>
+            { buttons }
             <table aria-label={format!("Replicas on {}", b.name)}>
                 <thead><tr><th>{ "partition" }</th><th>{ "role" }</th><th>{ "LEO" }</th><th>{ "HW" }</th><th>{ "on disk" }</th><th>{ "ISR" }</th></tr></thead>
                 <tbody>{ for b.replicas.iter().map(replica) }</tbody>

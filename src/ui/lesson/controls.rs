@@ -3,11 +3,12 @@
 //! own reason (`LessonRun::why_not`) shown beside it.
 
 use super::state::{LessonAction, SPEEDS, STEP_MS};
-use crate::app::lesson::{Action, CommitChoice, Control, LessonRun};
+use crate::app::lesson::{cluster, Action, CommitChoice, Control, LessonRun};
 use crate::app::session::View;
 use crate::config::{
     Acks, BrokerSpec, ClientSpec, CommitMode, Guarantee, IsolationLevel, LogConsumerSpec, Scenario,
 };
+use crate::node::NodeId;
 use yew::prelude::*;
 
 /// Play, Step, Run to the end, Reset and the speed, with the run's clock.
@@ -108,7 +109,21 @@ fn choices(control: Control, run: &LessonRun, view: &View) -> Choices {
         Control::SetPartitions => partition_choices(setup),
         Control::SetCommit => commit_choices(setup),
         Control::SetIsolation => isolation_choices(setup),
+        // The broker buttons of a cluster lesson.
+        _ => node_choices(control, setup),
     }
+}
+
+/// One button per broker of the cluster, named as on the cluster page
+/// (`Crash broker b1`).
+fn node_choices(control: Control, setup: &Scenario) -> Choices {
+    let Some(button) = control.node_button() else {
+        return Vec::new();
+    };
+    let brokers = (1..=cluster::brokers(setup)).map(|n| NodeId(n).name());
+    let action = |name: &str| Action::on_node(control, name.into());
+    let choices = brokers.filter_map(|name| Some((button.label(name), action(name)?, false)));
+    choices.collect()
 }
 
 fn acks_choices(setup: &Scenario) -> Choices {

@@ -7,7 +7,7 @@
 
 use crate::app::learn::Route;
 use crate::app::lesson::{Action, Lesson, LessonRun};
-use crate::app::session::View;
+use crate::app::session::{Session, View};
 use crate::ui::topology::Topology;
 use std::rc::Rc;
 use yew::prelude::*;
@@ -45,13 +45,13 @@ fn crash(lesson: &Lesson) -> Result<Side, String> {
     for step in &lesson.solution {
         run.run_to(step.at_ms);
         if step.action == Action::CrashBroker {
-            at_crash = Some((Rc::new(run.session().view(None)), step.at_ms));
+            at_crash = Some((Rc::new(world(&run)?.view(None)), step.at_ms));
         }
         run.act(step.action.clone())?;
     }
     run.run_to_end();
     let (at_crash, crash_ms) = at_crash.ok_or("the lesson's solution never crashes the broker")?;
-    let counts = &run.session().view(None).counts;
+    let counts = &world(&run)?.view(None).counts;
     Ok(Side {
         at_crash,
         crash_ms,
@@ -60,6 +60,12 @@ fn crash(lesson: &Lesson) -> Result<Side, String> {
         // `transient_lost`, expected, but gone all the same.
         lost: counts.lost + counts.transient_lost,
     })
+}
+
+/// The run's world: both lessons of the test run in it.
+fn world(run: &LessonRun) -> Result<&Session, String> {
+    let why = "the crash test's lessons run in the world, not on a cluster";
+    run.session().ok_or_else(|| why.to_string())
 }
 
 /// The page: one button, two results.

@@ -121,6 +121,8 @@ fn lesson_nav(
         Callback::from(move |_: MouseEvent| nav.emit(Route::lesson(&id, to)))
     };
     let here = p.lesson.id.as_str();
+    // A cluster's setup does not run in the playground (one broker node).
+    let in_world = state.run.borrow().session().is_some();
     let next = match (step + 1 < steps, &p.next_id) {
         (true, _) => {
             html! { <button class="primary" onclick={go(here, step + 1)}>{ "Next" }</button> }
@@ -155,7 +157,9 @@ fn lesson_nav(
         <div class="lesson-nav" role="group" aria-label="Lesson steps">
             <button disabled={step == 0} onclick={go(here, step.saturating_sub(1))}>{ "Back" }</button>
             { next }
-            <button class="lesson-open" onclick={open}>{ "Open in the playground" }</button>
+            if in_world {
+                <button class="lesson-open" onclick={open}>{ "Open in the playground" }</button>
+            }
             <button onclick={copy}>{ "Copy link to this step" }</button>
             if let Some((url, status)) = &state.link {
                 <input class="copied-link" type="text" readonly=true value={url.clone()} aria-label="Copied link" />

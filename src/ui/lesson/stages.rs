@@ -193,8 +193,17 @@ fn debrief(run: &LessonRun) -> Html {
     }
 }
 
-/// The run's picture and counters: the playground's own components.
+/// The run's picture and counters: the playground's own components, or a
+/// cluster's brokers and verdict as the cluster page draws them (its
+/// buttons are the lesson's controls).
 pub fn lab(state: &LearnState, d: &Callback<LessonAction>) -> Html {
+    if let Some(cluster) = &state.cluster {
+        return html! {
+            <section class="lesson-lab" aria-label="The run">
+                { crate::ui::cluster::drawing(cluster, |_| Html::default()) }
+            </section>
+        };
+    }
     let focus = d.reform(|a| match a {
         crate::ui::state::Action::Focus(msg) => LessonAction::Focus(msg),
         _ => LessonAction::Focus(None),

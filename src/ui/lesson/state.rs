@@ -3,6 +3,7 @@
 //! components only draw the snapshot it keeps ([`LearnState::view`],
 //! [`LearnState::goals`]).
 
+use crate::app::cluster::ClusterView;
 use crate::app::learn;
 use crate::app::lesson::{self, GoalStatus, GoalView, Lesson, LessonRun};
 use crate::app::session::View;
@@ -65,8 +66,12 @@ pub struct LearnState {
     pub run: Rc<RefCell<LessonRun>>,
     /// Bumped on every change of `run`, so Yew redraws.
     pub revision: u64,
-    /// What the playground's picture and counters draw.
+    /// What the playground's picture and counters draw (a lesson in the
+    /// world).
     pub view: Rc<View>,
+    /// What the cluster page's brokers and verdict draw (a cluster
+    /// lesson), instead of `view`.
+    pub cluster: Option<Rc<ClusterView>>,
     /// The checklist now.
     pub goals: Vec<GoalView>,
     /// The last goal that changed, said aloud by the live region.
@@ -114,7 +119,8 @@ impl LearnState {
         run.go_to(step);
         let refused = at_ms.and_then(|t| open(&mut run, t, actions).err());
         let mut s = LearnState {
-            view: Rc::new(run.session().view(None)),
+            view: Rc::default(),
+            cluster: None,
             goals: run.goals(),
             run: Rc::new(RefCell::new(run)),
             revision: 0,
@@ -141,7 +147,10 @@ impl LearnState {
             }
         }
         self.goals = goals;
-        self.view = Rc::new(run.session().view(self.focus.as_deref()));
+        if let Some(session) = run.session() {
+            self.view = Rc::new(session.view(self.focus.as_deref()));
+        }
+        self.cluster = run.cluster().map(|c| Rc::new(c.view()));
         if run.finished() {
             self.playing = false;
         }

@@ -562,8 +562,18 @@ impl ClusterRun {
             .for_each(BrokerNode::answer_markers_at_append);
     }
 
+    /// Broker `node`'s state for a button: whether it runs, whether it is
+    /// cut off from the other brokers, and whether from everyone (`None`
+    /// for a broker the cluster does not have).
+    pub fn broker_state(&self, node: NodeId) -> Option<(bool, bool, bool)> {
+        let i = usize::from(node.0).checked_sub(1)?;
+        let (n, cut) = (self.nodes.get(i)?, self.cuts[i]);
+        Some((n.is_up(), cut.brokers, cut.clients))
+    }
+
     /// A broker fault now, as a page's button asks for it: `crash`,
-    /// `restart`, `isolate` or `heal` of broker `node` (any other action,
+    /// `restart`, `isolate`, `isolate_from_brokers` or `heal` of broker
+    /// `node` (any other action,
     /// or a broker the cluster does not have, is refused by name).
     pub fn act(&mut self, action: FaultAction, node: NodeId) -> Result<(), String> {
         if node.0 == 0 || usize::from(node.0) > self.nodes.len() {
@@ -579,8 +589,12 @@ impl ClusterRun {
             FaultAction::Crash => self.crash(node),
             FaultAction::Restart => self.restart(node),
             FaultAction::Isolate => self.isolate(node, true),
+            FaultAction::IsolateFromBrokers => self.isolate(node, false),
             FaultAction::Heal => self.heal(node),
-            _ => return Err("only crash, restart, isolate and heal are broker buttons".into()),
+            _ => return Err(
+                "only crash, restart, isolate, isolate_from_brokers and heal are broker buttons"
+                    .into(),
+            ),
         }
         Ok(())
     }

@@ -70,17 +70,21 @@ impl LiveChecker {
         }
     }
 
-    /// A copy of this checker as it stands, for a timeline checkpoint: its
-    /// per-message tables are shared with the copy (see `shared.rs`). The
-    /// log model has no copy (`None`): its copying code is more than the
-    /// page's bundle budget has room for, so log runs take no checkpoints.
+    /// A copy of this checker as it stands, for a timeline checkpoint. The
+    /// queue model's per-message tables are shared with the copy (see
+    /// `shared.rs`); the log model's are copied whole, so a log run's
+    /// checkpoints grow with it and the limits space them out sooner.
+    /// Always `Some` today.
     pub fn checkpoint(&self) -> Option<LiveChecker> {
         match &self.model {
             Model::Queue(q) => Some(LiveChecker {
                 consumed: self.consumed,
                 model: Model::Queue(q.clone()),
             }),
-            Model::Log(_) => None,
+            Model::Log(l) => Some(LiveChecker {
+                consumed: self.consumed,
+                model: Model::Log(l.clone()),
+            }),
         }
     }
 

@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 /// (topic, partition, offset).
 type Place = (TopicId, PartitionId, u64);
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Gathered {
     topic_of: BTreeMap<MsgId, TopicId>,
     /// Each transactional client's current producer id.
@@ -350,7 +350,7 @@ pub fn committed_in_doubt(history: &History) -> BTreeMap<MsgId, (u64, ClientId)>
 
 /// Which input each transactional output was written for, read event by
 /// event (see [`committed_in_doubt`]).
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Lineage {
     /// Per client: inputs whose output has not been handed over yet.
     queue: BTreeMap<ClientId, VecDeque<MsgId>>,
@@ -444,7 +444,7 @@ fn resolve(
 /// depends on changes: a write or another record lands at its offset, a
 /// marker of the writer's producer lands after the write, or (rarely) a
 /// client's producer id changes, which re-judges every read.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(super) struct Live {
     g: Gathered,
     lineage: Lineage,

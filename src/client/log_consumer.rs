@@ -677,6 +677,10 @@ impl Client for LogConsumer {
     fn busy_ms(&self) -> Option<u64> {
         Some(self.busy_ms)
     }
+
+    fn checkpoint(&self) -> Option<Box<dyn Client>> {
+        Some(Box::new(self.clone()))
+    }
 }
 
 pub(super) fn send(req: LogRequest) -> ClientOutput {

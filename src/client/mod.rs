@@ -188,13 +188,10 @@ pub trait Client {
     fn holding(&self, into: &mut BTreeSet<MsgId>);
     /// Virtual time spent processing, for a client that processes.
     fn busy_ms(&self) -> Option<u64>;
-    /// A copy of this client as it stands, for a timeline checkpoint. Only
-    /// the queue broker's clients copy themselves: the copying code of every
-    /// kind is more than the page's bundle budget has room for, so log runs
-    /// take no checkpoints (see `app::session::checkpoints`).
-    fn checkpoint(&self) -> Option<Box<dyn Client>> {
-        None
-    }
+    /// A copy of this client as it stands, for a timeline checkpoint (see
+    /// `app::session::checkpoints`); every kind is plain state and copies
+    /// itself.
+    fn checkpoint(&self) -> Option<Box<dyn Client>>;
 }
 
 /// Builds client `id` from its (validated) scenario entry, its names

@@ -11,9 +11,7 @@
 //! a run holds: ~100 bytes an event, millions of events).
 //!
 //! A world writing to a store that cannot be copied (IndexedDB) has no
-//! checkpoints: [`World::checkpoint`] says `None`. Neither has a log
-//! broker's world: copying the log broker and its clients is code the
-//! page's bundle budget has no room for, so only queue runs are copied.
+//! checkpoints: [`World::checkpoint`] says `None`.
 
 use super::{Node, Slot, World};
 use crate::broker::Broker;
@@ -57,8 +55,7 @@ impl Slot {
 
 impl World {
     /// A copy of this world as it stands, its history left out; `None`
-    /// when a node's store or a client cannot be copied, or a node runs the
-    /// log broker (see the module notes).
+    /// when a node's store cannot be copied.
     pub fn checkpoint(&self) -> Option<WorldCheckpoint> {
         let nodes = self
             .nodes
@@ -66,7 +63,7 @@ impl World {
             .map(|n| {
                 let broker = match &n.broker {
                     Broker::Queue(q) => Broker::Queue(q.clone()),
-                    Broker::Log(_) => return None,
+                    Broker::Log(l) => Broker::Log(l.clone()),
                 };
                 Some(Node {
                     broker,

@@ -26,11 +26,9 @@
 //! a long or heavy run keeps fewer, further apart, and its seeks replay
 //! further. The one at the start is always kept.
 //!
-//! **Queue runs only.** A log run takes none, and its seeks replay from the
-//! start as before: copying the log broker, its clients and the log
-//! model's checker is ~3 KB of brotli in the page, more than its bundle
-//! budget has room for ([`crate::check::live::LiveChecker::checkpoint`],
-//! `World::checkpoint`).
+//! **Log runs.** The log model's checker is copied whole (only the queue
+//! model's tables are shared), so a log run's checkpoints grow with the
+//! run and the limits space them out sooner.
 
 use super::{Sample, Session, Source};
 use crate::check::live::LiveChecker;
@@ -223,8 +221,8 @@ impl Session {
             ))
         });
         let Some((checker, world, samples, slow, source)) = made else {
-            // A log run, or a client or store that cannot be copied: this
-            // run takes no checkpoints (its seeks replay from the start).
+            // A store that cannot be copied: this run takes no
+            // checkpoints (its seeks replay from the start).
             self.checkpoints.next_ms = u64::MAX;
             return;
         };

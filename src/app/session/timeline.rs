@@ -3,7 +3,7 @@
 //! A run is its origin plus its live actions, each at its [`Mark`] (see
 //! `replay.rs`), so the state at any instant is a replay: the nearest
 //! checkpoint at or before that instant (`checkpoints.rs`; the run's start
-//! is one; a log run has none and starts over from its origin), the
+//! is one; a run without any starts over from its origin), the
 //! actions from there to the instant applied at their marks, and the clock
 //! run to it. Seeking keeps the actions after the instant as the run's
 //! recorded future: Play or Forward runs into it and applies them at
@@ -229,8 +229,8 @@ impl Session {
         let (events, time_ms) = target.point();
         match self.checkpoints.nearest(events, time_ms, split) {
             Some(i) => self.restore_checkpoint(i, &actions, other_branch),
-            // A run without checkpoints (a log run, see `checkpoints.rs`)
-            // starts over from its origin.
+            // A run without checkpoints (see `checkpoints.rs`) starts over
+            // from its origin.
             None => {
                 let origin = self.origin().cloned().expect("checked above");
                 let mut fresh = Session::from_origin(&origin).map_err(|e| e.to_string())?;

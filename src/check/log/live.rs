@@ -44,6 +44,7 @@ enum Step {
     Nothing,
 }
 
+#[derive(Clone)]
 pub(in crate::check) struct Live {
     /// The batch checker's facts; its counts also hold the sum of `buckets`.
     f: Facts,

@@ -157,7 +157,7 @@ impl Msg {
     }
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Facts {
     /// Bound: messages published in the run.
     msgs: BTreeMap<MsgId, Msg>,
@@ -187,7 +187,7 @@ struct Facts {
 
 /// Offsets no consumer receives (markers) or no `read_committed` consumer
 /// receives (records of aborted transactions). Bound: the log's offsets.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Hidden {
     /// Consumers with `isolation.level=read_committed`.
     read_committed: BTreeSet<ClientId>,

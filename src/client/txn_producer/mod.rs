@@ -521,4 +521,8 @@ impl Client for TxnProducer {
     fn busy_ms(&self) -> Option<u64> {
         Some(self.busy_ms)
     }
+
+    fn checkpoint(&self) -> Option<Box<dyn Client>> {
+        Some(Box::new(self.clone()))
+    }
 }

@@ -61,7 +61,7 @@ bash scripts/real-brokers.sh 2>&1 | tee "$LOG_DIR/real-brokers.log"
 rabbitmq_stop
 echo "real brokers step took $((SECONDS - t0)) s"
 
-step "guarantee matrix sweep (7 cells x 2,000 seeds + the torn-writes txn sweep), the replication matrix (2 cells x 2,000 seeds + 5 negative controls) and the golden histories (24 scenarios x 100 seeds x 2), release speed"
+step "guarantee matrix sweep (7 cells x 2,000 seeds + the torn-writes txn sweep), the replication matrix (3 cells x 2,000 seeds + 7 negative controls) and the golden histories (24 scenarios x 100 seeds x 2), release speed"
 GUARANTEE_SEEDS="${GUARANTEE_SEEDS:-2000}" cargo test --locked --profile sweep --test guarantees_sweep --test cluster_sweep --test golden_histories 2>&1 |
   tee "$LOG_DIR/sweep.log"
 

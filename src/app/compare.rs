@@ -97,7 +97,7 @@ impl Pair {
             ..base.clone()
         };
         if self != Pair::Acks {
-            return Session::from_setup(&setup);
+            return Session::from_setup(&setup).map(Session::without_checkpoints);
         }
         let mut scenario = setup.to_scenario()?;
         if let BrokerSpec::Log(log) = &mut scenario.broker {
@@ -108,7 +108,7 @@ impl Pair {
                 p.acks = if side == 0 { Acks::One } else { Acks::All };
             }
         }
-        Ok(Session::from_scenario(self.sides()[side], &scenario))
+        Ok(Session::from_scenario(self.sides()[side], &scenario).without_checkpoints())
     }
 }
 

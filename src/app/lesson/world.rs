@@ -24,7 +24,7 @@ impl WorldLab {
     /// `setup` (the lesson's, with its before-the-run choices), at 0.
     pub(super) fn new(lesson: &Lesson, setup: &Scenario) -> WorldLab {
         WorldLab {
-            session: Session::from_scenario(&lesson.id, setup),
+            session: Session::from_scenario(&lesson.id, setup).without_checkpoints(),
             observer: Observer::default(),
             add: lesson.add.clone(),
             added: 0,

@@ -99,6 +99,10 @@ pub(super) struct Checkpoints {
     /// one will be (the checker's facts grow with the run), so one that
     /// cannot fit is not copied at all.
     bytes_per_event: usize,
+    /// This run has no timeline (a Compare pane, a lesson's experiment):
+    /// it takes none, since copies nobody seeks to would cost frame time
+    /// and up to [`CHECKPOINTS_BYTES_MAX`] each.
+    off: bool,
 }
 
 impl Checkpoints {
@@ -187,6 +191,14 @@ impl Checkpoints {
 }
 
 impl Session {
+    /// This run takes no checkpoints: for runs no one seeks in (a Compare
+    /// pane, a lesson's experiment). A seek still works; it replays from
+    /// the start.
+    pub fn without_checkpoints(mut self) -> Session {
+        self.checkpoints.off = true;
+        self
+    }
+
     /// Takes a checkpoint when the run has gone [`CHECKPOINT_EVERY_MS`]
     /// (or the thinned spacing) past the latest one. A run whose store
     /// cannot be copied (IndexedDB) takes none.
@@ -194,7 +206,7 @@ impl Session {
         let every_ms = self.checkpoints.every_ms.max(CHECKPOINT_EVERY_MS);
         let now_ms = self.world.now_ms();
         let first = self.checkpoints.list.is_empty();
-        if now_ms < self.checkpoints.next_ms || self.persistent {
+        if now_ms < self.checkpoints.next_ms || self.persistent || self.checkpoints.off {
             return;
         }
         self.checkpoints.next_ms = now_ms.saturating_add(every_ms);
